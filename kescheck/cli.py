@@ -1,0 +1,207 @@
+"""The command line: a thin shell that parses options, calls the library and picks reporters."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="kescheck",
+    help="Lint, cross-check and probe MinIO server-side encryption with MinIO KES.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+    note = "note"
+    never = "never"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def fail(message: str, status: int = 2) -> None:
+    typer.echo(f"kescheck: {message}", err=True)
+    raise typer.Exit(status)
+
+
+def _version_callback(value: bool):
+    if value:
+        typer.echo(f"kescheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                       help="Print the version and exit.")):
+    """kescheck: configuration validator, linter and doctor for MinIO SSE with KES."""
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--at {text!r} is not an ISO 8601 timestamp (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)")
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def use_color(choice: Color, stream) -> bool:
+    if choice is Color.always:
+        return True
+    if choice is Color.never:
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def read_env_mapping(path: Path) -> dict[str, str]:
+    from .load.envfile import parse_env
+    from .load.source import InputError, read_source
+
+    try:
+        env = parse_env(read_source(path))
+    except InputError as err:
+        fail(f"--kes-env {err}")
+    return {entry.name.strip(): entry.value for entry in env.entries}
+
+
+def load_project_settings(config: Optional[Path]):
+    from .settings import SettingsError, find_settings_file, load_settings
+
+    try:
+        return load_settings(config if config else find_settings_file(Path.cwd()))
+    except SettingsError as err:
+        fail(str(err))
+
+
+def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show_suppressed: bool, statistics: bool,
+                  color: Color) -> None:
+    from .report import FORMATS, ReportContext, render
+
+    if len(outputs) > len(formats):
+        fail("more --output than --format options: each --output belongs to the --format before it")
+    to_stdout = len(formats) - len(outputs)
+    if to_stdout > 1:
+        fail("only one --format can go to standard output; give the others an --output FILE")
+    for index, name in enumerate(formats):
+        if name not in FORMATS:
+            fail(f"unknown format {name!r} (choose from {', '.join(FORMATS)})")
+        target = outputs[index] if index < len(outputs) else None
+        stream = sys.stdout
+        colored = name == "rich" and target is None and use_color(color, stream)
+        context = ReportContext(format=name, color=colored, fail_on=fail_on, show_suppressed=show_suppressed,
+                                statistics=statistics)
+        text = render(result, context)
+        if target is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            try:
+                target.write_text(text, encoding="utf-8")
+            except OSError as err:
+                fail(f"cannot write {target}: {err.strerror or err}")
+
+
+def default_format() -> str:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from .report import FORMATS
+
+        if "github" in FORMATS:
+            return "github"
+    return "rich"
+
+
+@app.command()
+def lint(
+    paths: List[str] = typer.Argument(..., help="KES configs, MinIO env files or directories; - reads stdin."),
+    format: List[str] = typer.Option([], "--format", "-f", help="rich, plain, json, sarif, … (repeatable)."),
+    output: List[Path] = typer.Option([], "--output", "-o", help="Write the matching --format to FILE."),
+    fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Lowest severity that makes the exit status 1."),
+    kes_version: Optional[str] = typer.Option(None, "--kes-version", help="Target KES version (X.Y); default: detect."),
+    kes_env: Optional[Path] = typer.Option(None, "--kes-env", help="Env file KES starts with: resolve ${VAR} against it."),
+    expiry_warning: Optional[int] = typer.Option(None, "--expiry-warning", min=0, help="Warn about certificates expiring within DAYS (default 30)."),
+    at: Optional[str] = typer.Option(None, "--at", help="Judge certificate validity at this ISO 8601 time."),
+    require_files: bool = typer.Option(False, "--require-files", help="Referenced certificate/key files must exist."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: .kescheck.toml or pyproject.toml upwards)."),
+    select: List[str] = typer.Option([], "--select", help="Run only these rule codes, prefixes or names."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Skip these rule codes, prefixes or names."),
+    color: Color = typer.Option(Color.auto, "--color", help="Colour the rich report."),
+    show_suppressed: bool = typer.Option(False, "--show-suppressed", help="List suppressed findings too."),
+    statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings reach --fail-on."),
+):
+    """Check KES configs and MinIO env files, and the deployments they form."""
+    from .engine import lint as run_lint
+    from .findings import Severity
+    from .load.kesconfig import generation_of_version
+    from .model import Options
+
+    settings = load_project_settings(config)
+    if select:
+        settings.select = tuple(select)
+    if ignore:
+        settings.ignore = settings.ignore + tuple(ignore)
+    version = kes_version or settings.kes_version
+    if version:
+        try:
+            generation_of_version(version)
+        except ValueError as err:
+            fail(str(err))
+    options = Options(
+        kes_version=version,
+        kes_env=read_env_mapping(kes_env) if kes_env else None,
+        expiry_warning_days=expiry_warning if expiry_warning is not None else (settings.expiry_warning_days or 30),
+        at=parse_timestamp(at) if at else None,
+        require_files=require_files,
+    )
+    result = run_lint(paths, options, settings)
+    for error in result.input_errors:
+        typer.echo(f"kescheck: {error.path}: {error.reason}", err=True)
+    threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
+    write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
+    status = result.exit_status(threshold)
+    raise typer.Exit(0 if exit_zero and status == 1 else status)
+
+
+@app.command()
+def schema(generation: str = typer.Option("G2", "--generation", "-g", help="G0, G1 or G2.")):
+    """Print the JSON Schema of a KES config generation (for editors and yaml-language-server)."""
+    from .schema import schema_text
+
+    try:
+        typer.echo(schema_text(generation), nl=False)
+    except KeyError:
+        fail(f"unknown generation {generation!r} (choose G0, G1 or G2)")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("kescheck: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except Exception as err:  # never a traceback for the user: name the failure and ask for a report
+        sys.stderr.write(f"kescheck: internal error ({type(err).__name__}); please report it with the command you ran\n")
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""kescheck doctor: live probes of a running KES deployment."""

@@ -1,0 +1,265 @@
+"""From paths to findings: collect files, recognise them, build deployments, run the rules."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable
+
+from .findings import Finding, Location, Severity
+from .load.envfile import EnvFile, looks_like_minio_env, parse_env
+from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config
+from .load.source import InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary, read_bytes
+from .load.yamldoc import YamlDocument, YMap, parse_yaml
+from .model import Deployment, Options
+from .rules import all_rules
+from .rules.base import Rule
+from .settings import Settings
+
+MAX_FILES = 10_000
+"""Per run; a larger tree is almost certainly not what the user meant to lint."""
+STDIN = "-"
+_SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
+_NEVER_CONFIG = {".pem", ".crt", ".cer", ".der", ".key", ".p12", ".pfx", ".csr", ".srl", ".py", ".pyc", ".md",
+                 ".json", ".toml", ".lock", ".gz", ".zip", ".tar", ".png", ".jpg", ".svg", ".sarif", ".html",
+                 ".txt", ".rst", ".cfg", ".ini", ".sh", ".go", ".rs", ".js", ".ts"}
+
+
+@dataclass
+class LoadedFile:
+    path: Path
+    """The path to open (as the user gave it, or found in a directory)."""
+    source: SourceFile
+    kind: str
+    """`kes` or `env`."""
+    kes: KesConfig | None = None
+    env: EnvFile | None = None
+    named: bool = True
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    files: list[LoadedFile]
+    deployments: list[Deployment]
+    rules: list[Rule]
+    input_errors: list[InputError] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed_by is None]
+
+    def exit_status(self, fail_on: Severity | None) -> int:
+        if self.input_errors:
+            return 2
+        if fail_on is not None and any(f.severity >= fail_on for f in self.active()):
+            return 1
+        return 0
+
+    def file_notes(self) -> dict[Path, list[str]]:
+        notes: dict[Path, list[str]] = {}
+        for loaded in self.files:
+            if loaded.kes is not None:
+                notes.setdefault(loaded.source.path, []).append(f"KES config: {loaded.kes.generation_reason}")
+            elif loaded.env is not None:
+                notes.setdefault(loaded.source.path, []).append("MinIO env file")
+        return notes
+
+
+def _is_candidate(path: Path) -> bool:
+    return path.suffix.lower() not in _NEVER_CONFIG
+
+
+def _walk(directory: Path, errors: list[InputError]) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, files in os.walk(directory, onerror=lambda err: errors.append(
+            InputError(err.filename or directory, err.strerror or "cannot be read"))):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            path = Path(root) / name
+            if _is_candidate(path) and path.is_file():
+                found.append(path)
+    return found
+
+
+def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocument | None]:
+    """`kes`, `env` or None (not a config kescheck knows), with the parsed YAML when it is KES."""
+    text = source.text
+    if looks_like_minio_env(text):
+        first = next((l.strip() for l in source.lines if l.strip() and not l.strip().startswith("#")), "")
+        if "=" in first.split(":", 1)[0] or first.startswith("export"):
+            return "env", None
+    doc = parse_yaml(source)
+    if looks_like_kes_config(doc):
+        return "kes", doc
+    if not explicit:
+        return None, None
+    name = source.path.name.lower()
+    if name.endswith(".env") or name.startswith(".env") or "env" in name and not name.endswith((".yaml", ".yml")):
+        return "env", None
+    if doc.root is not None and not isinstance(doc.root, YMap) and any("=" in l for l in source.lines):
+        return "env", None
+    return "kes", doc
+
+
+def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options) -> LoadedFile | None:
+    source = decode(shown, data)
+    kind, doc = classify(source, explicit)
+    if kind == "kes":
+        return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, doc))
+    if kind == "env":
+        return LoadedFile(path, source, "env", env=parse_env(source))
+    return None
+
+
+class _Collector:
+    def __init__(self, options: Options):
+        self.options = options
+        self.files: dict[Path, LoadedFile] = {}
+        self.errors: list[InputError] = []
+        self.count = 0
+
+    def add(self, path: Path, named: bool, explicit: bool = False) -> LoadedFile | None:
+        """`named`: in the scope the user asked for; `explicit`: given by name, so it must be a config."""
+        key = path.resolve() if path.exists() else path.absolute()
+        if key in self.files:
+            if named:
+                self.files[key].named = True
+            return self.files[key]
+        self.count += 1
+        if self.count > MAX_FILES:
+            if self.count == MAX_FILES + 1:
+                self.errors.append(InputError(path, f"more than {MAX_FILES} files in one run; name fewer paths"))
+            return None
+        try:
+            data = read_bytes(path)
+        except InputError as err:
+            if explicit:
+                self.errors.append(err)
+            return None
+        if looks_binary(data):
+            if explicit:
+                self.errors.append(InputError(path, "binary data (NUL bytes), not a configuration file"))
+            return None
+        loaded = _load(path, display_path(path), data, explicit, self.options)
+        if loaded is not None:
+            loaded.named = named
+        if loaded is not None:
+            self.files[key] = loaded
+        return loaded
+
+    def add_stdin(self, stream) -> None:
+        data = stream.buffer.read(MAX_FILE_BYTES + 1) if hasattr(stream, "buffer") else stream.read().encode()
+        if len(data) > MAX_FILE_BYTES:
+            self.errors.append(InputError(STDIN, "standard input is larger than the limit for a configuration file"))
+            return
+        if looks_binary(data):
+            self.errors.append(InputError("<stdin>", "binary data (NUL bytes), not a configuration file"))
+            return
+        loaded = _load(Path("<stdin>"), Path("<stdin>"), data, True, self.options)
+        if loaded is not None:
+            self.files[Path("<stdin>")] = loaded
+
+
+def _siblings(named: list[LoadedFile], collector: _Collector) -> None:
+    """A file named alone (as pre-commit does) brings the rest of its directory's deployment."""
+    for directory in sorted({f.path.parent for f in named if f.path != Path("<stdin>")}):
+        try:
+            entries = sorted(p for p in directory.iterdir() if _is_candidate(p) and p.is_file())
+        except OSError:
+            continue
+        for path in entries[:200]:
+            collector.add(path, named=False)
+
+
+def build_deployments(files: list[LoadedFile], settings: Settings, options: Options,
+                      collector: _Collector | None = None) -> list[Deployment]:
+    by_key = {(f.path.resolve() if f.path.exists() else f.path): f for f in files}
+    claimed: set[Path] = set()
+    deployments: list[Deployment] = []
+    for spec in settings.deployments:
+        members = [by_key.get(p.resolve()) for p in spec.files()]
+        if not any(m is not None and m.named for m in members):
+            continue
+        if collector is not None:
+            members = [collector.add(p, named=False) for p in spec.files()]
+        kes = next((m.kes for m in members if m is not None and m.kes is not None), None)
+        envs = [m.env for m in members if m is not None and m.env is not None]
+        deployments.append(Deployment(spec.name, kes, envs, spec.base_dir, options))
+        claimed.update(p.resolve() for p in spec.files())
+    rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
+    kes_files = [f for f in rest if f.kes is not None]
+    env_files = [f for f in rest if f.env is not None]
+    if len(kes_files) == 1:
+        only = kes_files[0]
+        deployments.append(Deployment(str(only.source.path), only.kes, [f.env for f in env_files], None, options))
+        return deployments
+    by_dir: dict[Path, list[LoadedFile]] = {}
+    for f in kes_files:
+        by_dir.setdefault(f.path.parent, []).append(f)
+    paired: set[int] = set()
+    for f in kes_files:
+        siblings = by_dir[f.path.parent]
+        envs = [e for e in env_files if e.path.parent == f.path.parent] if len(siblings) == 1 else []
+        paired.update(id(e) for e in envs)
+        deployments.append(Deployment(str(f.source.path), f.kes, [e.env for e in envs], None, options))
+    for e in env_files:
+        if id(e) not in paired:
+            deployments.append(Deployment(str(e.source.path), None, [e.env], None, options))
+    return deployments
+
+
+def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Settings) -> list[Finding]:
+    findings: dict[tuple, Finding] = {}
+    for deployment in deployments:
+        for current in rules:
+            try:
+                produced = list(current.check(deployment))
+            except Exception as err:  # a crashing rule must not hide the other findings
+                first = deployment.sources[0].path if deployment.sources else Path("<unknown>")
+                produced = [Finding(Location(first), f"kescheck's rule {current.code} failed on this deployment "
+                                    f"({type(err).__name__}); the other rules ran. Please report this.")]
+            for found in produced:
+                severity = settings.severity_for(current.code, current.name, current.severity)
+                stamped = found.stamped(current.code, severity)
+                if settings.ignored_for_path(current.code, current.name, stamped.location.path):
+                    continue
+                findings.setdefault((stamped.code, stamped.location, stamped.message), stamped)
+    return sorted(findings.values(), key=Finding.sort_key)
+
+
+def lint(paths: Iterable[str | Path], options: Options | None = None, settings: Settings | None = None,
+         stdin=None) -> LintResult:
+    """The library entry point behind `kescheck lint`."""
+    options = options or Options()
+    settings = settings or Settings()
+    collector = _Collector(options)
+    named: list[LoadedFile] = []
+    for raw in paths:
+        if str(raw) == STDIN:
+            collector.add_stdin(stdin or sys.stdin)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            errors: list[InputError] = []
+            for found in _walk(path, errors):
+                collector.add(found, named=True)
+            collector.errors.extend(errors)
+            continue
+        loaded = collector.add(path, named=True, explicit=True)
+        if loaded is not None:
+            named.append(loaded)
+    _siblings(named, collector)
+    files = list(collector.files.values())
+    deployments = build_deployments(files, settings, options, collector)
+    files = sorted(collector.files.values(), key=lambda f: str(f.source.path))
+    rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
+    findings = run_rules(deployments, rules, settings)
+    secrets = set().union(*(f.source.secret_values for f in files)) if files else set()
+    errors = sorted(collector.errors, key=lambda e: str(e.path))
+    return LintResult(findings, files, deployments, rules, errors, secrets)
+
+
+def with_findings(result: LintResult, findings: list[Finding]) -> LintResult:
+    return replace(result, findings=sorted(findings, key=Finding.sort_key))

@@ -1,0 +1,1 @@
+"""Loaders: files in, positioned documents out. They never print and never exit."""

@@ -1,0 +1,175 @@
+"""KES server configs: the YAML tree plus what KES generation the file is written for."""
+from __future__ import annotations
+
+import enum
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from .source import SourceFile
+from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
+
+
+class Generation(enum.IntEnum):
+    """KES config generations (reference §3)."""
+
+    G0 = 0  # KES <= 0.17.1: `root:`
+    G1 = 1  # KES 0.17.2 - 0.22: `admin.identity`, glob policies
+    G2 = 2  # KES >= 0.23: prefix policies, `tls.auth`, `api:`
+
+    @property
+    def label(self) -> str:
+        return {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22)", 2: "G2 (KES >= 0.23)"}[self.value]
+
+    @property
+    def glob_policies(self) -> bool:
+        return self is not Generation.G2
+
+
+CURRENT = Generation.G2
+
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+_DATED = re.compile(r"^(?:RELEASE\.)?(\d{4})-(\d{2})-(\d{2})")
+
+
+def generation_of_version(text: str) -> Generation:
+    """`0.22`, `v0.23.0`, `0.17.1` or a date-named release such as `2023-11-09T17-35-47Z`."""
+    text = text.strip()
+    match = _SEMVER.match(text)
+    if match:
+        major, minor, patch = int(match[1]), int(match[2]), int(match[3] or 0)
+        if (major, minor, patch) <= (0, 17, 1):
+            return Generation.G0
+        if (major, minor) <= (0, 22):
+            return Generation.G1
+        return Generation.G2
+    match = _DATED.match(text)
+    if match:
+        # Date-named releases started after 0.22.3; the prefix matcher and G2 server arrived 2023-10-24.
+        return Generation.G2 if (match[1], match[2], match[3]) >= ("2023", "10", "24") else Generation.G1
+    raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
+
+
+# Keys that exist only in G2 configs: any one of them decides the generation.
+G2_ONLY_PATHS = (
+    "tls.auth",
+    "api",
+    "keystore.entrust.keycontrol",
+    "keystore.vault.transit",
+    "keystore.vault.approle.namespace",
+    "keystore.vault.kubernetes.namespace",
+)
+
+# Values that are secrets wherever they appear; matched against YAML paths with fnmatch.
+SECRET_PATHS = (
+    "tls.password",
+    "keystore.vault.approle.secret",
+    "keystore.vault.kubernetes.jwt",
+    "keystore.fortanix.sdkms.credentials.key",
+    "keystore.gemalto.keysecure.credentials.token",
+    "keystore.gcp.secretmanager.credentials.private_key",
+    "keystore.gcp.secretmanager.credentials.private_key_id",
+    "keystore.aws.secretsmanager.credentials.accesskey",
+    "keystore.aws.secretsmanager.credentials.secretkey",
+    "keystore.aws.secretsmanager.credentials.token",
+    "keystore.azure.keyvault.credentials.client_secret",
+    "keystore.entrust.keycontrol.credentials.password",
+    # older generations
+    "keystore.generic.tls.password",
+    "keys.vault.approle.secret",
+    "keys.vault.kubernetes.jwt",
+)
+
+_ENV_REFERENCE = re.compile(r"^\$\{\s*([^{}]*?)\s*\}$")
+
+
+def env_reference(node: YNode | None) -> str | None:
+    """The variable name when the whole scalar is a `${NAME}` reference (KES substitutes only those)."""
+    if isinstance(node, YScalar) and not node.is_null:
+        match = _ENV_REFERENCE.match(node.text.strip())
+        if match:
+            return match[1]
+    return None
+
+
+def is_secret_path(path: str) -> bool:
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in SECRET_PATHS)
+
+
+@dataclass
+class KesConfig:
+    doc: YamlDocument
+    generation: Generation
+    generation_reason: str
+    detected: bool
+    """True when the file itself decided the generation (by `root:` or a G2-only key)."""
+    target_version: str | None = None
+    env_references: list[tuple[str, YScalar]] = field(default_factory=list)
+
+    @property
+    def source(self) -> SourceFile:
+        return self.doc.source
+
+    @property
+    def root(self) -> YMap | None:
+        return self.doc.root if isinstance(self.doc.root, YMap) else None
+
+    def find(self, dotted: str) -> YNode | None:
+        return self.doc.find(dotted)
+
+    def scalar(self, dotted: str) -> YScalar | None:
+        node = self.find(dotted)
+        return node if isinstance(node, YScalar) and not node.is_null else None
+
+    def text(self, dotted: str) -> str:
+        node = self.scalar(dotted)
+        return node.text.strip() if node else ""
+
+
+def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Generation, str, bool]:
+    root = doc.root if isinstance(doc.root, YMap) else None
+    if root is not None and root.key_node("root") is not None:
+        key = root.key_node("root")
+        return Generation.G0, f"detected G0 (KES <= 0.17.1) from `root:` at line {key.line}", True
+    for dotted in G2_ONLY_PATHS:
+        if doc.find(dotted) is not None:
+            node = doc.find(dotted)
+            return Generation.G2, f"detected G2 (KES >= 0.23) from `{dotted}` at line {node.line}", True
+    if kes_version:
+        generation = generation_of_version(kes_version)
+        return generation, f"{generation.label}, from --kes-version {kes_version}", False
+    return CURRENT, f"assumed the current KES, {CURRENT.label}: nothing in the file decides (use --kes-version to choose)", False
+
+
+def _mark_secrets(doc: YamlDocument) -> None:
+    for node in walk(doc.root):
+        if isinstance(node, YScalar) and node.path and is_secret_path(node.path) and not node.is_null:
+            if env_reference(node) is None and not node.is_key:
+                doc.source.mark_secret(node.line, node.column,
+                                       node.end_column if node.end_line == node.line else 10**6, node.text)
+
+
+def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: YamlDocument | None = None) -> KesConfig:
+    doc = doc or parse_yaml(source)
+    generation, reason, detected = detect_generation(doc, kes_version)
+    config = KesConfig(doc, generation, reason, detected, kes_version)
+    _mark_secrets(doc)
+    for node in walk(doc.root):
+        name = env_reference(node)
+        if name is not None and not node.is_key:
+            config.env_references.append((name, node))
+    return config
+
+
+TOP_LEVEL_KEYS = frozenset({"version", "address", "admin", "root", "tls", "policy", "cache", "api", "log", "keys", "keystore"})
+
+
+def looks_like_kes_config(doc: YamlDocument) -> bool:
+    """Recognise a KES config by its content: the top-level keys only KES configs combine."""
+    root = doc.root
+    if not isinstance(root, YMap):
+        return False
+    keys = set(root.keys())
+    if keys & {"keystore", "admin", "root"} and len(keys & TOP_LEVEL_KEYS) >= 2:
+        return True
+    return len(keys & {"tls", "policy", "keys", "cache", "address", "log", "api"}) >= 3 and len(keys - TOP_LEVEL_KEYS) <= 2

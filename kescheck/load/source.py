@@ -1,0 +1,128 @@
+"""Reading a user's file safely: regular files only, bounded size, text decoded once."""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""KES configs and env files are a few KiB; anything this large is not one."""
+
+REDACTED = "********"
+
+
+class InputError(Exception):
+    """A file that cannot be read at all. The CLI turns it into exit status 2."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@dataclass
+class SourceFile:
+    """The text of one input file, and the spans of it that must never be shown."""
+
+    path: Path
+    text: str
+    undecodable_at: int | None = None
+    """Byte offset of the first byte that is not UTF-8, when there is one."""
+    undecodable_line: int = 1
+    secret_spans: list[tuple[int, int, int]] = field(default_factory=list)
+    """(line, first column, column after the end), 1-based, of secret values in this file."""
+    secret_values: set[str] = field(default_factory=set)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def mark_secret(self, line: int, column: int, end_column: int, value: str) -> None:
+        self.secret_spans.append((line, column, end_column))
+        if value:
+            self.secret_values.add(value)
+
+    def display_line(self, number: int) -> str:
+        """Line `number` (1-based) as it may be shown to a user: secrets masked."""
+        if not 1 <= number <= len(self.lines):
+            return ""
+        text = self.lines[number - 1]
+        for line, start, end in sorted(self.secret_spans, key=lambda s: -s[1]):
+            if line == number and start <= len(text) + 1:
+                text = text[: start - 1] + REDACTED + text[max(end - 1, start - 1) :]
+        return text
+
+
+def display_path(path: Path) -> Path:
+    """Paths are shown relative to the working directory when they lie below it."""
+    try:
+        absolute = path.absolute()
+        return absolute.relative_to(Path.cwd())
+    except ValueError:
+        return path.absolute()
+
+
+def check_readable_file(path: Path) -> os.stat_result:
+    """Refuse what is not a regular file before opening it: a FIFO would block forever."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, "no such file or directory") from None
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    except OSError as err:
+        raise InputError(path, err.strerror or str(err)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(path, "is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(path, "not a regular file (a FIFO, socket or device is never read)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InputError(
+            path, f"{info.st_size} bytes is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a configuration file"
+        )
+    return info
+
+
+def read_bytes(path: Path) -> bytes:
+    check_readable_file(path)
+    try:
+        # O_NONBLOCK: should the file be swapped for a FIFO after the check, open() must not hang.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError(path, "not a regular file")
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory") from None
+    except OSError as err:
+        raise InputError(path, err.strerror or str(err)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(path, f"larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a configuration file")
+    return data
+
+
+def looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def decode(path: Path, data: bytes) -> SourceFile:
+    try:
+        text = data.decode("utf-8")
+        bad, bad_line = None, 1
+    except UnicodeDecodeError as err:
+        text = data.decode("utf-8", errors="replace")
+        bad = err.start
+        bad_line = data[:bad].count(b"\n") + 1
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return SourceFile(path=path, text=text, undecodable_at=bad, undecodable_line=bad_line)
+
+
+def read_source(path: Path, shown_as: Path | None = None) -> SourceFile:
+    return decode(shown_as or display_path(path), read_bytes(path))

@@ -1,0 +1,251 @@
+"""YAML to a small tree of nodes that know their position and their path in the document.
+
+ruamel.yaml composes the nodes (with its C parser when installed); this module turns them
+into `YMap`/`YSeq`/`YScalar` with 1-based positions, and records what KES's own YAML
+decoder refuses (duplicate keys, several documents) as problems instead of raising.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from .source import SourceFile
+
+MAX_NODES = 100_000
+"""Bound on nodes after alias expansion: a 'billion laughs' document stops here."""
+MAX_DEPTH = 64
+"""KES configs nest six levels deep; anything near this limit is hostile or broken."""
+MAX_FLOW_DEPTH = 200
+
+
+@dataclass(eq=False)
+class YNode:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    path: str
+
+    def location_parts(self) -> tuple[int, int, int, int]:
+        return self.line, self.column, self.end_line, self.end_column
+
+
+@dataclass(eq=False)
+class YScalar(YNode):
+    text: str = ""
+    tag: str = "str"
+    """`str`, `int`, `float`, `bool`, `null` or the explicit tag given in the file."""
+    quoted: bool = False
+    is_key: bool = False
+
+    @property
+    def is_null(self) -> bool:
+        return self.tag == "null"
+
+
+@dataclass(eq=False)
+class YSeq(YNode):
+    items: list[YNode] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class YMap(YNode):
+    entries: list[tuple[YScalar, YNode]] = field(default_factory=list)
+
+    def get(self, key: str) -> YNode | None:
+        found = None
+        for name, value in self.entries:
+            if name.text == key:
+                found = value  # the last one wins, as in a decoder that allows duplicates
+        return found
+
+    def key_node(self, key: str) -> YScalar | None:
+        for name, _ in self.entries:
+            if name.text == key:
+                return name
+        return None
+
+    def keys(self) -> list[str]:
+        return [name.text for name, _ in self.entries]
+
+
+@dataclass
+class YamlProblem:
+    message: str
+    line: int
+    column: int
+    kind: str = "syntax"
+    """`syntax`, `duplicate-key`, `documents`, `limit` or `empty`."""
+
+
+@dataclass
+class YamlDocument:
+    source: SourceFile
+    root: YNode | None
+    problems: list[YamlProblem] = field(default_factory=list)
+
+    def find(self, dotted: str) -> YNode | None:
+        """The node at `a.b.c` through mappings only; None when any step is missing."""
+        node = self.root
+        for part in dotted.split("."):
+            if not isinstance(node, YMap):
+                return None
+            node = node.get(part)
+        return node
+
+
+_SHORT_TAGS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+    "tag:yaml.org,2002:binary": "binary",
+}
+
+_yaml_parser = None
+
+
+def _parser():
+    global _yaml_parser
+    if _yaml_parser is None:
+        from ruamel.yaml import YAML
+
+        try:
+            _yaml_parser = YAML(typ="safe", pure=False)
+        except Exception:  # no C extension: the pure-Python composer gives the same nodes
+            _yaml_parser = YAML(typ="safe", pure=True)
+    return _yaml_parser
+
+
+def _flow_depth(text: str) -> int:
+    depth = deepest = 0
+    for char in re.sub(r"#[^\n]*|\"[^\"\n]*\"|'[^'\n]*'", "", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+class _Budget(Exception):
+    def __init__(self, message: str, line: int, column: int):
+        self.message, self.line, self.column = message, line, column
+
+
+class _Converter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.problems: list[YamlProblem] = []
+
+    def convert(self, node, path: str, depth: int) -> YNode:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        self.count += 1
+        start, end = node.start_mark, node.end_mark
+        line, column = start.line + 1, start.column + 1
+        if self.count > MAX_NODES:
+            raise _Budget(f"more than {MAX_NODES} YAML nodes (alias expansion bomb?)", line, column)
+        if depth > MAX_DEPTH:
+            raise _Budget(f"nesting deeper than {MAX_DEPTH} levels", line, column)
+        position = (line, column, end.line + 1, end.column + 1)
+        if isinstance(node, ScalarNode):
+            return YScalar(*position, path, text=str(node.value), tag=_SHORT_TAGS.get(node.tag, node.tag),
+                           quoted=node.style in ("'", '"'))
+        if isinstance(node, SequenceNode):
+            seq = YSeq(*position, path)
+            seq.items = [self.convert(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.value)]
+            return seq
+        if isinstance(node, MappingNode):
+            mapping = YMap(*position, path)
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self.problems.append(YamlProblem("a mapping key must be a plain value, not a list or mapping",
+                                                     key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                    continue
+                key = str(key_node.value)
+                if key == "<<":
+                    self.problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder",
+                                                     key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                    continue
+                child_path = f"{path}.{key}" if path else key
+                key_scalar = self.convert(key_node, child_path, depth + 1)
+                key_scalar.is_key = True
+                if key in seen:
+                    self.problems.append(YamlProblem(
+                        f'mapping key "{key}" already defined at line {seen[key]}',
+                        key_scalar.line, key_scalar.column, kind="duplicate-key"))
+                else:
+                    seen[key] = key_scalar.line
+                mapping.entries.append((key_scalar, self.convert(value_node, child_path, depth + 1)))
+            return mapping
+        raise _Budget("unsupported YAML node", line, column)
+
+
+def _mark_of(err) -> tuple[int, int]:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is None:
+        return 1, 1
+    return mark.line + 1, mark.column + 1
+
+
+def _describe(err) -> str:
+    problem = getattr(err, "problem", None)
+    context = getattr(err, "context", None)
+    text = problem or str(err).splitlines()[0]
+    if context and problem and "scanning" not in context:
+        text = f"{context}: {problem}"
+    if "cannot start any token" in text:
+        text += " (a tab character? YAML indentation must use spaces)"
+    return text
+
+
+def parse_yaml(source: SourceFile) -> YamlDocument:
+    text = source.text
+    if not text.strip() or all(not l.strip() or l.lstrip().startswith("#") for l in source.lines):
+        return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        return YamlDocument(source, None, [YamlProblem(f"brackets nested deeper than {MAX_FLOW_DEPTH} levels", 1, 1, kind="limit")])
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        node = _parser().compose(text)
+    except YAMLError as err:
+        line, column = _mark_of(err)
+        kind = "documents" if "single document" in str(err) else "syntax"
+        message = "the file holds more than one YAML document; KES reads exactly one" if kind == "documents" else _describe(err)
+        return YamlDocument(source, None, [YamlProblem(message, line, column, kind=kind)])
+    except RecursionError:
+        return YamlDocument(source, None, [YamlProblem("the YAML nests too deeply to read", 1, 1, kind="limit")])
+    except (ValueError, TypeError) as err:  # ruamel raises these for a few malformed inputs
+        return YamlDocument(source, None, [YamlProblem(f"unreadable YAML: {err}", 1, 1)])
+    if node is None:
+        return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
+    converter = _Converter()
+    try:
+        root = converter.convert(node, "", 0)
+    except _Budget as limit:
+        return YamlDocument(source, None, converter.problems + [YamlProblem(limit.message, limit.line, limit.column, kind="limit")])
+    except RecursionError:
+        return YamlDocument(source, None, [YamlProblem("the YAML nests too deeply to read", 1, 1, kind="limit")])
+    return YamlDocument(source, root, converter.problems)
+
+
+def walk(node: YNode | None) -> Iterator[YNode]:
+    """Every node below `node`, keys included, depth first in document order."""
+    if node is None:
+        return
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, YMap):
+            for key, value in reversed(current.entries):
+                stack.append(value)
+                stack.append(key)
+        elif isinstance(current, YSeq):
+            stack.extend(reversed(current.items))

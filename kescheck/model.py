@@ -1,0 +1,59 @@
+"""The deployment model: one KES config and the MinIO env files that talk to it."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .load.envfile import EnvFile
+from .load.kesconfig import KesConfig
+from .load.source import SourceFile
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for that changes what the rules conclude."""
+
+    kes_version: str | None = None
+    kes_env: Mapping[str, str] | None = None
+    """The environment KES will start with (`--kes-env FILE`); None means unknown."""
+    expiry_warning_days: int = 30
+    at: dt.datetime | None = None
+    """The moment certificates are judged at; None means now."""
+    require_files: bool = False
+    """Referenced certificate and key files must exist (the doctor and `--require-files`)."""
+
+    def now(self) -> dt.datetime:
+        return self.at or dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Deployment:
+    """What rules look at. Any part may be missing: a lone env file is a deployment too."""
+
+    name: str
+    kes: KesConfig | None = None
+    envs: list[EnvFile] = field(default_factory=list)
+    base_dir: Path | None = None
+    """Where relative certificate paths are resolved; None: beside the file that names them."""
+    options: Options = field(default_factory=Options)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """Per-deployment memo for derived data (loaded PEM files, identities) shared by rules."""
+
+    @property
+    def sources(self) -> list[SourceFile]:
+        found = [self.kes.source] if self.kes else []
+        return found + [env.source for env in self.envs]
+
+    def resolve(self, path_text: str, origin: SourceFile) -> Path:
+        """A path as the process that reads it will see it (relative ones: see `base_dir`)."""
+        path = Path(path_text).expanduser()
+        if path.is_absolute():
+            return path
+        return (self.base_dir or origin.path.parent) / path
+
+    def memo(self, key: Any, compute):
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]

@@ -1,0 +1,34 @@
+"""Small facts about a result that several reporters state the same way."""
+from __future__ import annotations
+
+from collections import Counter
+
+from ..engine import LintResult
+from ..findings import Finding, Severity
+
+
+def counts(findings: list[Finding]) -> Counter:
+    return Counter(f.severity.label for f in findings)
+
+
+def summary_line(result: LintResult) -> str:
+    active = result.active()
+    tally = counts(active)
+    parts = [f"{tally.get(s.label, 0)} {s.label}{'s' if tally.get(s.label, 0) != 1 else ''}"
+             for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE)]
+    files = len(result.files)
+    text = f"{', '.join(parts)} in {files} file{'s' if files != 1 else ''}"
+    suppressed = len(result.findings) - len(active)
+    if suppressed:
+        text += f" ({suppressed} suppressed)"
+    if result.input_errors:
+        text += f"; {len(result.input_errors)} input{'s' if len(result.input_errors) != 1 else ''} could not be read"
+    return text
+
+
+def rule_names(result: LintResult) -> dict[str, str]:
+    return {r.code: r.name for r in result.rules}
+
+
+def rule_titles(result: LintResult) -> dict[str, str]:
+    return {r.code: r.title for r in result.rules}

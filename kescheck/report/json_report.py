@@ -1,0 +1,64 @@
+"""JSON: a stable structure described by schemas/kescheck-report.schema.json."""
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+from ..engine import LintResult
+from . import ReportContext
+from .common import counts
+
+FORMAT_VERSION = 1
+
+
+def finding_record(finding, rule) -> dict:
+    loc = finding.location
+    return {
+        "code": finding.code,
+        "name": rule.name if rule else "",
+        "severity": finding.severity.label,
+        "title": rule.title if rule else "",
+        "message": finding.message,
+        "fix": finding.fix or (rule.fix if rule else ""),
+        "path": loc.path.as_posix(),
+        "line": loc.line,
+        "column": loc.column,
+        "end_line": loc.end_line,
+        "end_column": loc.end_column,
+        "anchor": finding.anchor,
+        "suppressed": finding.suppressed_by,
+    }
+
+
+def document(result: LintResult, context: ReportContext) -> dict:
+    by_code = {r.code: r for r in result.rules}
+    active = result.active()
+    tally = counts(active)
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "kescheck", "version": __version__},
+        "files": [
+            {
+                "path": f.source.path.as_posix(),
+                "kind": f.kind,
+                "generation": f.kes.generation.name if f.kes else None,
+                "generation_reason": f.kes.generation_reason if f.kes else None,
+            }
+            for f in result.files
+        ],
+        "findings": [finding_record(f, by_code.get(f.code)) for f in result.findings
+                     if f.suppressed_by is None or context.show_suppressed],
+        "errors": [{"path": e.path.as_posix(), "message": e.reason} for e in result.input_errors],
+        "summary": {
+            "error": tally.get("error", 0),
+            "warning": tally.get("warning", 0),
+            "note": tally.get("note", 0),
+            "suppressed": len(result.findings) - len(active),
+            "files": len(result.files),
+            "exit_status": result.exit_status(context.fail_on),
+        },
+    }
+
+
+def render(result: LintResult, context: ReportContext) -> str:
+    return json.dumps(document(result, context), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,92 @@
+"""What a rule is, and the few helpers rules use to point at the thing they found."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..findings import Finding, Location, Severity
+from ..load.envfile import EnvEntry, EnvFile
+from ..load.source import SourceFile
+from ..load.yamldoc import YNode
+from ..model import Deployment
+
+
+@dataclass(frozen=True)
+class Example:
+    """A documented input: `kind` is `kes` or `env`; `fails` says whether the rule must fire."""
+
+    kind: str
+    text: str
+    fails: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    """Stable: family prefix plus number, e.g. KES101."""
+    name: str
+    """Stable kebab-case name, e.g. `unknown-key`."""
+    severity: Severity
+    title: str
+    rationale: str
+    fix: str
+    check: Callable[[Deployment], Iterable[Finding]] = field(compare=False, repr=False)
+    security_severity: float | None = None
+    """CVSS-like 0-10 score for security rules (GitHub code scanning ranks by it)."""
+    examples: tuple[Example, ...] = ()
+    doctor: bool = False
+    """Produced by live probes, not run by the lint engine."""
+
+    @property
+    def family(self) -> str:
+        return self.code.rstrip("0123456789")
+
+
+REGISTRY: list[Rule] = []
+
+
+def rule(code: str, name: str, severity: Severity, title: str, *, rationale: str, fix: str,
+         security_severity: float | None = None, examples: Iterable[Example] = ()):
+    """Register the decorated `check(deployment)` generator as a rule."""
+
+    def register(check: Callable[[Deployment], Iterable[Finding]]):
+        REGISTRY.append(Rule(code, name, severity, title, " ".join(rationale.split()), " ".join(fix.split()),
+                             check, security_severity, tuple(examples)))
+        return check
+
+    return register
+
+
+def declare(code: str, name: str, severity: Severity, title: str, *, rationale: str, fix: str,
+            security_severity: float | None = None) -> Rule:
+    """A rule whose findings come from somewhere other than the lint engine (the doctor's probes)."""
+    declared = Rule(code, name, severity, title, " ".join(rationale.split()), " ".join(fix.split()),
+                    lambda deployment: (), security_severity, (), doctor=True)
+    REGISTRY.append(declared)
+    return declared
+
+
+def at_node(source: SourceFile, node: YNode, message: str, *, fix: str | None = None, anchor: str | None = None) -> Finding:
+    return Finding(
+        Location(source.path, node.line, node.column, node.end_line, node.end_column),
+        message, fix=fix, anchor=node.path if anchor is None else anchor,
+    )
+
+
+def at_line(source: SourceFile, line: int, column: int, message: str, *, fix: str | None = None, anchor: str = "",
+            end_column: int | None = None) -> Finding:
+    return Finding(Location(source.path, max(1, line), max(1, column), max(1, line) if end_column else None, end_column),
+                   message, fix=fix, anchor=anchor)
+
+
+def at_entry(env: EnvFile, entry: EnvEntry, message: str, *, fix: str | None = None, on_value: bool = True) -> Finding:
+    if on_value:
+        column, end = entry.value_column, entry.value_end_column
+    else:
+        column, end = entry.name_column, entry.name_column + len(entry.name)
+    return Finding(Location(env.source.path, entry.line, column, entry.line, max(end, column + 1)),
+                   message, fix=fix, anchor=entry.name.strip())
+
+
+def at_file(source: SourceFile, message: str, *, fix: str | None = None, anchor: str = "") -> Finding:
+    return Finding(Location(source.path, 1, 1), message, fix=fix, anchor=anchor)

@@ -1,0 +1,39 @@
+"""KES001-KES009: the file must be one readable YAML document KES can decode."""
+from __future__ import annotations
+
+from ..findings import Severity
+from .base import Example, at_line, rule
+
+
+@rule("KES001", "yaml-syntax", Severity.ERROR, "The KES config is not valid YAML",
+      rationale="""KES decodes its config with a strict YAML parser and refuses to start on a syntax
+      error, a tab used for indentation, a duplicate key in one mapping, more than one document or an
+      empty file. It reports only the first such error; kescheck reports each with its position.""",
+      fix="""Correct the YAML at the marked position: indent with spaces, keep each key once per
+      mapping, and keep exactly one document (no `---` separators) in the file.""",
+      examples=(Example("kes", "address: 0.0.0.0:7373\naddress: 0.0.0.0:7374\n", True),
+                Example("kes", "address: 0.0.0.0:7373\n", False)))
+def yaml_syntax(deployment):
+    if deployment.kes is None:
+        return
+    source = deployment.kes.source
+    for problem in deployment.kes.doc.problems:
+        if problem.kind == "empty":
+            message = "the file is empty: KES refuses to start with `EOF`"
+        elif problem.kind == "duplicate-key":
+            message = f"{problem.message}: KES refuses to start on a duplicate key"
+        elif problem.kind == "limit":
+            message = f"kescheck stopped reading this file: {problem.message}"
+        else:
+            message = f"{problem.message}: KES refuses to start on invalid YAML"
+        yield at_line(source, problem.line, problem.column, message, anchor=f"yaml:{problem.kind}")
+
+
+@rule("KES002", "not-utf8", Severity.ERROR, "The file is not UTF-8 text",
+      rationale="""KES and MinIO read their configuration as UTF-8. Bytes that are not UTF-8 usually
+      come from a copy through a word processor or a wrong editor encoding, and change values silently.""",
+      fix="Save the file as UTF-8 and retype the value that holds the marked bytes.")
+def not_utf8(deployment):
+    for source in deployment.sources:
+        if source.undecodable_at is not None:
+            yield at_line(source, source.undecodable_line, 1, f"byte {source.undecodable_at} is not UTF-8", anchor="encoding")

@@ -1,0 +1,170 @@
+"""Project settings from `[tool.kescheck]` in pyproject.toml or from `.kescheck.toml`."""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Severity
+
+SETTINGS_FILES = (".kescheck.toml", "pyproject.toml")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the CLI exits with status 2."""
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str
+    kes: Path | None
+    envs: tuple[Path, ...]
+    base_dir: Path | None
+
+    def files(self) -> tuple[Path, ...]:
+        return ((self.kes,) if self.kes else ()) + self.envs
+
+
+@dataclass(frozen=True)
+class SuppressionSpec:
+    rule: str
+    path: str
+    reason: str
+    expires: dt.date | None = None
+    origin: str = ""
+
+
+@dataclass
+class Settings:
+    path: Path | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, Severity] = field(default_factory=dict)
+    per_path_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expiry_warning_days: int | None = None
+    kes_version: str | None = None
+    deployments: tuple[DeploymentSpec, ...] = ()
+    suppressions: tuple[SuppressionSpec, ...] = ()
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where each effective setting came from, for `kescheck settings`."""
+
+    def rule_enabled(self, code: str, name: str) -> bool:
+        def hit(selectors):
+            return any(code.upper().startswith(s.upper()) or name == s.lower() for s in selectors)
+
+        if self.select and not hit(self.select):
+            return False
+        return not hit(self.ignore)
+
+    def ignored_for_path(self, code: str, name: str, path: Path) -> bool:
+        text = path.as_posix()
+        for pattern, selectors in self.per_path_ignores.items():
+            if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, f"*/{pattern}"):
+                if any(code.upper().startswith(s.upper()) or name == s.lower() for s in selectors):
+                    return True
+        return False
+
+    def severity_for(self, code: str, name: str, default: Severity) -> Severity:
+        for key, value in self.severity.items():
+            if key.upper() == code.upper() or key.lower() == name:
+                return value
+        return default
+
+
+def find_settings_file(start: Path) -> Path | None:
+    """The nearest `.kescheck.toml`, or `pyproject.toml` with a `[tool.kescheck]` table, upwards."""
+    for directory in [start, *start.parents]:
+        for name in SETTINGS_FILES:
+            candidate = directory / name
+            if candidate.is_file():
+                if name == "pyproject.toml":
+                    try:
+                        if "kescheck" not in tomllib.loads(candidate.read_text("utf-8")).get("tool", {}):
+                            continue
+                    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                        continue
+                return candidate
+    return None
+
+
+def _strings(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise SettingsError(f"{where} must be a string or a list of strings")
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as err:
+        raise SettingsError(f"{path}: {err.strerror or err}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise SettingsError(f"{path}: not valid TOML: {err}") from None
+    table = data.get("tool", {}).get("kescheck", {}) if path.name == "pyproject.toml" else data
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.kescheck] must be a table")
+    base = path.parent
+    where = f"{path}" + (" [tool.kescheck]" if path.name == "pyproject.toml" else "")
+    settings = Settings(path=path)
+    known = {"select", "ignore", "severity", "per-path-ignores", "expiry-warning-days", "kes-version",
+             "deployments", "suppressions"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise SettingsError(f"{where}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    if "select" in table:
+        settings.select = _strings(table["select"], f"{where} select")
+        settings.origins["select"] = where
+    if "ignore" in table:
+        settings.ignore = _strings(table["ignore"], f"{where} ignore")
+        settings.origins["ignore"] = where
+    for key, value in (table.get("severity") or {}).items():
+        try:
+            settings.severity[key] = Severity.parse(str(value))
+        except ValueError as err:
+            raise SettingsError(f"{where} severity.{key}: {err}") from None
+        settings.origins[f"severity.{key}"] = where
+    for pattern, value in (table.get("per-path-ignores") or {}).items():
+        settings.per_path_ignores[pattern] = _strings(value, f"{where} per-path-ignores.{pattern}")
+        settings.origins[f"per-path-ignores.{pattern}"] = where
+    if "expiry-warning-days" in table:
+        days = table["expiry-warning-days"]
+        if not isinstance(days, int) or days < 0:
+            raise SettingsError(f"{where} expiry-warning-days must be a whole number of days")
+        settings.expiry_warning_days = days
+        settings.origins["expiry-warning-days"] = where
+    if "kes-version" in table:
+        settings.kes_version = str(table["kes-version"])
+        settings.origins["kes-version"] = where
+    specs = []
+    for name, spec in sorted((table.get("deployments") or {}).items()):
+        if not isinstance(spec, dict):
+            raise SettingsError(f"{where} deployments.{name} must be a table")
+        kes = spec.get("kes")
+        envs = _strings(spec.get("env", []), f"{where} deployments.{name}.env")
+        base_dir = spec.get("base-dir")
+        specs.append(DeploymentSpec(name, (base / kes) if kes else None, tuple(base / e for e in envs),
+                                    (base / base_dir) if base_dir else None))
+        settings.origins[f"deployments.{name}"] = where
+    settings.deployments = tuple(specs)
+    suppressions = []
+    for index, item in enumerate(table.get("suppressions") or []):
+        if not isinstance(item, dict) or "rule" not in item or "reason" not in item:
+            raise SettingsError(f"{where} suppressions[{index}] needs at least `rule` and `reason`")
+        expires = item.get("expires")
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires)
+            except ValueError:
+                raise SettingsError(f"{where} suppressions[{index}].expires is not a date (YYYY-MM-DD)") from None
+        elif isinstance(expires, dt.datetime):
+            expires = expires.date()
+        suppressions.append(SuppressionSpec(str(item["rule"]), str(item.get("path", "*")), str(item["reason"]),
+                                            expires, f"{where} suppressions[{index}]"))
+    settings.suppressions = tuple(suppressions)
+    return settings
