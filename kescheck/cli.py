@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import sys
 from enum import Enum
@@ -190,6 +191,12 @@ def schema(generation: str = typer.Option("G2", "--generation", "-g", help="G0, 
         typer.echo(schema_text(generation), nl=False)
     except KeyError:
         fail(f"unknown generation {generation!r} (choose G0, G1 or G2)")
+
+
+# Each module in kescheck.commands registers its commands on `app` when imported.
+COMMAND_MODULES: tuple[str, ...] = ()
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"kescheck.commands.{_module}")
 
 
 def main() -> None:

@@ -11,13 +11,28 @@ from ..load.yamldoc import YNode
 from ..model import Deployment
 
 
+KES_EXAMPLE_FILE = "kes-config.yaml"
+ENV_EXAMPLE_FILE = "minio.env"
+
+
 @dataclass(frozen=True)
 class Example:
-    """A documented input: `kind` is `kes` or `env`; `fails` says whether the rule must fire."""
+    """A documented input that the test suite runs: the rule must fire iff `fails`.
 
-    kind: str
-    text: str
+    `files` is a small deployment directory: (file name, text) pairs.
+    """
+
+    files: tuple[tuple[str, str], ...]
     fails: bool
+    note: str = ""
+
+    @classmethod
+    def kes(cls, text: str, fails: bool, note: str = "") -> "Example":
+        return cls(((KES_EXAMPLE_FILE, text),), fails, note)
+
+    @classmethod
+    def env(cls, text: str, fails: bool, note: str = "") -> "Example":
+        return cls(((ENV_EXAMPLE_FILE, text),), fails, note)
 
 
 @dataclass(frozen=True)

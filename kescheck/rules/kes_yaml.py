@@ -11,8 +11,8 @@ from .base import Example, at_line, rule
       empty file. It reports only the first such error; kescheck reports each with its position.""",
       fix="""Correct the YAML at the marked position: indent with spaces, keep each key once per
       mapping, and keep exactly one document (no `---` separators) in the file.""",
-      examples=(Example("kes", "address: 0.0.0.0:7373\naddress: 0.0.0.0:7374\n", True),
-                Example("kes", "address: 0.0.0.0:7373\n", False)))
+      examples=(Example.kes("address: 0.0.0.0:7373\naddress: 0.0.0.0:7374\n", True),
+                Example.kes("address: 0.0.0.0:7373\n", False)))
 def yaml_syntax(deployment):
     if deployment.kes is None:
         return

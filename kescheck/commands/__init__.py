@@ -1,0 +1,1 @@
+"""CLI commands beyond `lint`, one module per area; each registers itself on `kescheck.cli.app`."""

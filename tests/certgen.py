@@ -1,0 +1,101 @@
+"""Real certificates and keys for tests, made with `cryptography` at test time.
+
+Validity is always relative to now (or to an explicit `now`), so no test expires.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+def new_key(kind: str = "ec256"):
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind.startswith("rsa"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
+    if kind == "ec256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "ec384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(kind)
+
+
+@dataclass
+class Issued:
+    certificate: x509.Certificate
+    key: object
+
+    def cert_pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(self, password: bytes | None = None, fmt: str = "pkcs8") -> bytes:
+        encoding = serialization.Encoding.PEM
+        formats = {"pkcs8": serialization.PrivateFormat.PKCS8,
+                   "pkcs1": serialization.PrivateFormat.TraditionalOpenSSL,
+                   "sec1": serialization.PrivateFormat.TraditionalOpenSSL}
+        encryption = (serialization.BestAvailableEncryption(password) if password
+                      else serialization.NoEncryption())
+        return self.key.private_bytes(encoding, formats[fmt], encryption)
+
+    def write(self, directory: Path, name: str, password: bytes | None = None, key_format: str = "pkcs8",
+              key_mode: int = 0o600) -> tuple[Path, Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+        cert_path.write_bytes(self.cert_pem())
+        key_path.write_bytes(self.key_pem(password, key_format))
+        os.chmod(key_path, key_mode)
+        return cert_path, key_path
+
+
+def _signing_hash(key):
+    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
+          ca: bool = False, key_kind: str = "ec256", days: float = 365, not_before_days: float = -1,
+          now: dt.datetime | None = None, eku: tuple[str, ...] | None = None, signature_hash=None) -> Issued:
+    """A certificate valid from now+not_before_days for `days` days; self-signed without `issuer`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    key = new_key(key_kind)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.certificate.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + dt.timedelta(days=not_before_days))
+        .not_valid_after(now + dt.timedelta(days=not_before_days + days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False), critical=True)
+    if eku:
+        oids = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH}
+        builder = builder.add_extension(x509.ExtendedKeyUsage([oids[e] for e in eku]), critical=False)
+    signer = issuer.key if issuer else key
+    algorithm = signature_hash if signature_hash is not None else _signing_hash(signer)
+    return Issued(builder.sign(signer, algorithm), key)
+
+
+def new_api_key() -> str:
+    seed = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return "kes:v1:" + base64.b64encode(b"\x00" + seed).decode()
