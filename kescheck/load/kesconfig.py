@@ -92,8 +92,11 @@ def env_reference(node: YNode | None) -> str | None:
     return None
 
 
+_SECRET_PATH = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_PATHS))
+
+
 def is_secret_path(path: str) -> bool:
-    return any(fnmatch.fnmatchcase(path, pattern) for pattern in SECRET_PATHS)
+    return _SECRET_PATH.match(path) is not None
 
 
 @dataclass
