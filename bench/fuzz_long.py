@@ -1,0 +1,37 @@
+"""Run the fuzz properties of tests/test_fuzz.py with a large budget, e.g. for an hour:
+
+    python bench/fuzz_long.py --minutes 60
+
+Rounds of `--examples` examples per property, each round with a new seed, until the time
+is up. A failure prints hypothesis' minimal reproduction and the script exits 1.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--examples", type=int, default=5000, help="examples per property per round")
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.minutes * 60
+    environment = dict(os.environ, KESCHECK_FUZZ_EXAMPLES=str(args.examples))
+    rounds = 0
+    while time.monotonic() < deadline:
+        command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                   "tests/test_fuzz.py", f"--hypothesis-seed={rounds}"]
+        if subprocess.run(command, cwd=ROOT, env=environment).returncode != 0:
+            return 1
+        rounds += 1
+    print(f"{rounds} rounds of {args.examples} examples per property without a failure")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
