@@ -1,0 +1,130 @@
+"""kescheck's performance figures, each measured side by side with its reference in one run.
+
+    python bench/run.py [--runs 15] [--only P1,P2,P3,P4]
+
+P1  cold single file: `kescheck lint` on the example G2 config vs `check-jsonschema
+    --schemafile schemas/kes-config-g2.schema.json` on the same file. Target: ratio <= 0.8.
+P2  batch: `kescheck lint` over 1,000 generated deployment directories vs the floor, one
+    Python process that only parses the same files with ruamel.yaml. Target: ratio <= 1.5.
+P3  doctor fan-out: eight endpoints, two of which accept TCP and never answer, --timeout 2.
+    Target: wall time <= timeout + 1 s; a healthy one-endpoint doctor run <= 1 s.
+P4  memory: peak RSS of the P2 kescheck run. Target: <= 80 MiB.
+
+Runs alternate between the two commands so that machine noise hits both alike; medians are
+reported. Needs check-jsonschema for P1 (`pip install check-jsonschema`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "fixtures" / "examples" / "g2" / "kes-config.yaml"
+G2_SCHEMA = ROOT / "schemas" / "kes-config-g2.schema.json"
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def kescheck_command() -> list[str]:
+    found = shutil.which("kescheck")
+    return [found] if found else [sys.executable, "-m", "kescheck"]
+
+
+def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, int]:
+    """Wall seconds and the child's peak RSS in KiB (wait4 reports it per child)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"benchmark command failed with status {process.returncode}: {' '.join(command)}")
+    return elapsed, usage.ru_maxrss
+
+
+def side_by_side(first: list[str], second: list[str], runs: int, cwd: Path = ROOT) -> tuple[list, list]:
+    timed(first, cwd), timed(second, cwd)  # warm the page cache for both
+    a, b = [], []
+    for _ in range(runs):
+        a.append(timed(first, cwd))
+        b.append(timed(second, cwd))
+    return a, b
+
+
+def median_seconds(samples) -> float:
+    return statistics.median(s for s, _ in samples)
+
+
+def report(name: str, value: float, target: float, unit: str, detail: str) -> bool:
+    ok = value <= target
+    print(f"{name}: {value:.3f} {unit} (target <= {target:g}) {'PASS' if ok else 'FAIL'}  {detail}")
+    return ok
+
+
+def p1(runs: int) -> bool:
+    checker = shutil.which("check-jsonschema")
+    if checker is None:
+        print("P1: skipped: check-jsonschema is not installed (pip install check-jsonschema)")
+        return False
+    ours, peer = side_by_side(kescheck_command() + ["lint", str(EXAMPLE), "--format", "plain"],
+                              [checker, "--schemafile", str(G2_SCHEMA), str(EXAMPLE)], runs)
+    mine, theirs = median_seconds(ours), median_seconds(peer)
+    return report("P1 cold single file", mine / theirs, 0.8, "x",
+                  f"kescheck {mine * 1000:.0f} ms vs check-jsonschema {theirs * 1000:.0f} ms (medians of {runs})")
+
+
+def p2_p4(runs: int) -> list[bool]:
+    from generate import generate
+
+    with tempfile.TemporaryDirectory(prefix="kescheck-bench-") as tmp:
+        root = generate(Path(tmp) / "deployments", 1000)
+        ours, floor = side_by_side(kescheck_command() + ["lint", str(root), "--format", "json", "--output", os.devnull],
+                                   [sys.executable, str(ROOT / "bench" / "floor_parse.py"), str(root)], runs)
+    mine, base = median_seconds(ours), median_seconds(floor)
+    ok2 = report("P2 batch of 1,000 deployments", mine / base, 1.5, "x",
+                 f"kescheck {mine:.2f} s vs ruamel-only floor {base:.2f} s (medians of {runs})")
+    peak = max(kib for _, kib in ours) / 1024
+    ok4 = report("P4 peak RSS of P2", peak, 80, "MiB", f"(max over {runs} runs; floor {max(k for _, k in floor) / 1024:.0f} MiB)")
+    return [ok2, ok4]
+
+
+def p3(runs: int) -> list[bool]:
+    try:
+        from doctor_bench import fan_out, healthy
+    except ImportError as err:
+        print(f"P3: skipped: {err}")
+        return [False]
+    timeout = 2.0
+    fan = [fan_out(timeout) for _ in range(max(3, runs // 3))]
+    ok_fan = report("P3 doctor fan-out (8 endpoints, 2 silent)", statistics.median(fan), timeout + 1, "s",
+                    f"--timeout {timeout:g}, median of {len(fan)}")
+    quick = [healthy() for _ in range(max(3, runs // 3))]
+    ok_one = report("P3 healthy one-endpoint doctor", statistics.median(quick), 1.0, "s", f"median of {len(quick)}")
+    return [ok_fan, ok_one]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--only", default="P1,P2,P3,P4")
+    args = parser.parse_args()
+    wanted = {w.strip().upper() for w in args.only.split(",")}
+    results = []
+    if "P1" in wanted:
+        results.append(p1(args.runs))
+    if wanted & {"P2", "P4"}:
+        results.extend(p2_p4(max(3, args.runs // 3)))
+    if "P3" in wanted:
+        results.extend(p3(args.runs))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
