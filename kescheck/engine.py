@@ -10,7 +10,8 @@ from typing import Iterable
 from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, parse_env
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config
-from .load.source import InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary, read_bytes
+from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
+                          looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
 from .model import Deployment, Options
 from .rules import all_rules
@@ -141,6 +142,11 @@ class _Collector:
         if looks_binary(data):
             if explicit:
                 self.errors.append(InputError(path, "binary data (NUL bytes), not a configuration file"))
+            return None
+        if looks_like_pem(data):
+            if explicit:
+                self.errors.append(InputError(path, "a PEM certificate or key: kescheck checks these through the "
+                                                    "KES config or MinIO env file that names them"))
             return None
         loaded = _load(path, display_path(path), data, explicit, self.options)
         if loaded is not None:

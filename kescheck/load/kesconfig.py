@@ -148,8 +148,12 @@ def _mark_secrets(doc: YamlDocument) -> None:
     for node in walk(doc.root):
         if isinstance(node, YScalar) and node.path and is_secret_path(node.path) and not node.is_null:
             if env_reference(node) is None and not node.is_key:
-                doc.source.mark_secret(node.line, node.column,
-                                       node.end_column if node.end_line == node.line else 10**6, node.text)
+                if node.end_line == node.line:
+                    doc.source.mark_secret(node.line, node.column, node.end_column, node.text)
+                else:  # a block or folded scalar: mask every line it spans
+                    doc.source.mark_secret(node.line, node.column, 10**6, node.text)
+                    for line in range(node.line + 1, node.end_line + 1):
+                        doc.source.mark_secret(line, 1, 10**6, "")
 
 
 def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: YamlDocument | None = None) -> KesConfig:

@@ -34,6 +34,7 @@ class SourceFile:
     """(line, first column, column after the end), 1-based, of secret values in this file."""
     secret_values: set[str] = field(default_factory=set)
     _lines: list[str] | None = field(default=None, repr=False)
+    _private_key_lines: frozenset[int] | None = field(default=None, repr=False)
 
     @property
     def lines(self) -> list[str]:
@@ -46,10 +47,27 @@ class SourceFile:
         if value:
             self.secret_values.add(value)
 
+    @property
+    def private_key_lines(self) -> frozenset[int]:
+        """Lines inside a PEM private key block, wherever it appears: never shown."""
+        if self._private_key_lines is None:
+            inside, found = False, set()
+            for number, line in enumerate(self.lines, start=1):
+                if "-----BEGIN" in line and "PRIVATE KEY" in line:
+                    inside = True
+                if inside:
+                    found.add(number)
+                if "-----END" in line:
+                    inside = False
+            self._private_key_lines = frozenset(found)
+        return self._private_key_lines
+
     def display_line(self, number: int) -> str:
         """Line `number` (1-based) as it may be shown to a user: secrets masked."""
         if not 1 <= number <= len(self.lines):
             return ""
+        if number in self.private_key_lines:
+            return REDACTED
         text = self.lines[number - 1]
         for line, start, end in sorted(self.secret_spans, key=lambda s: -s[1]):
             if line == number and start <= len(text) + 1:
@@ -109,6 +127,10 @@ def read_bytes(path: Path) -> bytes:
 
 def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
+
+
+def looks_like_pem(data: bytes) -> bool:
+    return data.lstrip()[:11] == b"-----BEGIN "
 
 
 def decode(path: Path, data: bytes) -> SourceFile:

@@ -1,0 +1,78 @@
+"""Planted canaries in every secret-bearing field kescheck knows never reach any output."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from certgen import issue
+from kescheck.load.kesconfig import SECRET_PATHS
+from kescheck.report import FORMATS
+
+
+def canary(name: str) -> str:
+    return "CANARY" + re.sub(r"[^A-Za-z0-9]", "", name)[-24:] + "x9"
+
+
+def nested_yaml(paths: list[str]) -> str:
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = canary(path)
+
+    def emit(node, indent=0):
+        lines = []
+        for key, value in node.items():
+            if isinstance(value, dict):
+                lines.append("  " * indent + f"{key}:")
+                lines.extend(emit(value, indent + 1))
+            else:
+                lines.append("  " * indent + f"{key}: {value}")
+                lines.append("  " * indent + f"{key}: {value}")  # duplicate key: a finding on every secret line
+        return lines
+
+    return "\n".join(emit(tree)) + "\n"
+
+
+ENV_SECRETS = ["MINIO_KMS_KES_API_KEY", "MINIO_KMS_KES_KEY_PASSWORD", "MINIO_ROOT_PASSWORD", "MINIO_KMS_SECRET_KEY",
+               "MINIO_KMS_API_KEY", "AWS_SECRET_ACCESS_KEY"]
+
+
+@pytest.fixture
+def planted(write, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write("deploy/kes-config.yaml", "admin:\n  identity: disabled\n" + nested_yaml(list(SECRET_PATHS)))
+    env_lines = []
+    for name in ENV_SECRETS:
+        env_lines += [f"{name}={canary(name)}", f"{name} = {canary(name)} # again"]
+    write("deploy/minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n" + "\n".join(env_lines) + "\n")
+    server = issue("kes.example.net", dns=("kes.example.net",))
+    key_pem = server.key_pem().decode()
+    write("deploy/inline-key.yaml", "keystore:\n  gcp:\n    secretmanager:\n      project_id: p\n      credentials:\n"
+          "        private_key: |\n" + "".join(f"          {line}\n" for line in key_pem.splitlines())
+          + "        private_key: x\nadmin: {identity: disabled}\n")
+    write("deploy/server.key", key_pem)
+    body_lines = [line for line in key_pem.splitlines() if "-----" not in line]
+    return [canary(p) for p in SECRET_PATHS] + [canary(n) for n in ENV_SECRETS] + body_lines
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_no_canary_in_any_format(cli, planted, fmt):
+    run = cli("lint", "deploy", "deploy/server.key", "deploy/minio.env", "--format", fmt, "--show-suppressed",
+              "--color", "always")
+    assert run.status in (1, 2)
+    assert len(run.stdout) > 200
+    leaked = [c for c in planted if c in run.stdout or c in run.stderr]
+    assert leaked == []
+    if fmt in ("rich", "plain"):
+        assert run.stdout.count("********") >= 10  # the frames did show the secret lines, masked
+
+
+def test_a_pem_key_named_on_the_command_line_is_refused_unread(cli, planted):
+    run = cli("lint", "deploy/server.key")
+    assert run.status == 2
+    assert "PEM" in run.stderr
+    assert "PRIVATE" not in run.stdout + run.stderr
