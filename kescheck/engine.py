@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,9 @@ _SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pyca
 _NEVER_CONFIG = {".pem", ".crt", ".cer", ".der", ".key", ".p12", ".pfx", ".csr", ".srl", ".py", ".pyc", ".md",
                  ".json", ".toml", ".lock", ".gz", ".zip", ".tar", ".png", ".jpg", ".svg", ".sarif", ".html",
                  ".txt", ".rst", ".cfg", ".ini", ".sh", ".go", ".rs", ".js", ".ts"}
+
+
+_KES_TOP_LEVEL_LINE = re.compile(r"^(?:admin|keystore|tls|policy|address|root|cache|keys|api|log):", re.MULTILINE)
 
 
 @dataclass
@@ -94,9 +98,12 @@ def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocume
     doc = parse_yaml(source)
     if looks_like_kes_config(doc):
         return "kes", doc
+    name = source.path.name.lower()
+    if name.endswith((".yaml", ".yml")) and doc.root is None and (
+            "kes" in name or len(_KES_TOP_LEVEL_LINE.findall(text)) >= 2):
+        return "kes", doc  # broken YAML that is recognisably a KES config: exactly what must be reported
     if not explicit:
         return None, None
-    name = source.path.name.lower()
     if name.endswith(".env") or name.startswith(".env") or "env" in name and not name.endswith((".yaml", ".yml")):
         return "env", None
     if doc.root is not None and not isinstance(doc.root, YMap) and any("=" in l for l in source.lines):
