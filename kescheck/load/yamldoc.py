@@ -104,20 +104,72 @@ _SHORT_TAGS = {
     "tag:yaml.org,2002:timestamp": "timestamp",
     "tag:yaml.org,2002:binary": "binary",
 }
+_PLAIN = "tag:kescheck:plain"
+"""Stand-in tag for plain scalars: resolved by `_plain_tag` only when the tree is built."""
 
-_yaml_parser = None
+# YAML 1.2 plain-scalar resolution, as ruamel.yaml applies it (tests/test_yamldoc.py compares the two).
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_FLOAT = re.compile(r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+                    r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_INT = re.compile(r"^(?:[-+]?0b[01_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$")
 
 
-def _parser():
-    global _yaml_parser
-    if _yaml_parser is None:
+def _plain_tag(text: str) -> str:
+    first = text[:1]
+    if first in "tTfF" and first and _BOOL.match(text):
+        return "bool"
+    if first and first in "-+0123456789.":
+        if _FLOAT.match(text):
+            return "float"
+        if first != "." and _INT.match(text):
+            return "int"
+    if _NULL.match(text):
+        return "null"
+    return "str"
+
+
+_compose = None
+
+
+def _composer():
+    """A function text -> root node; ruamel's C parser with tag resolution deferred, when installed.
+
+    ruamel resolves every scalar's tag in Python while composing; kescheck resolves the few it
+    needs itself, which makes composing several times faster than ruamel's own loader.
+    """
+    global _compose
+    if _compose is not None:
+        return _compose
+    try:
+        from ruamel.yaml.clib._ruamel_yaml import CParser
+        from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+        class DeferredResolution(CParser):
+            def resolve(self, kind, value, implicit):
+                if kind is ScalarNode:
+                    return _PLAIN if implicit[0] else "tag:yaml.org,2002:str"
+                return "tag:yaml.org,2002:map" if kind is MappingNode else "tag:yaml.org,2002:seq"
+
+            def descend_resolver(self, current_node, current_index):
+                pass
+
+            def ascend_resolver(self):
+                pass
+
+        def compose(text: str):
+            parser = DeferredResolution(text)
+            try:
+                return parser.get_single_node()
+            finally:
+                parser.dispose()
+
+    except ImportError:  # no C extension: ruamel's pure-Python loader gives the same nodes, slower
         from ruamel.yaml import YAML
 
-        try:
-            _yaml_parser = YAML(typ="safe", pure=False)
-        except Exception:  # no C extension: the pure-Python composer gives the same nodes
-            _yaml_parser = YAML(typ="safe", pure=True)
-    return _yaml_parser
+        compose = YAML(typ="safe", pure=True).compose
+    _compose = compose
+    return compose
 
 
 def _flow_depth(text: str) -> int:
@@ -153,8 +205,9 @@ class _Converter:
             raise _Budget(f"nesting deeper than {MAX_DEPTH} levels", line, column)
         position = (line, column, end.line + 1, end.column + 1)
         if isinstance(node, ScalarNode):
-            return YScalar(*position, path, text=str(node.value), tag=_SHORT_TAGS.get(node.tag, node.tag),
-                           quoted=node.style in ("'", '"'))
+            text = str(node.value)
+            tag = _plain_tag(text) if node.tag == _PLAIN else _SHORT_TAGS.get(node.tag, node.tag)
+            return YScalar(*position, path, text=text, tag=tag, quoted=node.style in ("'", '"'))
         if isinstance(node, SequenceNode):
             seq = YSeq(*position, path)
             seq.items = [self.convert(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.value)]
@@ -213,7 +266,7 @@ def parse_yaml(source: SourceFile) -> YamlDocument:
     from ruamel.yaml.error import YAMLError
 
     try:
-        node = _parser().compose(text)
+        node = _composer()(text)
     except YAMLError as err:
         line, column = _mark_of(err)
         kind = "documents" if "single document" in str(err) else "syntax"

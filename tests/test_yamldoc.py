@@ -1,0 +1,63 @@
+"""The positioned YAML tree: tags as YAML 1.2 resolves them, positions, both parser paths."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from kescheck.load import yamldoc
+from kescheck.load.source import SourceFile
+from kescheck.load.yamldoc import YMap, YScalar, YSeq, parse_yaml, walk
+
+RUAMEL_TAGS = {"tag:yaml.org,2002:str": "str", "tag:yaml.org,2002:int": "int", "tag:yaml.org,2002:float": "float",
+               "tag:yaml.org,2002:bool": "bool", "tag:yaml.org,2002:null": "null"}
+plain_words = st.one_of(
+    st.sampled_from(["~", "null", "Null", "NULL", "true", "True", "FALSE", "yes", "on", "off", "0", "-1", "+7", "0x1F",
+                     "0o17", "1_000", "1.5", "-.5", ".inf", "-.Inf", ".nan", "1e3", "1.5e-3", "300", "5m", "1d",
+                     "0.0.0.0:7373", "v1", "1.", "0b101", "12:30", "2024-01-01", "INFO+2", "+", "-", "."]),
+    st.from_regex(r"\A[-+]?[0-9_.eExXoOb]{1,8}\Z"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_words)
+def test_plain_scalar_tags_match_ruamel_yaml_1_2(word):
+    text = f"key: {word}\n"
+    try:
+        node = YAML(typ="safe", pure=True).compose(text)
+    except Exception:
+        assume(False)
+    assume(node.value[0][1].__class__.__name__ == "ScalarNode")
+    expected = RUAMEL_TAGS.get(node.value[0][1].tag, "other")
+    ours = parse_yaml(SourceFile(Path("t.yaml"), text)).root.get("key").tag
+    assert ours == expected or expected == "other", (word, ours, expected)
+
+
+def shape(node):
+    if isinstance(node, YMap):
+        return ("map", node.line, node.column, [(k.text, shape(v)) for k, v in node.entries])
+    if isinstance(node, YSeq):
+        return ("seq", node.line, node.column, [shape(i) for i in node.items])
+    return ("scalar", node.line, node.column, node.end_line, node.end_column, node.text, node.tag, node.quoted)
+
+
+def test_c_and_pure_python_parsers_build_the_same_tree(monkeypatch):
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "g2" / "kes-config.yaml"
+    text = fixture.read_text() + 'extra: [1, "two", 3.0, ~, true, {a: b}]\nblock: |\n  line one\n  line two\n'
+    fast = shape(parse_yaml(SourceFile(fixture, text)).root)
+    monkeypatch.setattr(yamldoc, "_compose", YAML(typ="safe", pure=True).compose)
+    slow = shape(parse_yaml(SourceFile(fixture, text)).root)
+    assert fast == slow
+
+
+def test_positions_and_paths(tmp_path):
+    text = "policy:\n  minio:\n    allow:\n    - /v1/status\n    - '/v1/key/generate/*'\n"
+    doc = parse_yaml(SourceFile(Path("k.yaml"), text))
+    allow = doc.find("policy.minio.allow")
+    second = allow.items[1]
+    assert (second.path, second.line, second.column, second.end_column, second.quoted) == (
+        "policy.minio.allow[1]", 5, 7, 27, True)
+    keys = [n.text for n in walk(doc.root) if isinstance(n, YScalar) and n.is_key]
+    assert keys == ["policy", "minio", "allow"]
