@@ -1,0 +1,101 @@
+"""Hostile and broken inputs end with a message naming the file and status 1 or 2: no traceback, no hang."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+BILLION_LAUGHS = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]" for i in range(9)]
+) + "\nkeystore: {fs: {path: /k}}\n"
+
+CASES = {
+    "empty.yaml": (b"", 1, "empty"),
+    "binary.yaml": (bytes(range(256)) * 4, 2, "binary"),
+    "latin1.yaml": ("admin:\n  identity: caf\xe9\nkeystore: {fs: {path: /k}}\n".encode("latin-1"), 1, "UTF-8"),
+    "tabs.yaml": (b"admin:\n\tidentity: x\n", 1, "tab"),
+    "duplicate.yaml": (b"admin: {identity: a}\nadmin: {identity: b}\nkeystore: {fs: {path: /k}}\n", 1, "already defined"),
+    "bomb.yaml": (BILLION_LAUGHS.encode(), 1, "alias"),
+    "deep.yaml": (("k:\n" + "".join("  " * i + "k:\n" for i in range(1, 200))).encode(), 1, "nesting"),
+    "flow.yaml": (b"k: " + b"[" * 50000 + b"]" * 50000 + b"\n", 1, "nested"),
+    "huge.yaml": (b"# padding\n" * (500 * 1024), 2, "limit"),
+    "multidoc.yaml": (b"admin: {identity: a}\n---\nkeystore: {}\n", 1, "more than one YAML document"),
+    "garbage.env": (b"MINIO_KMS_KES_ENDPOINT=https://k:7373\r\n\x01\x02 no equals here\r\n=\r\n", 1, ""),
+    "nul.env": (b"MINIO_KMS_KES_ENDPOINT=https://k\x00:7373\n", 2, "binary"),
+    "pem.crt": (b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 2, "PEM"),
+}
+
+
+def run(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "kescheck", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ, PYTHONPATH=str(REPO)))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_file(tmp_path, name):
+    data, status, hint = CASES[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = run("lint", path, "--format", "plain")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.returncode in (1, 2)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert name in result.stdout + result.stderr
+    assert hint.lower() in (result.stdout + result.stderr).lower()
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "kes.yaml"
+    os.mkfifo(fifo)
+    result = run("lint", fifo, timeout=30)
+    assert result.returncode == 2
+    assert "kes.yaml" in result.stderr and "not a regular file" in result.stderr
+
+
+def test_fifo_inside_a_directory_is_skipped(tmp_path):
+    os.mkfifo(tmp_path / "kes.yaml")
+    (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    result = run("lint", tmp_path, timeout=30)
+    assert result.returncode in (0, 1)
+
+
+def test_missing_and_unreadable_paths(tmp_path, monkeypatch, cli):
+    from kescheck.load import source
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("admin: {identity: x}\n")
+    real_open = os.open
+
+    def deny(path, *args, **kwargs):  # tests run as root, who can read any mode: simulate EACCES
+        if str(path) == str(secret):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(source.os, "open", deny)
+    result = cli("lint", secret, tmp_path / "nope.yaml")
+    assert result.status == 2
+    assert "secret.yaml: permission denied" in result.stderr
+    assert "nope.yaml: no such file or directory" in result.stderr
+
+
+def test_stdin_is_read_as_a_config(cli):
+    result = cli("lint", "-", "--format", "plain", stdin="admin: {identity: a}\nadmin: {identity: b}\n")
+    assert result.status == 1
+    assert "<stdin>" in result.stdout and "already defined" in result.stdout
+
+
+def test_too_many_files(tmp_path, monkeypatch, cli):
+    from kescheck import engine
+
+    monkeypatch.setattr(engine, "MAX_FILES", 3)
+    for i in range(5):
+        (tmp_path / f"kes{i}.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    result = cli("lint", tmp_path)
+    assert result.status == 2
+    assert "more than 3 files" in result.stderr
