@@ -195,6 +195,9 @@ def chain_to(leaf, intermediates: list, anchors: list) -> ChainResult:
             break
         visited.add(der_of(parent))
         current = parent
+    weak = weak_signature_hash(current)
+    if weak:
+        return ChainResult(False, f"'{subject_text(current)}' is signed with {weak}, which Go refuses to verify")
     if cannot_sign:
         return ChainResult(False, f"the certificate named '{issuer_text(current)}' signed it but may not sign "
                                   "certificates (no CA:TRUE or no keyCertSign key usage)")

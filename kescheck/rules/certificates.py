@@ -688,13 +688,19 @@ def weak_key(deployment):
 @rule("CRT041", "weak-signature", Severity.ERROR, "A certificate is signed with SHA-1 or MD5",
       rationale="""Go's certificate verification (MinIO, KES) refuses SHA-1 and MD5 signatures ('insecure
       algorithm SHA1-RSA'), so a chain with one fails; the self-signature of a trust anchor is not checked.""",
-      fix="Re-issue the certificate with a SHA-256 (or stronger) signature.")
+      fix="Re-issue the certificate with a SHA-256 (or stronger) signature.",
+      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt sig=sha1",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca key-kind=rsa2048"),)),
+                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca key-kind=rsa2048"),))))
 def weak_signature(deployment):
-    from ..certs import is_self_signed, weak_signature_hash
+    from ..certs import weak_signature_hash
 
     for ref, pem, loaded in _all_certificates(deployment):
         algorithm = weak_signature_hash(loaded.certificate)
-        if algorithm and not is_self_signed(loaded.certificate):
+        if algorithm and loaded.certificate.subject != loaded.certificate.issuer:
             yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is signed with "
                                     f"{algorithm}, which Go's certificate verification refuses")
 
