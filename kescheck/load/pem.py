@@ -211,6 +211,8 @@ def _absent_or_unreadable(path: Path) -> PemFile | None:
         return PemFile(path, FileState.UNREADABLE, "permission denied")
     except OSError as err:
         return PemFile(path, FileState.UNREADABLE, err.strerror or "cannot be read")
+    except ValueError:
+        return PemFile(path, FileState.UNREADABLE, "the path contains a NUL character")
     return None
 
 
