@@ -101,6 +101,13 @@ def deployment_example(fails: bool, *, server: str = SERVER_CERT, client: str = 
     return Example(tuple(merged), fails, note)
 
 
+def encrypted_key_example(fails: bool, password: str | None, key_format: str = "sec1") -> Example:
+    """MinIO's key encrypted with the password `secret`; `password` is what the env file sets."""
+    extra = "MINIO_KMS_KES_CAPATH=server.crt\n" + (f"MINIO_KMS_KES_KEY_PASSWORD={password}\n" if password else "")
+    return deployment_example(fails, env_extra=extra,
+                              files=(("client.key", f"!key of=client.crt password=secret format={key_format}"),))
+
+
 # --- files: present, readable, parsable -------------------------------------------------------------
 
 _MISSING_CONSEQUENCE = {
@@ -280,9 +287,7 @@ def _password_hint(pair: KeyPair) -> str:
       encrypted: password required').""",
       fix="""Set the password (`tls.password: ${KES_KEY_PASSWORD}` for KES, MINIO_KMS_KES_KEY_PASSWORD for
       MinIO), or store the key unencrypted with file permissions 0600.""",
-      examples=(deployment_example(True, files=(("client.key", "!key of=client.crt password=secret format=sec1"),)),
-                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=server.crt\nMINIO_KMS_KES_KEY_PASSWORD=secret\n",
-                                   files=(("client.key", "!key of=client.crt password=secret format=sec1"),))))
+      examples=(encrypted_key_example(True, None), encrypted_key_example(False, "secret")))
 def key_password_missing(deployment):
     for pair, loaded in _pairs_with_key(deployment, KeyState.NEEDS_PASSWORD):
         yield at_reference(pair.key, f"{pair.key.describe()} is an encrypted private key and {_password_hint(pair)}: "
@@ -293,10 +298,7 @@ def key_password_missing(deployment):
       rationale="""A wrong password stops KES or MinIO at start ('decryption password incorrect'), often
       after the key was re-encrypted or the variable holds a stale value.""",
       fix="Set the password the key was encrypted with, or re-encrypt the key with the configured one.",
-      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=server.crt\nMINIO_KMS_KES_KEY_PASSWORD=wrong\n",
-                                   files=(("client.key", "!key of=client.crt password=secret format=sec1"),)),
-                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=server.crt\nMINIO_KMS_KES_KEY_PASSWORD=secret\n",
-                                   files=(("client.key", "!key of=client.crt password=secret format=sec1"),))))
+      examples=(encrypted_key_example(True, "wrong"), encrypted_key_example(False, "secret")))
 def key_password_wrong(deployment):
     for pair, loaded in _pairs_with_key(deployment, KeyState.WRONG_PASSWORD):
         yield at_reference(pair.key, f"the password in {pair.password_setting} does not decrypt the private key "
@@ -309,10 +311,7 @@ def key_password_wrong(deployment):
       parse private key'), whatever the password.""",
       fix="""Store the key unencrypted with permissions 0600 (`openssl pkey -in KEY -out KEY.plain`), or
       re-encrypt it in the legacy form (`openssl rsa|ec -in KEY -aes256 -traditional -out KEY.enc`).""",
-      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=server.crt\nMINIO_KMS_KES_KEY_PASSWORD=secret\n",
-                                   files=(("client.key", "!key of=client.crt password=secret format=pkcs8"),)),
-                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=server.crt\nMINIO_KMS_KES_KEY_PASSWORD=secret\n",
-                                   files=(("client.key", "!key of=client.crt password=secret format=sec1"),))))
+      examples=(encrypted_key_example(True, "secret", "pkcs8"), encrypted_key_example(False, "secret")))
 def key_encryption_unsupported(deployment):
     for pair, loaded in _pairs_with_key(deployment):
         if loaded.block is not None and loaded.block.pkcs8_encrypted:
