@@ -1,15 +1,259 @@
 """Identities and PEM material that a deployment refers to, loaded once per deployment.
 
-First version: MinIO's own identity. The certificate issue grows this module (PEM loading of
-every referenced file, chains, keys) behind the same functions.
+`material(deployment)` lists every certificate, key and CA setting of the KES config and
+the MinIO env files (with the line that names each), `pem_of`/`key_of` load them through
+`load/pem.py`, and `minio_identities` / `known_certificates` derive identities from them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.envfile import EnvEntry, EnvFile
+from .load.kesconfig import Generation, env_reference
+from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
+                       load_private_key, load_private_key_unknown_password)
+from .load.source import SourceFile
+from .load.yamldoc import YScalar, walk
 from .model import Deployment
+
+
+class Role(enum.Enum):
+    KES_SERVER_CERT = "the KES server certificate"
+    KES_SERVER_KEY = "the KES server private key"
+    KES_CLIENT_CA = "the CA KES verifies clients against (tls.ca)"
+    KEYSTORE_CERT = "the keystore client certificate"
+    KEYSTORE_KEY = "the keystore client private key"
+    KEYSTORE_CA = "the keystore CA"
+    MINIO_CLIENT_CERT = "MinIO's client certificate"
+    MINIO_CLIENT_KEY = "MinIO's client private key"
+    MINIO_CAPATH = "the CA MinIO verifies KES against (MINIO_KMS_KES_CAPATH)"
+
+    @property
+    def is_key(self) -> bool:
+        return self in (Role.KES_SERVER_KEY, Role.KEYSTORE_KEY, Role.MINIO_CLIENT_KEY)
+
+    @property
+    def is_ca(self) -> bool:
+        return self in (Role.KES_CLIENT_CA, Role.KEYSTORE_CA, Role.MINIO_CAPATH)
+
+    @property
+    def is_certificate(self) -> bool:
+        return not self.is_key and not self.is_ca
+
+
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """A setting that names a file: where it is written, and the path it resolves to."""
+
+    role: Role
+    text: str
+    """The path as written (after `${VAR}` substitution for KES)."""
+    path: Path
+    source: SourceFile
+    setting: str
+    """`tls.cert`, `keystore.vault.tls.key`, `MINIO_KMS_KES_CERT_FILE`, …"""
+    node: YScalar | None = None
+    env: EnvFile | None = None
+    entry: EnvEntry | None = None
+
+    @property
+    def consumer(self) -> str:
+        return "MinIO" if self.env is not None else "KES"
+
+    def describe(self) -> str:
+        """How messages name the file: as written, plus where it resolves when that differs."""
+        if Path(self.text).is_absolute() or self.text == str(self.path):
+            return f"'{self.text}'"
+        return f"'{self.text}' (resolved to {self.path})"
+
+
+class PasswordState(enum.Enum):
+    NONE = "none"
+    GIVEN = "given"
+    UNRESOLVED = "unresolved"
+
+
+@dataclass(eq=False)
+class KeyPair:
+    cert: Reference | None
+    key: Reference | None
+    password: bytes | None = field(default=None, repr=False)
+    password_state: PasswordState = PasswordState.NONE
+    password_setting: str = ""
+    password_configurable: bool = True
+    """False for keystore client keys: KES has no setting for their password."""
+
+
+@dataclass(eq=False)
+class MinioSide:
+    env: EnvFile
+    pair: KeyPair | None
+    capath: Reference | None
+    endpoint_entry: EnvEntry | None
+    endpoints: list[Endpoint]
+    api_key: EnvEntry | None
+
+
+@dataclass(eq=False)
+class Material:
+    references: list[Reference] = field(default_factory=list)
+    kes_server: KeyPair | None = None
+    kes_client_ca: Reference | None = None
+    client_verification: bool = False
+    """KES verifies client certificates (`tls.auth: on`)."""
+    client_auth_node: YScalar | None = None
+    keystore_pairs: list[KeyPair] = field(default_factory=list)
+    minio: list[MinioSide] = field(default_factory=list)
+
+    def pairs(self) -> list[KeyPair]:
+        found = [self.kes_server] if self.kes_server else []
+        return found + self.keystore_pairs + [side.pair for side in self.minio if side.pair]
+
+
+def kes_value(deployment: Deployment, node) -> str | None:
+    """A KES scalar as KES will see it: `${VAR}` resolved from --kes-env; None when unknown or empty."""
+    if not isinstance(node, YScalar) or node.is_null:
+        return None
+    name = env_reference(node)
+    if name is not None:
+        env = deployment.options.kes_env
+        value = env.get(name) if env is not None else None
+        return value.strip() if value and value.strip() else None
+    text = node.text.strip()
+    return text or None
+
+
+def _kes_reference(deployment: Deployment, role: Role, dotted: str) -> Reference | None:
+    kes = deployment.kes
+    node = kes.scalar(dotted) if kes else None
+    text = kes_value(deployment, node)
+    if kes is None or text is None:
+        return None
+    return Reference(role, text, deployment.resolve(text, kes.source), kes.source, dotted, node=node)
+
+
+def _env_reference(deployment: Deployment, env: EnvFile, role: Role, name: str) -> Reference | None:
+    entry = env.get(name)
+    if entry is None or not entry.value:
+        return None
+    return Reference(role, entry.value, deployment.resolve(entry.value, env.source), env.source, name,
+                     env=env, entry=entry)
+
+
+_KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")
+
+
+def _keystore_material(deployment: Deployment, found: Material) -> None:
+    kes = deployment.kes
+    by_block: dict[str, dict[str, Reference]] = {}
+    for node in walk(kes.doc.root):
+        if not isinstance(node, YScalar) or node.is_key:
+            continue
+        match = _KEYSTORE_TLS.match(node.path or "")
+        if not match:
+            continue
+        role = {"key": Role.KEYSTORE_KEY, "cert": Role.KEYSTORE_CERT, "ca": Role.KEYSTORE_CA}[match[3]]
+        ref = _kes_reference(deployment, role, node.path)
+        if ref is not None:
+            by_block.setdefault(node.path.rsplit(".", 1)[0], {})[match[3]] = ref
+    for refs in by_block.values():
+        found.references.extend(refs.values())
+        if "key" in refs or "cert" in refs:
+            found.keystore_pairs.append(KeyPair(refs.get("cert"), refs.get("key"), password_configurable=False))
+
+
+def _minio_side(deployment: Deployment, env: EnvFile, found: Material) -> MinioSide:
+    cert = _env_reference(deployment, env, Role.MINIO_CLIENT_CERT, "MINIO_KMS_KES_CERT_FILE")
+    key = _env_reference(deployment, env, Role.MINIO_CLIENT_KEY, "MINIO_KMS_KES_KEY_FILE")
+    capath = _env_reference(deployment, env, Role.MINIO_CAPATH, "MINIO_KMS_KES_CAPATH")
+    found.references.extend(r for r in (cert, key, capath) if r is not None)
+    pair = None
+    if cert or key:
+        password = env.get("MINIO_KMS_KES_KEY_PASSWORD")
+        pair = KeyPair(cert, key, password_setting="MINIO_KMS_KES_KEY_PASSWORD")
+        if password is not None and password.value:
+            pair.password, pair.password_state = password.value.encode(), PasswordState.GIVEN
+    endpoint_entry = env.get("MINIO_KMS_KES_ENDPOINT")
+    endpoints = parse_endpoints(endpoint_entry.value)[0] if endpoint_entry is not None else []
+    api_key = env.get("MINIO_KMS_KES_API_KEY")
+    return MinioSide(env, pair, capath, endpoint_entry, endpoints, api_key if api_key and api_key.value else None)
+
+
+def material(deployment: Deployment) -> Material:
+    """Every file the deployment names, grouped by what it is for (nothing is read yet)."""
+
+    def compute() -> Material:
+        found = Material()
+        kes = deployment.kes
+        if kes is not None and kes.root is not None:
+            cert = _kes_reference(deployment, Role.KES_SERVER_CERT, "tls.cert")
+            key = _kes_reference(deployment, Role.KES_SERVER_KEY, "tls.key")
+            found.references.extend(r for r in (cert, key) if r is not None)
+            if cert or key:
+                found.kes_server = KeyPair(cert, key, password_setting="tls.password")
+                password_node = kes.scalar("tls.password")
+                password = kes_value(deployment, password_node)
+                if password:
+                    found.kes_server.password, found.kes_server.password_state = password.encode(), PasswordState.GIVEN
+                elif password_node is not None and env_reference(password_node) is not None \
+                        and deployment.options.kes_env is None:
+                    found.kes_server.password_state = PasswordState.UNRESOLVED
+            found.kes_client_ca = _kes_reference(deployment, Role.KES_CLIENT_CA, "tls.ca")
+            if found.kes_client_ca:
+                found.references.append(found.kes_client_ca)
+            found.client_auth_node = kes.scalar("tls.auth")
+            auth = kes_value(deployment, found.client_auth_node)
+            found.client_verification = kes.generation is Generation.G2 and (auth or "").lower() == "on"
+            _keystore_material(deployment, found)
+        for env in deployment.envs:
+            found.minio.append(_minio_side(deployment, env, found))
+        return found
+
+    return deployment.memo("material", compute)
+
+
+def pem_of(deployment: Deployment, ref: Reference) -> PemFile:
+    loader = load_ca_path if ref.role.is_ca else load_pem_file
+    return deployment.memo(("pem", ref.role.is_ca, ref.path), lambda: loader(ref.path))
+
+
+def key_of(deployment: Deployment, pair: KeyPair) -> LoadedKey | None:
+    """The pair's private key, decrypted with its password; None when the key file is not loaded."""
+    if pair.key is None:
+        return None
+    pem = pem_of(deployment, pair.key)
+    if not pem.ok:
+        return None
+
+    def compute() -> LoadedKey:
+        if pair.password_state is PasswordState.UNRESOLVED:
+            return load_private_key_unknown_password(pem)
+        return load_private_key(pem, pair.password)
+
+    return deployment.memo(("key", pair.key.path, pair.password), compute)
+
+
+def leaves(certificates: list[LoadedCertificate]) -> list[LoadedCertificate]:
+    return [c for c in certificates if not c.is_ca]
+
+
+def client_leaf(deployment: Deployment, certificates: list[LoadedCertificate]) -> LoadedCertificate | None:
+    """The certificate KES takes the identity from: the one non-CA certificate.
+
+    KES before 2023-10-24 (config generations G0/G1) also used a lone certificate marked CA.
+    """
+    non_ca = leaves(certificates)
+    if len(non_ca) == 1:
+        return non_ca[0]
+    if not non_ca and len(certificates) == 1 and deployment.kes is not None \
+            and deployment.kes.generation is not Generation.G2:
+        return certificates[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -24,49 +268,52 @@ class MinioIdentity:
     """For messages: 'the API key in MINIO_KMS_KES_API_KEY' or the certificate file path."""
 
 
-def _certificate_identity(deployment: Deployment, env: EnvFile, entry: EnvEntry) -> str | None:
-    from cryptography import x509
-
-    path = deployment.resolve(entry.value, env.source)
-    try:
-        data = path.read_bytes() if path.is_file() and path.stat().st_size < 1 << 20 else None
-    except OSError:
-        return None
-    if data is None:
-        return None
-    try:
-        chain = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        return None
-    leaves = []
-    for cert in chain:
-        try:
-            is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-        except x509.ExtensionNotFound:
-            is_ca = False
-        if not is_ca:
-            leaves.append(cert)
-    return identity_of_certificate(leaves[0]) if len(leaves) == 1 else None
-
-
 def minio_identities(deployment: Deployment) -> list[MinioIdentity]:
     """The KES identity each MinIO env file in the deployment authenticates with, when computable."""
 
     def compute() -> list[MinioIdentity]:
         found = []
-        for env in deployment.envs:
-            api_key = env.get("MINIO_KMS_KES_API_KEY")
-            cert = env.get("MINIO_KMS_KES_CERT_FILE")
-            if api_key is not None and api_key.value:
+        for side in material(deployment).minio:
+            if side.api_key is not None:
                 try:
-                    found.append(MinioIdentity(identity_of_api_key(api_key.value), "api-key", env, api_key,
-                                               "the API key in MINIO_KMS_KES_API_KEY"))
+                    found.append(MinioIdentity(identity_of_api_key(side.api_key.value), "api-key", side.env,
+                                               side.api_key, "the API key in MINIO_KMS_KES_API_KEY"))
                 except ApiKeyError:
                     pass
-            elif cert is not None and cert.value:
-                identity = _certificate_identity(deployment, env, cert)
-                if identity:
-                    found.append(MinioIdentity(identity, "certificate", env, cert, cert.value))
+            elif side.pair is not None and side.pair.cert is not None:
+                pem = pem_of(deployment, side.pair.cert)
+                leaf = client_leaf(deployment, pem.certificates) if pem.ok else None
+                if leaf is not None:
+                    found.append(MinioIdentity(identity_of_certificate(leaf.certificate), "certificate", side.env,
+                                               side.pair.cert.entry, side.pair.cert.text))
         return found
 
     return deployment.memo("minio_identities", compute)
+
+
+@dataclass(frozen=True)
+class KnownCertificate:
+    loaded: LoadedCertificate
+    reference: Reference
+    identity: str
+
+
+def known_certificates(deployment: Deployment) -> list[KnownCertificate]:
+    """Every certificate the deployment's files hold, with the setting that names it."""
+
+    def compute() -> list[KnownCertificate]:
+        found = []
+        for ref in material(deployment).references:
+            if ref.role.is_key:
+                continue
+            pem = pem_of(deployment, ref)
+            if pem.state is FileState.OK:
+                found.extend(KnownCertificate(c, ref, identity_of_certificate(c.certificate)) for c in pem.certificates)
+        return found
+
+    return deployment.memo("known_certificates", compute)
+
+
+__all__ = ["KeyPair", "KeyState", "KnownCertificate", "Material", "MinioIdentity", "MinioSide", "PasswordState",
+           "Reference", "Role", "client_leaf", "key_of", "kes_value", "known_certificates", "leaves", "material",
+           "minio_identities", "pem_of"]

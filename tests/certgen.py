@@ -99,3 +99,18 @@ def new_api_key() -> str:
     seed = ed25519.Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return "kes:v1:" + base64.b64encode(b"\x00" + seed).decode()
+
+
+def with_sha1_signature(issued: Issued, issuer: Issued) -> Issued:
+    """`issued` re-signed by `issuer` (RSA) with SHA-1, which cryptography no longer builds itself.
+
+    sha256WithRSAEncryption and sha1WithRSAEncryption OIDs have the same length and the signature
+    keeps the key's length, so the DER is patched in place.
+    """
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    sha256_rsa, sha1_rsa = bytes.fromhex("2a864886f70d01010b"), bytes.fromhex("2a864886f70d010105")
+    der = issued.certificate.public_bytes(serialization.Encoding.DER).replace(sha256_rsa, sha1_rsa)
+    tbs = issued.certificate.tbs_certificate_bytes.replace(sha256_rsa, sha1_rsa)
+    signature = issuer.key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
+    return Issued(x509.load_der_x509_certificate(der[: -len(signature)] + signature), issued.key)

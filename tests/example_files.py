@@ -6,21 +6,28 @@ lists that key file itself. Directive words:
 
     !cert cn=NAME [dns=a,b] [ip=1.2.3.4,::1] [days=N] [not-before-days=N] [ca]
           [issuer=OTHER.crt] [key-kind=ec256|ec384|rsa2048|rsa1024|ed25519] [eku=server,client]
-    !key of=OTHER.crt [password=TEXT] [format=pkcs8|pkcs1|sec1] [mode=0644]
+          [sig=sha1]  (re-signed by its RSA issuer with SHA-1)
+    !key of=OTHER.crt [password=TEXT] [format=pkcs8|pkcs1|sec1] [mode=0644] [append=OTHER.crt]
     !key fresh                      (a key that matches no certificate)
     !apikey                         (a new KES API key; `${apikey:FILE}` in another file is replaced by it)
 
 `${identity:FILE}` anywhere in another file's text is replaced by the identity of that
-certificate or API key file, so policies can name the generated identities.
+certificate or API key file, so policies can name the generated identities;
+`${fingerprint:FILE}` by the SHA-256 of that certificate's DER in `openssl x509 -fingerprint
+-sha256` form (the classic wrong value). A reference to a file that is not a generated
+certificate becomes 64 zeros.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
 from pathlib import Path
 
-from certgen import Issued, issue, new_api_key, new_key
+from cryptography.hazmat.primitives import serialization
+
+from certgen import Issued, issue, new_api_key, new_key, with_sha1_signature
 
 from kescheck.identity import identity_of_api_key, identity_of_certificate
 
@@ -41,7 +48,16 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
     written: dict[str, Path] = {}
     names = {name for name, _ in files}
     plain = []
-    for name, text in files:
+    # Issuers first, whatever the order of the example's files.
+    pending = [(name, text) for name, text in files]
+    ordered: list[tuple[str, str]] = []
+    while pending:
+        ready = [(n, t) for n, t in pending
+                 if not t.startswith("!cert") or _words(t.strip())[1].get("issuer") not in dict(pending)]
+        ready = ready or pending[:1]
+        ordered += ready
+        pending = [item for item in pending if item not in ready]
+    for name, text in ordered:
         kind, options = _words(text.strip()) if text.startswith("!") else ("", {})
         if kind == "!cert":
             issuer = issued[options["issuer"]] if "issuer" in options else None
@@ -52,7 +68,10 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
                          days=float(options.get("days", 365)),
                          not_before_days=float(options.get("not-before-days", -1)),
                          eku=tuple(options["eku"].split(",")) if "eku" in options else None)
+            if options.get("sig") == "sha1":
+                cert = with_sha1_signature(cert, issuer)
             issued[name] = cert
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_bytes(cert.cert_pem())
             written[name] = directory / name
             key_name = str(Path(name).with_suffix(".key"))
@@ -74,14 +93,24 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
                                                         options.get("format", "pkcs8"))
             else:
                 key_pem = Issued(None, new_key("ec256")).key_pem()
+            if "append" in options:
+                key_pem += issued[options["append"]].cert_pem()
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(key_pem)
             os.chmod(path, int(options.get("mode", "0600"), 8))
         else:
             def identity(match: re.Match) -> str:
                 ref = match[1]
-                return identity_of_certificate(issued[ref].certificate) if ref in issued else identity_of_api_key(api_keys[ref])
+                if ref in issued:
+                    return identity_of_certificate(issued[ref].certificate)
+                return identity_of_api_key(api_keys[ref]) if ref in api_keys else "0" * 64
+
+            def fingerprint(match: re.Match) -> str:
+                digest = hashlib.sha256(issued[match[1]].certificate.public_bytes(serialization.Encoding.DER))
+                return ":".join(f"{b:02X}" for b in digest.digest())
 
             text = re.sub(r"\$\{identity:([^}]+)\}", identity, text)
+            text = re.sub(r"\$\{fingerprint:([^}]+)\}", fingerprint, text)
             text = re.sub(r"\$\{apikey:([^}]+)\}", lambda m: api_keys[m[1]], text)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

@@ -7,6 +7,8 @@ from .base import REGISTRY, Example, Rule, rule
 
 RULE_MODULES = (
     "kes_yaml",
+    "certificates",
+    "identities",
 )
 
 _loaded = False

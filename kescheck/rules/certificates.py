@@ -1,0 +1,757 @@
+"""CRT001-CRT199: the certificates and keys a deployment names, read and judged like KES and MinIO do.
+
+Findings stand at the setting that names the file (the KES YAML line or the env line) and
+name the file; the file itself has no useful line.
+"""
+from __future__ import annotations
+
+from ..findings import Finding, Severity
+from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile
+from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of)
+from .base import Example, at_entry, at_file, at_node, rule
+
+KES_KEY_BLOCKS = ("CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
+
+
+def at_reference(ref: Reference, message: str, *, fix: str | None = None) -> Finding:
+    if ref.entry is not None:
+        return at_entry(ref.env, ref.entry, message, fix=fix)
+    return at_node(ref.source, ref.node, message, fix=fix)
+
+
+def loaded_references(deployment, want=lambda ref: True):
+    """(reference, PEM file) for every reference `want` accepts whose file could be read."""
+    for ref in material(deployment).references:
+        if want(ref):
+            pem = pem_of(deployment, ref)
+            if pem.ok:
+                yield ref, pem
+
+
+def certificate_label(ref: Reference, loaded: LoadedCertificate, pem: PemFile) -> str:
+    from ..certs import subject_text
+
+    if pem.is_directory:
+        return f"'{loaded.path.name}' in {ref.describe()} ({subject_text(loaded.certificate)})"
+    if len(pem.certificates) > 1:
+        return f"certificate {loaded.index + 1} of {ref.describe()} ({subject_text(loaded.certificate)})"
+    return ref.describe()
+
+
+def server_leaf(deployment) -> tuple[Reference, PemFile, LoadedCertificate] | None:
+    """The KES server certificate Go presents: the first one of `tls.cert`."""
+    pair = material(deployment).kes_server
+    if pair is None or pair.cert is None:
+        return None
+    pem = pem_of(deployment, pair.cert)
+    if not pem.ok or not pem.certificates:
+        return None
+    return pair.cert, pem, pem.certificates[0]
+
+
+def minio_client_chain(deployment, side: MinioSide) -> tuple[Reference, PemFile] | None:
+    if side.pair is None or side.pair.cert is None:
+        return None
+    pem = pem_of(deployment, side.pair.cert)
+    return (side.pair.cert, pem) if pem.ok and pem.certificates else None
+
+
+def at_side(side: MinioSide, message: str, *, fix: str | None = None) -> Finding:
+    """At MINIO_KMS_KES_ENDPOINT, else at the top of the env file."""
+    if side.endpoint_entry is not None:
+        return at_entry(side.env, side.endpoint_entry, message, fix=fix)
+    return at_file(side.env.source, message, fix=fix, anchor="MINIO_KMS_KES_ENDPOINT")
+
+
+# Documented examples: a small working deployment that each example bends in one place.
+KES_CONFIG = """\
+address: 0.0.0.0:7373
+admin:
+  identity: disabled
+tls:
+  key: server.key
+  cert: server.crt{tls_extra}
+policy:
+  minio:
+    allow: [/v1/key/create/minio-*, /v1/key/generate/minio-*, /v1/key/decrypt/minio-*]
+    identities: [${{identity:client.crt}}]
+keystore:
+  fs:
+    path: /var/lib/kes
+"""
+MINIO_ENV = """\
+MINIO_KMS_KES_ENDPOINT={endpoint}
+MINIO_KMS_KES_KEY_NAME=minio-default
+MINIO_KMS_KES_CERT_FILE=client.crt
+MINIO_KMS_KES_KEY_FILE=client.key
+{env_extra}"""
+SERVER_CERT = "!cert cn=kes dns=kes.example.net"
+CLIENT_CERT = "!cert cn=minio"
+
+
+def deployment_example(fails: bool, *, server: str = SERVER_CERT, client: str = CLIENT_CERT,
+                       endpoint: str = "https://kes.example.net:7373", env_extra: str = "MINIO_KMS_KES_CAPATH=server.crt\n",
+                       tls_extra: str = "", files: tuple[tuple[str, str], ...] = (), note: str = "") -> Example:
+    named = dict(files)
+    base = [("server.crt", server), ("client.crt", client)]
+    base += [("kes-config.yaml", KES_CONFIG.format(tls_extra=tls_extra)),
+             ("minio.env", MINIO_ENV.format(endpoint=endpoint, env_extra=env_extra))]
+    merged = [(name, named.pop(name, text)) for name, text in base]
+    merged = list(named.items()) + merged
+    return Example(tuple(merged), fails, note)
+
+
+def encrypted_key_example(fails: bool, password: str | None, key_format: str = "sec1") -> Example:
+    """MinIO's key encrypted with the password `secret`; `password` is what the env file sets."""
+    extra = "MINIO_KMS_KES_CAPATH=server.crt\n" + (f"MINIO_KMS_KES_KEY_PASSWORD={password}\n" if password else "")
+    return deployment_example(fails, env_extra=extra,
+                              files=(("client.key", f"!key of=client.crt password=secret format={key_format}"),))
+
+
+# --- files: present, readable, parsable -------------------------------------------------------------
+
+_MISSING_CONSEQUENCE = {
+    Role.MINIO_CAPATH: " (MinIO silently ignores a CAPATH it cannot find and falls back to the system roots)",
+}
+
+
+def _absent(deployment):
+    for ref in material(deployment).references:
+        pem = pem_of(deployment, ref)
+        if pem.state is FileState.ABSENT:
+            yield ref, pem
+
+
+@rule("CRT001", "file-not-found", Severity.NOTE, "A referenced certificate or key file is not here to check",
+      rationale="""Certificates and keys are usually not in the repository with the configs, so lint mode
+      only notes that it could not check them. On the host (or with --require-files) a missing file is an
+      error: KES and MinIO refuse to start without their key pair.""",
+      fix="""Run kescheck where the files are (or give the deployment a base directory in the settings),
+      and use --require-files in CI on hosts that hold the files.""",
+      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=missing-ca.crt\n"),
+                deployment_example(False)))
+def file_not_found(deployment):
+    if deployment.options.require_files:
+        return
+    for ref, pem in _absent(deployment):
+        yield at_reference(ref, f"{ref.setting} names {ref.describe()}, which does not exist here, so kescheck "
+                                f"could not check {ref.role.value}{_MISSING_CONSEQUENCE.get(ref.role, '')}")
+
+
+@rule("CRT002", "required-file-missing", Severity.ERROR, "A referenced certificate or key file does not exist",
+      rationale="""With --require-files (and in the doctor) the files must be where the configs say: KES and
+      MinIO refuse to start without their key pair, and MinIO silently ignores a missing CAPATH, after which
+      it cannot verify KES.""",
+      fix="Put the file at the path the setting names, or correct the path.")
+def required_file_missing(deployment):
+    if not deployment.options.require_files:
+        return
+    for ref, pem in _absent(deployment):
+        yield at_reference(ref, f"{ref.setting} names {ref.describe()}, which does not exist: "
+                                f"{ref.consumer} cannot load {ref.role.value}{_MISSING_CONSEQUENCE.get(ref.role, '')}")
+
+
+@rule("CRT003", "file-unreadable", Severity.ERROR, "A referenced certificate or key file cannot be read",
+      rationale="""A path that is a directory where a file is expected, a FIFO or device, a file larger than
+      any certificate, or a file without read permission stops KES or MinIO at start (MinIO silently ignores
+      an unreadable CAPATH instead, and then cannot verify KES).""",
+      fix="Point the setting at a regular PEM file that the service user can read.",
+      examples=(deployment_example(True, files=(("certs/placeholder.pem", "x"),),
+                                   env_extra="MINIO_KMS_KES_CAPATH=server.crt\nMINIO_KMS_KES_KEY_FILE=certs\n",
+                                   note="the key setting names a directory"),
+                deployment_example(False)))
+def file_unreadable(deployment):
+    for ref in material(deployment).references:
+        pem = pem_of(deployment, ref)
+        if pem.state is FileState.UNREADABLE:
+            yield at_reference(ref, f"{ref.setting} names {ref.describe()}, which cannot be read ({pem.problem})"
+                                    f"{_MISSING_CONSEQUENCE.get(ref.role, '')}")
+
+
+def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
+    if pem.state is FileState.MALFORMED:
+        return pem.problem
+    if pem.bad_certificates:
+        count = pem.bad_certificates
+        return f"{count} CERTIFICATE block{'s' if count > 1 else ''} in it {'do' if count > 1 else 'does'} not parse"
+    labels = sorted(set(pem.labels))
+    if ref.role.is_ca and not pem.certificates:
+        return f"it holds no certificate (only {', '.join(labels)})"
+    if ref.role.is_certificate:
+        if not pem.certificates:
+            return f"it holds no certificate (only {', '.join(labels)})"
+        if ref.role is Role.KES_SERVER_CERT and set(labels) != {"CERTIFICATE"}:
+            others = ", ".join(label for label in labels if label != "CERTIFICATE")
+            return f"KES accepts only CERTIFICATE blocks in tls.cert and refuses the {others} block"
+    if ref.role.is_key:
+        if not pem.key_blocks:
+            return f"it holds no private key (only {', '.join(labels)})"
+        if ref.role is Role.KES_SERVER_KEY and any(label not in KES_KEY_BLOCKS for label in labels):
+            others = ", ".join(label for label in labels if label not in KES_KEY_BLOCKS)
+            return f"KES refuses the {others} block in its key file ('unsupported PEM data block')"
+        pair = next((p for p in material(deployment).pairs() if p.key is ref), None)
+        loaded = key_of(deployment, pair) if pair else None
+        if loaded is not None and loaded.state is KeyState.MALFORMED:
+            return loaded.problem
+    return None
+
+
+@rule("CRT004", "pem-malformed", Severity.ERROR, "A certificate or key file is not the PEM that KES or MinIO needs",
+      rationale="""KES and MinIO read PEM: a file without a PEM block, with broken base64, a certificate that
+      does not parse, a certificate file without a certificate, a key file without a key or (for KES) a block
+      type it does not accept stops the service at start; a CAPATH without a certificate stops MinIO.""",
+      fix="""Replace the file with the PEM the setting expects: certificates as CERTIFICATE blocks, the key as
+      one PRIVATE KEY block (convert DER with `openssl x509 -inform der -in FILE -out FILE.pem`).""",
+      examples=(deployment_example(True, files=(("client.crt", "this is not a certificate\n"),)),
+                deployment_example(False)))
+def pem_malformed(deployment):
+    for ref in material(deployment).references:
+        pem = pem_of(deployment, ref)
+        if pem.state not in (FileState.OK, FileState.MALFORMED):
+            continue
+        reason = _malformed_reason(deployment, ref, pem)
+        if reason:
+            yield at_reference(ref, f"{ref.setting} names {ref.describe()}, which {ref.consumer} cannot use as "
+                                    f"{ref.role.value}: {reason}")
+
+
+@rule("CRT005", "key-file-extra-data", Severity.ERROR, "MinIO's client key file holds more than one PEM block",
+      rationale="""MinIO reads MINIO_KMS_KES_KEY_FILE as exactly one PEM block and refuses to start when
+      anything follows it ('private key contains additional data'): a second key, an appended certificate,
+      or the EC PARAMETERS block that `openssl ecparam -genkey` writes before the key.""",
+      fix="""Keep only the private key block in the file (e.g. `openssl pkey -in KEY -out KEY.clean`).""",
+      examples=(deployment_example(True, files=(("client.key", "!key of=client.crt append=client.crt"),),
+                                   note="the certificate appended after the key"),
+                deployment_example(False)))
+def key_file_extra_data(deployment):
+    for ref, pem in loaded_references(deployment, lambda r: r.role is Role.MINIO_CLIENT_KEY):
+        if len(pem.blocks) > 1 or pem.trailing_data:
+            what = ", ".join(pem.labels) if len(pem.blocks) > 1 else f"{pem.labels[0]} followed by other text"
+            yield at_reference(ref, f"MINIO_KMS_KES_KEY_FILE names {ref.describe()}, which holds {what}: MinIO "
+                                    "refuses a key file with anything after its first PEM block "
+                                    "('private key contains additional data')")
+
+
+def _pairs_with_key(deployment, state: KeyState | None = None):
+    for pair in material(deployment).pairs():
+        if pair.key is None:
+            continue
+        loaded = key_of(deployment, pair)
+        if loaded is not None and (state is None or loaded.state is state):
+            yield pair, loaded
+
+
+@rule("CRT006", "key-cert-mismatch", Severity.ERROR, "The private key does not belong to the certificate",
+      rationale="""Go pairs the key with the first certificate of the certificate file and refuses a key
+      that does not match it ('tls: private key does not match public key'): KES or MinIO does not start.
+      It happens when one of the two files was re-issued or copied from another host.""",
+      fix="""Use the key the certificate was issued for (compare `openssl x509 -noout -pubkey -in CERT` with
+      `openssl pkey -pubout -in KEY`), and put the leaf certificate first in a chain file.""",
+      examples=(deployment_example(True, files=(("client.key", "!key fresh"),)),
+                deployment_example(False)))
+def key_cert_mismatch(deployment):
+    from ..load.pem import spki_der
+
+    for pair, loaded in _pairs_with_key(deployment, KeyState.OK):
+        if pair.cert is None:
+            continue
+        pem = pem_of(deployment, pair.cert)
+        if not pem.ok or not pem.certificates:
+            continue
+        key_der = loaded.public_der()
+        if spki_der(pem.certificates[0].certificate.public_key()) == key_der:
+            continue
+        later = next((c for c in pem.certificates[1:] if spki_der(c.certificate.public_key()) == key_der), None)
+        if later is not None:
+            message = (f"the private key {pair.key.describe()} belongs to certificate {later.index + 1} of "
+                       f"{pair.cert.describe()}, but Go pairs the key with the first certificate: "
+                       f"{pair.cert.consumer} refuses the pair")
+            fix = "Put the leaf certificate (the one the key belongs to) first in the certificate file."
+        else:
+            message = (f"the private key {pair.key.describe()} does not belong to the certificate "
+                       f"{pair.cert.describe()}: {pair.cert.consumer} refuses the pair "
+                       "('private key does not match public key')")
+            fix = None
+        yield at_reference(pair.key, message, fix=fix)
+
+
+def _password_hint(pair: KeyPair) -> str:
+    if not pair.password_configurable:
+        return "KES has no password setting for a keystore client key"
+    return f"no {pair.password_setting} is set"
+
+
+@rule("CRT007", "key-password-missing", Severity.ERROR, "An encrypted private key has no password configured",
+      rationale="""An encrypted PEM key can only be used with its password: KES takes it from `tls.password`,
+      MinIO from MINIO_KMS_KES_KEY_PASSWORD. Without one the service refuses to start ('private key is
+      encrypted: password required').""",
+      fix="""Set the password (`tls.password: ${KES_KEY_PASSWORD}` for KES, MINIO_KMS_KES_KEY_PASSWORD for
+      MinIO), or store the key unencrypted with file permissions 0600.""",
+      examples=(encrypted_key_example(True, None), encrypted_key_example(False, "secret")))
+def key_password_missing(deployment):
+    for pair, loaded in _pairs_with_key(deployment, KeyState.NEEDS_PASSWORD):
+        yield at_reference(pair.key, f"{pair.key.describe()} is an encrypted private key and {_password_hint(pair)}: "
+                                     f"{pair.key.consumer} cannot load it and refuses to start")
+
+
+@rule("CRT008", "key-password-wrong", Severity.ERROR, "The configured password does not decrypt the private key",
+      rationale="""A wrong password stops KES or MinIO at start ('decryption password incorrect'), often
+      after the key was re-encrypted or the variable holds a stale value.""",
+      fix="Set the password the key was encrypted with, or re-encrypt the key with the configured one.",
+      examples=(encrypted_key_example(True, "wrong"), encrypted_key_example(False, "secret")))
+def key_password_wrong(deployment):
+    for pair, loaded in _pairs_with_key(deployment, KeyState.WRONG_PASSWORD):
+        yield at_reference(pair.key, f"the password in {pair.password_setting} does not decrypt the private key "
+                                     f"{pair.key.describe()}: {pair.key.consumer} refuses to start")
+
+
+@rule("CRT009", "key-encryption-unsupported", Severity.ERROR, "The private key is PKCS#8-encrypted",
+      rationale="""KES and MinIO decrypt only the legacy PEM encryption (a block with `Proc-Type: 4,ENCRYPTED`).
+      A PKCS#8 `ENCRYPTED PRIVATE KEY` block is handed to the key parser undecrypted and fails ('failed to
+      parse private key'), whatever the password.""",
+      fix="""Store the key unencrypted with permissions 0600 (`openssl pkey -in KEY -out KEY.plain`), or
+      re-encrypt it in the legacy form (`openssl rsa|ec -in KEY -aes256 -traditional -out KEY.enc`).""",
+      examples=(encrypted_key_example(True, "secret", "pkcs8"), encrypted_key_example(False, "secret")))
+def key_encryption_unsupported(deployment):
+    for pair, loaded in _pairs_with_key(deployment):
+        if loaded.block is not None and loaded.block.pkcs8_encrypted:
+            yield at_reference(pair.key, f"{pair.key.describe()} is a PKCS#8-encrypted key (ENCRYPTED PRIVATE KEY): "
+                                         f"{pair.key.consumer} decrypts only legacy PEM encryption and fails to "
+                                         "parse it")
+
+
+# --- validity --------------------------------------------------------------------------------------
+
+def _all_certificates(deployment):
+    for ref, pem in loaded_references(deployment, lambda r: not r.role.is_key):
+        for loaded in pem.certificates:
+            yield ref, pem, loaded
+
+
+def _day(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@rule("CRT010", "certificate-expired", Severity.ERROR, "A certificate has expired",
+      rationale="""An expired certificate fails every TLS handshake it takes part in ('certificate has expired
+      or is not yet valid'): MinIO cannot reach KES, or KES cannot reach its keystore. `kes identity new`
+      certificates expire after 30 days.""",
+      fix="""Re-issue the certificate. When the key changes, the identity changes too: update the KES policy
+      (and MINIO_KMS_KES_CAPATH for a server certificate).""",
+      examples=(deployment_example(True, client="!cert cn=minio days=10 not-before-days=-20"),
+                deployment_example(False)))
+def certificate_expired(deployment):
+    from ..certs import valid_until
+
+    now = deployment.options.now()
+    for ref, pem, loaded in _all_certificates(deployment):
+        until = valid_until(loaded.certificate)
+        if until < now:
+            days = (now - until).days
+            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} expired on {_day(until)} "
+                                    f"({days} day{'s' if days != 1 else ''} before {_day(now)}): every TLS handshake "
+                                    "with it fails")
+
+
+@rule("CRT011", "certificate-not-yet-valid", Severity.ERROR, "A certificate is not valid yet",
+      rationale="""A certificate whose validity starts in the future fails every handshake until then; it
+      usually means a clock skew on the issuing host or a wrong --at time.""",
+      fix="Re-issue the certificate with a start time in the past, or correct the clock of the issuing host.",
+      examples=(deployment_example(True, client="!cert cn=minio not-before-days=2"),
+                deployment_example(False)))
+def certificate_not_yet_valid(deployment):
+    from ..certs import valid_from
+
+    now = deployment.options.now()
+    for ref, pem, loaded in _all_certificates(deployment):
+        start = valid_from(loaded.certificate)
+        if start > now:
+            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is valid only from "
+                                    f"{_day(start)} (judged at {_day(now)}): every TLS handshake with it fails until then")
+
+
+@rule("CRT012", "certificate-expires-soon", Severity.WARNING, "A certificate expires soon",
+      rationale="""When a certificate expires, MinIO loses KES and with it every encrypted object. Renewing
+      needs the other side too (CAPATH, policy identity), so it needs notice. The window is
+      --expiry-warning DAYS (default 30), judged at --at TIME when given.""",
+      fix="Re-issue the certificate before it expires and plan the matching CAPATH/policy update.",
+      examples=(deployment_example(True, client="!cert cn=minio days=10"),
+                deployment_example(False)))
+def certificate_expires_soon(deployment):
+    import datetime as dt
+
+    from ..certs import valid_until
+
+    now = deployment.options.now()
+    horizon = now + dt.timedelta(days=deployment.options.expiry_warning_days)
+    for ref, pem, loaded in _all_certificates(deployment):
+        until = valid_until(loaded.certificate)
+        if now <= until < horizon:
+            days = (until - now).days
+            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} expires on {_day(until)}, "
+                                    f"in {days} day{'s' if days != 1 else ''}")
+
+
+# --- the KES server certificate seen from MinIO ---------------------------------------------------------
+
+@rule("CRT020", "server-cert-without-san", Severity.ERROR, "The KES server certificate has no DNS or IP SAN",
+      rationale="""KES refuses to start with a certificate that names no DNS name or IP address in its subject
+      alternative names ('certificate does not contain any DNS or IP address as SAN'); clients ignore the
+      CN, so such a certificate could not be verified anyway.""",
+      fix="""Re-issue the certificate with every name MinIO uses (`--dns kes.example.net --ip 10.0.0.5` for
+      `kes identity new`, subjectAltName for openssl).""",
+      examples=(deployment_example(True, server="!cert cn=kes.example.net"),
+                deployment_example(False)))
+def server_cert_without_san(deployment):
+    from ..certs import subject_names
+
+    found = server_leaf(deployment)
+    if found is None:
+        return
+    ref, pem, leaf = found
+    if not subject_names(leaf.certificate):
+        yield at_reference(ref, f"the KES server certificate {ref.describe()} has no DNS or IP name in its subject "
+                                "alternative names: KES refuses to start")
+
+
+@rule("CRT021", "endpoint-host-not-in-san", Severity.ERROR,
+      "An endpoint host is not covered by the KES server certificate",
+      rationale="""MinIO checks the host of every MINIO_KMS_KES_ENDPOINT URL (after ellipsis expansion)
+      against the DNS and IP SANs of the certificate KES presents; the CN does not count, `*` covers exactly
+      one left-most label, and an IP address must be listed as an IP SAN. A host that is not covered fails
+      with 'certificate is valid for …, not HOST'.""",
+      fix="""Re-issue the KES certificate with the missing host as a SAN (a wildcard such as
+      *.example.net covers kes1.example.net, not a.kes.example.net), or use a covered host in the endpoint.""",
+      examples=(deployment_example(True, endpoint="https://kes{1...3}.example.net:7373",
+                                   server="!cert cn=kes dns=kes1.example.net,kes2.example.net"),
+                deployment_example(False, endpoint="https://kes{1...3}.example.net:7373",
+                                   server="!cert cn=kes dns=*.example.net")))
+def endpoint_host_not_in_san(deployment):
+    from ..certs import subject_names, host_covered
+
+    found = server_leaf(deployment)
+    if found is None:
+        return
+    ref, pem, leaf = found
+    names = subject_names(leaf.certificate)
+    for side in material(deployment).minio:
+        reported = set()
+        for endpoint in side.endpoints:
+            if endpoint.host in reported or host_covered(endpoint.host, names):
+                continue
+            reported.add(endpoint.host)
+            yield at_entry(side.env, side.endpoint_entry,
+                           f"host '{endpoint.host}' of MINIO_KMS_KES_ENDPOINT is not covered by the KES server "
+                           f"certificate {ref.describe()} (it names {names.describe()}): MinIO refuses the TLS "
+                           f"connection ('certificate is valid for …, not {endpoint.host}')")
+
+
+@rule("CRT022", "server-cert-without-server-auth", Severity.ERROR,
+      "The KES server certificate's extended key usage lacks serverAuth",
+      rationale="""MinIO verifies the KES certificate for server authentication: a certificate with an
+      extended key usage extension that does not include serverAuth (a client certificate reused as server
+      certificate) fails verification ('certificate specifies an incompatible key usage').""",
+      fix="Re-issue the KES certificate with extendedKeyUsage serverAuth (or without an EKU extension).",
+      examples=(deployment_example(True, server="!cert cn=kes dns=kes.example.net eku=client"),
+                deployment_example(False, server="!cert cn=kes dns=kes.example.net eku=server")))
+def server_cert_without_server_auth(deployment):
+    from ..certs import allows_usage
+
+    found = server_leaf(deployment)
+    if found is not None and not allows_usage(found[2].certificate, "serverAuth"):
+        yield at_reference(found[0], f"the KES server certificate {found[0].describe()} has an extended key usage "
+                                     "without serverAuth: MinIO's verification of it fails")
+
+
+@rule("CRT023", "server-cert-not-trusted", Severity.ERROR,
+      "MINIO_KMS_KES_CAPATH does not verify the KES server certificate",
+      rationale="""MinIO verifies KES against the CA certificates in MINIO_KMS_KES_CAPATH. When none of them
+      issued the KES certificate (or its chain), every connection fails with 'certificate signed by unknown
+      authority'. A typical cause is a CAPATH still holding the old self-signed certificate after KES's was
+      regenerated.""",
+      fix="""Put the CA that issued the KES certificate (or, for a self-signed one, the KES certificate itself)
+      into the file or directory MINIO_KMS_KES_CAPATH names.""",
+      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=other-ca.crt\n",
+                                   files=(("other-ca.crt", "!cert cn=OtherCA ca"),)),
+                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca"),
+                                          ("server.crt", "!cert cn=kes dns=kes.example.net issuer=ca.crt")))))
+def server_cert_not_trusted(deployment):
+    from ..certs import chain_to
+
+    found = server_leaf(deployment)
+    if found is None:
+        return
+    ref, pem, leaf = found
+    for side in material(deployment).minio:
+        if side.capath is None:
+            continue
+        capath = pem_of(deployment, side.capath)
+        if not capath.ok or not capath.certificates:
+            continue
+        result = chain_to(leaf.certificate, [c.certificate for c in pem.certificates[1:]],
+                          [c.certificate for c in capath.certificates])
+        if not result.trusted:
+            yield at_reference(side.capath, f"the CA in MINIO_KMS_KES_CAPATH {side.capath.describe()} does not verify "
+                                            f"the KES server certificate {ref.describe()}: {result.reason}; MinIO "
+                                            "fails with 'certificate signed by unknown authority'")
+
+
+@rule("CRT024", "server-cert-self-signed-without-capath", Severity.ERROR,
+      "The KES server certificate is self-signed and MinIO has no CAPATH",
+      rationale="""Without MINIO_KMS_KES_CAPATH MinIO trusts only its certs/CAs directory and the system
+      roots; a self-signed KES certificate is in neither unless copied there by hand, so MinIO fails with
+      'certificate signed by unknown authority'.""",
+      fix="Set MINIO_KMS_KES_CAPATH to the KES certificate (or the CA that issued it).",
+      examples=(deployment_example(True, env_extra=""), deployment_example(False)))
+def server_cert_self_signed_without_capath(deployment):
+    from ..certs import is_self_signed
+
+    found = server_leaf(deployment)
+    if found is None or not is_self_signed(found[2].certificate):
+        return
+    for side in material(deployment).minio:
+        if side.capath is None and not side.env.defined("MINIO_KMS_KES_CAPATH") and side.endpoints:
+            yield at_side(side, f"the KES server certificate {found[0].describe()} is self-signed and "
+                                "MINIO_KMS_KES_CAPATH is not set: MinIO trusts only the system roots and its "
+                                "certs/CAs directory, so it rejects KES unless the certificate was copied there",
+                          fix=f"Add MINIO_KMS_KES_CAPATH={found[0].text} (the path as MinIO sees it).")
+
+
+@rule("CRT025", "server-cert-needs-system-trust", Severity.NOTE,
+      "Without MINIO_KMS_KES_CAPATH, the system roots must trust the KES certificate",
+      rationale="""Without MINIO_KMS_KES_CAPATH MinIO verifies KES against its certs/CAs directory and the
+      host's system roots, which kescheck cannot see; the issuer of the KES certificate must be there.""",
+      fix="Set MINIO_KMS_KES_CAPATH to the issuing CA, or make sure the system trust store holds it.",
+      examples=(deployment_example(True, env_extra="", server="!cert cn=kes dns=kes.example.net issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca"),)),
+                deployment_example(False)))
+def server_cert_needs_system_trust(deployment):
+    from ..certs import is_self_signed, issuer_text
+
+    found = server_leaf(deployment)
+    if found is None or is_self_signed(found[2].certificate):
+        return
+    for side in material(deployment).minio:
+        if side.capath is None and not side.env.defined("MINIO_KMS_KES_CAPATH") and side.endpoints:
+            yield at_side(side, f"MINIO_KMS_KES_CAPATH is not set: MinIO's system roots or certs/CAs directory must "
+                                f"trust '{issuer_text(found[2].certificate)}', the issuer of the KES server "
+                                f"certificate {found[0].describe()}")
+
+
+# --- MinIO's client certificate seen from KES ------------------------------------------------------------
+
+AUTH_ON = "\n  auth: on\n  ca: ca.crt"
+
+
+def _verified_clients(deployment):
+    """(side, reference, PEM file, leaf) for MinIO client certificates that KES verifies (`tls.auth: on`)."""
+    found = material(deployment)
+    if not found.client_verification:
+        return
+    for side in found.minio:
+        chain = minio_client_chain(deployment, side)
+        if chain is None:
+            continue
+        leaf = client_leaf(deployment, chain[1].certificates)
+        if leaf is not None:
+            yield side, chain[0], chain[1], leaf
+
+
+@rule("CRT030", "client-cert-not-trusted", Severity.ERROR, "KES's tls.ca does not verify MinIO's client certificate",
+      rationale="""With `tls.auth: on` KES verifies client certificates against `tls.ca` (and the system roots)
+      and ends the handshake for one it cannot verify ('failed to verify client certificate: certificate
+      signed by unknown authority').""",
+      fix="""Issue MinIO's client certificate from the CA in `tls.ca` (or add its issuer there), or set
+      `tls.auth: off` and rely on identities alone.""",
+      examples=(deployment_example(True, tls_extra=AUTH_ON, client="!cert cn=minio issuer=other-ca.crt",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"), ("other-ca.crt", "!cert cn=OtherCA ca"))),
+                deployment_example(False, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),))))
+def client_cert_not_trusted(deployment):
+    from ..certs import chain_to
+
+    ca_ref = material(deployment).kes_client_ca
+    if ca_ref is None:
+        return
+    ca = pem_of(deployment, ca_ref)
+    if not ca.ok or not ca.certificates:
+        return
+    for side, ref, pem, leaf in _verified_clients(deployment):
+        others = [c.certificate for c in pem.certificates if c is not leaf]
+        result = chain_to(leaf.certificate, others, [c.certificate for c in ca.certificates])
+        if not result.trusted:
+            yield at_reference(ref, f"KES verifies client certificates (tls.auth: on) and its tls.ca "
+                                    f"{ca_ref.describe()} does not verify MinIO's client certificate {ref.describe()}: "
+                                    f"{result.reason}; KES ends the handshake")
+
+
+@rule("CRT031", "self-signed-client-with-verification", Severity.ERROR,
+      "MinIO authenticates with a self-signed certificate or an API key while KES verifies clients",
+      rationale="""With `tls.auth: on` a client certificate must chain to `tls.ca` or the system roots. A
+      self-signed certificate (such as `kes identity new` makes) cannot unless it is in `tls.ca`, and the
+      certificate MinIO derives from an API key never can: the documentation requires `tls.auth: off` for
+      both.""",
+      fix="""Set `tls.auth: off` (KES then relies on the policy identity), or give MinIO a certificate
+      issued by the CA in `tls.ca`.""",
+      examples=(deployment_example(True, tls_extra="\n  auth: on"), deployment_example(False)))
+def self_signed_client_with_verification(deployment):
+    from ..certs import is_self_signed
+
+    found = material(deployment)
+    if not found.client_verification:
+        return
+    node = found.client_auth_node
+    for side in found.minio:
+        if side.api_key is not None:
+            yield at_entry(side.env, side.api_key,
+                           f"MinIO authenticates with MINIO_KMS_KES_API_KEY, but KES verifies client certificates "
+                           f"(tls.auth: on at line {node.line} of {deployment.kes.source.path}): the self-signed "
+                           "certificate MinIO makes from an API key never verifies", on_value=False)
+    if found.kes_client_ca is not None:
+        return  # CRT030 judges the chain against tls.ca
+    for side, ref, pem, leaf in _verified_clients(deployment):
+        if is_self_signed(leaf.certificate):
+            yield at_reference(ref, f"MinIO's client certificate {ref.describe()} is self-signed, but KES verifies "
+                                    f"client certificates (tls.auth: on at line {node.line} of "
+                                    f"{deployment.kes.source.path}) and has no tls.ca: KES ends the handshake")
+
+
+@rule("CRT032", "client-cert-without-client-auth", Severity.ERROR,
+      "MinIO's client certificate's extended key usage lacks clientAuth",
+      rationale="""When KES verifies client certificates, a certificate with an extended key usage extension
+      that does not include clientAuth (a server certificate reused as client certificate) fails.""",
+      fix="Issue MinIO's client certificate with extendedKeyUsage clientAuth (or without an EKU extension).",
+      examples=(deployment_example(True, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt eku=server",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),)),
+                deployment_example(False, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt eku=client",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),))))
+def client_cert_without_client_auth(deployment):
+    from ..certs import allows_usage
+
+    for side, ref, pem, leaf in _verified_clients(deployment):
+        if not allows_usage(leaf.certificate, "clientAuth"):
+            yield at_reference(ref, f"MinIO's client certificate {ref.describe()} has an extended key usage without "
+                                    "clientAuth, and KES verifies client certificates (tls.auth: on): KES ends the "
+                                    "handshake")
+
+
+@rule("CRT033", "client-chain-leaf-count", Severity.ERROR,
+      "MinIO's client certificate file does not hold exactly one non-CA certificate",
+      rationale="""KES takes the client identity from the one certificate of the chain that is not a CA. With
+      two such certificates it refuses the client ('received more than one client certificate'); with only
+      CA:TRUE certificates (a plain `openssl req -x509` with the stock v3_ca extensions) KES >= 2023-10-24
+      answers 'client certificate is required' although the identity is in a policy.""",
+      fix="""Keep MinIO's own certificate (CA:FALSE) first in the file, followed only by CA certificates;
+      re-issue a CA:TRUE client certificate with basicConstraints CA:FALSE.""",
+      examples=(deployment_example(True, client="!cert cn=minio ca"), deployment_example(False)))
+def client_chain_leaf_count(deployment):
+    from ..load.kesconfig import Generation
+
+    for side in material(deployment).minio:
+        chain = minio_client_chain(deployment, side)
+        if chain is None:
+            continue
+        ref, pem = chain
+        non_ca = leaves(pem.certificates)
+        if len(non_ca) > 1:
+            yield at_reference(ref, f"MinIO's client certificate file {ref.describe()} holds {len(non_ca)} non-CA "
+                                    "certificates: KES refuses the client ('received more than one client "
+                                    "certificate')")
+        elif not non_ca and (deployment.kes is None or deployment.kes.generation is Generation.G2):
+            yield at_reference(ref, f"every certificate in MinIO's client certificate file {ref.describe()} is a CA "
+                                    "(CA:TRUE): KES skips CA certificates and answers 'client certificate is "
+                                    "required'")
+
+
+# --- strength, lab certificates, key file permissions -----------------------------------------------------
+
+@rule("CRT040", "weak-key", Severity.WARNING, "A certificate has a weak public key",
+      rationale="""RSA keys below 2048 bits and elliptic curves below P-256 are breakable or refused by
+      current TLS stacks; the key protects access to every encryption key in KES.""",
+      fix="Re-issue the certificate with an RSA 2048+ (3072 recommended), ECDSA P-256/P-384 or Ed25519 key.",
+      examples=(deployment_example(True, client="!cert cn=minio key-kind=rsa1024"), deployment_example(False)))
+def weak_key(deployment):
+    from ..certs import key_weakness
+
+    for ref, pem, loaded in _all_certificates(deployment):
+        try:
+            weakness = key_weakness(loaded.certificate.public_key())
+        except ValueError:
+            continue
+        if weakness:
+            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} has {weakness}")
+
+
+@rule("CRT041", "weak-signature", Severity.ERROR, "A certificate is signed with SHA-1 or MD5",
+      rationale="""Go's certificate verification (MinIO, KES) refuses SHA-1 and MD5 signatures ('insecure
+      algorithm SHA1-RSA'), so a chain with one fails; the self-signature of a trust anchor is not checked.""",
+      fix="Re-issue the certificate with a SHA-256 (or stronger) signature.",
+      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt sig=sha1",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca key-kind=rsa2048"),)),
+                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca key-kind=rsa2048"),))))
+def weak_signature(deployment):
+    from ..certs import weak_signature_hash
+
+    for ref, pem, loaded in _all_certificates(deployment):
+        algorithm = weak_signature_hash(loaded.certificate)
+        if algorithm and loaded.certificate.subject != loaded.certificate.issuer:
+            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is signed with "
+                                    f"{algorithm}, which Go's certificate verification refuses")
+
+
+@rule("CRT050", "lab-certificate", Severity.WARNING, "A lab certificate is used in a deployment with real hosts",
+      rationale="""`kes identity new` and the tutorials make self-signed certificates for localhost/127.0.0.1
+      that live 30 days: fine on a laptop, an outage a month later in production.""",
+      fix="""Issue certificates from your CA (or at least self-signed ones with the real host names and a
+      longer lifetime) and automate their renewal.""",
+      examples=(deployment_example(True, server="!cert cn=kes dns=kes.example.net days=30",
+                                   note="a 30-day self-signed server certificate"),
+                deployment_example(False)))
+def lab_certificate(deployment):
+    from ..certs import is_loopback_host, is_self_signed, lifetime_days, loopback_only, subject_names
+
+    found = material(deployment)
+    hosts = {e.host for side in found.minio for e in side.endpoints}
+    if not any(not is_loopback_host(host) for host in hosts):
+        return
+    candidates = []
+    server = server_leaf(deployment)
+    if server is not None:
+        candidates.append((server[0], server[2]))
+    for side in found.minio:
+        chain = minio_client_chain(deployment, side)
+        leaf = client_leaf(deployment, chain[1].certificates) if chain else None
+        if leaf is not None:
+            candidates.append((chain[0], leaf))
+    for ref, loaded in candidates:
+        certificate = loaded.certificate
+        if not is_self_signed(certificate):
+            continue
+        marks = []
+        if loopback_only(subject_names(certificate)):
+            marks.append("names only loopback hosts")
+        if lifetime_days(certificate) <= 31:
+            marks.append(f"lives {lifetime_days(certificate):.0f} days")
+        if marks:
+            yield at_reference(ref, f"{ref.role.value} {ref.describe()} is a lab certificate (self-signed, "
+                                    f"{', '.join(marks)}) in a deployment whose endpoints are "
+                                    f"{', '.join(sorted(h for h in hosts if not is_loopback_host(h)))}")
+
+
+@rule("CRT060", "private-key-readable-by-others", Severity.WARNING,
+      "A private key file is readable by group or others",
+      rationale="""Whoever reads KES's or MinIO's private key can act as that identity and, with MinIO's, ask
+      KES to decrypt every data key MinIO may use.""",
+      fix="Restrict the file to its service user: `chmod 600 FILE` (and `chown` it to that user).",
+      examples=(deployment_example(True, files=(("client.key", "!key of=client.crt mode=0644"),)),
+                deployment_example(False)))
+def private_key_readable_by_others(deployment):
+    for ref, pem in loaded_references(deployment, lambda r: r.role.is_key):
+        if pem.mode is not None and pem.mode & 0o044:
+            who = " and ".join(w for bit, w in ((0o040, "group"), (0o004, "others")) if pem.mode & bit)
+            yield at_reference(ref, f"{ref.role.value} {ref.describe()} has mode {pem.mode:04o}: readable by {who}")

@@ -1,0 +1,284 @@
+"""End to end: real deployment directories (KES config + MinIO env + generated certificates)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from certgen import Issued, issue, new_api_key, new_key
+from kescheck.engine import lint
+from kescheck.findings import Severity
+from kescheck.identity import identity_of_api_key, identity_of_certificate
+from kescheck.model import Options
+
+PASSWORD = "s3cret-Pa55word"
+
+
+@dataclass
+class Layout:
+    """A working deployment; tests bend one thing and expect exactly the matching error."""
+
+    endpoint: str = "https://kes{1...3}.example.net:7373"
+    server_dns: tuple[str, ...] = ("*.example.net",)
+    client_days: float = 365
+    client_not_before: float = -1
+    client_key: str = "own"
+    """own, fresh (does not match), encrypted (legacy PEM), pkcs8-encrypted."""
+    client_password: str | None = None
+    policy_identity: str = "client"
+    """client, server (the wrong certificate) or apikey."""
+    api_key: bool = False
+    capath: str = "dir"
+    """dir (directory of CAs), file (the CA file) or none."""
+    kes_paths_absolute: bool = False
+    extra_env: str = ""
+    made: dict = field(default_factory=dict)
+
+    def write(self, root: Path) -> Path:
+        certs = root / "certs"
+        certs.mkdir(parents=True)
+        ca = issue("Example Private CA", ca=True, key_kind="rsa2048", days=3650)
+        server = issue("kes", issuer=ca, dns=self.server_dns, eku=("server",))
+        client = issue("minio", issuer=ca, days=self.client_days, not_before_days=self.client_not_before,
+                       eku=("client",))
+        (certs / "CAs").mkdir()
+        (certs / "CAs" / "private-ca.crt").write_bytes(ca.cert_pem())
+        server.write(certs, "kes-server")
+        client.write(certs, "minio-client")
+        key_path = certs / "minio-client.key"
+        if self.client_key == "fresh":
+            key_path.write_bytes(Issued(None, new_key("ec256")).key_pem())
+        elif self.client_key == "encrypted":
+            key_path.write_bytes(client.key_pem(PASSWORD.encode(), "sec1"))
+        elif self.client_key == "pkcs8-encrypted":
+            key_path.write_bytes(client.key_pem(PASSWORD.encode(), "pkcs8"))
+        api_key = new_api_key()
+        identity = {"client": identity_of_certificate(client.certificate),
+                    "server": identity_of_certificate(server.certificate),
+                    "apikey": identity_of_api_key(api_key)}[self.policy_identity]
+        self.made = {"ca": ca, "server": server, "client": client, "api_key": api_key, "identity": identity}
+        prefix = f"{certs}/" if self.kes_paths_absolute else "certs/"
+        (root / "kes-config.yml").write_text(textwrap.dedent(f"""\
+            address: 0.0.0.0:7373
+            admin:
+              identity: disabled
+            tls:
+              key: {prefix}kes-server.key
+              cert: {prefix}kes-server.crt
+              auth: "off"
+            policy:
+              minio:
+                allow:
+                  - /v1/key/create/minio-*
+                  - /v1/key/generate/minio-*
+                  - /v1/key/decrypt/minio-*
+                identities:
+                  - {identity}
+            cache:
+              expiry:
+                any: 5m0s
+                unused: 30s
+            keystore:
+              vault:
+                endpoint: https://vault.example.net:8200
+                approle:
+                  id: ${{VAULT_APPROLE_ID}}
+                  secret: ${{VAULT_APPROLE_SECRET}}
+            """))
+        lines = [f"MINIO_KMS_KES_ENDPOINT={self.endpoint}", "MINIO_KMS_KES_KEY_NAME=minio-default"]
+        if self.api_key:
+            lines.append(f"MINIO_KMS_KES_API_KEY={api_key}")
+        else:
+            lines += [f"MINIO_KMS_KES_CERT_FILE={certs}/minio-client.crt", f"MINIO_KMS_KES_KEY_FILE={certs}/minio-client.key"]
+            if self.client_password is not None:
+                lines.append(f"MINIO_KMS_KES_KEY_PASSWORD={self.client_password}")
+        if self.capath == "dir":
+            lines.append(f"MINIO_KMS_KES_CAPATH={certs}/CAs")
+        elif self.capath == "file":
+            lines.append(f"MINIO_KMS_KES_CAPATH={certs}/CAs/private-ca.crt")
+        (root / "minio.env").write_text("\n".join(lines) + "\n" + self.extra_env)
+        return root
+
+
+def mine(result):
+    """Findings of this issue's families (other issues' rules may judge the same files too)."""
+    return [f for f in result.findings if f.code.startswith("CRT") or f.code.startswith("DEP1")]
+
+
+def errors(result):
+    return [f for f in mine(result) if f.severity is Severity.ERROR]
+
+
+def build(tmp_path, **changes) -> tuple[Path, Layout]:
+    layout = Layout(**changes)
+    return layout.write(tmp_path / "deployment"), layout
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"api_key": True, "policy_identity": "apikey"},
+    {"capath": "file", "kes_paths_absolute": True},
+    {"client_key": "encrypted", "client_password": PASSWORD},
+    {"endpoint": "https://kes1.example.net:7373,https://kes2.example.net:7373", "server_dns": ("kes1.example.net", "kes2.example.net")},
+], ids=["ellipsis-under-wildcard", "api-key", "ca-file-absolute-paths", "encrypted-key-with-password", "explicit-sans"])
+def test_correct_deployment_has_no_errors(changes, tmp_path, cli):
+    root, _ = build(tmp_path, **changes)
+    result = lint([root])
+    assert len(result.deployments) == 1 and result.deployments[0].envs
+    assert errors(result) == [], [f.message for f in errors(result)]
+    run = cli("lint", root, "--format", "json", "--select", "CRT", "--select", "DEP1")
+    assert run.status == 0, run.stdout
+
+
+def single_error(result, code):
+    found = errors(result)
+    assert [f.code for f in found] == [code], [(f.code, f.message) for f in found]
+    return found[0]
+
+
+def test_server_cert_lacking_one_endpoint_host(tmp_path):
+    root, _ = build(tmp_path, server_dns=("kes1.example.net", "kes2.example.net"))
+    finding = single_error(lint([root]), "CRT021")
+    assert "kes3.example.net" in finding.message and "kes-server.crt" in finding.message
+    assert finding.location.path.name == "minio.env" and finding.location.line == 1
+
+
+def test_wildcard_covers_one_label_only(tmp_path):
+    root, _ = build(tmp_path, endpoint="https://a.kes.example.net:7373,https://example.net:7373")
+    hosts = sorted(f.message.split("'")[1] for f in errors(lint([root])) if f.code == "CRT021")
+    assert hosts == ["a.kes.example.net", "example.net"]
+
+
+def test_ip_endpoint_needs_an_ip_san(tmp_path):
+    root, _ = build(tmp_path, endpoint="https://10.0.0.5:7373", server_dns=("10.0.0.5",))
+    finding = single_error(lint([root]), "CRT021")
+    assert "'10.0.0.5'" in finding.message
+
+
+def test_expired_client_certificate(tmp_path):
+    root, _ = build(tmp_path, client_days=10, client_not_before=-40)
+    finding = single_error(lint([root]), "CRT010")
+    assert "minio-client.crt" in finding.message and "expired" in finding.message
+    assert finding.location.line == 3 and finding.anchor == "MINIO_KMS_KES_CERT_FILE"
+
+
+def test_expiry_is_judged_at_the_given_time(tmp_path):
+    root, layout = build(tmp_path)
+    until = layout.made["client"].certificate.not_valid_after_utc
+    later = lint([root], Options(at=until + dt.timedelta(days=1)))
+    assert "CRT010" in {f.code for f in later.findings}
+    before = lint([root], Options(at=until - dt.timedelta(days=3), expiry_warning_days=7))
+    warned = [f for f in before.findings if f.code == "CRT012"]
+    assert any("minio-client.crt" in f.message for f in warned)
+    assert not [f for f in lint([root], Options(at=until - dt.timedelta(days=3), expiry_warning_days=2)).findings
+                if f.code == "CRT012" and "minio-client" in f.message]
+
+
+def test_client_key_that_does_not_match(tmp_path):
+    root, _ = build(tmp_path, client_key="fresh")
+    finding = single_error(lint([root]), "CRT006")
+    assert "minio-client.key" in finding.message and "minio-client.crt" in finding.message
+    assert "does not belong" in finding.message
+
+
+def test_encrypted_client_key_without_password(tmp_path):
+    root, _ = build(tmp_path, client_key="encrypted")
+    finding = single_error(lint([root]), "CRT007")
+    assert "minio-client.key" in finding.message and "MINIO_KMS_KES_KEY_PASSWORD" in finding.message
+
+
+def test_encrypted_client_key_with_wrong_password(tmp_path):
+    root, _ = build(tmp_path, client_key="encrypted", client_password="not-the-password")
+    finding = single_error(lint([root]), "CRT008")
+    assert "minio-client.key" in finding.message
+
+
+def test_pkcs8_encrypted_key_is_refused_even_with_its_password(tmp_path):
+    root, _ = build(tmp_path, client_key="pkcs8-encrypted", client_password=PASSWORD)
+    finding = single_error(lint([root]), "CRT009")
+    assert "PKCS#8" in finding.message
+
+
+def test_policy_holding_another_certificates_identity(tmp_path):
+    root, layout = build(tmp_path, policy_identity="server")
+    found = {f.code: f for f in errors(lint([root]))}
+    assert set(found) == {"DEP100", "DEP104"}
+    client_identity = identity_of_certificate(layout.made["client"].certificate)
+    assert "minio-client.crt" in found["DEP100"].message and client_identity in found["DEP100"].message
+    assert f"- {client_identity}" in found["DEP100"].fix and "policy 'minio'" in found["DEP100"].message
+    assert "kes-server.crt" in found["DEP104"].message
+    assert found["DEP104"].location.path.name == "kes-config.yml" and found["DEP104"].location.line == 15
+
+
+def test_missing_files_are_notes_unless_required(tmp_path, cli):
+    root, _ = build(tmp_path)
+    (root / "certs" / "kes-server.key").unlink()
+    notes = [f for f in mine(lint([root])) if f.code == "CRT001"]
+    assert len(notes) == 1 and notes[0].severity is Severity.NOTE and "kes-server.key" in notes[0].message
+    required = [f for f in mine(lint([root], Options(require_files=True))) if f.code == "CRT002"]
+    assert len(required) == 1 and required[0].severity is Severity.ERROR
+    assert cli("lint", root, "--require-files", "--select", "CRT").status == 1
+
+
+def test_self_signed_server_without_capath_is_an_error(tmp_path):
+    root, layout = build(tmp_path, capath="none")
+    notes = [f for f in mine(lint([root])) if f.code == "CRT025"]
+    assert notes and "Example Private CA" in notes[0].message  # CA-issued: the system roots must trust it
+    (root / "certs" / "kes-server.crt").write_bytes(issue("kes", dns=("*.example.net",)).cert_pem())
+    codes = {f.code for f in errors(lint([root]))}
+    assert "CRT024" in codes
+
+
+def test_stale_self_signed_copy_in_capath(tmp_path):
+    root, layout = build(tmp_path, capath="file")
+    stale = issue("Example Private CA", ca=True)  # same name, other key: a re-issued CA's old copy
+    (root / "certs" / "CAs" / "private-ca.crt").write_bytes(stale.cert_pem())
+    finding = single_error(lint([root]), "CRT023")
+    assert "stale copy" in finding.message
+
+
+def test_secrets_never_reach_any_output(tmp_path, cli):
+    root, layout = build(tmp_path, client_key="encrypted", client_password=PASSWORD,
+                         extra_env=f"MINIO_KMS_KES_API_KEY_UNUSED_NOTE=x\n")
+    os.chmod(root / "certs" / "minio-client.key", 0o644)
+    key_body = (root / "certs" / "minio-client.key").read_text().split("\n\n", 1)[1][:40]
+    server_key_body = (root / "certs" / "kes-server.key").read_text().splitlines()[1]
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace('  auth: "off"', '  auth: "off"\n  password: kes-Key-Pa55'))
+    for fmt in ("plain", "json", "sarif"):
+        run = cli("lint", root, "--format", fmt)
+        text = run.stdout + run.stderr
+        for secret in (PASSWORD, "kes-Key-Pa55", key_body, server_key_body, "PRIVATE KEY-----"):
+            assert secret not in text, (fmt, secret)
+    assert "CRT060" in cli("lint", root, "--format", "json").stdout
+    api_root, api_layout = build(tmp_path / "api", api_key=True, policy_identity="client")
+    run = cli("lint", api_root, "--format", "json")
+    assert api_layout.made["api_key"][7:] not in run.stdout + run.stderr
+    assert "DEP100" in {f["code"] for f in json.loads(run.stdout)["findings"]}
+
+
+def test_client_verification_needs_a_chain_to_tls_ca(tmp_path):
+    root, layout = build(tmp_path)
+    config = root / "kes-config.yml"
+    other_ca = issue("Other CA", ca=True)
+    (root / "certs" / "other-ca.crt").write_bytes(other_ca.cert_pem())
+    config.write_text(config.read_text().replace('  auth: "off"', '  auth: "on"\n  ca: certs/other-ca.crt'))
+    finding = single_error(lint([root]), "CRT030")
+    assert "minio-client.crt" in finding.message and "other-ca.crt" in finding.message
+    config.write_text(config.read_text().replace("certs/other-ca.crt", "certs/CAs/private-ca.crt"))
+    assert errors(lint([root])) == []
+
+
+def test_kes_password_reference_resolved_with_kes_env(tmp_path):
+    root, layout = build(tmp_path)
+    (root / "certs" / "kes-server.key").write_bytes(layout.made["server"].key_pem(b"kes-pass", "sec1"))
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace('  auth: "off"', '  auth: "off"\n  password: ${KES_KEY_PASSWORD}'))
+    assert errors(lint([root])) == []  # unresolvable reference: not judged
+    assert single_error(lint([root], Options(kes_env={"KES_KEY_PASSWORD": "wrong"})), "CRT008")
+    assert errors(lint([root], Options(kes_env={"KES_KEY_PASSWORD": "kes-pass"}))) == []
