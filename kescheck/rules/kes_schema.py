@@ -247,14 +247,14 @@ SCHEMA_HINT = "`kescheck schema --generation G2` prints the schema; editors with
 @rule("KES010", "unknown-key", Severity.ERROR, "A key that KES does not know",
       rationale="""KES (since 0.17.3) ignores keys it does not know without a word. A misspelt key such as
       `identites` or `alow` therefore silently drops the setting: a policy that binds nobody, a keystore
-      KES never sees. Keys that exist in another KES generation are reported by KES211 instead.""",
+      KES never sees. Keys that exist in another KES generation are reported by KES220 instead.""",
       fix=f"Correct the spelling (kescheck suggests the closest known key) or remove the key. {SCHEMA_HINT}",
       examples=(Example.kes("admin:\n  identity: disabled\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
                             "    identites: [9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b]\n"
-                            "keystore:\n  vault: {endpoint: https://v:8200, approle: {id: a, secret: ${S}}}\n", True),
+                            "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", True),
                 Example.kes("admin:\n  identity: disabled\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
                             "    identities: [9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b]\n"
-                            "keystore:\n  vault: {endpoint: https://v:8200, approle: {id: a, secret: ${S}}}\n", False)))
+                            "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False)))
 def unknown_key(deployment):
     config = deployment.kes
     if config is None:
