@@ -118,8 +118,10 @@ def vault(g: int) -> dict:
                     "x-kes-refusal": "Vault's K/V version must be empty, `v1` or `v2` (`vault: invalid engine API version`)"},
         "namespace": text("Vault Enterprise namespace. Empty: none."),
         "prefix": text("Directory inside the K/V engine where KES stores keys."),
-        "approle": obj("Log in with AppRole (exactly one of approle and kubernetes).", approle),
-        "kubernetes": obj("Log in with a Kubernetes service account (exactly one of approle and kubernetes).", kubernetes),
+        "approle": obj("Log in with AppRole (exactly one of approle and kubernetes).", approle,
+                       required=["id", "secret"] if g == 2 else None),
+        "kubernetes": obj("Log in with a Kubernetes service account (exactly one of approle and kubernetes).", kubernetes,
+                          required=["jwt"] if g == 2 else None),
         "tls": obj("TLS towards Vault.", {
             "key": text("Client private key for mTLS to Vault; needs `cert`.",
                         f"`tls.key` without `tls.cert` (`{p}invalid tls config: no TLS private key provided`)" if g == 2 else None),
