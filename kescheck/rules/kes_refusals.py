@@ -212,6 +212,9 @@ def keystore_count(deployment):
         yield at_node(config.source, key, "`keystore` configures no keystore KES knows: KES refuses to start "
                       "(`kesconf: no keystore specified`)", anchor="keystore")
     for name, node in stores[1:]:
+        parent, _, last = f"keystore.{name}".rpartition(".")
+        owner = config.find(parent)
+        node = (owner.key_node(last) if isinstance(owner, YMap) else None) or node
         yield at_node(config.source, node, f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: "
                       "KES refuses to start (`more than once keystore specified`)", anchor=f"keystore.{name}")
 
