@@ -7,6 +7,11 @@ from .base import REGISTRY, Example, Rule, rule
 
 RULE_MODULES = (
     "kes_yaml",
+    "kes_schema",
+    "kes_refusals",
+    "kes_risks",
+    "kes_env",
+    "kes_generation",
     "certificates",
     "identities",
 )

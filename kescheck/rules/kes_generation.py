@@ -1,0 +1,71 @@
+"""KES220-KES221: keys and values that belong to another KES config generation."""
+from __future__ import annotations
+
+from ..findings import Severity
+from ..load.kesconfig import CURRENT, Generation
+from .base import Example, at_line, at_node, rule
+from .kes_schema import problems_for
+
+# Why a key of another generation does nothing here, for the keys seen in the field (reference §3, E1).
+_KNOWN_HISTORY = {
+    "retry": "the `retry` settings were removed in KES 2023-04-03",
+    "generic": "the `generic` (KMS plugin) keystore was removed in KES 2023-04-03",
+    "paths": "`paths` was renamed `allow` in KES 0.15, so this policy allows nothing",
+    "kes": "`keystore.kes` existed only from KES 2023-02-15 to 2023-10-27",
+    "openstack": "the OpenStack keystore existed only in some 2023 KES releases",
+    "admin": "`admin.identity` replaced `root` in KES 0.17.2",
+    "root": "`root` was renamed `admin.identity` in KES 0.17.2",
+    "proxy": "`proxy` moved under `tls` in KES 0.17.3",
+}
+
+
+def _history(key: str) -> str:
+    return _KNOWN_HISTORY.get(key, "")
+
+
+@rule("KES220", "key-not-in-generation", Severity.WARNING, "A key from another KES generation",
+      rationale="""KES configs changed over the releases (`root` became `admin.identity`, `policy.*.paths` became
+      `allow`, `retry` and the `generic` keystore were removed). KES ignores a key its generation does not
+      know, so a setting copied from older documentation silently does nothing.""",
+      fix="Rewrite the setting the way the KES you run expects it (see the message), or remove it.",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore:\n  vault:\n"
+                            "    endpoint: https://vault.example.net:8200\n    approle: {id: '${ID}', secret: '${SECRET}', retry: 15s}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore:\n  vault:\n"
+                            "    endpoint: https://vault.example.net:8200\n    approle: {id: '${ID}', secret: '${SECRET}'}\n", False)))
+def key_not_in_generation(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for problem in problems_for(deployment):
+        if problem.kind == "unknown-key" and problem.known_elsewhere:
+            why = _history(problem.key)
+            message = (f"`{problem.path}` is not a key of {config.generation.label} configs, so KES ignores it"
+                       + (f": {why}" if why else ""))
+            yield at_node(config.source, problem.node, message)
+
+
+@rule("KES221", "outdated-for-current-kes", Severity.WARNING, "What current KES would refuse or ignore in an older config",
+      rationale="""A config written for KES <= 0.22 (generations G0 and G1) keeps working only as long as that KES
+      runs. Current KES (>= 0.23) reads the same file differently: it refuses some of it and silently ignores
+      other parts. Upgrading KES without rewriting the config is a common cause of outages.""",
+      fix="Before upgrading KES, rewrite the config for current KES; lint it with `--kes-version 0.24` to see the result.",
+      examples=(Example.kes("root: disabled\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", False)))
+def outdated_for_current_kes(deployment):
+    config = deployment.kes
+    if config is None or config.generation is CURRENT or config.root is None:
+        return
+    own = {(p.kind, p.path) for p in problems_for(deployment)}
+    for problem in problems_for(deployment, CURRENT.name):
+        if (problem.kind, problem.path) in own:
+            continue
+        if problem.kind == "unknown-key":
+            why = _history(problem.key)
+            message = f"current KES (>= 0.23) ignores `{problem.path}`" + (f": {why}" if why else "")
+        else:
+            message = f"current KES (>= 0.23) would refuse to start: {problem.what}" + (
+                f" ({problem.refusal})" if problem.refusal else "")
+        if problem.node is None:
+            yield at_line(config.source, 1, 1, message, anchor=f"current:{problem.path}")
+        else:
+            yield at_node(config.source, problem.node, message, anchor=f"current:{problem.path}")

@@ -1,0 +1,268 @@
+"""KES100-KES199: conditions under which KES refuses to start that need more than one value.
+
+Single values (types, allowed values, required keys, names) are the schema's (kes_schema.py).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+
+from ..findings import Severity
+from ..load.kesconfig import Generation, KesConfig, env_reference
+from ..load.yamldoc import YMap, YNode, YScalar, YSeq
+from .base import Example, at_node, rule
+from .kes_env import substituted_references
+
+_FS = "keystore: {fs: {path: /var/kes}}\n"
+_BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+ID_A = "9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b"
+ID_B = "0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a"
+
+
+def _scalars(node: YNode | None) -> list[YScalar]:
+    if isinstance(node, YSeq):
+        return [item for item in node.items if isinstance(item, YScalar) and not item.is_null]
+    return []
+
+
+def admin_identity(config: KesConfig) -> YScalar | None:
+    return config.scalar("root") if config.generation is Generation.G0 else config.scalar("admin.identity")
+
+
+def proxy_identities(config: KesConfig) -> list[YScalar]:
+    return _scalars(config.find("proxy.identities" if config.generation is Generation.G0 else "tls.proxy.identities"))
+
+
+def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
+    policies = config.find("policy")
+    found = []
+    if isinstance(policies, YMap):
+        for name, body in policies.entries:
+            if isinstance(body, YMap):
+                found.extend((name.text, identity) for identity in _scalars(body.get("identities")))
+    return found
+
+
+@rule("KES100", "env-variable-unset", Severity.ERROR, "A `${VAR}` the KES environment does not set",
+      rationale="""KES replaces a value written as `${NAME}` with the environment variable NAME when it
+      starts, and refuses to start when that variable is not set (`kesconf: referenced env. variable
+      'NAME' in line 'N' not found`). This rule runs when you give kescheck the environment KES starts
+      with (`--kes-env FILE`).""",
+      fix="Set the variable in the environment KES starts with (systemd `Environment=`/`EnvironmentFile=`, "
+          "the container's env), or write the value into the file if it is not a secret.")
+def env_variable_unset(deployment):
+    config, env = deployment.kes, deployment.options.kes_env
+    if config is None or env is None:
+        return
+    for name, node in substituted_references(config):
+        if name not in env:
+            yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment does "
+                          f"not set: KES refuses to start (`referenced env. variable '{name}' ... not found`)")
+
+
+def _address_problem(text: str) -> str | None:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return "has no port (`missing port in address`)"
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        return "is an IPv6 address without brackets (write `[::]:7373`)"
+    if not port.isdigit() or int(port) > 65535:
+        return f"has the invalid port `{port}`"
+    if host:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return f"names the host `{host}`, but KES listens only on an IP address (`'{host}' is not a valid IP address`)"
+    return None
+
+
+@rule("KES101", "address-not-ip-port", Severity.ERROR, "`address` is not an IP address with a port",
+      rationale="""KES listens on `address`, which must be an IP literal or an empty host followed by a port
+      (`0.0.0.0:7373`, `:7373`, `[::]:7373`). A host name (`localhost:7373`) or a missing port makes KES
+      refuse to start.""",
+      fix="Write an IP address and port, e.g. `0.0.0.0:7373` for every interface or `127.0.0.1:7373` for loopback only.",
+      examples=(Example.kes("address: kes.example.net:7373\n" + _BASE + _FS, True),
+                Example.kes("address: 0.0.0.0:7373\n" + _BASE + _FS, False)))
+def address_not_ip_port(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    node = config.scalar("address")
+    if node is None or env_reference(node) is not None or "${" in node.text:
+        return
+    problem = _address_problem(node.text.strip())
+    if problem:
+        yield at_node(config.source, node, f"`address` {problem}: KES refuses to start")
+
+
+@rule("KES102", "identity-reused-as-admin-or-proxy", Severity.ERROR,
+      "The admin or a TLS proxy identity also appears as a proxy or in a policy",
+      rationale="""The admin identity bypasses every policy and a TLS proxy only forwards other clients'
+      certificates, so KES refuses to start when a proxy identity equals the admin identity or a policy
+      lists the admin or a proxy identity (`kesconf: invalid policy 'P': identity 'I' is already admin`).""",
+      fix="Give each client its own certificate: remove the identity from the policy (or the proxy list), or "
+          "switch the admin off with `admin.identity: disabled`.",
+      examples=(Example.kes(f"admin: {{identity: {ID_A}}}\ntls: {{key: /k, cert: /c}}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
+                            f"    identities: [{ID_A}]\n" + _FS, True),
+                Example.kes(f"admin: {{identity: {ID_A}}}\ntls: {{key: /k, cert: /c}}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
+                            f"    identities: [{ID_B}]\n" + _FS, False)))
+def identity_reused(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    admin = admin_identity(config)
+    admin_text = admin.text.strip() if admin else None
+    proxies = {p.text.strip() for p in proxy_identities(config)}
+    for proxy in proxy_identities(config):
+        if proxy.text.strip() == admin_text:
+            yield at_node(config.source, proxy, f"TLS proxy identity `{admin_text}` is also the admin identity: KES refuses "
+                          "to start (`invalid tls proxy: identity ... is already admin`)")
+    for policy, identity in policy_identities(config):
+        value = identity.text.strip()
+        if value == admin_text:
+            yield at_node(config.source, identity, f"policy `{policy}` lists the admin identity `{value}`: KES refuses to "
+                          f"start (`invalid policy '{policy}': identity '{value}' is already admin`)")
+        elif value in proxies:
+            yield at_node(config.source, identity, f"policy `{policy}` lists the TLS proxy identity `{value}`: KES refuses "
+                          f"to start (`invalid policy '{policy}': identity '{value}' is already a TLS proxy`)")
+
+
+@rule("KES103", "identity-in-several-policies", Severity.ERROR, "One identity is bound to more than one policy",
+      rationale="""An identity has exactly one policy. KES refuses to start when two policies (or one policy
+      twice) list the same identity (`kes: cannot assign policy 'P' to 'I': identity already has a policy`),
+      and which policy it names varies from start to start.""",
+      fix="Merge the policies' allow and deny lists into one policy for that identity, or give the client a "
+          "separate certificate for the second role.",
+      examples=(Example.kes(_BASE + f"policy:\n  a:\n    allow: [/v1/status]\n    identities: [{ID_A}]\n"
+                            f"  b:\n    allow: [/v1/metrics]\n    identities: [{ID_A}]\n" + _FS, True),
+                Example.kes(_BASE + f"policy:\n  a:\n    allow: [/v1/status]\n    identities: [{ID_A}]\n"
+                            f"  b:\n    allow: [/v1/metrics]\n    identities: [{ID_B}]\n" + _FS, False)))
+def identity_in_several_policies(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    first: dict[str, tuple[str, YScalar]] = {}
+    for policy, identity in policy_identities(config):
+        value = identity.text.strip()
+        if value in first:
+            other, earlier = first[value]
+            where = f"policy `{other}` (line {earlier.line})" if other != policy else f"line {earlier.line} of the same policy"
+            yield at_node(config.source, identity, f"identity `{value}` in policy `{policy}` is already bound by {where}: "
+                          "KES refuses to start (`identity already has a policy`)")
+        else:
+            first[value] = (policy, identity)
+
+
+@rule("KES104", "duplicate-key-name", Severity.ERROR, "The same key name twice under `keys`",
+      rationale="KES refuses to start when `keys` names a key twice (`kesconf: invalid key config: key 'K' is defined multiple times`).",
+      fix="Remove the second entry.",
+      examples=(Example.kes(_BASE + "keys:\n  - name: minio-key\n  - name: minio-key\n" + _FS, True),
+                Example.kes(_BASE + "keys:\n  - name: minio-key\n  - name: other-key\n" + _FS, False)))
+def duplicate_key_name(deployment):
+    config = deployment.kes
+    keys = config.find("keys") if config is not None and config.generation is Generation.G2 else None
+    if not isinstance(keys, YSeq):
+        return
+    seen: dict[str, int] = {}
+    for item in keys.items:
+        name = item.get("name") if isinstance(item, YMap) else None
+        if isinstance(name, YScalar) and not name.is_null:
+            if name.text in seen:
+                yield at_node(config.source, name, f"key `{name.text}` is already defined at line {seen[name.text]}: "
+                              f"KES refuses to start (`key '{name.text}' is defined multiple times`)")
+            else:
+                seen[name.text] = name.line
+
+
+# Where each G2 keystore lives under `keystore`; a keystore counts when its mapping is present.
+G2_KEYSTORES = ("fs", "encryptedfs", "vault", "fortanix.sdkms", "gemalto.keysecure", "gcp.secretmanager",
+                "aws.secretsmanager", "azure.keyvault", "entrust.keycontrol", "credhub")
+
+
+def configured_keystores(config: KesConfig) -> list[tuple[str, YNode]]:
+    found = []
+    for dotted in G2_KEYSTORES:
+        node = config.find(f"keystore.{dotted}")
+        if node is not None and not (isinstance(node, YScalar) and node.is_null):
+            found.append((dotted, node))
+    return found
+
+
+@rule("KES105", "keystore-count", Severity.ERROR, "No keystore, or more than one",
+      rationale="""KES needs exactly one keystore (the root KMS that holds its keys). With none (for example
+      only the ignored `keystore.kes`, or a misspelt backend) or with two, current KES refuses to start
+      (`kesconf: no keystore specified`, `more than once keystore specified`). A file without any
+      `keystore` key is reported by KES013.""",
+      fix="Configure exactly one of fs, vault, fortanix.sdkms, gemalto.keysecure, gcp.secretmanager, "
+          "aws.secretsmanager, azure.keyvault or entrust.keycontrol under `keystore`.",
+      examples=(Example.kes(_BASE + "keystore:\n  fs: {path: /var/kes}\n  vault:\n    endpoint: https://v:8200\n"
+                            "    approle: {id: a, secret: '${S}'}\n", True),
+                Example.kes(_BASE + _FS, False)))
+def keystore_count(deployment):
+    config = deployment.kes
+    if config is None or config.generation is not Generation.G2:
+        return
+    key = config.root.key_node("keystore") if config.root is not None else None
+    if key is None:
+        return
+    stores = configured_keystores(config)
+    if not stores:
+        yield at_node(config.source, key, "`keystore` configures no keystore KES knows: KES refuses to start "
+                      "(`kesconf: no keystore specified`)", anchor="keystore")
+    for name, node in stores[1:]:
+        parent, _, last = f"keystore.{name}".rpartition(".")
+        owner = config.find(parent)
+        node = (owner.key_node(last) if isinstance(owner, YMap) else None) or node
+        yield at_node(config.source, node, f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: "
+                      "KES refuses to start (`more than once keystore specified`)", anchor=f"keystore.{name}")
+
+
+def _present(node: YMap, key: str) -> bool:
+    value = node.get(key)
+    return value is not None and not (isinstance(value, YScalar) and value.is_null)
+
+
+@rule("KES106", "keystore-auth-method", Severity.ERROR, "A keystore with no or with two login methods",
+      rationale="""Vault needs exactly one of `approle` and `kubernetes` (`kesconf: invalid vault keystore:
+      no authentication method specified` / `more than one authentication method specified`); Azure
+      Key Vault takes `credentials` or `managed_identity`, not both.""",
+      fix="Keep exactly one login method in the keystore block.",
+      examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n", True),
+                Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False)))
+def keystore_auth_method(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    vault = config.find("keystore.vault")
+    if isinstance(vault, YMap):
+        if _present(vault, "approle") and _present(vault, "kubernetes"):
+            yield at_node(config.source, vault.key_node("kubernetes"), "vault has both `approle` and `kubernetes` login: "
+                          "KES refuses to start (`more than one authentication method specified`)")
+        elif config.generation is Generation.G2 and not _present(vault, "approle") and not _present(vault, "kubernetes"):
+            key = config.find("keystore").key_node("vault")
+            yield at_node(config.source, key, "vault has neither `approle` nor `kubernetes` login: KES refuses to start "
+                          "(`kesconf: invalid vault keystore: no authentication method specified`)", anchor="keystore.vault")
+    azure = config.find("keystore.azure.keyvault")
+    if isinstance(azure, YMap) and _present(azure, "credentials") and _present(azure, "managed_identity"):
+        yield at_node(config.source, azure.key_node("managed_identity"), "Azure Key Vault has both `credentials` and "
+                      "`managed_identity`: KES refuses to start (`more than one authentication method specified`)")
+
+
+@rule("KES107", "vault-jwt-file-unreadable", Severity.ERROR, "The Vault Kubernetes JWT file cannot be read",
+      rationale="""A `keystore.vault.kubernetes.jwt` value containing `/` is a file path; KES reads it at
+      start and refuses to start when it cannot (`kesconf: failed to read vault kubernetes JWT from ...`).
+      Checked only with `--require-files` (on the KES host), since the file lives there.""",
+      fix="Point `jwt` at the service account token file KES can read (usually "
+          "/var/run/secrets/kubernetes.io/serviceaccount/token), or give the token via `${VAR}`.")
+def vault_jwt_file(deployment):
+    config = deployment.kes
+    if config is None or not deployment.options.require_files or config.generation is not Generation.G2:
+        return
+    jwt = config.scalar("keystore.vault.kubernetes.jwt")
+    if jwt is None or env_reference(jwt) is not None or "/" not in jwt.text:
+        return
+    path = deployment.resolve(jwt.text.strip(), config.source)
+    if not (path.is_file() and os.access(path, os.R_OK)):
+        yield at_node(config.source, jwt, "the file named by `keystore.vault.kubernetes.jwt` cannot be read: KES refuses to start")

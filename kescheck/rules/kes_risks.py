@@ -1,0 +1,339 @@
+"""KES200-KES229: what KES accepts without complaint but is wrong or risky."""
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+
+from ..findings import Severity
+from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
+from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path
+from ..load.yamldoc import YMap, YScalar, walk
+from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
+from .base import Example, at_node, rule
+from .kes_refusals import ID_A, admin_identity, policy_identities, proxy_identities
+from .kes_schema import instance_of
+
+_BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+_VAULT = ("keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
+          "    approle: {id: '${APPROLE_ID}', secret: '${APPROLE_SECRET}'}\n")
+
+
+def _identities(config: KesConfig):
+    """(role, node) for every identity the file names; role says where it sits."""
+    admin = admin_identity(config)
+    if admin is not None:
+        yield "admin", admin
+    for proxy in proxy_identities(config):
+        yield "TLS proxy", proxy
+    for policy, identity in policy_identities(config):
+        yield f"policy `{policy}`", identity
+
+
+@rule("KES200", "identity-not-a-hash", Severity.WARNING, "An identity that is not 64 hex characters",
+      rationale="""A KES identity is the lower-case hex SHA-256 of a client's public key (`kes identity of`):
+      64 characters. KES accepts any text, but a placeholder such as `MINIO_API_KEY_HASH`, an upper-case or
+      truncated hash can never match a client, so the policy silently grants nothing. `disabled` is the
+      documented way to switch the admin off and is fine there.""",
+      fix="Replace the value with the output of `kes identity of <client certificate or API key>`.",
+      examples=(Example.kes(_BASE + "policy:\n  minio:\n    allow: [/v1/status]\n    identities: [MINIO_API_KEY_HASH]\n" + _VAULT, True),
+                Example.kes(_BASE + f"policy:\n  minio:\n    allow: [/v1/status]\n    identities: [{ID_A}]\n" + _VAULT, False)))
+def identity_not_a_hash(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for role, node in _identities(config):
+        value = node.text.strip()
+        if env_reference(node) is not None or is_identity_hash(value) or (role == "admin" and value == "disabled"):
+            continue
+        if role.startswith("policy") and config.generation is Generation.G2 and not is_valid_name(value):
+            continue  # KES012 reports it: KES refuses the name outright
+        if re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            why = "is upper-case hex; KES identities are lower-case, so it matches no client"
+        elif re.fullmatch(r"[0-9a-fA-F]+", value):
+            why = f"has {len(value)} hex characters instead of 64, so it matches no client"
+        else:
+            why = "is not an identity (64 hex characters) but looks like a placeholder, so it matches no client"
+        yield at_node(config.source, node, f"{role} identity `{value}` {why}")
+
+
+@rule("KES201", "play-identity", Severity.WARNING, "The public KES Play identity is trusted",
+      rationale="""The private key of the KES Play sandbox (play.min.io) is published in the KES repository:
+      anyone holds it. A config that trusts its identity lets anybody act as that client.""",
+      fix="Create your own client key pair (`kes identity new`) and use its identity.",
+      security_severity=9.0,
+      examples=(Example.kes(f"admin: {{identity: {PLAY_IDENTITY}}}\ntls: {{key: /k, cert: /c}}\n" + _VAULT, True),
+                Example.kes(_BASE + _VAULT, False)))
+def play_identity(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for role, node in _identities(config):
+        if node.text.strip() == PLAY_IDENTITY:
+            yield at_node(config.source, node, f"{role} identity is the public KES Play identity, whose private key "
+                          "anyone can download: anybody can act as this client")
+
+
+def _api_routes(config: KesConfig):
+    api = config.find("api")
+    if isinstance(api, YMap):
+        for key, body in api.entries:
+            yield key, body
+
+
+def _skip_auth(body) -> YScalar | None:
+    """The `skip_auth` node when it is true (an unresolved `${VAR}` counts as not known to be true)."""
+    node = body.get("skip_auth") if isinstance(body, YMap) else None
+    if not isinstance(node, YScalar) or env_reference(node) is not None:
+        return None
+    value = instance_of(node)
+    if value is True or (isinstance(value, str) and value.strip().lower() in {"true", "yes", "on", "y", "1", "t"}):
+        return node
+    return None
+
+
+@rule("KES202", "skip-auth-sensitive-route", Severity.ERROR, "`skip_auth` on a key, policy, identity or log route",
+      rationale="""`api.<route>.skip_auth: true` serves that route to anyone who can reach KES, without a
+      client certificate. On `/v1/key/...` routes that means anyone can create keys, or decrypt and
+      generate data keys; on policy, identity and log routes it exposes the configuration and audit trail.""",
+      fix="Remove `skip_auth` from the route (and grant the client access through a policy instead).",
+      security_severity=9.5,
+      examples=(Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    skip_auth: true\n" + _VAULT, True),
+                Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    timeout: 15s\n" + _VAULT, False)))
+def skip_auth_sensitive(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for key, body in _api_routes(config):
+        node = _skip_auth(body)
+        if node is not None and key.text in ROUTES and is_sensitive(key.text):
+            yield at_node(config.source, node, f"`skip_auth` on `{key.text}` lets anyone who can reach KES call it "
+                          "without a client certificate")
+
+
+@rule("KES203", "skip-auth-route", Severity.WARNING, "`skip_auth` on a route that is not read-only",
+      rationale="""Only `/v1/ready`, `/v1/status`, `/v1/metrics` and `/v1/api` are harmless without
+      authentication; other routes (such as `/version`) tell an unauthenticated caller more than needed.""",
+      fix="Remove `skip_auth`, or keep it only on /v1/ready, /v1/status, /v1/metrics or /v1/api.",
+      security_severity=4.0,
+      examples=(Example.kes(_BASE + "api:\n  /version:\n    skip_auth: true\n" + _VAULT, True),
+                Example.kes(_BASE + "api:\n  /v1/ready:\n    skip_auth: true\n" + _VAULT, False)))
+def skip_auth_route(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for key, body in _api_routes(config):
+        node = _skip_auth(body)
+        if node is not None and key.text in ROUTES and not is_sensitive(key.text) and key.text not in READ_ONLY_ROUTES:
+            yield at_node(config.source, node, f"`skip_auth` on `{key.text}` serves it without authentication")
+
+
+@rule("KES204", "skip-auth-relaxes-tls", Severity.NOTE, "`skip_auth` stops KES from requiring client certificates",
+      rationale="""When any `api.<route>.skip_auth` is true, KES no longer requires a client certificate in the
+      TLS handshake, for every route. Routes that need authentication then answer with HTTP errors instead
+      of failing the handshake, and with `tls.auth: on` certificates are verified only when a client sends one.""",
+      fix="Accept this knowingly, or drop `skip_auth` and give monitoring a client certificate and a policy "
+          "that allows /v1/status and /v1/metrics.",
+      examples=(Example.kes(_BASE + "api:\n  /v1/metrics:\n    skip_auth: true\n" + _VAULT, True),
+                Example.kes(_BASE + "api:\n  /v1/metrics:\n    skip_auth: false\n" + _VAULT, False)))
+def skip_auth_relaxes_tls(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for key, body in _api_routes(config):
+        node = _skip_auth(body)
+        if node is not None and key.text in ROUTES:
+            yield at_node(config.source, node, f"`skip_auth` on `{key.text}` makes KES stop requiring a client certificate "
+                          "in the TLS handshake for all routes")
+            return
+
+
+@rule("KES205", "api-unknown-route", Severity.WARNING, "An `api` entry for a path that is not a KES route",
+      rationale="""KES ignores `api` entries whose name is not one of its routes. Routes that take a resource
+      are named with a trailing slash (`/v1/key/decrypt/`), so `/v1/key/decrypt` silently configures nothing.""",
+      fix="Use the route name exactly: `/v1/status`, `/v1/metrics`, `/v1/key/generate/`, ...",
+      examples=(Example.kes(_BASE + "api:\n  /v1/key/decrypt:\n    timeout: 15s\n" + _VAULT, True),
+                Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    timeout: 15s\n" + _VAULT, False)))
+def api_unknown_route(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for key, _ in _api_routes(config):
+        route = key.text
+        if route in ROUTES:
+            continue
+        if route + "/" in ROUTES:
+            hint = f" (routes that take a resource end with `/`: `{route}/`)"
+        else:
+            close = difflib.get_close_matches(route, sorted(ROUTES), n=1, cutoff=0.7)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+        yield at_node(config.source, key, f"`{route}` is not a KES route, so KES ignores this `api` entry{hint}")
+
+
+_PLACEHOLDERS = (
+    (re.compile(r"\bHOSTNAME\b"), "HOSTNAME"),
+    (re.compile(r"\bVAULTAPPID\b"), "VAULTAPPID"),
+    (re.compile(r"\|[A-Za-z][A-Za-z0-9_-]*\|"), "a |name| substitution"),
+    (re.compile(r"<[^<>\n]+>"), "a <...> placeholder"),
+)
+
+
+def _is_identity(path: str) -> bool:
+    return path in ("root", "admin.identity") or path.startswith(("tls.proxy.identities", "proxy.identities")) \
+        or bool(re.match(r"policy\..*\.identities\[\d+\]$", path))
+
+
+@rule("KES206", "doc-placeholder", Severity.WARNING, "A value left from the documentation",
+      rationale="""The KES and MinIO documentation write placeholders such as `HOSTNAME`, `VAULTAPPID`,
+      `|kescertpath|` or `<key-name>` for values you must fill in. Left in a config they point KES at
+      nothing or grant the wrong thing. (Placeholder identities are KES200's.)""",
+      fix="Replace the placeholder with the real value.",
+      examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://HOSTNAME:8200\n"
+                            "    approle: {id: '${APPROLE_ID}', secret: '${APPROLE_SECRET}'}\n", True),
+                Example.kes(_BASE + _VAULT, False)))
+def doc_placeholder(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for node in walk(config.doc.root):
+        if not isinstance(node, YScalar) or node.is_key or node.is_null or _is_identity(node.path):
+            continue
+        for pattern, label in _PLACEHOLDERS:
+            match = pattern.search(node.text)
+            if match:
+                shown = "" if is_secret_path(node.path) else f" `{match[0]}`"
+                yield at_node(config.source, node, f"`{node.path}` still holds the documentation placeholder{shown}"
+                              + ("" if shown else f" ({label})"))
+                break
+
+
+_ENDPOINT_KEYS = ("endpoint", "base_url", "auth_url")
+
+
+@rule("KES207", "keystore-plain-http", Severity.WARNING, "A keystore endpoint without TLS (`http://`)",
+      rationale="""KES sends its keys to the keystore and authenticates to it over this connection. Over plain
+      HTTP, the keys and the login travel unencrypted.""",
+      fix="Use the keystore's `https://` URL (and `tls.ca` when it has a private CA).",
+      security_severity=7.5,
+      examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: http://vault.example.net:8200\n"
+                            "    approle: {id: '${APPROLE_ID}', secret: '${APPROLE_SECRET}'}\n", True),
+                Example.kes(_BASE + _VAULT, False)))
+def keystore_plain_http(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for node in walk(config.doc.root):
+        if not isinstance(node, YScalar) or node.is_key or not node.path.startswith(("keystore.", "keys.")):
+            continue
+        last = re.sub(r"\[\d+\]$", "", node.path).rsplit(".", 1)[-1]
+        if last in _ENDPOINT_KEYS and node.text.strip().lower().startswith("http://"):
+            yield at_node(config.source, node, f"`{node.path}` is a plain `http://` URL: keys and credentials travel unencrypted")
+
+
+@rule("KES208", "fs-keystore", Severity.WARNING, "The `fs` keystore (development only)",
+      rationale="""The `fs` keystore writes keys unencrypted to a local directory: anyone who can read that
+      directory or its backups holds every key, and they are lost with the disk. It is meant for development.""",
+      fix="Use a real KMS keystore (Vault, a cloud KMS or an HSM) in production.",
+      security_severity=5.0,
+      examples=(Example.kes(_BASE + "keystore: {fs: {path: /var/kes}}\n", True), Example.kes(_BASE + _VAULT, False)))
+def fs_keystore(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for dotted in ("keystore", "keys"):
+        parent = config.find(dotted)
+        if isinstance(parent, YMap) and parent.key_node("fs") is not None:
+            yield at_node(config.source, parent.key_node("fs"), "the `fs` keystore stores keys unencrypted on local disk: "
+                          "for development only")
+
+
+@rule("KES209", "plaintext-secret", Severity.WARNING, "A secret written into the config file",
+      rationale="""Keystore credentials and the TLS key password in the file end up in version control,
+      backups and support bundles. KES substitutes `${VAR}` from its environment, which keeps them out.""",
+      fix="Replace the value with a `${VAR}` reference and set VAR in the environment KES starts with "
+          "(systemd `EnvironmentFile=` with mode 0600, or a container secret).",
+      security_severity=6.5,
+      examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
+                            "    approle: {id: my-role, secret: 7a8b9c0d-1e2f}\n", True),
+                Example.kes(_BASE + _VAULT, False)))
+def plaintext_secret(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for node in walk(config.doc.root):
+        if not isinstance(node, YScalar) or node.is_key or node.is_null or not node.text.strip():
+            continue
+        if not is_secret_path(node.path) or env_reference(node) is not None:
+            continue
+        if node.path.endswith("kubernetes.jwt") and "/" in node.text:
+            continue  # a path to the token file, not the token
+        yield at_node(config.source, node, f"`{node.path}` holds a secret in plain text (value not shown)")
+
+
+_TLS_FILE_KEYS = ("key", "cert", "ca")
+
+
+@rule("KES210", "relative-tls-path", Severity.WARNING, "A relative certificate or key path",
+      rationale="""KES opens relative paths from its working directory, not from the directory of the config
+      file. The same config then works from a shell in that directory and fails under systemd or in a
+      container.""",
+      fix="Write absolute paths, e.g. `/etc/kes/certs/kes-server.crt`.",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: ./server.key, cert: ./server.crt}\n" + _VAULT, True),
+                Example.kes(_BASE + _VAULT, False)))
+def relative_tls_path(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for node in walk(config.doc.root):
+        if not isinstance(node, YScalar) or node.is_key or node.is_null:
+            continue
+        parts = node.path.split(".")
+        if len(parts) < 2 or parts[-2] != "tls" or parts[-1] not in _TLS_FILE_KEYS:
+            continue
+        text = node.text.strip()
+        if text and env_reference(node) is None and not posixpath.isabs(text) and not text.startswith("~"):
+            yield at_node(config.source, node, f"`{node.path}` is the relative path `{text}`: KES resolves it against its "
+                          "working directory, not the directory of this file")
+
+
+@rule("KES211", "tls-ca-without-auth", Severity.WARNING, "`tls.ca` has no effect without `tls.auth: on`",
+      rationale="""Current KES uses `tls.ca` only to verify client certificates, which it does only with
+      `tls.auth: on`. With `off` (the default) the CA is ignored and identities alone decide.""",
+      fix="Set `tls.auth: \"on\"` if client certificates must chain to that CA (not for self-signed clients or API "
+          "keys), or remove `tls.ca`.",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, ca: /etc/kes/ca.crt}\n" + _VAULT, True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, ca: /etc/kes/ca.crt, auth: \"on\"}\n" + _VAULT, False)))
+def tls_ca_without_auth(deployment):
+    config = deployment.kes
+    if config is None or config.generation is not Generation.G2:
+        return
+    ca = config.scalar("tls.ca")
+    if ca is None or not ca.text.strip():
+        return
+    auth = config.scalar("tls.auth")
+    if auth is not None and (auth.text.strip().lower() == "on" or env_reference(auth) is not None):
+        return
+    yield at_node(config.source, ca, "`tls.ca` is set but `tls.auth` is not `on`, so KES never uses this CA")
+
+
+@rule("KES212", "cache-unused-unset", Severity.WARNING, "`cache.expiry.unused` is not set",
+      rationale="""Since KES 2024-04-12, leaving `cache.expiry.unused` unset makes KES shorten `cache.expiry.any`
+      to 30 seconds (a KES bug): keys are fetched from the keystore far more often than configured, and
+      survive a keystore outage for only 30 s.""",
+      fix="Set both `cache.expiry.any` and `cache.expiry.unused` (e.g. `any: 5m0s`, `unused: 30s`).",
+      examples=(Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n" + _VAULT, True),
+                Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n    unused: 30s\n" + _VAULT, False)))
+def cache_unused_unset(deployment):
+    config = deployment.kes
+    if config is None or config.generation is not Generation.G2 or config.root is None:
+        return
+    if config.scalar("cache.expiry.unused") is not None:
+        return
+    expiry = config.find("cache.expiry")
+    anchor_node = (expiry.key_node("any") if isinstance(expiry, YMap) and expiry.key_node("any") else
+                   config.root.key_node("cache"))
+    message = ("`cache.expiry.unused` is not set, so KES (>= 2024-04-12) shortens `cache.expiry.any` to 30s")
+    if anchor_node is None:
+        yield at_node(config.source, config.root.entries[0][0], message, anchor="cache.expiry.unused")
+    else:
+        yield at_node(config.source, anchor_node, message, anchor="cache.expiry.unused")

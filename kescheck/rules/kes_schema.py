@@ -1,0 +1,309 @@
+"""KES010-KES019: the KES config checked against the JSON Schema of its generation (schemas/).
+
+The schema owns the shape of the file: unknown keys, value types, allowed values and keys
+that must be present. Conditions that need more than one value (the same identity twice, two
+keystores, ...) belong to kes_refusals.py; keys that exist in another generation belong to
+kes_generation.py, so no problem is reported twice.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from ..findings import Severity
+from ..load.kesconfig import Generation, KesConfig, is_secret_path
+from ..load.yamldoc import YMap, YNode, YScalar, YSeq
+from ..model import Deployment
+from ..schema import subschema_at, validator
+from .base import Example, at_line, at_node, rule
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    kind: str
+    """`unknown-key`, `type`, `value` or `missing`."""
+    node: YNode | None
+    """What to point at; None: the start of the file."""
+    path: str
+    """YAML path of the offending key or value, e.g. `policy.minio.identities[0]`."""
+    what: str
+    """The problem in words, never a bare JSON path."""
+    refusal: str | None = None
+    key: str = ""
+    known_elsewhere: bool = False
+    """For unknown keys: the key exists in another generation's schema."""
+    suggestion: str = ""
+    """For unknown keys: the closest known key at the same place."""
+
+
+def instance_of(node: YNode | None):
+    """The YAML tree as JSON values, scalars typed as a YAML 1.2 decoder types them."""
+    if isinstance(node, YMap):
+        return {key.text: instance_of(value) for key, value in node.entries}
+    if isinstance(node, YSeq):
+        return [instance_of(item) for item in node.items]
+    if not isinstance(node, YScalar) or node.tag == "null":
+        return None
+    try:
+        if node.tag == "bool":
+            return node.text.strip().lower() == "true"
+        if node.tag == "int":
+            return int(node.text.replace("_", ""), 0)
+        if node.tag == "float":
+            number = float(node.text.replace("_", "").replace(".inf", "inf").replace(".nan", "nan"))
+            return number if number == number and abs(number) != float("inf") else node.text
+    except ValueError:
+        return node.text
+    return node.text
+
+
+def _child(node: YNode | None, part) -> YNode | None:
+    if isinstance(part, int):
+        return node.items[part] if isinstance(node, YSeq) and part < len(node.items) else None
+    return node.get(part) if isinstance(node, YMap) else None
+
+
+def node_at(root: YNode | None, parts) -> YNode | None:
+    node = root
+    for part in parts:
+        node = _child(node, part)
+    return node
+
+
+def key_node_at(root: YNode | None, parts) -> YNode | None:
+    """The key scalar naming the value at `parts` (for list items: the item itself)."""
+    if not parts:
+        return None
+    parent = node_at(root, parts[:-1])
+    if isinstance(parent, YMap):
+        return parent.key_node(parts[-1])
+    return _child(parent, parts[-1])
+
+
+def dotted(parts) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _describe_value(node: YNode | None, path: str, instance) -> str:
+    if isinstance(node, YMap) or isinstance(instance, dict):
+        return "a mapping"
+    if isinstance(node, YSeq) or isinstance(instance, list):
+        return "a list"
+    if instance is None:
+        return "empty"
+    if is_secret_path(path):
+        return "a value kescheck does not show (a secret)"
+    text = node.text if isinstance(node, YScalar) else str(instance)
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(node, YScalar) and node.tag in ("int", "float"):
+        return f"the number {shown}"
+    if isinstance(node, YScalar) and node.tag == "bool":
+        return f"the YAML boolean {shown}"
+    return f"`{shown}`"
+
+
+def _expected(schema: dict | None) -> str:
+    if not schema:
+        return "a different value"
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    description = schema.get("description", "").split(". ")[0].rstrip(".")
+    if "object" in kinds:
+        return "a mapping" + (f" ({description.lower()})" if description else "")
+    if "array" in kinds:
+        return "a list"
+    if "pattern" in schema and "Go duration" in schema.get("description", ""):
+        return "a Go duration text such as `30s` or `5m0s`"
+    if "boolean" in kinds and "string" not in kinds:
+        return "`true` or `false`"
+    return "a single value" + (f" ({description[:1].lower() + description[1:]})" if description else "")
+
+
+def _refusal(generation: str, parts) -> str | None:
+    schema = subschema_at(generation, tuple(parts))
+    return schema.get("x-kes-refusal") if schema else None
+
+
+def _known_keys(generation: str, parts) -> list[str]:
+    schema = subschema_at(generation, tuple(parts))
+    return sorted(schema.get("properties", {})) if schema else []
+
+
+def known_in_other_generation(generation: str, parts) -> list[str]:
+    return [other.name for other in Generation if other.name != generation and subschema_at(other.name, tuple(parts)) is not None]
+
+
+def _classify(error) -> tuple[str, object]:
+    """(`type` or `value`, the error to describe) for an error that is not about keys."""
+    if error.validator == "anyOf" and error.context:
+        non_type = [e for e in error.context if e.validator != "type"]
+        if not non_type:
+            return "type", error
+        deepest = max(non_type, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(error.absolute_path):
+            return _classify(deepest)
+        return "value", error
+    if error.validator == "type":
+        return ("missing" if error.instance is None else "type"), error
+    return "value", error
+
+
+def schema_problems(config: KesConfig, generation: str) -> list[SchemaProblem]:
+    root = config.doc.root
+    if not isinstance(root, YMap):
+        return []
+    problems: list[SchemaProblem] = []
+    for error in validator(generation).iter_errors(instance_of(root)):
+        parts = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = set(_known_keys(generation, parts))
+            for name in error.instance:
+                if name in known:
+                    continue
+                key_parts = parts + [name]
+                elsewhere = known_in_other_generation(generation, key_parts)
+                suggestion = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+                where = f"under `{dotted(parts)}`" if parts else "at the top level"
+                what = f"`{name}` is not a KES config key {where}"
+                problems.append(SchemaProblem("unknown-key", key_node_at(root, key_parts), dotted(key_parts), what,
+                                              key=name, known_elsewhere=bool(elsewhere),
+                                              suggestion=suggestion[0] if suggestion else ""))
+            continue
+        if error.validator == "required":
+            for name in error.validator_value:
+                if isinstance(error.instance, dict) and name not in error.instance:
+                    key_parts = parts + [name]
+                    where = f"`{dotted(parts)}`" if parts else "the file"
+                    problems.append(SchemaProblem(
+                        "missing", key_node_at(root, parts), dotted(key_parts), f"{where} has no `{name}`",
+                        _refusal(generation, key_parts) or _refusal(generation, parts), key=name))
+            continue
+        if error.validator == "dependentRequired" and isinstance(error.instance, dict):
+            for present, needed in error.validator_value.items():
+                for name in needed:
+                    if present in error.instance and name not in error.instance:
+                        problems.append(SchemaProblem(
+                            "missing", key_node_at(root, parts + [present]), dotted(parts + [name]),
+                            f"`{dotted(parts + [present])}` is set but `{dotted(parts + [name])}` is not",
+                            _refusal(generation, parts + [name]), key=name))
+            continue
+        if "propertyNames" in error.relative_schema_path:
+            node = node_at(root, parts)
+            key = node.key_node(str(error.instance)) if isinstance(node, YMap) else None
+            problems.append(SchemaProblem("value", key, dotted(parts + [str(error.instance)]),
+                                          f"the name `{error.instance}` under `{dotted(parts)}` is not a valid KES name",
+                                          _refusal(generation, parts)))
+            continue
+        kind, detail = _classify(error)
+        detail_parts = list(detail.absolute_path)
+        node = node_at(root, detail_parts)
+        path = dotted(detail_parts)
+        refusal = _refusal(generation, detail_parts) or _refusal(generation, parts)
+        if kind == "missing":
+            problems.append(SchemaProblem("missing", key_node_at(root, detail_parts) or node, path, f"`{path}` has no value", refusal))
+        elif kind == "type":
+            expected = _expected(subschema_at(generation, tuple(detail_parts)))
+            problems.append(SchemaProblem("type", node, path, f"`{path}` is {_describe_value(node, path, detail.instance)}, "
+                                                              f"but KES expects {expected} there", refusal))
+        else:
+            shown = _describe_value(node, path, detail.instance)
+            problems.append(SchemaProblem("value", node, path, f"`{path}` is {shown}, which KES does not accept"
+                                          if shown != "empty" else f"`{path}` is empty", refusal))
+    return problems
+
+
+def problems_for(deployment: Deployment, generation: str | None = None) -> list[SchemaProblem]:
+    config = deployment.kes
+    if config is None:
+        return []
+    name = generation or config.generation.name
+    return deployment.memo(("kes-schema", name), lambda: schema_problems(config, name))
+
+
+def _consequence(problem: SchemaProblem) -> str:
+    if problem.refusal:
+        return f"; KES refuses to start: {problem.refusal}"
+    return "; KES cannot use the file as it is"
+
+
+def _findings(deployment: Deployment, kind: str):
+    config = deployment.kes
+    for problem in problems_for(deployment):
+        if problem.kind != kind:
+            continue
+        message = problem.what + _consequence(problem)
+        if problem.node is None:
+            yield at_line(config.source, 1, 1, message, anchor=problem.path)
+        else:
+            yield at_node(config.source, problem.node, message, anchor=problem.path)
+
+
+SCHEMA_HINT = "`kescheck schema --generation G2` prints the schema; editors with yaml-language-server show it inline."
+
+
+@rule("KES010", "unknown-key", Severity.ERROR, "A key that KES does not know",
+      rationale="""KES (since 0.17.3) ignores keys it does not know without a word. A misspelt key such as
+      `identites` or `alow` therefore silently drops the setting: a policy that binds nobody, a keystore
+      KES never sees. Keys that exist in another KES generation are reported by KES220 instead.""",
+      fix=f"Correct the spelling (kescheck suggests the closest known key) or remove the key. {SCHEMA_HINT}",
+      examples=(Example.kes("admin:\n  identity: disabled\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
+                            "    identites: [9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b]\n"
+                            "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", True),
+                Example.kes("admin:\n  identity: disabled\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
+                            "    identities: [9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b]\n"
+                            "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False)))
+def unknown_key(deployment):
+    config = deployment.kes
+    if config is None:
+        return
+    for problem in problems_for(deployment):
+        if problem.kind == "unknown-key" and not problem.known_elsewhere:
+            message = f"{problem.what}: KES ignores it silently, so the setting it was meant to make is not applied"
+            if problem.suggestion:
+                message += f" (did you mean `{problem.suggestion}`?)"
+            yield at_node(config.source, problem.node, message, anchor=problem.path)
+
+
+@rule("KES011", "wrong-type", Severity.ERROR, "A value of the wrong kind",
+      rationale="""KES decodes each key into a fixed type. A list where a single value belongs, a mapping
+      where a list belongs, or a bare number where a duration belongs (`any: 300`) makes KES refuse to
+      start with a YAML unmarshal error.""",
+      fix=f"Write the value in the form the key takes: durations as Go durations (`5m0s`), lists with `- `. {SCHEMA_HINT}",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\ncache:\n  expiry:\n    any: 300\n"
+                            "keystore: {fs: {path: /var/kes}}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\ncache:\n  expiry:\n    any: 5m0s\n"
+                            "keystore: {fs: {path: /var/kes}}\n", False)))
+def wrong_type(deployment):
+    if deployment.kes is not None:
+        yield from _findings(deployment, "type")
+
+
+@rule("KES012", "invalid-value", Severity.ERROR, "A value KES does not accept",
+      rationale="""Some keys take only certain values: `tls.auth` is empty, `on` or `off`; log levels are
+      `on`, `off`, DEBUG, INFO, WARN, ERROR (with an optional `+N`) or a number; durations use Go syntax
+      without a `d` unit and must not be negative for the cache and API timeouts; the config `version`
+      and vault's K/V `version`; policy names, policy identities and key names follow KES's name rule.
+      KES refuses to start on any other value.""",
+      fix=f"Use one of the values the key accepts (quote `\"on\"`/`\"off\"` to keep them text). {SCHEMA_HINT}",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: verify}\n"
+                            "keystore: {fs: {path: /var/kes}}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"on\"}\n"
+                            "keystore: {fs: {path: /var/kes}}\n", False)))
+def invalid_value(deployment):
+    if deployment.kes is not None:
+        yield from _findings(deployment, "value")
+
+
+@rule("KES013", "missing-required", Severity.ERROR, "A required key is missing or empty",
+      rationale="""KES refuses to start without an admin identity, the server's TLS key and certificate,
+      a keystore, and the settings each keystore needs (the vault endpoint, approle ID and secret, the
+      cloud region, ...).""",
+      fix=f"Add the key with a value, or a `${{VAR}}` reference to keep a secret out of the file. {SCHEMA_HINT}",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", False)))
+def missing_required(deployment):
+    if deployment.kes is not None:
+        yield from _findings(deployment, "missing")

@@ -1,0 +1,169 @@
+"""The KES config schemas: up to date, valid draft 2020-12, documented, and mapped back to YAML positions."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conftest import REPO
+from kescheck.engine import lint
+from kescheck.model import Options
+from kescheck.schema import SCHEMA_FILES, load_schema, validator
+
+GENERATIONS = sorted(SCHEMA_FILES)
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_schemas", REPO / "tools" / "build_schemas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+def test_committed_schema_is_what_the_builder_writes(generation):
+    committed = (REPO / "schemas" / SCHEMA_FILES[generation]).read_text("utf-8")
+    assert committed == _builder().render(int(generation[1])), "run: python tools/build_schemas.py"
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+def test_schema_is_valid_and_documents_every_property(generation):
+    schema = load_schema(generation)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$id"] and schema["title"] and schema["description"]
+    undocumented = []
+
+    def visit(node, path):
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                if "description" not in sub:
+                    undocumented.append(f"{path}.{name}")
+            for key, sub in node.items():
+                visit(sub, f"{path}/{key}")
+        elif isinstance(node, list):
+            for item in node:
+                visit(item, path)
+
+    visit(schema, "")
+    assert not undocumented
+
+
+def test_validator_is_built_once():
+    assert validator("G2") is validator("g2".upper())
+
+
+def test_schema_command_prints_the_schema_for_editors(cli):
+    run = cli("schema", "--generation", "G1")
+    assert run.status == 0
+    assert json.loads(run.stdout)["$id"] == "urn:kescheck:schema:kes-config-g1"
+
+
+def findings(path, **options):
+    return [(f.code, f.location.line, f.location.column, f.message) for f in lint([path], Options(**options)).findings]
+
+
+def test_misspelt_key_deep_in_the_tree_is_reported_at_its_own_line_with_a_suggestion(write):
+    path = write("kes.yaml", """
+        admin:
+          identity: disabled
+        tls:
+          key: /etc/kes/kes.key
+          cert: /etc/kes/kes.crt
+        keystore:
+          vault:
+            endpoint: https://vault.example.net:8200
+            approle:
+              id: ${ROLE_ID}
+              secert: ${SECRET_ID}
+        """)
+    found = [f for f in findings(path) if f[0] == "KES010"]
+    assert [(line, column) for _, line, column, _ in found] == [(11, 7)]
+    assert "did you mean `secret`?" in found[0][3]
+    # the approle now lacks its secret: KES refuses, and the missing key is reported once, at `approle`
+    missing = [f for f in findings(path) if f[0] == "KES013"]
+    assert [(line, "secret" in message) for _, line, _, message in missing] == [(9, True)]
+
+
+def test_top_level_typo_and_keystore_typo(write):
+    path = write("kes.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\npolicies: {}\nkeystore:\n  vualt: {}\n")
+    found = {(code, line): message for code, line, _, message in findings(path)}
+    assert "did you mean `policy`?" in found[("KES010", 3)]
+    assert "did you mean `vault`?" in found[("KES010", 5)]
+    assert ("KES105", 4) in found  # and with the typo there is no keystore at all
+
+
+@pytest.mark.parametrize("value,ok", [("5m0s", True), ("1.5h", True), ("300ms", True), ("0", True), ("${TTL}", True),
+                                      ("7d", False), ("300", False), ("-1m", False), ("5 m", False)])
+def test_cache_durations(write, value, ok):
+    # quoted: a quoted "300" is text without a unit, which Go's duration parser refuses too
+    path = write("kes.yaml", f"admin: {{identity: disabled}}\ntls: {{key: /k, cert: /c}}\ncache:\n  expiry:\n"
+                             f"    any: '{value}'\n    unused: 30s\nkeystore: {{fs: {{path: /x}}}}\n")
+    errors = [f for f in findings(path) if f[0] in ("KES011", "KES012")]
+    assert (not errors) == ok, errors
+
+
+def test_bare_integer_duration_is_a_type_error(write):
+    path = write("kes.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\ncache:\n  expiry:\n    any: 300\n"
+                             "    unused: 30s\nkeystore: {fs: {path: /x}}\n")
+    assert [(c, line, col) for c, line, col, _ in findings(path) if c.startswith("KES01")] == [("KES011", 5, 10)]
+
+
+@pytest.mark.parametrize("value,ok", [("on", True), ("OFF", True), ('""', True), ("On", True), ("yes", False),
+                                      ("true", False), ("verify", False), ("${KES_AUTH}", True)])
+def test_tls_auth_values(write, value, ok):
+    path = write("kes.yaml", f"admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\n  auth: {value}\n"
+                             "keystore:\n  fs:\n    path: /x\n")
+    errors = [(c, line) for c, line, _, _ in findings(path) if c in ("KES011", "KES012")]
+    assert errors == ([] if ok else [(errors[0][0], 6)])
+    if not ok:
+        assert len(errors) == 1  # reported once, by one rule
+
+
+@pytest.mark.parametrize("value,ok", [("INFO", True), ("info+2", True), ("INFO+-2", True), ("-4", True), ("on", True),
+                                      ("INFO-2", False), ("true", False), ("LOUD", False)])
+def test_log_levels(write, value, ok):
+    path = write("kes.yaml", f"admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\nlog:\n  error: {value}\n"
+                             "keystore:\n  fs:\n    path: /x\n")
+    assert (not [f for f in findings(path) if f[0] in ("KES011", "KES012")]) == ok
+
+
+def test_g1_log_accepts_only_on_off(write):
+    path = write("kes.yaml", "admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\nlog:\n  error: INFO\n"
+                             "keystore:\n  fs:\n    path: /x\n")
+    assert [c for c, *_ in findings(path, kes_version="0.22") if c == "KES012"] == ["KES012"]
+    assert [c for c, *_ in findings(path) if c == "KES012"] == []
+
+
+def test_env_reference_passes_every_scalar_type(write):
+    path = write("kes.yaml", """
+        version: v1
+        address: ${KES_ADDRESS}
+        admin:
+          identity: ${KES_ADMIN}
+        tls:
+          key: ${KEY}
+          cert: ${CERT}
+          auth: ${AUTH}
+        cache:
+          expiry:
+            any: ${ANY}
+            unused: ${UNUSED}
+        api:
+          /v1/metrics:
+            skip_auth: ${SKIP}
+            timeout: ${TIMEOUT}
+        log:
+          error: ${LEVEL}
+        policy:
+          minio:
+            allow: [/v1/status]
+            identities: ["${MINIO_ID}"]
+        keystore:
+          vault:
+            endpoint: ${VAULT}
+            version: ${KV}
+            approle: {id: "${ID}", secret: "${SECRET}"}
+        """)
+    assert [f for f in findings(path) if f[0].startswith(("KES01", "KES1"))] == []
