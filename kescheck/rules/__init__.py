@@ -7,6 +7,9 @@ from .base import REGISTRY, Example, Rule, rule
 
 RULE_MODULES = (
     "kes_yaml",
+    "env_file",
+    "env_kms",
+    "deployment",
 )
 
 _loaded = False
