@@ -72,6 +72,14 @@ def kms_sets(env: EnvFile) -> dict[str, list[EnvEntry]]:
     return {name: entries for name, entries in found.items() if entries}
 
 
+def _valued(deployment, name: str):
+    """(env file, entry) for each env file of the deployment that sets `name` to a non-empty value."""
+    for env in deployment.envs:
+        entry = env.get(name)
+        if entry is not None and entry.value:
+            yield env, entry
+
+
 def _refusal(text: str) -> str:
     return f"MinIO refuses to start: `FATAL Invalid KMS configuration specified: {text}`"
 
@@ -234,10 +242,7 @@ def empty_kms_variable(deployment):
                 Example.env("MINIO_KMS_KES_ENDPOINT=kes.example.net:7373\n", True),
                 Example.env("MINIO_KMS_KES_ENDPOINT=https://kes{1...3}.example.net:7373\n", False)))
 def endpoint_invalid(deployment):
-    for env in deployment.envs:
-        entry = env.get(ENDPOINT)
-        if entry is None or not entry.value:
-            continue
+    for env, entry in _valued(deployment, ENDPOINT):
         found = list(kes_endpoints(entry))
         if not found:
             yield at_entry(env, entry, f"{ENDPOINT} lists no endpoint (MinIO skips blank entries between commas): "
@@ -277,10 +282,7 @@ def static_key_conflict(deployment):
       examples=(Example.env("MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeT\n", True),
                 Example.env("MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n", False)))
 def api_key_invalid(deployment):
-    for env in deployment.envs:
-        entry = env.get(API_KEY)
-        if entry is None or not entry.value:
-            continue
+    for env, entry in _valued(deployment, API_KEY):
         text = entry.value if entry.value.startswith(API_KEY_PREFIX) else API_KEY_PREFIX + entry.value
         try:
             api_key_seed(text)
@@ -389,10 +391,7 @@ def play_sandbox_endpoint(deployment):
       examples=(Example.env("MINIO_KMS_SECRET_KEY=my-key:c2hvcnQ=\n", True),
                 Example.env("MINIO_KMS_SECRET_KEY=my-key:IyqsU3kMFloCNup4BsZtf/rmfHVcTgznO2F25CkEH1g=\n", False)))
 def static_key_format(deployment):
-    for env in deployment.envs:
-        entry = env.get(SECRET_KEY)
-        if entry is None or not entry.value:
-            continue
+    for env, entry in _valued(deployment, SECRET_KEY):
         name, colon, encoded = entry.value.partition(":")
         try:
             size = len(base64.b64decode(encoded, validate=True)) if colon else -1
@@ -459,10 +458,9 @@ def invalid_key_name(deployment):
       examples=(Example.env("MINIO_KMS_KES_CERT_FILE=certs/client.crt\n", True),
                 Example.env("MINIO_KMS_KES_CERT_FILE=/etc/minio/certs/client.crt\n", False)))
 def relative_file_path(deployment):
-    for env in deployment.envs:
-        for name in FILE_VARIABLES:
-            entry = env.get(name)
-            if entry is None or not entry.value or PurePosixPath(entry.value).is_absolute():
+    for name in FILE_VARIABLES:
+        for env, entry in _valued(deployment, name):
+            if PurePosixPath(entry.value).is_absolute():
                 continue
             tilde = " (`~` is not expanded: no shell reads this file)" if entry.value.startswith("~") else ""
             checked = deployment.resolve(entry.value, env.source)
