@@ -10,8 +10,9 @@ KES_DEFAULT_PORT = 7373
 MAX_EXPANSION = 4096
 """More endpoints than any deployment has; a bigger range is a typo (or hostile)."""
 
-_ELLIPSIS = re.compile(r"\{([^{}]*)\}")
-_RANGE = re.compile(r"^([0-9a-fA-F]+)\.\.\.([0-9a-fA-F]+)$")
+# MinIO recognises a range only in lower-case hex or decimal between braces, with exactly three dots.
+_ELLIPSIS = re.compile(r"\{([0-9a-z]*\.\.\.[0-9a-z]*)\}")
+ELLIPSIS_FORM = "ellipsis ranges are written {N...M} with three dots, e.g. https://kes{1...4}.example.net:7373"
 
 
 class EndpointError(ValueError):
@@ -48,31 +49,48 @@ class Endpoint:
         return f"{host}:{self.effective_port}"
 
 
+def _bound(text: str) -> tuple[int, bool]:
+    """MinIO reads each bound as decimal first, then as hexadecimal."""
+    if text.isdigit():
+        return int(text), False
+    try:
+        return int(text, 16), True
+    except ValueError:
+        raise EndpointError(f"'{text}' is neither a decimal nor a hexadecimal number") from None
+
+
 def _expand_range(body: str, text: str) -> list[str]:
-    if "," in body:
-        raise EndpointError(f"'{{{body}}}' in '{text}': MinIO ellipsis ranges take the form {{1...4}}, not a list")
-    match = _RANGE.match(body)
-    if not match:
-        raise EndpointError(f"'{{{body}}}' in '{text}' is not an ellipsis range such as {{1...4}}")
-    first, last = match[1], match[2]
-    hexadecimal = not (first.isdigit() and last.isdigit())
-    base = 16 if hexadecimal else 10
-    start, end = int(first, base), int(last, base)
+    first, _, last = body.partition("...")
+    if "..." in last:
+        raise EndpointError(f"'{{{body}}}' in '{text}' has more than one '...'; {ELLIPSIS_FORM}")
+    try:
+        (start, hex_start), (end, hex_end) = _bound(first), _bound(last)
+    except EndpointError as err:
+        raise EndpointError(f"'{{{body}}}' in '{text}': {err}") from None
     if start > end:
-        raise EndpointError(f"'{{{body}}}' in '{text}': the range runs backwards")
+        raise EndpointError(f"'{{{body}}}' in '{text}': the range runs backwards ({start} > {end})")
     if end - start + 1 > MAX_EXPANSION:
         raise EndpointError(f"'{{{body}}}' in '{text}' expands to more than {MAX_EXPANSION} endpoints")
-    width = len(first) if first.startswith("0") and len(first) == len(last) else 0
-    return [format(n, "x" if hexadecimal else "d").zfill(width) for n in range(start, end + 1)]
+    form = "x" if hex_start or hex_end else "d"
+    width = len(last) if (first.startswith("0") and len(first) > 1) or last.startswith("0") else 0
+    return [format(n, form).zfill(width) for n in range(start, end + 1)]
+
+
+def has_ellipsis(text: str) -> bool:
+    """MinIO treats an entry as a pattern when it holds `...` or both braces."""
+    return "..." in text or ("{" in text and "}" in text)
 
 
 def expand_ellipsis(text: str) -> list[str]:
     """All strings a `{a...b}` pattern stands for, in order; plain text comes back as itself."""
-    if "..." not in text and "{" not in text:
+    if not has_ellipsis(text):
         return [text]
     parts = _ELLIPSIS.split(text)
-    if "{" in "".join(parts[0::2]) or "}" in "".join(parts[0::2]):
-        raise EndpointError(f"'{text}' has an unmatched brace in its ellipsis pattern")
+    if len(parts) == 1:
+        raise EndpointError(f"'{text}' is not a valid ellipsis pattern: {ELLIPSIS_FORM}")
+    literal = "".join(parts[0::2])
+    if "{" in literal or "}" in literal:
+        raise EndpointError(f"'{text}' has a brace outside a valid ellipsis range: {ELLIPSIS_FORM}")
     results = [""]
     for i, part in enumerate(parts):
         choices = [part] if i % 2 == 0 else _expand_range(part, text)

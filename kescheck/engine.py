@@ -90,17 +90,14 @@ def _walk(directory: Path, errors: list[InputError]) -> list[Path]:
 
 def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocument | None]:
     """`kes`, `env` or None (not a config kescheck knows), with the parsed YAML when it is KES."""
-    text = source.text
-    if looks_like_minio_env(text):
-        first = next((l.strip() for l in source.lines if l.strip() and not l.strip().startswith("#")), "")
-        if "=" in first.split(":", 1)[0] or first.startswith("export"):
-            return "env", None
+    if looks_like_minio_env(source.text):
+        return "env", None
     doc = parse_yaml(source)
     if looks_like_kes_config(doc):
         return "kes", doc
     name = source.path.name.lower()
     if name.endswith((".yaml", ".yml")) and doc.root is None and (
-            "kes" in name or len(_KES_TOP_LEVEL_LINE.findall(text)) >= 2):
+            "kes" in name or len(_KES_TOP_LEVEL_LINE.findall(source.text)) >= 2):
         return "kes", doc  # broken YAML that is recognisably a KES config: exactly what must be reported
     if not explicit:
         return None, None
@@ -119,6 +116,11 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     if kind == "env":
         return LoadedFile(path, source, "env", env=parse_env(source))
     return None
+
+
+def _env_with_nul_bytes(data: bytes) -> bool:
+    """A MinIO env file with a stray NUL byte is still an env file: the env rules explain the NUL."""
+    return looks_like_minio_env(data.decode("utf-8", errors="replace").replace("\x00", ""))
 
 
 class _Collector:
@@ -146,7 +148,7 @@ class _Collector:
             if explicit:
                 self.errors.append(err)
             return None
-        if looks_binary(data):
+        if looks_binary(data) and not _env_with_nul_bytes(data):
             if explicit:
                 self.errors.append(InputError(path, "binary data (NUL bytes), not a configuration file"))
             return None
@@ -167,7 +169,7 @@ class _Collector:
         if len(data) > MAX_FILE_BYTES:
             self.errors.append(InputError(STDIN, "standard input is larger than the limit for a configuration file"))
             return
-        if looks_binary(data):
+        if looks_binary(data) and not _env_with_nul_bytes(data):
             self.errors.append(InputError("<stdin>", "binary data (NUL bytes), not a configuration file"))
             return
         loaded = _load(Path("<stdin>"), Path("<stdin>"), data, True, self.options)
@@ -186,41 +188,65 @@ def _siblings(named: list[LoadedFile], collector: _Collector) -> None:
             collector.add(path, named=False)
 
 
-def build_deployments(files: list[LoadedFile], settings: Settings, options: Options,
-                      collector: _Collector | None = None) -> list[Deployment]:
-    by_key = {(f.path.resolve() if f.path.exists() else f.path): f for f in files}
-    claimed: set[Path] = set()
+def _key(path: Path) -> Path:
+    return path.resolve() if path.exists() else path.absolute()
+
+
+def _declared(files: dict[Path, LoadedFile], settings: Settings, options: Options,
+              collector: _Collector | None) -> tuple[list[Deployment], set[Path]]:
+    """Deployments from settings whose files include one the user named; all their files are loaded."""
     deployments: list[Deployment] = []
+    claimed: set[Path] = set()
     for spec in settings.deployments:
-        members = [by_key.get(p.resolve()) for p in spec.files()]
-        if not any(m is not None and m.named for m in members):
+        if not any(_key(p) in files and files[_key(p)].named for p in spec.files()):
             continue
         if collector is not None:
-            members = [collector.add(p, named=False) for p in spec.files()]
+            members = [collector.add(p, named=False, explicit=True) for p in spec.files()]
+        else:
+            members = [files.get(_key(p)) for p in spec.files()]
         kes = next((m.kes for m in members if m is not None and m.kes is not None), None)
         envs = [m.env for m in members if m is not None and m.env is not None]
         deployments.append(Deployment(spec.name, kes, envs, spec.base_dir, options))
-        claimed.update(p.resolve() for p in spec.files())
-    rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
+        claimed.update(_key(p) for p in spec.files())
+    return deployments, claimed
+
+
+def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
+    """Automatic pairing: one KES config among the inputs takes every env file; otherwise each
+    directory holding exactly one KES config pairs it with that directory's env files."""
     kes_files = [f for f in rest if f.kes is not None]
     env_files = [f for f in rest if f.env is not None]
     if len(kes_files) == 1:
         only = kes_files[0]
-        deployments.append(Deployment(str(only.source.path), only.kes, [f.env for f in env_files], None, options))
-        return deployments
+        return [Deployment(str(only.source.path), only.kes, [f.env for f in env_files], None, options)]
     by_dir: dict[Path, list[LoadedFile]] = {}
     for f in kes_files:
         by_dir.setdefault(f.path.parent, []).append(f)
+    deployments = []
     paired: set[int] = set()
     for f in kes_files:
-        siblings = by_dir[f.path.parent]
-        envs = [e for e in env_files if e.path.parent == f.path.parent] if len(siblings) == 1 else []
+        envs = [e for e in env_files if e.path.parent == f.path.parent] if len(by_dir[f.path.parent]) == 1 else []
         paired.update(id(e) for e in envs)
         deployments.append(Deployment(str(f.source.path), f.kes, [e.env for e in envs], None, options))
-    for e in env_files:
-        if id(e) not in paired:
-            deployments.append(Deployment(str(e.source.path), None, [e.env], None, options))
+    deployments += [Deployment(str(e.source.path), None, [e.env], None, options) for e in env_files if id(e) not in paired]
     return deployments
+
+
+def build_deployments(files: list[LoadedFile], settings: Settings, options: Options,
+                      collector: _Collector | None = None) -> list[Deployment]:
+    """Settings-declared deployments first, then automatic pairing of the remaining files.
+
+    Only deployments holding at least one file the user named are checked: a sibling loaded to
+    complete a named file's deployment is reported on, an unrelated sibling is not.
+    """
+    by_key = {_key(f.path): f for f in files}
+    deployments, claimed = _declared(by_key, settings, options, collector)
+    if collector is not None:
+        by_key = {_key(f.path): f for f in collector.files.values()}
+    rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
+    named_sources = {id(f.source) for f in by_key.values() if f.named}
+    automatic = [d for d in _paired(rest, options) if any(id(s) in named_sources for s in d.sources)]
+    return deployments + automatic
 
 
 def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Settings) -> list[Finding]:
@@ -266,10 +292,11 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     _siblings(named, collector)
     files = list(collector.files.values())
     deployments = build_deployments(files, settings, options, collector)
-    files = sorted(collector.files.values(), key=lambda f: str(f.source.path))
+    checked = {id(source) for deployment in deployments for source in deployment.sources}
+    files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
     rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
     findings = run_rules(deployments, rules, settings)
-    secrets = set().union(*(f.source.secret_values for f in files)) if files else set()
+    secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))
     return LintResult(findings, files, deployments, rules, errors, secrets)
 

@@ -27,7 +27,7 @@ CASES = {
     "huge.yaml": (b"# padding\n" * (500 * 1024), 2, "limit"),
     "multidoc.yaml": (b"admin: {identity: a}\n---\nkeystore: {}\n", 1, "more than one YAML document"),
     "garbage.env": (b"MINIO_KMS_KES_ENDPOINT=https://k:7373\r\n\x01\x02 no equals here\r\n=\r\n", 1, ""),
-    "nul.env": (b"MINIO_KMS_KES_ENDPOINT=https://k\x00:7373\n", 2, "binary"),
+    "nul.env": (b"MINIO_KMS_KES_ENDPOINT=https://k\x00:7373\n", 1, "NUL"),
     "pem.crt": (b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 2, "PEM"),
 }
 

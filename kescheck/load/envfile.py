@@ -1,8 +1,15 @@
-"""MinIO env files, read the way MinIO's own `MINIO_CONFIG_ENV_FILE` reader reads them.
+"""MinIO env files, read as both of their consumers read them.
 
-Each entry remembers where its name and value stand, so findings point at the exact
-column. How systemd's `EnvironmentFile=` would read the same line differently is the
-business of the env rules; this loader records MinIO's reading and the raw line.
+* MinIO's own reader (`MINIO_CONFIG_ENV_FILE`, reference §5): line by line, no escapes, no
+  inline comments, `export` stripped even when glued to the name, a line without `=` is fatal.
+  `EnvFile.entries` is this reading; every entry keeps the line and columns of its name and value.
+* systemd's `EnvironmentFile=`: a small state machine with shell-like quoting, backslash escapes,
+  line continuations and quoted values that may span lines; it knows no `export` and silently
+  drops lines without `=` and assignments whose name is not a valid variable name.
+  `EnvFile.systemd` is this reading, so rules can say where the two disagree.
+
+The loader never raises on content: odd lines become `unparsable` entries or entries that the
+env rules explain.
 """
 from __future__ import annotations
 
@@ -12,18 +19,34 @@ from dataclasses import dataclass, field
 from .source import SourceFile
 
 _SECRET_NAME = re.compile(r"(_API_KEY|PASSWORD|SECRET|_TOKEN|SECRET_KEY|_ACCESS_KEY|_CREDENTIALS?)$|^MINIO_KMS_SECRET_KEY$")
+_VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Go's strings.TrimSpace removes Unicode white space; Python's str.strip() would also remove \x1c-\x1f.
+_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+            "\u2028\u2029\u202f\u205f\u3000"
+_LOOKS_LIKE_CREDENTIAL = re.compile(r"kes:v1:|-----BEGIN|^[A-Za-z0-9+/=_:.-]{24,}$")
 
 
 def is_secret_variable(name: str) -> bool:
     return bool(_SECRET_NAME.search(name.strip().upper())) and not name.strip().upper().endswith("_FILE")
 
 
+def is_valid_variable_name(name: str) -> bool:
+    """What systemd (and a POSIX shell) accepts as a variable name."""
+    return bool(_VALID_NAME.match(name))
+
+
+def go_trim(text: str) -> str:
+    return text.strip(_GO_SPACE)
+
+
 @dataclass
 class EnvEntry:
+    """One assignment as MinIO's own reader sees it."""
+
     name: str
     """The variable name as MinIO reads it (a space before `=` stays part of it)."""
     value: str
-    """The value as MinIO reads it: trimmed, one level of matching quotes removed."""
+    """The value MinIO's KMS code uses: one level of matching quotes removed, then trimmed."""
     line: int
     name_column: int
     value_column: int
@@ -31,10 +54,27 @@ class EnvEntry:
     raw: str
     had_export: bool = False
     quote: str = ""
+    """The quote character MinIO removed, if any."""
+    env_value: str = ""
+    """The exact text MinIO puts into its environment (not trimmed: `KEY= x` gives ` x`)."""
 
     @property
     def is_secret(self) -> bool:
         return is_secret_variable(self.name)
+
+    @property
+    def key(self) -> str:
+        """The name without surrounding white space: the variable the author meant to set."""
+        return self.name.strip(_GO_SPACE)
+
+    def column_at(self, offset: int) -> int:
+        """Column of character `offset` of `value` on its line."""
+        lead = len(self.env_value) - len(self.env_value.lstrip(_GO_SPACE))
+        return self.value_column + len(self.quote) + lead + offset
+
+    def value_text(self) -> str:
+        """For messages: the value in backticks, or a note that it is secret and not shown."""
+        return "(secret value not shown)" if self.is_secret else f"`{self.value}`"
 
 
 @dataclass
@@ -45,12 +85,46 @@ class EnvLineProblem:
     message: str
 
 
+@dataclass(frozen=True)
+class SystemdAssignment:
+    """One assignment as systemd's `EnvironmentFile=` reads it (before name validation)."""
+
+    name: str
+    value: str
+    line: int
+    """Line where the assignment starts."""
+    end_line: int
+    """Line where its value ends (a continuation or a quoted value may span lines)."""
+
+    @property
+    def valid(self) -> bool:
+        return is_valid_variable_name(self.name)
+
+
+@dataclass
+class SystemdReading:
+    assignments: list[SystemdAssignment] = field(default_factory=list)
+    dropped_lines: list[int] = field(default_factory=list)
+    """Lines systemd skips silently because they hold no `=`."""
+    continued_comments: list[int] = field(default_factory=list)
+    """Comment lines ending in a backslash (systemd < 254 also skipped the following line)."""
+
+    def starting_at(self, line: int) -> SystemdAssignment | None:
+        return next((a for a in self.assignments if a.line == line), None)
+
+    def covering(self, line: int) -> SystemdAssignment | None:
+        return next((a for a in self.assignments if a.line <= line <= a.end_line), None)
+
+
 @dataclass
 class EnvFile:
     source: SourceFile
     entries: list[EnvEntry] = field(default_factory=list)
     unparsable: list[EnvLineProblem] = field(default_factory=list)
     """Lines without `=`: MinIO refuses to start on the first one."""
+    systemd: SystemdReading = field(default_factory=SystemdReading)
+    crlf_lines: list[int] = field(default_factory=list)
+    nul_lines: list[int] = field(default_factory=list)
 
     def get(self, name: str) -> EnvEntry | None:
         """The entry MinIO uses: the last assignment wins."""
@@ -73,49 +147,200 @@ class EnvFile:
     def first_line(self) -> int:
         return 1
 
+    def kes_key_name(self) -> EnvEntry | None:
+        """MinIO's default key (`MINIO_KMS_KES_KEY_NAME`): the key MinIO creates, describes and uses."""
+        return self.get("MINIO_KMS_KES_KEY_NAME")
+
+
+def _minio_line(env: EnvFile, number: int, raw: str) -> None:
+    """MinIO's reading of one line (bufio line scanning has already dropped the `\\n` and one `\\r`)."""
+    line = raw[:-1] if raw.endswith("\r") else raw
+    stripped = go_trim(line)
+    if not stripped or stripped.startswith("#"):
+        return
+    offset = len(line) - len(line.lstrip(_GO_SPACE))
+    body = stripped
+    had_export = body.startswith("export")
+    if had_export:
+        # MinIO strips the word even when no space follows it (`exportMINIO_X=1` sets MINIO_X).
+        rest = body[len("export"):]
+        offset += len("export") + len(rest) - len(rest.lstrip(_GO_SPACE))
+        body = go_trim(rest)
+    if "=" not in body:
+        env.unparsable.append(EnvLineProblem(number, offset + 1, raw, "the line has no `=`"))
+        if _LOOKS_LIKE_CREDENTIAL.search(body):
+            env.source.mark_secret(number, offset + 1, offset + 1 + len(body), "")
+        return
+    name, _, env_value = body.partition("=")
+    value_start = offset + len(name) + 1
+    quote = ""
+    unquoted = env_value
+    if len(env_value) >= 2 and env_value[0] in "\"'" and env_value[-1] == env_value[0]:
+        quote = env_value[0]
+        unquoted = env_value[1:-1]
+    value = go_trim(unquoted)
+    entry = EnvEntry(name=name, value=value, line=number, name_column=offset + 1, value_column=value_start + 1,
+                     value_end_column=value_start + 1 + len(env_value), raw=raw, had_export=had_export,
+                     quote=quote, env_value=unquoted)
+    env.entries.append(entry)
+    if not is_valid_variable_name(entry.key) and _LOOKS_LIKE_CREDENTIAL.search(name):
+        _mark_secret_text(env.source, number, entry.name_column, entry.name_column + len(name), name)
+    if entry.is_secret and env_value:
+        _mark_secret_text(env.source, number, entry.value_column, entry.value_end_column, unquoted)
+
+
+def _mark_secret_text(source: SourceFile, line: int, column: int, end_column: int, value: str,
+                      words: bool = True) -> None:
+    """Mask the span, and redact the value plus the parts a message could plausibly isolate
+    (`kes:v1:... # prod` must not leak its key part); `words=False` for multi-line values,
+    whose words may be ordinary variable names swallowed by an open quote."""
+    source.mark_secret(line, column, end_column, value)
+    parts = {go_trim(value), go_trim(value.split("#", 1)[0])} | (set(value.split()) if words else set())
+    source.secret_values.update(part for part in parts if len(part) >= 8)
+
+
+_NEWLINE = "\n\r"
+_WHITESPACE = " \t\n\r"
+
+
+def read_systemd(text: str) -> SystemdReading:
+    """systemd's `EnvironmentFile=` parser (v254 and later), as a character state machine."""
+    reading = SystemdReading()
+    state = "pre-key"
+    line = start_line = 1
+    key: list[str] = []
+    value: list[str] = []
+    key_ws: int | None = None
+    value_ws: int | None = None
+
+    def push(end: int) -> None:
+        name = "".join(key[:key_ws] if key_ws is not None else key)
+        reading.assignments.append(SystemdAssignment(name, "".join(value), start_line, end))
+
+    i = 0
+    while i < len(text):
+        c = text[i]
+        i += 1
+        if state == "pre-key":
+            if c in "#;":
+                state = "comment"
+            elif c not in _WHITESPACE:
+                state, key, key_ws, start_line = "key", [c], None, line
+        elif state == "key":
+            if c in _NEWLINE:
+                reading.dropped_lines.append(start_line)
+                state = "pre-key"
+            elif c == "=":
+                state, value, value_ws = "pre-value", [], None
+            else:
+                if c not in _WHITESPACE:
+                    key_ws = None
+                elif key_ws is None:
+                    key_ws = len(key)
+                key.append(c)
+        elif state == "pre-value":
+            if c in _NEWLINE:
+                push(line)
+                state = "pre-key"
+            elif c == "'":
+                state = "single"
+            elif c == '"':
+                state = "double"
+            elif c == "\\":
+                state = "value-escape"
+            elif c not in _WHITESPACE:
+                state = "value"
+                value.append(c)
+        elif state == "value":
+            if c in _NEWLINE:
+                if value_ws is not None:
+                    del value[value_ws:]
+                push(line)
+                state = "pre-key"
+            elif c == "\\":
+                state, value_ws = "value-escape", None
+            else:
+                if c not in _WHITESPACE:
+                    value_ws = None
+                elif value_ws is None:
+                    value_ws = len(value)
+                value.append(c)
+        elif state == "value-escape":
+            state = "value"
+            if c not in _NEWLINE:
+                value.append(c)
+        elif state == "single":
+            if c == "'":
+                state = "pre-value"
+            else:
+                value.append(c)
+        elif state == "double":
+            if c == '"':
+                state = "pre-value"
+            elif c == "\\":
+                state = "double-escape"
+            else:
+                value.append(c)
+        elif state == "double-escape":
+            state = "double"
+            if c in '"\\`$':
+                value.append(c)
+            elif c not in _NEWLINE:
+                value.extend(("\\", c))
+        elif state == "comment":
+            if c == "\\":
+                state = "comment-escape"
+            elif c in _NEWLINE:
+                state = "pre-key"
+        elif state == "comment-escape":
+            if c in _NEWLINE:
+                reading.continued_comments.append(line)
+                state = "pre-key"
+            else:
+                state = "comment"
+        if c == "\n":  # numbered like MinIO's lines, so both readings can be compared line by line
+            line += 1
+    if state == "key":
+        reading.dropped_lines.append(start_line)
+    elif state != "pre-key" and not state.startswith("comment"):
+        if state == "value" and value_ws is not None:
+            del value[value_ws:]
+        push(line)
+    return reading
+
 
 def parse_env(source: SourceFile) -> EnvFile:
     env = EnvFile(source)
-    for number, raw in enumerate(source.text.splitlines(), start=1):
-        line = raw.rstrip("\r")
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        offset = len(line) - len(line.lstrip())
-        body = stripped
-        had_export = False
-        if body.startswith("export"):
-            # MinIO strips the word even when no space follows it (`exportMINIO_X=1` sets MINIO_X).
-            body = body[len("export"):]
-            had_export = True
-            offset += len("export")
-            lead = len(body) - len(body.lstrip())
-            body = body.lstrip()
-            offset += lead
-        if "=" not in body:
-            env.unparsable.append(EnvLineProblem(number, offset + 1, raw, "the line has no `=`"))
-            continue
-        name, _, rest = body.partition("=")
-        value_start = offset + len(name) + 1
-        lead = len(rest) - len(rest.lstrip())
-        value = rest.strip()
-        value_start += lead
-        quote = ""
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            quote = value[0]
-            value = value[1:-1]
-        entry = EnvEntry(name=name, value=value, line=number, name_column=offset + 1,
-                         value_column=value_start + 1, value_end_column=value_start + 1 + len(rest.strip()),
-                         raw=raw, had_export=had_export, quote=quote)
-        env.entries.append(entry)
-        if entry.is_secret and value:
-            source.mark_secret(number, entry.value_column, entry.value_end_column, value)
+    # MinIO splits at `\n` only (a lone `\r` stays inside the line), so line numbers follow `\n`.
+    for number, raw in enumerate(source.text.split("\n"), start=1):
+        if raw.endswith("\r"):
+            env.crlf_lines.append(number)
+        if "\x00" in raw:
+            env.nul_lines.append(number)
+        _minio_line(env, number, raw)
+    env.systemd = read_systemd(source.text)
+    lines = source.text.split("\n")
+    for assignment in env.systemd.assignments:
+        if is_secret_variable(assignment.name) and assignment.value:
+            for number in range(assignment.line, min(assignment.end_line, len(lines)) + 1):
+                text = lines[number - 1]
+                start = text.find("=") + 2 if number == assignment.line else 1
+                _mark_secret_text(source, number, max(start, 1), len(text) + 1, assignment.value,
+                                  words=assignment.line == assignment.end_line)
     return env
 
 
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s*)?(MINIO_[A-Z0-9_]*|KES_[A-Z0-9_]*)\s*=", re.MULTILINE)
+_ASSIGNMENT_LINE = re.compile(r"^[ \t]*(?:export[ \t]*)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=", re.MULTILINE)
+_MINIO_ASSIGNMENT = re.compile(r"^[ \t]*(?:export[ \t]*)?MINIO_[A-Za-z0-9_]*[ \t]*=", re.MULTILINE)
+_YAML_KEY_LINE = re.compile(r"^[ \t]*(?:- )?[\w.\"'-]+:(?:[ \t]|$)", re.MULTILINE)
 
 
 def looks_like_minio_env(text: str) -> bool:
-    """A MinIO env file sets MINIO_* variables; the file name does not matter."""
-    return _ASSIGNMENT.search(text) is not None and bool(re.search(r"^\s*(?:export\s*)?MINIO_", text, re.MULTILINE))
+    """A MinIO env file sets MINIO_* variables; the file name does not matter.
+
+    A YAML file that embeds such lines (a Kubernetes secret holding `config.env`) has more
+    `key:` lines than assignments and is not taken for one.
+    """
+    if _MINIO_ASSIGNMENT.search(text) is None:
+        return False
+    return len(_ASSIGNMENT_LINE.findall(text)) > len(_YAML_KEY_LINE.findall(text))

@@ -14,6 +14,9 @@ RULE_MODULES = (
     "kes_generation",
     "certificates",
     "identities",
+    "env_file",
+    "env_kms",
+    "deployment",
 )
 
 _loaded = False

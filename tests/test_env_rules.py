@@ -1,0 +1,173 @@
+"""ENV rules on real env files: MinIO's refusals at the offending line, secrets never shown."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from kescheck.engine import lint
+from kescheck.rules import all_rules
+
+API_KEY = "kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs"
+COMPLETE = (f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=minio-key\n"
+            f"MINIO_KMS_KES_API_KEY={API_KEY}\n")
+
+
+def findings(write, text, code=None):
+    result = lint([write("minio.env", text)])
+    return [f for f in result.findings if code is None or f.code == code]
+
+
+def at(found):
+    return [(f.code, f.location.line, f.location.column) for f in found]
+
+
+def test_inline_comment_key_name_is_an_error_explaining_the_real_value(write):
+    text = "MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=minio-key # default key\n"
+    found = findings(write, text)
+    key_name = [f for f in found if f.code == "ENV105"]
+    assert at(key_name) == [("ENV105", 2, 24)]
+    assert key_name[0].severity.label == "error"
+    assert "`minio-key # default key`" in key_name[0].message and "not `minio-key`" in key_name[0].message
+    assert at(f for f in found if f.code == "ENV002") == [("ENV002", 2, 34)]
+
+
+@pytest.mark.parametrize("text,code,line,quoted", [
+    ("MINIO_KMS_KES_KEY_NAME=k\nMINIO_KMS_KES_API_KEY=x\n", "ENV051", 1,
+     "kms: incomplete configuration for MinIO KES: missing 'MINIO_KMS_KES_ENDPOINT'"),
+    ("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_API_KEY=x\n", "ENV051", 1,
+     "kms: incomplete configuration for MinIO KES: missing 'MINIO_KMS_KES_KEY_NAME'"),
+    ("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME =k\n", "ENV051", 2,
+     "missing 'MINIO_KMS_KES_KEY_NAME'"),
+    ("# kes\nMINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k\nMINIO_KMS_KES_CERT_FILE=/c\n"
+     "MINIO_KMS_KES_KEY_FILE=/k\nMINIO_KMS_KES_API_KEY=\n", "ENV052", 6,
+     "'MINIO_KMS_KES_API_KEY' and client certificate is present"),
+    ("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k\nMINIO_KMS_KES_CERT_FILE=/c\n", "ENV053", 3,
+     "missing 'MINIO_KMS_KES_KEY_FILE'"),
+    ("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k\nMINIO_KMS_KES_KEY_FILE=/k\n", "ENV053", 3,
+     "missing 'MINIO_KMS_KES_CERT_FILE'"),
+    ("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k\n", "ENV053", 1,
+     "missing authentication method"),
+    (COMPLETE + "MINIO_KMS_SECRET_KEY=k:IyqsU3kMFloCNup4BsZtf/rmfHVcTgznO2F25CkEH1g=\n", "ENV050", 4,
+     "kms: configuration for MinIO KES and static KMS key is present"),
+    ("MINIO_KMS_SERVER=https://kms:7373\n" + COMPLETE, "ENV050", 2,
+     "kms: configuration for MinIO KMS and MinIO KES is present"),
+    ("MINIO_KMS_SERVER=https://kms:7373\nMINIO_KMS_ENCLAVE=e\nMINIO_KMS_API_KEY=k\n", "ENV051", 1,
+     "kms: incomplete configuration for MinIO KMS: missing 'MINIO_KMS_SSE_KEY'"),
+    ("MINIO_KMS_SECRET_KEY=k:IyqsU3kMFloCNup4BsZtf/rmfHVcTgznO2F25CkEH1g=\nMINIO_KMS_SECRET_KEY_FILE=/run/k\n",
+     "ENV056", 2, "'MINIO_KMS_SECRET_KEY' and 'MINIO_KMS_SECRET_KEY_FILE' are present"),
+    ("MINIO_KMS_KES_ENDPOINT=\nMINIO_KMS_KES_KEY_NAME=k\n", "ENV054", 1, "kms: no KES server endpoint provided"),
+    ("MINIO_KMS_KES_ENDPOINT=https://kes{1..3}:7373\n", "ENV055", 1, "kms: invalid endpoint 'https://kes{1..3}:7373'"),
+    ("MINIO_KMS_KES_API_KEY=kes:v1:AAAA\n", "ENV057", 1, "kes: invalid API key"),
+    ("MINIO_KMS_AUTO_ENCRYPTION=on\n", "ENV058", 1, "requires a valid KMS configuration: no KMS configured"),
+])
+def test_minio_refusals_are_errors_at_the_offending_line(write, text, code, line, quoted):
+    found = findings(write, text, code)
+    assert found, f"{code} did not fire"
+    assert any(f.location.line == line and quoted in f.message for f in found), [(f.location, f.message) for f in found]
+    assert all(f.severity.label == "error" for f in found)
+
+
+def test_complete_kes_configuration_has_no_refusal(write):
+    found = findings(write, COMPLETE)
+    assert not [f for f in found if f.severity.label == "error"], at(found)
+
+
+def test_ellipsis_ranges_are_expanded_and_each_endpoint_checked(write):
+    found = findings(write, "MINIO_KMS_KES_ENDPOINT=https://kes{1...3}.example.net:7373,http://old:7373,,"
+                            "https://play.min.io:7373\n")
+    assert at(f for f in found if f.code == "ENV107") == [("ENV107", 1, 60)]
+    play = [f for f in found if f.code == "ENV102"]
+    assert at(play) == [("ENV102", 1, 77)]
+    assert "anyone can read or destroy the keys" in play[0].message
+    assert not [f for f in found if f.code == "ENV055"]
+
+
+def test_unknown_names_get_a_suggestion(write):
+    found = findings(write, "MINIO_KMS_KES_CA_PATH=/ca.crt\nMINIO_KES_ENDPOINT=https://k:7373\n"
+                            "MINIO_KMS_KES_KEYNAME=k\nminio_kms_kes_capath=/x\nMINIO_KMS_KES_ENCLAVE=e\n", "ENV100")
+    messages = [f.message for f in found]
+    assert "did you mean MINIO_KMS_KES_CAPATH?" in messages[0] and "dead since RELEASE.2021-05-11" in messages[0]
+    assert "did you mean MINIO_KMS_KES_ENDPOINT?" in messages[1]
+    assert "did you mean MINIO_KMS_KES_KEY_NAME?" in messages[2]
+    assert "case-sensitive" in messages[3]
+    assert len(found) == 4  # the enclave variable is known: ENV101 reports it
+
+
+def test_duplicate_points_at_both_lines(write):
+    found = findings(write, "MINIO_KMS_KES_KEY_NAME=a\n# x\nMINIO_KMS_KES_KEY_NAME=b\n", "ENV007")
+    assert at(found) == [("ENV007", 3, 1)]
+    assert found[0].related[0].line == 1 and "first at line 1" in found[0].message
+
+
+def test_relative_paths_name_the_working_directory(write):
+    found = findings(write, "MINIO_KMS_KES_CERT_FILE=certs/client.crt\nMINIO_KMS_KES_KEY_FILE=~/client.key\n"
+                            "MINIO_KMS_KES_CAPATH=/etc/ca.crt\n", "ENV106")
+    assert at(found) == [("ENV106", 1, 25), ("ENV106", 2, 24)]
+    assert "`~` is not expanded" in found[1].message and "working directory" in found[0].message
+
+
+def test_systemd_only_readings_are_reported(write):
+    found = findings(write, "MINIO_ROOT_USER=admin\\\nMINIO_KMS_KES_KEY_NAME=k\nexport MINIO_KMS_KES_ENDPOINT=https://k\n")
+    assert ("ENV005", 2, 1) in at(found)
+    line2 = next(f.message for f in found if f.code == "ENV005" and f.location.line == 2)
+    assert "part of the value of `MINIO_ROOT_USER`" in line2
+    line1 = next(f.message for f in found if f.code == "ENV005" and f.location.line == 1)
+    assert "uses `admin\\`" in line1 and "reads `adminMINIO_KMS_KES_KEY_NAME=k`" in line1
+    assert ("ENV006", 3, 1) in at(found)
+
+
+SECRETS = {
+    "MINIO_KMS_KES_API_KEY": API_KEY,
+    "MINIO_ROOT_PASSWORD": "Sup3rS3cretRootPassw0rd",
+    "MINIO_KMS_SECRET_KEY": "my-key:IyqsU3kMFloCNup4BsZtf/rmfHVcTgznO2F25CkEH1g=",
+    "MINIO_KMS_KES_KEY_PASSWORD": "ClientKeyPassw0rd!",
+    "MINIO_KMS_API_KEY": "k1:kms-api-key-value-0123456789",
+}
+
+
+def test_no_secret_value_appears_in_any_output(tmp_path, cli):
+    lines = [f"MINIO_KMS_KES_ENDPOINT=https://play.min.io:7373",
+             "MINIO_KMS_KES_KEY_NAME=minio-key # note"]
+    for name, value in SECRETS.items():
+        # Each secret sits in a line that several rules point at (duplicates, comments, quotes, spaces).
+        lines += [f"{name}={value}", f"{name} = \"{value}\" # again", f"export {name}='{value}"]
+    lines += [SECRETS["MINIO_KMS_KES_API_KEY"], f"MINIO_KMS_KES_API_KEY={API_KEY}\\", "continued"]
+    path = tmp_path / "minio.env"
+    path.write_text("\n".join(lines) + "\n")
+    for fmt in ("rich", "plain", "json", "sarif"):
+        run = cli("lint", path, "--format", fmt, "--color", "always" if fmt == "rich" else "never")
+        assert run.status == 1
+        output = run.stdout + run.stderr
+        assert "ENV0" in output or "ENV0" in json.dumps(output)
+        for value in SECRETS.values():
+            assert value not in output, (fmt, value)
+            assert value.split(":")[-1] not in output, (fmt, value)
+
+
+# DEP100 and above need certificates; their deployments are built in tests/test_cert_deployments.py.
+ENV_AND_DEP = [r for r in all_rules() if r.family == "ENV" or r.family == "DEP" and int(r.code[3:]) < 100]
+
+
+def test_every_env_and_dep_rule_has_a_broken_fixture_and_pass_and_fail_examples():
+    for rule in ENV_AND_DEP:
+        assert any(e.fails for e in rule.examples) and any(not e.fails for e in rule.examples), rule.code
+        if rule.family == "ENV":
+            assert (FIXTURES / "broken" / "env" / f"{rule.code}-{rule.name}.env").is_file(), rule.code
+        else:
+            assert (FIXTURES / "broken" / "deployments" / f"{rule.code}-{rule.name}").is_dir(), rule.code
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "broken" / "env").glob("*.env")) +
+                         sorted((FIXTURES / "broken" / "deployments").iterdir()), ids=lambda p: p.name)
+def test_broken_fixture_fires_its_rule(path: Path):
+    code = path.name.split("-")[0]
+    result = lint([path])
+    assert code in {f.code for f in result.findings}
+
+
+def test_example_deployment_env_is_clean():
+    result = lint([FIXTURES / "examples" / "g2"])
+    assert [f.source.path.name for f in result.files] == ["kes-config.yaml", "minio.env"]
+    assert len(result.deployments) == 1 and len(result.deployments[0].envs) == 1
+    assert not [f for f in result.findings if f.code.startswith(("ENV", "DEP"))]
