@@ -8,6 +8,7 @@ from .base import REGISTRY, Example, Rule, rule
 RULE_MODULES = (
     "kes_yaml",
     "policy_patterns",
+    "policy_minio",
 )
 
 _loaded = False
