@@ -224,3 +224,11 @@ def test_example_deployment_fixture_has_no_policy_error():
 
     result = lint([FIXTURES / "examples" / "g2"])
     assert not [f for f in pol(result) if f.severity >= Severity.WARNING]
+
+
+def test_broken_matcher_release_only_for_those_dates(deployment):
+    kes, env = deployment(DOCUMENTED)
+    for version, fires in (("2023-10-24T20-26-51Z", True), ("RELEASE.2023-10-27T22-05-35Z", True),
+                           ("2023-11-09T17-35-47Z", False), ("0.22", False)):
+        found = pol(lint([kes, env], Options(kes_version=version)), "POL013")
+        assert bool(found) is fires, version

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation
+from ..load.yamldoc import YMap, YScalar
 from ..policy import ROUTES, Policy, PolicyPattern, Route, can_match, covers, policies, routes_for, tokens_for
 from .base import Example, at_node, rule
 
@@ -22,8 +23,8 @@ def _kes(policy_yaml: str, head: str = _HEAD) -> str:
     return head + "policy:\n" + policy_yaml
 
 
-G1_HEAD = "root: disabled\nkeystore:\n  fs:\n    path: /var/kes\n"
-"""A G0 config (`root:`): glob matching."""
+GLOB_HEAD = "root: disabled\nkeystore:\n  fs:\n    path: /var/kes\n"
+"""A G0 config (`root:` decides it): glob matching."""
 
 IDENTITY = "9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b"
 
@@ -179,8 +180,8 @@ def pattern_not_absolute(deployment):
       safety. KES accepts both silently.""",
       fix="Correct the pattern to a real API path; the message suggests the closest one.",
       examples=(Example.kes(_kes(_one_policy("/v1/key/generte/*")), True),
-                Example.kes(_kes(_one_policy("/v1/key/*"), G1_HEAD), True, "glob: * does not cross /"),
-                Example.kes(_kes(_one_policy("/v1/key/*/*"), G1_HEAD), False),
+                Example.kes(_kes(_one_policy("/v1/key/*"), GLOB_HEAD), True, "glob: * does not cross /"),
+                Example.kes(_kes(_one_policy("/v1/key/*/*"), GLOB_HEAD), False),
                 Example.kes(_kes(_one_policy("/v1/key/generate/*")), False)))
 def pattern_matches_no_api(deployment):
     generation = deployment.kes.generation if deployment.kes else None
@@ -228,13 +229,16 @@ def _g2_fix(pattern: PolicyPattern) -> tuple[str, str | None]:
       fix="Write one pattern per API with the wildcard only at the end, e.g. `/v1/key/generate/minio-*`.",
       examples=(Example.kes("version: v1\n" + _kes(_one_policy("/v1/key/*/minio-*")), True),
                 Example.kes("version: v1\n" + _kes(_one_policy("/v1/key/generate/minio-*")), False),
-                Example.kes(_kes(_one_policy("/v1/key/*/minio-*"), G1_HEAD), False, "glob era: valid")))
+                Example.kes(_kes(_one_policy("/v1/key/*/minio-*"), GLOB_HEAD), False, "glob era: valid")))
 def wildcard_not_at_end(deployment):
-    for _, pattern, _ in _patterns_with(deployment, Problem.MID_STAR):
+    yield from _taken_literally(deployment, Problem.MID_STAR, "has a `*` before its end, which")
+
+
+def _taken_literally(deployment, problem: Problem, what: str):
+    for _, pattern, _ in _patterns_with(deployment, problem):
         before, fix = _g2_fix(pattern)
-        yield _at(deployment, pattern, f"{_role(pattern)} has a `*` before its end: under "
-                                       f"{_matching(deployment.kes.generation)} that `*` is a literal character, so "
-                                       f"the pattern matches nothing ({before})", fix)
+        yield _at(deployment, pattern, f"{_role(pattern)} {what} {_matching(deployment.kes.generation)} takes "
+                                       f"literally, so the pattern matches nothing ({before})", fix)
 
 
 @rule("POL004", "glob-character-literal", Severity.ERROR, "`?` or `[` in a pattern under prefix matching",
@@ -243,13 +247,9 @@ def wildcard_not_at_end(deployment):
       the pattern matches nothing.""",
       fix="Use a prefix with a final `*` instead, e.g. `/v1/key/generate/minio-*`.",
       examples=(Example.kes(_kes(_one_policy("/v1/key/generate/minio-?")), True),
-                Example.kes(_kes(_one_policy("/v1/key/generate/minio-?"), G1_HEAD), False)))
+                Example.kes(_kes(_one_policy("/v1/key/generate/minio-?"), GLOB_HEAD), False)))
 def glob_character_literal(deployment):
-    for _, pattern, _ in _patterns_with(deployment, Problem.LITERAL_GLOB):
-        before, fix = _g2_fix(pattern)
-        yield _at(deployment, pattern, f"{_role(pattern)} uses glob syntax (`?` or `[`) that "
-                                       f"{_matching(deployment.kes.generation)} takes literally, so it matches "
-                                       f"nothing ({before})", fix)
+    yield from _taken_literally(deployment, Problem.LITERAL_GLOB, "uses glob syntax (`?` or `[`) that")
 
 
 @rule("POL005", "malformed-glob", Severity.ERROR, "A policy pattern is not a valid glob",
@@ -257,8 +257,8 @@ def glob_character_literal(deployment):
       empty class, a trailing `\\`) made KES <= 0.17 refuse to start; later versions accept it and it
       never matches anything.""",
       fix="Close the character class or escape the special character with `\\`.",
-      examples=(Example.kes(_kes(_one_policy("/v1/key/generate/minio-[ab"), G1_HEAD), True),
-                Example.kes(_kes(_one_policy("/v1/key/generate/minio-[ab]*"), G1_HEAD), False)))
+      examples=(Example.kes(_kes(_one_policy("/v1/key/generate/minio-[ab"), GLOB_HEAD), True),
+                Example.kes(_kes(_one_policy("/v1/key/generate/minio-[ab]*"), GLOB_HEAD), False)))
 def malformed_glob(deployment):
     for _, pattern, _ in _patterns_with(deployment, Problem.MALFORMED):
         yield _at(deployment, pattern, f"{_role(pattern)} is not a valid glob (unclosed or empty `[...]`, or a "
@@ -272,7 +272,7 @@ def malformed_glob(deployment):
       harmless, but they suggest the policy was written for another KES version.""",
       fix="Remove the pattern (or check which KES version the config is really for: `--kes-version`).",
       examples=(Example.kes(_kes(_one_policy("/v1/key/generate/*", "/v1/key/bulk/decrypt")), True),
-                Example.kes(_kes(_one_policy("/v1/key/bulk/decrypt/*"), G1_HEAD), False)))
+                Example.kes(_kes(_one_policy("/v1/key/bulk/decrypt/*"), GLOB_HEAD), False)))
 def api_not_in_version(deployment):
     for _, pattern, diagnosis in _patterns_with(deployment, Problem.OTHER_VERSION):
         history = "; ".join(dict.fromkeys(f"`{r.display}` {r.history}" for r in diagnosis.routes))
@@ -422,7 +422,27 @@ def policy_without_identity(deployment):
 
 def _has_scalar_identities(policy: Policy) -> bool:
     """`identities: x` (not a list) is a type error the schema rules report; do not add a second finding."""
-    from ..load.yamldoc import YMap, YScalar
 
     value = policy.node.get("identities") if isinstance(policy.node, YMap) else None
     return isinstance(value, YScalar) and not value.is_null
+
+
+BROKEN_MATCHER_RELEASES = ("2023-10-24", "2023-10-27")
+
+
+@rule("POL013", "broken-matcher-release", Severity.ERROR, "The target KES release cannot match patterns ending in `*`",
+      rationale="""The KES releases of 2023-10-24 and 2023-10-27 shipped a prefix matcher with its arguments
+      swapped: every pattern ending in `*` matches nothing there, only exact paths work. With those releases
+      MinIO gets 403 for every key operation granted by a `.../minio-*` style pattern. Fixed on 2023-11-09.""",
+      fix="Upgrade KES to 2023-11-09 (v0.23.0) or later.",
+      examples=())
+def broken_matcher_release(deployment):
+    version = (deployment.options.kes_version or "").strip().removeprefix("RELEASE.")
+    if deployment.kes is None or not version.startswith(BROKEN_MATCHER_RELEASES):
+        return
+    for policy in policies(deployment):
+        starred = [p for p in policy.allow + policy.deny if p.text.endswith("*")]
+        if starred:
+            yield _at(deployment, starred[0], f"KES {version[:10]} matches no pattern ending in `*`: "
+                                              f"{len(starred)} pattern(s) of policy `{policy.name}`, starting with "
+                                              f"`{starred[0].text}`, match nothing on that release")
