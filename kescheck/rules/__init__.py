@@ -17,6 +17,8 @@ RULE_MODULES = (
     "env_file",
     "env_kms",
     "deployment",
+    "policy_patterns",
+    "policy_minio",
 )
 
 _loaded = False

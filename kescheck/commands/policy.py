@@ -1,0 +1,137 @@
+"""`kescheck policy explain` and `kescheck policy minimal`: KES policies, evaluated as KES does."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli import app, fail, read_env_mapping
+
+policy_app = typer.Typer(name="policy", help="Explain KES policy decisions and print minimal MinIO policies.",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(policy_app, name="policy")
+
+
+def identity_argument(text: str) -> tuple[str, str]:
+    """(identity, how it was obtained) from a 64-hex identity, a certificate file, an API key file or an API key."""
+    from ..identity import ApiKeyError, identity_of_api_key, identity_of_certificate, is_identity_hash, looks_like_api_key
+
+    value = text.strip()
+    if is_identity_hash(value.lower()):
+        return value.lower(), "as given"
+    if looks_like_api_key(value):
+        try:
+            return identity_of_api_key(value), "of the API key given"
+        except ApiKeyError as err:
+            fail(f"--identity: {err}")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        fail(f"--identity {value!r} is neither an identity (64 hex digits) nor a certificate or API key file")
+    from ..load.source import InputError, read_source
+
+    try:
+        content = read_source(path).text
+    except InputError as err:
+        fail(f"--identity {err}")
+    if looks_like_api_key(content):
+        try:
+            return identity_of_api_key(content.strip()), f"of the API key in {path}"
+        except ApiKeyError as err:
+            fail(f"--identity {path}: {err}")
+    from cryptography import x509
+
+    try:
+        chain = x509.load_pem_x509_certificates(content.encode())
+    except ValueError:
+        fail(f"--identity {path} holds no PEM certificate or KES API key")
+
+    def is_ca(cert) -> bool:
+        try:
+            return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            return False
+
+    leaves = [cert for cert in chain if not is_ca(cert)]
+    if len(leaves) != 1:
+        fail(f"--identity {path}: KES needs exactly one non-CA certificate, the file has {len(leaves)}")
+    return identity_of_certificate(leaves[0]), f"of the certificate in {path}"
+
+
+@policy_app.command()
+def explain(
+    config: Path = typer.Argument(..., help="The KES config file."),
+    identity: str = typer.Option(..., "--identity", help="Identity (64 hex), client certificate file or API key file."),
+    path: str = typer.Option(..., "--path", help="The request path, e.g. /v1/key/generate/minio-default-key."),
+    kes_version: Optional[str] = typer.Option(None, "--kes-version", help="Target KES version (X.Y or a release date); default: detect."),
+    kes_env: Optional[Path] = typer.Option(None, "--kes-env", help="Env file KES starts with: resolves ${VAR} identities."),
+):
+    """Say whether KES allows IDENTITY to call PATH, and which pattern decided. Exit 0: allowed, 1: denied."""
+    from ..load.kesconfig import env_reference, generation_of_version, load_kes_config
+    from ..load.source import InputError, read_source
+    from ..policy import authorize, load_policies
+
+    if kes_version:
+        try:
+            generation_of_version(kes_version)
+        except ValueError as err:
+            fail(str(err))
+    if not path.startswith("/"):
+        fail(f"--path {path!r} must be a URL path starting with `/`, such as /v1/key/generate/my-key")
+    who, how = identity_argument(identity)
+    try:
+        source = read_source(config)
+    except InputError as err:
+        fail(str(err))
+    kes = load_kes_config(source, kes_version)
+    if kes.doc.root is None:
+        problem = kes.doc.problems[0] if kes.doc.problems else None
+        fail(f"{source.path}: not a readable KES config" + (f" ({problem.message} at line {problem.line})" if problem else ""))
+    env = read_env_mapping(kes_env) if kes_env else None
+    found = load_policies(kes)
+    decision = authorize(kes, found, who, path, kes.generation, env)
+    matching = ("glob matching (Go path.Match)" if kes.generation.glob_policies
+                else "prefix matching (a final `*` is the only wildcard)")
+    lines = [f"{'allow' if decision.allowed else 'deny'} {path}",
+             f"  identity {who} ({how})",
+             f"  KES generation: {kes.generation_reason}; {matching}"]
+    if decision.reason == "admin":
+        admin = kes.scalar("admin.identity") or kes.scalar("root")
+        lines.append(f"  decided by: the identity is the KES admin ({source.path}:{admin.line}), which bypasses policies")
+    elif decision.reason == "no-policy":
+        lines.append("  decided by: no policy lists this identity, so KES answers 403")
+        if env is None and any(env_reference(node) is not None for p in found for node in p.identities):
+            lines.append("  note: some policy identities are ${VAR} references; pass --kes-env FILE to resolve them")
+    else:
+        policy = decision.policy
+        lines.append(f"  policy: `{policy.name}` ({source.path}:{policy.key.line})")
+        if decision.pattern is not None:
+            pattern = decision.pattern
+            lines.append(f"  decided by: {pattern.effect.value} pattern `{pattern.text}` ({source.path}:{pattern.line})")
+        else:
+            lines.append(f"  decided by: no allow pattern of policy `{policy.name}` matches, so KES answers 403")
+    typer.echo("\n".join(lines))
+    raise typer.Exit(0 if decision.allowed else 1)
+
+
+@policy_app.command()
+def minimal(
+    key_name: str = typer.Option(..., "--key-name", help="MINIO_KMS_KES_KEY_NAME."),
+    prefix: Optional[str] = typer.Option(None, "--prefix", help="Grant the key operations on every key starting with PREFIX."),
+    policy_name: str = typer.Option("minio", "--policy-name", help="Name of the policy in the YAML."),
+    identity: Optional[str] = typer.Option(None, "--identity", help="MinIO's identity, certificate file or API key file."),
+):
+    """Print the minimal KES policy MinIO needs for its key, as YAML for the KES config."""
+    from ..identity import is_valid_name
+    from ..policy import minimal_minio_policy_yaml
+
+    for label, value in (("--key-name", key_name), ("--policy-name", policy_name)):
+        if not is_valid_name(value):
+            fail(f"{label} {value!r} is not a name KES accepts (1-80 of 0-9 A-Z a-z _ -, no hyphen first or last)")
+    if prefix is not None:
+        if not prefix or any(c not in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-" for c in prefix):
+            fail(f"--prefix {prefix!r} must be a non-empty start of a key name (0-9 A-Z a-z _ -)")
+        if not key_name.startswith(prefix):
+            fail(f"--prefix {prefix!r} does not cover --key-name {key_name!r}: MinIO would get 403 for its own key")
+    who = identity_argument(identity)[0] if identity else None
+    typer.echo(minimal_minio_policy_yaml(key_name, prefix, policy_name, who), nl=False)

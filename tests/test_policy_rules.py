@@ -1,0 +1,234 @@
+"""Policy rules on real KES configs and MinIO env files with identities generated at test time."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from certgen import issue, new_api_key
+from kescheck.engine import lint
+from kescheck.findings import Severity
+from kescheck.identity import identity_of_api_key, identity_of_certificate
+from kescheck.model import Options
+
+DOCUMENTED = """\
+      - /v1/key/create/minio-*
+      - /v1/key/generate/minio-*
+      - /v1/key/decrypt/minio-*
+      - /v1/key/list/*
+      - /v1/status
+      - /v1/metrics
+      - /v1/api
+"""
+
+
+def pol(result, code=None):
+    return [f for f in result.findings if f.code.startswith("POL") and (code is None or f.code == code)]
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    """Write a KES config whose policy `minio` lists MinIO's API-key identity, and MinIO's env file."""
+
+    def make(allow: str, *, deny: str = "", key: str = "minio-default-key", head: str = "version: v1\n",
+             keys: str = "", admin: str = "disabled", api_key: str | None = None, identities: str | None = None):
+        api_key = api_key or new_api_key()
+        identity = identity_of_api_key(api_key)
+        admin = identity if admin == "minio" else admin
+        text = head + textwrap.dedent(f"""\
+            address: 0.0.0.0:7373
+            admin:
+              identity: {admin}
+            tls:
+              key: /etc/kes/kes.key
+              cert: /etc/kes/kes.crt
+            policy:
+              minio:
+                allow:
+            """) + allow + (f"    deny:\n{deny}" if deny else "") + "    identities:\n" + (
+            identities if identities is not None else f"      - {identity}\n") + keys + textwrap.dedent("""\
+            keystore:
+              fs:
+                path: /var/lib/kes
+            """)
+        kes = tmp_path / "kes-config.yaml"
+        kes.write_text(text)
+        env = tmp_path / "minio.env"
+        env.write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_API_KEY={api_key}\n"
+                       f"MINIO_KMS_KES_KEY_NAME={key}\n")
+        return kes, env
+
+    return make
+
+
+def line_of(path, text):
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_mid_path_star_in_a_version_v1_config_is_an_error_at_its_line(deployment):
+    kes, env = deployment(DOCUMENTED + "      - /v1/key/*/minio-*\n")
+    found = [f for f in pol(lint([kes, env])) if f.code == "POL003"]
+    assert len(found) == 1
+    assert found[0].severity is Severity.ERROR
+    assert found[0].location.line == line_of(kes, "/v1/key/*/minio-*")
+    assert found[0].location.column == 9
+    assert "/v1/key/generate/minio-*" in found[0].fix  # the G2 equivalent is spelled out
+
+
+def test_same_glob_is_fine_for_kes_0_22(deployment):
+    kes, env = deployment(DOCUMENTED + "      - /v1/key/*/minio-*\n")
+    codes = {f.code for f in pol(lint([kes, env], Options(kes_version="0.22")))}
+    assert "POL003" not in codes
+    assert "POL023" in codes  # under glob it grants delete and import on minio-* keys
+
+
+def test_documented_minio_policy_gives_no_finding(deployment):
+    kes, env = deployment(DOCUMENTED)
+    assert pol(lint([kes, env])) == []
+
+
+def test_slash_v1_is_a_warning_not_an_error(deployment):
+    kes, env = deployment("      - /v1/*\n")
+    found = pol(lint([kes, env]))
+    assert found and all(f.severity is Severity.WARNING for f in found)
+    [broad] = [f for f in found if f.code == "POL023"]
+    assert "blanket" in broad.message and "key deletion" in broad.message and "policy API" in broad.message
+    assert "/v1/key/generate/minio-default-key" in broad.fix  # the minimal policy for that key name
+
+
+@pytest.mark.parametrize("blanket", ["/*", "/v1/key/*"])
+def test_blanket_patterns_under_prefix_matching_warn(deployment, blanket):
+    kes, env = deployment(f"      - {blanket}\n      - /v1/status\n")
+    found = pol(lint([kes, env]), "POL023")
+    assert len(found) == 1 and found[0].location.line == line_of(kes, f"- {blanket}")
+
+
+def test_prefix_that_misses_the_key_names_key_and_operation(deployment):
+    kes, env = deployment(DOCUMENTED, key="sse-key")
+    errors = [f for f in pol(lint([kes, env])) if f.severity is Severity.ERROR]
+    assert {f.code for f in errors} == {"POL021"}
+    messages = " ".join(f.message for f in errors)
+    assert "`sse-key`" in messages and "`generate`" in messages and "`decrypt`" in messages
+    assert any("/v1/key/generate/sse-key" in f.fix for f in errors)
+    assert errors[0].related and errors[0].related[0].path.name == "minio.env"
+
+
+def test_policy_lacking_generate_names_the_operation_and_pattern_to_add(deployment):
+    kes, env = deployment("      - /v1/key/create/minio-*\n      - /v1/key/decrypt/minio-*\n      - /v1/status\n")
+    errors = [f for f in pol(lint([kes, env])) if f.severity is Severity.ERROR]
+    assert [f.code for f in errors] == ["POL020"]
+    assert "`generate`" in errors[0].message and "`minio-default-key`" in errors[0].message
+    assert "/v1/key/generate/minio-*" in errors[0].fix
+
+
+def test_deny_that_blocks_decrypt_is_named(deployment):
+    kes, env = deployment(DOCUMENTED, deny="      - /v1/key/decrypt/*\n")
+    [error] = pol(lint([kes, env]), "POL020")
+    assert "deny pattern `/v1/key/decrypt/*`" in error.message and "`decrypt`" in error.message
+
+
+def test_missing_create_is_a_note_unless_kes_creates_the_key(deployment):
+    allow = "      - /v1/key/generate/minio-*\n      - /v1/key/decrypt/minio-*\n"
+    kes, env = deployment(allow)
+    [note] = pol(lint([kes, env]), "POL022")
+    assert note.severity is Severity.NOTE and "minio-default-key" in note.message
+    kes, env = deployment(allow, keys="keys:\n  - name: minio-default-key\n")
+    assert pol(lint([kes, env]), "POL022") == []
+
+
+def test_unneeded_apis_and_foreign_keys_warn(deployment):
+    kes, env = deployment(DOCUMENTED + "      - /v1/key/delete/minio-*\n      - /v1/log/audit\n"
+                                       "      - /v1/key/describe/*\n")
+    found = pol(lint([kes, env]))
+    broad = {f.location.line: f for f in found if f.code == "POL023"}
+    assert set(broad) == {line_of(kes, "/v1/key/delete/minio-*"), line_of(kes, "/v1/log/audit")}
+    [other] = [f for f in found if f.code == "POL024"]
+    assert other.location.line == line_of(kes, "/v1/key/describe/*") and "`describe`" in other.message
+
+
+def test_minio_docs_vault_snippet(deployment):
+    kes, env = deployment("      - /v1/key/create/*\n      - /v1/key/generate/*\n      - /v1/key/decrypt/*\n"
+                          "      - /v1/key/bulk/decrypt\n      - /v1/key/list/*\n      - /v1/status\n"
+                          "      - /v1/metrics\n      - /v1/log/audit\n      - /v1/log/error\n")
+    found = pol(lint([kes, env]))
+    assert sorted(f.code for f in found) == ["POL006", "POL023", "POL023"]
+    assert not any(f.severity is Severity.ERROR for f in found)
+
+
+def test_minio_as_admin_is_said_once_without_errors(deployment):
+    kes, env = deployment("      - /v1/status\n", admin="minio", identities="")
+    found = pol(lint([kes, env]))
+    assert [f.code for f in found if f.code.startswith("POL02")] == ["POL025"]
+    assert "admin" in found[[f.code for f in found].index("POL025")].message
+
+
+def test_uncomputable_certificate_identity_is_said_once(tmp_path, deployment):
+    kes, env = deployment("      - /v1/status\n")
+    env.write_text("MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_CERT_FILE=missing.crt\n"
+                   "MINIO_KMS_KES_KEY_FILE=missing.key\nMINIO_KMS_KES_KEY_NAME=minio-default-key\n")
+    found = [f for f in pol(lint([kes, env])) if f.code.startswith("POL02")]
+    assert [f.code for f in found] == ["POL025"] and found[0].location.path.name == "minio.env"
+
+
+def test_certificate_identity_is_checked_too(tmp_path, deployment):
+    cert = issue("minio", eku=("client",))
+    cert_path, key_path = cert.write(tmp_path, "minio-client")
+    identity = identity_of_certificate(cert.certificate)
+    kes, env = deployment("      - /v1/key/decrypt/minio-*\n", identities=f"      - {identity}\n")
+    env.write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_CERT_FILE={cert_path}\n"
+                   f"MINIO_KMS_KES_KEY_FILE={key_path}\nMINIO_KMS_KES_KEY_NAME=minio-default-key\n")
+    assert [f.code for f in pol(lint([kes, env])) if f.severity is Severity.ERROR] == ["POL020"]
+
+
+def test_identity_given_as_variable_resolved_with_kes_env(deployment):
+    api_key = new_api_key()
+    kes, env = deployment("      - /v1/key/decrypt/minio-*\n", api_key=api_key, identities="      - ${MINIO_IDENTITY}\n")
+    assert [f.code for f in pol(lint([kes, env]))] == ["POL025"]
+    options = Options(kes_env={"MINIO_IDENTITY": identity_of_api_key(api_key)})
+    assert "POL020" in {f.code for f in pol(lint([kes, env], options))}
+
+
+def test_pattern_rules_in_a_glob_era_config(tmp_path):
+    kes = tmp_path / "kes.yaml"
+    kes.write_text(textwrap.dedent("""\
+        root: disabled
+        keystore:
+          fs:
+            path: /var/kes
+        policy:
+          app:
+            allow:
+              - /v1/key/*
+              - /v1/key/generate/minio-[ab
+              - /v1/key/hmac/*
+            identities:
+              - 9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b
+        """))
+    found = {f.code: f for f in pol(lint([kes]))}
+    assert set(found) == {"POL002", "POL005", "POL006"}
+    assert "`/v1/key/*/*`" in found["POL002"].message  # `*` does not cross `/`
+    assert "2024-02-29" in found["POL006"].message
+
+
+def test_typo_suggests_the_real_path(tmp_path):
+    kes = tmp_path / "kes.yaml"
+    kes.write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /x}}\npolicy:\n  app:\n    allow:\n"
+                   "      - /v1/key/generte/*\n      - /v1/stauts\n    identities: [x]\n")
+    messages = [f.message for f in pol(lint([kes]), "POL002")]
+    assert any("`/v1/key/generate/*`" in m for m in messages)
+    assert any("`/v1/status`" in m for m in messages)
+
+
+def test_example_deployment_fixture_has_no_policy_error():
+    from conftest import FIXTURES
+
+    result = lint([FIXTURES / "examples" / "g2"])
+    assert not [f for f in pol(result) if f.severity >= Severity.WARNING]
+
+
+def test_broken_matcher_release_only_for_those_dates(deployment):
+    kes, env = deployment(DOCUMENTED)
+    for version, fires in (("2023-10-24T20-26-51Z", True), ("RELEASE.2023-10-27T22-05-35Z", True),
+                           ("2023-11-09T17-35-47Z", False), ("0.22", False)):
+        found = pol(lint([kes, env], Options(kes_version=version)), "POL013")
+        assert bool(found) is fires, version
