@@ -192,6 +192,7 @@ class _TlsHttpServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.context is not None:
             sock = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address

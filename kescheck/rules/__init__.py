@@ -7,6 +7,7 @@ from .base import REGISTRY, Example, Rule, rule
 
 RULE_MODULES = (
     "kes_yaml",
+    "doctor",
 )
 
 _loaded = False
