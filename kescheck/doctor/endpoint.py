@@ -105,6 +105,7 @@ class EndpointProbe:
         self.socket: socket.socket | None = None
         self.connection: http.client.HTTPConnection | None = None
         self.key_missing = False
+        self.first_request = True
 
     # -- driving --------------------------------------------------------------------------
     def run(self) -> Check:
@@ -291,11 +292,17 @@ class EndpointProbe:
                 self.tls.fail(refusal.rule, refusal.summary, refusal.advice)
                 check.skip("not run: KES refused the TLS connection")
                 raise ProbeAbort() from None
+            if self.first_request and isinstance(err, ssl.SSLEOFError):
+                self._closed_after_handshake(check)
             self._fail(check, doc.HANDSHAKE_FAILED, f"{method} {path}: TLS error {err.reason or err}")
         except (OSError, http.client.HTTPException) as err:
             connection.close()
+            if self.first_request and isinstance(err, (ConnectionResetError, http.client.RemoteDisconnected)):
+                self._closed_after_handshake(check)
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path}: the connection failed ({type(err).__name__}: "
                                                       f"{err})")
+        finally:
+            self.first_request = False
         try:
             parsed = json.loads(data) if data.strip() else None
         except ValueError:
@@ -305,6 +312,18 @@ class EndpointProbe:
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path} answered a redirect ({response.status} to "
                                                       f"{response.location or '?'}), which MinIO does not follow")
         return response
+
+    def _closed_after_handshake(self, check: Check) -> None:
+        """KES drops a TLS 1.3 connection whose client certificate it refuses; the alert may be lost in the reset."""
+        if self.plan.tls.has_client_cert:
+            summary = ("KES closed the connection right after the TLS handshake: it most likely rejected MinIO's "
+                       "client certificate (client verification on: `tls.auth: on`)")
+        else:
+            summary = ("KES closed the connection right after the TLS handshake: it requires a client certificate "
+                       "and MinIO has none that kescheck could load")
+        self.tls.fail(doc.CLIENT_CERT_REFUSED, summary)
+        check.skip("not run: KES refused the TLS connection")
+        raise ProbeAbort()
 
     def _unexpected(self, check: Check, method: str, path: str, response: Response) -> None:
         self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path} answered {response.message}")
