@@ -410,8 +410,8 @@ class EndpointProbe:
                    f"KES refused {operation} on key '{key}' (403 not authorized): {who} has no policy, or its policy "
                    f"does not allow /v1/key/{operation}/{key}",
                    f"In KES's config, list {tls.identity or 'MinIO identity'} under `policy.<name>.identities` of a "
-                   f"policy whose `allow` has /v1/key/generate/{key} and /v1/key/decrypt/{key} (or a prefix such as "
-                   f"/v1/key/generate/{key.split('-')[0]}-*), then restart KES")
+                   f"policy whose `allow` has /v1/key/generate/{key} and /v1/key/decrypt/{key} (a pattern ending in * "
+                   f"allows a prefix), then restart KES")
 
     def _key_call(self, check: Check, operation: str, key: str, payload: dict) -> dict:
         path = f"/v1/key/{operation}/{key}"
