@@ -95,20 +95,24 @@ def kes_pki(tmp_path) -> KesPki:
 
 
 @pytest.fixture
-def kes_server_factory(kes_pki):
+def stopper():
+    """keep(server) -> server; every kept server is stopped when the test ends."""
+    kept: list = []
+    yield lambda server: kept.append(server) or server
+    for server in kept:
+        server.stop()
+
+
+@pytest.fixture
+def kes_server_factory(kes_pki, stopper):
     """start(**KesServer options) -> a running KesServer; defaults: the PKI's server cert, MinIO's policy."""
-    started: list = []
 
     def start(cert: Path | None = None, key: Path | None = None, **options) -> KesServer:
         options.setdefault("admin", kes_pki.admin_identity)
         options.setdefault("policies", kes_pki.minio_policy())
-        server = KesServer(cert or kes_pki.server_cert, key or kes_pki.server_key, **options).start()
-        started.append(server)
-        return server
+        return stopper(KesServer(cert or kes_pki.server_cert, key or kes_pki.server_key, **options).start())
 
-    yield start
-    for server in started:
-        server.stop()
+    return start
 
 
 @pytest.fixture
@@ -117,17 +121,8 @@ def kes_server(kes_server_factory) -> KesServer:
 
 
 @pytest.fixture
-def blackhole_factory():
-    started: list[Blackhole] = []
-
-    def start() -> Blackhole:
-        hole = Blackhole().start()
-        started.append(hole)
-        return hole
-
-    yield start
-    for hole in started:
-        hole.stop()
+def blackhole_factory(stopper):
+    return lambda: stopper(Blackhole().start())
 
 
 @pytest.fixture

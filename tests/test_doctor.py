@@ -11,7 +11,7 @@ from kescheck.doctor.checks import Status
 from kescheck.doctor.run import DoctorOptions, run_doctor
 from kescheck.identity import identity_of_api_key
 from tests.kes_fixtures import (DEFAULT_KEY, blackhole_factory, closed_port, kes_pki, kes_server,  # noqa: F401
-                                kes_server_factory, plain_http_server)
+                                kes_server_factory, plain_http_server, stopper)
 from tests.kes_server import Policy
 
 READ_ONLY = {("GET", "/version"), ("GET", "/v1/status"), ("GET", "/v1/identity/self/describe"),

@@ -10,7 +10,7 @@ import pytest
 from kescheck.doctor.checks import Status
 from kescheck.doctor.host import CAP_IPC_LOCK, decode_vfs_capabilities, file_capabilities
 from kescheck.doctor.run import DoctorOptions, run_doctor
-from tests.kes_fixtures import closed_port, kes_pki, kes_server, kes_server_factory  # noqa: F401
+from tests.kes_fixtures import closed_port, kes_pki, kes_server, kes_server_factory, stopper  # noqa: F401
 
 
 def vfs_cap(revision: int, permitted: int, effective: bool, rootid: int | None = None) -> bytes:
