@@ -126,10 +126,14 @@ def blackhole_factory(stopper):
 
 
 @pytest.fixture
-def plain_http_server():
-    server = PlainHttpServer().start()
-    yield server
-    server.stop()
+def plain_http_server(stopper):
+    return stopper(PlainHttpServer().start())
+
+
+@pytest.fixture
+def naive_http_server(stopper):
+    """A plain HTTP server that waits for a request line, as a TLS ClientHello rarely completes one."""
+    return stopper(PlainHttpServer(answers_tls_hello=False).start())
 
 
 @pytest.fixture

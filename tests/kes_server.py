@@ -125,7 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def handle_one_request(self):
-        if self.server.context is None and self.connection.recv(1, socket.MSG_PEEK) == b"\x16":
+        if (self.server.context is None and getattr(self.server.kes, "answers_tls_hello", False)
+                and self.connection.recv(1, socket.MSG_PEEK) == b"\x16"):
             # A TLS ClientHello on a plain HTTP port: answer at once, as common HTTP servers do.
             self.connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             self.close_connection = True
@@ -164,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if not getattr(kes, "keep_alive", True):
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(data)
@@ -215,7 +219,7 @@ class KesServer:
 
     def __init__(self, cert_file: Path, key_file: Path, *, admin: str = "disabled",
                  policies: dict[str, Policy] | None = None, keys: tuple[str, ...] = ("minio-default-key",),
-                 require_client_cert: bool = True, host: str = "127.0.0.1"):
+                 require_client_cert: bool = True, keep_alive: bool = True, host: str = "127.0.0.1"):
         self.cert_file, self.key_file = Path(cert_file), Path(key_file)
         self.admin = admin
         self.policies = dict(policies or {})
@@ -223,6 +227,7 @@ class KesServer:
         for name in keys:
             self.add_key(name)
         self.require_client_cert = require_client_cert
+        self.keep_alive = keep_alive
         self.keystore_dead = False
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -394,7 +399,9 @@ class KesServer:
 class PlainHttpServer:
     """Something that speaks plain HTTP on a port (a KES endpoint URL pointing at the wrong service)."""
 
-    def __init__(self):
+    def __init__(self, answers_tls_hello: bool = True):
+        """`answers_tls_hello`: reply 400 to a ClientHello at once; else read it as a request line (until a newline)."""
+        self.answers_tls_hello = answers_tls_hello
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self._server = _TlsHttpServer(("127.0.0.1", 0), self, None)  # type: ignore[arg-type]

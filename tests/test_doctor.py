@@ -11,7 +11,8 @@ from kescheck.doctor.checks import Status
 from kescheck.doctor.run import DoctorOptions, run_doctor
 from kescheck.identity import identity_of_api_key
 from tests.kes_fixtures import (DEFAULT_KEY, blackhole_factory, closed_port, kes_pki, kes_server,  # noqa: F401
-                                kes_server_factory, plain_http_server, stopper)
+                                kes_server_factory, naive_http_server, plain_http_server,
+                                stopper)
 from tests.kes_server import Policy
 
 READ_ONLY = {("GET", "/version"), ("GET", "/v1/status"), ("GET", "/v1/identity/self/describe"),
@@ -151,6 +152,18 @@ def test_status_forbidden_is_fine(kes_pki, kes_server_factory):
 def test_plain_http_port(kes_pki, plain_http_server):
     failed = only_failure(doctor(kes_pki.env(f"https://127.0.0.1:{plain_http_server.port}")))
     assert failed.cause == "plain-http-endpoint" and "plain HTTP" in failed.summary
+
+
+def test_plain_http_server_that_waits_for_a_line(kes_pki, naive_http_server):
+    failed = only_failure(doctor(kes_pki.env(f"https://127.0.0.1:{naive_http_server.port}"), timeout=1.5))
+    assert failed.cause == "plain-http-endpoint"
+
+
+def test_server_that_closes_after_each_response(kes_pki, kes_server_factory):
+    server = kes_server_factory(keep_alive=False)
+    report = doctor(kes_pki.env(server.url()))
+    assert report.status is Status.OK
+    assert ("PUT", f"/v1/key/decrypt/{DEFAULT_KEY}") in server.requests
 
 
 def test_refused_port(kes_pki, closed_port):

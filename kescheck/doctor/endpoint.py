@@ -190,9 +190,15 @@ class EndpointProbe:
             return "timed out"
         return err.strerror or str(err)
 
-    def _open_tls(self, raw: socket.socket | None = None, context: ssl.SSLContext | None = None) -> ssl.SSLSocket:
+    @property
+    def plain_http_budget(self) -> float:
+        """Part of the handshake's timeout kept for asking a silent port whether it speaks plain HTTP."""
+        return min(0.25, self.plan.timeout / 5)
+
+    def _open_tls(self, raw: socket.socket | None = None, context: ssl.SSLContext | None = None,
+                  timeout: float | None = None) -> ssl.SSLSocket:
         raw = raw or socket.create_connection((self.address, self.endpoint.effective_port), timeout=self.plan.timeout)
-        raw.settimeout(self.plan.timeout)
+        raw.settimeout(timeout or self.plan.timeout)
         # Requests are small writes; without this, Nagle's algorithm adds a delayed-ACK wait to each one.
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -211,12 +217,16 @@ class EndpointProbe:
     def _tls(self, check: Check) -> None:
         raw, self.socket = self.socket, None
         try:
-            sock = self._open_tls(raw)
+            sock = self._open_tls(raw, timeout=self.plan.timeout - self.plain_http_budget)
+            sock.settimeout(self.plan.timeout)
         except ssl.SSLCertVerificationError as err:
             served = served_certificate(self._served_der())
             failure = classify_verification(err, self.endpoint.host, self.plan.tls, served, self.plan.now)
             self._fail(check, failure.rule, failure.summary, failure.advice)
         except TimeoutError:
+            # Some HTTP servers wait for a newline that a ClientHello may not contain: ask in HTTP, briefly.
+            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.host, self.plain_http_budget):
+                self._plain_http(check)
             self._fail(check, doc.TIMED_OUT,
                        f"timed out: {self.address} port {self.endpoint.effective_port} accepts TCP connections but sent "
                        f"no TLS answer within {self.plan.timeout:g} s (a hung KES, a firewall or a proxy)")
