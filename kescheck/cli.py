@@ -194,7 +194,7 @@ def schema(generation: str = typer.Option("G2", "--generation", "-g", help="G0, 
 
 
 # Each module in kescheck.commands registers its commands on `app` when imported.
-COMMAND_MODULES: tuple[str, ...] = ("identity", "policy")
+COMMAND_MODULES: tuple[str, ...] = ("identity", "policy", "doctor")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"kescheck.commands.{_module}")
 

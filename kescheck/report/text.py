@@ -84,8 +84,12 @@ def segments(result: LintResult, context: ReportContext) -> list[Segment]:
 
 
 def render(result: LintResult, context: ReportContext) -> str:
-    parts = segments(result, context)
-    if not context.color:
+    return join_segments(segments(result, context), context.color, context.width)
+
+
+def join_segments(parts: list[Segment], color: bool, width: int = 100) -> str:
+    """Plain text, or ANSI-styled through rich (imported only then)."""
+    if not color:
         return "".join(text for text, _ in parts)
     from io import StringIO
 
@@ -93,7 +97,7 @@ def render(result: LintResult, context: ReportContext) -> str:
     from rich.text import Text
 
     buffer = StringIO()
-    console = Console(file=buffer, force_terminal=True, color_system="standard", width=max(context.width, 60),
+    console = Console(file=buffer, force_terminal=True, color_system="standard", width=max(width, 60),
                       highlight=False, emoji=False, soft_wrap=True)
     text = Text()
     for chunk, style in parts:
