@@ -20,6 +20,7 @@ from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFil
 from .load.source import SourceFile
 from .load.yamldoc import YScalar, walk
 from .model import Deployment
+from .minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_PASSWORD
 
 
 class Role(enum.Enum):
@@ -168,19 +169,19 @@ def _keystore_material(deployment: Deployment, found: Material) -> None:
 
 
 def _minio_side(deployment: Deployment, env: EnvFile, found: Material) -> MinioSide:
-    cert = _env_reference(deployment, env, Role.MINIO_CLIENT_CERT, "MINIO_KMS_KES_CERT_FILE")
-    key = _env_reference(deployment, env, Role.MINIO_CLIENT_KEY, "MINIO_KMS_KES_KEY_FILE")
-    capath = _env_reference(deployment, env, Role.MINIO_CAPATH, "MINIO_KMS_KES_CAPATH")
+    cert = _env_reference(deployment, env, Role.MINIO_CLIENT_CERT, CERT_FILE)
+    key = _env_reference(deployment, env, Role.MINIO_CLIENT_KEY, KEY_FILE)
+    capath = _env_reference(deployment, env, Role.MINIO_CAPATH, CAPATH)
     found.references.extend(r for r in (cert, key, capath) if r is not None)
     pair = None
     if cert or key:
-        password = env.get("MINIO_KMS_KES_KEY_PASSWORD")
-        pair = KeyPair(cert, key, password_setting="MINIO_KMS_KES_KEY_PASSWORD")
+        password = env.get(KEY_PASSWORD)
+        pair = KeyPair(cert, key, password_setting=KEY_PASSWORD)
         if password is not None and password.value:
             pair.password, pair.password_state = password.value.encode(), PasswordState.GIVEN
-    endpoint_entry = env.get("MINIO_KMS_KES_ENDPOINT")
+    endpoint_entry = env.get(ENDPOINT)
     endpoints = parse_endpoints(endpoint_entry.value)[0] if endpoint_entry is not None else []
-    api_key = env.get("MINIO_KMS_KES_API_KEY")
+    api_key = env.get(API_KEY)
     return MinioSide(env, pair, capath, endpoint_entry, endpoints, api_key if api_key and api_key.value else None)
 
 

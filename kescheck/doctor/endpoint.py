@@ -24,7 +24,7 @@ from .. import __version__
 from ..endpoints import Endpoint
 from ..rules import doctor as doc
 from .checks import Check, Status
-from .minio import ENDPOINT, KEY_NAME
+from ..minio_names import ENDPOINT, KEY_NAME
 from .tls import ClientTls, classify_verification, client_certificate_refusal, served_certificate
 
 MAX_BODY = 64 * 1024

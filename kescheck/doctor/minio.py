@@ -9,19 +9,13 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import SourceFile, read_source
+from ..minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_NAME, KEY_PASSWORD
 from ..model import Deployment
 
 DEFAULT_ENV_FILE = Path("/etc/default/minio")
 ENVIRONMENT = Path("<environment>")
 """The pseudo file that findings about process-environment variables point at."""
 
-ENDPOINT = "MINIO_KMS_KES_ENDPOINT"
-KEY_NAME = "MINIO_KMS_KES_KEY_NAME"
-API_KEY = "MINIO_KMS_KES_API_KEY"
-CERT_FILE = "MINIO_KMS_KES_CERT_FILE"
-KEY_FILE = "MINIO_KMS_KES_KEY_FILE"
-KEY_PASSWORD = "MINIO_KMS_KES_KEY_PASSWORD"
-CAPATH = "MINIO_KMS_KES_CAPATH"
 
 
 @dataclass

@@ -20,7 +20,8 @@ from ..settings import Settings
 from .checks import Check, Status
 from .endpoint import Progress, ProbePlan, probe_endpoint
 from .host import kes_host_checks
-from .minio import ENDPOINT, KEY_NAME, MinioSettings, find_settings
+from ..minio_names import ENDPOINT, KEY_NAME
+from .minio import MinioSettings, find_settings
 from .tls import client_tls
 
 MAX_PARALLEL = 32

@@ -15,7 +15,8 @@ from ..load.source import InputError, read_bytes
 from ..material import minio_identities
 from ..rules import doctor as doc
 from .checks import Check
-from .minio import API_KEY, CAPATH, CERT_FILE, KEY_FILE, KEY_PASSWORD, MinioSettings
+from ..minio_names import API_KEY, CAPATH, CERT_FILE, KEY_FILE, KEY_PASSWORD
+from .minio import MinioSettings
 
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.S)
 MAX_CA_FILES = 1000

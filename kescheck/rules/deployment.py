@@ -6,7 +6,8 @@ import ipaddress
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import env_reference
 from .base import Example, at_line, rule
-from .env_kms import ENDPOINT, is_loopback_host, kes_endpoints
+from ..minio_names import ENDPOINT
+from .env_kms import is_loopback_host, kes_endpoints
 
 KES_DEFAULT_ADDRESS = "0.0.0.0:7373"
 

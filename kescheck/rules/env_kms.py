@@ -17,19 +17,10 @@ from ..endpoints import EndpointError, expand_ellipsis, parse_url, split_endpoin
 from ..findings import Severity
 from ..identity import API_KEY_PREFIX, ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
+from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, ENCLAVE, ENDPOINT, KEY_FILE, KEY_NAME,
+                           KEY_PASSWORD, SECRET_KEY, SECRET_KEY_FILE)
 from .base import Example, at_entry, at_file, at_line, rule
 
-ENDPOINT = "MINIO_KMS_KES_ENDPOINT"
-KEY_NAME = "MINIO_KMS_KES_KEY_NAME"
-API_KEY = "MINIO_KMS_KES_API_KEY"
-CERT_FILE = "MINIO_KMS_KES_CERT_FILE"
-KEY_FILE = "MINIO_KMS_KES_KEY_FILE"
-KEY_PASSWORD = "MINIO_KMS_KES_KEY_PASSWORD"
-CAPATH = "MINIO_KMS_KES_CAPATH"
-ENCLAVE = "MINIO_KMS_KES_ENCLAVE"
-SECRET_KEY = "MINIO_KMS_SECRET_KEY"
-SECRET_KEY_FILE = "MINIO_KMS_SECRET_KEY_FILE"
-AUTO_ENCRYPTION = "MINIO_KMS_AUTO_ENCRYPTION"
 
 KES_SET = (ENDPOINT, KEY_NAME, API_KEY, CERT_FILE, KEY_FILE, KEY_PASSWORD, CAPATH)
 MINIO_KMS_SET = ("MINIO_KMS_SERVER", "MINIO_KMS_ENCLAVE", "MINIO_KMS_SSE_KEY", "MINIO_KMS_API_KEY")
