@@ -19,6 +19,7 @@ RULE_MODULES = (
     "deployment",
     "policy_patterns",
     "policy_minio",
+    "suppressions",
 )
 
 _loaded = False
