@@ -121,6 +121,23 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
                 fail(f"cannot write {target}: {err.strerror or err}")
 
 
+def apply_baselines(result, baseline: Optional[Path], write_baseline: Optional[Path]):
+    from .baseline import BaselineError, apply_baseline, load_baseline, write_baseline as write
+    from .engine import with_findings
+
+    findings = result.findings
+    try:
+        if baseline:
+            findings = apply_baseline(findings, load_baseline(baseline), baseline)
+        if write_baseline:
+            count = write(findings, write_baseline)
+            typer.echo(f"kescheck: wrote {count} finding{'s' if count != 1 else ''} to baseline {write_baseline}", err=True)
+            findings = apply_baseline(findings, load_baseline(write_baseline), write_baseline)
+    except BaselineError as err:
+        fail(str(err))
+    return with_findings(result, findings)
+
+
 def default_format() -> str:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from .report import FORMATS
@@ -148,6 +165,9 @@ def lint(
     show_suppressed: bool = typer.Option(False, "--show-suppressed", help="List suppressed findings too."),
     statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings reach --fail-on."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Only findings missing from this baseline count."),
+    write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Record today's findings in FILE as accepted."),
+    no_inline_ignores: bool = typer.Option(False, "--no-inline-ignores", help="Ignore `# kescheck: ignore` comments (strict CI)."),
 ):
     """Check KES configs and MinIO env files, and the deployments they form."""
     from .engine import lint as run_lint
@@ -172,8 +192,11 @@ def lint(
         expiry_warning_days=expiry_warning if expiry_warning is not None else (settings.expiry_warning_days or 30),
         at=parse_timestamp(at) if at else None,
         require_files=require_files,
+        inline_ignores=not no_inline_ignores,
     )
     result = run_lint(paths, options, settings)
+    if baseline or write_baseline:
+        result = apply_baselines(result, baseline, write_baseline)
     for error in result.input_errors:
         typer.echo(f"kescheck: {error.path}: {error.reason}", err=True)
     threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
@@ -194,7 +217,7 @@ def schema(generation: str = typer.Option("G2", "--generation", "-g", help="G0, 
 
 
 # Each module in kescheck.commands registers its commands on `app` when imported.
-COMMAND_MODULES: tuple[str, ...] = ("identity", "policy")
+COMMAND_MODULES: tuple[str, ...] = ("identity", "policy", "workflow")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"kescheck.commands.{_module}")
 
