@@ -5,6 +5,7 @@ import datetime as dt
 import importlib
 import os
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -111,6 +112,9 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
         context = ReportContext(format=name, color=colored, fail_on=fail_on, show_suppressed=show_suppressed,
                                 statistics=statistics)
         text = render(result, context)
+        if name == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+            append_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]),
+                                render(result, replace(context, extra={"part": "step-summary"})))
         if target is None:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -138,6 +142,15 @@ def apply_baselines(result, baseline: Optional[Path], write_baseline: Optional[P
     return with_findings(result, findings)
 
 
+def append_step_summary(path: Path, text: str) -> None:
+    """GitHub caps annotations per step; the job summary lists every finding."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        typer.echo(f"kescheck: cannot write the job summary {path}: {err.strerror or err}", err=True)
+
+
 def default_format() -> str:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from .report import FORMATS
@@ -150,7 +163,7 @@ def default_format() -> str:
 @app.command()
 def lint(
     paths: List[str] = typer.Argument(..., help="KES configs, MinIO env files or directories; - reads stdin."),
-    format: List[str] = typer.Option([], "--format", "-f", help="rich, plain, json, sarif, … (repeatable)."),
+    format: List[str] = typer.Option([], "--format", "-f", help="rich, plain, json, sarif, github, junit or gitlab (repeatable)."),
     output: List[Path] = typer.Option([], "--output", "-o", help="Write the matching --format to FILE."),
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Lowest severity that makes the exit status 1."),
     kes_version: Optional[str] = typer.Option(None, "--kes-version", help="Target KES version (X.Y); default: detect."),
