@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
-from .findings import Finding, Location, Severity
-from .load.source import SourceFile
+from .findings import Finding, Location
+from .load.source import SourceFile, display_path
 
 DIRECTIVE_MARK = re.compile(r"#\s*kescheck\s*:", re.IGNORECASE)
 _DIRECTIVE = re.compile(
@@ -306,7 +306,8 @@ def apply(findings: list[Finding], files: Iterable[tuple[SourceFile, str]], rule
         if code is None:
             continue
         base = settings.path.parent if settings.path else None
-        location = Location(settings.path or Path("<settings>"), _settings_line(settings.path, index), 1)
+        shown = display_path(settings.path) if settings.path else Path("<settings>")
+        location = Location(shown, _settings_line(settings.path, index), 1)
         if spec.expires is not None and today > spec.expires:
             report(EXPIRED, location,
                    f"the settings suppression of {code} for `{spec.path}` expired on {spec.expires.isoformat()}, "
@@ -337,5 +338,3 @@ def _suppress(finding: Finding, directives: list[Directive], settings, names, to
             return replace(finding, suppressed_by=f"settings ({spec.origin}): {spec.reason}")
     return finding
 
-
-__all__ = ["Directive", "apply", "scan", "comment_columns", "Severity"]
