@@ -6,6 +6,7 @@ not bring baselined findings back. Keys are counted, so a second identical probl
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,8 +32,9 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def finding_key(finding: Finding, base: Path) -> tuple[str, str, str]:
-    # Without an anchor, the message with its numbers blanked out is the next most stable address.
-    anchor = finding.anchor or "message:" + re.sub(r"\d+", "N", finding.message)
+    # Without an anchor, the message with its numbers blanked out is the next most stable address;
+    # hashed, because the baseline file is written outside the reporters' redaction.
+    anchor = finding.anchor or "message:" + hashlib.sha256(re.sub(r"\d+", "N", finding.message).encode()).hexdigest()[:16]
     return _relative(finding.location.path, base), finding.code, anchor
 
 
