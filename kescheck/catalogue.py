@@ -21,6 +21,10 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def options_text(example: Example) -> str:
+    return ", ".join(f"`{name}={value!r}`" for name, value in example.options)
+
+
 def _examples(rule: Rule, fails: bool) -> list[Example]:
     return [e for e in rule.examples if e.fails == fails]
 
@@ -37,7 +41,7 @@ def rule_record(rule: Rule) -> dict:
         "fix": rule.fix,
         "suppress": how_to_suppress(rule),
         "live_probe": rule.doctor,
-        "examples": [{"fails": e.fails, "note": e.note, "files": [{"name": n, "text": _shown(t)} for n, t in e.files]}
+        "examples": [{"fails": e.fails, "note": e.note, "options": dict(e.options), "files": [{"name": n, "text": _shown(t)} for n, t in e.files]}
                      for e in rule.examples],
     }
 
@@ -59,6 +63,8 @@ def _fence(text: str) -> str:
 
 def _example_markdown(example: Example) -> list[str]:
     out = [f"_{example.note}_", ""] if example.note else []
+    if example.options:
+        out += [f"Run with {options_text(example)}.", ""]
     for name, text in example.files:
         shown = _shown(text)
         fence = _fence(shown)
@@ -101,7 +107,8 @@ def explain_text(rule: Rule) -> str:
            "", "Why it matters:", f"  {rule.rationale}", ""]
     for fails, label in ((True, "Fails"), (False, "Passes")):
         for example in _examples(rule, fails):
-            out.append(f"{label}:" + (f" ({example.note})" if example.note else ""))
+            out.append(f"{label}:" + (f" ({example.note})" if example.note else "")
+                       + (f" run with {options_text(example)}" if example.options else ""))
             for name, text in example.files:
                 out.append(f"  {name}:")
                 out += [f"    {line}" for line in _shown(text).rstrip("\n").splitlines()]

@@ -8,13 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from kescheck.engine import lint
+from kescheck.engine import lint as run_lint
 from kescheck.load.source import SourceFile
 from kescheck.model import Options
-from kescheck.settings import load_settings
+from kescheck.settings import Settings, load_settings
 from kescheck.suppress import comment_columns, scan
 
 UTC = dt.timezone.utc
+# The rules these inputs exercise; the other families' findings on the same files do not matter here.
+RULES = ("KES001", "KES002", "KSC")
+ONLY = ("--select", "KES001", "--select", "KES002", "--select", "KSC")
+
+
+def lint(paths, options=None, settings=None):
+    settings = settings or Settings()
+    settings.select = RULES
+    return run_lint(paths, options, settings)
 
 # Two duplicate keys: KES001 fires on line 4 (address) and on line 7 (keystore).
 CONFIG = """\
@@ -201,7 +210,7 @@ def test_invalid_directive_is_reported_and_suppresses_nothing(here, write, comme
 
 def test_suppression_of_a_rule_that_did_not_run_is_not_unused(here, cli, write):
     write("kes-config.yaml", "address: 0.0.0.0:7373  # kescheck: ignore[KES001] -- x\nadmin: {identity: disabled}\n")
-    run = cli("lint", "kes-config.yaml", "--ignore", "KES001", "--format", "json")
+    run = cli("lint", "kes-config.yaml", *ONLY, "--ignore", "KES001", "--format", "json")
     assert json.loads(run.stdout)["findings"] == []
 
 
@@ -258,16 +267,16 @@ def test_unused_settings_suppression_only_when_its_path_was_linted(here, write):
 
 def test_no_inline_ignores_for_strict_ci(here, cli, write):
     write("kes-config.yaml", config(on_address="  # kescheck: ignore[KES001] -- x"))
-    relaxed = json.loads(cli("lint", "kes-config.yaml", "--format", "json").stdout)
-    strict = json.loads(cli("lint", "kes-config.yaml", "--format", "json", "--no-inline-ignores").stdout)
+    relaxed = json.loads(cli("lint", "kes-config.yaml", *ONLY, "--format", "json").stdout)
+    strict = json.loads(cli("lint", "kes-config.yaml", *ONLY, "--format", "json", "--no-inline-ignores").stdout)
     assert [f["line"] for f in relaxed["findings"]] == [7]
     assert [(f["code"], f["line"]) for f in strict["findings"]] == [("KES001", 4), ("KES001", 7)]
 
 
 def test_show_suppressed_lists_them_with_the_reason(here, cli, write):
     write("kes-config.yaml", config(on_address="  # kescheck: ignore[KES001] -- test rig"))
-    hidden = cli("lint", "kes-config.yaml", "--format", "plain")
-    shown = cli("lint", "kes-config.yaml", "--format", "plain", "--show-suppressed")
+    hidden = cli("lint", "kes-config.yaml", *ONLY, "--format", "plain")
+    shown = cli("lint", "kes-config.yaml", *ONLY, "--format", "plain", "--show-suppressed")
     assert "test rig" not in hidden.stdout.replace("ignore[KES001] -- test rig", "")
     assert "[suppressed]" in shown.stdout and "suppressed: inline: test rig" in shown.stdout
     assert hidden.status == shown.status == 1
@@ -281,7 +290,7 @@ def test_sarif_carries_the_justification(here, cli, write):
         path = "kes-config.yaml"
         reason = "tracked in OPS-7"
         """)
-    sarif = json.loads(cli("lint", "kes-config.yaml", "--format", "sarif").stdout)
+    sarif = json.loads(cli("lint", "kes-config.yaml", *ONLY, "--format", "sarif").stdout)
     suppressions = {r["locations"][0]["physicalLocation"]["region"]["startLine"]: r.get("suppressions")
                     for r in sarif["runs"][0]["results"]}
     assert suppressions[4] == [{"kind": "inSource", "justification": "inline: test rig"}]
