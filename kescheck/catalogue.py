@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from .rules.base import Example, Rule
 
@@ -17,8 +18,9 @@ def how_to_suppress(rule: Rule) -> str:
 
 
 def _shown(text: str) -> str:
-    """Example text as it can be printed: bytes that are not UTF-8 appear as `\\xNN`."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """Example text as it can be printed: bytes that are not UTF-8 appear as `\\xNN`, a carriage return as `\\r`."""
+    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: repr(m[0])[1:-1], shown)
 
 
 def options_text(example: Example) -> str:
