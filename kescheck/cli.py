@@ -5,6 +5,7 @@ import datetime as dt
 import importlib
 import os
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -111,6 +112,9 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
         context = ReportContext(format=name, color=colored, fail_on=fail_on, show_suppressed=show_suppressed,
                                 statistics=statistics)
         text = render(result, context)
+        if name == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+            append_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]),
+                                render(result, replace(context, extra={"part": "step-summary"})))
         if target is None:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -119,6 +123,32 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
                 target.write_text(text, encoding="utf-8")
             except OSError as err:
                 fail(f"cannot write {target}: {err.strerror or err}")
+
+
+def apply_baselines(result, baseline: Optional[Path], write_baseline: Optional[Path]):
+    from .baseline import BaselineError, apply_baseline, load_baseline, write_baseline as write
+    from .engine import with_findings
+
+    findings = result.findings
+    try:
+        if baseline:
+            findings = apply_baseline(findings, load_baseline(baseline), baseline)
+        if write_baseline:
+            count = write(findings, write_baseline)
+            typer.echo(f"kescheck: wrote {count} finding{'s' if count != 1 else ''} to baseline {write_baseline}", err=True)
+            findings = apply_baseline(findings, load_baseline(write_baseline), write_baseline)
+    except BaselineError as err:
+        fail(str(err))
+    return with_findings(result, findings)
+
+
+def append_step_summary(path: Path, text: str) -> None:
+    """GitHub caps annotations per step; the job summary lists every finding."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        typer.echo(f"kescheck: cannot write the job summary {path}: {err.strerror or err}", err=True)
 
 
 def default_format() -> str:
@@ -133,7 +163,7 @@ def default_format() -> str:
 @app.command()
 def lint(
     paths: List[str] = typer.Argument(..., help="KES configs, MinIO env files or directories; - reads stdin."),
-    format: List[str] = typer.Option([], "--format", "-f", help="rich, plain, json, sarif, … (repeatable)."),
+    format: List[str] = typer.Option([], "--format", "-f", help="rich, plain, json, sarif, github, junit or gitlab (repeatable)."),
     output: List[Path] = typer.Option([], "--output", "-o", help="Write the matching --format to FILE."),
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Lowest severity that makes the exit status 1."),
     kes_version: Optional[str] = typer.Option(None, "--kes-version", help="Target KES version (X.Y); default: detect."),
@@ -148,6 +178,9 @@ def lint(
     show_suppressed: bool = typer.Option(False, "--show-suppressed", help="List suppressed findings too."),
     statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings reach --fail-on."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Only findings missing from this baseline count."),
+    write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Record today's findings in FILE as accepted."),
+    no_inline_ignores: bool = typer.Option(False, "--no-inline-ignores", help="Ignore `# kescheck: ignore` comments (strict CI)."),
 ):
     """Check KES configs and MinIO env files, and the deployments they form."""
     from .engine import lint as run_lint
@@ -172,8 +205,11 @@ def lint(
         expiry_warning_days=expiry_warning if expiry_warning is not None else (settings.expiry_warning_days or 30),
         at=parse_timestamp(at) if at else None,
         require_files=require_files,
+        inline_ignores=not no_inline_ignores,
     )
     result = run_lint(paths, options, settings)
+    if baseline or write_baseline:
+        result = apply_baselines(result, baseline, write_baseline)
     for error in result.input_errors:
         typer.echo(f"kescheck: {error.path}: {error.reason}", err=True)
     threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
@@ -194,7 +230,7 @@ def schema(generation: str = typer.Option("G2", "--generation", "-g", help="G0, 
 
 
 # Each module in kescheck.commands registers its commands on `app` when imported.
-COMMAND_MODULES: tuple[str, ...] = ("identity", "policy", "doctor")
+COMMAND_MODULES: tuple[str, ...] = ("identity", "policy", "doctor", "workflow")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"kescheck.commands.{_module}")
 

@@ -18,6 +18,7 @@ from .model import Deployment, Options
 from .rules import all_rules
 from .rules.base import Rule
 from .settings import Settings
+from .suppress import apply as apply_suppressions
 
 MAX_FILES = 10_000
 """Per run; a larger tree is almost certainly not what the user meant to lint."""
@@ -296,6 +297,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
     rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
     findings = run_rules(deployments, rules, settings)
+    findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))
     return LintResult(findings, files, deployments, rules, errors, secrets)

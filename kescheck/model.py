@@ -23,6 +23,8 @@ class Options:
     """The moment certificates are judged at; None means now."""
     require_files: bool = False
     """Referenced certificate and key files must exist (the doctor and `--require-files`)."""
+    inline_ignores: bool = True
+    """Honour `# kescheck: ignore` comments; `--no-inline-ignores` turns them off for strict CI."""
 
     def now(self) -> dt.datetime:
         return self.at or dt.datetime.now(dt.timezone.utc)

@@ -113,6 +113,7 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
             text = re.sub(r"\$\{fingerprint:([^}]+)\}", fingerprint, text)
             text = re.sub(r"\$\{apikey:([^}]+)\}", lambda m: api_keys[m[1]], text)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            # surrogateescape: an example may hold bytes that are not UTF-8 (written as "\udcXX")
+            path.write_text(text, encoding="utf-8", errors="surrogateescape")
         written[name] = path
     return written

@@ -5,6 +5,7 @@ import pytest
 
 from example_files import materialize
 from kescheck.engine import lint
+from kescheck.model import Options
 from kescheck.rules import all_rules
 
 CASES = [(rule, index, example) for rule in all_rules() for index, example in enumerate(rule.examples)]
@@ -16,7 +17,7 @@ def test_documented_example(rule, index, example, tmp_path, monkeypatch):
     written = materialize(example.files, tmp_path)
     monkeypatch.chdir(tmp_path)
     configs = sorted(name for name in written if not name.endswith((".crt", ".key", ".pem", ".apikey")))
-    result = lint(configs)
+    result = lint(configs, Options(**dict(example.options)))
     fired = [f for f in result.findings if f.code == rule.code]
     if example.fails:
         assert fired, f"{rule.code} did not fire on its failing example {index}"

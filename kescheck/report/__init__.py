@@ -15,6 +15,9 @@ FORMATS = {
     "plain": "text",
     "json": "json_report",
     "sarif": "sarif",
+    "github": "github",
+    "junit": "junit",
+    "gitlab": "gitlab",
 }
 
 

@@ -32,3 +32,13 @@ def rule_names(result: LintResult) -> dict[str, str]:
 
 def rule_titles(result: LintResult) -> dict[str, str]:
     return {r.code: r.title for r in result.rules}
+
+
+def message_with_fix(finding: Finding, rule) -> str:
+    """The finding's one sentence, then how to fix it (the finding's own advice before the rule's)."""
+    fix = finding.fix or (rule.fix if rule else "")
+    return f"{finding.message.rstrip('.')}. Fix: {fix}" if fix else finding.message
+
+
+def shown_findings(result: LintResult, show_suppressed: bool) -> list[Finding]:
+    return [f for f in result.findings if f.suppressed_by is None or show_suppressed]

@@ -15,6 +15,7 @@ from .. import __version__
 from ..engine import LintResult
 from ..findings import Severity
 from . import ReportContext
+from .common import message_with_fix
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kescheck/kescheck"
@@ -67,12 +68,11 @@ def document(result: LintResult, context: ReportContext) -> dict:
         if finding.code not in index:
             continue
         rule = by_code[finding.code]
-        fix = finding.fix or rule.fix
         entry = {
             "ruleId": finding.code,
             "ruleIndex": index[finding.code],
             "level": _LEVEL[finding.severity],
-            "message": {"text": f"{finding.message.rstrip('.')}. Fix: {fix}" if fix else finding.message},
+            "message": {"text": message_with_fix(finding, rule)},
             "locations": [{"physicalLocation": {"artifactLocation": _artifact(finding.location.path),
                                                 "region": _region(finding.location)}}],
             "partialFingerprints": {"kescheckFindingHash/v1": fingerprint(finding)},

@@ -20,6 +20,7 @@ RULE_MODULES = (
     "policy_patterns",
     "policy_minio",
     "doctor",
+    "suppressions",
 )
 
 _loaded = False

@@ -25,14 +25,16 @@ class Example:
     files: tuple[tuple[str, str], ...]
     fails: bool
     note: str = ""
+    options: tuple[tuple[str, object], ...] = ()
+    """`Options` fields the example runs with, e.g. (("require_files", True),) for `--require-files`."""
 
     @classmethod
-    def kes(cls, text: str, fails: bool, note: str = "") -> "Example":
-        return cls(((KES_EXAMPLE_FILE, text),), fails, note)
+    def kes(cls, text: str, fails: bool, note: str = "", options: tuple[tuple[str, object], ...] = ()) -> "Example":
+        return cls(((KES_EXAMPLE_FILE, text),), fails, note, options)
 
     @classmethod
-    def env(cls, text: str, fails: bool, note: str = "") -> "Example":
-        return cls(((ENV_EXAMPLE_FILE, text),), fails, note)
+    def env(cls, text: str, fails: bool, note: str = "", options: tuple[tuple[str, object], ...] = ()) -> "Example":
+        return cls(((ENV_EXAMPLE_FILE, text),), fails, note, options)
 
 
 @dataclass(frozen=True)

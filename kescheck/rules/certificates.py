@@ -5,6 +5,8 @@ name the file; the file itself has no useful line.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..findings import Finding, Severity
 from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile
 from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of)
@@ -142,7 +144,10 @@ def file_not_found(deployment):
       rationale="""With --require-files (and in the doctor) the files must be where the configs say: KES and
       MinIO refuse to start without their key pair, and MinIO silently ignores a missing CAPATH, after which
       it cannot verify KES.""",
-      fix="Put the file at the path the setting names, or correct the path.")
+      fix="Put the file at the path the setting names, or correct the path.",
+      examples=(replace(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=no-such-ca.crt\n"),
+                        options=(("require_files", True),)),
+                replace(deployment_example(False), options=(("require_files", True),))))
 def required_file_missing(deployment):
     if not deployment.options.require_files:
         return

@@ -10,7 +10,7 @@ import os
 from ..findings import Severity
 from ..load.kesconfig import Generation, KesConfig, env_reference
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
-from .base import Example, at_node, rule
+from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
 
 _FS = "keystore: {fs: {path: /var/kes}}\n"
@@ -49,7 +49,11 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
       'NAME' in line 'N' not found`). This rule runs when you give kescheck the environment KES starts
       with (`--kes-env FILE`).""",
       fix="Set the variable in the environment KES starts with (systemd `Environment=`/`EnvironmentFile=`, "
-          "the container's env), or write the value into the file if it is not a secret.")
+          "the container's env), or write the value into the file if it is not a secret.",
+      examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
+                            True, options=(("kes_env", {}),)),
+                Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
+                            False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
 def env_variable_unset(deployment):
     config, env = deployment.kes, deployment.options.kes_env
     if config is None or env is None:
@@ -250,12 +254,19 @@ def keystore_auth_method(deployment):
                       "`managed_identity`: KES refuses to start (`more than one authentication method specified`)")
 
 
+def _vault_jwt_config(jwt: str) -> str:
+    return _BASE + f"keystore:\n  vault:\n    endpoint: https://v:8200\n    kubernetes: {{role: kes, jwt: {jwt}}}\n"
+
+
 @rule("KES107", "vault-jwt-file-unreadable", Severity.ERROR, "The Vault Kubernetes JWT file cannot be read",
       rationale="""A `keystore.vault.kubernetes.jwt` value containing `/` is a file path; KES reads it at
       start and refuses to start when it cannot (`kesconf: failed to read vault kubernetes JWT from ...`).
       Checked only with `--require-files` (on the KES host), since the file lives there.""",
       fix="Point `jwt` at the service account token file KES can read (usually "
-          "/var/run/secrets/kubernetes.io/serviceaccount/token), or give the token via `${VAR}`.")
+          "/var/run/secrets/kubernetes.io/serviceaccount/token), or give the token via `${VAR}`.",
+      examples=(Example.kes(_vault_jwt_config("./no-such-token"), True, options=(("require_files", True),)),
+                Example(((KES_EXAMPLE_FILE, _vault_jwt_config("./token")), ("token", "eyJhbGciOi.test.token\n")),
+                        False, options=(("require_files", True),))))
 def vault_jwt_file(deployment):
     config = deployment.kes
     if config is None or not deployment.options.require_files or config.generation is not Generation.G2:

@@ -32,7 +32,9 @@ def yaml_syntax(deployment):
 @rule("KES002", "not-utf8", Severity.ERROR, "The file is not UTF-8 text",
       rationale="""KES and MinIO read their configuration as UTF-8. Bytes that are not UTF-8 usually
       come from a copy through a word processor or a wrong editor encoding, and change values silently.""",
-      fix="Save the file as UTF-8 and retype the value that holds the marked bytes.")
+      fix="Save the file as UTF-8 and retype the value that holds the marked bytes.",
+      examples=(Example.env("MINIO_SITE_NAME=caf\udce9\n", True, "byte 0xE9: Latin-1, not UTF-8"),
+                Example.env("MINIO_SITE_NAME=caf\u00e9\n", False)))
 def not_utf8(deployment):
     for source in deployment.sources:
         if source.undecodable_at is not None:

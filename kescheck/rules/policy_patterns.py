@@ -435,7 +435,10 @@ BROKEN_MATCHER_RELEASES = ("2023-10-24", "2023-10-27")
       swapped: every pattern ending in `*` matches nothing there, only exact paths work. With those releases
       MinIO gets 403 for every key operation granted by a `.../minio-*` style pattern. Fixed on 2023-11-09.""",
       fix="Upgrade KES to 2023-11-09 (v0.23.0) or later.",
-      examples=())
+      examples=(Example.kes(_kes(_one_policy("/v1/key/generate/minio-*")), True,
+                            options=(("kes_version", "2023-10-24T16-46-23Z"),)),
+                Example.kes(_kes(_one_policy("/v1/key/generate/minio-*")), False,
+                            options=(("kes_version", "2023-11-09T17-35-47Z"),))))
 def broken_matcher_release(deployment):
     version = (deployment.options.kes_version or "").strip().removeprefix("RELEASE.")
     if deployment.kes is None or not version.startswith(BROKEN_MATCHER_RELEASES):
