@@ -99,7 +99,7 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
     from .report import FORMATS, ReportContext, render
 
     if len(outputs) > len(formats):
-        fail("more --output than --format options: each --output belongs to the --format before it")
+        fail("more --output than --format options: the Nth --output receives the Nth --format")
     to_stdout = len(formats) - len(outputs)
     if to_stdout > 1:
         fail("only one --format can go to standard output; give the others an --output FILE")
