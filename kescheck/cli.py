@@ -212,6 +212,8 @@ def lint(
         result = apply_baselines(result, baseline, write_baseline)
     for error in result.input_errors:
         typer.echo(f"kescheck: {error.path}: {error.reason}", err=True)
+    if not result.files and not result.input_errors:
+        typer.echo(f"kescheck: no KES config or MinIO env file found in {', '.join(paths)}", err=True)
     threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
     write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
     status = result.exit_status(threshold)

@@ -99,3 +99,10 @@ def test_too_many_files(tmp_path, monkeypatch, cli):
     result = cli("lint", tmp_path)
     assert result.status == 2
     assert "more than 3 files" in result.stderr
+
+
+def test_a_directory_without_configs_says_so(cli, tmp_path):
+    (tmp_path / "notes.yaml").write_text("shopping: [milk, eggs]\n")
+    result = cli("lint", tmp_path)
+    assert result.status == 0
+    assert "no KES config or MinIO env file found" in result.stderr
