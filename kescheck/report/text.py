@@ -60,7 +60,7 @@ def segments(result: LintResult, context: ReportContext) -> list[Segment]:
             loc = finding.location
             out.append((f"  {loc.line}:{loc.column}".ljust(10), "dim"))
             out.append((f"{finding.severity.label:<8}", _SEVERITY_STYLE[finding.severity]))
-            out.append((f"{finding.code} {rule.name if rule else ''}".ljust(34), "bold"))
+            out.append((f"{finding.code} {rule.name if rule else ''}".ljust(33) + " ", "bold"))
             if finding.suppressed_by:
                 out.append(("[suppressed] ", "magenta"))
             out.append((finding.message + "\n", ""))
