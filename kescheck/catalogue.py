@@ -90,9 +90,19 @@ def rule_markdown(rule: Rule) -> list[str]:
     return out
 
 
+EXAMPLE_NOTATION = (
+    "Each rule has a failing and a passing example; the test suite runs every one. An example is a small "
+    "deployment directory. Certificates, keys and API keys in it are made when the example runs, so none "
+    "expires: a file shown as `!cert cn=NAME dns=... days=N [issuer=FILE] [ca]` is such a certificate (its key "
+    "is written beside it as `.key`), `!key of=FILE [password=...]` a key for it, `!apikey` a new KES API key; "
+    "`${identity:FILE}` stands for the KES identity of that certificate or API key, and `${apikey:FILE}` for the "
+    "API key itself."
+)
+
+
 def rules_markdown(rules: list[Rule]) -> str:
     out = ["# kescheck rules", "", f"<!-- Generated from the rule metadata; do not edit. Regenerate: {REGENERATE} -->",
-           "", "| Code | Name | Severity | What it checks |", "|---|---|---|---|"]
+           "", EXAMPLE_NOTATION, "", "| Code | Name | Severity | What it checks |", "|---|---|---|---|"]
     out += [f"| [{r.code}](#{r.code.lower()}) | `{r.name}` | {r.severity.label} | {r.title} |" for r in rules]
     out.append("")
     family = None
