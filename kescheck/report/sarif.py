@@ -94,6 +94,11 @@ def document(result: LintResult, context: ReportContext) -> dict:
                          "toolExecutionNotifications": notifications}],
         "columnKind": "unicodeCodePoints",
         "results": results,
+        # Which KES config generation each file was checked as, and why (detected, --kes-version or assumed).
+        "properties": {"checkedFiles": [
+            {"path": f.source.path.as_posix(), "kind": f.kind,
+             **({"generation": f.kes.generation.name, "generationReason": f.kes.generation_reason} if f.kes else {})}
+            for f in result.files]},
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
