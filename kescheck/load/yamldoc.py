@@ -84,6 +84,13 @@ class YamlDocument:
     source: SourceFile
     root: YNode | None
     problems: list[YamlProblem] = field(default_factory=list)
+    _nodes: list[YNode] | None = field(default=None, repr=False, compare=False)
+
+    def nodes(self) -> list[YNode]:
+        """`walk(root)` as a list, built once: several loaders and rules scan every node."""
+        if self._nodes is None:
+            self._nodes = list(walk(self.root))
+        return self._nodes
 
     def find(self, dotted: str) -> YNode | None:
         """The node at `a.b.c` through mappings only; None when any step is missing."""
@@ -144,12 +151,21 @@ def _composer():
     try:
         from ruamel.yaml.clib._ruamel_yaml import CParser
         from ruamel.yaml.nodes import MappingNode, ScalarNode
+        from ruamel.yaml.tag import Tag
+
+        def shared_tag(name: str) -> Tag:
+            tag = Tag(suffix=name)
+            str(tag)  # decode once here: a fresh Tag per node would decode its URI again for every scalar
+            return tag
+
+        plain, text, mapping, sequence = (shared_tag(name) for name in (
+            _PLAIN, "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
 
         class DeferredResolution(CParser):
             def resolve(self, kind, value, implicit):
                 if kind is ScalarNode:
-                    return _PLAIN if implicit[0] else "tag:yaml.org,2002:str"
-                return "tag:yaml.org,2002:map" if kind is MappingNode else "tag:yaml.org,2002:seq"
+                    return plain if implicit[0] else text
+                return mapping if kind is MappingNode else sequence
 
             def descend_resolver(self, current_node, current_index):
                 pass
