@@ -19,7 +19,7 @@ MAX_DEPTH = 64
 MAX_FLOW_DEPTH = 200
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YNode:
     line: int
     column: int
@@ -31,7 +31,7 @@ class YNode:
         return self.line, self.column, self.end_line, self.end_column
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YScalar(YNode):
     text: str = ""
     tag: str = "str"
@@ -44,12 +44,12 @@ class YScalar(YNode):
         return self.tag == "null"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YSeq(YNode):
     items: list[YNode] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YMap(YNode):
     entries: list[tuple[YScalar, YNode]] = field(default_factory=list)
 
