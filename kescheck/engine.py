@@ -42,6 +42,8 @@ class LoadedFile:
     kes: KesConfig | None = None
     env: EnvFile | None = None
     named: bool = True
+    key: Path | None = None
+    """The resolved path the collector files it under (None for standard input)."""
 
 
 @dataclass
@@ -161,7 +163,7 @@ class _Collector:
         loaded = _load(path, display_path(path), data, explicit, self.options)
         if loaded is not None:
             loaded.named = named
-        if loaded is not None:
+            loaded.key = key
             self.files[key] = loaded
         return loaded
 
@@ -191,6 +193,10 @@ def _siblings(named: list[LoadedFile], collector: _Collector) -> None:
 
 def _key(path: Path) -> Path:
     return path.resolve() if path.exists() else path.absolute()
+
+
+def _key_of(loaded: LoadedFile) -> Path:
+    return loaded.key if loaded.key is not None else _key(loaded.path)
 
 
 def _declared(files: dict[Path, LoadedFile], settings: Settings, options: Options,
@@ -223,10 +229,13 @@ def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
     by_dir: dict[Path, list[LoadedFile]] = {}
     for f in kes_files:
         by_dir.setdefault(f.path.parent, []).append(f)
+    envs_by_dir: dict[Path, list[LoadedFile]] = {}
+    for e in env_files:
+        envs_by_dir.setdefault(e.path.parent, []).append(e)
     deployments = []
     paired: set[int] = set()
     for f in kes_files:
-        envs = [e for e in env_files if e.path.parent == f.path.parent] if len(by_dir[f.path.parent]) == 1 else []
+        envs = envs_by_dir.get(f.path.parent, []) if len(by_dir[f.path.parent]) == 1 else []
         paired.update(id(e) for e in envs)
         deployments.append(Deployment(str(f.source.path), f.kes, [e.env for e in envs], None, options))
     deployments += [Deployment(str(e.source.path), None, [e.env], None, options) for e in env_files if id(e) not in paired]
@@ -240,10 +249,10 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
     Only deployments holding at least one file the user named are checked: a sibling loaded to
     complete a named file's deployment is reported on, an unrelated sibling is not.
     """
-    by_key = {_key(f.path): f for f in files}
+    by_key = {_key_of(f): f for f in files}
     deployments, claimed = _declared(by_key, settings, options, collector)
     if collector is not None:
-        by_key = {_key(f.path): f for f in collector.files.values()}
+        by_key = {_key_of(f): f for f in collector.files.values()}
     rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
     named_sources = {id(f.source) for f in by_key.values() if f.named}
     automatic = [d for d in _paired(rest, options) if any(id(s) in named_sources for s in d.sources)]

@@ -18,7 +18,7 @@ from .load.kesconfig import Generation, env_reference
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
 from .load.source import SourceFile
-from .load.yamldoc import YScalar, walk
+from .load.yamldoc import YScalar
 from .model import Deployment
 from .minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_PASSWORD
 
@@ -152,7 +152,7 @@ _KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")
 def _keystore_material(deployment: Deployment, found: Material) -> None:
     kes = deployment.kes
     by_block: dict[str, dict[str, Reference]] = {}
-    for node in walk(kes.doc.root):
+    for node in kes.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key:
             continue
         match = _KEYSTORE_TLS.match(node.path or "")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .load.kesconfig import Generation, KesConfig, env_reference
@@ -245,6 +246,10 @@ class Route:
 
     def template(self) -> tuple[str | None, ...]:
         """Characters of the path; None stands for one resource (one or more characters other than `/`)."""
+        return self._template
+
+    @cached_property
+    def _template(self) -> tuple[str | None, ...]:
         parts: list[str | None] = list(self.base)
         for index, _ in enumerate(self.resources):
             if index:
@@ -314,6 +319,18 @@ def witness(tokens: tuple[Token, ...], route: Route) -> str | None:
     Breadth-first search over pairs (position in the pattern, position in the route's
     template); a resource consumes one or more characters other than `/`.
     """
+    # Literal pattern characters against literal path characters admit one step only: a mismatch
+    # there ends the search at once (this rejects most routes after a few characters).
+    for token, expected in zip(tokens, route.template()):
+        if token.kind is not TokenKind.LITERAL or expected is None:
+            break
+        if token.char != expected:
+            return None
+    return search_witness(tokens, route)
+
+
+def search_witness(tokens: tuple[Token, ...], route: Route) -> str | None:
+    """`witness` by the search alone (tests compare the two)."""
     template = route.template()
     start = (0, 0, False)  # token index, template index, inside a resource with >= 1 char consumed
     previous: dict[tuple[int, int, bool], tuple[tuple[int, int, bool], str] | None] = {start: None}

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from .source import SourceFile
-from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
+from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml
 
 
 class Generation(enum.IntEnum):
@@ -145,7 +145,7 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
 
 
 def _mark_secrets(doc: YamlDocument) -> None:
-    for node in walk(doc.root):
+    for node in doc.nodes():
         if isinstance(node, YScalar) and node.path and is_secret_path(node.path) and not node.is_null:
             if env_reference(node) is None and not node.is_key:
                 if node.end_line == node.line:
@@ -161,7 +161,7 @@ def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: Yam
     generation, reason, detected = detect_generation(doc, kes_version)
     config = KesConfig(doc, generation, reason, detected, kes_version)
     _mark_secrets(doc)
-    for node in walk(doc.root):
+    for node in doc.nodes():
         name = env_reference(node)
         if name is not None and not node.is_key:
             config.env_references.append((name, node))

@@ -19,7 +19,7 @@ MAX_DEPTH = 64
 MAX_FLOW_DEPTH = 200
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YNode:
     line: int
     column: int
@@ -31,7 +31,7 @@ class YNode:
         return self.line, self.column, self.end_line, self.end_column
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YScalar(YNode):
     text: str = ""
     tag: str = "str"
@@ -44,12 +44,12 @@ class YScalar(YNode):
         return self.tag == "null"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YSeq(YNode):
     items: list[YNode] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class YMap(YNode):
     entries: list[tuple[YScalar, YNode]] = field(default_factory=list)
 
@@ -84,6 +84,13 @@ class YamlDocument:
     source: SourceFile
     root: YNode | None
     problems: list[YamlProblem] = field(default_factory=list)
+    _nodes: list[YNode] | None = field(default=None, repr=False, compare=False)
+
+    def nodes(self) -> list[YNode]:
+        """`walk(root)` as a list, built once: several loaders and rules scan every node."""
+        if self._nodes is None:
+            self._nodes = list(walk(self.root))
+        return self._nodes
 
     def find(self, dotted: str) -> YNode | None:
         """The node at `a.b.c` through mappings only; None when any step is missing."""
@@ -144,12 +151,21 @@ def _composer():
     try:
         from ruamel.yaml.clib._ruamel_yaml import CParser
         from ruamel.yaml.nodes import MappingNode, ScalarNode
+        from ruamel.yaml.tag import Tag
+
+        def shared_tag(name: str) -> Tag:
+            tag = Tag(suffix=name)
+            str(tag)  # decode once here: a fresh Tag per node would decode its URI again for every scalar
+            return tag
+
+        plain, text, mapping, sequence = (shared_tag(name) for name in (
+            _PLAIN, "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
 
         class DeferredResolution(CParser):
             def resolve(self, kind, value, implicit):
                 if kind is ScalarNode:
-                    return _PLAIN if implicit[0] else "tag:yaml.org,2002:str"
-                return "tag:yaml.org,2002:map" if kind is MappingNode else "tag:yaml.org,2002:seq"
+                    return plain if implicit[0] else text
+                return mapping if kind is MappingNode else sequence
 
             def descend_resolver(self, current_node, current_index):
                 pass

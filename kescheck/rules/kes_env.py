@@ -5,7 +5,7 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import env_reference
-from ..load.yamldoc import YScalar, walk
+from ..load.yamldoc import YScalar
 from .base import Example, at_node, rule
 
 _BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
@@ -38,7 +38,7 @@ def env_variable_needed(deployment):
 
 
 def _scalar_values(config):
-    for node in walk(config.doc.root):
+    for node in config.doc.nodes():
         if isinstance(node, YScalar) and not node.is_key and not node.is_null and "${" in node.text:
             yield node
 

@@ -8,7 +8,7 @@ import re
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path
-from ..load.yamldoc import YMap, YScalar, walk
+from ..load.yamldoc import YMap, YScalar
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
 from .base import Example, at_node, rule
 from .kes_refusals import ID_A, admin_identity, policy_identities, proxy_identities
@@ -195,7 +195,7 @@ def doc_placeholder(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in walk(config.doc.root):
+    for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or node.is_null or _is_identity(node.path):
             continue
         for pattern, label in _PLACEHOLDERS:
@@ -222,7 +222,7 @@ def keystore_plain_http(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in walk(config.doc.root):
+    for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or not node.path.startswith(("keystore.", "keys.")):
             continue
         last = re.sub(r"\[\d+\]$", "", node.path).rsplit(".", 1)[-1]
@@ -260,7 +260,7 @@ def plaintext_secret(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in walk(config.doc.root):
+    for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or node.is_null or not node.text.strip():
             continue
         if not is_secret_path(node.path) or env_reference(node) is not None:
@@ -284,7 +284,7 @@ def relative_tls_path(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in walk(config.doc.root):
+    for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or node.is_null:
             continue
         parts = node.path.split(".")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation
@@ -55,8 +56,13 @@ class Diagnosis:
     """For OTHER_VERSION and NO_RESOURCE: the routes concerned."""
 
 
+@lru_cache(maxsize=4096)
 def diagnose(text: str, generation: Generation) -> Diagnosis | None:
-    """The one thing wrong with a pattern under `generation`, or None when it can match a request."""
+    """The one thing wrong with a pattern under `generation`, or None when it can match a request.
+
+    Cached per process: a batch of deployments repeats the same patterns, and the answer depends
+    on the text and the generation only.
+    """
     prefix = not generation.glob_policies
     if not text.startswith("/") and not (prefix and text == "*"):
         return Diagnosis(Problem.NOT_ABSOLUTE)
