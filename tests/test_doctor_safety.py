@@ -1,0 +1,218 @@
+"""The doctor against hostile servers: slow-loris answers, redirects, and the exact requests it may send.
+
+Every server here is real (TLS on loopback with the test PKI's KES certificate). The wall-clock
+bounds are hang guards, generous multiples of --timeout, not performance checks.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from kescheck.doctor.checks import Status
+from kescheck.doctor.run import DoctorOptions, run_doctor
+from tests.kes_fixtures import (DEFAULT_KEY, closed_port, kes_pki, kes_server, kes_server_factory,  # noqa: F401
+                                stopper)
+
+KEY_SEGMENT = r"[^/?#]+"
+ALLOWED_REQUESTS = [("GET", re.compile(r"/version")), ("GET", re.compile(r"/v1/status")),
+                    ("GET", re.compile(r"/v1/identity/self/describe")),
+                    ("GET", re.compile(rf"/v1/key/describe/{KEY_SEGMENT}")),
+                    ("PUT", re.compile(rf"/v1/key/generate/{KEY_SEGMENT}")),
+                    ("PUT", re.compile(rf"/v1/key/decrypt/{KEY_SEGMENT}"))]
+
+
+def doctor(env, timeout=1.0, **options):
+    return run_doctor(DoctorOptions(minio_env=env, timeout=timeout, environ={}, **options))
+
+
+def endpoint_checks(report) -> list:
+    group = next(c for c in report.root.children if c.title == "KES endpoints")
+    return [c for endpoint in group.children for c in endpoint.walk()]
+
+
+class ScriptedServer:
+    """Accepts connections (TLS unless `context` is None), reads each request head, records it, and lets
+    `answer(connection, method, path)` write whatever it likes, as slowly as it likes."""
+
+    def __init__(self, answer, context: ssl.SSLContext | None):
+        self.answer, self.context = answer, context
+        self.requests: list[tuple[str, str]] = []
+        self.closing = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=32)
+        self._connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self.closing.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._connections.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(10)
+            if self.context is None:
+                self.answer(conn, "", "")
+                return
+            tls = self.context.wrap_socket(conn, server_side=True)
+            while not self.closing.is_set():
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+                method, path = head.split(b"\r\n", 1)[0].decode().split(" ")[:2]
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                body = head.split(b"\r\n\r\n", 1)[1]
+                while length and len(body) < int(length[1]):
+                    body += tls.recv(4096)
+                self.requests.append((method, path))
+                if not self.answer(tls, method, path):
+                    return
+        except (OSError, ssl.SSLError, ValueError):
+            return
+
+    def trickle(self, conn, data: bytes, interval: float) -> None:
+        """One byte per `interval` until `data` is sent or the server stops."""
+        for byte in data:
+            if self.closing.wait(interval):
+                return
+            conn.sendall(bytes([byte]))
+
+    def stop(self) -> None:
+        self.closing.set()
+        self._listener.close()
+        for conn in self._connections:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def scripted(kes_pki, stopper):
+    def start(answer, tls: bool = True) -> ScriptedServer:
+        context = None
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(kes_pki.server_cert, kes_pki.server_key)
+        return stopper(ScriptedServer(answer, context))
+
+    return start
+
+
+# -- slow loris ------------------------------------------------------------------------------
+TRICKLE = 0.25
+"""Seconds between bytes: well inside --timeout, so only a deadline over the whole answer stops it."""
+
+
+@pytest.mark.parametrize("part", ["status line", "headers", "body"])
+def test_a_trickling_answer_cannot_hold_a_probe(kes_pki, scripted, part):
+    head = {"status line": b"", "headers": b"HTTP/1.1 200 OK\r\n",
+            "body": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n"}[part]
+
+    def answer(conn, method, path):
+        conn.sendall(head)
+        filler = b"HTTP/1.1 200 OK\r\n" if part == "status line" else (b"X-Slow: " if part == "headers" else b"{")
+        server.trickle(conn, filler + b"a" * 100_000, TRICKLE)
+        return False
+
+    server = scripted(answer)
+    timeout = 1.0
+    started = time.monotonic()
+    report = doctor(kes_pki.env(server.url), timeout=timeout)
+    assert time.monotonic() - started < 4 * timeout + 3
+    version = next(c for c in endpoint_checks(report) if c.title == "GET /version")
+    assert version.status is Status.FAIL and version.cause == "endpoint-timed-out"
+    assert "no complete answer within 1 s" in version.summary
+    assert server.requests == [("GET", "/version")]
+
+
+def test_a_trickling_tls_handshake_cannot_hold_a_probe(kes_pki, scripted):
+    def answer(conn, method, path):
+        conn.recv(4096)  # the ClientHello
+        conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KiB, then a byte at a time
+        server.trickle(conn, b"\x02" * 16384, TRICKLE)
+
+    server = scripted(answer, tls=False)
+    timeout = 1.0
+    started = time.monotonic()
+    report = doctor(kes_pki.env(server.url), timeout=timeout)
+    assert time.monotonic() - started < 4 * timeout + 3
+    handshake = next(c for c in endpoint_checks(report) if c.title == "TLS handshake")
+    assert handshake.status is Status.FAIL and handshake.cause == "endpoint-timed-out"
+
+
+# -- redirects ------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_redirects_are_reported_and_never_followed(kes_pki, scripted, kes_server, status):
+    target = f"{kes_server.url()}/v1/key/create/{DEFAULT_KEY}-redirected"
+
+    def answer(conn, method, path):
+        conn.sendall(f"HTTP/1.1 {status} Moved\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n".encode())
+        return True
+
+    server = scripted(answer)
+    report = doctor(kes_pki.env(server.url))
+    version = next(c for c in endpoint_checks(report) if c.title == "GET /version")
+    assert version.status is Status.FAIL and version.cause == "unexpected-kes-response"
+    assert f"redirect ({status} to {target})" in version.summary and "does not follow" in version.summary
+    assert server.requests == [("GET", "/version")]
+    assert kes_server.requests == []  # the redirect target never heard from the doctor
+
+
+# -- the requests the doctor can send -------------------------------------------------------
+def assert_only_allowed(requests) -> None:
+    assert requests
+    for method, path in requests:
+        assert any(method == m and pattern.fullmatch(path) for m, pattern in ALLOWED_REQUESTS), (method, path)
+
+
+def test_the_complete_set_of_requests(kes_pki, kes_server_factory):
+    """Every scenario together sends exactly the allowed shapes, and each allowed shape is reachable."""
+    seen: set[tuple[str, str]] = set()
+    healthy = kes_server_factory()
+    doctor(kes_pki.env(healthy.url()), timeout=3)
+    seen.update(healthy.requests)
+    for scenario in ("no-probe", "insecure", "missing key", "dead keystore", "no policy"):
+        server = kes_server_factory(keys=() if scenario == "missing key" else (DEFAULT_KEY,),
+                                    **({"policies": {}} if scenario == "no policy" else {}))
+        server.keystore_dead = scenario == "dead keystore"
+        doctor(kes_pki.env(server.url()), timeout=3, round_trip=scenario != "no-probe",
+               insecure=scenario == "insecure")
+        assert_only_allowed(server.requests)
+        if scenario == "no-probe":
+            assert {m for m, _ in server.requests} == {"GET"}
+        seen.update(server.requests)
+    assert_only_allowed(seen)
+    assert {(m, p.pattern) for m, p in ALLOWED_REQUESTS} == {
+        (m, p.pattern) for m, p in ALLOWED_REQUESTS if any(m == sm and p.fullmatch(sp) for sm, sp in seen)}
+
+
+@pytest.mark.parametrize("key", ["../../v1/key/delete/victim", "k/../../create/other", "k?x=1", "k#f", "..", "a b"])
+def test_a_hostile_key_name_stays_one_path_segment(kes_pki, kes_server, key):
+    doctor(kes_pki.env(kes_server.url(), key_name=key), timeout=3)
+    assert_only_allowed(kes_server.requests)
+    key_paths = [p for _, p in kes_server.requests if p.startswith("/v1/key/")]
+    assert key_paths and all(p.count("/") == 4 for p in key_paths)
+
+
+def test_refused_and_missing_credentials_send_nothing_else(kes_pki, kes_server, tmp_path):
+    env = tmp_path / "minio.env"
+    env.write_text(f"MINIO_KMS_KES_ENDPOINT={kes_server.url()}\nMINIO_KMS_KES_KEY_NAME={DEFAULT_KEY}\n"
+                   f"MINIO_KMS_KES_CAPATH={kes_pki.ca_file}\n")
+    doctor(env, timeout=3)
+    assert set(kes_server.requests) <= {("GET", "/version")}
