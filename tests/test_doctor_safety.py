@@ -216,3 +216,31 @@ def test_refused_and_missing_credentials_send_nothing_else(kes_pki, kes_server, 
                    f"MINIO_KMS_KES_CAPATH={kes_pki.ca_file}\n")
     doctor(env, timeout=3)
     assert set(kes_server.requests) <= {("GET", "/version")}
+
+
+# -- how many endpoints ---------------------------------------------------------------------
+def test_endpoint_ranges_are_capped_before_they_are_built():
+    from kescheck.endpoints import MAX_EXPANSION, parse_endpoints
+
+    endpoints, errors = parse_endpoints("https://kes{0...fff}{0...fff}.example.net:7373")  # 16.7 million
+    assert endpoints == [] and f"more than {MAX_EXPANSION}" in str(errors[0])
+    endpoints, errors = parse_endpoints(",".join(["https://kes{1...4000}.example.net:7373"] * 1000))
+    assert len(endpoints) <= MAX_EXPANSION and "the list expands to more than" in str(errors[-1])
+
+
+def test_lint_checks_a_huge_endpoint_list_without_expanding_all_of_it(cli, tmp_path):
+    env = tmp_path / "minio.env"
+    env.write_text("MINIO_KMS_KES_ENDPOINT=" + ",".join(["https://kes{1...4000}.example.net:7373"] * 2000)
+                   + "\nMINIO_KMS_KES_KEY_NAME=k\nMINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n")
+    run = cli("lint", env, "--format", "json")  # 8 million endpoints if expanded: a hang before the fix
+    assert run.status in (0, 1)
+
+
+def test_the_doctor_refuses_to_probe_thousands_of_endpoints(kes_pki, kes_server, closed_port):
+    from kescheck.doctor.run import MAX_PROBED_ENDPOINTS
+
+    report = doctor(kes_pki.env(f"https://127.0.0.1:{closed_port},https://10.255.{{0...255}}.{{1...2}}:7373"))
+    failed = [c for c in report.root.walk() if c.status is Status.FAIL and c.rule is not None]
+    assert [c.cause for c in failed] == ["invalid-endpoint"]
+    assert f"at most {MAX_PROBED_ENDPOINTS}" in failed[0].summary and "513 endpoints" in failed[0].summary
+    assert endpoint_checks(report) == []
