@@ -99,3 +99,38 @@ def test_too_many_files(tmp_path, monkeypatch, cli):
     result = cli("lint", tmp_path)
     assert result.status == 2
     assert "more than 3 files" in result.stderr
+
+
+def test_symlink_loops_end_in_messages(tmp_path, cli):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    (tmp_path / "sub" / "loop").symlink_to(".")
+    (tmp_path / "sub" / "up").symlink_to("..")
+    (tmp_path / "self.yaml").symlink_to("self.yaml")
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")
+    walked = cli("lint", tmp_path, "--format", "json")
+    assert walked.status in (0, 1) and walked.stdout.count('"path": "') >= 1
+    named = cli("lint", tmp_path / "self.yaml", tmp_path / "a.yaml", tmp_path / "sub" / "loop" / "loop" / "up")
+    assert named.status == 2
+    assert "self.yaml: " in named.stderr and "a.yaml: " in named.stderr
+
+
+def test_a_huge_tree_is_walked_only_up_to_the_caps(tmp_path, monkeypatch, cli):
+    from kescheck import engine
+
+    for d in range(4):
+        for i in range(30):
+            (tmp_path / f"d{d}").mkdir(exist_ok=True)
+            (tmp_path / f"d{d}" / f"f{i}").write_text("x=1\n")
+    read: list = []
+    real_read = engine.read_bytes
+    monkeypatch.setattr(engine, "read_bytes", lambda path: read.append(path) or real_read(path))
+    monkeypatch.setattr(engine, "MAX_FILES", 10)
+    result = cli("lint", tmp_path)
+    assert result.status == 2 and "more than 10 files" in result.stderr
+    assert len(read) == 10  # the walk stopped at the cap instead of listing the whole tree first
+    monkeypatch.setattr(engine, "MAX_FILES", 1000)
+    monkeypatch.setattr(engine, "MAX_WALK_ENTRIES", 50)
+    result = cli("lint", tmp_path)
+    assert result.status == 2 and "more than 50 entries below it" in result.stderr
