@@ -38,7 +38,9 @@ class Color(str, Enum):
 
 
 def fail(message: str, status: int = 2) -> None:
-    typer.echo(f"kescheck: {message}", err=True)
+    from .report.common import printable
+
+    typer.echo(f"kescheck: {printable(message)}", err=True)
     raise typer.Exit(status)
 
 
@@ -210,8 +212,10 @@ def lint(
     result = run_lint(paths, options, settings)
     if baseline or write_baseline:
         result = apply_baselines(result, baseline, write_baseline)
+    from .report.common import printable
+
     for error in result.input_errors:
-        typer.echo(f"kescheck: {error.path}: {error.reason}", err=True)
+        typer.echo(printable(f"kescheck: {error.path}: {error.reason}"), err=True)
     threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
     write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
     status = result.exit_status(threshold)

@@ -244,3 +244,40 @@ def test_the_doctor_refuses_to_probe_thousands_of_endpoints(kes_pki, kes_server,
     assert [c.cause for c in failed] == ["invalid-endpoint"]
     assert f"at most {MAX_PROBED_ENDPOINTS}" in failed[0].summary and "513 endpoints" in failed[0].summary
     assert endpoint_checks(report) == []
+
+
+# -- what a hostile server says -------------------------------------------------------------
+def test_a_servers_words_cannot_drive_the_terminal(kes_pki, scripted, cli):
+    def answer(conn, method, path):
+        body = b'{"version": "\\u001b]0;owned\\u0007\\u001b[2J", "message": "\\u001b[31mred"}'
+        status = b"200 OK" if path == "/version" else b"500 Oops"
+        conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        return True
+
+    server = scripted(answer)
+    for fmt in ("plain", "rich"):
+        run = cli("doctor", "--minio-env", kes_pki.env(server.url), "--timeout", "2", "--format", fmt,
+                  "--color", "always")
+        assert run.status == 1
+        assert "\\x1b]0;owned\\x07" in run.stdout and "\\x1b[31mred" in run.stdout
+        assert "\x07" not in run.stdout and "\x1b]" not in run.stdout and "\x1b[2J" not in run.stdout
+
+
+def test_the_internal_error_handler_never_prints_the_exception_text(monkeypatch, capsys):
+    import sys
+
+    from kescheck import cli as cli_module
+    from kescheck import engine
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("CANARYinternalerror7x kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs")
+
+    monkeypatch.setattr(engine, "lint", explode)
+    monkeypatch.setattr(sys, "argv", ["kescheck", "lint", "anything.yaml"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main()
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert "internal error (RuntimeError)" in captured.err
+    assert "CANARY" not in captured.err + captured.out and "kes:v1" not in captured.err + captured.out
+    assert "Traceback" not in captured.err

@@ -134,3 +134,19 @@ def test_a_huge_tree_is_walked_only_up_to_the_caps(tmp_path, monkeypatch, cli):
     monkeypatch.setattr(engine, "MAX_WALK_ENTRIES", 50)
     result = cli("lint", tmp_path)
     assert result.status == 2 and "more than 50 entries below it" in result.stderr
+
+
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\x9b31m"
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path, cli):
+    """A hostile file (or file name) must not clear the screen, set the title or recolour a CI log."""
+    env = tmp_path / "minio.env"
+    env.write_text(f"MINIO_KMS_KES_ENDPOINT={ESCAPES}https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k{ESCAPES}\n")
+    (tmp_path / f"bad{ESCAPES[:4]}.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    for fmt in ("plain", "rich", "github"):
+        run = cli("lint", env, tmp_path / f"bad{ESCAPES[:4]}.yaml", tmp_path / f"gone{ESCAPES}", "--format", fmt,
+                  "--color", "always")
+        assert run.status == 2 and "\\x1b[2J" in run.stdout
+        assert "\x07" not in run.stdout + run.stderr and "\x9b" not in run.stdout + run.stderr
+        assert "\x1b]" not in run.stdout + run.stderr and "\x1b[2J" not in run.stdout + run.stderr
