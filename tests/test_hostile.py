@@ -150,3 +150,31 @@ def test_control_characters_never_reach_the_terminal(tmp_path, cli):
         assert run.status == 2 and "\\x1b[2J" in run.stdout
         assert "\x07" not in run.stdout + run.stderr and "\x9b" not in run.stdout + run.stderr
         assert "\x1b]" not in run.stdout + run.stderr and "\x1b[2J" not in run.stdout + run.stderr
+
+
+def test_form_feeds_and_unicode_separators_do_not_shift_line_numbers(tmp_path, cli):
+    env = tmp_path / "minio.env"
+    env.write_text("# a\x0cb\x1ec\u2028d\x85e\nMINIO_KMS_KES_ENDPOINT=https://kes:7373\n"
+                   "MINIO_KMS_KES_KEY_NAME=minio-key # default\n", encoding="utf-8")
+    run = cli("lint", env, "--format", "plain", "--select", "ENV105")
+    assert run.status == 1
+    assert "3:24" in run.stdout and "> 3 | MINIO_KMS_KES_KEY_NAME=minio-key # default" in run.stdout
+
+
+@pytest.mark.parametrize("text", ['severity = "0"\n', 'per-path-ignores = 1\n', 'deployments = "x"\n',
+                                  '[deployments.a]\nkes = 5\n', 'suppressions = 3\n',
+                                  '[[suppressions]]\nrule = "KES001"\nreason = "r"\nexpires = 5\n',
+                                  'expiry-warning-days = true\n'])
+def test_settings_of_the_wrong_shape_are_usage_errors(tmp_path, cli, text):
+    settings = tmp_path / ".kescheck.toml"
+    settings.write_text(text)
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    run = cli("lint", tmp_path / "kes.yaml", "--config", settings)
+    assert run.status == 2 and ".kescheck.toml" in run.stderr
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_not_a_settings_file(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('tool = "kescheck"\n')
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    assert cli("lint", "kes.yaml").status in (0, 1)
