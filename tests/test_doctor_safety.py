@@ -119,6 +119,16 @@ TRICKLE = 0.25
 """Seconds between bytes: well inside --timeout, so only a deadline over the whole answer stops it."""
 
 
+def timed_out_check(kes_pki, server, title: str):
+    """Run the doctor with a 1 s timeout against `server`: it must end soon, `title` timed out."""
+    started = time.monotonic()
+    report = doctor(kes_pki.env(server.url), timeout=1.0)
+    assert time.monotonic() - started < 4 * 1.0 + 3
+    check = next(c for c in endpoint_checks(report) if c.title == title)
+    assert check.status is Status.FAIL and check.cause == "endpoint-timed-out"
+    return check
+
+
 @pytest.mark.parametrize("part", ["status line", "headers", "body"])
 def test_a_trickling_answer_cannot_hold_a_probe(kes_pki, scripted, part):
     head = {"status line": b"", "headers": b"HTTP/1.1 200 OK\r\n",
@@ -131,13 +141,7 @@ def test_a_trickling_answer_cannot_hold_a_probe(kes_pki, scripted, part):
         return False
 
     server = scripted(answer)
-    timeout = 1.0
-    started = time.monotonic()
-    report = doctor(kes_pki.env(server.url), timeout=timeout)
-    assert time.monotonic() - started < 4 * timeout + 3
-    version = next(c for c in endpoint_checks(report) if c.title == "GET /version")
-    assert version.status is Status.FAIL and version.cause == "endpoint-timed-out"
-    assert "no complete answer within 1 s" in version.summary
+    assert "no complete answer within 1 s" in timed_out_check(kes_pki, server, "GET /version").summary
     assert server.requests == [("GET", "/version")]
 
 
@@ -148,12 +152,7 @@ def test_a_trickling_tls_handshake_cannot_hold_a_probe(kes_pki, scripted):
         server.trickle(conn, b"\x02" * 16384, TRICKLE)
 
     server = scripted(answer, tls=False)
-    timeout = 1.0
-    started = time.monotonic()
-    report = doctor(kes_pki.env(server.url), timeout=timeout)
-    assert time.monotonic() - started < 4 * timeout + 3
-    handshake = next(c for c in endpoint_checks(report) if c.title == "TLS handshake")
-    assert handshake.status is Status.FAIL and handshake.cause == "endpoint-timed-out"
+    assert "no TLS answer within 1 s" in timed_out_check(kes_pki, server, "TLS handshake").summary
 
 
 # -- redirects ------------------------------------------------------------------------------
