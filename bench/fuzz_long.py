@@ -1,4 +1,6 @@
-"""Run the fuzz properties of tests/test_fuzz.py with a large budget, e.g. for an hour:
+"""Run the fuzz properties of tests/test_fuzz.py and tests/test_fuzz_loaders.py (KES YAML, env files,
+PEM files, systemd's env reading, settings, baselines, suppression comments, the doctor's statuses)
+with a large budget, e.g. for an hour:
 
     python bench/fuzz_long.py --minutes 60
 
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+FUZZ_MODULES = ["tests/test_fuzz.py", "tests/test_fuzz_loaders.py"]
 
 
 def main() -> int:
@@ -25,7 +28,7 @@ def main() -> int:
     rounds = 0
     while time.monotonic() < deadline:
         command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                   "tests/test_fuzz.py", f"--hypothesis-seed={rounds}"]
+                   *FUZZ_MODULES, f"--hypothesis-seed={rounds}"]
         if subprocess.run(command, cwd=ROOT, env=environment).returncode != 0:
             return 1
         rounds += 1

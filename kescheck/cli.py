@@ -38,7 +38,9 @@ class Color(str, Enum):
 
 
 def fail(message: str, status: int = 2) -> None:
-    typer.echo(f"kescheck: {message}", err=True)
+    from .report.common import printable
+
+    typer.echo(f"kescheck: {printable(message)}", err=True)
     raise typer.Exit(status)
 
 
@@ -210,10 +212,12 @@ def lint(
     result = run_lint(paths, options, settings)
     if baseline or write_baseline:
         result = apply_baselines(result, baseline, write_baseline)
+    from .report.common import printable
+
     for error in result.input_errors:
-        typer.echo(f"kescheck: {error.path}: {error.reason}", err=True)
+        typer.echo(printable(f"kescheck: {error.path}: {error.reason}"), err=True)
     if not result.files and not result.input_errors:
-        typer.echo(f"kescheck: no KES config or MinIO env file found in {', '.join(paths)}", err=True)
+        typer.echo(printable(f"kescheck: no KES config or MinIO env file found in {', '.join(paths)}"), err=True)
     threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
     write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
     status = result.exit_status(threshold)

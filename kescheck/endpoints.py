@@ -94,9 +94,9 @@ def expand_ellipsis(text: str) -> list[str]:
     results = [""]
     for i, part in enumerate(parts):
         choices = [part] if i % 2 == 0 else _expand_range(part, text)
-        results = [r + c for r in results for c in choices]
-        if len(results) > MAX_EXPANSION:
+        if len(results) * len(choices) > MAX_EXPANSION:  # checked before building: two ranges multiply
             raise EndpointError(f"'{text}' expands to more than {MAX_EXPANSION} endpoints")
+        results = [r + c for r in results for c in choices]
     return results
 
 
@@ -125,6 +125,9 @@ def parse_endpoints(value: str) -> tuple[list[Endpoint], list[EndpointError]]:
         except EndpointError as err:
             errors.append(err)
             continue
+        if len(endpoints) + len(expanded) > MAX_EXPANSION:
+            errors.append(EndpointError(f"the list expands to more than {MAX_EXPANSION} endpoints"))
+            break
         for url in expanded:
             try:
                 endpoints.append(parse_url(url, index))

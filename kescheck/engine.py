@@ -6,7 +6,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, parse_env
@@ -22,6 +22,8 @@ from .suppress import apply as apply_suppressions
 
 MAX_FILES = 10_000
 """Per run; a larger tree is almost certainly not what the user meant to lint."""
+MAX_WALK_ENTRIES = 50 * MAX_FILES
+"""Files and directories one directory walk looks at (`kescheck lint /` must end, and soon)."""
 STDIN = "-"
 _SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
 _NEVER_CONFIG = {".pem", ".crt", ".cer", ".der", ".key", ".p12", ".pfx", ".csr", ".srl", ".py", ".pyc", ".md",
@@ -79,16 +81,22 @@ def _is_candidate(path: Path) -> bool:
     return path.suffix.lower() not in _NEVER_CONFIG
 
 
-def _walk(directory: Path, errors: list[InputError]) -> list[Path]:
-    found: list[Path] = []
+def _walk(directory: Path, errors: list[InputError]) -> Iterator[Path]:
+    """Candidate files below `directory`, lazily: the caller stops at its file cap, and `MAX_WALK_ENTRIES`
+    bounds a tree of non-candidates (symbolic links to directories are never followed, so no loop)."""
+    seen = 0
     for root, dirs, files in os.walk(directory, onerror=lambda err: errors.append(
             InputError(err.filename or directory, err.strerror or "cannot be read"))):
+        seen += len(dirs) + len(files)
+        if seen > MAX_WALK_ENTRIES:
+            errors.append(InputError(directory, f"more than {MAX_WALK_ENTRIES} entries below it; name the "
+                                                "directories that hold the configs"))
+            return
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):
             path = Path(root) / name
             if _is_candidate(path) and path.is_file():
-                found.append(path)
-    return found
+                yield path
 
 
 def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocument | None]:
@@ -294,6 +302,8 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
             errors: list[InputError] = []
             for found in _walk(path, errors):
                 collector.add(found, named=True)
+                if collector.count > MAX_FILES:
+                    break
             collector.errors.extend(errors)
             continue
         loaded = collector.add(path, named=True, explicit=True)

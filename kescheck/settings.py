@@ -81,12 +81,22 @@ def find_settings_file(start: Path) -> Path | None:
             if candidate.is_file():
                 if name == "pyproject.toml":
                     try:
-                        if "kescheck" not in tomllib.loads(candidate.read_text("utf-8")).get("tool", {}):
+                        tool = tomllib.loads(candidate.read_text("utf-8")).get("tool")
+                        if not isinstance(tool, dict) or "kescheck" not in tool:
                             continue
                     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                         continue
                 return candidate
     return None
+
+
+def _table(value, where: str) -> dict:
+    """A TOML table the user may have written as something else (settings files come from anyone's PR)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SettingsError(f"{where} must be a table")
+    return value
 
 
 def _strings(value, where: str) -> tuple[str, ...]:
@@ -106,9 +116,10 @@ def load_settings(path: Path | None) -> Settings:
         raise SettingsError(f"{path}: {err.strerror or err}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SettingsError(f"{path}: not valid TOML: {err}") from None
-    table = data.get("tool", {}).get("kescheck", {}) if path.name == "pyproject.toml" else data
-    if not isinstance(table, dict):
-        raise SettingsError(f"{path}: [tool.kescheck] must be a table")
+    if path.name == "pyproject.toml":
+        table = _table(_table(data.get("tool"), f"{path}: [tool]").get("kescheck"), f"{path}: [tool.kescheck]")
+    else:
+        table = data
     base = path.parent
     where = f"{path}" + (" [tool.kescheck]" if path.name == "pyproject.toml" else "")
     settings = Settings(path=path)
@@ -123,18 +134,18 @@ def load_settings(path: Path | None) -> Settings:
     if "ignore" in table:
         settings.ignore = _strings(table["ignore"], f"{where} ignore")
         settings.origins["ignore"] = where
-    for key, value in (table.get("severity") or {}).items():
+    for key, value in _table(table.get("severity"), f"{where} severity").items():
         try:
             settings.severity[key] = Severity.parse(str(value))
         except ValueError as err:
             raise SettingsError(f"{where} severity.{key}: {err}") from None
         settings.origins[f"severity.{key}"] = where
-    for pattern, value in (table.get("per-path-ignores") or {}).items():
+    for pattern, value in _table(table.get("per-path-ignores"), f"{where} per-path-ignores").items():
         settings.per_path_ignores[pattern] = _strings(value, f"{where} per-path-ignores.{pattern}")
         settings.origins[f"per-path-ignores.{pattern}"] = where
     if "expiry-warning-days" in table:
         days = table["expiry-warning-days"]
-        if not isinstance(days, int) or days < 0:
+        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
             raise SettingsError(f"{where} expiry-warning-days must be a whole number of days")
         settings.expiry_warning_days = days
         settings.origins["expiry-warning-days"] = where
@@ -142,18 +153,23 @@ def load_settings(path: Path | None) -> Settings:
         settings.kes_version = str(table["kes-version"])
         settings.origins["kes-version"] = where
     specs = []
-    for name, spec in sorted((table.get("deployments") or {}).items()):
-        if not isinstance(spec, dict):
-            raise SettingsError(f"{where} deployments.{name} must be a table")
+    for name, spec in sorted(_table(table.get("deployments"), f"{where} deployments").items()):
+        spec = _table(spec, f"{where} deployments.{name}")
         kes = spec.get("kes")
         envs = _strings(spec.get("env", []), f"{where} deployments.{name}.env")
         base_dir = spec.get("base-dir")
+        for key, value in (("kes", kes), ("base-dir", base_dir)):
+            if value is not None and not isinstance(value, str):
+                raise SettingsError(f"{where} deployments.{name}.{key} must be a path (a string)")
         specs.append(DeploymentSpec(name, (base / kes) if kes else None, tuple(base / e for e in envs),
                                     (base / base_dir) if base_dir else None))
         settings.origins[f"deployments.{name}"] = where
     settings.deployments = tuple(specs)
     suppressions = []
-    for index, item in enumerate(table.get("suppressions") or []):
+    entries = table.get("suppressions") or []
+    if not isinstance(entries, list):
+        raise SettingsError(f"{where} suppressions must be an array of tables ([[suppressions]])")
+    for index, item in enumerate(entries):
         if not isinstance(item, dict) or "rule" not in item or "reason" not in item:
             raise SettingsError(f"{where} suppressions[{index}] needs at least `rule` and `reason`")
         expires = item.get("expires")
@@ -164,6 +180,8 @@ def load_settings(path: Path | None) -> Settings:
                 raise SettingsError(f"{where} suppressions[{index}].expires is not a date (YYYY-MM-DD)") from None
         elif isinstance(expires, dt.datetime):
             expires = expires.date()
+        elif expires is not None and not isinstance(expires, dt.date):
+            raise SettingsError(f"{where} suppressions[{index}].expires is not a date (YYYY-MM-DD)")
         suppressions.append(SuppressionSpec(str(item["rule"]), str(item.get("path", "*")), str(item["reason"]),
                                             expires, f"{where} suppressions[{index}]"))
     settings.suppressions = tuple(suppressions)

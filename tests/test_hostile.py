@@ -106,3 +106,82 @@ def test_a_directory_without_configs_says_so(cli, tmp_path):
     result = cli("lint", tmp_path)
     assert result.status == 0
     assert "no KES config or MinIO env file found" in result.stderr
+
+
+def test_symlink_loops_end_in_messages(tmp_path, cli):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    (tmp_path / "sub" / "loop").symlink_to(".")
+    (tmp_path / "sub" / "up").symlink_to("..")
+    (tmp_path / "self.yaml").symlink_to("self.yaml")
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")
+    walked = cli("lint", tmp_path, "--format", "json")
+    assert walked.status in (0, 1) and walked.stdout.count('"path": "') >= 1
+    named = cli("lint", tmp_path / "self.yaml", tmp_path / "a.yaml", tmp_path / "sub" / "loop" / "loop" / "up")
+    assert named.status == 2
+    assert "self.yaml: " in named.stderr and "a.yaml: " in named.stderr
+
+
+def test_a_huge_tree_is_walked_only_up_to_the_caps(tmp_path, monkeypatch, cli):
+    from kescheck import engine
+
+    for d in range(4):
+        for i in range(30):
+            (tmp_path / f"d{d}").mkdir(exist_ok=True)
+            (tmp_path / f"d{d}" / f"f{i}").write_text("x=1\n")
+    read: list = []
+    real_read = engine.read_bytes
+    monkeypatch.setattr(engine, "read_bytes", lambda path: read.append(path) or real_read(path))
+    monkeypatch.setattr(engine, "MAX_FILES", 10)
+    result = cli("lint", tmp_path)
+    assert result.status == 2 and "more than 10 files" in result.stderr
+    assert len(read) == 10  # the walk stopped at the cap instead of listing the whole tree first
+    monkeypatch.setattr(engine, "MAX_FILES", 1000)
+    monkeypatch.setattr(engine, "MAX_WALK_ENTRIES", 50)
+    result = cli("lint", tmp_path)
+    assert result.status == 2 and "more than 50 entries below it" in result.stderr
+
+
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\x9b31m"
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path, cli):
+    """A hostile file (or file name) must not clear the screen, set the title or recolour a CI log."""
+    env = tmp_path / "minio.env"
+    env.write_text(f"MINIO_KMS_KES_ENDPOINT={ESCAPES}https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k{ESCAPES}\n")
+    (tmp_path / f"bad{ESCAPES[:4]}.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    for fmt in ("plain", "rich", "github"):
+        run = cli("lint", env, tmp_path / f"bad{ESCAPES[:4]}.yaml", tmp_path / f"gone{ESCAPES}", "--format", fmt,
+                  "--color", "always")
+        assert run.status == 2 and "\\x1b[2J" in run.stdout
+        assert "\x07" not in run.stdout + run.stderr and "\x9b" not in run.stdout + run.stderr
+        assert "\x1b]" not in run.stdout + run.stderr and "\x1b[2J" not in run.stdout + run.stderr
+
+
+def test_form_feeds_and_unicode_separators_do_not_shift_line_numbers(tmp_path, cli):
+    env = tmp_path / "minio.env"
+    env.write_text("# a\x0cb\x1ec\u2028d\x85e\nMINIO_KMS_KES_ENDPOINT=https://kes:7373\n"
+                   "MINIO_KMS_KES_KEY_NAME=minio-key # default\n", encoding="utf-8")
+    run = cli("lint", env, "--format", "plain", "--select", "ENV105")
+    assert run.status == 1
+    assert "3:24" in run.stdout and "> 3 | MINIO_KMS_KES_KEY_NAME=minio-key # default" in run.stdout
+
+
+@pytest.mark.parametrize("text", ['severity = "0"\n', 'per-path-ignores = 1\n', 'deployments = "x"\n',
+                                  '[deployments.a]\nkes = 5\n', 'suppressions = 3\n',
+                                  '[[suppressions]]\nrule = "KES001"\nreason = "r"\nexpires = 5\n',
+                                  'expiry-warning-days = true\n'])
+def test_settings_of_the_wrong_shape_are_usage_errors(tmp_path, cli, text):
+    settings = tmp_path / ".kescheck.toml"
+    settings.write_text(text)
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    run = cli("lint", tmp_path / "kes.yaml", "--config", settings)
+    assert run.status == 2 and ".kescheck.toml" in run.stderr
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_not_a_settings_file(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('tool = "kescheck"\n')
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    assert cli("lint", "kes.yaml").status in (0, 1)

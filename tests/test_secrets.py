@@ -76,3 +76,30 @@ def test_a_pem_key_named_on_the_command_line_is_refused_unread(cli, planted):
     assert run.status == 2
     assert "PEM" in run.stderr
     assert "PRIVATE" not in run.stdout + run.stderr
+
+
+# A secret written in the wrong shape, or in a file whose YAML does not parse, is still a secret.
+MISSHAPEN = {
+    "as-list": "      secret: [CANARYLISTx9, CANARYLISTTWOx9]\n",
+    "as-mapping": "      secret: {CANARYMAPKEYx9: CANARYMAPVALx9}\n",
+    "block-list": "      secret:\n        - CANARYBLOCKITEMx9\n",
+    "broken-quote": '      secret: "CANARYQUOTEx9\n',
+    "broken-colon": "      secret: CANARYCOLONx9: x\n",
+    "broken-block": "      secret: |\n        CANARYBLOCKONEx9\n        CANARYBLOCKTWOx9\n\tbad: tab\n",
+    "broken-flow": "      id: x\n    other: {endpoint: https://v, approle: {id: x, secret: CANARYFLOWx9}}\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MISSHAPEN))
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_misshapen_and_unparsable_secrets_stay_hidden(cli, write, tmp_path, monkeypatch, shape, fmt):
+    monkeypatch.chdir(tmp_path)
+    text = ("admin: {identity: disabled}\nkeystore:\n  vault:\n    endpoint: https://v\n    approle:\n      id: x\n"
+            + MISSHAPEN[shape] + "      secret: again\n")
+    write("kes-config.yaml", text)
+    canaries = re.findall(r"CANARY[A-Z]*x9", text)
+    run = cli("lint", "kes-config.yaml", "--format", fmt, "--select", "KES0")
+    assert run.status == 1, run.stdout + run.stderr
+    assert [c for c in canaries if c in run.stdout + run.stderr] == []
+    if fmt == "plain":
+        assert "********" in run.stdout  # the frame did show the line, masked

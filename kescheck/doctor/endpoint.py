@@ -2,7 +2,8 @@
 
 Only GET requests and the generate/decrypt PUTs MinIO itself sends (they change nothing on the
 server). No redirect is followed (http.client never follows one), response bodies are read up
-to a bound, and every network step has a timeout.
+to a bound, and every network step has a timeout; a request and its whole answer share one
+deadline, so a server that trickles its answer a byte at a time cannot hold a probe.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import binascii
 import datetime as dt
 import hmac
 import http.client
+import io
 import json
 import os
 import socket
@@ -19,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import quote
 
 from .. import __version__
 from ..endpoints import Endpoint
@@ -31,6 +34,13 @@ MAX_BODY = 64 * 1024
 """KES answers these calls with a few hundred bytes; anything near this is not KES."""
 
 Progress = Callable[[str, str | None], None]
+
+
+def key_segment(key: str) -> str:
+    """The key name as exactly one path segment: a name holding `/`, `..`, `?` or `#` must not reach another
+    API route (a proxy that normalises paths would turn `x/../../create/y` into a key creation)."""
+    segment = quote(key, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 @dataclass(frozen=True)
@@ -281,6 +291,7 @@ class EndpointProbe:
             headers["Content-Type"] = "application/json"
         try:
             connection.timeout = self.plan.timeout
+            connection.deadline = time.monotonic() + self.plan.timeout
             if connection.sock is not None:
                 connection.sock.settimeout(self.plan.timeout)
             connection.request(method, path, body=body, headers=headers)
@@ -293,7 +304,7 @@ class EndpointProbe:
                                                           "this is not KES")
         except TimeoutError:
             connection.close()
-            self._fail(check, doc.TIMED_OUT, f"{method} {path} timed out: no answer within {self.plan.timeout:g} s")
+            self._fail(check, doc.TIMED_OUT, f"{method} {path} timed out: no complete answer within {self.plan.timeout:g} s")
         except ssl.SSLError as err:
             connection.close()
             refusal = client_certificate_refusal(err, self.plan.tls)
@@ -393,7 +404,7 @@ class EndpointProbe:
         if not key:
             check.skip(f"{KEY_NAME} is not set")
             return
-        path = f"/v1/key/describe/{key}"
+        path = f"/v1/key/describe/{key_segment(key)}"
         response = self.call(check, "GET", path)
         body = response.body or {}
         if response.status == 200:
@@ -424,7 +435,7 @@ class EndpointProbe:
                    f"allows a prefix), then restart KES")
 
     def _key_call(self, check: Check, operation: str, key: str, payload: dict) -> dict:
-        path = f"/v1/key/{operation}/{key}"
+        path = f"/v1/key/{operation}/{key_segment(key)}"
         response = self.call(check, "PUT", path, payload)
         if response.status == 200 and response.body:
             return response.body
@@ -466,6 +477,36 @@ class EndpointProbe:
         check.ok(f"generated a data key with '{key}' and decrypted it: the plaintext matches")
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket reader http.client would use, with one deadline shared by all its reads."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        # makefile() counts a reference: the socket stays open until the response is done with it.
+        self._sock, self._raw, self._deadline = sock, sock.makefile("rb", buffering=0), deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the answer did not complete before the deadline")
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args, deadline: float, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        plain, self.fp = self.fp, io.BufferedReader(_DeadlineReader(sock, deadline))
+        plain.close()
+
+
 class _Connection(http.client.HTTPConnection):
     """HTTP over the probe's TLS socket; a reconnect makes a new TLS connection the same way, never plain HTTP."""
 
@@ -473,9 +514,15 @@ class _Connection(http.client.HTTPConnection):
         super().__init__(probe.address, probe.endpoint.effective_port, timeout=probe.plan.timeout)
         self._probe = probe
         self.sock = probe.socket
+        self.deadline = time.monotonic() + probe.plan.timeout
+        """When the current request's answer must be complete (`call` sets it per request)."""
 
     def connect(self):
         self.sock = self._probe._open_tls()
+
+    def response_class(self, sock, *args, **kwargs) -> _DeadlineResponse:
+        # http.client builds each response through this attribute; the response reads under our deadline.
+        return _DeadlineResponse(sock, *args, deadline=self.deadline, **kwargs)
 
 
 def probe_endpoint(endpoint: Endpoint, plan: ProbePlan, progress: Progress | None = None) -> Check:

@@ -25,6 +25,8 @@ from .minio import MinioSettings, find_settings
 from .tls import client_tls
 
 MAX_PARALLEL = 32
+MAX_PROBED_ENDPOINTS = 4 * MAX_PARALLEL
+"""More KES endpoints than any deployment runs; probing a typo's thousands of hosts would take hours."""
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_WARNING = 0, 1, 2, 3
 ENDPOINTS_TITLE = "KES endpoints"
 STATIC_TITLE = "static checks (kescheck lint)"
@@ -79,14 +81,21 @@ def _settings_checks(settings: MinioSettings, node: Check) -> tuple[list, str]:
     endpoints_check = node.add(Check(ENDPOINT, anchor=ENDPOINT))
     key_check = node.add(Check(KEY_NAME, anchor=KEY_NAME))
     endpoints, errors = settings.endpoints()
+    too_many = len(endpoints) > MAX_PROBED_ENDPOINTS
     if settings.entry(ENDPOINT) is None:
         endpoints_check.fail(doc.SETTINGS_INCOMPLETE, f"{ENDPOINT} is not set: MinIO has no KES to talk to")
     elif errors:
-        endpoints_check.fail(doc.INVALID_ENDPOINT, "; ".join(str(e) for e in errors))
+        more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+        endpoints_check.fail(doc.INVALID_ENDPOINT, "; ".join(str(e) for e in errors[:5]) + more)
     elif not endpoints:
         endpoints_check.fail(doc.SETTINGS_INCOMPLETE, f"{ENDPOINT} lists no endpoint: MinIO refuses to start")
+    elif too_many:
+        endpoints_check.fail(doc.INVALID_ENDPOINT, f"{ENDPOINT} expands to {len(endpoints)} endpoints; the doctor "
+                                                   f"probes at most {MAX_PROBED_ENDPOINTS} (is a range a typo?)")
     else:
         endpoints_check.ok(f"{len(endpoints)} endpoint(s): {', '.join(e.url for e in endpoints)}")
+    if too_many:
+        endpoints = []
     key = settings.value(KEY_NAME)
     if key:
         key_check.ok(f"default key '{key}'")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from .source import SourceFile
-from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml
+from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
 
 
 class Generation(enum.IntEnum):
@@ -144,16 +144,53 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
     return CURRENT, f"assumed the current KES, {CURRENT.label}: nothing in the file decides (use --kes-version to choose)", False
 
 
+def _mark_scalar(source: SourceFile, node: YScalar) -> None:
+    if node.end_line == node.line:
+        source.mark_secret(node.line, node.column, node.end_column, node.text)
+    else:  # a block or folded scalar: mask every line it spans
+        source.mark_secret(node.line, node.column, 10**6, node.text)
+        for line in range(node.line + 1, node.end_line + 1):
+            source.mark_secret(line, 1, 10**6, "")
+
+
 def _mark_secrets(doc: YamlDocument) -> None:
+    if doc.root is None:
+        _mark_secret_lines(doc.source)
+        return
     for node in doc.nodes():
-        if isinstance(node, YScalar) and node.path and is_secret_path(node.path) and not node.is_null:
-            if env_reference(node) is None and not node.is_key:
-                if node.end_line == node.line:
-                    doc.source.mark_secret(node.line, node.column, node.end_column, node.text)
-                else:  # a block or folded scalar: mask every line it spans
-                    doc.source.mark_secret(node.line, node.column, 10**6, node.text)
-                    for line in range(node.line + 1, node.end_line + 1):
-                        doc.source.mark_secret(line, 1, 10**6, "")
+        if getattr(node, "is_key", False) or not node.path or not is_secret_path(node.path):
+            continue
+        if isinstance(node, YScalar):
+            if not node.is_null and env_reference(node) is None:
+                _mark_scalar(doc.source, node)
+            continue
+        # A list or mapping where KES expects the secret (a mistake): whatever it holds is still the secret.
+        for inner in walk(node):
+            if isinstance(inner, YScalar) and not inner.is_null:
+                _mark_scalar(doc.source, inner)
+
+
+_SECRET_KEYS = "|".join(sorted({re.escape(path.rsplit(".", 1)[-1]) for path in SECRET_PATHS} | {"key"}, key=len,
+                              reverse=True))
+_SECRET_LINE = re.compile(rf"""(?:^|[\s{{,\[])(["']?)(?:{_SECRET_KEYS})\1[ \t]*:(?=[ \t]|$)[ \t]*""")
+
+
+def _mark_secret_lines(source: SourceFile) -> None:
+    """YAML that does not parse has no paths: mask, by key name alone, every value that could be a secret,
+    and the more-indented lines after it (a block scalar, a multi-line string)."""
+    owner_indent: int | None = None
+    for number, line in enumerate(source.lines, start=1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        if owner_indent is not None and line.strip() and indent > owner_indent:
+            source.mark_secret(number, 1, 10**6, "")
+            continue
+        owner_indent = None
+        match = _SECRET_LINE.search(line)
+        if match is None:
+            continue
+        value = line[match.end():]
+        source.mark_secret(number, match.end() + 1, 10**6, value.strip().strip("'\"{}[],").strip())
+        owner_indent = indent
 
 
 def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: YamlDocument | None = None) -> KesConfig:

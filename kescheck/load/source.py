@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 """KES configs and env files are a few KiB; anything this large is not one."""
 
 REDACTED = "********"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class InputError(Exception):
@@ -39,7 +41,10 @@ class SourceFile:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            # Not str.splitlines(): it also breaks at form feeds, \x1c-\x1e, \x85 and \u2028, which no
+            # editor, YAML parser or env reader counts, and every line number after one would be off.
+            lines = _LINE_BREAK.split(self.text)
+            self._lines = lines[:-1] if lines[-1] == "" else lines
         return self._lines
 
     def mark_secret(self, line: int, column: int, end_column: int, value: str) -> None:

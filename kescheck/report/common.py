@@ -1,10 +1,20 @@
 """Small facts about a result that several reporters state the same way."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from ..engine import LintResult
 from ..findings import Finding, Severity
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters (from a hostile file or server) shown as `\\xNN`, never sent to a terminal or log
+    viewer that would obey them; newlines and tabs stay."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
 
 
 def counts(findings: list[Finding]) -> Counter:

@@ -11,14 +11,14 @@ from collections import Counter
 from ..engine import LintResult
 from ..findings import Severity
 from . import ReportContext
-from .common import message_with_fix, shown_findings, summary_line
+from .common import message_with_fix, printable, shown_findings, summary_line
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 STEP_SUMMARY = "step-summary"
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..engine import LintResult
 from ..findings import Finding, Severity
 from . import ReportContext
-from .common import summary_line
+from .common import printable, summary_line
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 Segment = tuple[str, str]
@@ -90,7 +90,7 @@ def render(result: LintResult, context: ReportContext) -> str:
 def join_segments(parts: list[Segment], color: bool, width: int = 100) -> str:
     """Plain text, or ANSI-styled through rich (imported only then)."""
     if not color:
-        return "".join(text for text, _ in parts)
+        return printable("".join(text for text, _ in parts))
     from io import StringIO
 
     from rich.console import Console
@@ -101,6 +101,6 @@ def join_segments(parts: list[Segment], color: bool, width: int = 100) -> str:
                       highlight=False, emoji=False, soft_wrap=True)
     text = Text()
     for chunk, style in parts:
-        text.append(chunk, style=style or None)
+        text.append(printable(chunk), style=style or None)
     console.print(text, end="")
     return buffer.getvalue()

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from pathlib import PurePosixPath
 
-from ..endpoints import EndpointError, expand_ellipsis, parse_url, split_endpoint_list
+from ..endpoints import MAX_EXPANSION, EndpointError, expand_ellipsis, parse_url, split_endpoint_list
 from ..findings import Severity
 from ..identity import API_KEY_PREFIX, ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
@@ -82,13 +82,17 @@ def _near_miss(env: EnvFile, name: str) -> EnvEntry | None:
 
 def kes_endpoints(entry: EnvEntry):
     """(column, list entry text, expanded URLs or the error) for each non-blank entry of the endpoint list."""
-    offset = 0
+    offset = total = 0
     for _, part in split_endpoint_list(entry.value):
         offset = entry.value.index(part, offset)
         column = entry.column_at(offset)
         offset += len(part)
         try:
-            yield column, part, [parse_url(url, 0) for url in expand_ellipsis(part)], None
+            expanded = expand_ellipsis(part)
+            total += len(expanded)
+            if total > MAX_EXPANSION:  # each entry is capped, their sum is not: check the first endpoints only
+                return
+            yield column, part, [parse_url(url, 0) for url in expanded], None
         except EndpointError as err:
             yield column, part, [], err
 

@@ -1,0 +1,240 @@
+"""Fuzzing the loaders test_fuzz.py does not reach: PEM files, systemd's env reading, settings files,
+baselines and suppression comments, and the CLI over them (statuses 0/1/2; the doctor's 0-3).
+
+Same budget switch as test_fuzz.py (KESCHECK_FUZZ_EXAMPLES); bench/fuzz_long.py runs both.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import string
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from certgen import issue
+from conftest import run_cli
+from kescheck.baseline import BaselineError, apply_baseline, load_baseline
+from kescheck.engine import lint
+from kescheck.load.envfile import parse_env, read_systemd
+from kescheck.load.pem import load_ca_path, load_pem_file, load_private_key, load_private_key_unknown_password
+from kescheck.load.source import SourceFile
+from kescheck.model import Options
+from kescheck.settings import SettingsError, load_settings
+from kescheck.suppress import scan
+from test_fuzz import CI_BUDGET, assert_sane
+
+LEAF = issue("kes.example.net", dns=("kes.example.net",))
+CA = issue("fuzz CA", ca=True)
+CHAIN = issue("kes.example.net", issuer=CA, dns=("kes.example.net",))
+REAL_PEMS = [LEAF.cert_pem(), LEAF.key_pem(), LEAF.key_pem(b"pw"), LEAF.key_pem(fmt="pkcs1"), CHAIN.cert_pem() + CA.cert_pem(),
+             issue("ed", key_kind="ed25519").key_pem(), CA.cert_pem() + LEAF.key_pem()]
+LABELS = ["CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "PUBLIC KEY",
+          "X509 CRL", "TRUSTED CERTIFICATE", "", "CERTIFICATE REQUEST"]
+
+
+def mutate(data: bytes, draw) -> bytes:
+    position = draw(st.integers(0, max(0, len(data) - 1)))
+    insert = draw(st.binary(max_size=8) | st.sampled_from([b"\n", b"-----", b"=", b"\r\n", b" ", b"\x00", b"A" * 65]))
+    return data[:position] + insert + data[position + draw(st.integers(0, 64)):]
+
+
+def pem_inputs():
+    real = st.sampled_from(REAL_PEMS)
+    truncated = real.flatmap(lambda pem: st.integers(0, len(pem)).map(lambda n: pem[:n]))
+    relabelled = st.tuples(real, st.sampled_from(LABELS), st.sampled_from(LABELS)).map(
+        lambda t: t[0].replace(b"BEGIN ", f"BEGIN {t[1]} X".encode(), 1).replace(b"END ", f"END {t[2]} Y".encode(), 1))
+    garbage_body = st.tuples(st.sampled_from(LABELS), st.binary(max_size=300)).map(
+        lambda t: f"-----BEGIN {t[0]}-----\n".encode() + base64.encodebytes(t[1]) + f"-----END {t[0]}-----\n".encode())
+    chains = st.integers(50, 400).map(lambda n: (CHAIN.cert_pem() + CA.cert_pem()) * n)
+    return st.one_of(st.binary(max_size=2048), real.flatmap(lambda pem: st.builds(lambda d: pem, st.just(0))),
+                     truncated, relabelled, garbage_body, chains,
+                     st.tuples(real, st.data()).map(lambda t: mutate(t[0], t[1].draw)))
+
+
+@CI_BUDGET
+@given(pem_inputs(), st.one_of(st.none(), st.binary(max_size=12)))
+def test_pem_loader_survives_anything(tmp_path_factory, data, password):
+    path = tmp_path_factory.mktemp("pem") / "input.pem"
+    path.write_bytes(data)
+    pem = load_pem_file(path)
+    assert pem.state is not None
+    for block in pem.blocks:
+        assert block.line >= 1
+    load_private_key(pem, password)
+    load_private_key_unknown_password(pem)
+    load_ca_path(path.parent)
+
+
+@CI_BUDGET
+@given(pem_inputs(), pem_inputs())
+def test_lint_survives_fuzzed_certificates_and_keys(tmp_path_factory, cert, key):
+    directory = tmp_path_factory.mktemp("tls")
+    (directory / "kes.crt").write_bytes(cert)
+    (directory / "kes.key").write_bytes(key)
+    (directory / "ca.crt").write_bytes(cert)
+    config = directory / "kes-config.yaml"
+    config.write_text("address: 0.0.0.0:7373\nadmin: {identity: disabled}\ntls:\n  key: kes.key\n  cert: kes.crt\n"
+                      "  password: pw\n  auth: on\n  ca: ca.crt\nkeystore: {fs: {path: /k}}\n")
+    env = directory / "minio.env"
+    env.write_text("MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                   "MINIO_KMS_KES_CERT_FILE=kes.crt\nMINIO_KMS_KES_KEY_FILE=kes.key\nMINIO_KMS_KES_CAPATH=ca.crt\n")
+    assert_sane(lint([config, env], Options(require_files=True)), [config, env])
+
+
+SYSTEMD_ALPHABET = string.ascii_letters[:8] + string.digits[:3] + "_=\"'\\ \t\n\r#;$`{}-.:/\x00é"
+
+
+@CI_BUDGET
+@given(st.text(alphabet=SYSTEMD_ALPHABET, max_size=300))
+def test_systemd_reading_survives_anything(text):
+    reading = read_systemd(text)
+    for assignment in reading.assignments:
+        assert assignment.line >= 1
+    env = parse_env(SourceFile(Path("fuzz.env"), text))
+    for entry in env.entries:
+        assert entry.line >= 1 and entry.name_column >= 1 and entry.value_column >= 1
+
+
+TOML_KEYS = ["select", "ignore", "severity", "per-path-ignores", "expiry-warning-days", "kes-version", "deployments",
+             "suppressions", "rule", "path", "reason", "expires", "name", "kes", "env", "files", "KES201", "*.yaml",
+             "tool", "kescheck"]
+toml_scalars = st.one_of(st.text(alphabet=string.ascii_letters + string.digits + "-*./[]_", max_size=12),
+                         st.integers(-3, 10**4), st.booleans(), st.sampled_from(["2020-01-01", "9999-12-31", "error",
+                                                                                 "warning", "KES", "0.23"]))
+toml_values = st.recursive(toml_scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+
+
+def to_toml(table: dict) -> str:
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(i) for i in v) + "]"
+        if isinstance(v, int):
+            return str(v)
+        return json.dumps(v)
+
+    lines = []
+    for key, v in table.items():
+        if isinstance(v, dict):
+            lines.append(f'[{json.dumps(key)}]')
+            lines += [f"{json.dumps(k)} = {value(i)}" for k, i in v.items()]
+        elif isinstance(v, tuple):  # an array of tables
+            for item in v:
+                lines.append(f"[[{json.dumps(key)}]]")
+                lines += [f"{json.dumps(k)} = {value(i)}" for k, i in item.items()]
+    return "\n".join([f"{json.dumps(k)} = {value(v)}" for k, v in table.items() if not isinstance(v, (dict, tuple))]
+                     + lines) + "\n"
+
+
+settings_tables = st.dictionaries(
+    st.sampled_from(TOML_KEYS),
+    st.one_of(toml_values, st.dictionaries(st.sampled_from(TOML_KEYS), toml_values, max_size=3),
+              st.lists(st.dictionaries(st.sampled_from(TOML_KEYS), toml_values, max_size=4), max_size=2).map(tuple)),
+    max_size=5)
+
+
+@CI_BUDGET
+@given(st.one_of(settings_tables.map(to_toml), st.text(max_size=200)))
+def test_settings_loader_and_lint_survive_random_toml(tmp_path_factory, text):
+    directory = tmp_path_factory.mktemp("settings")
+    path = directory / ".kescheck.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        settings = load_settings(path)
+    except SettingsError as err:
+        assert str(err)
+        return
+    config = directory / "kes-config.yaml"
+    config.write_text("admin: {identity: disabled}\nadmin: {identity: x}\nkeystore: {fs: {path: /k}}\n")
+    assert_sane(lint([config], Options(), settings), [config])
+    assert run_cli("lint", config, "--config", path, "--format", "json").status in (0, 1, 2)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                               st.sampled_from(["path", "code", "anchor", "count", "x"]), inner, max_size=4),
+                           max_leaves=12)
+baselines = st.one_of(json_values, st.fixed_dictionaries(
+    {"format": st.sampled_from(["kescheck-baseline", "other"]), "version": st.sampled_from([1, 2, "1"]),
+     "findings": json_values | st.lists(st.fixed_dictionaries(
+         {"path": st.sampled_from(["kes-config.yaml", "../x", ""]), "code": st.sampled_from(["KES001", "X"]),
+          "anchor": json_values}, optional={"count": json_values}), max_size=4)}))
+
+
+@CI_BUDGET
+@given(st.one_of(baselines.map(json.dumps), st.text(max_size=100)))
+def test_baseline_loader_survives_random_json(tmp_path_factory, text):
+    directory = tmp_path_factory.mktemp("baseline")
+    path = directory / "baseline.json"
+    path.write_text(text, encoding="utf-8")
+    config = directory / "kes-config.yaml"
+    config.write_text("admin: {identity: disabled}\nadmin: {identity: x}\nkeystore: {fs: {path: /k}}\n")
+    try:
+        keys = load_baseline(path)
+    except BaselineError as err:
+        assert str(err)
+    else:
+        assert isinstance(keys, Counter)
+        result = lint([config])
+        assert len(apply_baseline(result.findings, keys, path)) == len(result.findings)
+    assert run_cli("lint", config, "--baseline", path, "--format", "sarif").status in (0, 1, 2)
+
+
+directive_texts = st.one_of(
+    st.text(alphabet=string.ascii_letters + string.digits + "[], -=:#", max_size=50).map(lambda t: "# kescheck:" + t),
+    st.builds(lambda kind, codes, reason, option: f"# kescheck: {kind}[{codes}]{option} -- {reason}",
+              st.sampled_from(["ignore", "ignore-file", "IGNORE", "disable", ""]),
+              st.sampled_from(["KES001", "KES201,KES212", "", "kes-yaml", "*", "ENV0"]),
+              st.text(max_size=10), st.sampled_from(["", " expires=2020-01-01", " expires=never", " until=x"])))
+
+
+@CI_BUDGET
+@given(st.lists(st.tuples(st.integers(0, 12), directive_texts, st.booleans()), max_size=5), st.booleans())
+def test_suppression_comments_survive_anything(tmp_path_factory, placements, env_file):
+    lines = (["MINIO_KMS_KES_ENDPOINT=https://kes:7373", "MINIO_KMS_KES_KEY_NAME=k # comment", "MINIO_KMS_KES_ENDPOINT=x"]
+             if env_file else
+             ["admin:", "  identity: disabled", "admin: {identity: x}", "tls:", "  key: |", "    # kescheck: not me",
+              "  cert: c", "keystore: {fs: {path: /k}}", "cache: {expiry: {any: 5m}}"])
+    for where, text, inline in placements:
+        index = min(where, len(lines) - 1)
+        if inline:
+            lines[index] = lines[index] + " " + text
+        else:
+            lines.insert(index, text)
+    directory = tmp_path_factory.mktemp("suppress")
+    path = directory / ("minio.env" if env_file else "kes-config.yaml")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = SourceFile(path, path.read_text())
+    for directive in scan(source, "env" if env_file else "kes"):
+        assert 1 <= directive.line <= len(source.lines) and directive.column >= 1
+    assert_sane(lint([path]), [path])
+    assert run_cli("lint", path, "--format", "github").status in (0, 1, 2)
+
+
+@CI_BUDGET
+@given(st.lists(st.sampled_from(["MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:{port}", "MINIO_KMS_KES_ENDPOINT=",
+                                 "MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:{port}/{{1...3}}", "MINIO_KMS_KES_KEY_NAME=k",
+                                 "MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs",
+                                 "MINIO_KMS_KES_API_KEY=kes:v1:broken", "MINIO_KMS_KES_CERT_FILE=/nonexistent",
+                                 "MINIO_KMS_KES_KEY_FILE=/dev/null", "MINIO_KMS_KES_CAPATH=/", "MINIO_KMS_SECRET_KEY=a:b",
+                                 "MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:{port},https://{{a...b}}"]), max_size=8),
+       st.text(alphabet=SYSTEMD_ALPHABET, max_size=40))
+def test_doctor_statuses_on_random_settings(tmp_path_factory, lines, noise):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on: no probe leaves the host
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path_factory.mktemp("doctor") / "minio.env"
+    path.write_text("\n".join(line.format(port=port) for line in lines) + "\n" + noise, encoding="utf-8")
+    run = run_cli("doctor", "--minio-env", path, "--timeout", "0.5", "--format", "json")
+    assert run.status in (0, 1, 2, 3)
+    if run.status != 2:
+        document = json.loads(run.stdout)
+        assert document["doctor"]["exit_status"] == run.status
+        for finding in document["findings"]:
+            assert finding["line"] >= 1 and finding["column"] >= 1
