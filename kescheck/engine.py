@@ -4,12 +4,13 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
-from .load.envfile import EnvFile, looks_like_minio_env, parse_env
+from .load.envfile import EnvFile, looks_like_minio_env
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
@@ -36,6 +37,9 @@ _KES_TOP_LEVEL_LINE = re.compile(r"^(?:admin|keystore|tls|policy|address|root|ca
 
 @dataclass
 class LoadedFile:
+    """One file of a lint run. After `lint()` its parsed content (`kes.root`, `env.entries`) is released:
+    findings, the source text and the KES generation remain."""
+
     path: Path
     """The path to open (as the user gave it, or found in a directory)."""
     source: SourceFile
@@ -125,7 +129,7 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     if kind == "kes":
         return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, doc))
     if kind == "env":
-        return LoadedFile(path, source, "env", env=parse_env(source))
+        return LoadedFile(path, source, "env", env=EnvFile(source))  # read when a rule first asks
     return None
 
 
@@ -267,7 +271,12 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
     return deployments + automatic
 
 
-def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Settings) -> list[Finding]:
+def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Settings,
+              release: bool = False) -> list[Finding]:
+    """Every rule over every deployment. With `release`, each parsed file is dropped as soon as the last
+    deployment holding it has been checked, so a batch needs memory for one deployment, not all of them."""
+    deployments = list(deployments)
+    holders = Counter(id(part) for d in deployments for part in ([d.kes] if d.kes else []) + d.envs)
     findings: dict[tuple, Finding] = {}
     for deployment in deployments:
         for current in rules:
@@ -283,6 +292,12 @@ def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Se
                 if settings.ignored_for_path(current.code, current.name, stamped.location.path):
                     continue
                 findings.setdefault((stamped.code, stamped.location, stamped.message), stamped)
+        # Loaded certificates, policies and identities serve this deployment's rules only.
+        deployment.cache.clear()
+        for part in ([deployment.kes] if deployment.kes else []) + deployment.envs:
+            holders[id(part)] -= 1
+            if release and holders[id(part)] == 0:
+                part.release()
     return sorted(findings.values(), key=Finding.sort_key)
 
 
@@ -315,7 +330,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     checked = {id(source) for deployment in deployments for source in deployment.sources}
     files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
     rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
-    findings = run_rules(deployments, rules, settings)
+    findings = run_rules(deployments, rules, settings, release=True)
     findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))

@@ -103,3 +103,14 @@ def test_misshapen_and_unparsable_secrets_stay_hidden(cli, write, tmp_path, monk
     assert [c for c in canaries if c in run.stdout + run.stderr] == []
     if fmt == "plain":
         assert "********" in run.stdout  # the frame did show the line, masked
+
+
+def test_env_secrets_are_masked_even_when_no_env_rule_reads_the_file(cli, write, tmp_path, monkeypatch):
+    """Env files are read lazily by the rules; the frame of a finding from another rule must still mask."""
+    monkeypatch.chdir(tmp_path)
+    secret = "kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs"
+    write("minio.env", f"MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_API_KEY={secret}\n".encode()
+          + b"MINIO_KMS_KES_KEY_NAME=k\xff\n")
+    run = cli("lint", "minio.env", "--select", "KES002", "--format", "plain")
+    assert "KES002" in run.stdout and "MINIO_KMS_KES_API_KEY=" in run.stdout
+    assert secret not in run.stdout and "AGaV6" not in run.stdout

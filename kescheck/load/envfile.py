@@ -117,14 +117,55 @@ class SystemdReading:
 
 
 @dataclass
-class EnvFile:
-    source: SourceFile
+class EnvReading:
+    """Everything the two readers make of one env file."""
+
     entries: list[EnvEntry] = field(default_factory=list)
     unparsable: list[EnvLineProblem] = field(default_factory=list)
     """Lines without `=`: MinIO refuses to start on the first one."""
     systemd: SystemdReading = field(default_factory=SystemdReading)
     crlf_lines: list[int] = field(default_factory=list)
     nul_lines: list[int] = field(default_factory=list)
+
+
+class EnvFile:
+    """A MinIO env file. It is read on first use, and `release()` drops the reading again (a later use
+    reads the file's text anew): a batch of thousands of files then holds only their text."""
+
+    def __init__(self, source: SourceFile):
+        self.source = source
+        self._reading: EnvReading | None = None
+
+    @property
+    def reading(self) -> EnvReading:
+        if self._reading is None:
+            self._reading = _read(self.source)
+        return self._reading
+
+    @property
+    def entries(self) -> list[EnvEntry]:
+        return self.reading.entries
+
+    @property
+    def unparsable(self) -> list[EnvLineProblem]:
+        return self.reading.unparsable
+
+    @property
+    def systemd(self) -> SystemdReading:
+        return self.reading.systemd
+
+    @property
+    def crlf_lines(self) -> list[int]:
+        return self.reading.crlf_lines
+
+    @property
+    def nul_lines(self) -> list[int]:
+        return self.reading.nul_lines
+
+    def release(self) -> None:
+        if self._reading is None:
+            _read(self.source)  # the reading marks the secret values that reports must mask
+        self._reading = None
 
     def get(self, name: str) -> EnvEntry | None:
         """The entry MinIO uses: the last assignment wins."""
@@ -152,7 +193,7 @@ class EnvFile:
         return self.get("MINIO_KMS_KES_KEY_NAME")
 
 
-def _minio_line(env: EnvFile, number: int, raw: str) -> None:
+def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> None:
     """MinIO's reading of one line (bufio line scanning has already dropped the `\\n` and one `\\r`)."""
     line = raw[:-1] if raw.endswith("\r") else raw
     stripped = go_trim(line)
@@ -169,7 +210,7 @@ def _minio_line(env: EnvFile, number: int, raw: str) -> None:
     if "=" not in body:
         env.unparsable.append(EnvLineProblem(number, offset + 1, raw, "the line has no `=`"))
         if _LOOKS_LIKE_CREDENTIAL.search(body):
-            env.source.mark_secret(number, offset + 1, offset + 1 + len(body), "")
+            source.mark_secret(number, offset + 1, offset + 1 + len(body), "")
         return
     name, _, env_value = body.partition("=")
     value_start = offset + len(name) + 1
@@ -184,9 +225,9 @@ def _minio_line(env: EnvFile, number: int, raw: str) -> None:
                      quote=quote, env_value=unquoted)
     env.entries.append(entry)
     if not is_valid_variable_name(entry.key) and _LOOKS_LIKE_CREDENTIAL.search(name):
-        _mark_secret_text(env.source, number, entry.name_column, entry.name_column + len(name), name)
+        _mark_secret_text(source, number, entry.name_column, entry.name_column + len(name), name)
     if entry.is_secret and env_value:
-        _mark_secret_text(env.source, number, entry.value_column, entry.value_end_column, unquoted)
+        _mark_secret_text(source, number, entry.value_column, entry.value_end_column, unquoted)
 
 
 def _mark_secret_text(source: SourceFile, line: int, column: int, end_column: int, value: str,
@@ -311,13 +352,19 @@ def read_systemd(text: str) -> SystemdReading:
 
 def parse_env(source: SourceFile) -> EnvFile:
     env = EnvFile(source)
+    env.reading  # read now: marks the file's secret values before anything can show its lines
+    return env
+
+
+def _read(source: SourceFile) -> EnvReading:
+    env = EnvReading()
     # MinIO splits at `\n` only (a lone `\r` stays inside the line), so line numbers follow `\n`.
     for number, raw in enumerate(source.text.split("\n"), start=1):
         if raw.endswith("\r"):
             env.crlf_lines.append(number)
         if "\x00" in raw:
             env.nul_lines.append(number)
-        _minio_line(env, number, raw)
+        _minio_line(env, source, number, raw)
     env.systemd = read_systemd(source.text)
     lines = source.text.split("\n")
     for assignment in env.systemd.assignments:

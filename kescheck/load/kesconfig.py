@@ -128,6 +128,12 @@ class KesConfig:
         node = self.scalar(dotted)
         return node.text.strip() if node else ""
 
+    def release(self) -> None:
+        """Drop the parsed tree once every rule has read it; the source and generation stay for reports."""
+        self.doc.root = None
+        self.doc._nodes = None
+        self.env_references = []
+
 
 def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Generation, str, bool]:
     root = doc.root if isinstance(doc.root, YMap) else None

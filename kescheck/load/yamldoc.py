@@ -275,7 +275,7 @@ def _describe(err) -> str:
 
 def parse_yaml(source: SourceFile) -> YamlDocument:
     text = source.text
-    if not text.strip() or all(not l.strip() or l.lstrip().startswith("#") for l in source.lines):
+    if not text.strip() or all(not l.strip() or l.lstrip().startswith("#") for l in text.splitlines()):
         return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
     if _flow_depth(text) > MAX_FLOW_DEPTH:
         return YamlDocument(source, None, [YamlProblem(f"brackets nested deeper than {MAX_FLOW_DEPTH} levels", 1, 1, kind="limit")])

@@ -52,3 +52,33 @@ def message_with_fix(finding: Finding, rule) -> str:
 
 def shown_findings(result: LintResult, show_suppressed: bool) -> list[Finding]:
     return [f for f in result.findings if f.suppressed_by is None or show_suppressed]
+
+
+def json_text(value, expand_depth: int) -> str:
+    """JSON with the outer `expand_depth` levels of containers indented and everything deeper on one line.
+
+    A report with thousands of findings then reads as one finding per line, and most of it is encoded by
+    json's C encoder: with `indent`, json falls back to its pure-Python encoder, which is several times
+    slower and holds the whole output as a million small strings before joining them.
+    """
+    import json
+
+    parts: list[str] = []
+
+    def emit(item, depth: int, pad: str) -> None:
+        if depth >= expand_depth or not isinstance(item, (dict, list)) or not item:
+            parts.append(json.dumps(item, ensure_ascii=False))
+            return
+        inner = pad + "  "
+        parts.append("{\n" if isinstance(item, dict) else "[\n")
+        pairs = item.items() if isinstance(item, dict) else ((None, value) for value in item)
+        for index, (key, value) in enumerate(pairs):
+            parts.append(",\n" + inner if index else inner)
+            if key is not None:
+                parts.append(json.dumps(key, ensure_ascii=False) + ": ")
+            emit(value, depth + 1, inner)
+        parts.append("\n" + pad + ("}" if isinstance(item, dict) else "]"))
+
+    emit(value, 0, "")
+    parts.append("\n")
+    return "".join(parts)

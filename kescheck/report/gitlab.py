@@ -1,12 +1,11 @@
 """GitLab code quality: the JSON array a job publishes with `artifacts:reports:codequality`."""
 from __future__ import annotations
 
-import json
 
 from ..engine import LintResult
 from ..findings import Severity
 from . import ReportContext
-from .common import message_with_fix, shown_findings
+from .common import json_text, message_with_fix, shown_findings
 from .sarif import fingerprint
 
 _SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.NOTE: "info"}
@@ -47,4 +46,4 @@ def fingerprint_of_error(error) -> str:
 
 
 def render(result: LintResult, context: ReportContext) -> str:
-    return json.dumps(issues(result, context), indent=2, ensure_ascii=False) + "\n"
+    return json_text(issues(result, context), expand_depth=1)

@@ -1,12 +1,11 @@
 """JSON: a stable structure described by schemas/kescheck-report.schema.json."""
 from __future__ import annotations
 
-import json
 
 from .. import __version__
 from ..engine import LintResult
 from . import ReportContext
-from .common import counts
+from .common import counts, json_text
 
 FORMAT_VERSION = 1
 
@@ -61,4 +60,4 @@ def document(result: LintResult, context: ReportContext) -> dict:
 
 
 def render(result: LintResult, context: ReportContext) -> str:
-    return json.dumps(document(result, context), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return json_text(document(result, context), expand_depth=2)

@@ -8,14 +8,13 @@ GitHub's extra demands (no offline validator checks them): every result's rule l
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from .. import __version__
 from ..engine import LintResult
 from ..findings import Severity
 from . import ReportContext
-from .common import message_with_fix
+from .common import json_text, message_with_fix
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kescheck/kescheck"
@@ -104,4 +103,4 @@ def document(result: LintResult, context: ReportContext) -> dict:
 
 
 def render(result: LintResult, context: ReportContext) -> str:
-    return json.dumps(document(result, context), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(result, context), expand_depth=6)
