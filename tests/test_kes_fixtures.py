@@ -14,7 +14,8 @@ from kescheck.rules import all_rules
 BROKEN = sorted((FIXTURES / "broken" / "kes").glob("*.yaml"))
 ACCEPTED = sorted((FIXTURES / "kes-accepted").glob("*.yaml"))
 # Rules that need an input beyond the file itself.
-OPTIONS = {"KES100": Options(kes_env={}), "KES107": Options(require_files=True)}
+OPTIONS = {"KES100": Options(kes_env={}), "KES107": Options(require_files=True),
+           "KES108": Options(kes_env={"KES_MINIO_IDENTITY": ""})}
 
 
 def test_every_kes_rule_has_a_broken_fixture():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 
 from ..findings import Severity
 from ..load.kesconfig import Generation, KesConfig, env_reference
@@ -62,6 +63,41 @@ def env_variable_unset(deployment):
         if name not in env:
             yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment does "
                           f"not set: KES refuses to start (`referenced env. variable '{name}' ... not found`)")
+
+
+_EMPTY_REFUSED = {
+    "admin.identity": "there is then no admin identity (`kesconf: invalid admin identity: no admin identity`)",
+    "tls.key": "there is then no TLS private key (`kesconf: invalid tls config: no private key`)",
+    "tls.cert": "there is then no TLS certificate (`kesconf: invalid tls config: no certificate`)",
+}
+_POLICY_IDENTITY = re.compile(r"^policy\.[^.]+\.identities\[\d+\]$")
+_EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
+
+
+@rule("KES108", "env-variable-empty", Severity.ERROR, "A required `${VAR}` the KES environment sets to nothing",
+      rationale="""KES substitutes a variable that is set but empty as the empty string. For `admin.identity`,
+      `tls.key` and `tls.cert` the setting is then missing, and an empty policy identity fails KES's name
+      rule (`kes: identity '' is empty, too long or contains invalid characters`): KES refuses to start
+      either way. A deployment tool that renders a missing secret as an empty variable causes this.
+      This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
+      fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
+      examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
+                Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
+def env_variable_empty(deployment):
+    config, env = deployment.kes, deployment.options.kes_env
+    if config is None or env is None:
+        return
+    for name, node in substituted_references(config):
+        if name not in env or env[name].strip():
+            continue
+        if node.path in _EMPTY_REFUSED:
+            reason = _EMPTY_REFUSED[node.path]
+        elif _POLICY_IDENTITY.match(node.path):
+            reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
+        else:
+            continue
+        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment sets to an "
+                      f"empty value: KES refuses to start, {reason}")
 
 
 def _address_problem(text: str) -> str | None:
