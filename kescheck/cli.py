@@ -204,7 +204,7 @@ def lint(
     options = Options(
         kes_version=version,
         kes_env=read_env_mapping(kes_env) if kes_env else None,
-        expiry_warning_days=expiry_warning if expiry_warning is not None else (settings.expiry_warning_days or 30),
+        expiry_warning_days=next(days for days in (expiry_warning, settings.expiry_warning_days, 30) if days is not None),
         at=parse_timestamp(at) if at else None,
         require_files=require_files,
         inline_ignores=not no_inline_ignores,
