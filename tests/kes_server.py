@@ -218,6 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
         """None without a client certificate; ClientError when the chain holds no or several leaves."""
         sslobj = getattr(self.connection, "_sslobj", None)
         chain = sslobj.get_unverified_chain() if sslobj is not None else None
+        chain = [c for c in chain or () if c is not None]  # Python 3.11 lists None when no certificate came
         if not chain:
             return None
         ders = [c.public_bytes(_ssl.ENCODING_DER) for c in chain]
