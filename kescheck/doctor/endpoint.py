@@ -369,8 +369,8 @@ class EndpointProbe:
     def _no_identity(self, check: Check, method: str, path: str, response: Response) -> None:
         """A KES that lets the handshake pass without a client certificate answers 400 where it needs an identity."""
         missing = "" if self.plan.tls.has_client_cert else " and MinIO has none that kescheck could load"
-        self._fail(check, doc.CLIENT_CERT_REFUSED, f"KES answered {response.message} to {method} {path}: it needs "
-                                                   f"MinIO's client certificate to know its identity{missing}")
+        self._fail(check, doc.CLIENT_CERT_REFUSED, f"{method} {path} answered {response.message}: KES needs MinIO's "
+                                                   f"client certificate to know its identity{missing}")
 
     def _closed_after_handshake(self, check: Check) -> None:
         """KES drops a TLS 1.3 connection whose client certificate it refuses; the alert may be lost in the reset."""
