@@ -57,6 +57,21 @@ class KesPki:
         issued = issue("kes", issuer=self.ca, eku=("server",), **kwargs)
         return issued.write(self.directory, name)
 
+    def chained_server_certificate(self, name: str, intermediate_expired: bool = False, served_chain: bool = True,
+                                   **kwargs) -> tuple[Path, Path, Path]:
+        """A KES certificate issued by an intermediate CA under the root: (cert file, key file, intermediate file).
+
+        The cert file holds leaf + intermediate as a server configures it (`served_chain`), or the leaf alone."""
+        intermediate = issue("kescheck intermediate CA", issuer=self.ca, ca=True, days=30 if intermediate_expired else 365,
+                             not_before_days=-40 if intermediate_expired else -1)
+        leaf = issue("kes", issuer=intermediate, eku=("server",), **kwargs)
+        cert, key = leaf.write(self.directory, name)
+        if served_chain:
+            cert.write_bytes(leaf.cert_pem() + intermediate.cert_pem())
+        intermediate_file = self.directory / f"{name}-intermediate.crt"
+        intermediate_file.write_bytes(intermediate.cert_pem())
+        return cert, key, intermediate_file
+
     def minio_policy(self, allow=None, deny=(), identities=None) -> dict[str, Policy]:
         return {"minio": Policy(list(MINIO_POLICY_ALLOW if allow is None else allow), list(deny),
                                 list(identities or [self.minio_identity]))}
@@ -79,7 +94,7 @@ def make_pki(directory: Path) -> KesPki:
     ca = issue("kescheck test CA", ca=True)
     ca_file = directory / "ca.crt"
     ca_file.write_bytes(ca.cert_pem())
-    server = issue("kes", issuer=ca, dns=("localhost",), ips=("127.0.0.1",), eku=("server",))
+    server = issue("kes", issuer=ca, dns=("localhost",), ips=("127.0.0.1", "::1"), eku=("server",))
     server_cert, server_key = server.write(directory, "kes-server")
     minio = issue("minio", issuer=ca, eku=("client",))
     minio_cert, minio_key = minio.write(directory, "minio-client")

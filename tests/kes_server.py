@@ -19,6 +19,12 @@ KES's status codes, JSON error bodies and documented quirks, on a real TLS liste
   `keystore_unreachable`), keys are whatever `keys` holds (delete one to get 404).
 * Every request is recorded as (method, path) in `requests`, so tests can prove a client
   only reads.
+* Go net/http behaviours a real KES shows (off by default, see `GO_MODES`): `chunked` bodies
+  (Go streams a body it was not told the length of), `go_style` (JSON ends with the newline
+  json.Encoder writes, Date/Vary headers, the mux's `text/plain` 404/405 for unknown routes),
+  `extra_fields` in every JSON answer (newer KES releases add fields), `tls_version` "1.2" or
+  "1.3" only, `idle_close` (drops the keep-alive connection after each answer without saying so,
+  as an idle timeout or a load balancer does), and `host="::1"` for IPv6 loopback.
 
 Also here: `PlainHttpServer` (answers HTTP, no TLS), `Blackhole` (accepts TCP, never
 answers) and `refused_port()`.
@@ -110,6 +116,25 @@ def _matches(pattern: str, path: str) -> bool:
     return pattern == path
 
 
+class PlainText(str):
+    """A text/plain answer body, as Go's http.Error and ServeMux write them."""
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+
+def _chunks(data: bytes) -> bytes:
+    """`data` in HTTP/1.1 chunked coding, cut into uneven pieces (Go emits a chunk per flushed write)."""
+    out, position, size = bytearray(), 0, 1
+    while position < len(data):
+        piece = data[position:position + size]
+        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        position += len(piece)
+        size = size * 3 + 1
+    return bytes(out + b"0\r\n\r\n")
+
+
 class ClientError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -161,21 +186,39 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = kes.dispatch(method, path, body, self._identity())
         except ClientError as err:
             status, payload = err.status, {"message": err.message}
-        data = json.dumps(payload).encode() if payload is not None else b""
+        if isinstance(payload, dict) and getattr(kes, "extra_fields", False):
+            payload = {**payload, "x_added_by_a_newer_kes": {"list": [1, 2, 3], "padding": "p" * 2100}}
+        go_style = getattr(kes, "go_style", False)
+        if isinstance(payload, PlainText):
+            content_type, data = "text/plain; charset=utf-8", payload.text.encode()
+        else:
+            content_type = "application/json"
+            data = json.dumps(payload).encode() + (b"\n" if go_style else b"") if payload is not None else b""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Type", content_type)
+        if go_style:
+            self.send_header("Vary", "Origin")
+            if content_type.startswith("text/plain"):
+                self.send_header("X-Content-Type-Options", "nosniff")
+        chunked = getattr(kes, "chunked", False) and data
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(data)))
         if not getattr(kes, "keep_alive", True):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         if method != "HEAD":
-            self.wfile.write(data)
+            self.wfile.write(_chunks(data) if chunked else data)
+        if getattr(kes, "idle_close", False):
+            self.close_connection = True
 
     def _identity(self) -> str | None:
         """None without a client certificate; ClientError when the chain holds no or several leaves."""
         sslobj = getattr(self.connection, "_sslobj", None)
         chain = sslobj.get_unverified_chain() if sslobj is not None else None
+        chain = [c for c in chain or () if c is not None]  # Python 3.11 lists None when no certificate came
         if not chain:
             return None
         ders = [c.public_bytes(_ssl.ENCODING_DER) for c in chain]
@@ -192,6 +235,7 @@ class _TlsHttpServer(ThreadingHTTPServer):
     def __init__(self, address, kes: "KesServer", context: ssl.SSLContext | None):
         self.kes = kes
         self.context = context
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
 
     def get_request(self):
@@ -219,7 +263,9 @@ class KesServer:
 
     def __init__(self, cert_file: Path, key_file: Path, *, admin: str = "disabled",
                  policies: dict[str, Policy] | None = None, keys: tuple[str, ...] = ("minio-default-key",),
-                 require_client_cert: bool = True, keep_alive: bool = True, host: str = "127.0.0.1"):
+                 require_client_cert: bool = True, keep_alive: bool = True, host: str = "127.0.0.1",
+                 chunked: bool = False, go_style: bool = False, extra_fields: bool = False,
+                 tls_version: str | None = None, idle_close: bool = False):
         self.cert_file, self.key_file = Path(cert_file), Path(key_file)
         self.admin = admin
         self.policies = dict(policies or {})
@@ -228,6 +274,8 @@ class KesServer:
             self.add_key(name)
         self.require_client_cert = require_client_cert
         self.keep_alive = keep_alive
+        self.chunked, self.go_style, self.extra_fields = chunked, go_style, extra_fields
+        self.tls_version, self.idle_close = tls_version, idle_close
         self.keystore_dead = False
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -250,13 +298,17 @@ class KesServer:
         assert self._server is not None
         return self._server.server_address[1]
 
-    def url(self, host: str = "127.0.0.1") -> str:
-        return f"https://{host}:{self.port}"
+    def url(self, host: str | None = None) -> str:
+        host = host or self._host
+        return f"https://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> "KesServer":
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.tls_version:
+            pinned = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[self.tls_version]
+            context.minimum_version = context.maximum_version = pinned
         context.load_cert_chain(self.cert_file, self.key_file)
         _accept_any_client_certificate(context, self.require_client_cert)
         self._server = _TlsHttpServer((self._host, 0), self, context)
@@ -329,8 +381,12 @@ class KesServer:
     def dispatch(self, method: str, path: str, body: bytes, identity: str | None):
         route = next((r for r in self.ROUTES if (path.startswith(r) if r.endswith("/") else path == r)), None)
         if route is None:
+            if self.go_style:
+                return 404, PlainText("404 page not found\n")
             raise ClientError(404, "not found")
         if self.ROUTES[route] != method:
+            if self.go_style:
+                return 405, PlainText("Method Not Allowed\n")
             raise ClientError(405, "method not allowed")
         resource = path[len(route):] if route.endswith("/") else ""
         if route == "/version":
@@ -399,12 +455,12 @@ class KesServer:
 class PlainHttpServer:
     """Something that speaks plain HTTP on a port (a KES endpoint URL pointing at the wrong service)."""
 
-    def __init__(self, answers_tls_hello: bool = True):
+    def __init__(self, answers_tls_hello: bool = True, host: str = "127.0.0.1"):
         """`answers_tls_hello`: reply 400 to a ClientHello at once; else read it as a request line (until a newline)."""
         self.answers_tls_hello = answers_tls_hello
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
-        self._server = _TlsHttpServer(("127.0.0.1", 0), self, None)  # type: ignore[arg-type]
+        self._server = _TlsHttpServer((host, 0), self, None)  # type: ignore[arg-type]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def dispatch(self, method, path, body, identity):
@@ -455,8 +511,8 @@ class Blackhole:
             conn.close()
 
 
-def refused_port() -> int:
+def refused_port(host: str = "127.0.0.1") -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
         return probe.getsockname()[1]

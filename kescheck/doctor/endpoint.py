@@ -62,11 +62,23 @@ class Response:
     status: int
     body: dict | None
     location: str = ""
+    text: str = ""
+    """The first line of a body that is not JSON (Go's http.Error and ServeMux answer in text/plain), shortened."""
 
     @property
     def message(self) -> str:
         text = self.body.get("message") if isinstance(self.body, dict) else None
+        text = text if isinstance(text, str) and text else self.text
         return f"{self.status} {text}" if text else str(self.status)
+
+
+def _first_line(data: bytes) -> str:
+    line = data.decode("utf-8", errors="replace").strip().split("\n", 1)[0].strip()
+    return line[:160] + ("..." if len(line) > 160 else "")
+
+
+_DROPPED_CONNECTION = (ConnectionError, http.client.RemoteDisconnected, ssl.SSLEOFError)
+"""How a keep-alive connection the server has already closed fails the next request."""
 
 
 def _resolve(host: str, port: int, timeout: float) -> list[str]:
@@ -89,11 +101,11 @@ def _resolve(host: str, port: int, timeout: float) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in outcome["value"]))
 
 
-def _is_plain_http(address: str, port: int, host: str, timeout: float) -> bool:
+def _is_plain_http(address: str, port: int, authority: str, timeout: float) -> bool:
     """Does the port answer an HTTP request in clear text? (A read-only GET, answered or not.)"""
     try:
         with socket.create_connection((address, port), timeout=timeout) as raw:
-            raw.sendall(f"GET /version HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            raw.sendall(f"GET /version HTTP/1.0\r\nHost: {authority}\r\n\r\n".encode())
             return raw.recv(16).startswith(b"HTTP/")
     except OSError:
         return False
@@ -207,7 +219,8 @@ class EndpointProbe:
 
     def _open_tls(self, raw: socket.socket | None = None, context: ssl.SSLContext | None = None,
                   timeout: float | None = None) -> ssl.SSLSocket:
-        raw = raw or socket.create_connection((self.address, self.endpoint.effective_port), timeout=self.plan.timeout)
+        raw = raw or socket.create_connection((self.address, self.endpoint.effective_port),
+                                              timeout=timeout or self.plan.timeout)
         raw.settimeout(timeout or self.plan.timeout)
         # Requests are small writes; without this, Nagle's algorithm adds a delayed-ACK wait to each one.
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -235,7 +248,7 @@ class EndpointProbe:
             self._fail(check, failure.rule, failure.summary, failure.advice)
         except TimeoutError:
             # Some HTTP servers wait for a newline that a ClientHello may not contain: ask in HTTP, briefly.
-            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.host, self.plain_http_budget):
+            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plain_http_budget):
                 self._plain_http(check)
             self._fail(check, doc.TIMED_OUT,
                        f"timed out: {self.address} port {self.endpoint.effective_port} accepts TCP connections but sent "
@@ -243,7 +256,7 @@ class EndpointProbe:
         except ssl.SSLError as err:
             self._handshake_error(check, err)
         except OSError as err:
-            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.host, self.plan.timeout):
+            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plan.timeout):
                 self._plain_http(check)
             self._fail(check, doc.HANDSHAKE_FAILED, f"the connection broke during the TLS handshake: {self._os_error(err)}")
         self.socket = sock
@@ -274,7 +287,7 @@ class EndpointProbe:
         refusal = client_certificate_refusal(err, self.plan.tls)
         if refusal is not None:
             self._fail(check, refusal.rule, refusal.summary, refusal.advice)
-        if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.host, self.plan.timeout):
+        if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plan.timeout):
             self._plain_http(check)
         reason = (err.reason or str(err)).replace("_", " ").lower()
         self._fail(check, doc.HANDSHAKE_FAILED, f"TLS handshake failed: {reason}")
@@ -294,11 +307,15 @@ class EndpointProbe:
             connection.deadline = time.monotonic() + self.plan.timeout
             if connection.sock is not None:
                 connection.sock.settimeout(self.plan.timeout)
-            connection.request(method, path, body=body, headers=headers)
-            answer = connection.getresponse()
-            data = answer.read(MAX_BODY + 1)
-            if not answer.isclosed():
+            try:
+                answer, data = self._exchange(connection, method, path, body, headers)
+            except _DROPPED_CONNECTION:
+                # Go's HTTP client (MinIO's) resends on a new connection when a reused keep-alive connection
+                # turns out to be closed before any answer came (an idle timeout, a load balancer).
+                if not connection.reused:
+                    raise
                 connection.close()
+                answer, data = self._exchange(connection, method, path, body, headers)
             if len(data) > MAX_BODY:
                 self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path}: the answer is larger than {MAX_BODY} bytes: "
                                                           "this is not KES")
@@ -318,7 +335,7 @@ class EndpointProbe:
             self._fail(check, doc.HANDSHAKE_FAILED, f"{method} {path}: TLS error {err.reason or err}")
         except (OSError, http.client.HTTPException) as err:
             connection.close()
-            if self.first_request and isinstance(err, (ConnectionResetError, http.client.RemoteDisconnected)):
+            if self.first_request and isinstance(err, ConnectionError):
                 self._closed_after_handshake(check)
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path}: the connection failed ({type(err).__name__}: "
                                                       f"{err})")
@@ -328,11 +345,32 @@ class EndpointProbe:
             parsed = json.loads(data) if data.strip() else None
         except ValueError:
             parsed = None
-        response = Response(answer.status, parsed if isinstance(parsed, dict) else None, answer.getheader("Location") or "")
+        response = Response(answer.status, parsed if isinstance(parsed, dict) else None, answer.getheader("Location") or "",
+                            "" if isinstance(parsed, dict) else _first_line(data))
         if 300 <= response.status < 400:
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path} answered a redirect ({response.status} to "
                                                       f"{response.location or '?'}), which MinIO does not follow")
+        if response.status == 400 and (not self.plan.tls.has_client_cert or "certificate" in response.message.lower()):
+            self._no_identity(check, method, path, response)
         return response
+
+    @staticmethod
+    def _exchange(connection: "_Connection", method: str, path: str, body: bytes | None,
+                  headers: dict) -> tuple[http.client.HTTPResponse, bytes]:
+        connection.request(method, path, body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read(MAX_BODY + 1)
+        if not answer.isclosed():
+            connection.close()
+        else:
+            connection.reused = connection.sock is not None
+        return answer, data
+
+    def _no_identity(self, check: Check, method: str, path: str, response: Response) -> None:
+        """A KES that lets the handshake pass without a client certificate answers 400 where it needs an identity."""
+        missing = "" if self.plan.tls.has_client_cert else " and MinIO has none that kescheck could load"
+        self._fail(check, doc.CLIENT_CERT_REFUSED, f"{method} {path} answered {response.message}: KES needs MinIO's "
+                                                   f"client certificate to know its identity{missing}")
 
     def _closed_after_handshake(self, check: Check) -> None:
         """KES drops a TLS 1.3 connection whose client certificate it refuses; the alert may be lost in the reset."""
@@ -516,9 +554,12 @@ class _Connection(http.client.HTTPConnection):
         self.sock = probe.socket
         self.deadline = time.monotonic() + probe.plan.timeout
         """When the current request's answer must be complete (`call` sets it per request)."""
+        self.reused = False
+        """The current TCP connection has carried a complete answer and stays open for the next request."""
 
     def connect(self):
-        self.sock = self._probe._open_tls()
+        self.reused = False
+        self.sock = self._probe._open_tls(timeout=max(self.deadline - time.monotonic(), 0.001))
 
     def response_class(self, sock, *args, **kwargs) -> _DeadlineResponse:
         # http.client builds each response through this attribute; the response reads under our deadline.

@@ -49,6 +49,11 @@ def _new_context(verify: bool) -> ssl.SSLContext:
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        return context
+    # Verify as Go's crypto/x509 does for MinIO: the subject CN never stands in for a SAN, and any certificate
+    # in the trust set (an intermediate CA alone in MINIO_KMS_KES_CAPATH) is a trust anchor.
+    context.hostname_checks_common_name = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     return context
 
 
@@ -260,6 +265,12 @@ def classify_verification(err: ssl.SSLCertVerificationError, host: str, tls: Cli
                                 f"the KES certificate is not valid for host {host}: it names {names}",
                                 f"Issue the KES certificate with {'IP' if ':' in host or host.replace('.', '').isdigit() else 'DNS'}"
                                 f":{host} in its SANs, or use a host name it lists in MINIO_KMS_KES_ENDPOINT")
+    if code == _EXPIRED and served and served.not_after >= now:
+        return HandshakeFailure(doc.CERT_EXPIRED,
+                                f"a CA certificate in the KES certificate's chain has expired (the server certificate "
+                                f"itself is valid until {served.not_after:%Y-%m-%d}; it is issued by {served.issuer})",
+                                "Renew the expired CA certificate: an intermediate CA that KES serves after its "
+                                "certificate in tls.cert, or the CA in MINIO_KMS_KES_CAPATH; then restart KES or MinIO")
     if code == _EXPIRED or (served and served.not_after < now and code not in _UNKNOWN_ISSUER):
         when = f" on {served.not_after:%Y-%m-%d %H:%M} UTC" if served else ""
         return HandshakeFailure(doc.CERT_EXPIRED, f"the KES server certificate expired{when}{seen}")
@@ -270,6 +281,11 @@ def classify_verification(err: ssl.SSLCertVerificationError, host: str, tls: Cli
         where = (f"MINIO_KMS_KES_CAPATH ({tls.capath})" if tls.capath
                  else "the system roots (MINIO_KMS_KES_CAPATH is not set)")
         issuer = f"; it is issued by {served.issuer}{' (self-signed)' if served.self_signed else ''}" if served else ""
+        advice = ""
+        if served and not served.self_signed:
+            advice = (f"Set MINIO_KMS_KES_CAPATH to the CA certificate that issued the KES certificate ({served.issuer}) "
+                      "or to its root CA, and restart MinIO. If that issuer is an intermediate CA, KES must serve it: "
+                      "KES's tls.cert file holds the server certificate followed by its intermediate certificate(s)")
         return HandshakeFailure(doc.UNKNOWN_CA, f"the KES certificate is signed by an unknown authority for "
-                                                f"{where}{issuer}")
+                                                f"{where}{issuer}", advice)
     return HandshakeFailure(doc.HANDSHAKE_FAILED, f"certificate verification failed: {err.verify_message}{seen}")

@@ -74,7 +74,8 @@ CERT_EXPIRED = declare(
 CLIENT_CERT_REFUSED = declare(
     "DOC023", "client-certificate-refused", E, "KES refused MinIO's client certificate in the TLS handshake",
     rationale="""KES requires a client certificate (KES >= 2024-03-13 aborts the handshake without one) and, with
-    `tls.auth: on`, verifies it against tls.ca; a missing or unverifiable certificate is an outage.""",
+    `tls.auth: on`, verifies it against tls.ca; a missing or unverifiable certificate is an outage. Older KES releases
+    let the handshake pass and answer 400 to every call that needs the caller's identity.""",
     fix="""Make MinIO present its client certificate (MINIO_KMS_KES_CERT_FILE/KEY_FILE or MINIO_KMS_KES_API_KEY); with
     `tls.auth: on` it must chain to KES's tls.ca and carry the clientAuth usage, else use `tls.auth: off`.""")
 PLAIN_HTTP = declare(
