@@ -56,3 +56,39 @@ def test_paths_list_is_the_allow_list_of_an_old_config(tmp_path):
                           .replace("root: disabled", "admin:\n  identity: disabled")
                           .replace("keys:\n  vault:", "keystore:\n  vault:")), env], Options())
     assert "POL011" in codes(current, "POL")
+
+
+ROOT_WITH_NEW_KEYS = """\
+    address: 0.0.0.0:7373
+    root: disabled
+    tls:
+      key: /etc/kes/server.key
+      cert: /etc/kes/server.cert
+    api:
+      /v1/ready:
+        skip_auth: false
+    keystore:
+      aws:
+        secretsmanager:
+          endpoint: secretsmanager.eu-west-1.amazonaws.com
+          region: eu-west-1
+    """
+
+
+def test_root_beside_keys_of_current_kes_is_the_missing_admin_refusal(tmp_path):
+    """`root:` next to `api:` (a KES >= 2023-04 key): no KES that reads `api` reads `root`, so the file has no
+    admin and KES refuses to start; that is an error, not a note about upgrading."""
+    result = lint([write(tmp_path / "kes.yaml", ROOT_WITH_NEW_KEYS)], Options())
+    found = {f.code: f for f in result.findings}
+    assert found["KES013"].severity.name == "ERROR" and "no admin identity" in found["KES013"].message
+    assert found["KES013"].location.line == 1
+    assert "`root` was renamed `admin.identity`" in found["KES220"].message and found["KES220"].location.line == 2
+    assert "KES221" not in found
+
+
+def test_kes_version_given_outweighs_root(tmp_path):
+    """A `root:`-only file run on the KES the user names (0.24) cannot start: KES ignores `root`."""
+    path = write(tmp_path / "kes.yaml", ROOT_WITH_NEW_KEYS.replace("    api:\n      /v1/ready:\n        skip_auth: false\n", ""))
+    assert "KES013" not in codes(lint([path], Options()))  # alone, `root:` marks an old file
+    assert "KES013" in codes(lint([path], Options(kes_version="0.24")))
+    assert "KES013" not in codes(lint([path], Options(kes_version="0.14")))
