@@ -92,3 +92,47 @@ def test_kes_version_given_outweighs_root(tmp_path):
     assert "KES013" not in codes(lint([path], Options()))  # alone, `root:` marks an old file
     assert "KES013" in codes(lint([path], Options(kes_version="0.24")))
     assert "KES013" not in codes(lint([path], Options(kes_version="0.14")))
+
+
+def test_documentation_stand_ins_are_placeholders(tmp_path):
+    """The MinIO AWS and Vault tutorials leave `REGION`, `AWSACCESSKEY` and a `/path/to/` engine to fill in."""
+    kes = write(tmp_path / "kes.yaml", """\
+        address: 0.0.0.0:7373
+        admin:
+          identity: disabled
+        tls:
+          key: /etc/kes/server.key
+          cert: /etc/kes/server.cert
+        keystore:
+          aws:
+            secretsmanager:
+              endpoint: secretsmanager.REGION.amazonaws.com
+              region: eu-central-1
+              credentials:
+                accesskey: AWSACCESSKEY
+                secretkey: ${AWS_SECRET}
+        """)
+    found = [f for f in lint([kes], Options()).findings if f.code == "KES206"]
+    assert [(f.location.line, f.location.column) for f in found] == [(10, 17), (13, 20)]
+    assert "`REGION`" in found[0].message and "AWSACCESSKEY" not in found[1].message
+    (tmp_path / "vault").mkdir()
+    vault = write(tmp_path / "vault" / "kes.yaml", """\
+        address: 0.0.0.0:7373
+        admin:
+          identity: disabled
+        tls:
+          key: /etc/kes/server.key
+          cert: /etc/kes/server.cert
+        keystore:
+          vault:
+            endpoint: https://vault.example.net:8200
+            engine: /path/to/kv
+            approle:
+              id: ${ROLE_ID}
+              secret: ${ROLE_SECRET}
+        """)
+    found = [f for f in lint([vault], Options()).findings if f.code == "KES206"]
+    assert [(f.location.line, f.message) for f in found] == [
+        (10, "`keystore.vault.engine` still holds the documentation placeholder `/path/to/`")]
+    env = write(tmp_path / "minio.env", "MINIO_KMS_KES_CERT_FILE=/path/to/client.crt\n")
+    assert "ENV110" in codes(lint([env], Options()))
