@@ -94,15 +94,19 @@ def test_kes_version_given_outweighs_root(tmp_path):
     assert "KES013" not in codes(lint([path], Options(kes_version="0.14")))
 
 
-def test_documentation_stand_ins_are_placeholders(tmp_path):
-    """The MinIO AWS and Vault tutorials leave `REGION`, `AWSACCESSKEY` and a `/path/to/` engine to fill in."""
-    kes = write(tmp_path / "kes.yaml", """\
+HEAD = """\
         address: 0.0.0.0:7373
         admin:
           identity: disabled
         tls:
           key: /etc/kes/server.key
           cert: /etc/kes/server.cert
+"""  # indented like the bodies it precedes, so that write() dedents them together
+
+
+def test_documentation_stand_ins_are_placeholders(tmp_path):
+    """The MinIO AWS and Vault tutorials leave `REGION`, `AWSACCESSKEY` and a `/path/to/` engine to fill in."""
+    kes = write(tmp_path / "kes.yaml", HEAD + """\
         keystore:
           aws:
             secretsmanager:
@@ -116,13 +120,7 @@ def test_documentation_stand_ins_are_placeholders(tmp_path):
     assert [(f.location.line, f.location.column) for f in found] == [(10, 17), (13, 20)]
     assert "`REGION`" in found[0].message and "AWSACCESSKEY" not in found[1].message
     (tmp_path / "vault").mkdir()
-    vault = write(tmp_path / "vault" / "kes.yaml", """\
-        address: 0.0.0.0:7373
-        admin:
-          identity: disabled
-        tls:
-          key: /etc/kes/server.key
-          cert: /etc/kes/server.cert
+    vault = write(tmp_path / "vault" / "kes.yaml", HEAD + """\
         keystore:
           vault:
             endpoint: https://vault.example.net:8200
