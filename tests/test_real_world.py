@@ -114,7 +114,7 @@ def test_documentation_stand_ins_are_placeholders(tmp_path):
               region: eu-central-1
               credentials:
                 accesskey: AWSACCESSKEY
-                secretkey: ${AWS_SECRET}
+                secretkey: ${AWSSECRETKEY}
         """)
     found = [f for f in lint([kes], Options()).findings if f.code == "KES206"]
     assert [(f.location.line, f.location.column) for f in found] == [(10, 17), (13, 20)]

@@ -199,6 +199,8 @@ def doc_placeholder(deployment):
     for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or node.is_null or _is_identity(node.path):
             continue
+        if env_reference(node) is not None:  # `${AWSACCESSKEY}` names a variable; KES substitutes its value
+            continue
         for pattern, label in _PLACEHOLDERS:
             match = pattern.search(node.text)
             if match:
