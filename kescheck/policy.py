@@ -497,7 +497,11 @@ def load_policies(config: KesConfig) -> list[Policy]:
         policy = Policy(key.text, key, body)
         if isinstance(body, YMap):
             for effect in Effect:
-                for node in _pattern_nodes(body.get(effect.value)):
+                nodes = _pattern_nodes(body.get(effect.value))
+                if effect is Effect.ALLOW and body.get("allow") is None and config.generation is Generation.G0:
+                    # Up to KES 0.14 `paths` was the allow list, and releases up to 0.17.2 still migrate it.
+                    nodes = _pattern_nodes(body.get("paths"))
+                for node in nodes:
                     text = "" if node.is_null else node.text
                     target = policy.allow if effect is Effect.ALLOW else policy.deny
                     target.append(PolicyPattern(text, effect, key.text, node, config.source.path))

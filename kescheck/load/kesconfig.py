@@ -136,10 +136,9 @@ class KesConfig:
 
 
 def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Generation, str, bool]:
+    """A G2-only key proves the file was written for KES >= 2023 (which ignores `root`); then the version the
+    user names; `root:` only suggests an old file when nothing else tells."""
     root = doc.root if isinstance(doc.root, YMap) else None
-    if root is not None and root.key_node("root") is not None:
-        key = root.key_node("root")
-        return Generation.G0, f"detected G0 (KES <= 0.17.1) from `root:` at line {key.line}", True
     for dotted in G2_ONLY_PATHS:
         if doc.find(dotted) is not None:
             node = doc.find(dotted)
@@ -147,6 +146,9 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
     if kes_version:
         generation = generation_of_version(kes_version)
         return generation, f"{generation.label}, from --kes-version {kes_version}", False
+    if root is not None and root.key_node("root") is not None:
+        key = root.key_node("root")
+        return Generation.G0, f"detected G0 (KES <= 0.17.1) from `root:` at line {key.line}", True
     return CURRENT, f"assumed the current KES, {CURRENT.label}: nothing in the file decides (use --kes-version to choose)", False
 
 

@@ -19,6 +19,7 @@ from ..identity import API_KEY_PREFIX, ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
 from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, ENCLAVE, ENDPOINT, KEY_FILE, KEY_NAME,
                            KEY_PASSWORD, SECRET_KEY, SECRET_KEY_FILE)
+from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from .base import Example, at_entry, at_file, at_line, rule
 
 
@@ -42,7 +43,8 @@ RENAMED = {
 _VAULT_PREFIXES = ("MINIO_KMS_VAULT_", "MINIO_SSE_VAULT_")
 _TRUE = {"1", "t", "T", "true", "TRUE", "True", "on", "ON", "On"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False", "off", "OFF", "Off"}
-_PLACEHOLDER = re.compile(r"\|[A-Za-z0-9_.-]+\||<[A-Za-z][A-Za-z0-9 _.-]*>|\b(?:HOSTNAME|ROOTUSER|ROOTPASSWORD|CHANGEME)\b")
+_PLACEHOLDER = re.compile("|".join((SUBSTITUTION.pattern, r"<[A-Za-z][A-Za-z0-9 _.-]*>", PLACEHOLDER_WORDS.pattern,
+                                     EXAMPLE_PATH.pattern)))
 _PLAY_HOSTS = {"play.min.io", "play.minio.io"}
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 

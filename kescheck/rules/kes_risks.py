@@ -9,6 +9,7 @@ from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path
 from ..load.yamldoc import YMap, YScalar
+from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
 from .base import Example, at_node, rule
 from .kes_refusals import ID_A, admin_identity, policy_identities, proxy_identities
@@ -171,9 +172,9 @@ def api_unknown_route(deployment):
 
 
 _PLACEHOLDERS = (
-    (re.compile(r"\bHOSTNAME\b"), "HOSTNAME"),
-    (re.compile(r"\bVAULTAPPID\b"), "VAULTAPPID"),
-    (re.compile(r"\|[A-Za-z][A-Za-z0-9_-]*\|"), "a |name| substitution"),
+    (PLACEHOLDER_WORDS, "an upper-case documentation stand-in"),
+    (SUBSTITUTION, "a |name| substitution"),
+    (EXAMPLE_PATH, "an example /path/to/ path"),
     (re.compile(r"<[^<>\n]+>"), "a <...> placeholder"),
 )
 
@@ -184,8 +185,8 @@ def _is_identity(path: str) -> bool:
 
 
 @rule("KES206", "doc-placeholder", Severity.WARNING, "A value left from the documentation",
-      rationale="""The KES and MinIO documentation write placeholders such as `HOSTNAME`, `VAULTAPPID`,
-      `|kescertpath|` or `<key-name>` for values you must fill in. Left in a config they point KES at
+      rationale="""The KES and MinIO documentation write placeholders such as `HOSTNAME`, `REGION`, `VAULTAPPID`,
+      `/path/to/engine`, `|kescertpath|` or `<key-name>` for values you must fill in. Left in a config they point KES at
       nothing or grant the wrong thing. (Placeholder identities are KES200's.)""",
       fix="Replace the placeholder with the real value.",
       examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://HOSTNAME:8200\n"
@@ -197,6 +198,8 @@ def doc_placeholder(deployment):
         return
     for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or node.is_null or _is_identity(node.path):
+            continue
+        if env_reference(node) is not None:  # `${AWSACCESSKEY}` names a variable; KES substitutes its value
             continue
         for pattern, label in _PLACEHOLDERS:
             match = pattern.search(node.text)
