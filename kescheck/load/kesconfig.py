@@ -50,6 +50,12 @@ def generation_of_version(text: str) -> Generation:
     raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
 
 
+def release_date(version: str | None) -> str | None:
+    """`YYYY-MM-DD` of a date-named KES release (`2023-05-01`, `RELEASE.2023-05-01T...`), else None."""
+    match = _DATED.match(version.strip()) if version else None
+    return f"{match[1]}-{match[2]}-{match[3]}" if match else None
+
+
 # Keys that exist only in G2 configs: any one of them decides the generation.
 G2_ONLY_PATHS = (
     "tls.auth",

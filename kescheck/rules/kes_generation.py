@@ -1,8 +1,9 @@
-"""KES220-KES221: keys and values that belong to another KES config generation."""
+"""KES220-KES222: keys and values that belong to another KES config generation."""
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import CURRENT, Generation
+from ..load.kesconfig import CURRENT, Generation, release_date
+from ..load.yamldoc import YMap
 from .base import Example, at_line, at_node, rule
 from .kes_schema import problems_for
 
@@ -69,3 +70,41 @@ def outdated_for_current_kes(deployment):
             yield at_line(config.source, 1, 1, message, anchor=f"current:{problem.path}")
         else:
             yield at_node(config.source, problem.node, message, anchor=f"current:{problem.path}")
+
+
+_NO_KEYSTORE_REFUSED = ("2023-04-03", "2023-10-27")
+"""Date-named releases of the G1 era that refuse a config without a keystore (`no keystore specified`)."""
+
+
+_KEYSTORE_TYPES = frozenset({"fs", "vault", "fortanix", "gemalto", "gcp", "aws", "azure", "entrust", "generic", "kes",
+                             "credhub", "encryptedfs", "openstack"})
+"""Keystore types some KES release knew; with none of them, KES up to 2023-02-15 ran on memory alone."""
+
+
+@rule("KES222", "no-keystore-in-memory", Severity.ERROR, "No keystore: older KES keeps its keys in memory only",
+      rationale="""KES up to 2023-02-15 (G0 and G1 configs) starts without complaint when the config names no
+      keystore, or one it does not know, and keeps every key in memory. The keys vanish when KES restarts,
+      and with them every object MinIO encrypted under them: silent, permanent data loss. The releases from
+      2023-04-03 to 2023-10-27 refuse to start instead (`edge: no keystore specified`), and so does current
+      KES.""",
+      fix="Configure exactly one keystore under `keystore:` (Vault, a cloud KMS, an HSM; `fs` for development).",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n", True,
+                            options=(("kes_version", "0.22"),)),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
+                            False, options=(("kes_version", "0.22"),))))
+def no_keystore_in_memory(deployment):
+    config = deployment.kes
+    if config is None or config.generation is CURRENT or config.root is None:
+        return
+    keystore, legacy_store = config.root.get("keystore"), config.root.get("keys")
+    if isinstance(legacy_store, YMap) or isinstance(keystore, YMap) and set(keystore.keys()) & _KEYSTORE_TYPES:
+        return  # a keystore, or the `keys:` store of KES <= 0.13
+    released = release_date(deployment.options.kes_version)
+    if released and _NO_KEYSTORE_REFUSED[0] <= released <= _NO_KEYSTORE_REFUSED[1]:
+        message = f"the config names no keystore KES knows: KES {released} refuses to start (`edge: no keystore specified`)"
+    else:
+        message = ("the config names no keystore KES knows: KES of this generation (up to 2023-02-15) then keeps every "
+                   "key in memory only, and a restart loses all keys and every object encrypted with them")
+    node = config.root.key_node("keystore")
+    yield at_node(config.source, node, message) if node is not None else at_line(config.source, 1, 1, message,
+                                                                                  anchor="keystore")
