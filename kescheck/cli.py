@@ -183,6 +183,7 @@ def lint(
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Only findings missing from this baseline count."),
     write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Record today's findings in FILE as accepted."),
     no_inline_ignores: bool = typer.Option(False, "--no-inline-ignores", help="Ignore `# kescheck: ignore` comments (strict CI)."),
+    by_content: bool = typer.Option(False, "--by-content", help="Skip named files that are not a KES config or MinIO env file by content (hooks)."),
 ):
     """Check KES configs and MinIO env files, and the deployments they form."""
     from .engine import lint as run_lint
@@ -208,6 +209,7 @@ def lint(
         at=parse_timestamp(at) if at else None,
         require_files=require_files,
         inline_ignores=not no_inline_ignores,
+        by_content=by_content,
     )
     result = run_lint(paths, options, settings)
     if baseline or write_baseline:

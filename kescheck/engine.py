@@ -321,7 +321,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
                     break
             collector.errors.extend(errors)
             continue
-        loaded = collector.add(path, named=True, explicit=True)
+        loaded = collector.add(path, named=True, explicit=not options.by_content)
         if loaded is not None:
             named.append(loaded)
     _siblings(named, collector)

@@ -25,6 +25,9 @@ class Options:
     """Referenced certificate and key files must exist (the doctor and `--require-files`)."""
     inline_ignores: bool = True
     """Honour `# kescheck: ignore` comments; `--no-inline-ignores` turns them off for strict CI."""
+    by_content: bool = False
+    """Named files that are neither a KES config nor a MinIO env file by content are skipped, not linted
+    as KES configs: for hooks that pass every changed file of a kind."""
 
     def now(self) -> dt.datetime:
         return self.at or dt.datetime.now(dt.timezone.utc)

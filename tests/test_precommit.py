@@ -106,11 +106,13 @@ def test_hook_manifest_is_what_pre_commit_expects():
 
 @pytest.mark.parametrize("hook,matches,skips", [
     ("kescheck-minio-env", ["minio.env", "deploy/minio.env", "etc/default/minio", ".env", "deploy/.env.production",
-                            "prod.env", "minio-server.conf"],
+                            "prod.env", "minio-server.conf", "deploy/minio-kms", "kms.env"],
      ["kes-config.yaml", "minio.yaml", "README.md", "environment.py", "deploy/minio.service"]),
-    ("kescheck-kes-config", ["kes-config.yaml", "deploy/kes.yml", "KES-server.yaml"],
-     ["minio.env", "values.yaml", "kes.json"]),
-    ("kescheck", ["kes-config.yaml", "deploy/minio.env", "etc/default/minio"], ["values.yaml", "README.md"]),
+    # YAML files reach kescheck, which checks only those that are KES configs by content (--by-content)
+    ("kescheck-kes-config", ["kes-config.yaml", "deploy/kes.yml", "KES-server.yaml", "deploy/config.yml"],
+     ["minio.env", "kes.json", "README.md"]),
+    ("kescheck", ["kes-config.yaml", "deploy/config.yml", "deploy/minio.env", "etc/default/minio", "minio.conf"],
+     ["README.md", "environment.py", "kes.json"]),
 ])
 def test_files_patterns(hook, matches, skips):
     pattern = re.compile(next(h["files"] for h in hooks() if h["id"] == hook))

@@ -192,3 +192,16 @@ def test_color_choices(cli, ci_project, monkeypatch):
     assert "\x1b[" in cli("lint", "deploy").stdout
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in cli("lint", "deploy").stdout
+
+
+def test_by_content_skips_named_files_that_are_no_kes_config_or_minio_env(cli, write, tmp_path, monkeypatch):
+    """What the pre-commit hooks rely on: every changed YAML file is named, only real configs are checked."""
+    monkeypatch.chdir(tmp_path)
+    write(".github/workflows/ci.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n")
+    write("deploy/config.yml", "admin: {identity: disabled}\nadmin: {identity: x}\nkeystore: {fs: {path: /k}}\n")
+    named = [".github/workflows/ci.yml", "deploy/config.yml"]
+    strict = cli("lint", *named, "--format", "json")
+    assert ".github/workflows/ci.yml" in strict.stdout  # named without --by-content: linted as a KES config
+    hook = cli("lint", "--by-content", *named, "--format", "json")
+    assert hook.status == 1
+    assert ".github/workflows/ci.yml" not in hook.stdout and "deploy/config.yml" in hook.stdout
