@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import __version__
 from ..engine import LintResult
 from . import ReportContext
-from .common import counts, json_text
+from .common import counts, json_text, shown_findings
 
 FORMAT_VERSION = 1
 
@@ -45,8 +45,7 @@ def document(result: LintResult, context: ReportContext) -> dict:
             }
             for f in result.files
         ],
-        "findings": [finding_record(f, by_code.get(f.code)) for f in result.findings
-                     if f.suppressed_by is None or context.show_suppressed],
+        "findings": [finding_record(f, by_code.get(f.code)) for f in shown_findings(result, context.show_suppressed)],
         "errors": [{"path": e.path.as_posix(), "message": e.reason} for e in result.input_errors],
         "summary": {
             "error": tally.get("error", 0),

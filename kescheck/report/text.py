@@ -11,13 +11,13 @@ from pathlib import Path
 from ..engine import LintResult
 from ..findings import Finding, Severity
 from . import ReportContext
-from .common import printable, summary_line
+from .common import printable, shown_findings, summary_line
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 Segment = tuple[str, str]
 
 
-def _frame(lines: list[str], finding: Finding, sources) -> list[Segment]:
+def _frame(finding: Finding, sources) -> list[Segment]:
     source = sources.get(finding.location.path)
     if source is None or not source.lines:
         return []
@@ -43,7 +43,7 @@ def segments(result: LintResult, context: ReportContext) -> list[Segment]:
     sources = {f.source.path: f.source for f in result.files}
     by_code = {r.code: r for r in result.rules}
     notes = result.file_notes()
-    shown = [f for f in result.findings if f.suppressed_by is None or context.show_suppressed]
+    shown = shown_findings(result, context.show_suppressed)
     out: list[Segment] = []
     for error in result.input_errors:
         out.append(("error ", "bold red"))
@@ -64,7 +64,7 @@ def segments(result: LintResult, context: ReportContext) -> list[Segment]:
             if finding.suppressed_by:
                 out.append(("[suppressed] ", "magenta"))
             out.append((finding.message + "\n", ""))
-            out.extend(_frame([], finding, sources))
+            out.extend(_frame(finding, sources))
             fix = finding.fix or (rule.fix if rule else "")
             if fix:
                 out.append(("        fix: ", "green"))
