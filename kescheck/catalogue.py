@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from .rules.base import Example, Rule
+from .rules.base import DOCTOR_SERVER_WORDS, DoctorScenario, Example, Rule
 
 REGENERATE = "python -m kescheck rules --format markdown > docs/rules.md"
 _LANGUAGE = {".yaml": "yaml", ".yml": "yaml", ".env": "sh"}
@@ -27,6 +27,17 @@ def options_text(example: Example) -> str:
     return ", ".join(f"`{name}={value!r}`" for name, value in example.options)
 
 
+def server_text(scenario: DoctorScenario) -> str:
+    """The scenario's server words with their meaning, e.g. "`kes keystore=down`: a KES server ...; the keystore ..."."""
+    meanings = []
+    for word in scenario.server.split():
+        key = word.split("=", 1)[0]
+        meaning = DOCTOR_SERVER_WORDS.get(word) or next(
+            (text for pattern, text in DOCTOR_SERVER_WORDS.items() if pattern.startswith(key + "=")), "")
+        meanings.append(meaning.replace("=FILE", "=" + word.split("=", 1)[-1]) if "=FILE" in meaning else meaning)
+    return f"`{scenario.server}`: " + "; ".join(m for m in meanings if m)
+
+
 def _examples(rule: Rule, fails: bool) -> list[Example]:
     return [e for e in rule.examples if e.fails == fails]
 
@@ -43,9 +54,16 @@ def rule_record(rule: Rule) -> dict:
         "fix": rule.fix,
         "suppress": how_to_suppress(rule),
         "live_probe": rule.doctor,
-        "examples": [{"fails": e.fails, "note": e.note, "options": dict(e.options), "files": [{"name": n, "text": _shown(t)} for n, t in e.files]}
-                     for e in rule.examples],
+        "examples": [_example_record(e) for e in rule.examples],
     }
+
+
+def _example_record(example: Example) -> dict:
+    record = {"fails": example.fails, "note": example.note, "options": dict(example.options),
+              "files": [{"name": n, "text": _shown(t)} for n, t in example.files]}
+    if isinstance(example, DoctorScenario):
+        record.update(server=example.server, runnable=not example.not_runnable, not_runnable=example.not_runnable)
+    return record
 
 
 def rules_json(rules: list[Rule]) -> str:
@@ -65,6 +83,10 @@ def _fence(text: str) -> str:
 
 def _example_markdown(example: Example) -> list[str]:
     out = [f"_{example.note}_", ""] if example.note else []
+    if isinstance(example, DoctorScenario):
+        out += [f"Server: {server_text(example)}.", ""]
+        if example.not_runnable:
+            out += [f"Not performed by the test suite: {example.not_runnable}", ""]
     if example.options:
         out += [f"Run with {options_text(example)}.", ""]
     for name, text in example.files:
@@ -100,9 +122,18 @@ EXAMPLE_NOTATION = (
 )
 
 
+DOCTOR_NOTATION = (
+    "The doctor's rules (DOC) have scenarios instead: a run of `kescheck doctor` with `minio.env` as --minio-env "
+    "and/or `kes-config.yaml` as --kes-config, where `${port}` is the port of the server the scenario describes in "
+    "these words (options are `kescheck doctor` settings such as `insecure` and `timeout`). The test suite performs every scenario against a KES stand-in on "
+    "loopback, except the few marked as not performed, which say why:"
+)
+
+
 def rules_markdown(rules: list[Rule]) -> str:
+    words = [f"* `{word}`: {meaning}" for word, meaning in DOCTOR_SERVER_WORDS.items()]
     out = ["# kescheck rules", "", f"<!-- Generated from the rule metadata; do not edit. Regenerate: {REGENERATE} -->",
-           "", EXAMPLE_NOTATION, "", "| Code | Name | Severity | What it checks |", "|---|---|---|---|"]
+           "", EXAMPLE_NOTATION, "", DOCTOR_NOTATION, ""] + words + ["", "| Code | Name | Severity | What it checks |", "|---|---|---|---|"]
     out += [f"| [{r.code}](#{r.code.lower()}) | `{r.name}` | {r.severity.label} | {r.title} |" for r in rules]
     out.append("")
     family = None
@@ -121,6 +152,10 @@ def explain_text(rule: Rule) -> str:
         for example in _examples(rule, fails):
             out.append(f"{label}:" + (f" ({example.note})" if example.note else "")
                        + (f" run with {options_text(example)}" if example.options else ""))
+            if isinstance(example, DoctorScenario):
+                out.append(f"  server {server_text(example)}")
+                if example.not_runnable:
+                    out.append(f"  not performed by the test suite: {example.not_runnable}")
             for name, text in example.files:
                 out.append(f"  {name}:")
                 out += [f"    {line}" for line in _shown(text).rstrip("\n").splitlines()]

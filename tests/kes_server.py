@@ -26,7 +26,7 @@ KES's status codes, JSON error bodies and documented quirks, on a real TLS liste
   "1.3" only, `idle_close` (drops the keep-alive connection after each answer without saying so,
   as an idle timeout or a load balancer does), and `host="::1"` for IPv6 loopback.
 
-Also here: `PlainHttpServer` (answers HTTP, no TLS), `Blackhole` (accepts TCP, never
+Also here: `WebServer` (HTTPS, but not KES), `PlainHttpServer` (answers HTTP, no TLS), `Blackhole` (accepts TCP, never
 answers) and `refused_port()`.
 """
 from __future__ import annotations
@@ -450,6 +450,13 @@ class KesServer:
                 del self.keys[resource]
             return 200, None
         raise ClientError(404, "not found")
+
+
+class WebServer(KesServer):
+    """An HTTPS server that is not KES (a default web site, a load balancer's wrong backend): every path is a page."""
+
+    def dispatch(self, method: str, path: str, body: bytes, identity: str | None):
+        return 200, PlainText("<html><body><h1>It works!</h1></body></html>\n")
 
 
 class PlainHttpServer:

@@ -12,6 +12,7 @@ from conftest import REPO
 from kescheck import __version__
 from kescheck.catalogue import REGENERATE, rules_markdown
 from kescheck.rules import all_rules
+from test_doctor_examples import NOT_RUNNABLE
 
 
 def test_docs_rules_md_is_up_to_date():
@@ -25,16 +26,28 @@ def test_cli_markdown_is_what_docs_hold(cli):
 
 @pytest.mark.catalogue
 def test_every_rule_has_a_failing_and_a_passing_example():
-    """Rules found only by live probes (`doctor=True`) have no text input to show."""
+    """Doctor rules too: their scenarios are performed by tests/test_doctor_examples.py, all but the failing
+    scenarios of NOT_RUNNABLE, which say why they cannot be."""
     lacking = []
     for rule in all_rules():
-        if rule.doctor:
-            continue
+        performed = [e for e in rule.examples if not getattr(e, "not_runnable", "")]
         missing = [kind for kind, fails in (("failing", True), ("passing", False))
                    if not any(e.fails == fails for e in rule.examples)]
+        missing += [f"performed {kind}" for kind, fails in (("failing", True), ("passing", False))
+                    if rule.code not in NOT_RUNNABLE and not any(e.fails == fails for e in performed)]
         if missing:
             lacking.append(f"{rule.code} {rule.name}: no {' and no '.join(missing)} example")
     assert not lacking, "rules without documented examples:\n  " + "\n  ".join(lacking)
+
+
+def test_doctor_scenarios_in_the_catalogue(cli):
+    explained = cli("explain", "keystore-unreachable").stdout
+    assert "Fails:" in explained and "Passes:" in explained
+    assert "server `kes keystore=down`" in explained and "MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:${port}" in explained
+    for code in NOT_RUNNABLE:
+        assert "not performed by the test suite: " in cli("explain", code).stdout
+    record = next(r for r in json.loads(cli("rules", "--format", "json").stdout)["rules"] if r["code"] == "DOC036")
+    assert [(e["fails"], e["runnable"]) for e in record["examples"]] == [(True, False), (False, True)]
 
 
 def test_codes_and_names_are_stable_shapes():

@@ -38,6 +38,40 @@ class Example:
 
 
 @dataclass(frozen=True)
+class DoctorScenario(Example):
+    """A documented `kescheck doctor` run that the test suite performs against a KES stand-in on loopback.
+
+    `files` holds MinIO's env file (`minio.env`, given as --minio-env) and/or a KES config
+    (`kes-config.yaml`, given as --kes-config), plus the certificates they name; `${port}` in them is the
+    port the scenario's server listens on. `server` says, in words of DOCTOR_SERVER_WORDS, what listens
+    there and how it behaves. `options` are `DoctorOptions` fields (e.g. `insecure`, `timeout`).
+    """
+
+    server: str = "kes"
+    not_runnable: str = ""
+    """Why this scenario cannot be performed on a test host (empty: the tests perform it)."""
+
+
+DOCTOR_SERVER_WORDS = {
+    "kes": "a KES server on 127.0.0.1:${port} (the default)",
+    "cert=FILE": "its TLS certificate (the key beside it); default kes.crt",
+    "policy=minio": "MinIO's identity is in a policy that allows the MinIO API on minio-* keys (the default)",
+    "policy=none": "no policy names MinIO's identity",
+    "policy=admin": "MinIO's identity is KES's admin identity",
+    "keys=none": "the key minio-default-key does not exist (by default it does)",
+    "keystore=down": "the keystore behind KES (Vault, a cloud KMS) is unreachable",
+    "none": "the scenario probes no port of a test server (${port} is then a port nothing listens on)",
+    "refused": "nothing listens on ${port}",
+    "silent": "something accepts TCP connections on ${port} and never answers",
+    "plain-http": "an HTTP server without TLS listens on ${port}",
+    "web-server": "an HTTPS web server that is not KES listens on ${port}, with the certificate of cert=FILE",
+    "kes-binary=plain": "a `kes` binary on PATH without file capabilities",
+    "kes-binary=cap_ipc_lock": "a `kes` binary on PATH with cap_ipc_lock=ep",
+}
+"""The vocabulary of `DoctorScenario.server`: words separated by spaces."""
+
+
+@dataclass(frozen=True)
 class Rule:
     code: str
     """Stable: family prefix plus number, e.g. KES101."""
@@ -75,10 +109,10 @@ def rule(code: str, name: str, severity: Severity, title: str, *, rationale: str
 
 
 def declare(code: str, name: str, severity: Severity, title: str, *, rationale: str, fix: str,
-            security_severity: float | None = None) -> Rule:
+            security_severity: float | None = None, examples: Iterable[DoctorScenario] = ()) -> Rule:
     """A rule whose findings come from somewhere other than the lint engine (the doctor's probes)."""
     declared = Rule(code, name, severity, title, " ".join(rationale.split()), " ".join(fix.split()),
-                    lambda deployment: (), security_severity, (), doctor=True)
+                    lambda deployment: (), security_severity, tuple(examples), doctor=True)
     REGISTRY.append(declared)
     return declared
 
