@@ -12,6 +12,8 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 REDACTED = "********"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
+"""Base64 runs inside a PEM private key block, however the block is quoted or escaped in its file."""
 
 
 class InputError(Exception):
@@ -46,6 +48,13 @@ class SourceFile:
             lines = _LINE_BREAK.split(self.text)
             self._lines = lines[:-1] if lines[-1] == "" else lines
         return self._lines
+
+    def __post_init__(self) -> None:
+        # A key pasted into a config value (`tls.key: |` followed by the PEM) reaches messages as that
+        # value: its base64 must be redacted wherever it appears, not only masked in code frames.
+        if "PRIVATE KEY" in self.text:
+            for number in self.private_key_lines:
+                self.secret_values.update(_KEY_MATERIAL.findall(self.lines[number - 1].replace("\\n", " ")))
 
     def mark_secret(self, line: int, column: int, end_column: int, value: str) -> None:
         self.secret_spans.append((line, column, end_column))

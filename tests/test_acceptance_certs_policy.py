@@ -1,0 +1,61 @@
+"""Acceptance checks for certificates, identities and policies on deployments built the way operators
+build them (issues 4 and 5), plus the bugs those checks found. Every file is generated at test time."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from tests.certgen import issue
+
+FORMATS = ("plain", "json", "sarif", "github", "junit", "gitlab", "rich")
+
+MINIO_POLICY = ("/v1/key/create/minio-*", "/v1/key/generate/minio-*", "/v1/key/decrypt/minio-*",
+                "/v1/key/list/*", "/v1/status", "/v1/metrics", "/v1/api")
+
+
+def spki_sha256(certificate) -> str:
+    """The KES identity, computed here independently of kescheck."""
+    return hashlib.sha256(certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
+def deployment(tmp_path, *, tls_key: str | None = None, allow=MINIO_POLICY, endpoint="https://kes.example.net:7373",
+               server_dns=("kes.example.net",), key_name="minio-default-key"):
+    """CA + KES server certificate + MinIO client certificate, a G2 KES config and a MinIO env file."""
+    ca = issue("Test CA", ca=True, key_kind="rsa", days=3650)
+    server = issue("kes", issuer=ca, dns=server_dns, eku=("server",))
+    client = issue("minio", issuer=ca, eku=("client",))
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem())
+    server_cert, server_key = server.write(tmp_path / "kes", "server")
+    client_cert, client_key = client.write(tmp_path / "minio", "client")
+    minio_id = spki_sha256(client.certificate)
+    admin_id = spki_sha256(issue("admin", key_kind="ed25519").certificate)
+    key_value = tls_key if tls_key is not None else str(server_key)
+    allow_lines = "".join(f"    - {pattern}\n" for pattern in allow)
+    (tmp_path / "kes" / "config.yaml").write_text(
+        f"version: v1\naddress: 0.0.0.0:7373\nadmin:\n  identity: {admin_id}\n"
+        f"tls:\n  key: {key_value}\n  cert: {server_cert}\n  auth: on\n  ca: {tmp_path / 'ca.pem'}\n"
+        f"policy:\n  minio:\n    allow:\n{allow_lines}    identities:\n    - {minio_id}\n"
+        "cache:\n  expiry:\n    any: 5m0s\n    unused: 30s\n"
+        "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    approle:\n"
+        "      id: ${VAULT_ROLE_ID}\n      secret: ${VAULT_SECRET_ID}\n")
+    (tmp_path / "minio" / "minio.env").write_text(
+        f"MINIO_KMS_KES_ENDPOINT={endpoint}\nMINIO_KMS_KES_KEY_NAME={key_name}\n"
+        f"MINIO_KMS_KES_CERT_FILE={client_cert}\nMINIO_KMS_KES_KEY_FILE={client_key}\n"
+        f"MINIO_KMS_KES_CAPATH={tmp_path / 'ca.pem'}\n")
+    return {"server": server, "client": client, "ca": ca, "minio_id": minio_id}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_private_key_pasted_into_tls_key_never_reaches_the_output(tmp_path, cli, fmt):
+    """Operators paste the PEM into `tls.key` instead of naming the file; the report must not repeat it."""
+    key = issue("kes").key_pem().decode()
+    block = "|\n" + "".join(f"    {line}\n" for line in key.splitlines())
+    deployment(tmp_path, tls_key=block)
+    result = cli("lint", tmp_path, "-f", fmt, "--color", "never")
+    body = [line for line in key.splitlines() if not line.startswith("-----")]
+    assert "tls.key" in result.stdout + result.stderr or "config.yaml" in result.stdout
+    for line in body:
+        assert line not in result.stdout + result.stderr
