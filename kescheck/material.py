@@ -66,8 +66,15 @@ class Reference:
     def consumer(self) -> str:
         return "MinIO" if self.env is not None else "KES"
 
+    @property
+    def holds_pem_text(self) -> bool:
+        """The PEM itself pasted where a file name belongs."""
+        return "-----BEGIN " in self.text
+
     def describe(self) -> str:
         """How messages name the file: as written, plus where it resolves when that differs."""
+        if self.holds_pem_text:
+            return "PEM text, not a file name"
         if Path(self.text).is_absolute() or self.text == str(self.path):
             return f"'{self.text}'"
         return f"'{self.text}' (resolved to {self.path})"

@@ -3,6 +3,7 @@ build them (issues 4 and 5), plus the bugs those checks found. Every file is gen
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -59,3 +60,17 @@ def test_private_key_pasted_into_tls_key_never_reaches_the_output(tmp_path, cli,
     assert "tls.key" in result.stdout + result.stderr or "config.yaml" in result.stdout
     for line in body:
         assert line not in result.stdout + result.stderr
+
+
+def test_private_key_pasted_into_tls_key_is_an_error_at_its_line(tmp_path, cli):
+    """KES opens `tls.key` as a file name, so pasted PEM stops it at start: not a "file not here" note."""
+    key = issue("kes").key_pem().decode()
+    deployment(tmp_path, tls_key="|\n" + "".join(f"    {line}\n" for line in key.splitlines()))
+    result = cli("lint", tmp_path, "-f", "json")
+    findings = json.loads(result.stdout)["findings"]
+    pasted = [f for f in findings if f["code"] == "CRT004"]
+    assert result.status == 1
+    assert [(f["severity"], f["line"]) for f in pasted] == [("error", 6)]
+    assert pasted[0]["path"].endswith("config.yaml")
+    assert "PEM text" in pasted[0]["message"] and "file" in pasted[0]["message"]
+    assert not [f for f in findings if f["code"] in ("CRT001", "CRT002")]

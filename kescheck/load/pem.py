@@ -201,6 +201,10 @@ def _looks_like_der_certificate(data: bytes) -> bool:
 
 
 def _absent_or_unreadable(path: Path) -> PemFile | None:
+    if "-----BEGIN " in str(path):
+        # The PEM pasted where a file name belongs: KES and MinIO open it as a path and fail.
+        return PemFile(path, FileState.MALFORMED, "KES and MinIO read this setting as the name of a "
+                                                  "file to open")
     try:
         os.stat(path)
     except FileNotFoundError:

@@ -216,8 +216,10 @@ def pem_malformed(deployment):
             continue
         reason = _malformed_reason(deployment, ref, pem)
         if reason:
+            fix = (f"Save the PEM in a file only the {ref.consumer} service user can read and set {ref.setting} to "
+                   "that file's absolute path." if ref.holds_pem_text else None)
             yield at_reference(ref, f"{ref.setting} names {ref.describe()}, which {ref.consumer} cannot use as "
-                                    f"{ref.role.value}: {reason}")
+                                    f"{ref.role.value}: {reason}", fix=fix)
 
 
 @rule("CRT005", "key-file-extra-data", Severity.ERROR, "MinIO's client key file holds more than one PEM block",
