@@ -74,3 +74,68 @@ def test_private_key_pasted_into_tls_key_is_an_error_at_its_line(tmp_path, cli):
     assert pasted[0]["path"].endswith("config.yaml")
     assert "PEM text" in pasted[0]["message"] and "file" in pasted[0]["message"]
     assert not [f for f in findings if f["code"] in ("CRT001", "CRT002")]
+
+
+def lint_json(cli, path, *args):
+    result = cli("lint", path, "-f", "json", *args)
+    return result.status, json.loads(result.stdout)["findings"]
+
+
+def test_minio_as_admin_is_a_warning_not_an_error(tmp_path, cli):
+    parts = deployment(tmp_path)
+    config = tmp_path / "kes" / "config.yaml"
+    text = config.read_text()
+    admin = text.split("identity: ")[1].split("\n")[0]
+    # MinIO's certificate is the admin; the policy keeps an unrelated client so KES still starts.
+    other = spki_sha256(issue("other").certificate)
+    config.write_text(text.replace(admin, "ADMIN").replace(parts["minio_id"], other).replace("ADMIN", parts["minio_id"]))
+    status, findings = lint_json(cli, tmp_path)
+    assert status == 0, [f["message"] for f in findings if f["severity"] == "error"]
+    admin_findings = [f for f in findings if f["code"] == "DEP101"]
+    assert [f["severity"] for f in admin_findings] == ["warning"]
+    assert admin_findings[0]["path"].endswith("minio.env") and "client.crt" in admin_findings[0]["message"]
+
+
+def test_whole_certificate_fingerprint_as_identity_names_the_file_and_the_right_value(tmp_path, cli):
+    parts = deployment(tmp_path)
+    fingerprint = hashlib.sha256(parts["client"].certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+    config = tmp_path / "kes" / "config.yaml"
+    config.write_text(config.read_text().replace(parts["minio_id"], fingerprint))
+    status, findings = lint_json(cli, tmp_path)
+    wrong = [f for f in findings if f["code"] == "DEP103"]
+    assert status == 1
+    assert [(f["severity"], f["path"].endswith("config.yaml")) for f in wrong] == [("error", True)]
+    line = config.read_text().splitlines()[wrong[0]["line"] - 1]
+    assert fingerprint in line
+    assert "client.crt" in wrong[0]["message"] and parts["minio_id"] in wrong[0]["message"] + (wrong[0]["fix"] or "")
+
+
+@pytest.mark.parametrize("with_intermediate", [True, False])
+def test_client_signed_by_an_intermediate_needs_the_intermediate(tmp_path, cli, with_intermediate):
+    """tls.auth on, tls.ca = root only: KES verifies with the intermediates the client sends."""
+    parts = deployment(tmp_path)
+    intermediate = issue("Intermediate", issuer=parts["ca"], ca=True)
+    client = issue("minio", issuer=intermediate, eku=("client",))
+    chain = client.cert_pem() + (intermediate.cert_pem() if with_intermediate else b"")
+    (tmp_path / "minio" / "client.crt").write_bytes(chain)
+    (tmp_path / "minio" / "client.key").write_bytes(client.key_pem())
+    config = tmp_path / "kes" / "config.yaml"
+    config.write_text(config.read_text().replace(parts["minio_id"], spki_sha256(client.certificate)))
+    status, findings = lint_json(cli, tmp_path)
+    errors = [f for f in findings if f["severity"] == "error"]
+    if with_intermediate:
+        assert status == 0, [f["message"] for f in errors]
+    else:
+        assert [(f["code"], f["path"].endswith("minio.env")) for f in errors] == [("CRT030", True)]
+        assert "client.crt" in errors[0]["message"] and "tls.ca" in errors[0]["message"]
+
+
+def test_ellipsis_over_ip_sans_names_the_uncovered_address(tmp_path, cli):
+    parts = deployment(tmp_path, endpoint="https://10.0.0.{1...3}:7373")
+    server = issue("kes", issuer=parts["ca"], ips=("10.0.0.1", "10.0.0.2"), eku=("server",))
+    server.write(tmp_path / "kes", "server")
+    status, findings = lint_json(cli, tmp_path, "--select", "CRT")
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert status == 1
+    assert [(f["code"], f["line"]) for f in errors] == [("CRT021", 1)]
+    assert "'10.0.0.3'" in errors[0]["message"] and "10.0.0.1" not in errors[0]["message"].split("(")[0]
