@@ -42,3 +42,24 @@ def test_vault_client_tls_half_pair_names_the_missing_half(cli, write, present, 
     assert status == 1 and found["severity"] == "error" and found["line"] == 15
     assert f"`tls.{present}` without `tls.{missing}`" in found["message"]
     assert f"`tls.{missing}` without `tls.{present}`" not in found["message"]
+
+
+@pytest.mark.parametrize("variable, line", [("VAULT_SECRET_ID", 13), ("VAULT_ROLE_ID", 12)])
+def test_keystore_secret_set_empty_in_kes_env_is_a_refusal(cli, write, variable, line):
+    """A deployment tool that renders a missing secret as `VAR=` makes KES start with an empty approle
+    secret, which KES refuses exactly like a missing one."""
+    path = write("kes.yaml", VAULT_KES.format(tls="          ca: /etc/kes/vault-ca.pem"))
+    env = {"VAULT_ROLE_ID": "5d2b1c3e-role", "VAULT_SECRET_ID": "9f3e2a1b-secret", variable: ""}
+    kes_env = write("kes.env", "".join(f"{k}={v}\n" for k, v in env.items()))
+    status, findings = _lint_json(cli, path, "--kes-env", kes_env)
+    [found] = [f for f in findings if f["code"] == "KES108"]
+    assert status == 1 and (found["line"], found["column"]) == (line, 15 if line == 13 else 11)
+    assert variable in found["message"] and "approle" in found["message"]
+    assert "9f3e2a1b-secret" not in json.dumps(findings)
+
+
+def test_keystore_secret_set_in_kes_env_is_fine(cli, write):
+    path = write("kes.yaml", VAULT_KES.format(tls="          ca: /etc/kes/vault-ca.pem"))
+    kes_env = write("kes.env", "VAULT_ROLE_ID=5d2b1c3e-role\nVAULT_SECRET_ID=9f3e2a1b-secret\n")
+    status, findings = _lint_json(cli, path, "--kes-env", kes_env)
+    assert status == 0 and not [f for f in findings if f["severity"] == "error"]
