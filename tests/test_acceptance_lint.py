@@ -63,3 +63,39 @@ def test_keystore_secret_set_in_kes_env_is_fine(cli, write):
     kes_env = write("kes.env", "VAULT_ROLE_ID=5d2b1c3e-role\nVAULT_SECRET_ID=9f3e2a1b-secret\n")
     status, findings = _lint_json(cli, path, "--kes-env", kes_env)
     assert status == 0 and not [f for f in findings if f["severity"] == "error"]
+
+
+def _split_repository(tmp_path):
+    """A git work tree as operators lay it out: the KES config and MinIO's env file in separate folders."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / "kes").mkdir(parents=True)
+    (repo / "minio").mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "kes" / "config.yml").write_text(
+        "address: 0.0.0.0:7373\nadmin:\n  identity: disabled\ntls:\n  key: /etc/kes/k.key\n  cert: /etc/kes/k.crt\n"
+        "log:\n  error: verbose\nkeystore:\n  fs:\n    path: /var/lib/kes\n")
+    (repo / "minio" / "minio.env").write_text(
+        "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=minio-key\n"
+        "MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n")
+    return repo
+
+
+def test_named_env_file_in_a_repository_brings_its_kes_config_from_another_folder(tmp_path, cli, monkeypatch):
+    """pre-commit names only the changed env file; `kescheck lint .` in the same repository pairs it
+    with the repository's one KES config, so the single-file run must check that deployment too."""
+    repo = _split_repository(tmp_path)
+    monkeypatch.chdir(repo)
+    status, whole = _lint_json(cli, ".")
+    status_one, named = _lint_json(cli, "--by-content", "minio/minio.env")
+    assert [(f["path"], f["code"], f["line"]) for f in named] == [(f["path"], f["code"], f["line"]) for f in whole]
+    assert status_one == status == 1
+    assert ("kes/config.yml", "KES012", 8) in [(f["path"], f["code"], f["line"]) for f in named]
+
+
+def test_named_kes_config_in_a_repository_brings_the_env_files_of_other_folders(tmp_path, monkeypatch):
+    repo = _split_repository(tmp_path)
+    monkeypatch.chdir(repo)
+    result = lint(["kes/config.yml"])
+    assert [[e.source.path.as_posix() for e in d.envs] for d in result.deployments] == [["minio/minio.env"]]
