@@ -99,3 +99,13 @@ def test_named_kes_config_in_a_repository_brings_the_env_files_of_other_folders(
     monkeypatch.chdir(repo)
     result = lint(["kes/config.yml"])
     assert [[e.source.path.as_posix() for e in d.envs] for d in result.deployments] == [["minio/minio.env"]]
+
+
+def test_garbage_lines_without_a_name_are_not_called_duplicates(cli, write):
+    """`=x` lines have no variable name: ENV010 says so once per line; ENV007 must not add
+    '` is set again here`' messages that name nothing."""
+    path = write("minio.env", "MINIO_ROOT_USER=admin\n=novalue\n=\n==\nMINIO_KMS_KES_KEY_NAME=minio-key\n")
+    status, findings = _lint_json(cli, path)
+    assert [f["line"] for f in findings if f["code"] == "ENV010"] == [2, 3, 4]
+    assert not [f for f in findings if f["code"] == "ENV007"]
+    assert all(not f["message"].startswith(" ") for f in findings)
