@@ -109,3 +109,15 @@ def test_garbage_lines_without_a_name_are_not_called_duplicates(cli, write):
     assert [f["line"] for f in findings if f["code"] == "ENV010"] == [2, 3, 4]
     assert not [f for f in findings if f["code"] == "ENV007"]
     assert all(not f["message"].startswith(" ") for f in findings)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("kes.yaml", b"address: 0.0.0.0:7373\nadmin:\n  identity: caf\xe9\n"),
+    ("minio.env", b"MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_SITE_NAME=caf\xe9\n")])
+def test_non_utf8_byte_is_marked_at_its_column_with_the_reason(cli, write, name, text):
+    path = write(name, text)
+    status, findings = _lint_json(cli, path)
+    [found] = [f for f in findings if f["code"] == "KES002"]
+    line = text.split(b"\n").index(next(l for l in text.split(b"\n") if b"\xe9" in l)) + 1
+    assert status == 1 and (found["line"], found["column"]) == (line, text.split(b"\n")[line - 1].index(b"\xe9") + 1)
+    assert "UTF-8" in found["message"] and "expect" in found["message"]
