@@ -121,3 +121,26 @@ def test_non_utf8_byte_is_marked_at_its_column_with_the_reason(cli, write, name,
     line = text.split(b"\n").index(next(l for l in text.split(b"\n") if b"\xe9" in l)) + 1
     assert status == 1 and (found["line"], found["column"]) == (line, text.split(b"\n")[line - 1].index(b"\xe9") + 1)
     assert "UTF-8" in found["message"] and "expect" in found["message"]
+
+
+def test_baseline_survives_reordered_env_and_moved_yaml_keys(tmp_path, cli, monkeypatch):
+    """Baselines key on the env variable and the YAML path: reordering an env file and moving a KES
+    block keeps old findings accepted, and only a new one fails."""
+    monkeypatch.chdir(tmp_path)
+    kes = tmp_path / "kes.yaml"
+    env = tmp_path / "minio.env"
+    kes.write_text("admin:\n  identity: MINIO_ADMIN_HASH\ntls:\n  key: kes.key\n  cert: kes.crt\n"
+                   "keystore:\n  fs:\n    path: /var/kes/keys\n")
+    env.write_text("MINIO_KMS_KES_ENDPOINT=http://kes.lab:7373\nMINIO_KMS_KES_KEY_NAME=minio-key\n"
+                   "MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n")
+    first = cli("lint", ".", "--write-baseline", "baseline.json", "--fail-on", "warning", "--format", "json")
+    assert first.status == 0 and json.loads(first.stdout)["summary"]["suppressed"] > 0
+    kes.write_text("# moved\nkeystore:\n  fs:\n    path: /var/kes/keys\n\nadmin:\n  identity: MINIO_ADMIN_HASH\n"
+                   "tls:\n  key: kes.key\n  cert: kes.crt\n")
+    env.write_text("# reordered\n\n" + "".join(reversed(env.read_text().splitlines(keepends=True))))
+    again = cli("lint", ".", "--baseline", "baseline.json", "--fail-on", "note", "--format", "json")
+    assert again.status == 0, again.stdout
+    env.write_text(env.read_text() + "MINIO_KMS_KES_CA_PATH=/etc/minio/ca.pem\n")
+    new = cli("lint", ".", "--baseline", "baseline.json", "--format", "json")
+    assert new.status == 1
+    assert [(f["code"], f["line"]) for f in json.loads(new.stdout)["findings"] if not f["suppressed"]] == [("ENV100", 6)]
