@@ -144,3 +144,18 @@ def test_baseline_survives_reordered_env_and_moved_yaml_keys(tmp_path, cli, monk
     new = cli("lint", ".", "--baseline", "baseline.json", "--format", "json")
     assert new.status == 1
     assert [(f["code"], f["line"]) for f in json.loads(new.stdout)["findings"] if not f["suppressed"]] == [("ENV100", 6)]
+
+
+def test_sarif_uris_are_percent_encoded(tmp_path, cli, monkeypatch):
+    """`#` would start a URI fragment and a space is no URI character: GitHub must find the file."""
+    from urllib.parse import unquote
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "prod deploy"
+    folder.mkdir()
+    (folder / "kes #1.yaml").write_text("admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\n"
+                                         "keystore:\n  fs:\n    path: /var/kes\n")
+    run = cli("lint", "prod deploy", "--format", "sarif")
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(run.stdout)["runs"][0]["results"]}
+    assert uris == {"prod%20deploy/kes%20%231.yaml"} and unquote(uris.pop()) == "prod deploy/kes #1.yaml"
