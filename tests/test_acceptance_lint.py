@@ -159,3 +159,15 @@ def test_sarif_uris_are_percent_encoded(tmp_path, cli, monkeypatch):
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in json.loads(run.stdout)["runs"][0]["results"]}
     assert uris == {"prod%20deploy/kes%20%231.yaml"} and unquote(uris.pop()) == "prod deploy/kes #1.yaml"
+
+
+@pytest.mark.parametrize("written, meant, line", [
+    ("certificate", "cert", 5), ("private_key", "key", 4), ("client_auth", "auth", 6), ("identites", "identities", 11)])
+def test_misnamed_key_gets_a_suggestion_at_its_own_line(cli, write, written, meant, line):
+    text = ("admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\n  auth: 'off'\npolicy:\n  minio:\n"
+            "    allow: [/v1/key/generate/minio-*]\n    deny: []\n    identities: []\nkeystore:\n  fs:\n    path: /var/kes\n")
+    target = text.splitlines()[line - 1]
+    path = write("kes.yaml", text.replace(target, target.replace(f"{meant}:", f"{written}:", 1)))
+    status, findings = _lint_json(cli, path)
+    [found] = [f for f in findings if f["code"] == "KES010"]
+    assert status == 1 and found["line"] == line and f"did you mean `{meant}`?" in found["message"]
