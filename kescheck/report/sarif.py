@@ -25,7 +25,8 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "
 def _artifact(path: Path) -> dict:
     if path.is_absolute():
         return {"uri": path.as_uri()}
-    return {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}  # `#`, spaces: not URI characters
+    # `#` and spaces break a URI; `<stdin>`/`<environment>` name no file and stay readable
+    return {"uri": quote(path.as_posix(), safe="/<>"), "uriBaseId": "%SRCROOT%"}
 
 
 def rule_descriptor(rule) -> dict:
