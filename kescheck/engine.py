@@ -203,6 +203,33 @@ def _siblings(named: list[LoadedFile], collector: _Collector) -> None:
             collector.add(path, named=False)
 
 
+def _work_tree(path: Path) -> Path | None:
+    """The git work tree holding `path` (pre-commit runs hooks at its top), or None."""
+    for directory in (path.parent, *path.parent.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def _repository_partners(named: list[LoadedFile], collector: _Collector) -> None:
+    """A named file whose directory lacks the other half of a deployment (a KES config for an env file,
+    env files for a KES config) is paired as `kescheck lint <work tree>` would pair it: the work tree's
+    files are loaded (not named), and automatic pairing then joins them when it holds one KES config."""
+    kinds_by_dir: dict[Path, set[str]] = {}
+    for loaded in collector.files.values():
+        kinds_by_dir.setdefault(loaded.path.parent, set()).add(loaded.kind)
+    roots = set()
+    for loaded in named:
+        partner = "env" if loaded.kind == "kes" else "kes"
+        if loaded.path != Path("<stdin>") and partner not in kinds_by_dir.get(loaded.path.parent, set()):
+            roots.add(_work_tree(loaded.path))
+    for root in sorted(r for r in roots if r is not None):
+        for path in _walk(root, []):
+            if collector.count >= MAX_FILES:
+                return
+            collector.add(path, named=False)
+
+
 def _key(path: Path) -> Path:
     return path.resolve() if path.exists() else path.absolute()
 
@@ -325,6 +352,8 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
         if loaded is not None:
             named.append(loaded)
     _siblings(named, collector)
+    if not settings.deployments:
+        _repository_partners(named, collector)
     files = list(collector.files.values())
     deployments = build_deployments(files, settings, options, collector)
     checked = {id(source) for deployment in deployments for source in deployment.sources}

@@ -124,9 +124,9 @@ def vault(g: int) -> dict:
                           required=["jwt"] if g == 2 else None),
         "tls": obj("TLS towards Vault.", {
             "key": text("Client private key for mTLS to Vault; needs `cert`.",
-                        f"`tls.key` without `tls.cert` (`{p}invalid tls config: no TLS private key provided`)" if g == 2 else None),
+                        f"`tls.cert` without `tls.key` (`{p}invalid tls config: no TLS private key provided`)" if g == 2 else None),
             "cert": text("Client certificate for mTLS to Vault; needs `key`.",
-                         f"`tls.cert` without `tls.key` (`{p}invalid tls config: no TLS certificate provided`)" if g == 2 else None),
+                         f"`tls.key` without `tls.cert` (`{p}invalid tls config: no TLS certificate provided`)" if g == 2 else None),
             "ca": tls_ca("the Vault server certificate"),
         }, **({"dependentRequired": {"key": ["cert"], "cert": ["key"]}} if g == 2 else {})),
         "status": obj("Vault health checks.", {"ping": duration("How often KES checks Vault's health. Default 10s.")}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import quote
 
 from .. import __version__
 from ..engine import LintResult
@@ -24,7 +25,8 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "
 def _artifact(path: Path) -> dict:
     if path.is_absolute():
         return {"uri": path.as_uri()}
-    return {"uri": path.as_posix(), "uriBaseId": "%SRCROOT%"}
+    # `#` and spaces break a URI; `<stdin>`/`<environment>` name no file and stay readable
+    return {"uri": quote(path.as_posix(), safe="/<>"), "uriBaseId": "%SRCROOT%"}
 
 
 def rule_descriptor(rule) -> dict:

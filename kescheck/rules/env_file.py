@@ -222,6 +222,8 @@ def duplicate_variable(deployment):
     for env in _envs(deployment):
         first: dict[str, EnvEntry] = {}
         for entry in env.entries:
+            if not entry.key:
+                continue  # no name to repeat: ENV010 reports the line
             earlier = first.setdefault(entry.key, entry)
             if earlier is entry:
                 continue

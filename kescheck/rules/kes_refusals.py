@@ -11,6 +11,7 @@ import re
 from ..findings import Severity
 from ..load.kesconfig import Generation, KesConfig, env_reference
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
+from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
 
@@ -65,18 +66,27 @@ def env_variable_unset(deployment):
                           f"not set: KES refuses to start (`referenced env. variable '{name}' ... not found`)")
 
 
-_EMPTY_REFUSED = {
-    "admin.identity": "there is then no admin identity (`kesconf: invalid admin identity: no admin identity`)",
-    "tls.key": "there is then no TLS private key (`kesconf: invalid tls config: no private key`)",
-    "tls.cert": "there is then no TLS certificate (`kesconf: invalid tls config: no certificate`)",
-}
+def _path_parts(path: str) -> tuple:
+    """`keystore.vault.approle.secret` / `policy.p.identities[0]` -> keys and list indexes."""
+    return tuple(int(part[1:-1]) if part.startswith("[") else part for part in re.findall(r"\[\d+\]|[^.\[]+", path))
+
+
+def _refused_when_empty(generation: str, path: str) -> str | None:
+    """Why KES refuses an empty value at `path`: the schema marks such values `minLength` 1."""
+    schema = subschema_at(generation, _path_parts(path))
+    if not schema or schema.get("minLength", 0) < 1:
+        return None
+    return schema.get("x-kes-refusal") or f"`{path}` must not be empty"
+
+
 _POLICY_IDENTITY = re.compile(r"^policy\.[^.]+\.identities\[\d+\]$")
 _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
 
 @rule("KES108", "env-variable-empty", Severity.ERROR, "A required `${VAR}` the KES environment sets to nothing",
-      rationale="""KES substitutes a variable that is set but empty as the empty string. For `admin.identity`,
-      `tls.key` and `tls.cert` the setting is then missing, and an empty policy identity fails KES's name
+      rationale="""KES substitutes a variable that is set but empty as the empty string. For a setting KES
+      needs (`admin.identity`, `tls.key`, `tls.cert`, a keystore's endpoint or credentials such as the Vault
+      approle `id` and `secret`) the setting is then missing, and an empty policy identity fails KES's name
       rule (`kes: identity '' is empty, too long or contains invalid characters`): KES refuses to start
       either way. A deployment tool that renders a missing secret as an empty variable causes this.
       This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
@@ -90,11 +100,11 @@ def env_variable_empty(deployment):
     for name, node in substituted_references(config):
         if name not in env or env[name].strip():
             continue
-        if node.path in _EMPTY_REFUSED:
-            reason = _EMPTY_REFUSED[node.path]
-        elif _POLICY_IDENTITY.match(node.path):
+        if _POLICY_IDENTITY.match(node.path):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
         else:
+            reason = _refused_when_empty(config.generation.name, node.path)
+        if reason is None:
             continue
         yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment sets to an "
                       f"empty value: KES refuses to start, {reason}")

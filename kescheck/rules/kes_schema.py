@@ -151,6 +151,14 @@ def _classify(error) -> tuple[str, object]:
     return "value", error
 
 
+def _contained_key(name: str, known: set[str]) -> list[str]:
+    """The one known key a longer name starts or ends with (`certificate` -> `cert`, `client_auth` -> `auth`):
+    too different for difflib, yet plainly what was meant."""
+    lowered = name.lower()
+    found = [key for key in known if len(key) >= 3 and (lowered.startswith(key) or lowered.endswith(key))]
+    return found if len(found) == 1 else []
+
+
 def schema_problems(config: KesConfig, generation: str) -> list[SchemaProblem]:
     root = config.doc.root
     if not isinstance(root, YMap):
@@ -165,7 +173,7 @@ def schema_problems(config: KesConfig, generation: str) -> list[SchemaProblem]:
                     continue
                 key_parts = parts + [name]
                 elsewhere = known_in_other_generation(generation, key_parts)
-                suggestion = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+                suggestion = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) or _contained_key(name, known)
                 where = f"under `{dotted(parts)}`" if parts else "at the top level"
                 what = f"`{name}` is not a KES config key {where}"
                 problems.append(SchemaProblem("unknown-key", key_node_at(root, key_parts), dotted(key_parts), what,

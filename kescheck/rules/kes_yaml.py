@@ -38,4 +38,8 @@ def yaml_syntax(deployment):
 def not_utf8(deployment):
     for source in deployment.sources:
         if source.undecodable_at is not None:
-            yield at_line(source, source.undecodable_line, 1, f"byte {source.undecodable_at} is not UTF-8", anchor="encoding")
+            # the decoder put U+FFFD where the first bad byte was
+            column = source.lines[source.undecodable_line - 1].find("\ufffd") + 1 or 1
+            yield at_line(source, source.undecodable_line, column,
+                          f"byte {source.undecodable_at} of the file is not UTF-8, the encoding KES and MinIO expect: "
+                          "the value here is not the text your editor shows", anchor="encoding")
