@@ -139,3 +139,19 @@ def test_ellipsis_over_ip_sans_names_the_uncovered_address(tmp_path, cli):
     assert status == 1
     assert [(f["code"], f["line"]) for f in errors] == [("CRT021", 1)]
     assert "'10.0.0.3'" in errors[0]["message"] and "10.0.0.1" not in errors[0]["message"].split("(")[0]
+
+
+def test_line_to_add_for_a_flow_identity_list_ignores_brackets_in_a_trailing_comment(tmp_path):
+    from certgen import new_api_key
+    from kescheck.engine import lint
+    from kescheck.identity import identity_of_api_key
+
+    api_key = new_api_key()
+    (tmp_path / "kes-config.yaml").write_text(
+        "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\npolicy:\n  minio:\n"
+        "    allow: [/v1/key/generate/minio-*, /v1/key/decrypt/minio-*]\n"
+        f"    identities: [{'a' * 64}]  # kescheck: ignore[KES203] -- lab\n")
+    (tmp_path / "minio.env").write_text(f"MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:7373\nMINIO_KMS_KES_API_KEY={api_key}\n"
+                                        "MINIO_KMS_KES_KEY_NAME=minio-key\n")
+    fix = next(f.fix for f in lint([tmp_path]).findings if f.code == "DEP100")
+    assert f"identities: [{'a' * 64}, {identity_of_api_key(api_key)}]  # kescheck: ignore[KES203] -- lab" in fix

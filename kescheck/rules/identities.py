@@ -89,7 +89,7 @@ def _line_to_add(deployment, identity: str) -> tuple[str, str]:
                 f"{indent}- {identity}")
     if isinstance(identities, YSeq) and identities.items:
         text = source.lines[identities.end_line - 1]
-        close = text.rfind("]")
+        close = identities.end_column - 2  # the flow sequence's own `]`, not one in a comment after it
         return (f"change line {identities.end_line} of {source.path} (policy '{name}') to",
                 text[:close].rstrip() + f", {identity}" + text[close:])
     key_column = body.entries[0][0].column if body.entries else 5
