@@ -116,12 +116,15 @@ def load_settings(path: Path | None) -> Settings:
         raise SettingsError(f"{path}: {err.strerror or err}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SettingsError(f"{path}: not valid TOML: {err}") from None
-    if path.name == "pyproject.toml":
+    # pyproject.toml (or any file given with --config that has one) keeps the settings in [tool.kescheck];
+    # .kescheck.toml holds them at the top level.
+    in_tool_table = path.name == "pyproject.toml" or set(data) == {"tool"}
+    if in_tool_table:
         table = _table(_table(data.get("tool"), f"{path}: [tool]").get("kescheck"), f"{path}: [tool.kescheck]")
     else:
         table = data
     base = path.parent
-    where = f"{path}" + (" [tool.kescheck]" if path.name == "pyproject.toml" else "")
+    where = f"{path}" + (" [tool.kescheck]" if in_tool_table else "")
     settings = Settings(path=path)
     known = {"select", "ignore", "severity", "per-path-ignores", "expiry-warning-days", "kes-version",
              "deployments", "suppressions"}

@@ -171,3 +171,13 @@ def test_misnamed_key_gets_a_suggestion_at_its_own_line(cli, write, written, mea
     status, findings = _lint_json(cli, path)
     [found] = [f for f in findings if f["code"] == "KES010"]
     assert status == 1 and found["line"] == line and f"did you mean `{meant}`?" in found["message"]
+
+
+def test_config_option_accepts_a_file_with_a_tool_kescheck_table(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ci-settings.toml").write_text('[tool.kescheck]\nignore = ["KES212"]\n')
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /k}}\n")
+    run = cli("lint", "kes.yaml", "--config", "ci-settings.toml", "--format", "json")
+    assert run.status in (0, 1), run.stderr
+    assert '"KES212"' not in run.stdout
+    assert '"KES212"' in cli("lint", "kes.yaml", "--format", "json").stdout
