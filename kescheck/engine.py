@@ -138,6 +138,15 @@ def _env_with_nul_bytes(data: bytes) -> bool:
     return looks_like_minio_env(data.decode("utf-8", errors="replace").replace("\x00", ""))
 
 
+def _not_a_config(data: bytes) -> str | None:
+    """Why these bytes are never read as a KES config or MinIO env file, or None."""
+    if looks_binary(data) and not _env_with_nul_bytes(data):
+        return "binary data (NUL bytes), not a configuration file"
+    if looks_like_pem(data):
+        return "a PEM certificate or key: kescheck checks these through the KES config or MinIO env file that names them"
+    return None
+
+
 class _Collector:
     def __init__(self, options: Options):
         self.options = options
@@ -163,14 +172,10 @@ class _Collector:
             if explicit:
                 self.errors.append(err)
             return None
-        if looks_binary(data) and not _env_with_nul_bytes(data):
+        refusal = _not_a_config(data)
+        if refusal is not None:
             if explicit:
-                self.errors.append(InputError(path, "binary data (NUL bytes), not a configuration file"))
-            return None
-        if looks_like_pem(data):
-            if explicit:
-                self.errors.append(InputError(path, "a PEM certificate or key: kescheck checks these through the "
-                                                    "KES config or MinIO env file that names them"))
+                self.errors.append(InputError(path, refusal))
             return None
         loaded = _load(path, display_path(path), data, explicit, self.options)
         if loaded is not None:
@@ -184,8 +189,9 @@ class _Collector:
         if len(data) > MAX_FILE_BYTES:
             self.errors.append(InputError(STDIN, "standard input is larger than the limit for a configuration file"))
             return
-        if looks_binary(data) and not _env_with_nul_bytes(data):
-            self.errors.append(InputError("<stdin>", "binary data (NUL bytes), not a configuration file"))
+        refusal = _not_a_config(data)
+        if refusal is not None:
+            self.errors.append(InputError("<stdin>", refusal))
             return
         loaded = _load(Path("<stdin>"), Path("<stdin>"), data, True, self.options)
         if loaded is not None:

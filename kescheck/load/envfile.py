@@ -185,9 +185,6 @@ class EnvFile:
     def names(self) -> list[str]:
         return list(dict.fromkeys(entry.name for entry in self.entries))
 
-    def first_line(self) -> int:
-        return 1
-
     def kes_key_name(self) -> EnvEntry | None:
         """MinIO's default key (`MINIO_KMS_KES_KEY_NAME`): the key MinIO creates, describes and uses."""
         return self.get("MINIO_KMS_KES_KEY_NAME")

@@ -36,14 +36,6 @@ def summary_line(result: LintResult) -> str:
     return text
 
 
-def rule_names(result: LintResult) -> dict[str, str]:
-    return {r.code: r.name for r in result.rules}
-
-
-def rule_titles(result: LintResult) -> dict[str, str]:
-    return {r.code: r.title for r in result.rules}
-
-
 def message_with_fix(finding: Finding, rule) -> str:
     """The finding's one sentence, then how to fix it (the finding's own advice before the rule's)."""
     fix = finding.fix or (rule.fix if rule else "")
