@@ -156,7 +156,7 @@ class _Collector:
 
     def add(self, path: Path, named: bool, explicit: bool = False) -> LoadedFile | None:
         """`named`: in the scope the user asked for; `explicit`: given by name, so it must be a config."""
-        key = path.resolve() if path.exists() else path.absolute()
+        key = _key(path)
         if key in self.files:
             if named:
                 self.files[key].named = True
