@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,3 +74,116 @@ def subschema_at(generation: str, parts: tuple) -> dict | None:
         return None
 
     return descend(root, tuple(parts))
+
+
+# Keywords that only describe: they never make an instance invalid.
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "examples", "x-kes-refusal"})
+_TYPE_TESTS = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+}
+
+
+class UnsupportedSchema(Exception):
+    """The schema uses a keyword the compiled check does not implement; jsonschema alone decides."""
+
+
+def _same_json_value(one, two) -> bool:
+    """JSON equality as jsonschema's `enum` applies it: `true` is not `1`."""
+    if isinstance(one, bool) or isinstance(two, bool):
+        return isinstance(one, bool) and isinstance(two, bool) and one == two
+    return one == two
+
+
+def _compile(schema, root: dict, refs: dict):
+    """A predicate equal to jsonschema's `is_valid` for this (sub)schema, for the keywords that
+    kescheck's own schemas use; anything else raises UnsupportedSchema."""
+    if schema is True or schema == {}:
+        return lambda value: True
+    if schema is False:
+        return lambda value: False
+    unknown = set(schema) - _ANNOTATIONS - {"type", "enum", "minLength", "pattern", "properties", "additionalProperties",
+                                             "required", "dependentRequired", "propertyNames", "items", "anyOf", "$ref"}
+    if unknown:
+        raise UnsupportedSchema(", ".join(sorted(unknown)))
+    checks = []
+    if "$ref" in schema:
+        reference = schema["$ref"]
+        if not reference.startswith("#/"):
+            raise UnsupportedSchema(reference)
+        if reference not in refs:
+            refs[reference] = None  # a recursive reference resolves once the target is compiled
+            target = root
+            for step in reference[2:].split("/"):
+                target = target[step]
+            refs[reference] = _compile(target, root, refs)
+        checks.append(lambda value, reference=reference: refs[reference](value))
+    if "type" in schema:
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        tests = [_TYPE_TESTS[kind] for kind in kinds]
+        checks.append(lambda value: any(test(value) for test in tests))
+    if "enum" in schema:
+        allowed = schema["enum"]
+        checks.append(lambda value: any(_same_json_value(value, choice) for choice in allowed))
+    if "minLength" in schema:
+        least = schema["minLength"]
+        checks.append(lambda value: not isinstance(value, str) or len(value) >= least)
+    if "pattern" in schema:
+        search = re.compile(schema["pattern"]).search
+        checks.append(lambda value: not isinstance(value, str) or search(value) is not None)
+    if "anyOf" in schema:
+        branches = [_compile(branch, root, refs) for branch in schema["anyOf"]]
+        checks.append(lambda value: any(branch(value) for branch in branches))
+    if "items" in schema:
+        item = _compile(schema["items"], root, refs)
+        checks.append(lambda value: not isinstance(value, list) or all(item(each) for each in value))
+    object_checks = _object_checks(schema, root, refs)
+    if object_checks:
+        checks.append(lambda value: not isinstance(value, dict) or all(check(value) for check in object_checks))
+    if len(checks) == 1:
+        return checks[0]
+    return lambda value: all(check(value) for check in checks)
+
+
+def _object_checks(schema: dict, root: dict, refs: dict) -> list:
+    checks = []
+    known = {name: _compile(sub, root, refs) for name, sub in schema.get("properties", {}).items()}
+    extra = schema.get("additionalProperties", True)
+    other = _compile(extra, root, refs) if "additionalProperties" in schema else None
+
+    def members_valid(value: dict) -> bool:
+        for name, member in value.items():
+            check = known.get(name, other)
+            if check is not None and not check(member):
+                return False
+        return True
+
+    if known or other is not None:
+        checks.append(members_valid)
+    if "required" in schema:
+        required = tuple(schema["required"])
+        checks.append(lambda value: all(name in value for name in required))
+    if "dependentRequired" in schema:
+        dependent = [(name, tuple(needed)) for name, needed in schema["dependentRequired"].items()]
+        checks.append(lambda value: all(name not in value or all(n in value for n in needed) for name, needed in dependent))
+    if "propertyNames" in schema:
+        name_check = _compile(schema["propertyNames"], root, refs)
+        checks.append(lambda value: all(name_check(name) for name in value))
+    return checks
+
+
+@lru_cache(maxsize=None)
+def quick_check(generation: str):
+    """A predicate that tells, much faster than jsonschema, whether an instance is valid for `generation`;
+    jsonschema (`validator`) explains the errors of an invalid one. None when the schema uses a keyword
+    the predicate does not implement."""
+    schema = load_schema(generation)
+    try:
+        return _compile(schema, schema, {})
+    except UnsupportedSchema:
+        return None

@@ -7,14 +7,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conftest import REPO
 from kescheck.engine import lint
 from kescheck.load.kesconfig import Generation
 from kescheck.load.source import SourceFile
 from kescheck.load.yamldoc import parse_yaml, walk
 from kescheck.policy import ROUTES, search_witness, tokens_for, witness
 from kescheck.report import ReportContext, render
+from kescheck.rules import all_rules
+from kescheck.rules.kes_schema import instance_of
 from kescheck.rules.policy_patterns import diagnose
+from kescheck.schema import SCHEMA_FILES, quick_check, validator
 
 PATTERNS = ["/v1/key/create/minio-*", "/v1/key/*", "/v1/*", "*", "/", "/v1/key/list/*", "/v1/status", "/v1/sta*",
             "/v1/key/generate/", "/v1/key/gen*/x", "/v1/[a-z]*/create/*", "/v1/ke?/create/k", "/v1/identity/self/describe",
@@ -65,3 +71,113 @@ def test_batch_pairs_each_directory_with_its_own_env_file(tmp_path):
     rendered = json.loads(render(result, ReportContext(format="json", color=False, fail_on=None,
                                                        show_suppressed=False, statistics=False)))
     assert rendered["summary"]["files"] == 7
+
+
+def _kes_instances():
+    """Every KES config the repository holds (fixtures and the rules' documented examples), as JSON values."""
+    texts = [p.read_text(errors="replace") for p in sorted(REPO.glob("fixtures/**/*.y*ml"))]
+    texts += [text for r in all_rules() for example in r.examples for name, text in example.files
+              if name.endswith((".yaml", ".yml"))]
+    instances = []
+    for text in texts:
+        root = parse_yaml(SourceFile(REPO / "k.yaml", text)).root
+        if root is not None:
+            instances.append(instance_of(root))
+    return instances
+
+
+KES_INSTANCES = _kes_instances()
+
+
+def _verdicts(instance):
+    return [(quick_check(g)(instance), validator(g).is_valid(instance)) for g in sorted(SCHEMA_FILES)]
+
+
+def test_quick_schema_check_covers_every_keyword_of_the_shipped_schemas():
+    assert all(quick_check(g) is not None for g in SCHEMA_FILES)
+
+
+def test_quick_schema_check_agrees_with_jsonschema_on_every_repository_config():
+    assert len(KES_INSTANCES) > 100
+    seen = set()
+    for instance in KES_INSTANCES:
+        for quick, full in _verdicts(instance):
+            assert quick == full, instance
+            seen.add(full)
+    assert seen == {True, False}
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.floats(allow_nan=False, allow_infinity=False),
+                     st.sampled_from(["", "v1", "disabled", "on", "off", "5m", "30s", "1h0m", "/v1/status", "*", "a b",
+                                      "9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b", "${X}",
+                                      "minio-*", "0.0.0.0:7373", "https://v:8200", "debug", "ERROR", "kv", "v2"]))
+def _keys(value):
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield key
+            yield from _keys(sub)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
+KNOWN_NAMES = sorted({key for instance in KES_INSTANCES for key in _keys(instance)} | {"bogus", "Allow", ""})
+
+
+def _mutate(value, data, depth=0):
+    """One random edit somewhere in `value`: replace, drop or add a member, or change a scalar."""
+    choice = data.draw(st.integers(0, 4))
+    if isinstance(value, dict) and value and choice < 3 and depth < 8:
+        key = data.draw(st.sampled_from(sorted(value)))
+        copy = dict(value)
+        if choice == 0:
+            del copy[key]
+        elif choice == 1:
+            copy[data.draw(st.sampled_from(KNOWN_NAMES))] = data.draw(_SCALARS | st.just({}) | st.just([]))
+        else:
+            copy[key] = _mutate(value[key], data, depth + 1)
+        return copy
+    if isinstance(value, list) and value and choice < 3 and depth < 8:
+        index = data.draw(st.integers(0, len(value) - 1))
+        copy = list(value)
+        copy[index] = _mutate(value[index], data, depth + 1)
+        return copy
+    return data.draw(_SCALARS | st.builds(lambda v: [v], _SCALARS) | st.builds(lambda k, v: {k: v}, st.sampled_from(KNOWN_NAMES), _SCALARS))
+
+
+def _leaf_edits(value, replacements):
+    """`value` with one leaf (or one member name) replaced, for every leaf and every replacement."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            for edited in _leaf_edits(sub, replacements):
+                yield {**value, key: edited}
+            yield {("bogus" if k == key else k): v for k, v in value.items()}
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            for edited in _leaf_edits(item, replacements):
+                yield value[:index] + [edited] + value[index + 1:]
+    else:
+        yield from replacements
+
+
+def test_quick_schema_check_agrees_with_jsonschema_on_every_single_leaf_edit_of_the_accepted_configs():
+    accepted = [p for p in sorted(REPO.glob("fixtures/*/*.y*ml")) + sorted(REPO.glob("fixtures/examples/*/*.y*ml"))
+                if "broken" not in p.parts]
+    edits = 0
+    for path in accepted:
+        instance = instance_of(parse_yaml(SourceFile(path, path.read_text())).root)
+        for edited in _leaf_edits(instance, ["", None, 0, True, 1.5, [], {}, "-1s", "bogus value"]):
+            edits += 1
+            for quick, full in _verdicts(edited):
+                assert quick == full, (path, edited)
+    assert edits > 1000
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_quick_schema_check_agrees_with_jsonschema_on_edited_configs(data):
+    instance = data.draw(st.sampled_from(KES_INSTANCES))
+    for _ in range(data.draw(st.integers(1, 3))):
+        instance = _mutate(instance, data)
+    for quick, full in _verdicts(instance):
+        assert quick == full

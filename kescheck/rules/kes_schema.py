@@ -14,7 +14,7 @@ from ..findings import Severity
 from ..load.kesconfig import Generation, KesConfig, is_secret_path
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
-from ..schema import subschema_at, validator
+from ..schema import quick_check, subschema_at, validator
 from .base import Example, at_line, at_node, rule
 
 
@@ -163,8 +163,12 @@ def schema_problems(config: KesConfig, generation: str) -> list[SchemaProblem]:
     root = config.doc.root
     if not isinstance(root, YMap):
         return []
+    instance = instance_of(root)
+    quick = quick_check(generation)
+    if quick is not None and quick(instance):
+        return []  # most configs are valid: jsonschema is needed only to explain what is wrong
     problems: list[SchemaProblem] = []
-    for error in validator(generation).iter_errors(instance_of(root)):
+    for error in validator(generation).iter_errors(instance):
         parts = list(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = set(_known_keys(generation, parts))
