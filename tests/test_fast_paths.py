@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO
 from kescheck.engine import lint
+from kescheck.load.envfile import read_systemd
 from kescheck.load.kesconfig import Generation
 from kescheck.load.source import SourceFile
 from kescheck.load.yamldoc import parse_yaml, walk
@@ -181,3 +182,20 @@ def test_quick_schema_check_agrees_with_jsonschema_on_edited_configs(data):
         instance = _mutate(instance, data)
     for quick, full in _verdicts(instance):
         assert quick == full
+
+
+ENV_ALPHABET = st.sampled_from(["A", "b", "_", "1", "=", "#", ";", " ", "\t", "\n", "\r", "'", '"', "\\", "$", "`",
+                                "export ", "MINIO_X=", "x\n", "\\\n", "\x00", "é"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(ENV_ALPHABET, max_size=40).map("".join))
+def test_plain_line_shortcut_reads_env_files_as_the_state_machine_does(text):
+    assert read_systemd(text) == read_systemd(text, shortcut=False)
+
+
+def test_plain_line_shortcut_on_a_typical_env_file():
+    text = (REPO / "fixtures" / "examples" / "g2" / "minio.env").read_text()
+    text += "  SPACED = value with  inner  space  \n=X=1\nNOEQUALS\n# c\n; c\nLAST=1"
+    assert read_systemd(text) == read_systemd(text, shortcut=False)
+    assert read_systemd(text).assignments

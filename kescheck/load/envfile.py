@@ -241,8 +241,27 @@ _NEWLINE = "\n\r"
 _WHITESPACE = " \t\n\r"
 
 
-def read_systemd(text: str) -> SystemdReading:
-    """systemd's `EnvironmentFile=` parser (v254 and later), as a character state machine."""
+# A line without quotes, backslashes or carriage returns cannot start anything that spans lines.
+_PLAIN_LINE = re.compile(r"[^\\'\"\r\n]*")
+
+
+def _plain_line(reading: SystemdReading, body: str, line: int) -> None:
+    """What the state machine makes of a plain line (see _PLAIN_LINE) that starts in the `pre-key` state."""
+    body = body.lstrip(" \t")
+    if not body or body[0] in "#;":
+        return
+    rest, equals, value = body[1:].partition("=")  # the first character is part of the name, even `=`
+    if equals:
+        reading.assignments.append(SystemdAssignment((body[0] + rest).rstrip(" \t"), value.strip(" \t"), line, line))
+    else:
+        reading.dropped_lines.append(line)
+
+
+def read_systemd(text: str, shortcut: bool = True) -> SystemdReading:
+    """systemd's `EnvironmentFile=` parser (v254 and later), as a character state machine.
+
+    With `shortcut`, plain lines (most of a typical file) are read whole with string methods; the
+    result is the same (tests/test_fast_paths.py compares both)."""
     reading = SystemdReading()
     state = "pre-key"
     line = start_line = 1
@@ -257,6 +276,14 @@ def read_systemd(text: str) -> SystemdReading:
 
     i = 0
     while i < len(text):
+        if shortcut and state == "pre-key" and (i == 0 or text[i - 1] == "\n"):
+            end = _PLAIN_LINE.match(text, i).end()
+            if end == len(text) or text[end] == "\n":
+                _plain_line(reading, text[i:end], line)
+                if end == len(text):
+                    break
+                i, line = end + 1, line + 1
+                continue
         c = text[i]
         i += 1
         if state == "pre-key":
