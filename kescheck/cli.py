@@ -184,12 +184,14 @@ def lint(
     write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Record today's findings in FILE as accepted."),
     no_inline_ignores: bool = typer.Option(False, "--no-inline-ignores", help="Ignore `# kescheck: ignore` comments (strict CI)."),
     by_content: bool = typer.Option(False, "--by-content", help="Skip named files that are not a KES config or MinIO env file by content (hooks)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes for a large batch (default 0: one per CPU; 1: none)."),
 ):
     """Check KES configs and MinIO env files, and the deployments they form."""
     from .engine import lint as run_lint
     from .findings import Severity
     from .load.kesconfig import generation_of_version
     from .model import Options
+    from .parallel import usable_cpus
 
     settings = load_project_settings(config)
     if select:
@@ -211,7 +213,7 @@ def lint(
         inline_ignores=not no_inline_ignores,
         by_content=by_content,
     )
-    result = run_lint(paths, options, settings)
+    result = run_lint(paths, options, settings, jobs=jobs or usable_cpus())
     if baseline or write_baseline:
         result = apply_baselines(result, baseline, write_baseline)
     from .report.common import printable

@@ -6,6 +6,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -16,6 +17,7 @@ from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, displa
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
 from .model import Deployment, Options
+from .parallel import split_map
 from .rules import all_rules
 from .rules.base import Rule
 from .settings import Settings
@@ -305,13 +307,30 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
 
 
 def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Settings,
-              release: bool = False) -> list[Finding]:
-    """Every rule over every deployment. With `release`, each parsed file is dropped as soon as the last
-    deployment holding it has been checked, so a batch needs memory for one deployment, not all of them."""
+              release: bool = False, jobs: int = 1) -> list[Finding]:
+    """Every rule over every deployment, deduplicated and sorted. With `release`, each parsed file is
+    dropped as soon as the last deployment holding it has been checked, so a batch needs memory for
+    one deployment, not all of them. `jobs` > 1 lets a large batch be checked by forked workers."""
     deployments = list(deployments)
-    holders = Counter(id(part) for d in deployments for part in ([d.kes] if d.kes else []) + d.envs)
+    if jobs > 1:
+        for env in {id(e): e for d in deployments for e in d.envs}.values():
+            env.release()  # reads each env file here, which marks its secrets for the reports made here
+    per_deployment = split_map(partial(_check_deployments, rules=rules, settings=settings, release=release),
+                               deployments, jobs)
     findings: dict[tuple, Finding] = {}
+    for produced in per_deployment:
+        for found in produced:
+            findings.setdefault((found.code, found.location, found.message), found)
+    return sorted(findings.values(), key=Finding.sort_key)
+
+
+def _check_deployments(deployments: list[Deployment], rules: list[Rule], settings: Settings,
+                       release: bool) -> list[list[Finding]]:
+    """The stamped findings of each deployment, in order."""
+    holders = Counter(id(part) for d in deployments for part in ([d.kes] if d.kes else []) + d.envs)
+    results = []
     for deployment in deployments:
+        stamped_findings = []
         for current in rules:
             try:
                 produced = list(current.check(deployment))
@@ -322,21 +341,21 @@ def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Se
             for found in produced:
                 severity = settings.severity_for(current.code, current.name, current.severity)
                 stamped = found.stamped(current.code, severity)
-                if settings.ignored_for_path(current.code, current.name, stamped.location.path):
-                    continue
-                findings.setdefault((stamped.code, stamped.location, stamped.message), stamped)
+                if not settings.ignored_for_path(current.code, current.name, stamped.location.path):
+                    stamped_findings.append(stamped)
+        results.append(stamped_findings)
         # Loaded certificates, policies and identities serve this deployment's rules only.
         deployment.cache.clear()
         for part in ([deployment.kes] if deployment.kes else []) + deployment.envs:
             holders[id(part)] -= 1
             if release and holders[id(part)] == 0:
                 part.release()
-    return sorted(findings.values(), key=Finding.sort_key)
+    return results
 
 
 def lint(paths: Iterable[str | Path], options: Options | None = None, settings: Settings | None = None,
-         stdin=None) -> LintResult:
-    """The library entry point behind `kescheck lint`."""
+         stdin=None, jobs: int = 1) -> LintResult:
+    """The library entry point behind `kescheck lint`; `jobs`: worker processes a large batch may use."""
     options = options or Options()
     settings = settings or Settings()
     collector = _Collector(options)
@@ -365,7 +384,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     checked = {id(source) for deployment in deployments for source in deployment.sources}
     files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
     rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
-    findings = run_rules(deployments, rules, settings, release=True)
+    findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
     findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))

@@ -137,6 +137,8 @@ def _plain_tag(text: str) -> str:
 
 
 _compose = None
+_SHARED_TAGS: dict[int, str] = {}
+"""The composer's pre-built scalar tags by identity (`Node.ctag`): `Node.tag` formats its Tag as text on every read."""
 
 
 def _composer():
@@ -160,6 +162,7 @@ def _composer():
 
         plain, text, mapping, sequence = (shared_tag(name) for name in (
             _PLAIN, "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
+        _SHARED_TAGS.update({id(plain): _PLAIN, id(text): "tag:yaml.org,2002:str"})
 
         class DeferredResolution(CParser):
             def resolve(self, kind, value, implicit):
@@ -189,6 +192,8 @@ def _composer():
 
 
 def _flow_depth(text: str) -> int:
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return 0  # cannot nest deeper than the limit
     depth = deepest = 0
     for char in re.sub(r"#[^\n]*|\"[^\"\n]*\"|'[^'\n]*'", "", text):
         if char in "[{":
@@ -206,12 +211,13 @@ class _Budget(Exception):
 
 class _Converter:
     def __init__(self) -> None:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
         self.count = 0
         self.problems: list[YamlProblem] = []
 
     def convert(self, node, path: str, depth: int) -> YNode:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
         self.count += 1
         start, end = node.start_mark, node.end_mark
         line, column = start.line + 1, start.column + 1
@@ -220,19 +226,20 @@ class _Converter:
         if depth > MAX_DEPTH:
             raise _Budget(f"nesting deeper than {MAX_DEPTH} levels", line, column)
         position = (line, column, end.line + 1, end.column + 1)
-        if isinstance(node, ScalarNode):
+        if isinstance(node, self.scalar_node):
             text = str(node.value)
-            tag = _plain_tag(text) if node.tag == _PLAIN else _SHORT_TAGS.get(node.tag, node.tag)
+            full_tag = _SHARED_TAGS.get(id(getattr(node, "ctag", None))) or node.tag
+            tag = _plain_tag(text) if full_tag == _PLAIN else _SHORT_TAGS.get(full_tag, full_tag)
             return YScalar(*position, path, text=text, tag=tag, quoted=node.style in ("'", '"'))
-        if isinstance(node, SequenceNode):
+        if isinstance(node, self.sequence_node):
             seq = YSeq(*position, path)
             seq.items = [self.convert(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.value)]
             return seq
-        if isinstance(node, MappingNode):
+        if isinstance(node, self.mapping_node):
             mapping = YMap(*position, path)
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode):
+                if not isinstance(key_node, self.scalar_node):
                     self.problems.append(YamlProblem("a mapping key must be a plain value, not a list or mapping",
                                                      key_node.start_mark.line + 1, key_node.start_mark.column + 1))
                     continue

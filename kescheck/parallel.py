@@ -1,0 +1,88 @@
+"""A batch split over forked worker processes, for CI runs over many deployments.
+
+Workers are forked after every file is parsed, so they inherit the parsed trees instead of
+receiving them; each sends back only its results, pickled through a pipe. Anything that goes
+wrong in a worker (it dies, its answer is cut short) makes the parent compute that share itself:
+parallelism may make a run faster, never different.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import sys
+import threading
+from typing import Callable, Sequence, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+MINIMUM_SHARE = 50
+"""Items per worker below which a fork costs more than it saves."""
+MAXIMUM_JOBS = 16
+
+
+def usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Linux only (fork is unsafe with macOS system frameworks, absent on Windows), and only from a
+    single-threaded process: a fork copies no other thread, so a lock one of them held stays held."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], jobs: int) -> list[Result]:
+    """`work(items)`, with `items` cut into up to `jobs` contiguous shares computed in parallel.
+
+    `work` must return one result per item, in order, and its results must pickle."""
+    jobs = min(jobs, MAXIMUM_JOBS, len(items) // MINIMUM_SHARE)
+    if jobs < 2 or not can_fork():
+        return work(items)
+    bounds = [len(items) * k // jobs for k in range(jobs + 1)]
+    shares = [items[bounds[k]:bounds[k + 1]] for k in range(jobs)]
+    # Objects that exist before the fork stay out of the workers' garbage collections, which would
+    # otherwise touch (and so copy) every page the parent holds.
+    gc.freeze()
+    try:
+        workers = [_fork(work, share) for share in shares[1:]]
+    finally:
+        gc.unfreeze()
+    results = work(shares[0])
+    for worker, share in zip(workers, shares[1:]):
+        answer = _collect(*worker)
+        results.extend(answer if answer is not None and len(answer) == len(share) else work(share))
+    return results
+
+
+def _fork(work, share) -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes its buffers
+        status = 1
+        try:
+            os.close(read_end)
+            payload = pickle.dumps(work(share), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _collect(pid: int, read_end: int):
+    """The worker's results, or None if it failed."""
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return None
+    try:
+        return pickle.loads(payload)
+    except Exception:  # a truncated or garbled answer: the share is computed again
+        return None
