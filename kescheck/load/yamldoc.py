@@ -7,6 +7,7 @@ decoder refuses (duplicate keys, several documents) as problems instead of raisi
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -228,12 +229,14 @@ class _Converter:
         position = (line, column, end.line + 1, end.column + 1)
         if isinstance(node, self.scalar_node):
             text = str(node.value)
+            if len(text) <= 80:
+                text = sys.intern(text)
             full_tag = _SHARED_TAGS.get(id(getattr(node, "ctag", None))) or node.tag
             tag = _plain_tag(text) if full_tag == _PLAIN else _SHORT_TAGS.get(full_tag, full_tag)
             return YScalar(*position, path, text=text, tag=tag, quoted=node.style in ("'", '"'))
         if isinstance(node, self.sequence_node):
             seq = YSeq(*position, path)
-            seq.items = [self.convert(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.value)]
+            seq.items = [self.convert(item, sys.intern(f"{path}[{i}]"), depth + 1) for i, item in enumerate(node.value)]
             return seq
         if isinstance(node, self.mapping_node):
             mapping = YMap(*position, path)
@@ -243,12 +246,13 @@ class _Converter:
                     self.problems.append(YamlProblem("a mapping key must be a plain value, not a list or mapping",
                                                      key_node.start_mark.line + 1, key_node.start_mark.column + 1))
                     continue
-                key = str(key_node.value)
+                key = sys.intern(str(key_node.value))
                 if key == "<<":
                     self.problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder",
                                                      key_node.start_mark.line + 1, key_node.start_mark.column + 1))
                     continue
-                child_path = f"{path}.{key}" if path else key
+                # Interned: a batch of configs repeats the same keys and paths thousands of times.
+                child_path = sys.intern(f"{path}.{key}") if path else key
                 key_scalar = self.convert(key_node, child_path, depth + 1)
                 key_scalar.is_key = True
                 if key in seen:
