@@ -8,7 +8,10 @@ P2  batch: `kescheck lint` over 1,000 generated deployment directories vs the fl
     Python process that only parses the same files with ruamel.yaml. Target: ratio <= 1.5.
 P3  doctor fan-out: eight endpoints, two of which accept TCP and never answer, --timeout 2.
     Target: wall time <= timeout + 1 s; a healthy one-endpoint doctor run <= 1 s.
-P4  memory: peak RSS of the P2 kescheck run. Target: <= 80 MiB.
+P4  memory: peak RSS of the P2 kescheck run. Target: <= 80 MiB. kescheck forks workers for a large
+    batch, so the figure judged is the peak of the summed PSS (proportional set size: a page shared
+    by two processes counts half in each) of the whole process tree, sampled every 2 ms in runs of
+    their own; the largest single-process peak RSS (wait4) is shown beside it.
 
 Runs alternate between the two commands so that machine noise hits both alike; medians are
 reported. Needs check-jsonschema for P1 (`pip install check-jsonschema`).
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fixtures" / "examples" / "g2" / "kes-config.yaml"
 G2_SCHEMA = ROOT / "schemas" / "kes-config-g2.schema.json"
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 
 def compile_bytecode() -> None:
@@ -38,6 +42,12 @@ def compile_bytecode() -> None:
     import compileall
 
     compileall.compile_dir(str(ROOT / "kescheck"), quiet=1)
+
+
+def usable_cpus() -> int:
+    from kescheck.parallel import usable_cpus as count
+
+    return count()
 
 
 def kescheck_command() -> list[str]:
@@ -88,18 +98,64 @@ def p1(runs: int) -> bool:
                   f"kescheck {mine * 1000:.0f} ms vs check-jsonschema {theirs * 1000:.0f} ms (medians of {runs})")
 
 
+def _process_tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_peak_pss(command: list[str]) -> float:
+    """Peak of the summed PSS of `command` and every process it forks, in MiB (Linux /proc)."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(_pss_kib(pid) for pid in _process_tree(process.pid)))
+        time.sleep(0.002)
+    return peak / 1024
+
+
 def p2_p4(runs: int) -> list[bool]:
     from generate import generate
 
     with tempfile.TemporaryDirectory(prefix="kescheck-bench-") as tmp:
         root = generate(Path(tmp) / "deployments", 1000)
-        ours, floor = side_by_side(kescheck_command() + ["lint", str(root), "--format", "json", "--output", os.devnull],
-                                   [sys.executable, str(ROOT / "bench" / "floor_parse.py"), str(root)], runs)
+        lint = kescheck_command() + ["lint", str(root), "--format", "json", "--output", os.devnull]
+        floor_command = [sys.executable, str(ROOT / "bench" / "floor_parse.py"), str(root)]
+        ours, floor = side_by_side(lint, floor_command, runs)
+        serial, serial_floor = side_by_side(lint + ["--jobs", "1"], floor_command, runs)
+        pss = [tree_peak_pss(lint) for _ in range(runs)] if os.path.exists("/proc/self/smaps_rollup") else []
     mine, base = median_seconds(ours), median_seconds(floor)
     ok2 = report("P2 batch of 1,000 deployments", mine / base, 1.5, "x",
-                 f"kescheck {mine:.2f} s vs ruamel-only floor {base:.2f} s (medians of {runs})")
-    peak = max(kib for _, kib in ours) / 1024
-    ok4 = report("P4 peak RSS of P2", peak, 80, "MiB", f"(max over {runs} runs; floor {max(k for _, k in floor) / 1024:.0f} MiB)")
+                 f"kescheck {mine:.2f} s vs ruamel-only floor {base:.2f} s (medians of {runs}; "
+                 f"{usable_cpus()} worker processes)")
+    one, one_base = median_seconds(serial), median_seconds(serial_floor)
+    print(f"    one process (--jobs 1): {one / one_base:.2f} x, kescheck {one:.2f} s vs floor {one_base:.2f} s")
+    largest = max(kib for _, kib in ours) / 1024
+    if not pss:
+        return [ok2, report("P4 peak RSS of P2", largest, 80, "MiB", "(no /proc: largest single process)")]
+    ok4 = report("P4 peak memory of P2", max(pss), 80, "MiB",
+                 f"(summed PSS of the process tree, max over {runs} runs; largest single-process RSS "
+                 f"{largest:.0f} MiB, --jobs 1 {max(k for _, k in serial) / 1024:.0f} MiB; "
+                 f"floor {max(k for _, k in floor) / 1024:.0f} MiB)")
     return [ok2, ok4]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 import threading
 from typing import Callable, Sequence, TypeVar
@@ -59,6 +58,8 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
 
 
 def _fork(work, share) -> tuple[int, int]:
+    import pickle  # here, not at the top: a run that never forks does not pay for the import
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes its buffers
@@ -77,6 +78,8 @@ def _fork(work, share) -> tuple[int, int]:
 
 def _collect(pid: int, read_end: int):
     """The worker's results, or None if it failed."""
+    import pickle
+
     with os.fdopen(read_end, "rb") as pipe:
         payload = pipe.read()
     _, status = os.waitpid(pid, 0)

@@ -115,8 +115,9 @@ def test_a_failing_worker_share_is_computed_by_the_parent():
 def test_a_garbled_worker_answer_is_computed_by_the_parent():
     result = _in_fresh_process("""
         parent = os.getpid()
-        real_dumps = parallel.pickle.dumps
-        parallel.pickle.dumps = lambda value, protocol: real_dumps(value, protocol)[:-5] if os.getpid() != parent \\
+        import pickle
+        real_dumps = pickle.dumps
+        pickle.dumps = lambda value, protocol: real_dumps(value, protocol)[:-5] if os.getpid() != parent \\
             else real_dumps(value, protocol)
         result = [split_map(lambda share: [os.getpid() for _ in share], list(range(200)), 2), parent]
     """)

@@ -226,20 +226,20 @@ class _Converter:
             raise _Budget(f"more than {MAX_NODES} YAML nodes (alias expansion bomb?)", line, column)
         if depth > MAX_DEPTH:
             raise _Budget(f"nesting deeper than {MAX_DEPTH} levels", line, column)
-        position = (line, column, end.line + 1, end.column + 1)
+        end_line, end_column = end.line + 1, end.column + 1
         if isinstance(node, self.scalar_node):
             text = str(node.value)
             if len(text) <= 80:
                 text = sys.intern(text)
             full_tag = _SHARED_TAGS.get(id(getattr(node, "ctag", None))) or node.tag
             tag = _plain_tag(text) if full_tag == _PLAIN else _SHORT_TAGS.get(full_tag, full_tag)
-            return YScalar(*position, path, text=text, tag=tag, quoted=node.style in ("'", '"'))
+            return YScalar(line, column, end_line, end_column, path, text, tag, node.style in ("'", '"'))
         if isinstance(node, self.sequence_node):
-            seq = YSeq(*position, path)
+            seq = YSeq(line, column, end_line, end_column, path)
             seq.items = [self.convert(item, sys.intern(f"{path}[{i}]"), depth + 1) for i, item in enumerate(node.value)]
             return seq
         if isinstance(node, self.mapping_node):
-            mapping = YMap(*position, path)
+            mapping = YMap(line, column, end_line, end_column, path)
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, self.scalar_node):
