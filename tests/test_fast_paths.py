@@ -14,6 +14,7 @@ from conftest import REPO
 from kescheck.engine import lint
 from kescheck.load.envfile import read_systemd
 from kescheck.load.kesconfig import Generation
+from kescheck.load.source import REDACTED
 from kescheck.load.source import SourceFile
 from kescheck.load.yamldoc import parse_yaml, walk
 from kescheck.policy import ROUTES, search_witness, tokens_for, witness
@@ -199,3 +200,37 @@ def test_plain_line_shortcut_on_a_typical_env_file():
     text += "  SPACED = value with  inner  space  \n=X=1\nNOEQUALS\n# c\n; c\nLAST=1"
     assert read_systemd(text) == read_systemd(text, shortcut=False)
     assert read_systemd(text).assignments
+
+
+def _redact_naively(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+_SECRET_PIECES = st.sampled_from(["ab", "Zz9", "kes:v1:", "x", "=", " ", "#", "é", "hunter2", "-", "\n", "1234", "AGaV6"])
+_SECRETS = st.lists(_SECRET_PIECES, min_size=1, max_size=5).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sets(_SECRETS, max_size=6), st.lists(_SECRET_PIECES | _SECRETS, max_size=30).map("".join))
+def test_redaction_prefilter_redacts_what_replacing_every_secret_redacts(secrets, text):
+    from kescheck.report import redact
+
+    planted = text + "".join(sorted(secrets))[:40] + text[:7]
+    assert redact(planted, secrets) == _redact_naively(planted, secrets)
+
+
+def test_redaction_prefilter_on_a_report_larger_than_its_slices():
+    from kescheck.report import redact
+
+    secrets = {f"S3cr3tValue{index:04d}xyz" for index in range(300)} | {"kes:v1:AGaV6VXHasF0FnaB60Wd", "a#b c"}
+    lines = [f"finding {index}: deployment-{index:05d} MINIO_ROOT_PASSWORD is wrong" for index in range(20_000)]
+    for index, secret in enumerate(sorted(secrets)):
+        lines[index * 61] += f" leaked={secret}"
+    text = "\n".join(lines)
+    assert len(text) > 3 * 262_144
+    redacted = redact(text, secrets)
+    assert redacted == _redact_naively(text, secrets)
+    assert not any(secret in redacted for secret in secrets)
