@@ -56,7 +56,7 @@ def assert_github_acceptable(sarif: dict) -> None:
         assert result["ruleId"] in ids
         assert ids[result["ruleIndex"]] == result["ruleId"]
         assert result["partialFingerprints"]
-        for location in result["locations"]:
+        for location in result["locations"] + result.get("relatedLocations", []):
             physical = location["physicalLocation"]
             artifact = physical["artifactLocation"]
             if "uriBaseId" in artifact:
@@ -126,3 +126,19 @@ def test_stdout_carries_only_the_report(cli, tmp_path, write):
     assert run.status == 2
     json.loads(run.stdout)
     assert "missing.yaml" in run.stderr
+
+
+def test_related_places_reach_every_report_that_can_hold_them(cli, write, monkeypatch, tmp_path):
+    """ENV005's finding on a repeated variable also names the first assignment."""
+    monkeypatch.chdir(tmp_path)
+    write("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=a\nMINIO_KMS_KES_KEY_NAME=b\n")
+    report = json.loads(cli("lint", "minio.env", "--format", "json").stdout)
+    jsonschema.Draft202012Validator(load_schema("kescheck-report.schema.json")).validate(report)
+    repeated = [f for f in report["findings"] if f["line"] == 3 and f["related"]]
+    assert repeated and repeated[0]["related"] == [{"path": "minio.env", "line": 2, "column": 1}]
+    sarif = json.loads(cli("lint", "minio.env", "--format", "sarif").stdout)
+    sarif_validator().validate(sarif)
+    assert_github_acceptable(sarif)
+    related = [r["relatedLocations"] for r in sarif["runs"][0]["results"] if "relatedLocations" in r]
+    assert related and related[0][0]["id"] == 1 and related[0][0]["physicalLocation"]["region"]["startLine"] == 2
+    assert "see also: minio.env:2:1" in cli("lint", "minio.env", "--format", "plain").stdout

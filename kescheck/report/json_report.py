@@ -26,6 +26,8 @@ def finding_record(finding, rule) -> dict:
         "end_column": loc.end_column,
         "anchor": finding.anchor,
         "suppressed": finding.suppressed_by,
+        "related": [{"path": other.path.as_posix(), "line": other.line, "column": other.column}
+                    for other in finding.related],
     }
 
 

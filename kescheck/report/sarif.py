@@ -78,6 +78,10 @@ def document(result: LintResult, context: ReportContext) -> dict:
                                                 "region": _region(finding.location)}}],
             "partialFingerprints": {"kescheckFindingHash/v1": fingerprint(finding)},
         }
+        if finding.related:
+            entry["relatedLocations"] = [
+                {"id": number, "physicalLocation": {"artifactLocation": _artifact(other.path), "region": _region(other)}}
+                for number, other in enumerate(finding.related, start=1)]
         if finding.suppressed_by is not None:
             kind = "inSource" if finding.suppressed_by.startswith("inline") else "external"
             entry["suppressions"] = [{"kind": kind, "justification": finding.suppressed_by}]

@@ -65,6 +65,9 @@ def segments(result: LintResult, context: ReportContext) -> list[Segment]:
                 out.append(("[suppressed] ", "magenta"))
             out.append((finding.message + "\n", ""))
             out.extend(_frame(finding, sources))
+            for other in finding.related:
+                out.append(("        see also: ", "dim"))
+                out.append((f"{other}\n", ""))
             fix = finding.fix or (rule.fix if rule else "")
             if fix:
                 out.append(("        fix: ", "green"))
