@@ -282,7 +282,10 @@ _TLS_FILE_KEYS = ("key", "cert", "ca")
       container.""",
       fix="Write absolute paths, e.g. `/etc/kes/certs/kes-server.crt`.",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: ./server.key, cert: ./server.crt}\n" + _VAULT, True),
-                Example.kes(_BASE + _VAULT, False)))
+                Example.kes(_BASE + _VAULT, False),
+                Example.kes("admin: {identity: disabled}\ntls:\n  key: /etc/kes/server.key\n  cert: |\n"
+                            "    -----BEGIN CERTIFICATE-----\n    MIIBszCCAVmgAwIBAgIUQ\n    -----END CERTIFICATE-----\n"
+                            + _VAULT, False, note="PEM text pasted in place of the file name is CRT004's")))
 def relative_tls_path(deployment):
     config = deployment.kes
     if config is None:
@@ -294,6 +297,8 @@ def relative_tls_path(deployment):
         if len(parts) < 2 or parts[-2] != "tls" or parts[-1] not in _TLS_FILE_KEYS:
             continue
         text = node.text.strip()
+        if "-----BEGIN " in text:
+            continue  # PEM pasted in place of a file name: CRT004 says so, and it is no path at all
         if text and env_reference(node) is None and not posixpath.isabs(text) and not text.startswith("~"):
             yield at_node(config.source, node, f"`{node.path}` is the relative path `{text}`: KES resolves it against its "
                           "working directory, not the directory of this file")
