@@ -282,3 +282,24 @@ def test_kes_password_reference_resolved_with_kes_env(tmp_path):
     assert errors(lint([root])) == []  # unresolvable reference: not judged
     assert single_error(lint([root], Options(kes_env={"KES_KEY_PASSWORD": "wrong"})), "CRT008")
     assert errors(lint([root], Options(kes_env={"KES_KEY_PASSWORD": "kes-pass"}))) == []
+
+
+def test_server_chain_with_the_ca_first_is_one_error_about_the_order(tmp_path):
+    """Go pairs the key with the first certificate, so KES does not start (CRT006); the SAN and usage rules
+    judge the leaf that KES will present once the order is fixed, not the CA in front of it."""
+    root, layout = build(tmp_path)
+    server, ca = layout.made["server"], layout.made["ca"]
+    (root / "certs" / "kes-server.crt").write_bytes(ca.cert_pem() + server.cert_pem())
+    finding = single_error(lint([root]), "CRT006")
+    assert "belongs to certificate 2" in finding.message and "first" in finding.fix
+
+
+def test_server_chain_with_the_ca_first_still_has_its_leaf_judged(tmp_path):
+    root, layout = build(tmp_path, server_dns=("kes1.example.net",))
+    server, ca = layout.made["server"], layout.made["ca"]
+    (root / "certs" / "kes-server.crt").write_bytes(ca.cert_pem() + server.cert_pem())
+    found = errors(lint([root]))
+    assert sorted(f.code for f in found) == ["CRT006", "CRT021", "CRT021"]
+    uncovered = [f.message for f in found if f.code == "CRT021"]
+    assert ["kes2.example.net" in m for m in uncovered] == [True, False]
+    assert all("kes1.example.net" in m for m in uncovered)  # the leaf's SAN, not the CA's

@@ -41,13 +41,26 @@ def certificate_label(ref: Reference, loaded: LoadedCertificate, pem: PemFile) -
 
 
 def server_leaf(deployment) -> tuple[Reference, PemFile, LoadedCertificate] | None:
-    """The KES server certificate Go presents: the first one of `tls.cert`."""
+    """The KES server certificate Go presents: the first one of `tls.cert`.
+
+    When the key belongs to a later certificate of the file (a chain with the CA first), Go refuses the
+    pair (CRT006, whose fix is to put that certificate first), so that later one is the certificate KES
+    will present once it starts: the SAN and usage rules judge it, not the CA in front of it."""
+    from ..load.pem import spki_der
+
     pair = material(deployment).kes_server
     if pair is None or pair.cert is None:
         return None
     pem = pem_of(deployment, pair.cert)
     if not pem.ok or not pem.certificates:
         return None
+    loaded = key_of(deployment, pair) if pair.key is not None else None
+    if loaded is not None and loaded.state is KeyState.OK and len(pem.certificates) > 1:
+        key_der = loaded.public_der()
+        if spki_der(pem.certificates[0].certificate.public_key()) != key_der:
+            owner = next((c for c in pem.certificates[1:] if spki_der(c.certificate.public_key()) == key_der), None)
+            if owner is not None:
+                return pair.cert, pem, owner
     return pair.cert, pem, pem.certificates[0]
 
 
