@@ -215,17 +215,19 @@ _SECRETS = st.lists(_SECRET_PIECES, min_size=1, max_size=5).map("".join)
 
 @settings(max_examples=600, deadline=None)
 @given(st.sets(_SECRETS, max_size=6), st.lists(_SECRET_PIECES | _SECRETS, max_size=30).map("".join))
-def test_redaction_prefilter_redacts_what_replacing_every_secret_redacts(secrets, text):
-    from kescheck.report import redact
+def test_redaction_prefilter_keeps_every_secret_that_occurs(secrets, text):
+    from kescheck.report import _present, redact
 
     planted = text + "".join(sorted(secrets))[:40] + text[:7]
+    assert {s for s in secrets if len(s) >= 4 and s in planted} <= set(_present(planted, secrets))
     assert redact(planted, secrets) == _redact_naively(planted, secrets)
 
 
 def test_redaction_prefilter_on_a_report_larger_than_its_slices():
-    from kescheck.report import redact
+    from kescheck.report import _SCAN_ONCE_ABOVE, redact
 
     secrets = {f"S3cr3tValue{index:04d}xyz" for index in range(300)} | {"kes:v1:AGaV6VXHasF0FnaB60Wd", "a#b c"}
+    assert len(secrets) > _SCAN_ONCE_ABOVE  # the one-pass path
     lines = [f"finding {index}: deployment-{index:05d} MINIO_ROOT_PASSWORD is wrong" for index in range(20_000)]
     for index, secret in enumerate(sorted(secrets)):
         lines[index * 61] += f" leaked={secret}"
