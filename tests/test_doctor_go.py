@@ -189,3 +189,69 @@ def test_text_plain_error_is_shown(kes_pki, kes_server_factory):
     report = doctor(kes_pki.env(server.url()))
     status = next(c for c in endpoint_node(report, server.url()).children if c.title == "GET /v1/status")
     assert status.status is Status.FAIL and "404 page not found" in status.summary
+
+
+@pytest.mark.parametrize("remaining, left, share", [(5, 1, 5), (5, 2, 2.5), (5, 4, 2.0), (1, 3, 1.0), (3, 2, 2.0),
+                                                    (0, 2, 0), (-1, 1, 0)])
+def test_dial_timeout_is_spread_over_the_addresses_as_go_does(remaining, left, share):
+    from kescheck.doctor.endpoint import dial_share
+
+    assert dial_share(remaining, left) == share
+
+
+def test_a_refused_address_falls_back_to_the_next_one(kes_pki, kes_server_factory, monkeypatch):
+    """localhost resolving to an address nothing listens on first (127.0.0.2), then to the server's."""
+    from kescheck.doctor import endpoint
+
+    server = kes_server_factory()
+    monkeypatch.setattr(endpoint, "_resolve", lambda host, port, timeout: ["127.0.0.2", "127.0.0.1"])
+    report = doctor(kes_pki.env(server.url("localhost")))
+    node = endpoint_node(report, server.url("localhost"))
+    assert node.rolled_up() is Status.OK
+    tcp = next(c for c in node.walk() if c.title.startswith("TCP"))
+    assert "127.0.0.1" in tcp.summary and any("127.0.0.2: refused" in d for d in tcp.details)
+
+
+def test_addresses_that_time_out_share_one_connect_timeout(kes_pki, monkeypatch):
+    """Three addresses that never answer: each connect waits its whole share (on a clock of the test's own),
+    and together they take the one timeout, as Go's dialer spreads it."""
+    import types
+
+    from kescheck.doctor import endpoint
+
+    clock = [1000.0]
+    given = []
+
+    def silent(address, timeout):
+        given.append(timeout)
+        clock[0] += timeout
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(endpoint, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(endpoint, "_resolve", lambda host, port, timeout: ["192.0.2.1", "192.0.2.2", "192.0.2.3"])
+    monkeypatch.setattr(endpoint.socket, "create_connection", silent)
+    failed = only_failure(doctor(kes_pki.env("https://kes.example.net:7373"), timeout=9.0))
+    assert failed.cause == "endpoint-timed-out"
+    assert given == [3.0, 3.0, 3.0] and sum(given) == 9.0
+
+
+def test_a_short_timeout_goes_to_the_first_address_whole(kes_pki, monkeypatch):
+    """Go gives each address at least 2 s while the timeout allows: with 3 s and three silent addresses, the
+    first gets 2 s, the second the last 1 s, the third is not tried."""
+    import types
+
+    from kescheck.doctor import endpoint
+
+    clock = [1000.0]
+    given = []
+
+    def silent(address, timeout):
+        given.append((address[0], timeout))
+        clock[0] += timeout
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(endpoint, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(endpoint, "_resolve", lambda host, port, timeout: ["192.0.2.1", "192.0.2.2", "192.0.2.3"])
+    monkeypatch.setattr(endpoint.socket, "create_connection", silent)
+    assert only_failure(doctor(kes_pki.env("https://kes.example.net:7373"), timeout=3.0)).cause == "endpoint-timed-out"
+    assert given == [("192.0.2.1", 2.0), ("192.0.2.2", 1.0)]

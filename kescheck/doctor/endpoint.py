@@ -101,6 +101,19 @@ def _resolve(host: str, port: int, timeout: float) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in outcome["value"]))
 
 
+GO_DIAL_MINIMUM = 2.0
+"""Seconds Go's dialer gives each address at least, while the dial's timeout allows."""
+
+
+def dial_share(remaining: float, addresses_left: int) -> float:
+    """The connect timeout for the next of `addresses_left` addresses, as Go's net.Dialer spreads one dial
+    timeout over the addresses a name resolves to (MinIO dials KES that way): an equal part of what is left,
+    at least GO_DIAL_MINIMUM, never more than what is left. The whole TCP step thus ends within the timeout."""
+    if remaining <= 0:
+        return 0.0
+    return min(remaining, max(remaining / addresses_left, GO_DIAL_MINIMUM))
+
+
 def _is_plain_http(address: str, port: int, authority: str, timeout: float) -> bool:
     """Does the port answer an HTTP request in clear text? (A read-only GET, answered or not.)"""
     try:
@@ -184,9 +197,13 @@ class EndpointProbe:
     def _tcp(self, check: Check) -> None:
         port = self.endpoint.effective_port
         failures: list[tuple[str, OSError]] = []
-        for address in self.addresses:
+        deadline = time.monotonic() + self.plan.timeout
+        for index, address in enumerate(self.addresses):
+            share = dial_share(deadline - time.monotonic(), len(self.addresses) - index)
+            if share <= 0:
+                break
             try:
-                self.socket = socket.create_connection((address, port), timeout=self.plan.timeout)
+                self.socket = socket.create_connection((address, port), timeout=share)
                 self.address = address
                 break
             except OSError as err:
