@@ -312,11 +312,15 @@ def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Se
     dropped as soon as the last deployment holding it has been checked, so a batch needs memory for
     one deployment, not all of them. `jobs` > 1 lets a large batch be checked by forked workers."""
     deployments = list(deployments)
-    if jobs > 1:
+
+    def mark_env_secrets() -> None:
+        """Reading an env file marks its secrets for the reports, which this process makes: a worker's reading
+        would be lost with the worker. `release` reads a file not read yet, and keeps no reading in memory."""
         for env in {id(e): e for d in deployments for e in d.envs}.values():
-            env.release()  # reads each env file here, which marks its secrets for the reports made here
+            env.release()
+
     per_deployment = split_map(partial(_check_deployments, rules=rules, settings=settings, release=release),
-                               deployments, jobs)
+                               deployments, jobs, before_fork=mark_env_secrets)
     findings: dict[tuple, Finding] = {}
     for produced in per_deployment:
         for found in produced:

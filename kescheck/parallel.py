@@ -34,13 +34,18 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], jobs: int) -> list[Result]:
+def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], jobs: int,
+              before_fork: Callable[[], None] | None = None) -> list[Result]:
     """`work(items)`, with `items` cut into up to `jobs` contiguous shares computed in parallel.
 
-    `work` must return one result per item, in order, and its results must pickle."""
+    `work` must return one result per item, in order, and its results must pickle. `before_fork` runs in
+    this process just before workers are forked, and only then: for state the workers would compute in
+    vain, since nothing they change reaches this process."""
     jobs = min(jobs, MAXIMUM_JOBS, len(items) // MINIMUM_SHARE)
     if jobs < 2 or not can_fork():
         return work(items)
+    if before_fork is not None:
+        before_fork()
     bounds = [len(items) * k // jobs for k in range(jobs + 1)]
     shares = [items[bounds[k]:bounds[k + 1]] for k in range(jobs)]
     # Objects that exist before the fork stay out of the workers' garbage collections, which would

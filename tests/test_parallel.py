@@ -123,3 +123,13 @@ def test_a_garbled_worker_answer_is_computed_by_the_parent():
     """)
     pids, parent = result
     assert pids == [parent] * 200
+
+
+def test_before_fork_runs_only_when_workers_are_forked():
+    calls = _in_fresh_process("""
+        calls = []
+        split_map(lambda share: list(share), list(range(60)), 4, before_fork=lambda: calls.append("small"))
+        split_map(lambda share: list(share), list(range(400)), 4, before_fork=lambda: calls.append("large"))
+        result = calls
+    """)
+    assert calls == ["large"]
