@@ -153,8 +153,7 @@ def _compile(schema, root: dict, refs: dict):
 def _object_checks(schema: dict, root: dict, refs: dict) -> list:
     checks = []
     known = {name: _compile(sub, root, refs) for name, sub in schema.get("properties", {}).items()}
-    extra = schema.get("additionalProperties", True)
-    other = _compile(extra, root, refs) if "additionalProperties" in schema else None
+    other = _compile(schema["additionalProperties"], root, refs) if "additionalProperties" in schema else None
 
     def members_valid(value: dict) -> bool:
         for name, member in value.items():
