@@ -59,6 +59,8 @@ class Deployment:
         return (self.base_dir or origin.path.parent) / path
 
     def memo(self, key: Any, compute):
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+        try:
+            return self.cache[key]
+        except KeyError:
+            value = self.cache[key] = compute()
+            return value

@@ -125,8 +125,7 @@ def _compile(schema, root: dict, refs: dict):
         checks.append(lambda value, reference=reference: refs[reference](value))
     if "type" in schema:
         kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        tests = [_TYPE_TESTS[kind] for kind in kinds]
-        checks.append(lambda value: any(test(value) for test in tests))
+        checks.append(_any_of([_TYPE_TESTS[kind] for kind in kinds]))
     if "enum" in schema:
         allowed = schema["enum"]
         checks.append(lambda value: any(_same_json_value(value, choice) for choice in allowed))
@@ -137,17 +136,41 @@ def _compile(schema, root: dict, refs: dict):
         search = re.compile(schema["pattern"]).search
         checks.append(lambda value: not isinstance(value, str) or search(value) is not None)
     if "anyOf" in schema:
-        branches = [_compile(branch, root, refs) for branch in schema["anyOf"]]
-        checks.append(lambda value: any(branch(value) for branch in branches))
+        checks.append(_any_of([_compile(branch, root, refs) for branch in schema["anyOf"]]))
     if "items" in schema:
         item = _compile(schema["items"], root, refs)
         checks.append(lambda value: not isinstance(value, list) or all(item(each) for each in value))
     object_checks = _object_checks(schema, root, refs)
     if object_checks:
-        checks.append(lambda value: not isinstance(value, dict) or all(check(value) for check in object_checks))
+        object_valid = _all_of(object_checks)
+        checks.append(lambda value: not isinstance(value, dict) or object_valid(value))
+    return _all_of(checks)
+
+
+def _all_of(checks: list):
     if len(checks) == 1:
         return checks[0]
-    return lambda value: all(check(value) for check in checks)
+
+    def all_pass(value) -> bool:
+        for check in checks:  # a plain loop: a generator per call costs more than the checks themselves
+            if not check(value):
+                return False
+        return True
+
+    return all_pass
+
+
+def _any_of(checks: list):
+    if len(checks) == 1:
+        return checks[0]
+
+    def one_passes(value) -> bool:
+        for check in checks:
+            if check(value):
+                return True
+        return False
+
+    return one_passes
 
 
 def _object_checks(schema: dict, root: dict, refs: dict) -> list:
