@@ -8,6 +8,7 @@ parallelism may make a run faster, never different.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import threading
@@ -21,11 +22,35 @@ MINIMUM_SHARE = 50
 MAXIMUM_JOBS = 16
 
 
-def usable_cpus() -> int:
+def usable_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may use: its affinity mask, capped by a container's CPU quota. A CI pod limited
+    to 2 CPUs on a 64-core node sees all 64 in its affinity; more workers than its quota only queue."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        count = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    quota = _cpu_quota(cgroup_root)
+    return max(1, min(count, math.ceil(quota))) if quota else count
+
+
+def _cpu_quota(cgroup_root: str) -> float | None:
+    """CPUs granted by the cgroup (v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`); None: no limit."""
+    try:
+        with open(os.path.join(cgroup_root, "cpu.max")) as handle:
+            quota, period = handle.read().split()[:2]
+    except (OSError, ValueError):
+        try:
+            with open(os.path.join(cgroup_root, "cpu", "cpu.cfs_quota_us")) as handle:
+                quota = handle.read().strip()
+            with open(os.path.join(cgroup_root, "cpu", "cpu.cfs_period_us")) as handle:
+                period = handle.read().strip()
+        except OSError:
+            return None
+    try:
+        granted = int(quota) / int(period)
+    except ValueError:  # `max`: no limit
+        return None
+    return granted if granted > 0 else None
 
 
 def can_fork() -> bool:

@@ -133,3 +133,23 @@ def test_before_fork_runs_only_when_workers_are_forked():
         result = calls
     """)
     assert calls == ["large"]
+
+
+@pytest.mark.parametrize("files, quota", [
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu.max": "150000 100000\n"}, 1.5),
+    ({"cpu.max": "50000 100000\n"}, 0.5),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3.0),
+    ({}, None),
+    ({"cpu.max": "garbage"}, None),
+], ids=["v2-unlimited", "v2-1.5-cpus", "v2-half-cpu", "v1-unlimited", "v1-3-cpus", "no-cgroup", "unreadable"])
+def test_worker_count_respects_a_container_cpu_quota(tmp_path, files, quota):
+    import math
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert parallel._cpu_quota(str(tmp_path)) == quota
+    unlimited = parallel.usable_cpus(str(tmp_path / "absent"))
+    assert parallel.usable_cpus(str(tmp_path)) == (unlimited if quota is None else min(unlimited, math.ceil(quota)))
