@@ -67,8 +67,11 @@ def load_baseline(path: Path) -> Counter:
     if document.get("version") != BASELINE_VERSION:
         raise BaselineError(f"baseline {path} has version {document.get('version')!r}; this kescheck reads "
                             f"version {BASELINE_VERSION}: write it again with --write-baseline")
+    entries = document.get("findings") or []
+    if not isinstance(entries, list):
+        raise BaselineError(f"baseline {path} has no list of findings (write it again with --write-baseline)")
     keys: Counter = Counter()
-    for entry in document.get("findings") or []:
+    for entry in entries:
         try:
             keys[(str(entry["path"]), str(entry["code"]), str(entry["anchor"]))] += int(entry.get("count", 1))
         except (KeyError, TypeError, ValueError):

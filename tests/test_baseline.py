@@ -93,6 +93,9 @@ def test_without_an_anchor_the_key_ignores_numbers_in_the_message():
     ('{"format": "other"}', "is not a kescheck baseline"),
     ('{"format": "kescheck-baseline", "version": 99}', "has version 99"),
     ('{"format": "kescheck-baseline", "version": 1, "findings": [{"path": "a"}]}', "without path, code and anchor"),
+    ('{"format": "kescheck-baseline", "version": 1, "findings": true}', "has no list of findings"),
+    ('{"format": "kescheck-baseline", "version": 1, "findings": 7}', "has no list of findings"),
+    ('{"format": "kescheck-baseline", "version": 1, "findings": {"path": "a"}}', "has no list of findings"),
 ])
 def test_unusable_baseline_is_a_usage_error(repo, cli, write, content, message):
     write("bad.json", content)
