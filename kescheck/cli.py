@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import gc
 import os
 import sys
 from dataclasses import replace
@@ -154,19 +153,6 @@ def append_step_summary(path: Path, text: str) -> None:
         typer.echo(f"kescheck: cannot write the job summary {path}: {err.strerror or err}", err=True)
 
 
-def run_lint_without_gc(run_lint, *args, **kwargs):
-    """A lint run builds hundreds of thousands of long-lived YAML nodes and almost no cyclic garbage (~500
-    objects per 1,000 deployments): the cycle collector's repeated passes over the trees cost ~9 % of a
-    batch and free nothing. Reference counting still frees everything else."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return run_lint(*args, **kwargs)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def default_format() -> str:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from .report import FORMATS
@@ -227,7 +213,7 @@ def lint(
         inline_ignores=not no_inline_ignores,
         by_content=by_content,
     )
-    result = run_lint_without_gc(run_lint, paths, options, settings, jobs=jobs or usable_cpus())
+    result = run_lint(paths, options, settings, jobs=jobs or usable_cpus())
     if baseline or write_baseline:
         result = apply_baselines(result, baseline, write_baseline)
     from .report.common import printable

@@ -236,18 +236,3 @@ def test_redaction_prefilter_on_a_report_larger_than_its_slices():
     redacted = redact(text, secrets)
     assert redacted == _redact_naively(text, secrets)
     assert not any(secret in redacted for secret in secrets)
-
-
-def test_lint_command_turns_the_cycle_collector_back_on(cli, tmp_path):
-    import gc
-
-    (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\n")
-    assert gc.isenabled()
-    cli("lint", str(tmp_path), "--format", "json")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        cli("lint", str(tmp_path), "--format", "json")
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
