@@ -17,7 +17,7 @@ from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, displa
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
 from .model import Deployment, Options
-from .parallel import split_map
+from .parallel import frozen_objects, split_map
 from .rules import all_rules
 from .rules.base import Rule
 from .settings import Settings
@@ -388,7 +388,8 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     checked = {id(source) for deployment in deployments for source in deployment.sources}
     files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
     rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
-    findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
+    with frozen_objects():  # the parsed trees: later garbage collections need not scan them again
+        findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
     findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))

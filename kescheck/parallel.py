@@ -7,6 +7,7 @@ parallelism may make a run faster, never different.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
@@ -53,6 +54,22 @@ def _cpu_quota(cgroup_root: str) -> float | None:
     return granted if granted > 0 else None
 
 
+@contextlib.contextmanager
+def frozen_objects():
+    """Every object that exists now is left out of garbage collections until the block ends (`gc.freeze`).
+    Objects that live through the block anyway (parsed files, a parent's memory shared with its workers)
+    then cost no collection time; they are still freed as soon as nothing refers to them. A no-op inside
+    another such block, or when the caller froze objects itself: freezing does not nest."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def can_fork() -> bool:
     """Linux only (fork is unsafe with macOS system frameworks, absent on Windows), and only from a
     single-threaded process: a fork copies no other thread, so a lock one of them held stays held."""
@@ -75,11 +92,8 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
     shares = [items[bounds[k]:bounds[k + 1]] for k in range(jobs)]
     # Objects that exist before the fork stay out of the workers' garbage collections, which would
     # otherwise touch (and so copy) every page the parent holds.
-    gc.freeze()
-    try:
+    with frozen_objects():
         workers = [_fork(work, share) for share in shares[1:]]
-    finally:
-        gc.unfreeze()
     results = work(shares[0])
     for worker, share in zip(workers, shares[1:]):
         answer = _collect(*worker)

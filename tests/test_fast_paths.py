@@ -236,3 +236,18 @@ def test_redaction_prefilter_on_a_report_larger_than_its_slices():
     redacted = redact(text, secrets)
     assert redacted == _redact_naively(text, secrets)
     assert not any(secret in redacted for secret in secrets)
+
+
+def test_lint_freezes_objects_only_while_the_rules_run(tmp_path, monkeypatch):
+    import gc
+
+    from kescheck import engine
+
+    seen = []
+    real = engine.run_rules
+    monkeypatch.setattr(engine, "run_rules", lambda *a, **k: seen.append(gc.get_freeze_count()) or real(*a, **k))
+    (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\n")
+    assert gc.get_freeze_count() == 0
+    lint([tmp_path])
+    assert seen and seen[0] > 0
+    assert gc.get_freeze_count() == 0
