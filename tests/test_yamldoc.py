@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -61,3 +62,24 @@ def test_positions_and_paths(tmp_path):
         "policy.minio.allow[1]", 5, 7, 27, True)
     keys = [n.text for n in walk(doc.root) if isinstance(n, YScalar) and n.is_key]
     assert keys == ["policy", "minio", "allow"]
+
+
+@pytest.mark.parametrize("odd_break", ["\x85", "\u2028", "\u2029"])
+def test_positions_follow_the_lines_a_user_sees_when_yaml_breaks_lines_elsewhere(odd_break):
+    """YAML parsers break lines at NEL, LS and PS; editors do not, and neither do kescheck's line numbers."""
+    text = f'a: "one{odd_break}two"\nb: 1 # note{odd_break}d: 2\nc: [1, 2]\n'
+    doc = parse_yaml(SourceFile(Path("k.yaml"), text))
+    assert doc.problems == [] and len(doc.source.lines) == 3
+    c = doc.root.get("c")
+    assert (c.line, c.column) == (3, 4)
+    assert doc.root.key_node("c").line == 3
+    d = doc.root.key_node("d")  # a key to YAML, in the middle of line 2 to an editor
+    assert (d.line, d.column) == (2, len("b: 1 # note") + 2)
+
+
+@pytest.mark.parametrize("odd_break", ["\x85", "\u2028"])
+def test_syntax_error_after_a_yaml_only_line_break_is_on_a_real_line(odd_break):
+    text = f"a: 1 # x{odd_break}# y{odd_break}# z{odd_break}\nb: [\n"
+    doc = parse_yaml(SourceFile(Path("k.yaml"), text))
+    assert doc.root is None and doc.problems
+    assert 1 <= doc.problems[0].line <= len(doc.source.lines) + 1

@@ -11,7 +11,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 """KES configs and env files are a few KiB; anything this large is not one."""
 
 REDACTED = "********"
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
 """Base64 runs inside a PEM private key block, however the block is quoted or escaped in its file."""
 
@@ -44,8 +44,9 @@ class SourceFile:
     def lines(self) -> list[str]:
         if self._lines is None:
             # Not str.splitlines(): it also breaks at form feeds, \x1c-\x1e, \x85 and \u2028, which no
-            # editor, YAML parser or env reader counts, and every line number after one would be off.
-            lines = _LINE_BREAK.split(self.text)
+            # editor, CI annotation or env reader counts, and every line number after one would be off.
+            # (YAML parsers do break at \x85, \u2028 and \u2029: yamldoc maps their positions to these lines.)
+            lines = LINE_BREAK.split(self.text)
             self._lines = lines[:-1] if lines[-1] == "" else lines
         return self._lines
 

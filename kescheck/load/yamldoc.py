@@ -6,12 +6,13 @@ decoder refuses (duplicate keys, several documents) as problems instead of raisi
 """
 from __future__ import annotations
 
+import bisect
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from .source import SourceFile
+from .source import LINE_BREAK, SourceFile
 
 MAX_NODES = 100_000
 """Bound on nodes after alias expansion: a 'billion laughs' document stops here."""
@@ -210,23 +211,47 @@ class _Budget(Exception):
         self.message, self.line, self.column = message, line, column
 
 
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+class _Positions:
+    """1-based (line, column) of a ruamel mark in kescheck's numbering of the file's lines.
+
+    ruamel, like libyaml and Go's yaml.v3, also breaks lines at NEL, LS and PS; editors, CI annotations and
+    `SourceFile.lines` break only at LF, CR and CRLF. In a text holding one of those three, a mark's line
+    is recomputed from its character index, so findings point at the line a user sees."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)] if _YAML_ONLY_BREAKS.search(text) else None
+
+    def __call__(self, mark) -> tuple[int, int]:
+        if self.starts is None:
+            return mark.line + 1, mark.column + 1
+        number = bisect.bisect_right(self.starts, mark.index) - 1
+        return number + 1, mark.index - self.starts[number] + 1
+
+
 class _Converter:
-    def __init__(self) -> None:
+    def __init__(self, positions: _Positions) -> None:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
+        self.position = positions
+        self.remap = positions.starts is not None
         self.count = 0
         self.problems: list[YamlProblem] = []
 
     def convert(self, node, path: str, depth: int) -> YNode:
         self.count += 1
         start, end = node.start_mark, node.end_mark
-        line, column = start.line + 1, start.column + 1
+        if self.remap:
+            (line, column), (end_line, end_column) = self.position(start), self.position(end)
+        else:  # the common case, inline: this runs for every node of every file
+            line, column, end_line, end_column = start.line + 1, start.column + 1, end.line + 1, end.column + 1
         if self.count > MAX_NODES:
             raise _Budget(f"more than {MAX_NODES} YAML nodes (alias expansion bomb?)", line, column)
         if depth > MAX_DEPTH:
             raise _Budget(f"nesting deeper than {MAX_DEPTH} levels", line, column)
-        end_line, end_column = end.line + 1, end.column + 1
         if isinstance(node, self.scalar_node):
             text = str(node.value)
             if len(text) <= 80:
@@ -244,12 +269,12 @@ class _Converter:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, self.scalar_node):
                     self.problems.append(YamlProblem("a mapping key must be a plain value, not a list or mapping",
-                                                     key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                                                     *self.position(key_node.start_mark)))
                     continue
                 key = sys.intern(str(key_node.value))
                 if key == "<<":
                     self.problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder",
-                                                     key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                                                     *self.position(key_node.start_mark)))
                     continue
                 # Interned: a batch of configs repeats the same keys and paths thousands of times.
                 child_path = sys.intern(f"{path}.{key}") if path else key
@@ -266,11 +291,11 @@ class _Converter:
         raise _Budget("unsupported YAML node", line, column)
 
 
-def _mark_of(err) -> tuple[int, int]:
+def _mark_of(err, positions: _Positions) -> tuple[int, int]:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     if mark is None:
         return 1, 1
-    return mark.line + 1, mark.column + 1
+    return positions(mark)
 
 
 def _describe(err) -> str:
@@ -295,7 +320,7 @@ def parse_yaml(source: SourceFile) -> YamlDocument:
     try:
         node = _composer()(text)
     except YAMLError as err:
-        line, column = _mark_of(err)
+        line, column = _mark_of(err, _Positions(text))
         kind = "documents" if "single document" in str(err) else "syntax"
         message = "the file holds more than one YAML document; KES reads exactly one" if kind == "documents" else _describe(err)
         return YamlDocument(source, None, [YamlProblem(message, line, column, kind=kind)])
@@ -305,7 +330,7 @@ def parse_yaml(source: SourceFile) -> YamlDocument:
         return YamlDocument(source, None, [YamlProblem(f"unreadable YAML: {err}", 1, 1)])
     if node is None:
         return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
-    converter = _Converter()
+    converter = _Converter(_Positions(text))
     try:
         root = converter.convert(node, "", 0)
     except _Budget as limit:
