@@ -113,6 +113,8 @@ _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.floats
                      st.sampled_from(["", "v1", "disabled", "on", "off", "5m", "30s", "1h0m", "/v1/status", "*", "a b",
                                       "9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b", "${X}",
                                       "minio-*", "0.0.0.0:7373", "https://v:8200", "debug", "ERROR", "kv", "v2"]))
+
+
 def _keys(value):
     if isinstance(value, dict):
         for key, sub in value.items():
