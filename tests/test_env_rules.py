@@ -171,3 +171,19 @@ def test_example_deployment_env_is_clean():
     assert [f.source.path.name for f in result.files] == ["kes-config.yaml", "minio.env"]
     assert len(result.deployments) == 1 and len(result.deployments[0].envs) == 1
     assert not [f for f in result.findings if f.code.startswith(("ENV", "DEP"))]
+
+
+def test_lines_after_a_lone_carriage_return_are_numbered_as_minio_numbers_them(write, cli, monkeypatch, tmp_path):
+    """A lone CR ends a line for systemd and for many editors, not for MinIO: findings, their code frames and the
+    masked secret spans all follow MinIO's numbering, so each frame shows the line its finding is about."""
+    monkeypatch.chdir(tmp_path)
+    write("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes:7373\rX=1\nMINIO_KMS_KES_KEY_NAME=k\n"
+                       "MINIO_ROOT_PASSWORD=pw7\nMINIO_KMS_KES_KEY_NAME=k2\nMINIO_KMS_KES_API_KEY=kes:v1:abc\n")
+    result = lint([tmp_path / "minio.env"])
+    source = result.files[0].source
+    repeated = next(f for f in result.findings if f.code == "ENV007")
+    assert repeated.location.line == 4 and source.lines[3] == "MINIO_KMS_KES_KEY_NAME=k2"
+    assert any(line == 3 for line, _, _ in source.secret_spans)  # MINIO_ROOT_PASSWORD's line
+    shown = cli("lint", "minio.env", "--format", "plain").stdout
+    assert "> 4 | MINIO_KMS_KES_KEY_NAME=k2" in shown
+    assert "MINIO_ROOT_PASSWORD=" in shown and "pw7" not in shown

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .source import SourceFile
+from .source import MINIO_LINE_BREAK, SourceFile
 
 _SECRET_NAME = re.compile(r"(_API_KEY|PASSWORD|SECRET|_TOKEN|SECRET_KEY|_ACCESS_KEY|_CREDENTIALS?)$|^MINIO_KMS_SECRET_KEY$")
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -133,6 +133,7 @@ class EnvFile:
     reads the file's text anew): a batch of thousands of files then holds only their text."""
 
     def __init__(self, source: SourceFile):
+        source.number_lines_as(MINIO_LINE_BREAK)  # the rules number lines as MinIO's reader does
         self.source = source
         self._reading: EnvReading | None = None
 

@@ -12,6 +12,8 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 REDACTED = "********"
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+MINIO_LINE_BREAK = re.compile(r"\r?\n")
+"""MinIO reads env files line by line at LF (dropping one CR before it): a lone CR stays inside the line."""
 _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
 """Base64 runs inside a PEM private key block, however the block is quoted or escaped in its file."""
 
@@ -37,6 +39,8 @@ class SourceFile:
     secret_spans: list[tuple[int, int, int]] = field(default_factory=list)
     """(line, first column, column after the end), 1-based, of secret values in this file."""
     secret_values: set[str] = field(default_factory=set)
+    line_break: re.Pattern = field(default=LINE_BREAK, repr=False)
+    """Where lines end: LF, CRLF or a lone CR, as editors count them; `MINIO_LINE_BREAK` for env files."""
     _lines: list[str] | None = field(default=None, repr=False)
     _private_key_lines: frozenset[int] | None = field(default=None, repr=False)
 
@@ -46,9 +50,14 @@ class SourceFile:
             # Not str.splitlines(): it also breaks at form feeds, \x1c-\x1e, \x85 and \u2028, which no
             # editor, CI annotation or env reader counts, and every line number after one would be off.
             # (YAML parsers do break at \x85, \u2028 and \u2029: yamldoc maps their positions to these lines.)
-            lines = LINE_BREAK.split(self.text)
+            lines = self.line_break.split(self.text)
             self._lines = lines[:-1] if lines[-1] == "" else lines
         return self._lines
+
+    def number_lines_as(self, line_break: re.Pattern) -> None:
+        """Count lines as the file's consumer does, so findings, frames and masked spans agree with it."""
+        if line_break is not self.line_break:
+            self.line_break, self._lines, self._private_key_lines = line_break, None, None
 
     def __post_init__(self) -> None:
         # A key pasted into a config value (`tls.key: |` followed by the PEM) reaches messages as that
