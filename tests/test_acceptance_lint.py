@@ -123,6 +123,18 @@ def test_non_utf8_byte_is_marked_at_its_column_with_the_reason(cli, write, name,
     assert "UTF-8" in found["message"] and "expect" in found["message"]
 
 
+@pytest.mark.parametrize("name, text, position", [
+    ("kes.yaml", b"admin:\r  identity: disabled\nkeystore:\n  fs: {path: /k\xff}\n", (4, 16)),
+    ("kes.yaml", b"\xef\xbb\xbfadmin: {identity: caf\xe9}\n", (1, 22)),
+    ("minio.env", b"MINIO_KMS_KES_ENDPOINT=https://kes:7373\rX=1\nMINIO_SITE_NAME=caf\xe9\n", (2, 20))],
+    ids=["yaml-lone-cr", "yaml-bom", "env-lone-cr"])
+def test_non_utf8_byte_is_placed_on_the_line_the_file_kind_counts(cli, write, name, text, position):
+    """A YAML reader ends a line at a lone CR, MinIO's env reader does not; a BOM is no character of the text."""
+    status, findings = _lint_json(cli, write(name, text))
+    [found] = [f for f in findings if f["code"] == "KES002"]
+    assert (found["line"], found["column"]) == position
+
+
 def test_baseline_survives_reordered_env_and_moved_yaml_keys(tmp_path, cli, monkeypatch):
     """Baselines key on the env variable and the YAML path: reordering an env file and moving a KES
     block keeps old findings accepted, and only a new one fails."""

@@ -35,7 +35,8 @@ class SourceFile:
     text: str
     undecodable_at: int | None = None
     """Byte offset of the first byte that is not UTF-8, when there is one."""
-    undecodable_line: int = 1
+    undecodable_char: int | None = None
+    """Where that byte's replacement character stands in `text`."""
     secret_spans: list[tuple[int, int, int]] = field(default_factory=list)
     """(line, first column, column after the end), 1-based, of secret values in this file."""
     secret_values: set[str] = field(default_factory=set)
@@ -53,6 +54,13 @@ class SourceFile:
             lines = self.line_break.split(self.text)
             self._lines = lines[:-1] if lines[-1] == "" else lines
         return self._lines
+
+    @property
+    def undecodable_line(self) -> int:
+        """The line of the first byte that is not UTF-8, numbered as `lines` numbers them (1 without one)."""
+        if self.undecodable_char is None:
+            return 1
+        return len(self.line_break.findall(self.text, 0, self.undecodable_char)) + 1
 
     def number_lines_as(self, line_break: re.Pattern) -> None:
         """Count lines as the file's consumer does, so findings, frames and masked spans agree with it."""
@@ -160,14 +168,15 @@ def looks_like_pem(data: bytes) -> bool:
 def decode(path: Path, data: bytes) -> SourceFile:
     try:
         text = data.decode("utf-8")
-        bad, bad_line = None, 1
+        bad = bad_char = None
     except UnicodeDecodeError as err:
         text = data.decode("utf-8", errors="replace")
         bad = err.start
-        bad_line = data[:bad].count(b"\n") + 1
+        bad_char = len(data[:bad].decode("utf-8"))  # everything before the first bad byte decodes
     if text.startswith("\ufeff"):
         text = text[1:]
-    return SourceFile(path=path, text=text, undecodable_at=bad, undecodable_line=bad_line)
+        bad_char = None if bad_char is None else bad_char - 1
+    return SourceFile(path=path, text=text, undecodable_at=bad, undecodable_char=bad_char)
 
 
 def read_source(path: Path, shown_as: Path | None = None) -> SourceFile:
