@@ -35,6 +35,8 @@ G2_SCHEMA = ROOT / "schemas" / "kes-config-g2.schema.json"
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from kescheck.parallel import usable_cpus  # noqa: E402 (after the path set-up above)
+
 
 def compile_bytecode() -> None:
     """Byte-compile kescheck as `pip install` does, so a checkout is measured like an installed copy
@@ -42,12 +44,6 @@ def compile_bytecode() -> None:
     import compileall
 
     compileall.compile_dir(str(ROOT / "kescheck"), quiet=1)
-
-
-def usable_cpus() -> int:
-    from kescheck.parallel import usable_cpus as count
-
-    return count()
 
 
 def kescheck_command() -> list[str]:
