@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..certs import is_loopback_host
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import env_reference
 from .base import Example, at_line, rule
 from ..minio_names import ENDPOINT
-from .env_kms import is_loopback_host, kes_endpoints
+from .env_kms import kes_endpoints
 
 KES_DEFAULT_ADDRESS = "0.0.0.0:7373"
 
@@ -85,7 +86,8 @@ def endpoint_port_mismatch(deployment):
       resolves to loopback there, which is rarely what was meant.""",
       fix="Bind KES to the interface MinIO reaches (or 0.0.0.0), or point MinIO at https://127.0.0.1:PORT.",
       examples=(_pair("127.0.0.1:7373", "https://10.0.0.5:7373", True),
-                _pair("127.0.0.1:7373", "https://127.0.0.1:7373", False)))
+                _pair("127.0.0.1:7373", "https://127.0.0.1:7373", False),
+                _pair("127.0.0.1:7373", "https://kes.localhost:7373", False)))
 def kes_listens_on_loopback(deployment):
     if deployment.kes is None:
         return

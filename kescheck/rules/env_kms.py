@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
-import ipaddress
 import re
 from pathlib import PurePosixPath
 
@@ -46,9 +45,6 @@ _FALSE = {"0", "f", "F", "false", "FALSE", "False", "off", "OFF", "Off"}
 _PLACEHOLDER = re.compile("|".join((SUBSTITUTION.pattern, r"<[A-Za-z][A-Za-z0-9 _.-]*>", PLACEHOLDER_WORDS.pattern,
                                      EXAMPLE_PATH.pattern)))
 _PLAY_HOSTS = {"play.min.io", "play.minio.io"}
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
 def _set_present(env: EnvFile, names) -> list[EnvEntry]:
     return [e for e in (env.get(n) for n in names) if e is not None]
 
@@ -547,12 +543,3 @@ def placeholder_value(deployment):
                 column = entry.column_at(match.start())
                 yield at_line(env.source, entry.line, column, f"`{match[0]}` in {entry.key} is a placeholder from the "
                               "documentation, not a real value", anchor=entry.key, end_column=column + len(match[0]))
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
