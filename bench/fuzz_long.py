@@ -5,10 +5,13 @@ with a large budget, e.g. for an hour:
     python bench/fuzz_long.py --minutes 60
 
 Rounds of `--examples` examples per property, each round with a new seed, until the time
-is up. A failure prints hypothesis' minimal reproduction and the script exits 1.
+is up. A failure prints hypothesis' minimal reproduction and the script exits 1. Seeds count up
+from `--seed`, by default a random one that is printed, so that a second run does not repeat
+the examples of the first and a failing round can be run again.
 """
 import argparse
 import os
+import random
 import subprocess
 import sys
 import time
@@ -22,13 +25,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--examples", type=int, default=5000, help="examples per property per round")
+    parser.add_argument("--seed", type=int, default=None, help="the first round's seed (default: random)")
     args = parser.parse_args()
+    first_seed = args.seed if args.seed is not None else random.randrange(2 ** 32)
+    print(f"first seed: {first_seed}", flush=True)
     deadline = time.monotonic() + args.minutes * 60
     environment = dict(os.environ, KESCHECK_FUZZ_EXAMPLES=str(args.examples))
     rounds = 0
     while time.monotonic() < deadline:
         command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                   *FUZZ_MODULES, f"--hypothesis-seed={rounds}"]
+                   *FUZZ_MODULES, f"--hypothesis-seed={first_seed + rounds}"]
         if subprocess.run(command, cwd=ROOT, env=environment).returncode != 0:
             return 1
         rounds += 1
