@@ -20,7 +20,7 @@ from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFil
 from .load.source import SourceFile
 from .load.yamldoc import YScalar
 from .model import Deployment
-from .minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_PASSWORD
+from .minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_PASSWORD, OPTS
 
 
 class Role(enum.Enum):
@@ -33,6 +33,7 @@ class Role(enum.Enum):
     MINIO_CLIENT_CERT = "MinIO's client certificate"
     MINIO_CLIENT_KEY = "MinIO's client private key"
     MINIO_CAPATH = "the CA MinIO verifies KES against (MINIO_KMS_KES_CAPATH)"
+    MINIO_CERTS_CAS = "the CA directory MinIO verifies KES against without MINIO_KMS_KES_CAPATH (<certs-dir>/CAs)"
 
     @property
     def is_key(self) -> bool:
@@ -40,7 +41,7 @@ class Role(enum.Enum):
 
     @property
     def is_ca(self) -> bool:
-        return self in (Role.KES_CLIENT_CA, Role.KEYSTORE_CA, Role.MINIO_CAPATH)
+        return self in (Role.KES_CLIENT_CA, Role.KEYSTORE_CA, Role.MINIO_CAPATH, Role.MINIO_CERTS_CAS)
 
     @property
     def is_certificate(self) -> bool:
@@ -105,6 +106,9 @@ class MinioSide:
     endpoint_entry: EnvEntry | None
     endpoints: list[Endpoint]
     api_key: EnvEntry | None
+    certs_cas: Reference | None = None
+    """`<certs-dir>/CAs` when MINIO_KMS_KES_CAPATH is not set and MINIO_OPTS names the certs directory. Not
+    among `Material.references`: MinIO creates the directory when it is missing, so its absence is no fault."""
 
 
 @dataclass(eq=False)
@@ -153,6 +157,39 @@ def _env_reference(deployment: Deployment, env: EnvFile, role: Role, name: str) 
                      env=env, entry=entry)
 
 
+def certs_dir_option(opts: str) -> str | None:
+    """The certs directory a `minio server $MINIO_OPTS` command line sets (`--certs-dir`/`-S`, Go flag syntax:
+    one or two dashes, the value after `=` or as the next word; the last one wins). systemd splits an unbraced
+    `$MINIO_OPTS` at whitespace and keeps quote characters, so a plain split is what MinIO receives."""
+    words = opts.split()
+    found = None
+    for index, word in enumerate(words):
+        if word == "--" or not word.startswith("-"):
+            continue
+        name, equals, value = word.lstrip("-").partition("=")
+        if name not in ("certs-dir", "S") or word.startswith("---"):
+            continue
+        if equals:
+            found = value
+        elif index + 1 < len(words):
+            found = words[index + 1]
+    return found or None
+
+
+def _certs_cas(deployment: Deployment, env: EnvFile) -> Reference | None:
+    """MinIO verifies KES against `<certs-dir>/CAs` (and the system roots) when MINIO_KMS_KES_CAPATH is not
+    set at all; set but empty, it uses the system roots alone."""
+    opts = env.get(OPTS)
+    if env.defined(CAPATH) or opts is None:
+        return None
+    certs_dir = certs_dir_option(opts.value)
+    if certs_dir is None:
+        return None
+    text = certs_dir.rstrip("/") + "/CAs"
+    return Reference(Role.MINIO_CERTS_CAS, text, deployment.resolve(text, env.source), env.source,
+                     f"--certs-dir in {OPTS}", env=env, entry=opts)
+
+
 _KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")
 
 
@@ -189,7 +226,8 @@ def _minio_side(deployment: Deployment, env: EnvFile, found: Material) -> MinioS
     endpoint_entry = env.get(ENDPOINT)
     endpoints = parse_endpoints(endpoint_entry.value)[0] if endpoint_entry is not None else []
     api_key = env.get(API_KEY)
-    return MinioSide(env, pair, capath, endpoint_entry, endpoints, api_key if api_key and api_key.value else None)
+    return MinioSide(env, pair, capath, endpoint_entry, endpoints, api_key if api_key and api_key.value else None,
+                     _certs_cas(deployment, env))
 
 
 def material(deployment: Deployment) -> Material:
@@ -323,5 +361,5 @@ def known_certificates(deployment: Deployment) -> list[KnownCertificate]:
 
 
 __all__ = ["KeyPair", "KeyState", "KnownCertificate", "Material", "MinioIdentity", "MinioSide", "PasswordState",
-           "Reference", "Role", "client_leaf", "key_of", "kes_value", "known_certificates", "leaves", "material",
+           "Reference", "Role", "certs_dir_option", "client_leaf", "key_of", "kes_value", "known_certificates", "leaves", "material",
            "minio_identities", "pem_of"]

@@ -10,6 +10,7 @@ lists that key file itself. Directive words:
     !key of=OTHER.crt [password=TEXT] [format=pkcs8|pkcs1|sec1] [mode=0644] [append=OTHER.crt]
     !key fresh                      (a key that matches no certificate)
     !apikey                         (a new KES API key; `${apikey:FILE}` in another file is replaced by it)
+    !copy of=OTHER.crt              (the same bytes as that generated certificate)
 
 `${identity:FILE}` anywhere in another file's text is replaced by the identity of that
 certificate or API key file, so policies can name the generated identities;
@@ -98,6 +99,9 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(key_pem)
             os.chmod(path, int(options.get("mode", "0600"), 8))
+        elif kind == "!copy":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(issued[options["of"]].cert_pem())
         else:
             def identity(match: re.Match) -> str:
                 ref = match[1]

@@ -234,6 +234,59 @@ def test_self_signed_server_without_capath_is_an_error(tmp_path):
     assert "CRT024" in codes
 
 
+def test_certs_dir_from_minio_opts_stands_in_for_capath(tmp_path):
+    """Without MINIO_KMS_KES_CAPATH MinIO verifies KES against <certs-dir>/CAs; the layout keeps its CA there."""
+    root, layout = build(tmp_path, capath="none", extra_env=f'MINIO_OPTS="--console-address :9001 -S {tmp_path}/deployment/certs"\n')
+    assert not [f for f in mine(lint([root])) if f.code in ("CRT024", "CRT025")]
+    (root / "certs" / "CAs" / "private-ca.crt").write_bytes(issue("Another CA", ca=True).cert_pem())
+    notes = [f for f in mine(lint([root])) if f.code == "CRT025"]
+    assert len(notes) == 1 and f"{root}/certs/CAs" in notes[0].message and "--certs-dir in MINIO_OPTS" in notes[0].message
+
+
+def test_self_signed_server_copied_into_certs_dir(tmp_path):
+    root, layout = build(tmp_path, capath="none", extra_env='MINIO_OPTS="--certs-dir=certs"\n')
+    server = issue("kes", dns=("*.example.net",))
+    (root / "certs" / "kes-server.crt").write_bytes(server.cert_pem())
+    (root / "certs" / "kes-server.key").write_bytes(server.key_pem())
+    stale = issue("kes", dns=("*.example.net",))  # the same name, another key: the previous certificate
+    (root / "certs" / "CAs" / "kes-server.crt").write_bytes(stale.cert_pem())
+    finding = single_error(lint([root]), "CRT024")
+    assert "certs/CAs" in finding.message and "do not verify it" in finding.message
+    (root / "certs" / "CAs" / "kes-server.crt").write_bytes(server.cert_pem())
+    assert errors(lint([root])) == []
+
+
+def test_an_empty_capath_leaves_the_certs_dir_out(tmp_path):
+    """MinIO reads a set-but-empty MINIO_KMS_KES_CAPATH as the path "": the system roots alone verify KES."""
+    root, layout = build(tmp_path, capath="none", extra_env='MINIO_KMS_KES_CAPATH=\nMINIO_OPTS="--certs-dir certs"\n')
+    assert material_of(lint([root])).minio[0].certs_cas is None
+
+
+def material_of(result):
+    from kescheck.material import material
+
+    return material(result.deployments[0])
+
+
+@pytest.mark.parametrize("opts,expected", [
+    ("--certs-dir /etc/minio/certs", "/etc/minio/certs"),
+    ("--certs-dir=/etc/minio/certs --console-address :9001", "/etc/minio/certs"),
+    ("-S /srv/certs", "/srv/certs"),
+    ("-S=/srv/certs", "/srv/certs"),
+    ("-certs-dir /srv/certs", "/srv/certs"),
+    ("--address :9000 --certs-dir a --certs-dir b", "b"),
+    ("--console-address :9001", None),
+    ("--certs-dir", None),
+    ("---certs-dir /x", None),
+    ("--certs-directory /x", None),
+    ("", None),
+])
+def test_certs_dir_option(opts, expected):
+    from kescheck.material import certs_dir_option
+
+    assert certs_dir_option(opts) == expected
+
+
 def test_stale_self_signed_copy_in_capath(tmp_path):
     root, layout = build(tmp_path, capath="file")
     stale = issue("Example Private CA", ca=True)  # same name, other key: a re-issued CA's old copy

@@ -71,6 +71,33 @@ def test_wrong_ca(kes_pki, kes_server, tmp_path):
     assert report.exit_status() == 1
 
 
+def _env_without_capath(kes_pki, url, certs_dir, tmp_path):
+    env = tmp_path / "minio.env"
+    env.write_text(f"MINIO_KMS_KES_ENDPOINT={url}\nMINIO_KMS_KES_KEY_NAME={DEFAULT_KEY}\n"
+                   f"MINIO_KMS_KES_CERT_FILE={kes_pki.minio_cert}\nMINIO_KMS_KES_KEY_FILE={kes_pki.minio_key}\n"
+                   f'MINIO_OPTS="--console-address :9001 --certs-dir {certs_dir}"\n')
+    return env
+
+
+def test_certs_dir_cas_verify_kes_without_capath(kes_pki, kes_server, tmp_path):
+    cas = tmp_path / "certs" / "CAs"
+    cas.mkdir(parents=True)
+    (cas / "ca.crt").write_bytes(kes_pki.ca_file.read_bytes())
+    (cas / "broken.crt").write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    report = doctor(_env_without_capath(kes_pki, kes_server.url(), tmp_path / "certs", tmp_path))
+    assert report.status is Status.OK, [(c.title, c.summary) for c in failures(report)]
+    trust = next(c for c in report.root.walk() if c.title == "trusted CAs for KES")
+    assert f"1 CA certificate(s) from {cas}" in trust.summary
+
+
+def test_certs_dir_without_the_kes_ca(kes_pki, kes_server, tmp_path):
+    cas = tmp_path / "certs" / "CAs"
+    cas.mkdir(parents=True)
+    (cas / "other.crt").write_bytes(issue("another CA", ca=True).cert_pem())
+    failed = only_failure(doctor(_env_without_capath(kes_pki, kes_server.url(), tmp_path / "certs", tmp_path)))
+    assert failed.cause == "kes-certificate-unknown-ca" and str(cas) in failed.summary
+
+
 def test_host_not_in_san(kes_pki, kes_server_factory):
     cert, key = kes_pki.server_certificate("kes-other-name", dns=("kes.example.net",))
     server = kes_server_factory(cert, key)
@@ -278,6 +305,18 @@ def test_process_environment(kes_pki, kes_server):
     report = run_doctor(DoctorOptions(timeout=3.0, environ=environ))
     assert report.status is Status.OK
     assert report.inputs == ["MinIO settings from the process environment"]
+
+
+def test_process_environment_certs_dir(kes_pki, kes_server, tmp_path):
+    (tmp_path / "CAs").mkdir()
+    (tmp_path / "CAs" / "ca.crt").write_bytes(kes_pki.ca_file.read_bytes())
+    environ = {"MINIO_KMS_KES_ENDPOINT": kes_server.url(), "MINIO_KMS_KES_KEY_NAME": DEFAULT_KEY,
+               "MINIO_KMS_KES_CERT_FILE": str(kes_pki.minio_cert), "MINIO_KMS_KES_KEY_FILE": str(kes_pki.minio_key),
+               "MINIO_OPTS": f"-S {tmp_path}"}
+    report = run_doctor(DoctorOptions(timeout=3.0, environ=environ))
+    assert report.status is Status.OK, [(c.title, c.summary) for c in failures(report)]
+    del environ["MINIO_OPTS"]
+    assert only_failure(run_doctor(DoctorOptions(timeout=3.0, environ=environ))).cause == "kes-certificate-unknown-ca"
 
 
 def test_no_inputs_is_a_usage_error(cli, monkeypatch, tmp_path):

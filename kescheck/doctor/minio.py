@@ -9,7 +9,7 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import SourceFile, read_source
-from ..minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_NAME, KEY_PASSWORD
+from ..minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_NAME, KEY_PASSWORD, OPTS
 from ..model import Deployment
 
 DEFAULT_ENV_FILE = Path("/etc/default/minio")
@@ -42,9 +42,10 @@ class MinioSettings:
 
 
 def environment_settings(environ: Mapping[str, str]) -> MinioSettings | None:
-    """The MINIO_KMS_* variables of a process environment as a pseudo env file (secrets marked as usual)."""
+    """The MINIO_KMS_* variables (and MINIO_OPTS, for --certs-dir) of a process environment as a pseudo env file
+    (secrets marked as usual)."""
     lines = [f'{name}="{value}"' for name, value in sorted(environ.items())
-             if name.startswith("MINIO_KMS_") and "\n" not in value and "\r" not in value]
+             if (name.startswith("MINIO_KMS_") or name == OPTS) and "\n" not in value and "\r" not in value]
     if not any(line.startswith("MINIO_KMS_KES_") for line in lines):
         return None
     source = SourceFile(ENVIRONMENT, "\n".join(lines) + "\n")

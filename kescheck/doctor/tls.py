@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..identity import ApiKeyError, api_key_private_key, identity_of_api_key
 from ..load.source import InputError, read_bytes
-from ..material import minio_identities
+from ..material import material, minio_identities
 from ..rules import doctor as doc
 from .checks import Check
 from ..minio_names import API_KEY, CAPATH, CERT_FILE, KEY_FILE, KEY_PASSWORD
@@ -39,7 +39,9 @@ class ClientTls:
     identity: str | None
     identity_source: str
     """Where the identity comes from, for advice ('the API key in MINIO_KMS_KES_API_KEY', a file path)."""
-    capath: str
+    trusted: str
+    """What verifies KES besides the system roots, for messages: 'MINIO_KMS_KES_CAPATH (path)', MinIO's
+    certs/CAs directory, or '' for the system roots alone."""
     insecure: bool
 
 
@@ -158,38 +160,66 @@ def _trust(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> st
     context.load_default_certs()
     capath = settings.value(CAPATH)
     if not capath:
-        check.ok("MINIO_KMS_KES_CAPATH is not set: the system roots verify KES (MinIO adds its certs/CAs "
-                 "directory, which kescheck does not see)")
-        return ""
+        return _certs_dir_trust(settings, context, check)
     path = settings.deployment.resolve(capath, settings.env.source)
     if not path.exists() or not os.access(path, os.R_OK):
         check.warn(doc.CAPATH_IGNORED, f"{capath} {'does not exist' if not path.exists() else 'is not readable'}: "
                                        "MinIO silently falls back to the system roots")
-        return capath
+        return ""
     pem, read, unreadable = _trusted_pem(path)
+    where = f"MINIO_KMS_KES_CAPATH ({capath})"
     if not pem:
         check.fail(doc.CAPATH_EMPTY, f"{capath} holds no PEM certificate: MinIO refuses to start")
-        return capath
+        return where
     try:
         context.load_verify_locations(cadata=pem)
     except ssl.SSLError as err:
         check.fail(doc.CAPATH_EMPTY, f"{capath}: the certificates do not parse ({_ssl_reason(err)})")
-        return capath
+        return where
     count = pem.count("BEGIN CERTIFICATE")
     note = f"; {unreadable} unreadable file(s) skipped, as MinIO does" if unreadable else ""
     check.ok(f"{count} CA certificate(s) from {capath}{note}")
-    return capath
+    return where
+
+
+def _certs_dir_trust(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> str:
+    """Without MINIO_KMS_KES_CAPATH MinIO adds its `<certs-dir>/CAs` to the system roots; a certificate there
+    that does not parse is passed over, as Go's AppendCertsFromPEM does."""
+    side = next(iter(material(settings.deployment).minio), None)
+    cas = side.certs_cas if side is not None else None
+    if settings.env.defined(CAPATH):
+        check.ok("MINIO_KMS_KES_CAPATH is set but empty: MinIO verifies KES against the system roots alone")
+        return ""
+    if cas is None:
+        check.ok("MINIO_KMS_KES_CAPATH is not set: the system roots verify KES (MinIO adds its certs/CAs "
+                 "directory, which kescheck does not know: MINIO_OPTS names no --certs-dir)")
+        return ""
+    if not cas.path.is_dir() or not os.access(cas.path, os.R_OK | os.X_OK):
+        check.ok(f"MINIO_KMS_KES_CAPATH is not set and {cas.path} cannot be read here: the system roots verify KES")
+        return ""
+    pem, _, unreadable = _trusted_pem(cas.path)
+    count = 0
+    for block in _PEM_CERTIFICATE.findall(pem):
+        try:
+            context.load_verify_locations(cadata=block)
+            count += 1
+        except ssl.SSLError:
+            continue
+    note = f"; {unreadable} unreadable file(s) skipped, as MinIO does" if unreadable else ""
+    check.ok(f"MINIO_KMS_KES_CAPATH is not set: the system roots and {count} CA certificate(s) from {cas.path} "
+             f"(--certs-dir in MINIO_OPTS) verify KES{note}")
+    return f"the system roots and {cas.path} (MINIO_KMS_KES_CAPATH is not set)"
 
 
 def client_tls(settings: MinioSettings, insecure: bool, credentials: Check, trust: Check) -> ClientTls:
     context = _new_context(verify=not insecure)
     inspect = _new_context(verify=False)
     has_cert, identity, source = _credentials(settings, [context, inspect], credentials)
-    capath = _trust(settings, context, trust) if not insecure else ""
+    trusted = _trust(settings, context, trust) if not insecure else ""
     if insecure:
         trust.warn(doc.VERIFICATION_DISABLED, "--insecure: the KES certificate is NOT verified; "
                                               "this run cannot tell whether MinIO trusts KES")
-    return ClientTls(context, inspect, has_cert, identity, source, capath, insecure)
+    return ClientTls(context, inspect, has_cert, identity, source, trusted, insecure)
 
 
 @dataclass
@@ -278,8 +308,7 @@ def classify_verification(err: ssl.SSLCertVerificationError, host: str, tls: Cli
         return HandshakeFailure(doc.CERT_EXPIRED, f"the KES server certificate is not valid yet{seen}",
                                 "Check the clocks of both hosts (NTP) and the certificate's notBefore")
     if code in _UNKNOWN_ISSUER:
-        where = (f"MINIO_KMS_KES_CAPATH ({tls.capath})" if tls.capath
-                 else "the system roots (MINIO_KMS_KES_CAPATH is not set)")
+        where = tls.trusted or "the system roots (MINIO_KMS_KES_CAPATH is not set or not readable)"
         issuer = f"; it is issued by {served.issuer}{' (self-signed)' if served.self_signed else ''}" if served else ""
         advice = ""
         if served and not served.self_signed:

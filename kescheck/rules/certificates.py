@@ -518,46 +518,101 @@ def server_cert_not_trusted(deployment):
                                             "fails with 'certificate signed by unknown authority'")
 
 
-@rule("CRT024", "server-cert-self-signed-without-capath", Severity.ERROR,
-      "The KES server certificate is self-signed and MinIO has no CAPATH",
-      rationale="""Without MINIO_KMS_KES_CAPATH MinIO trusts only its certs/CAs directory and the system
-      roots; a self-signed KES certificate is in neither unless copied there by hand, so MinIO fails with
-      'certificate signed by unknown authority'.""",
-      fix="Set MINIO_KMS_KES_CAPATH to the KES certificate (or the CA that issued it).",
-      examples=(deployment_example(True, env_extra=""), deployment_example(False)))
-def server_cert_self_signed_without_capath(deployment):
-    from ..certs import is_self_signed
+def _certs_dir_trust(deployment, side: MinioSide, found) -> tuple[Reference, bool, str] | None:
+    """(the `<certs-dir>/CAs` reference, whether its certificates verify the KES server certificate, why
+    not) when MinIO will use that directory and it can be read here; None otherwise."""
+    from ..certs import chain_to
 
+    if side.certs_cas is None:
+        return None
+    cas = pem_of(deployment, side.certs_cas)
+    if not cas.ok or not cas.certificates:
+        return None
+    ref, pem, leaf = found
+    result = chain_to(leaf.certificate, [c.certificate for c in pem.certificates if c is not leaf],
+                      [c.certificate for c in cas.certificates])
+    return side.certs_cas, result.trusted, result.reason
+
+
+def _without_capath(deployment):
+    """(side, KES server certificate, `<certs-dir>/CAs` verdict) for env files that leave MINIO_KMS_KES_CAPATH
+    unset, so that MinIO verifies KES against the system roots and its certs/CAs directory."""
     found = server_leaf(deployment)
-    if found is None or not is_self_signed(found[2].certificate):
+    if found is None:
         return
     for side in material(deployment).minio:
         if side.capath is None and not side.env.defined("MINIO_KMS_KES_CAPATH") and side.endpoints:
-            yield at_side(side, f"the KES server certificate {found[0].describe()} is self-signed and "
-                                "MINIO_KMS_KES_CAPATH is not set: MinIO trusts only the system roots and its "
-                                "certs/CAs directory, so it rejects KES unless the certificate was copied there",
-                          fix=f"Add MINIO_KMS_KES_CAPATH={found[0].text} (the path as MinIO sees it).")
+            yield side, found, _certs_dir_trust(deployment, side, found)
+
+
+def _certs_dir_words(side: MinioSide) -> str:
+    if side.certs_cas is None:
+        return "its certs/CAs directory (${HOME}/.minio/certs/CAs unless --certs-dir says otherwise)"
+    return f"{side.certs_cas.describe()} (--certs-dir in MINIO_OPTS)"
+
+
+CERTS_DIR_OPTS = 'MINIO_OPTS="--certs-dir certs"\n'
+
+
+@rule("CRT024", "server-cert-self-signed-without-capath", Severity.ERROR,
+      "The KES server certificate is self-signed and neither MINIO_KMS_KES_CAPATH nor certs/CAs holds it",
+      rationale="""Without MINIO_KMS_KES_CAPATH MinIO trusts only its certs/CAs directory and the system
+      roots. A self-signed KES certificate is never among the system roots, so unless it was copied into
+      certs/CAs MinIO fails with 'certificate signed by unknown authority'. When MINIO_OPTS names the
+      certs directory (--certs-dir or -S, as the standard systemd unit passes it) and that directory is
+      here, kescheck checks its CAs; a stale copy of an older KES certificate does not count.""",
+      fix="""Set MINIO_KMS_KES_CAPATH to the KES certificate (the path as MinIO sees it), or copy the current
+      KES certificate into MinIO's certs/CAs directory.""",
+      examples=(deployment_example(True, env_extra=""),
+                deployment_example(True, env_extra=CERTS_DIR_OPTS,
+                                   files=(("certs/CAs/kes-old.crt", "!cert cn=kes dns=kes.example.net"),),
+                                   note="certs/CAs holds an older KES certificate with another key"),
+                deployment_example(False),
+                deployment_example(False, env_extra=CERTS_DIR_OPTS,
+                                   files=(("certs/CAs/kes.crt", "!copy of=server.crt"),),
+                                   note="the KES certificate is in certs/CAs")))
+def server_cert_self_signed_without_capath(deployment):
+    from ..certs import is_self_signed
+
+    for side, (ref, _, leaf), certs_dir in _without_capath(deployment):
+        if not is_self_signed(leaf.certificate) or (certs_dir is not None and certs_dir[1]):
+            continue
+        fix = f"Add MINIO_KMS_KES_CAPATH={ref.text} (the path as MinIO sees it)."
+        if certs_dir is not None:
+            yield at_side(side, f"the KES server certificate {ref.describe()} is self-signed and "
+                                f"MINIO_KMS_KES_CAPATH is not set: MinIO trusts only the system roots and "
+                                f"{_certs_dir_words(side)}, whose certificates do not verify it ({certs_dir[2]}), "
+                                "so it rejects KES", fix=fix)
+        else:
+            yield at_side(side, f"the KES server certificate {ref.describe()} is self-signed and "
+                                "MINIO_KMS_KES_CAPATH is not set: MinIO trusts only the system roots and "
+                                f"{_certs_dir_words(side)}, so it rejects KES unless the certificate was copied "
+                                "there", fix=fix)
 
 
 @rule("CRT025", "server-cert-needs-system-trust", Severity.NOTE,
       "Without MINIO_KMS_KES_CAPATH, the system roots must trust the KES certificate",
       rationale="""Without MINIO_KMS_KES_CAPATH MinIO verifies KES against its certs/CAs directory and the
-      host's system roots, which kescheck cannot see; the issuer of the KES certificate must be there.""",
+      host's system roots, which kescheck cannot see; the issuer of the KES certificate must be there. When
+      MINIO_OPTS names the certs directory and its CAs here verify the KES certificate, there is nothing to
+      note.""",
       fix="Set MINIO_KMS_KES_CAPATH to the issuing CA, or make sure the system trust store holds it.",
       examples=(deployment_example(True, env_extra="", server="!cert cn=kes dns=kes.example.net issuer=ca.crt",
                                    files=(("ca.crt", "!cert cn=ExampleCA ca"),)),
-                deployment_example(False)))
+                deployment_example(False),
+                deployment_example(False, env_extra=CERTS_DIR_OPTS.replace("--certs-dir ", "-S="),
+                                   server="!cert cn=kes dns=kes.example.net issuer=certs/CAs/ca.crt",
+                                   files=(("certs/CAs/ca.crt", "!cert cn=ExampleCA ca"),),
+                                   note="the issuing CA is in certs/CAs")))
 def server_cert_needs_system_trust(deployment):
     from ..certs import is_self_signed, issuer_text
 
-    found = server_leaf(deployment)
-    if found is None or is_self_signed(found[2].certificate):
-        return
-    for side in material(deployment).minio:
-        if side.capath is None and not side.env.defined("MINIO_KMS_KES_CAPATH") and side.endpoints:
-            yield at_side(side, f"MINIO_KMS_KES_CAPATH is not set: MinIO's system roots or certs/CAs directory must "
-                                f"trust '{issuer_text(found[2].certificate)}', the issuer of the KES server "
-                                f"certificate {found[0].describe()}")
+    for side, (ref, _, leaf), certs_dir in _without_capath(deployment):
+        if is_self_signed(leaf.certificate) or (certs_dir is not None and certs_dir[1]):
+            continue
+        yield at_side(side, f"MINIO_KMS_KES_CAPATH is not set: the system roots or {_certs_dir_words(side)} "
+                            f"must trust '{issuer_text(leaf.certificate)}', the issuer of the KES server "
+                            f"certificate {ref.describe()}")
 
 
 # --- MinIO's client certificate seen from KES ------------------------------------------------------------
