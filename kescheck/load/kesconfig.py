@@ -91,7 +91,7 @@ _ENV_REFERENCE = re.compile(r"^\$\{\s*([^{}]*?)\s*\}$")
 
 def env_reference(node: YNode | None) -> str | None:
     """The variable name when the whole scalar is a `${NAME}` reference (KES substitutes only those)."""
-    if isinstance(node, YScalar) and not node.is_null:
+    if isinstance(node, YScalar) and "${" in node.text and not node.is_null:
         match = _ENV_REFERENCE.match(node.text.strip())
         if match:
             return match[1]
