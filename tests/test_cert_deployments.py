@@ -356,3 +356,30 @@ def test_server_chain_with_the_ca_first_still_has_its_leaf_judged(tmp_path):
     uncovered = [f.message for f in found if f.code == "CRT021"]
     assert ["kes2.example.net" in m for m in uncovered] == [True, False]
     assert all("kes1.example.net" in m for m in uncovered)  # the leaf's SAN, not the CA's
+
+
+def test_older_kes_verifies_client_certificates_by_default(tmp_path):
+    """KES up to 2023-09-28 verifies client certificates unless `--auth=off`: an API key never verifies."""
+    api_key = new_api_key()
+    server = issue("kes", dns=("kes.example.net",))
+    server.write(tmp_path, "server")
+    (tmp_path / "kes-config.yaml").write_text(textwrap.dedent(f"""\
+        address: 0.0.0.0:7373
+        root: disabled
+        tls:
+          key: server.key
+          cert: server.crt
+        policy:
+          minio:
+            paths: [/v1/key/create/minio-*, /v1/key/generate/minio-*, /v1/key/decrypt/minio-*]
+            identities: [{identity_of_api_key(api_key)}]
+        """))
+    (tmp_path / "minio.env").write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+                                        f"MINIO_KMS_KES_KEY_NAME=minio-key\nMINIO_KMS_KES_API_KEY={api_key}\n"
+                                        "MINIO_KMS_KES_CAPATH=server.crt\n")
+    found = [f for f in lint([tmp_path]).findings if f.code == "CRT034"]
+    assert len(found) == 1 and found[0].severity is Severity.WARNING
+    assert found[0].location.path.name == "minio.env" and found[0].location.line == 3
+    assert "--auth=off" in found[0].message and "G0" in found[0].message
+    newer = lint([tmp_path], Options(kes_version="2023-11-09"))
+    assert not [f for f in newer.findings if f.code == "CRT034"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..findings import Finding, Severity
+from ..load.kesconfig import Generation
 from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile
 from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of)
 from .base import Example, at_entry, at_file, at_node, rule
@@ -106,14 +107,15 @@ CLIENT_CERT = "!cert cn=minio"
 
 def deployment_example(fails: bool, *, server: str = SERVER_CERT, client: str = CLIENT_CERT,
                        endpoint: str = "https://kes.example.net:7373", env_extra: str = "MINIO_KMS_KES_CAPATH=server.crt\n",
-                       tls_extra: str = "", files: tuple[tuple[str, str], ...] = (), note: str = "") -> Example:
+                       tls_extra: str = "", files: tuple[tuple[str, str], ...] = (), note: str = "",
+                       options: tuple[tuple[str, object], ...] = ()) -> Example:
     named = dict(files)
     base = [("server.crt", server), ("client.crt", client)]
     base += [("kes-config.yaml", KES_CONFIG.format(tls_extra=tls_extra)),
              ("minio.env", MINIO_ENV.format(endpoint=endpoint, env_extra=env_extra))]
     merged = [(name, named.pop(name, text)) for name, text in base]
     merged = list(named.items()) + merged
-    return Example(tuple(merged), fails, note)
+    return Example(tuple(merged), fails, note, options)
 
 
 def encrypted_key_example(fails: bool, password: str | None, key_format: str = "sec1") -> Example:
@@ -691,6 +693,53 @@ def self_signed_client_with_verification(deployment):
             yield at_reference(ref, f"MinIO's client certificate {ref.describe()} is self-signed, but KES verifies "
                                     f"client certificates (tls.auth: on at line {node.line} of "
                                     f"{deployment.kes.source.path}) and has no tls.ca: KES ends the handshake")
+
+
+OLDER_KES = (("kes_version", "0.22.0"),)
+
+
+@rule("CRT034", "client-verified-by-older-kes", Severity.WARNING,
+      "An older KES verifies MinIO's self-signed client certificate unless it runs with --auth=off",
+      rationale="""KES releases up to 2023-09-28 (config generations G0 and G1) require and verify client
+      certificates by default, against the system roots (and `tls.ca` from v0.22.0); only `kes server
+      --auth=off` on the command line turns verification off, and kescheck cannot see a command line. A
+      self-signed certificate (such as `kes identity new` makes) and the certificate MinIO derives from an
+      API key never verify, so without that flag KES ends every handshake with 'failed to verify client
+      certificate: certificate signed by unknown authority'. KES 2023-10-24 and later ignore `--auth`:
+      there `tls.auth` decides, and it defaults to off.""",
+      fix="""Make sure the KES service starts with `kes server --auth=off` (the MinIO tutorials do), or give
+      MinIO a certificate issued by a CA that KES trusts. Upgrading KES and writing `tls.auth: off` makes the
+      setting visible in the config.""",
+      examples=(deployment_example(True, options=OLDER_KES),
+                deployment_example(False, options=OLDER_KES, client="!cert cn=minio issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),),
+                                   note="a CA-issued client certificate"),
+                deployment_example(False, note="KES 2023-10-24 and later: tls.auth decides")))
+def client_verified_by_older_kes(deployment):
+    from ..certs import chain_to, is_self_signed
+
+    kes = deployment.kes
+    if kes is None or kes.root is None or kes.generation is Generation.G2:
+        return
+    found = material(deployment)
+    ca = pem_of(deployment, found.kes_client_ca) if found.kes_client_ca is not None else None
+    anchors = [c.certificate for c in ca.certificates] if ca is not None and ca.ok else []
+    flag = (f"KES of generation {kes.generation.label} verifies client certificates unless it runs with "
+            "`kes server --auth=off`")
+    for side in found.minio:
+        if side.api_key is not None:
+            yield at_entry(side.env, side.api_key, f"MinIO authenticates with MINIO_KMS_KES_API_KEY, and {flag}: the "
+                                                   "self-signed certificate MinIO makes from an API key never verifies",
+                           on_value=False)
+            continue
+        chain = minio_client_chain(deployment, side)
+        leaf = client_leaf(deployment, chain[1].certificates) if chain is not None else None
+        if leaf is None or not is_self_signed(leaf.certificate):
+            continue
+        if anchors and chain_to(leaf.certificate, [], anchors).trusted:
+            continue  # itself in tls.ca: a certificate of the trust set is trusted as it is
+        yield at_reference(chain[0], f"MinIO's client certificate {chain[0].describe()} is self-signed, and {flag}: "
+                                     "without that flag KES ends every handshake")
 
 
 @rule("CRT032", "client-cert-without-client-auth", Severity.ERROR,
