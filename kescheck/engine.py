@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env
-from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config
+from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -109,10 +109,13 @@ def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocume
     """`kes`, `env` or None (not a config kescheck knows), with the parsed YAML when it is KES."""
     if looks_like_minio_env(source.text):
         return "env", None
+    name = source.path.name.lower()
+    if not explicit and "kes" not in name and not may_be_kes_config(source.text) \
+            and len(_KES_TOP_LEVEL_LINE.findall(source.text)) < 2:
+        return None, None  # found by a walk and certainly not KES: a large tree's other YAML is not parsed
     doc = parse_yaml(source)
     if looks_like_kes_config(doc):
         return "kes", doc
-    name = source.path.name.lower()
     if name.endswith((".yaml", ".yml")) and doc.root is None and (
             "kes" in name or len(_KES_TOP_LEVEL_LINE.findall(source.text)) >= 2):
         return "kes", doc  # broken YAML that is recognisably a KES config: exactly what must be reported

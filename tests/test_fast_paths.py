@@ -253,3 +253,65 @@ def test_lint_freezes_objects_only_while_the_rules_run(tmp_path, monkeypatch):
     lint([tmp_path])
     assert seen and seen[0] > 0
     assert gc.get_freeze_count() == 0
+
+
+# --- the text prefilter a directory walk applies before parsing --------------------------------------------
+
+_KEYS = ["version", "address", "admin", "root", "tls", "policy", "cache", "api", "log", "keys", "keystore",
+         "apiVersion", "kind", "metadata", "spec", "tlsConfig", "x-log"]
+
+
+def _key_text(draw_style: str, key: str) -> str:
+    return {"plain": key, "double": f'"{key}"', "single": f"'{key}'", "spaced": f"{key} "}[draw_style]
+
+
+@st.composite
+def kes_like_yaml(draw):
+    """Top-level mappings of KES and other keys, written in block or flow style, with quoted, spaced,
+    explicit (`? key`) keys, a BOM, comments and other line breaks."""
+    keys = draw(st.lists(st.sampled_from(_KEYS), min_size=1, max_size=7, unique=True))
+    comment = draw(st.sampled_from(["", " # note"]))
+    styles = st.sampled_from(["plain", "double", "single", "spaced"])
+    values = st.sampled_from(["x", "{identity: disabled}", "[a, b]", "'q: v'", "{fs: {path: /p}}"])
+    pairs = [(_key_text(draw(styles), k), draw(values)) for k in keys]
+    layout = draw(st.sampled_from(["block", "flow", "explicit"]))
+    if layout == "flow":
+        text = "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    elif layout == "explicit":
+        text = "".join(f"? {k}{comment}\n: {v}\n" for k, v in pairs)
+    else:
+        text = "".join(f"{k}: {v}\n" for k, v in pairs)
+    prefix = draw(st.sampled_from(["", "\ufeff", "# comment\n", "---\n", "%YAML 1.2\n---\n"]))
+    return prefix + text.replace("\n", draw(st.sampled_from(["\n", "\r\n", "\r", "\x85", "\u2028"])))
+
+
+@settings(max_examples=400, deadline=None)
+@given(kes_like_yaml())
+def test_walk_prefilter_never_drops_what_looks_like_kes(text):
+    from kescheck.load.kesconfig import looks_like_kes_config, may_be_kes_config
+
+    if looks_like_kes_config(parse_yaml(SourceFile(REPO / "x.yaml", text))):
+        assert may_be_kes_config(text), text
+
+
+def test_walk_prefilter_rejects_ordinary_kubernetes_yaml():
+    from kescheck.load.kesconfig import may_be_kes_config
+
+    text = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n"
+            "    nginx.ingress.kubernetes.io/backend-protocol: HTTPS\nspec:\n  tls:\n    - hosts: [web.example.net]\n"
+            "      secretName: web-tls\n  rules:\n    - host: web.example.net\n")
+    assert not may_be_kes_config(text)
+
+
+def test_a_walk_finds_a_flow_style_kes_config_and_skips_parsing_other_yaml(tmp_path, monkeypatch):
+    import kescheck.engine as engine
+
+    (tmp_path / "config.yaml").write_text("{address: '0.0.0.0:7373', admin: {identity: disabled}, "
+                                          "keystore: {fs: {path: /var/lib/kes}}}\n")
+    (tmp_path / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: 2\n")
+    parsed = []
+    real_parse = engine.parse_yaml
+    monkeypatch.setattr(engine, "parse_yaml", lambda source: parsed.append(source.path.name) or real_parse(source))
+    result = lint([tmp_path])
+    assert [f.source.path.name for f in result.files] == ["config.yaml"] and result.files[0].kind == "kes"
+    assert parsed == ["config.yaml"]

@@ -220,6 +220,13 @@ def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: Yam
 
 
 TOP_LEVEL_KEYS = frozenset({"version", "address", "admin", "root", "tls", "policy", "cache", "api", "log", "keys", "keystore"})
+_ANCHOR_KEYS = frozenset({"keystore", "admin", "root"})
+"""Top-level keys that only KES configs have; the others are common words in other YAML."""
+_COMMON_KEYS = frozenset({"tls", "policy", "keys", "cache", "address", "log", "api"})
+
+
+def _kes_vocabulary(keys: set[str]) -> bool:
+    return bool(keys & _ANCHOR_KEYS) and len(keys & TOP_LEVEL_KEYS) >= 2 or len(keys & _COMMON_KEYS) >= 3
 
 
 def looks_like_kes_config(doc: YamlDocument) -> bool:
@@ -228,6 +235,15 @@ def looks_like_kes_config(doc: YamlDocument) -> bool:
     if not isinstance(root, YMap):
         return False
     keys = set(root.keys())
-    if keys & {"keystore", "admin", "root"} and len(keys & TOP_LEVEL_KEYS) >= 2:
-        return True
-    return len(keys & {"tls", "policy", "keys", "cache", "address", "log", "api"}) >= 3 and len(keys - TOP_LEVEL_KEYS) <= 2
+    return _kes_vocabulary(keys) and (bool(keys & _ANCHOR_KEYS) or len(keys - TOP_LEVEL_KEYS) <= 2)
+
+
+_KEY_WORD = re.compile(r"""(?:^|[\s{,\[?\ufeff])["']?(%s)["']?[ \t]*(?::|#|[\r\n\x85\u2028\u2029]|$)""" % "|".join(sorted(TOP_LEVEL_KEYS)),
+                       re.MULTILINE)
+
+
+def may_be_kes_config(text: str) -> bool:
+    """False only when no parse of `text` can look like a KES config: its key names do not occur as keys
+    at any depth, in block or flow style. Lets a directory walk skip parsing a monorepo's other YAML; only
+    a key spelt with YAML escapes (such as "\\x74ls") would slip through, and no KES config is written so."""
+    return _kes_vocabulary(set(_KEY_WORD.findall(text)))
