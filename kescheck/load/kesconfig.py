@@ -50,6 +50,12 @@ def generation_of_version(text: str) -> Generation:
     raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
 
 
+def semantic_version(version: str | None) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a semver-named KES release (`0.17.4`, `v0.22.0`), else None."""
+    match = _SEMVER.match(version.strip()) if version else None
+    return (int(match[1]), int(match[2]), int(match[3] or 0)) if match else None
+
+
 def release_date(version: str | None) -> str | None:
     """`YYYY-MM-DD` of a date-named KES release (`2023-05-01`, `RELEASE.2023-05-01T...`), else None."""
     match = _DATED.match(version.strip()) if version else None

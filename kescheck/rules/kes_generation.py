@@ -1,9 +1,10 @@
-"""KES220-KES222: keys and values that belong to another KES config generation."""
+"""KES220-KES223: keys and values that belong to another KES config generation, and defective releases."""
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import CURRENT, Generation, release_date
+from ..load.kesconfig import CURRENT, Generation, release_date, semantic_version
 from ..load.yamldoc import YMap
+from ..policy import policies
 from .base import Example, at_line, at_node, rule
 from .kes_schema import problems_for
 
@@ -108,3 +109,44 @@ def no_keystore_in_memory(deployment):
     node = config.root.key_node("keystore")
     yield at_node(config.source, node, message) if node is not None else at_line(config.source, 1, 1, message,
                                                                                   anchor="keystore")
+
+
+_BROKEN_CLI_RELEASE = "2023-09-28"
+_SINGULAR_IDENTITY_RELEASES = ((0, 17, 3), (0, 17, 5))
+_HEX_ID = "2a1c4b1bc9e0cf5f3ed5b42d6c1f4e9a3c2b8e5a7d6f1e0c9b8a7d6e5f4c3b2a"
+
+
+@rule("KES223", "defective-release", Severity.ERROR, "The target KES release is known to break this config",
+      rationale="""Two KES releases break configs that are right for the releases around them. KES
+      2023-09-28T19-40-28Z prints its usage for any arguments to `kes server` and never starts
+      (minio/kes#397). KES v0.17.3 to v0.17.5 read a policy's identities from `identity` (singular) and ignore
+      the documented `identities` list, so every client of that policy gets 403 (minio/kes#180, fixed in
+      v0.17.6). kescheck knows the release only from --kes-version (or the settings file).""",
+      fix="""Run another KES release: 2023-10-24 or later instead of 2023-09-28 (2023-11-09 or later, as
+      POL013 explains), v0.17.6 or later instead of v0.17.3 to v0.17.5.""",
+      examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
+                            f"policy:\n  minio:\n    allow: [/v1/key/create/minio-*]\n    identities: [{_HEX_ID}]\n", True,
+                            options=(("kes_version", "0.17.4"),)),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True,
+                            options=(("kes_version", "2023-09-28T19-40-28Z"),)),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
+                            f"policy:\n  minio:\n    allow: [/v1/key/create/minio-*]\n    identities: [{_HEX_ID}]\n", False,
+                            options=(("kes_version", "0.17.6"),))))
+def defective_release(deployment):
+    config = deployment.kes
+    version = deployment.options.kes_version
+    if config is None or not version:
+        return
+    if release_date(version) == _BROKEN_CLI_RELEASE:
+        yield at_line(config.source, 1, 1, f"KES {version.strip()} never starts a server: `kes server` prints its usage "
+                                           "for any arguments (minio/kes#397)", anchor="release")
+        return
+    release = semantic_version(version)
+    if release is None or not _SINGULAR_IDENTITY_RELEASES[0] <= release <= _SINGULAR_IDENTITY_RELEASES[1]:
+        return
+    for policy in policies(deployment):
+        node = policy.node.key_node("identities") if isinstance(policy.node, YMap) else None
+        if node is not None and policy.singular_identity is None:
+            yield at_node(config.source, node, f"KES {version.strip()} reads a policy's identities from `identity` "
+                                               f"(singular) and ignores `identities`: policy `{policy.name}` applies "
+                                               "to no identity, and its clients get 403 for every request")
