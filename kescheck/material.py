@@ -361,5 +361,5 @@ def known_certificates(deployment: Deployment) -> list[KnownCertificate]:
 
 
 __all__ = ["KeyPair", "KeyState", "KnownCertificate", "Material", "MinioIdentity", "MinioSide", "PasswordState",
-           "Reference", "Role", "certs_dir_option", "client_leaf", "key_of", "kes_value", "known_certificates", "leaves", "material",
-           "minio_identities", "pem_of"]
+           "Reference", "Role", "certs_dir_option", "client_leaf", "key_of", "kes_value", "known_certificates",
+           "leaves", "material", "minio_identities", "pem_of"]

@@ -160,7 +160,7 @@ def _trust(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> st
     context.load_default_certs()
     capath = settings.value(CAPATH)
     if not capath:
-        return _certs_dir_trust(settings, context, check)
+        return _certs_dir_roots(settings, context, check)
     path = settings.deployment.resolve(capath, settings.env.source)
     if not path.exists() or not os.access(path, os.R_OK):
         check.warn(doc.CAPATH_IGNORED, f"{capath} {'does not exist' if not path.exists() else 'is not readable'}: "
@@ -182,7 +182,7 @@ def _trust(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> st
     return where
 
 
-def _certs_dir_trust(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> str:
+def _certs_dir_roots(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> str:
     """Without MINIO_KMS_KES_CAPATH MinIO adds its `<certs-dir>/CAs` to the system roots; a certificate there
     that does not parse is passed over, as Go's AppendCertsFromPEM does."""
     side = next(iter(material(settings.deployment).minio), None)

@@ -244,8 +244,8 @@ def looks_like_kes_config(doc: YamlDocument) -> bool:
     return _kes_vocabulary(keys) and (bool(keys & _ANCHOR_KEYS) or len(keys - TOP_LEVEL_KEYS) <= 2)
 
 
-_KEY_WORD = re.compile(r"""(?:^|[\s{,\[?\ufeff])["']?(%s)["']?[ \t]*(?::|#|[\r\n\x85\u2028\u2029]|$)""" % "|".join(sorted(TOP_LEVEL_KEYS)),
-                       re.MULTILINE)
+_KEY_WORD = re.compile(r"""(?:^|[\s{,\[?\ufeff])["']?(%s)["']?[ \t]*(?::|#|[\r\n\x85\u2028\u2029]|$)"""
+                       % "|".join(sorted(TOP_LEVEL_KEYS)), re.MULTILINE)
 
 
 def may_be_kes_config(text: str) -> bool:

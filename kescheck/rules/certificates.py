@@ -520,9 +520,9 @@ def server_cert_not_trusted(deployment):
                                             "fails with 'certificate signed by unknown authority'")
 
 
-def _certs_dir_trust(deployment, side: MinioSide, found) -> tuple[Reference, bool, str] | None:
-    """(the `<certs-dir>/CAs` reference, whether its certificates verify the KES server certificate, why
-    not) when MinIO will use that directory and it can be read here; None otherwise."""
+def _certs_dir_verdict(deployment, side: MinioSide, found):
+    """Whether the certificates of `<certs-dir>/CAs` verify the KES server certificate (a `ChainResult`), when
+    MinIO will use that directory and it can be read here; None otherwise."""
     from ..certs import chain_to
 
     if side.certs_cas is None:
@@ -530,10 +530,9 @@ def _certs_dir_trust(deployment, side: MinioSide, found) -> tuple[Reference, boo
     cas = pem_of(deployment, side.certs_cas)
     if not cas.ok or not cas.certificates:
         return None
-    ref, pem, leaf = found
-    result = chain_to(leaf.certificate, [c.certificate for c in pem.certificates if c is not leaf],
-                      [c.certificate for c in cas.certificates])
-    return side.certs_cas, result.trusted, result.reason
+    _, pem, leaf = found
+    return chain_to(leaf.certificate, [c.certificate for c in pem.certificates if c is not leaf],
+                    [c.certificate for c in cas.certificates])
 
 
 def _without_capath(deployment):
@@ -544,7 +543,7 @@ def _without_capath(deployment):
         return
     for side in material(deployment).minio:
         if side.capath is None and not side.env.defined("MINIO_KMS_KES_CAPATH") and side.endpoints:
-            yield side, found, _certs_dir_trust(deployment, side, found)
+            yield side, found, _certs_dir_verdict(deployment, side, found)
 
 
 def _certs_dir_words(side: MinioSide) -> str:
@@ -577,13 +576,13 @@ def server_cert_self_signed_without_capath(deployment):
     from ..certs import is_self_signed
 
     for side, (ref, _, leaf), certs_dir in _without_capath(deployment):
-        if not is_self_signed(leaf.certificate) or (certs_dir is not None and certs_dir[1]):
+        if not is_self_signed(leaf.certificate) or (certs_dir is not None and certs_dir.trusted):
             continue
         fix = f"Add MINIO_KMS_KES_CAPATH={ref.text} (the path as MinIO sees it)."
         if certs_dir is not None:
             yield at_side(side, f"the KES server certificate {ref.describe()} is self-signed and "
                                 f"MINIO_KMS_KES_CAPATH is not set: MinIO trusts only the system roots and "
-                                f"{_certs_dir_words(side)}, whose certificates do not verify it ({certs_dir[2]}), "
+                                f"{_certs_dir_words(side)}, whose certificates do not verify it ({certs_dir.reason}), "
                                 "so it rejects KES", fix=fix)
         else:
             yield at_side(side, f"the KES server certificate {ref.describe()} is self-signed and "
@@ -610,7 +609,7 @@ def server_cert_needs_system_trust(deployment):
     from ..certs import is_self_signed, issuer_text
 
     for side, (ref, _, leaf), certs_dir in _without_capath(deployment):
-        if is_self_signed(leaf.certificate) or (certs_dir is not None and certs_dir[1]):
+        if is_self_signed(leaf.certificate) or (certs_dir is not None and certs_dir.trusted):
             continue
         yield at_side(side, f"MINIO_KMS_KES_CAPATH is not set: the system roots or {_certs_dir_words(side)} "
                             f"must trust '{issuer_text(leaf.certificate)}', the issuer of the KES server "
