@@ -134,3 +134,51 @@ def test_documentation_stand_ins_are_placeholders(tmp_path):
         (10, "`keystore.vault.engine` still holds the documentation placeholder `/path/to/`")]
     env = write(tmp_path / "minio.env", "MINIO_KMS_KES_CERT_FILE=/path/to/client.crt\n")
     assert "ENV110" in codes(lint([env], Options()))
+
+
+def test_root_era_config_with_tls_proxy_and_root_switched_off(tmp_path):
+    """Configs of the `root:` era (KES <= 0.14) read the proxy under `tls:` and switched root off with `_`."""
+    kes = write(tmp_path / "kes-config.yaml", """\
+        address: 0.0.0.0:7373
+        root: _
+        tls:
+          key: /etc/kes/server.key
+          cert: /etc/kes/server.crt
+          proxy:
+            identities: []
+            header:
+              cert: X-Tls-Client-Cert
+        policy:
+          minio:
+            paths: [/v1/key/create/*, /v1/key/generate/*, /v1/key/decrypt/*]
+            identities: [7f3e2d1c0b9a8f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e]
+        keys:
+          fs:
+            path: /var/lib/kes
+        """)
+    for version in (None, "0.13.0"):
+        result = lint([kes], Options(kes_version=version))
+        assert not [f for f in result.findings if f.code in ("KES200", "KES220", "KES010")], \
+            [(f.code, f.message) for f in result.findings]
+
+
+def test_cache_bug_warning_only_for_releases_that_have_the_bug(tmp_path):
+    kes = write(tmp_path / "kes-config.yaml", """\
+        address: 0.0.0.0:7373
+        admin:
+          identity: disabled
+        tls:
+          key: /etc/kes/server.key
+          cert: /etc/kes/server.crt
+          auth: "off"
+        cache:
+          expiry:
+            any: 5m0s
+        keystore:
+          fs:
+            path: /var/lib/kes
+        """)
+    fired = {version: "KES212" in codes(lint([kes], Options(kes_version=version)))
+             for version in (None, "0.23.0", "2024-03-28T12-56-37Z", "2024-04-12T13-50-00Z", "0.24.0")}
+    assert fired == {None: True, "0.23.0": False, "2024-03-28T12-56-37Z": False, "2024-04-12T13-50-00Z": True,
+                     "0.24.0": True}

@@ -322,7 +322,8 @@ def schema(g: int) -> dict:
     if g >= 1:
         tls["password"] = text("Password of an encrypted private key. Keep it out of the file: `${VAR}`.")
         tls["ca"] = tls_ca("client certificates (KES >= 0.22; used only with `auth: on` on current KES)")
-        tls["proxy"] = proxy
+    # The root-era releases read `tls.proxy`; only 0.17.0 to 0.17.2 read a top-level `proxy` (below).
+    tls["proxy"] = proxy
     if g == 2:
         tls["auth"] = {"anyOf": [{"type": "string", "pattern": f"^(?:|{_ON_OFF}|{ENV})$"}, {"type": "null"}],
                        "description": "Client certificate verification: `off` (default; identities alone decide) or `on` (verify against `ca` and the system roots).",

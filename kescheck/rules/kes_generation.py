@@ -17,7 +17,7 @@ _KNOWN_HISTORY = {
     "openstack": "the OpenStack keystore existed only in some 2023 KES releases",
     "admin": "`admin.identity` replaced `root` in KES 0.17.2",
     "root": "`root` was renamed `admin.identity` in KES 0.17.2",
-    "proxy": "`proxy` moved under `tls` in KES 0.17.3",
+    "proxy": "only KES 0.17.0 to 0.17.2 read a top-level `proxy`; every other release reads `tls.proxy`",
 }
 
 

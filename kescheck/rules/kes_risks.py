@@ -7,7 +7,7 @@ import re
 
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
-from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path
+from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path, release_date, semantic_version
 from ..load.yamldoc import YMap, YScalar
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
@@ -31,21 +31,29 @@ def _identities(config: KesConfig):
         yield f"policy `{policy}`", identity
 
 
+ADMIN_OFF = ("disabled", "_")
+"""Admin (or `root`) values that switch the admin off: `disabled` by KES's own rule, `_` because it is no
+public key's identity (the spelling of root-era configs)."""
+
+
 @rule("KES200", "identity-not-a-hash", Severity.WARNING, "An identity that is not 64 hex characters",
       rationale="""A KES identity is the lower-case hex SHA-256 of a client's public key (`kes identity of`):
       64 characters. KES accepts any text, but a placeholder such as `MINIO_API_KEY_HASH`, an upper-case or
       truncated hash can never match a client, so the policy silently grants nothing. `disabled` is the
-      documented way to switch the admin off and is fine there.""",
+      documented way to switch the admin off and is fine there, and so is `_`, the off switch of the
+      `root:` era (it matches no client, which is the point).""",
       fix="Replace the value with the output of `kes identity of <client certificate or API key>`.",
       examples=(Example.kes(_BASE + "policy:\n  minio:\n    allow: [/v1/status]\n    identities: [MINIO_API_KEY_HASH]\n" + _VAULT, True),
-                Example.kes(_BASE + f"policy:\n  minio:\n    allow: [/v1/status]\n    identities: [{ID_A}]\n" + _VAULT, False)))
+                Example.kes(_BASE + f"policy:\n  minio:\n    allow: [/v1/status]\n    identities: [{ID_A}]\n" + _VAULT, False),
+                Example.kes("root: _\ntls: {key: /k, cert: /c}\nkeys: {fs: {path: /var/kes}}\n", False,
+                            note="`root: _`, the off switch of old configs")))
 def identity_not_a_hash(deployment):
     config = deployment.kes
     if config is None:
         return
     for role, node in _identities(config):
         value = node.text.strip()
-        if env_reference(node) is not None or is_identity_hash(value) or (role == "admin" and value == "disabled"):
+        if env_reference(node) is not None or is_identity_hash(value) or (role == "admin" and value in ADMIN_OFF):
             continue
         if role.startswith("policy") and config.generation is Generation.G2 and not is_valid_name(value):
             continue  # KES012 reports it: KES refuses the name outright
@@ -324,18 +332,33 @@ def tls_ca_without_auth(deployment):
     yield at_node(config.source, ca, "`tls.ca` is set but `tls.auth` is not `on`, so KES never uses this CA")
 
 
+_CACHE_BUG_SINCE = ("2024-04-12", (0, 24, 0))
+"""The first date-named release with the cache bug, and the first semver release after it (v0.23.0 is of
+2023-11-10)."""
+
+
+def _before_cache_bug(version: str | None) -> bool:
+    released, semver = release_date(version), semantic_version(version)
+    return (released is not None and released < _CACHE_BUG_SINCE[0]) or (
+        semver is not None and semver < _CACHE_BUG_SINCE[1])
+
+
 @rule("KES212", "cache-unused-unset", Severity.WARNING, "`cache.expiry.unused` is not set",
       rationale="""Since KES 2024-04-12, leaving `cache.expiry.unused` unset makes KES shorten `cache.expiry.any`
       to 30 seconds (a KES bug): keys are fetched from the keystore far more often than configured, and
       survive a keystore outage for only 30 s.""",
       fix="Set both `cache.expiry.any` and `cache.expiry.unused` (e.g. `any: 5m0s`, `unused: 30s`).",
       examples=(Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n" + _VAULT, True),
-                Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n    unused: 30s\n" + _VAULT, False)))
+                Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n" + _VAULT, True,
+                            options=(("kes_version", "2024-04-12T13-50-00Z"),)),
+                Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n    unused: 30s\n" + _VAULT, False),
+                Example.kes(_BASE + "cache:\n  expiry:\n    any: 5m0s\n" + _VAULT, False,
+                            options=(("kes_version", "2024-03-28T12-56-37Z"),), note="a release before the bug")))
 def cache_unused_unset(deployment):
     config = deployment.kes
     if config is None or config.generation is not Generation.G2 or config.root is None:
         return
-    if config.scalar("cache.expiry.unused") is not None:
+    if config.scalar("cache.expiry.unused") is not None or _before_cache_bug(deployment.options.kes_version):
         return
     expiry = config.find("cache.expiry")
     anchor_node = (expiry.key_node("any") if isinstance(expiry, YMap) and expiry.key_node("any") else
