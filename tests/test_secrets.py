@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certgen import issue
 from kescheck.load.kesconfig import SECRET_PATHS
+from kescheck.load.source import REDACTED, SourceFile
 from kescheck.report import FORMATS
 
 
@@ -114,3 +118,51 @@ def test_env_secrets_are_masked_even_when_no_env_rule_reads_the_file(cli, write,
     run = cli("lint", "minio.env", "--select", "KES002", "--format", "plain")
     assert "KES002" in run.stdout and "MINIO_KMS_KES_API_KEY=" in run.stdout
     assert secret not in run.stdout and "AGaV6" not in run.stdout
+
+
+# --- carets in code frames that show masked lines ----------------------------------------------------------
+
+
+@st.composite
+def line_with_spans(draw):
+    text = draw(st.text(alphabet="abcdefgh=# ", min_size=1, max_size=40))
+    cuts = sorted(draw(st.sets(st.integers(1, len(text) + 1), max_size=6)))
+    spans, previous_end = [], 0
+    for first, second in zip(cuts[::2], cuts[1::2]):
+        if first > previous_end and second > first:
+            spans.append((first, second))
+            previous_end = second
+    if draw(st.booleans()) and (not spans or spans[-1][1] <= len(text)):
+        start = draw(st.integers(spans[-1][1] + 1 if spans else 1, len(text) + 1))
+        spans.append((start, 10**6))  # to the end of the line, as multi-line and fallback masks do
+    return text, spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(line_with_spans())
+def test_display_column_follows_the_masks(case):
+    text, spans = case
+    source = SourceFile(Path("x.env"), text + "\n")
+    for start, stop in spans:
+        source.mark_secret(1, start, stop, "")
+    shown = source.display_line(1)
+    for column in range(1, len(text) + 1):
+        covering = next(((a, b) for a, b in spans if a <= column < b), None)
+        at = source.display_column(1, column)
+        if covering is None:
+            assert shown[at - 1] == text[column - 1], (column, at, shown)
+        else:
+            assert shown[at - 1: at - 1 + len(REDACTED)] == REDACTED
+            assert source.display_column(1, column + 1, end=True) == at + len(REDACTED)
+
+
+def test_caret_of_a_finding_inside_a_masked_value_points_at_the_mask(cli, write):
+    env = write("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                             "MINIO_KMS_KES_API_KEY=kes:v1:ACTpoGqx3rHHjT938Hfu5hVVQJHZWSqVI2Xp1KlYxFVw # from vault\n")
+    run = cli("lint", env, "--format", "plain", "--select", "ENV002")
+    lines = run.stdout.splitlines()
+    shown = next(i for i, line in enumerate(lines) if line.lstrip().startswith("> 3 |"))
+    mask_at = lines[shown].index(REDACTED)
+    caret_line = lines[shown + 1]
+    assert caret_line.index("^") == mask_at and caret_line.rstrip().endswith("^")
+    assert len(caret_line.rstrip()) <= len(lines[shown])

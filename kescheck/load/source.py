@@ -106,6 +106,27 @@ class SourceFile:
                 text = text[: start - 1] + REDACTED + text[max(end - 1, start - 1) :]
         return text
 
+    def display_column(self, number: int, column: int, *, end: bool = False) -> int:
+        """Where `column` of line `number` lands in `display_line(number)`: masks are not as wide as what they
+        hide. A column inside a masked span lands on the mask's first column (`end`, an exclusive end column:
+        just after the mask)."""
+        if not 1 <= number <= len(self.lines):
+            return column
+        if number in self.private_key_lines:
+            return len(REDACTED) + 1 if end else 1
+        width = len(self.lines[number - 1])
+        for line, start, stop in sorted(self.secret_spans, key=lambda s: -s[1]):
+            if line != number or start > width + 1:
+                continue
+            stop = max(stop, start)
+            hidden = min(stop, width + 1) - start
+            if column >= stop:
+                column += len(REDACTED) - hidden
+            elif column > start or (column == start and not end):
+                column = start + len(REDACTED) if end else start
+            width += len(REDACTED) - hidden
+        return column
+
 
 def display_path(path: Path) -> Path:
     """Paths are shown relative to the working directory when they lie below it."""

@@ -31,8 +31,9 @@ def _frame(finding: Finding, sources) -> list[Segment]:
         out.append((f"      {marker} {number:>{width}} | ", "dim"))
         out.append((text + "\n", "" if number != loc.line else "bold"))
         if number == loc.line:
-            start = loc.column
-            end = loc.end_column if loc.end_line == loc.line and loc.end_column and loc.end_column > start else start + 1
+            start = source.display_column(number, loc.column)
+            end = (source.display_column(number, loc.end_column, end=True)
+                   if loc.end_line == loc.line and loc.end_column and loc.end_column > loc.column else start + 1)
             end = min(end, max(len(text) + 1, start + 1))
             out.append((f"        {' ' * width} | " + " " * (start - 1), "dim"))
             out.append(("^" * max(1, end - start) + "\n", _SEVERITY_STYLE[finding.severity]))
