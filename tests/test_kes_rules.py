@@ -148,3 +148,15 @@ def test_g0_file_is_checked_against_its_own_schema(write):
     found = run(write, text)
     assert [c for c in codes(found) if c.startswith(("KES01", "KES1"))] == []
     assert ("KES221", 1) in [(c, line) for c, line, *_ in found]
+
+
+def test_an_empty_string_is_called_empty_even_for_a_secret(tmp_path):
+    from kescheck.engine import lint
+
+    kes = tmp_path / "kes-config.yaml"
+    kes.write_text('admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore:\n  entrust:\n    keycontrol:\n'
+                   '      endpoint: https://keycontrol.example.net\n      vault_id: ""\n      box_id: box\n'
+                   '      credentials: {username: admin, password: ""}\n')
+    messages = [f.message for f in lint([kes]).findings if f.code == "KES012"]
+    assert any("`keystore.entrust.keycontrol.vault_id` is empty" in m for m in messages), messages
+    assert any("credentials.password` is empty" in m for m in messages), messages

@@ -92,7 +92,7 @@ def _describe_value(node: YNode | None, path: str, instance) -> str:
         return "a mapping"
     if isinstance(node, YSeq) or isinstance(instance, list):
         return "a list"
-    if instance is None:
+    if instance is None or (isinstance(instance, str) and not instance.strip()):
         return "empty"
     if is_secret_path(path):
         return "a value kescheck does not show (a secret)"
