@@ -187,6 +187,15 @@ _PLACEHOLDERS = (
 )
 
 
+def _placeholder(text: str) -> tuple[re.Match, str] | None:
+    """The first documentation placeholder in `text`, with what kind it is."""
+    for pattern, label in _PLACEHOLDERS:
+        match = pattern.search(text)
+        if match:
+            return match, label
+    return None
+
+
 def _is_identity(path: str) -> bool:
     return path in ("root", "admin.identity") or path.startswith(("tls.proxy.identities", "proxy.identities")) \
         or bool(re.match(r"policy\..*\.identities\[\d+\]$", path))
@@ -209,13 +218,12 @@ def doc_placeholder(deployment):
             continue
         if env_reference(node) is not None:  # `${AWSACCESSKEY}` names a variable; KES substitutes its value
             continue
-        for pattern, label in _PLACEHOLDERS:
-            match = pattern.search(node.text)
-            if match:
-                shown = "" if is_secret_path(node.path) else f" `{match[0]}`"
-                yield at_node(config.source, node, f"`{node.path}` still holds the documentation placeholder{shown}"
-                              + ("" if shown else f" ({label})"))
-                break
+        found = _placeholder(node.text)
+        if found is not None:
+            match, label = found
+            shown = "" if is_secret_path(node.path) else f" `{match[0]}`"
+            yield at_node(config.source, node, f"`{node.path}` still holds the documentation placeholder{shown}"
+                          + ("" if shown else f" ({label})"))
 
 
 _ENDPOINT_KEYS = ("endpoint", "base_url", "auth_url")
@@ -266,7 +274,10 @@ def fs_keystore(deployment):
       security_severity=6.5,
       examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
                             "    approle: {id: my-role, secret: 7a8b9c0d-1e2f}\n", True),
-                Example.kes(_BASE + _VAULT, False)))
+                Example.kes(_BASE + _VAULT, False),
+                Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
+                            "    approle: {id: my-role, secret: <approle-secret-id>}\n", False,
+                            note="a placeholder, which KES206 reports")))
 def plaintext_secret(deployment):
     config = deployment.kes
     if config is None:
@@ -278,6 +289,8 @@ def plaintext_secret(deployment):
             continue
         if node.path.endswith("kubernetes.jwt") and "/" in node.text:
             continue  # a path to the token file, not the token
+        if _placeholder(node.text) is not None:
+            continue  # not a secret yet: KES206 reports the placeholder
         yield at_node(config.source, node, f"`{node.path}` holds a secret in plain text (value not shown)")
 
 
