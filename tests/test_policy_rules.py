@@ -232,3 +232,14 @@ def test_broken_matcher_release_only_for_those_dates(deployment):
                            ("2023-11-09T17-35-47Z", False), ("0.22", False)):
         found = pol(lint([kes, env], Options(kes_version=version)), "POL013")
         assert bool(found) is fires, version
+
+
+def test_a_template_placeholder_in_identities_is_one_type_error_not_an_empty_policy(tmp_path):
+    from kescheck.engine import lint
+
+    kes = tmp_path / "kes-config.yaml"
+    kes.write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
+                   "policy:\n  minio:\n    allow: [/v1/key/create/minio-*]\n    identities:\n"
+                   "      - {{client_minio_identity}}\n")
+    codes = {f.code for f in lint([kes]).findings}
+    assert "KES011" in codes and "POL012" not in codes

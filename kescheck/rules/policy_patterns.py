@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation
-from ..load.yamldoc import YMap, YScalar
+from ..load.yamldoc import YMap, YScalar, YSeq
 from ..policy import ROUTES, Policy, PolicyPattern, Route, can_match, covers, policies, routes_for, tokens_for
 from .base import Example, at_node, rule
 
@@ -415,7 +415,7 @@ def policy_without_identity(deployment):
     if deployment.kes is None:
         return
     for policy in policies(deployment):
-        if policy.identities or _has_scalar_identities(policy):
+        if policy.identities or _mistyped_identities(policy):
             continue
         if policy.singular_identity is not None:
             yield _policy_finding(deployment, policy, f"policy `{policy.name}` has `identity:` (singular), which only "
@@ -426,11 +426,13 @@ def policy_without_identity(deployment):
                                                       "no client")
 
 
-def _has_scalar_identities(policy: Policy) -> bool:
-    """`identities: x` (not a list) is a type error the schema rules report; do not add a second finding."""
-
+def _mistyped_identities(policy: Policy) -> bool:
+    """`identities: x` (not a list), a mapping, or a list holding lists or mappings (`- {{name}}` from a
+    template): type errors the schema rules report; do not add a second finding."""
     value = policy.node.get("identities") if isinstance(policy.node, YMap) else None
-    return isinstance(value, YScalar) and not value.is_null
+    if isinstance(value, YSeq):
+        return any(not isinstance(item, YScalar) for item in value.items)
+    return isinstance(value, YMap) or isinstance(value, YScalar) and not value.is_null
 
 
 BROKEN_MATCHER_RELEASES = ("2023-10-24", "2023-10-27")
