@@ -14,12 +14,13 @@ class Generation(enum.IntEnum):
     """KES config generations (reference §3)."""
 
     G0 = 0  # KES <= 0.17.1: `root:`
-    G1 = 1  # KES 0.17.2 - 0.22: `admin.identity`, glob policies
-    G2 = 2  # KES >= 0.23: prefix policies, `tls.auth`, `api:`
+    G1 = 1  # KES 0.17.2 - 0.22 and the date-named releases up to 2023-09-28: `admin.identity`, glob policies
+    G2 = 2  # KES 2023-10-24 and later (v0.23 onward): prefix policies, `tls.auth`, `api:`
 
     @property
     def label(self) -> str:
-        return {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22)", 2: "G2 (KES >= 0.23)"}[self.value]
+        return {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22 and up to 2023-09-28)",
+                2: "G2 (KES >= 2023-10-24, v0.23 onward)"}[self.value]
 
     @property
     def glob_policies(self) -> bool:
@@ -154,13 +155,13 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
     for dotted in G2_ONLY_PATHS:
         if doc.find(dotted) is not None:
             node = doc.find(dotted)
-            return Generation.G2, f"detected G2 (KES >= 0.23) from `{dotted}` at line {node.line}", True
+            return Generation.G2, f"detected {Generation.G2.label} from `{dotted}` at line {node.line}", True
     if kes_version:
         generation = generation_of_version(kes_version)
         return generation, f"{generation.label}, from --kes-version {kes_version}", False
     if root is not None and root.key_node("root") is not None:
         key = root.key_node("root")
-        return Generation.G0, f"detected G0 (KES <= 0.17.1) from `root:` at line {key.line}", True
+        return Generation.G0, f"detected {Generation.G0.label} from `root:` at line {key.line}", True
     return CURRENT, f"assumed the current KES, {CURRENT.label}: nothing in the file decides (use --kes-version to choose)", False
 
 
