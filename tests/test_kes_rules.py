@@ -160,3 +160,15 @@ def test_an_empty_string_is_called_empty_even_for_a_secret(tmp_path):
     messages = [f.message for f in lint([kes]).findings if f.code == "KES012"]
     assert any("`keystore.entrust.keycontrol.vault_id` is empty" in m for m in messages), messages
     assert any("credentials.password` is empty" in m for m in messages), messages
+
+
+def test_refusals_carry_the_prefix_of_the_target_release(tmp_path):
+    from kescheck.engine import lint
+    from kescheck.model import Options
+
+    kes = tmp_path / "kes-config.yaml"
+    kes.write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore: {vault: {endpoint: 'https://v:8200'}}\n"
+                   "cache: {expiry: {any: -5m}}\n")
+    for version, prefix in ((None, "`kesconf: "), ("2023-11-09T17-35-47Z", "`kesconf: "), ("2023-10-24T20-26-51Z", "`edge: ")):
+        messages = [f.message for f in lint([kes], Options(kes_version=version)).findings if f.code in ("KES012", "KES106")]
+        assert len(messages) == 2 and all(prefix in m for m in messages), (version, messages)

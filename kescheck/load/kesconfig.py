@@ -51,6 +51,17 @@ def generation_of_version(text: str) -> Generation:
     raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
 
 
+_EDGE_PREFIXED_G2 = ("2023-10-24", "2023-10-27")
+"""G2 releases whose refusals still carry the `edge:` prefix that `kesconf:` replaced on 2023-11-09."""
+
+
+def as_released(refusal: str, kes_version: str | None) -> str:
+    """A G2 refusal text as the target release words it."""
+    if release_date(kes_version) in _EDGE_PREFIXED_G2:
+        return refusal.replace("kesconf: ", "edge: ")
+    return refusal
+
+
 def semantic_version(version: str | None) -> tuple[int, int, int] | None:
     """(major, minor, patch) of a semver-named KES release (`0.17.4`, `v0.22.0`), else None."""
     match = _SEMVER.match(version.strip()) if version else None

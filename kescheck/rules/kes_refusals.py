@@ -9,7 +9,7 @@ import os
 import re
 
 from ..findings import Severity
-from ..load.kesconfig import Generation, KesConfig, env_reference
+from ..load.kesconfig import Generation, KesConfig, as_released, env_reference
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
@@ -260,7 +260,8 @@ def keystore_count(deployment):
     stores = configured_keystores(config)
     if not stores:
         yield at_node(config.source, key, "`keystore` configures no keystore KES knows: KES refuses to start "
-                      "(`kesconf: no keystore specified`)", anchor="keystore")
+                      + as_released("(`kesconf: no keystore specified`)", deployment.options.kes_version),
+                      anchor="keystore")
     for name, node in stores[1:]:
         parent, _, last = f"keystore.{name}".rpartition(".")
         owner = config.find(parent)
@@ -293,7 +294,8 @@ def keystore_auth_method(deployment):
         elif config.generation is Generation.G2 and not _present(vault, "approle") and not _present(vault, "kubernetes"):
             key = config.find("keystore").key_node("vault")
             yield at_node(config.source, key, "vault has neither `approle` nor `kubernetes` login: KES refuses to start "
-                          "(`kesconf: invalid vault keystore: no authentication method specified`)", anchor="keystore.vault")
+                          + as_released("(`kesconf: invalid vault keystore: no authentication method specified`)",
+                                        deployment.options.kes_version), anchor="keystore.vault")
     azure = config.find("keystore.azure.keyvault")
     if isinstance(azure, YMap) and _present(azure, "credentials") and _present(azure, "managed_identity"):
         yield at_node(config.source, azure.key_node("managed_identity"), "Azure Key Vault has both `credentials` and "

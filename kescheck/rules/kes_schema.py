@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 
 from ..findings import Severity
-from ..load.kesconfig import Generation, KesConfig, is_secret_path
+from ..load.kesconfig import Generation, KesConfig, as_released, is_secret_path
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
 from ..schema import quick_check, subschema_at, validator
@@ -235,9 +235,9 @@ def problems_for(deployment: Deployment, generation: str | None = None) -> list[
     return deployment.memo(("kes-schema", name), lambda: schema_problems(config, name))
 
 
-def _consequence(problem: SchemaProblem) -> str:
+def _consequence(problem: SchemaProblem, deployment: Deployment) -> str:
     if problem.refusal:
-        return f"; KES refuses to start: {problem.refusal}"
+        return f"; KES refuses to start: {as_released(problem.refusal, deployment.options.kes_version)}"
     return "; KES cannot use the file as it is"
 
 
@@ -246,7 +246,7 @@ def _findings(deployment: Deployment, kind: str):
     for problem in problems_for(deployment):
         if problem.kind != kind:
             continue
-        message = problem.what + _consequence(problem)
+        message = problem.what + _consequence(problem, deployment)
         if problem.node is None:
             yield at_line(config.source, 1, 1, message, anchor=problem.path)
         else:
