@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
-from .load.envfile import EnvFile, looks_like_minio_env
+from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
@@ -83,8 +83,14 @@ class LintResult:
         return notes
 
 
+_BACKUP_SUFFIXES = {".bak", ".orig", ".rej", ".swp", ".swo", ".old"}
+"""Editor and merge leftovers: a walk that took `config.yaml.bak` for a second KES config beside `config.yaml`
+would leave the directory's env files unpaired."""
+
+
 def _is_candidate(path: Path) -> bool:
-    return path.suffix.lower() not in _NEVER_CONFIG
+    suffix = path.suffix.lower()
+    return suffix not in _NEVER_CONFIG and suffix not in _BACKUP_SUFFIXES and not path.name.endswith("~")
 
 
 def _walk(directory: Path, errors: list[InputError]) -> Iterator[Path]:
@@ -107,7 +113,7 @@ def _walk(directory: Path, errors: list[InputError]) -> Iterator[Path]:
 
 def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocument | None]:
     """`kes`, `env` or None (not a config kescheck knows), with the parsed YAML when it is KES."""
-    if looks_like_minio_env(source.text):
+    if looks_like_minio_env(source.text) and (explicit or mostly_assignments(source.text)):
         return "env", None
     name = source.path.name.lower()
     if not explicit and "kes" not in name and not may_be_kes_config(source.text) \

@@ -152,3 +152,38 @@ def test_settings_naming_a_missing_file_is_an_input_error(tmp_path, cli, monkeyp
     monkeypatch.chdir(tmp_path)
     run = cli("lint", "a/server.env")
     assert run.status == 2 and "absent.yml" in run.stderr
+
+
+def test_editor_backups_do_not_spoil_automatic_pairing(tmp_path):
+    """`config.yml.bak` beside `config.yml` would be a second KES config, and the env file would pair with neither."""
+    root = deployment_dir(tmp_path / "d", port=7000)
+    for backup in ("config.yml.bak", "config.yml~", "config.yml.orig", "server.env.old"):
+        (root / backup).write_text((root / ("server.env" if "env" in backup else "config.yml")).read_text())
+    for named in ([root], [root / "server.env"]):
+        result = lint(named)
+        assert [(d.kes.source.path.name, [e.source.path.name for e in d.envs]) for d in result.deployments] == \
+            [("config.yml", ["server.env"])]
+        assert "DEP001" in {f.code for f in result.findings}
+    explicit = lint([root / "config.yml.bak"]).files  # named by the user: checked like any config
+    assert next(f.kind for f in explicit if f.source.path.name == "config.yml.bak") == "kes"
+
+
+def test_a_script_that_sets_minio_variables_is_not_taken_for_an_env_file_in_a_walk(tmp_path):
+    root = deployment_dir(tmp_path / "d")
+    (root / "deploy-helper").write_text(textwrap.dedent("""\
+        #!/usr/bin/env python3
+        import os
+        MINIO_KMS_KES_KEY_NAME = "minio-key"
+        MINIO_KMS_KES_ENDPOINT = "https://kes.example.net:7373"
+
+
+        def main():
+            for name in sorted(os.environ):
+                if name.startswith("MINIO_"):
+                    print(name)
+            return 0
+        """))
+    result = lint([root])
+    assert sorted(f.source.path.name for f in result.files) == ["config.yml", "server.env"]
+    named = lint([root / "deploy-helper"]).files  # named: the user asked for it
+    assert next(f.kind for f in named if f.source.path.name == "deploy-helper") == "env"

@@ -407,6 +407,15 @@ _MINIO_ASSIGNMENT = re.compile(r"^[ \t]*(?:export[ \t]*)?MINIO_[A-Za-z0-9_]*[ \t
 _YAML_KEY_LINE = re.compile(r"^[ \t]*(?:- )?[\w.\"'-]+:(?:[ \t]|$)", re.MULTILINE)
 
 
+def mostly_assignments(text: str) -> bool:
+    """Lines of assignments, comments and blanks, with at most a few others (a stray line, a continuation):
+    what an env file found by a directory walk must be. A script or source file that sets a MINIO_* variable
+    among its code is not an env file MinIO reads, and checking it as one would bury the real findings."""
+    content = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    assignments = sum(1 for line in content if _ASSIGNMENT_LINE.match(line))
+    return len(content) - assignments <= max(2, assignments // 4)
+
+
 def looks_like_minio_env(text: str) -> bool:
     """A MinIO env file sets MINIO_* variables; the file name does not matter.
 
