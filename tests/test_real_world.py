@@ -182,3 +182,19 @@ def test_cache_bug_warning_only_for_releases_that_have_the_bug(tmp_path):
              for version in (None, "0.23.0", "2024-03-28T12-56-37Z", "2024-04-12T13-50-00Z", "0.24.0")}
     assert fired == {None: True, "0.23.0": False, "2024-03-28T12-56-37Z": False, "2024-04-12T13-50-00Z": True,
                      "0.24.0": True}
+
+
+def test_releases_0_17_3_to_0_17_5_read_the_singular_identity_key(tmp_path):
+    """kes#180: these releases read `policy.NAME.identity` and ignore `identities`."""
+    identity = "2a1c4b1bc9e0cf5f3ed5b42d6c1f4e9a3c2b8e5a7d6f1e0c9b8a7d6e5f4c3b2a"
+    head = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\npolicy:\n  minio:\n" \
+           "    allow: [/v1/key/create/minio-*]\n"
+    singular = write(tmp_path / "singular.yaml", head + f"    identity: [{identity}]\n")
+    plural = write(tmp_path / "plural.yaml", head + f"    identities: [{identity}]\n")
+    policy_codes = ("KES010", "KES223", "POL012")
+    on_release = Options(kes_version="0.17.4")
+    assert [c for c in codes(lint([singular], on_release)) if c in policy_codes] == []
+    assert [c for c in codes(lint([plural], on_release)) if c in policy_codes] == ["KES223"]
+    fixed = Options(kes_version="0.17.6")
+    assert [c for c in codes(lint([singular], fixed)) if c in policy_codes] == ["KES010", "POL012"]
+    assert [c for c in codes(lint([plural], fixed)) if c in policy_codes] == []

@@ -68,6 +68,15 @@ def semantic_version(version: str | None) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3] or 0)) if match else None
 
 
+_SINGULAR_IDENTITY_RELEASES = ((0, 17, 3), (0, 17, 5))
+
+
+def reads_singular_identity(kes_version: str | None) -> bool:
+    """KES v0.17.3 to v0.17.5 read a policy's identities from `identity` and ignore `identities` (kes#180)."""
+    release = semantic_version(kes_version)
+    return release is not None and _SINGULAR_IDENTITY_RELEASES[0] <= release <= _SINGULAR_IDENTITY_RELEASES[1]
+
+
 def release_date(version: str | None) -> str | None:
     """`YYYY-MM-DD` of a date-named KES release (`2023-05-01`, `RELEASE.2023-05-01T...`), else None."""
     match = _DATED.match(version.strip()) if version else None

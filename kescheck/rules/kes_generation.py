@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import CURRENT, Generation, release_date, semantic_version
+from ..load.kesconfig import CURRENT, Generation, reads_singular_identity, release_date
 from ..load.yamldoc import YMap
 from ..policy import policies
 from .base import Example, at_line, at_node, rule
@@ -112,7 +112,6 @@ def no_keystore_in_memory(deployment):
 
 
 _BROKEN_CLI_RELEASE = "2023-09-28"
-_SINGULAR_IDENTITY_RELEASES = ((0, 17, 3), (0, 17, 5))
 _HEX_ID = "2a1c4b1bc9e0cf5f3ed5b42d6c1f4e9a3c2b8e5a7d6f1e0c9b8a7d6e5f4c3b2a"
 
 
@@ -141,8 +140,7 @@ def defective_release(deployment):
         yield at_line(config.source, 1, 1, f"KES {version.strip()} never starts a server: `kes server` prints its usage "
                                            "for any arguments (minio/kes#397)", anchor="release")
         return
-    release = semantic_version(version)
-    if release is None or not _SINGULAR_IDENTITY_RELEASES[0] <= release <= _SINGULAR_IDENTITY_RELEASES[1]:
+    if not reads_singular_identity(version):
         return
     for policy in policies(deployment):
         node = policy.node.key_node("identities") if isinstance(policy.node, YMap) else None

@@ -8,10 +8,11 @@ kes_generation.py, so no problem is reported twice.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from ..findings import Severity
-from ..load.kesconfig import Generation, KesConfig, as_released, is_secret_path
+from ..load.kesconfig import Generation, KesConfig, as_released, is_secret_path, reads_singular_identity
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
 from ..schema import quick_check, subschema_at, validator
@@ -256,6 +257,9 @@ def _findings(deployment: Deployment, kind: str):
 SCHEMA_HINT = "`kescheck schema --generation G2` prints the schema; editors with yaml-language-server show it inline."
 
 
+_SINGULAR_IDENTITY_PATH = re.compile(r"policy\.[^.]+\.identity")
+
+
 @rule("KES010", "unknown-key", Severity.ERROR, "A key that KES does not know",
       rationale="""KES (since 0.17.3) ignores keys it does not know without a word. A misspelt key such as
       `identites` or `alow` therefore silently drops the setting: a policy that binds nobody, a keystore
@@ -271,7 +275,10 @@ def unknown_key(deployment):
     config = deployment.kes
     if config is None:
         return
+    singular = reads_singular_identity(deployment.options.kes_version)
     for problem in problems_for(deployment):
+        if singular and _SINGULAR_IDENTITY_PATH.fullmatch(problem.path):
+            continue  # the key these releases read instead of `identities`
         if problem.kind == "unknown-key" and not problem.known_elsewhere:
             message = f"{problem.what}: KES ignores it silently, so the setting it was meant to make is not applied"
             if problem.suggestion:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..findings import Finding, Location, Severity
-from ..load.kesconfig import Generation
+from ..load.kesconfig import Generation, reads_singular_identity
 from ..load.yamldoc import YMap, YScalar, YSeq
 from ..policy import ROUTES, Policy, PolicyPattern, Route, can_match, covers, policies, routes_for, tokens_for
 from .base import Example, at_node, rule
@@ -417,6 +417,9 @@ def policy_without_identity(deployment):
     for policy in policies(deployment):
         if policy.identities or _mistyped_identities(policy):
             continue
+        if reads_singular_identity(deployment.options.kes_version) and isinstance(policy.node, YMap) \
+                and policy.node.key_node("identities") is not None:
+            continue  # KES223: the target release ignores `identities`
         if policy.singular_identity is not None:
             yield _policy_finding(deployment, policy, f"policy `{policy.name}` has `identity:` (singular), which only "
                                                       "KES 0.17.3 - 0.17.5 read: it applies to no identity",
