@@ -182,7 +182,9 @@ def _certs_cas(deployment: Deployment, env: EnvFile) -> Reference | None:
     opts = env.get(OPTS)
     if env.defined(CAPATH) or opts is None:
         return None
-    certs_dir = certs_dir_option(opts.value)
+    # Only the systemd unit reads MINIO_OPTS, so its reading counts (a value continued over lines, say).
+    read_by_systemd = next((a for a in reversed(env.systemd.assignments) if a.name == OPTS), None)
+    certs_dir = certs_dir_option(read_by_systemd.value if read_by_systemd is not None else opts.env_value)
     if certs_dir is None:
         return None
     text = certs_dir.rstrip("/") + "/CAs"

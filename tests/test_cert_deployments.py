@@ -256,6 +256,13 @@ def test_self_signed_server_copied_into_certs_dir(tmp_path):
     assert errors(lint([root])) == []
 
 
+def test_certs_dir_from_minio_opts_continued_over_lines(tmp_path):
+    """MINIO_OPTS only reaches MinIO through the systemd unit, so systemd's reading of it counts."""
+    root, layout = build(tmp_path, capath="none", extra_env=f"MINIO_OPTS=--console-address :9001 \\\n"
+                                                         f"  --certs-dir {tmp_path}/deployment/certs\n")
+    assert material_of(lint([root])).minio[0].certs_cas.path == root / "certs" / "CAs"
+
+
 def test_an_empty_capath_leaves_the_certs_dir_out(tmp_path):
     """MinIO reads a set-but-empty MINIO_KMS_KES_CAPATH as the path "": the system roots alone verify KES."""
     root, layout = build(tmp_path, capath="none", extra_env='MINIO_KMS_KES_CAPATH=\nMINIO_OPTS="--certs-dir certs"\n')

@@ -123,7 +123,25 @@ SECRETS = {
     "MINIO_KMS_SECRET_KEY": "my-key:IyqsU3kMFloCNup4BsZtf/rmfHVcTgznO2F25CkEH1g=",
     "MINIO_KMS_KES_KEY_PASSWORD": "ClientKeyPassw0rd!",
     "MINIO_KMS_API_KEY": "k1:kms-api-key-value-0123456789",
+    # misspelt or retired names hold secrets too
+    "MINIO_KMS_SECRET_KEYS": "old-key:Lo4nDq0bNyXo1cG8ow2kNlDDmbzD4z5PpQq1Vh7hbqE=",
+    "MINIO_KMS_MASTER_KEY": "legacy-key:6368616e676520746869732070617373776f726420746f206120736563726574",
+    "MINIO_KMS_KES_APIKEY": "kes:v1:ACTpoGqx3rHHjT938Hfu5hVVQJHZWSqVI2Xp1KlYxFVw",
+    "MINIO_KMS_KES_CLIENT_AUTH": "kes:v1:AD9E7FSYWrMD+VjhI6q545cYT9YOyFxZb7UnjEepYDRc",
 }
+
+
+def test_readers_agree_on_spaces_inside_quotes(write):
+    """Both readers keep what is inside the quotes; only MinIO's KMS code trims, on use."""
+    found = findings(write, 'MINIO_OPTS="--address :9091 --console-address :9092   "\n'
+                            'MINIO_KMS_KES_KEY_NAME="minio-key "\nMINIO_ROOT_USER= admin\n', "ENV005")
+    assert found == []
+
+
+def test_a_line_systemd_continues_is_not_an_invalid_name(write):
+    found = findings(write, "MINIO_OPTS=\\\n  --address 127.0.0.1:9000 \\\n  --certs-dir=/etc/minio/certs/\n")
+    codes = [(f.code, f.location.line) for f in found if f.code in ("ENV005", "ENV010", "ENV001")]
+    assert ("ENV010", 3) not in codes and ("ENV005", 1) in codes and ("ENV001", 2) in codes
 
 
 def test_no_secret_value_appears_in_any_output(tmp_path, cli):

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 
 from .source import MINIO_LINE_BREAK, SourceFile
 
-_SECRET_NAME = re.compile(r"(_API_KEY|PASSWORD|SECRET|_TOKEN|SECRET_KEY|_ACCESS_KEY|_CREDENTIALS?)$|^MINIO_KMS_SECRET_KEY$")
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE_KEY|API_?KEY|ACCESS_KEY|MASTER_KEY")
+"""Anywhere in the name: a misspelt or retired variable (`MINIO_KMS_SECRET_KEYS`, `MINIO_KMS_MASTER_KEY`) still
+holds the secret, and a code frame must not show it."""
+_NOT_SECRET_SUFFIX = ("_FILE", "_PATH", "_DIR")
+"""Names of files that hold a secret: the path is not one."""
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Go's strings.TrimSpace removes Unicode white space; Python's str.strip() would also remove \x1c-\x1f.
 _GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
@@ -27,7 +31,8 @@ _LOOKS_LIKE_CREDENTIAL = re.compile(r"kes:v1:|-----BEGIN|^[A-Za-z0-9+/=_:.-]{24,
 
 
 def is_secret_variable(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name.strip().upper())) and not name.strip().upper().endswith("_FILE")
+    upper = name.strip().upper()
+    return bool(_SECRET_NAME.search(upper)) and not upper.endswith(_NOT_SECRET_SUFFIX)
 
 
 def is_valid_variable_name(name: str) -> bool:
@@ -224,7 +229,7 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
     env.entries.append(entry)
     if not is_valid_variable_name(entry.key) and _LOOKS_LIKE_CREDENTIAL.search(name):
         _mark_secret_text(source, number, entry.name_column, entry.name_column + len(name), name)
-    if entry.is_secret and env_value:
+    if (entry.is_secret or "kes:v1:" in unquoted) and env_value:  # a KES API key under any name
         _mark_secret_text(source, number, entry.value_column, entry.value_end_column, unquoted)
 
 

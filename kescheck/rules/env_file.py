@@ -21,6 +21,12 @@ def _envs(deployment):
     return deployment.envs
 
 
+def _same_value(systemd_value: str, entry: EnvEntry) -> bool:
+    """systemd's value agrees with MinIO's: the exact text MinIO exports (spaces inside quotes kept by both), or
+    the trimmed value MinIO's KMS code uses (`K= v`: a space that only MinIO exports, and nothing reads)."""
+    return systemd_value in (entry.env_value, entry.value)
+
+
 def _systemd_view(env: EnvFile, entry: EnvEntry) -> str:
     assignment = env.systemd.starting_at(entry.line)
     if assignment is None:
@@ -28,7 +34,7 @@ def _systemd_view(env: EnvFile, entry: EnvEntry) -> str:
     if not assignment.valid:
         return f"systemd ignores it (`{assignment.name}` is not a valid variable name)"
     if entry.is_secret:
-        return "systemd reads a different value" if assignment.value != entry.value else "systemd reads the same"
+        return "systemd reads the same" if _same_value(assignment.value, entry) else "systemd reads a different value"
     shown = assignment.value.replace("\n", "\\n")
     return f"systemd's EnvironmentFile= reads `{shown}`"
 
@@ -169,13 +175,13 @@ def readers_disagree(deployment):
                                "MinIO's reader sets it", on_value=False)
                 continue
             assignment = env.systemd.starting_at(entry.line)
-            if assignment is None or assignment.value == entry.value:
+            if assignment is None or _same_value(assignment.value, entry):
                 continue
             if entry.is_secret:
                 message = (f"MinIO's reader and systemd read different values for {entry.key} (values not shown: "
                            "secret)")
             else:
-                message = (f"MinIO's own reader (MINIO_CONFIG_ENV_FILE) uses `{entry.value}`; "
+                message = (f"MinIO's own reader (MINIO_CONFIG_ENV_FILE) uses `{entry.env_value}`; "
                            f"{_systemd_view(env, entry)}")
             if "\\" in entry.env_value:
                 message += ": systemd treats `\\` as an escape or line continuation, MinIO does not"
@@ -285,6 +291,9 @@ def invalid_variable_name(deployment):
         for entry in env.entries:
             if is_valid_variable_name(entry.key):
                 continue
+            covering = env.systemd.covering(entry.line)
+            if covering is not None and covering.line < entry.line:
+                continue  # systemd reads the line as the rest of an earlier value: ENV005 explains it
             if not entry.key:
                 name = "an empty name"
             elif entry.key in env.source.secret_values or len(entry.key) > 60:
