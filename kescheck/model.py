@@ -52,8 +52,9 @@ class Deployment:
         return found + [env.source for env in self.envs]
 
     def resolve(self, path_text: str, origin: SourceFile) -> Path:
-        """A path as the process that reads it will see it (relative ones: see `base_dir`)."""
-        path = Path(path_text).expanduser()
+        """A path as the process that reads it will see it (relative ones: see `base_dir`). `~` stays a directory
+        name: neither KES nor MinIO nor systemd expands it."""
+        path = Path(path_text)
         if path.is_absolute():
             return path
         return (self.base_dir or origin.path.parent) / path

@@ -105,6 +105,8 @@ def test_relative_paths_name_the_working_directory(write):
                             "MINIO_KMS_KES_CAPATH=/etc/ca.crt\n", "ENV106")
     assert at(found) == [("ENV106", 1, 25), ("ENV106", 2, 24)]
     assert "`~` is not expanded" in found[1].message and "working directory" in found[0].message
+    assert f"looked for it at {Path.home()}" not in found[1].message  # kescheck does not expand it either
+    assert found[1].message.endswith("/~/client.key)")
 
 
 def test_systemd_only_readings_are_reported(write):
