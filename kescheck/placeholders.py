@@ -11,3 +11,6 @@ PLACEHOLDER_WORDS = re.compile(r"\b(?:HOSTNAME|REGION|VAULTAPPID|VAULTAPPSECRET|
 SUBSTITUTION = re.compile(r"\|[A-Za-z][A-Za-z0-9_.-]*\|")
 # A literal example path the docs ask to replace (`engine: "/path/to/engine"`).
 EXAMPLE_PATH = re.compile(r"/path/to/")
+# Any of them, and `<key-name>`-style angle brackets: what makes a value a placeholder rather than a value.
+ANY_PLACEHOLDER = re.compile("|".join((SUBSTITUTION.pattern, r"<[A-Za-z][A-Za-z0-9 _.-]*>", PLACEHOLDER_WORDS.pattern,
+                                       EXAMPLE_PATH.pattern)))

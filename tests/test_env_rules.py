@@ -207,3 +207,9 @@ def test_lines_after_a_lone_carriage_return_are_numbered_as_minio_numbers_them(w
     shown = cli("lint", "minio.env", "--format", "plain").stdout
     assert "> 4 | MINIO_KMS_KES_KEY_NAME=k2" in shown
     assert "MINIO_ROOT_PASSWORD=" in shown and "pw7" not in shown
+
+
+def test_a_placeholder_path_is_one_finding(write):
+    found = findings(write, COMPLETE.replace(f"MINIO_KMS_KES_API_KEY={API_KEY}\n", "")
+                     + "MINIO_KMS_KES_CERT_FILE=|kescertpath|/client.crt\nMINIO_KMS_KES_KEY_FILE=<path-to-key>\n")
+    assert sorted((f.code, f.location.line) for f in found if f.location.line >= 3) == [("ENV110", 3), ("ENV110", 4)]

@@ -18,7 +18,7 @@ from ..identity import API_KEY_PREFIX, ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
 from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, ENCLAVE, ENDPOINT, KEY_FILE, KEY_NAME,
                            KEY_PASSWORD, SECRET_KEY, SECRET_KEY_FILE)
-from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
+from ..placeholders import ANY_PLACEHOLDER
 from .base import Example, at_entry, at_file, at_line, rule
 
 
@@ -42,8 +42,6 @@ RENAMED = {
 _VAULT_PREFIXES = ("MINIO_KMS_VAULT_", "MINIO_SSE_VAULT_")
 _TRUE = {"1", "t", "T", "true", "TRUE", "True", "on", "ON", "On"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False", "off", "OFF", "Off"}
-_PLACEHOLDER = re.compile("|".join((SUBSTITUTION.pattern, r"<[A-Za-z][A-Za-z0-9 _.-]*>", PLACEHOLDER_WORDS.pattern,
-                                     EXAMPLE_PATH.pattern)))
 _PLAY_HOSTS = {"play.min.io", "play.minio.io"}
 def _set_present(env: EnvFile, names) -> list[EnvEntry]:
     return [e for e in (env.get(n) for n in names) if e is not None]
@@ -453,8 +451,8 @@ def invalid_key_name(deployment):
 def relative_file_path(deployment):
     for name in FILE_VARIABLES:
         for env, entry in _valued(deployment, name):
-            if PurePosixPath(entry.value).is_absolute():
-                continue
+            if PurePosixPath(entry.value).is_absolute() or ANY_PLACEHOLDER.search(entry.value):
+                continue  # a placeholder is ENV110's
             tilde = " (`~` is not expanded: no shell reads this file)" if entry.value.startswith("~") else ""
             checked = deployment.resolve(entry.value, env.source)
             yield at_entry(env, entry, f"`{entry.value}` is relative{tilde}: MinIO opens it relative to its working "
@@ -534,7 +532,7 @@ def placeholder_value(deployment):
         for entry in env.entries:
             if not entry.key.startswith("MINIO_"):
                 continue
-            match = _PLACEHOLDER.search(entry.value)
+            match = ANY_PLACEHOLDER.search(entry.value)
             if match is None:
                 continue
             if entry.is_secret:
