@@ -187,3 +187,10 @@ def test_a_script_that_sets_minio_variables_is_not_taken_for_an_env_file_in_a_wa
     assert sorted(f.source.path.name for f in result.files) == ["config.yml", "server.env"]
     named = lint([root / "deploy-helper"]).files  # named: the user asked for it
     assert next(f.kind for f in named if f.source.path.name == "deploy-helper") == "env"
+
+
+def test_an_env_file_with_a_long_continued_value_is_still_found_in_a_walk(tmp_path):
+    root = deployment_dir(tmp_path / "d")
+    (root / "server.env").write_text((root / "server.env").read_text() + "MINIO_OPTS=\\\n  --address :9000 \\\n"
+                                     "  --console-address :9001 \\\n  --certs-dir /etc/minio/certs \\\n  --quiet\n")
+    assert sorted(f.source.path.name for f in lint([root]).files) == ["config.yml", "server.env"]

@@ -413,12 +413,22 @@ _YAML_KEY_LINE = re.compile(r"^[ \t]*(?:- )?[\w.\"'-]+:(?:[ \t]|$)", re.MULTILIN
 
 
 def mostly_assignments(text: str) -> bool:
-    """Lines of assignments, comments and blanks, with at most a few others (a stray line, a continuation):
+    """Lines of assignments (continued or not), comments and blanks, with at most a few others (a stray line):
     what an env file found by a directory walk must be. A script or source file that sets a MINIO_* variable
     among its code is not an env file MinIO reads, and checking it as one would bury the real findings."""
-    content = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
-    assignments = sum(1 for line in content if _ASSIGNMENT_LINE.match(line))
-    return len(content) - assignments <= max(2, assignments // 4)
+    assignments = others = 0
+    continued = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not continued:  # a continued line is the rest of a value (systemd's `\` at the end of a line)
+            if not stripped or stripped.startswith("#"):
+                continue
+            if _ASSIGNMENT_LINE.match(line):
+                assignments += 1
+            else:
+                others += 1
+        continued = stripped.endswith("\\")
+    return others <= max(2, assignments // 4)
 
 
 def looks_like_minio_env(text: str) -> bool:
