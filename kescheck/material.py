@@ -140,6 +140,18 @@ def kes_value(deployment: Deployment, node) -> str | None:
     return text or None
 
 
+def kes_admin_identity(deployment: Deployment) -> str | None:
+    """The KES admin identity as KES will see it (`${VAR}` resolved from --kes-env); None when unknown.
+
+    The one answer to "is this client the admin?" for every rule: DEP101 says so when MinIO is the
+    admin, and the MinIO policy rules skip that MinIO because of the same comparison.
+    """
+    kes = deployment.kes
+    if kes is None:
+        return None
+    return kes_value(deployment, kes.scalar("admin.identity") or kes.scalar("root"))
+
+
 def _kes_reference(deployment: Deployment, role: Role, dotted: str) -> Reference | None:
     kes = deployment.kes
     node = kes.scalar(dotted) if kes else None

@@ -10,6 +10,7 @@ from kescheck.engine import lint
 from kescheck.findings import Severity
 from kescheck.identity import identity_of_api_key, identity_of_certificate
 from kescheck.model import Options
+from kescheck.rules import all_rules
 
 DOCUMENTED = """\
       - /v1/key/create/minio-*
@@ -155,11 +156,29 @@ def test_minio_docs_vault_snippet(deployment):
     assert not any(f.severity is Severity.ERROR for f in found)
 
 
-def test_minio_as_admin_is_said_once_without_errors(deployment):
+def test_minio_as_admin_is_one_finding_dep101_with_a_fix_for_that_case(deployment):
+    """MinIO's API key is the admin: DEP101 says so once; POL025 (could not check) stays silent."""
     kes, env = deployment("      - /v1/status\n", admin="minio", identities="")
-    found = pol(lint([kes, env]))
-    assert [f.code for f in found if f.code.startswith("POL02")] == ["POL025"]
-    assert "admin" in found[[f.code for f in found].index("POL025")].message
+    result = lint([kes, env])
+    about_minio = [f for f in result.findings if f.location.path.name == "minio.env"
+                   or f.code.startswith(("POL02", "DEP10"))]
+    assert [f.code for f in about_minio] == ["DEP101"]
+    [admin] = about_minio
+    assert admin.severity is Severity.WARNING
+    assert "KES admin" in admin.message and "no MinIO policy to check" in admin.message
+    assert (admin.location.path.name, admin.location.line, admin.location.column) == ("minio.env", 2, 1)
+    rule = next(r for r in all_rules() if r.code == "DEP101")
+    fix = admin.fix or rule.fix
+    assert "separate admin identity" in fix and "readable" not in fix
+
+
+def test_minio_as_admin_through_a_resolved_variable_is_dep101_only(deployment):
+    api_key = new_api_key()
+    # The policy names MinIO too (KES would refuse that: KES rules say so); the admin bypasses it anyway.
+    kes, env = deployment("      - /v1/key/decrypt/minio-*\n", admin="${KES_ADMIN}", api_key=api_key)
+    options = Options(kes_env={"KES_ADMIN": identity_of_api_key(api_key)})
+    codes = [f.code for f in lint([kes, env], options).findings if f.code.startswith(("POL02", "DEP10"))]
+    assert "DEP101" in codes and not [c for c in codes if c.startswith("POL02")]
 
 
 def test_uncomputable_certificate_identity_is_said_once(tmp_path, deployment):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..findings import Severity
 from ..load.kesconfig import env_reference
 from ..load.yamldoc import YMap, YScalar, YSeq
-from ..material import MinioIdentity, Role, kes_value, known_certificates, minio_identities
+from ..material import MinioIdentity, Role, kes_admin_identity, kes_value, known_certificates, minio_identities
 from .base import at_entry, at_node, rule
 from .certificates import KES_CONFIG, MINIO_ENV, deployment_example
 
@@ -40,13 +40,6 @@ def policy_identities(deployment) -> list[PolicyIdentity]:
             if isinstance(item, YScalar) and not item.is_null:
                 found.append(PolicyIdentity(name_node.text, item, kes_value(deployment, item)))
     return found
-
-
-def admin_identity(deployment) -> str | None:
-    kes = deployment.kes
-    if kes is None:
-        return None
-    return kes_value(deployment, kes.scalar("admin.identity") or kes.scalar("root"))
 
 
 def normalized_hex(text: str) -> str | None:
@@ -140,7 +133,7 @@ def minio_identity_without_policy(deployment):
     if any(p.value is None and env_reference(p.node) is not None for p in bound):
         return  # a `${VAR}` kescheck cannot resolve may hold it (resolve with --kes-env)
     values = {p.value for p in bound if p.value}
-    admin = admin_identity(deployment)
+    admin = kes_admin_identity(deployment)
     for found in minio_identities(deployment):
         if found.identity in values or found.identity == admin:
             continue
@@ -162,23 +155,26 @@ def minio_identity_without_policy(deployment):
 
 @rule("DEP101", "minio-identity-is-admin", Severity.WARNING, "MinIO authenticates as the KES admin",
       rationale="""The admin identity may do everything in KES, including deleting keys and changing
-      policies. MinIO needs a handful of key operations: a stolen MinIO client key should not be able to
-      destroy every key.""",
-      fix="""Give KES a separate admin identity (or `disabled`) and bind MinIO's identity to a policy that
-      allows only the key operations MinIO needs.""",
+      policies, and bypasses every policy. MinIO needs a handful of key operations: a stolen MinIO client
+      key should not be able to destroy every key. Because no policy applies to the admin, kescheck's
+      checks of MinIO's policy (POL020-POL024) have nothing to look at for such a MinIO; this finding is
+      the only one about it.""",
+      fix="""Give KES a separate admin identity (or `disabled`), and bind MinIO's identity to a policy that
+      allows only the key operations MinIO needs (`kescheck policy minimal --key-name KEY` prints one).""",
       examples=(deployment_example(True, files=(
                     ("kes-config.yaml", KES_CONFIG.format(tls_extra="").replace("identity: disabled",
                                                                                 "identity: ${identity:client.crt}")
                      .replace("identities: [${identity:client.crt}]", "identities: []")),)),
                 deployment_example(False)))
 def minio_identity_is_admin(deployment):
-    admin = admin_identity(deployment)
+    admin = kes_admin_identity(deployment)
     if not admin:
         return
     for found in minio_identities(deployment):
         if found.identity == admin:
             yield _at_identity(found, f"{_identity_origin(found)} has the identity {found.identity}, which is the KES "
-                                      f"admin in {deployment.kes.source.path}: MinIO holds every KES privilege")
+                                      f"admin in {deployment.kes.source.path}: MinIO holds every KES privilege and "
+                                      "bypasses every policy, so kescheck has no MinIO policy to check")
 
 
 @rule("DEP102", "identity-of-no-known-certificate", Severity.NOTE,

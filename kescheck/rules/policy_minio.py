@@ -2,7 +2,8 @@
 
 MinIO's identity comes from its API key or client certificate (kescheck.material), its key
 from MINIO_KMS_KES_KEY_NAME in the same env file. Whether that identity is bound to a policy
-at all is the business of the identity rules (DEP1xx); these rules look inside the policy.
+at all, or is the admin (to whom no policy applies), is the business of the identity rules
+(DEP100, DEP101); these rules look inside the policy.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from ..findings import Finding, Location, Severity
 from ..load.envfile import EnvEntry, EnvFile
 from ..load.kesconfig import Generation, env_reference
 from ..load.yamldoc import YMap, YSeq
-from ..material import MinioIdentity, minio_identities
-from ..policy import (MINIO_REQUIRED, ROUTES, Policy, PolicyPattern, Route, admin_identity, key_route,
+from ..material import MinioIdentity, kes_admin_identity, minio_identities
+from ..policy import (MINIO_REQUIRED, ROUTES, Policy, PolicyPattern, Route, key_route,
                       minimal_minio_patterns, policies, policies_of_identity, tokens_for, witness)
 from .base import Example, at_entry, at_node, rule
 
@@ -59,10 +60,19 @@ class Skipped:
     env: EnvFile
     entry: EnvEntry
     reason: str
+    fix: str
 
 
 def _kes_env(deployment) -> dict[str, str] | None:
     return dict(deployment.options.kes_env) if deployment.options.kes_env is not None else None
+
+
+def _uncomputable_fix(variable: str) -> str:
+    if variable == "MINIO_KMS_KES_API_KEY":
+        return ("Set MINIO_KMS_KES_API_KEY to the key `kes identity new` printed (`kes:v1:` and base64); the env "
+                "findings on that line say what is wrong with the value.")
+    return (f"Run kescheck where the certificate {variable} names is readable (on the MinIO host, or with the file "
+            "beside the env file), or fix the certificate the certificate findings name.")
 
 
 def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
@@ -75,7 +85,7 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
             return views, skipped
         found = policies(deployment)
         identities = {id(m.env): m for m in minio_identities(deployment)}
-        admin = admin_identity(deployment.kes)
+        admin = kes_admin_identity(deployment)
         env_map = _kes_env(deployment)
         for env in deployment.envs:
             key_entry = env.get("MINIO_KMS_KES_KEY_NAME")
@@ -86,20 +96,20 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
             if minio is None:
                 skipped.append(Skipped(env, credential, "kescheck cannot compute MinIO's KES identity from "
                                                         f"{credential.name} (unreadable certificate or invalid API "
-                                                        "key), so its policy was not checked"))
+                                                        "key), so its policy was not checked",
+                                       _uncomputable_fix(credential.name)))
                 continue
             if minio.identity == admin:
-                skipped.append(Skipped(env, minio.entry, f"MinIO ({minio.described_as}) authenticates as the KES "
-                                                         "admin, which bypasses every policy, so there is no policy "
-                                                         "to check"))
-                continue
+                continue  # no policy applies to the admin: DEP101 is the one finding about this MinIO
             bound = policies_of_identity(found, minio.identity, env_map)
             if len(bound) == 1:
                 views.append(MinioView(minio, bound[0], key_entry.value, key_entry, deployment.kes.generation))
             elif not bound and any(env_reference(n) is not None for p in found for n in p.identities) and env_map is None:
                 skipped.append(Skipped(env, minio.entry, "policy identities are given as ${VAR} and the KES "
                                                          "environment is unknown, so kescheck cannot tell which "
-                                                         "policy applies to MinIO (pass --kes-env FILE)"))
+                                                         "policy applies to MinIO (pass --kes-env FILE)",
+                                       "Pass the environment KES starts with to kescheck (`--kes-env FILE`, e.g. the "
+                                       "EnvironmentFile of KES's systemd unit)."))
         return views, skipped
 
     return deployment.memo("minio-policy-views", compute)
@@ -376,17 +386,22 @@ def minio_policy_other_keys(deployment):
 @rule("POL025", "minio-policy-not-checked", Severity.NOTE,
       "kescheck could not check MinIO's KES policy",
       rationale="""The policy checks need MinIO's KES identity (from its API key or client certificate) and
-      the policy bound to it. When MinIO authenticates as the KES admin no policy applies at all (and the
-      admin may do everything); when the identity cannot be computed, kescheck says so instead of guessing.""",
-      fix="""Give MinIO its own identity bound to a minimal policy (`kescheck policy minimal`), and make its
-      certificate or API key readable for kescheck.""",
-      examples=(Example((("kes-config.yaml", "admin:\n  identity: ${identity:minio.apikey}\nkeystore:\n  fs:\n"
-                                             "    path: /var/kes\npolicy: {}\n"),
+      the policy bound to it. When the identity cannot be computed (a certificate kescheck cannot read, an
+      invalid API key), or the policies name their identities as `${VAR}` and the KES environment is
+      unknown, kescheck says so instead of guessing. (A MinIO that authenticates as the KES admin has no
+      policy at all: DEP101 reports that.)""",
+      fix="""Run kescheck where MinIO's client certificate is readable (or fix the certificate or API key the
+      message names), and pass the environment KES starts with (`--kes-env FILE`) when policy identities
+      are `${VAR}` references.""",
+      examples=(Example((("kes-config.yaml", _HEAD + "policy:\n  minio:\n    allow:\n"
+                                             "      - /v1/key/generate/minio-*\n      - /v1/key/decrypt/minio-*\n"
+                                             "    identities:\n      - ${MINIO_IDENTITY}\n"),
                          ("minio.apikey", "!apikey"),
                          ("minio.env", "MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:7373\n"
                                        "MINIO_KMS_KES_API_KEY=${apikey:minio.apikey}\n"
-                                       f"MINIO_KMS_KES_KEY_NAME={KEY}\n")), True),
+                                       f"MINIO_KMS_KES_KEY_NAME={KEY}\n")), True,
+                        note="policy identities from an unknown environment"),
                 Example(_minio(*_DOCUMENTED), False)))
 def minio_policy_not_checked(deployment):
     for skipped in minio_views(deployment)[1]:
-        yield at_entry(skipped.env, skipped.entry, skipped.reason, on_value=False)
+        yield at_entry(skipped.env, skipped.entry, skipped.reason, fix=skipped.fix, on_value=False)
