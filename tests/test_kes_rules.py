@@ -172,3 +172,24 @@ def test_refusals_carry_the_prefix_of_the_target_release(tmp_path):
     for version, prefix in ((None, "`kesconf: "), ("2023-11-09T17-35-47Z", "`kesconf: "), ("2023-10-24T20-26-51Z", "`edge: ")):
         messages = [f.message for f in lint([kes], Options(kes_version=version)).findings if f.code in ("KES012", "KES106")]
         assert len(messages) == 2 and all(prefix in m for m in messages), (version, messages)
+
+
+CACHE_ANCHORS = [
+    ("cache:\n  expiry:\n    any: 5m\n", (8, 5), "next to `any:`"),
+    ("cache:\n  expiry:\n    offline: 1h\n", (7, 3), "under it"),
+    ("cache: {expiry: {offline: 1h}}\n", (6, 9), "under it"),
+    ("cache:\n  expiry:\n    any: 5m\n    unused:\n", (9, 5), "give `unused:` a value"),
+    ("cache: {}\n", (6, 1), "add `expiry:`"),
+    ("", (1, 1), "no `cache` section: add one at the top level"),
+]
+"""(cache section, where KES212 points, what it says to do): the deepest `cache.expiry` node the file has;
+without a `cache` section, line 1 column 1 (not whichever key happens to come first)."""
+
+
+@pytest.mark.parametrize("cache,where,advice", CACHE_ANCHORS)
+def test_cache_unused_unset_points_at_the_cache_setting_or_says_where_to_add_it(write, cache, where, advice):
+    head = "" if cache else "# KES server config\nversion: v1\n"
+    text = head + BASE + cache + FS
+    [found] = [(line, column, message) for c, line, column, message in run(write, text) if c == "KES212"]
+    assert found[:2] == where
+    assert advice in found[2]

@@ -11,7 +11,7 @@ from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_pat
 from ..load.yamldoc import YMap, YScalar
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
-from .base import Example, at_node, rule
+from .base import Example, at_line, at_node, rule
 from .kes_refusals import ID_A, admin_identity, policy_identities, proxy_identities
 from .kes_schema import instance_of
 
@@ -373,11 +373,22 @@ def cache_unused_unset(deployment):
         return
     if config.scalar("cache.expiry.unused") is not None or _before_cache_bug(deployment.options.kes_version):
         return
-    expiry = config.find("cache.expiry")
-    anchor_node = (expiry.key_node("any") if isinstance(expiry, YMap) and expiry.key_node("any") else
-                   config.root.key_node("cache"))
-    message = ("`cache.expiry.unused` is not set, so KES (>= 2024-04-12) shortens `cache.expiry.any` to 30s")
-    if anchor_node is None:
-        yield at_node(config.source, config.root.entries[0][0], message, anchor="cache.expiry.unused")
+    message = "`cache.expiry.unused` is not set, so KES (>= 2024-04-12) shortens `cache.expiry.any` to 30s"
+    cache = config.find("cache")
+    expiry = cache.get("expiry") if isinstance(cache, YMap) else None
+    # Point at the deepest part of `cache.expiry` the file has, and say what to add there.
+    if isinstance(expiry, YMap) and expiry.key_node("unused") is not None:
+        node, where = expiry.key_node("unused"), "give `unused:` a value (e.g. `unused: 30s`)"
+    elif isinstance(expiry, YMap) and expiry.key_node("any") is not None:
+        node, where = expiry.key_node("any"), "add `unused:` (e.g. `unused: 30s`) next to `any:`"
+    elif isinstance(cache, YMap) and cache.key_node("expiry") is not None:
+        node, where = cache.key_node("expiry"), "add `any:` and `unused:` (e.g. `any: 5m0s`, `unused: 30s`) under it"
     else:
-        yield at_node(config.source, anchor_node, message, anchor="cache.expiry.unused")
+        node = config.root.key_node("cache")
+        where = ("add `expiry:` with `any:` and `unused:` under it" if node is not None else
+                 "the file has no `cache` section: add one at the top level, e.g. "
+                 "`cache: {expiry: {any: 5m0s, unused: 30s}}`")
+    if node is None:
+        yield at_line(config.source, 1, 1, f"{message}; {where}", anchor="cache.expiry.unused")
+    else:
+        yield at_node(config.source, node, f"{message}; {where}", anchor="cache.expiry.unused")
