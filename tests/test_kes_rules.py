@@ -193,3 +193,58 @@ def test_cache_unused_unset_points_at_the_cache_setting_or_says_where_to_add_it(
     [found] = [(line, column, message) for c, line, column, message in run(write, text) if c == "KES212"]
     assert found[:2] == where
     assert advice in found[2]
+
+
+SHELL_DEFAULT = "admin:\n  identity: ${KES_ADMIN:-disabled}\ntls:\n  key: /k\n  cert: /c\n" + FS
+
+
+def test_shell_default_is_its_own_error_not_a_variable_to_set(write):
+    found = [f for f in run(write, SHELL_DEFAULT) if f[0] in ("KES100", "KES213", "KES216")]
+    assert [(c, line, column) for c, line, column, _ in found] == [("KES216", 2, 13)]
+    message = found[0][3]
+    assert "literally named `KES_ADMIN:-disabled`" in message
+    assert "the default `disabled` is never applied, whether or not KES_ADMIN is set" in message
+    assert "KES refuses to start" in message
+    path = write("kes.yaml", SHELL_DEFAULT)
+    [finding] = [f for f in lint([path]).findings if f.code == "KES216"]
+    assert "`${KES_ADMIN}`" in finding.fix and "KES_ADMIN=disabled" in finding.fix
+
+
+def test_shell_default_with_the_kes_environment(write):
+    # KES_ADMIN is set, and it does not help: KES looks up `KES_ADMIN:-disabled`. One finding, not KES100 too.
+    found = [(c, m) for c, _, _, m in run(write, SHELL_DEFAULT, kes_env={"KES_ADMIN": "disabled"})
+             if c in ("KES100", "KES213", "KES216")]
+    assert [c for c, _ in found] == ["KES216"] and "the KES environment has no variable of that name" in found[0][1]
+    # An environment that really has a variable of that literal name: KES substitutes it, nothing to say.
+    assert not [c for c, *_ in run(write, SHELL_DEFAULT, kes_env={"KES_ADMIN:-disabled": "disabled"})
+                if c in ("KES100", "KES213", "KES216")]
+
+
+def test_shell_default_on_kes_before_0_22_is_an_empty_value(write):
+    [message] = [m for c, _, _, m in run(write, SHELL_DEFAULT, kes_version="0.21.0") if c == "KES216"]
+    assert "silently uses an empty value" in message and "refuses" not in message
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("${KES_ADMIN:=disabled}", "KES216"),
+    ("${KES_ADMIN:?set KES_ADMIN}", "KES216"),
+    ("${ KES_ADMIN:- disabled }", "KES216"),
+    ("${KES-ADMIN}", "KES213"),  # may be a variable literally named KES-ADMIN (container env allows it)
+    ("${KES_ADMIN}", "KES213"),
+])
+def test_shell_expansion_forms(write, value, expected):
+    text = f"admin:\n  identity: '{value}'\ntls:\n  key: /k\n  cert: /c\n" + FS
+    assert [c for c, *_ in run(write, text) if c in ("KES213", "KES216")] == [expected]
+
+
+def test_shell_default_of_a_secret_is_never_shown(write, cli):
+    secret = "hunter2-approle-secret"
+    path = write("kes.yaml", "admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\nkeystore:\n  vault:\n"
+                             "    endpoint: https://vault.example.net:8200\n    approle:\n      id: kes\n"
+                             f"      secret: ${{VAULT_SECRET:-{secret}}}\n")
+    for output in ("plain", "json", "sarif"):
+        result = cli("lint", path, "--format", output)
+        assert secret not in result.stdout and "VAULT_SECRET:-" in result.stdout
+    [finding] = [f for f in lint([path]).findings if f.code == "KES216"]
+    assert (finding.location.line, finding.location.column) == (11, 15)
+    assert "a secret, hidden here" in finding.message and "take the secret out of this file" in finding.fix

@@ -125,6 +125,33 @@ def env_reference(node: YNode | None) -> str | None:
     return None
 
 
+_SHELL_EXPANSION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(:[-=?+])(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ShellExpansion:
+    """A `${NAME}` whose NAME is shell parameter-expansion syntax (`VAR:-default`, `VAR:=x`, `VAR:?msg`,
+    `VAR:+x`). KES knows no such syntax: it looks up a variable literally named NAME."""
+
+    variable: str
+    operator: str
+    word: str
+
+    @property
+    def is_default(self) -> bool:
+        return self.operator in (":-", ":=")
+
+
+def shell_expansion(name: str | None) -> ShellExpansion | None:
+    """What a shell would make of `${name}`, when the name (from env_reference) uses shell syntax.
+
+    Only the forms with a colon: `:` is in no variable name anyone sets, while `${A-B}` may be a
+    variable literally named `A-B` (container runtimes allow such names).
+    """
+    match = _SHELL_EXPANSION.match(name) if name else None
+    return ShellExpansion(match[1], match[2], match[3]) if match else None
+
+
 _SECRET_PATH = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_PATHS))
 
 
@@ -202,8 +229,13 @@ def _mark_secrets(doc: YamlDocument) -> None:
         if getattr(node, "is_key", False) or not node.path or not is_secret_path(node.path):
             continue
         if isinstance(node, YScalar):
+            expansion = shell_expansion(env_reference(node))
             if not node.is_null and env_reference(node) is None:
                 _mark_scalar(doc.source, node)
+            elif expansion is not None and expansion.word.strip():
+                # `${SECRET:-s3cret}`: the shell-style default is the secret, written into the file.
+                _mark_scalar(doc.source, node)
+                doc.source.secret_values.add(expansion.word.strip())
             continue
         # A list or mapping where KES expects the secret (a mistake): whatever it holds is still the secret.
         for inner in walk(node):

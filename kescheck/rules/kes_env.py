@@ -1,10 +1,15 @@
-"""KES213-KES215: `${VAR}` references, which KES substitutes from its environment at start."""
+"""KES213-KES216: `${VAR}` references, which KES substitutes from its environment at start.
+
+KES takes the trimmed text between `${` and `}` as the variable name, literally: there is no
+shell syntax (`${VAR:-default}` looks up a variable named `VAR:-default`).
+"""
 from __future__ import annotations
 
 import re
 
 from ..findings import Severity
-from ..load.kesconfig import env_reference
+from ..load.kesconfig import (Generation, env_reference, is_secret_path, release_date, semantic_version,
+                              shell_expansion)
 from ..load.yamldoc import YScalar
 from .base import Example, at_node, rule
 
@@ -34,6 +39,8 @@ def env_variable_needed(deployment):
     if config is None or deployment.options.kes_env is not None:
         return
     for name, node in substituted_references(config):
+        if shell_expansion(name) is not None:
+            continue  # KES216: the name is not what the author meant
         yield at_node(config.source, node, f"KES needs `{name}` set in its environment at start (`{node.path}`)")
 
 
@@ -73,3 +80,72 @@ def env_reference_in_policy(deployment):
         if is_policy_pattern(node.path):
             yield at_node(config.source, node, f"`{node.path}` contains `${{`, but KES never substitutes variables in policy "
                           "patterns: it is matched literally")
+
+
+def _without_the_variable(deployment) -> str:
+    """What KES does when the variable a `${...}` names is not set, for the target release."""
+    config, version = deployment.kes, deployment.options.kes_version
+    semver = semantic_version(version)
+    if config.generation is Generation.G0 or (semver is not None and semver < (0, 22, 0)):
+        return "KES (before 0.22) silently uses an empty value instead"
+    if config.generation is Generation.G1 and semver is None and release_date(version) is None:
+        return ("KES >= 0.22 refuses to start (`referenced env. variable ... not found`), and older releases "
+                "silently use an empty value instead")
+    return "KES refuses to start (`referenced env. variable ... not found`)"
+
+
+_SHELL_DEFAULT_EXAMPLE = "admin: {identity: '${KES_ADMIN:-disabled}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
+
+
+@rule("KES216", "env-reference-shell-syntax", Severity.ERROR,
+      "A `${VAR:-default}` (shell syntax) that KES takes as a variable name",
+      rationale="""KES substitutes `${NAME}` by looking up the text between the braces, trimmed, as one
+      variable name. It knows no shell parameter expansion: `${KES_ADMIN:-disabled}` makes KES look up a
+      variable literally named `KES_ADMIN:-disabled`, which practically no environment has, so the default is never
+      applied and it does not matter whether KES_ADMIN is set. KES >= 0.22 then refuses to start; older
+      releases silently used an empty value. The same holds for `${VAR:=x}`, `${VAR:?message}` and
+      `${VAR:+x}`.""",
+      fix="""Write `${VAR}` and set VAR (to the default, if need be) where KES starts: systemd
+      `Environment=`/`EnvironmentFile=` of the KES unit or the container's env; or write the default value
+      into the file if it is not a secret. If a template tool renders this file before KES reads it,
+      lint the rendered file instead.""",
+      examples=(Example.kes(_SHELL_DEFAULT_EXAMPLE, True),
+                Example.kes(_SHELL_DEFAULT_EXAMPLE, True, options=(("kes_env", {"KES_ADMIN": "disabled"}),),
+                            note="KES_ADMIN is set, but KES looks up `KES_ADMIN:-disabled`"),
+                Example.kes(_SHELL_DEFAULT_EXAMPLE.replace(":-disabled", ""), False)))
+def env_reference_shell_syntax(deployment):
+    config, env = deployment.kes, deployment.options.kes_env
+    if config is None:
+        return
+    for name, node in substituted_references(config):
+        expansion = shell_expansion(name)
+        if expansion is None or (env is not None and name in env):
+            continue  # an environment that really has a variable of that odd name: KES substitutes it
+        variable, word = expansion.variable, expansion.word.strip()
+        secret = is_secret_path(node.path) and word
+        if secret:  # the default is a secret written into the file: never repeat it
+            written, looked_up = f"`${{{variable}{expansion.operator}…}}`", f"`{variable}{expansion.operator}` + the default"
+        else:
+            written, looked_up = f"`${{{name}}}`", f"`{name}`"
+        if expansion.is_default:
+            shown = "(a secret, hidden here)" if secret else f"`{word}`" if word else "(empty)"
+            meant = f"the default {shown} is never applied, whether or not {variable} is set"
+        else:
+            meant = f"`{expansion.operator}` is not applied, whether or not {variable} is set"
+        if secret:
+            fix = (f"Write `${{{variable}}}` and set {variable} where KES starts (systemd `EnvironmentFile=` of the "
+                   "KES unit, the container's env or secret store); take the secret out of this file, and replace it "
+                   "if the file was ever shared.")
+        elif expansion.is_default:
+            fix = (f"Write `${{{variable}}}` and set {variable}={word} where KES starts (e.g. "
+                   f"`Environment={variable}={word}` in the KES systemd unit, or the container's env), or write "
+                   f"`{word}` into the file instead of the reference.")
+        else:
+            fix = f"Write `${{{variable}}}` and set {variable} where KES starts (systemd `Environment=`, the container's env)."
+        unset = ("the KES environment has no variable of that name" if env is not None else
+                 "no environment normally has a variable of that name")
+        yield at_node(config.source, node,
+                      f"`{node.path}` is {written}, shell syntax KES does not understand: KES looks up a variable "
+                      f"literally named {looked_up}, so {meant}; {unset}, so {_without_the_variable(deployment)}",
+                      fix=fix + " If a template tool renders this file before KES reads it, lint the rendered file "
+                                "instead.")

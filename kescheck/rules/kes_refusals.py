@@ -9,7 +9,7 @@ import os
 import re
 
 from ..findings import Severity
-from ..load.kesconfig import Generation, KesConfig, as_released, env_reference
+from ..load.kesconfig import Generation, KesConfig, as_released, env_reference, shell_expansion
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
@@ -61,7 +61,7 @@ def env_variable_unset(deployment):
     if config is None or env is None:
         return
     for name, node in substituted_references(config):
-        if name not in env:
+        if name not in env and shell_expansion(name) is None:  # `${VAR:-x}` is KES216's
             yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment does "
                           f"not set: KES refuses to start (`referenced env. variable '{name}' ... not found`)")
 
