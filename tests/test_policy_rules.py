@@ -76,6 +76,33 @@ def test_mid_path_star_in_a_version_v1_config_is_an_error_at_its_line(deployment
     assert "/v1/key/generate/minio-*" in found[0].fix  # the G2 equivalent is spelled out
 
 
+def mid_star_message(deployment, pattern):
+    kes, env = deployment(DOCUMENTED + f"      - {pattern}\n")
+    [found] = pol(lint([kes, env]), "POL003")
+    return found
+
+
+def test_mid_star_message_names_every_api_the_glob_matched_including_removed_ones(deployment):
+    found = mid_star_message(deployment, "/v1/policy/*/*")
+    current, _, removed = found.message.partition("APIs current KES no longer has")
+    assert all(f"`/v1/policy/{op}/*`" in current for op in ("describe", "read", "list"))
+    assert all(f"`/v1/policy/{op}/*`" in removed for op in ("write", "show", "delete"))
+    assert "2023-10-24" in removed
+    # The fix lists only what current KES can still match.
+    assert "`/v1/policy/read/*`" in found.fix and "write" not in found.fix and "show" not in found.fix
+
+    found = mid_star_message(deployment, "/v1/identity/*/*")
+    assert "`/v1/identity/forget/*`" in found.message and "`/v1/identity/delete/*`" in found.message
+    assert "`/v1/identity/list/*`" in found.fix and "forget" not in found.fix
+
+
+def test_mid_star_glob_that_only_matched_removed_apis_says_so(deployment):
+    found = mid_star_message(deployment, "/v1/identity/*/*/*")  # /v1/identity/assign/POLICY/IDENTITY
+    assert "matched no API path" not in found.message
+    assert "it matched only APIs current KES no longer has: `/v1/identity/assign/*`" in found.message
+    assert found.fix.startswith("Remove the pattern")
+
+
 def test_same_glob_is_fine_for_kes_0_22(deployment):
     kes, env = deployment(DOCUMENTED + "      - /v1/key/*/minio-*\n")
     codes = {f.code for f in pol(lint([kes, env], Options(kes_version="0.22")))}

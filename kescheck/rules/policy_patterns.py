@@ -14,7 +14,8 @@ from functools import lru_cache
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation, reads_singular_identity
 from ..load.yamldoc import YMap, YScalar, YSeq
-from ..policy import ROUTES, Policy, PolicyPattern, Route, can_match, covers, policies, routes_for, tokens_for
+from ..policy import (REWRITE, ROUTES, Policy, PolicyPattern, Route, can_match, covers, policies, routes_for,
+                      tokens_for)
 from .base import Example, at_node, rule
 
 _HEAD = "admin:\n  identity: disabled\nkeystore:\n  fs:\n    path: /var/kes\n"
@@ -198,33 +199,50 @@ def pattern_matches_no_api(deployment):
                   f"Replace it with `{suggestion}`." if suggestion else None)
 
 
-def _g2_equivalents(text: str) -> list[str]:
-    """What a glob pattern meant under KES <= 0.22, rewritten for prefix matching (one pattern per API)."""
+def _per_api(text: str, route: Route) -> str:
+    """What a glob matched on one API, written as a pattern with its only wildcard at the end."""
+    if not route.takes_resource:
+        return route.base
+    parts = text.split("/")
+    count = len(route.base.rstrip("/").split("/"))
+    resource = "/".join(parts[count:]) if len(parts) > count else "*"
+    cut = min([resource.find(c) for c in "*?[\\" if c in resource] or [len(resource)])
+    return route.base + (resource[:cut] + "*" if cut < len(resource) else resource)
+
+
+def _glob_era_meaning(text: str) -> tuple[list[str], list[tuple[str, Route]]]:
+    """What a glob pattern matched under KES <= 0.22, one pattern per API: (APIs current KES still has,
+    (pattern, route) for the APIs of any glob-era release that current KES no longer has: policy
+    write/show/delete, identity assign/forget/delete, secrets, enclaves, log traces)."""
     tokens = tokens_for(text, Generation.G1)
     if tokens is None:
-        return []
-    found = []
-    for route in routes_for(Generation.G2):
-        if not route.exists_in(Generation.G1) or not can_match(tokens, route):
+        return [], []
+    current, removed = [], []
+    for route in ROUTES:
+        if not (route.exists_in(Generation.G0) or route.exists_in(Generation.G1)) or not can_match(tokens, route):
             continue
-        if not route.takes_resource:
-            found.append(route.base)
-            continue
-        parts = text.split("/")
-        count = len(route.base.rstrip("/").split("/"))
-        resource = "/".join(parts[count:]) if len(parts) > count else "*"
-        cut = min([resource.find(c) for c in "*?[\\" if c in resource] or [len(resource)])
-        found.append(route.base + (resource[:cut] + "*" if cut < len(resource) else resource))
-    return list(dict.fromkeys(found))
+        if route.exists_in(Generation.G2):
+            current.append(_per_api(text, route))
+        else:
+            removed.append((_per_api(text, route), route))
+    return list(dict.fromkeys(current)), list({p: (p, r) for p, r in removed}.values())
 
 
 def _g2_fix(pattern: PolicyPattern) -> tuple[str, str | None]:
-    equivalents = _g2_equivalents(pattern.text)
-    if not equivalents:
+    current, removed = _glob_era_meaning(pattern.text)
+    if not current and not removed:
         return "it matched no API path under glob matching either", None
-    listed = ", ".join(f"`{p}`" for p in equivalents)
-    return (f"under KES <= 0.22 it meant {listed}",
-            f"Replace it with one {pattern.effect.value} pattern per API: {listed}.")
+    listed = ", ".join(f"`{p}`" for p in current)
+    gone = ", ".join(f"`{p}`" for p, _ in removed) + f" (removed by the {REWRITE} rewrite at the latest)"
+    if not current:
+        return (f"under KES <= 0.22 it matched only APIs current KES no longer has: {gone}",
+                "Remove the pattern: every API it matched was removed from KES.")
+    meaning = f"under KES <= 0.22 it meant {listed}"
+    fix = f"Replace it with one {pattern.effect.value} pattern per API: {listed}."
+    if removed:
+        meaning += f", and also APIs current KES no longer has: {gone}"
+        fix += " Current KES has no API that replaces the removed ones, so they need no pattern."
+    return meaning, fix
 
 
 @rule("POL003", "wildcard-not-at-end", Severity.ERROR, "A `*` before the end of a pattern under prefix matching",
