@@ -259,9 +259,11 @@ def _kes_vocabulary(keys: set[str]) -> bool:
 def looks_like_kes_config(doc: YamlDocument) -> bool:
     """Recognise a KES config by its content: the top-level keys only KES configs combine."""
     root = doc.root
-    if not isinstance(root, YMap):
-        return False
-    keys = set(root.keys())
+    return isinstance(root, YMap) and looks_like_kes_keys(set(root.keys()))
+
+
+def looks_like_kes_keys(keys: set[str]) -> bool:
+    """The top-level keys of a mapping are those of a KES config."""
     return _kes_vocabulary(keys) and (bool(keys & _ANCHOR_KEYS) or len(keys - TOP_LEVEL_KEYS) <= 2)
 
 
