@@ -172,3 +172,43 @@ def test_refusals_carry_the_prefix_of_the_target_release(tmp_path):
     for version, prefix in ((None, "`kesconf: "), ("2023-11-09T17-35-47Z", "`kesconf: "), ("2023-10-24T20-26-51Z", "`edge: ")):
         messages = [f.message for f in lint([kes], Options(kes_version=version)).findings if f.code in ("KES012", "KES106")]
         assert len(messages) == 2 and all(prefix in m for m in messages), (version, messages)
+
+
+def _vault_kubernetes(jwt: str) -> str:
+    return BASE + f"keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    kubernetes:\n" \
+                  f"      role: kes\n      jwt: {jwt}\n"
+
+
+def _token_findings(write, jwt: str, **options):
+    return [(c, line, column, message) for c, line, column, message in run(write, _vault_kubernetes(jwt), **options)
+            if c in ("CRT001", "CRT002", "KES107")]
+
+
+def test_a_missing_vault_token_file_is_a_note_like_a_missing_certificate(write):
+    found = _token_findings(write, "/var/run/secrets/kubernetes.io/serviceaccount/token")
+    tokens = [f for f in found if f[1] == 11]
+    assert [(c, line, column) for c, line, column, _ in tokens] == [("CRT001", 11, 12)]
+    assert "'/var/run/secrets/kubernetes.io/serviceaccount/token', which does not exist here" in tokens[0][3]
+    assert "the Kubernetes service account token" in tokens[0][3]
+    required = [f for f in _token_findings(write, "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                                           require_files=True) if f[1] == 11]
+    assert [(c, line, column) for c, line, column, _ in required] == [("KES107", 11, 12)]  # not CRT002 as well
+
+
+def test_a_vault_token_path_that_is_a_directory_is_an_error_without_require_files(write, tmp_path):
+    (tmp_path / "tokens").mkdir()
+    (tmp_path / "token").write_text("eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n")
+    assert [c for c, *_ in _token_findings(write, "./tokens")] == ["CRT001", "CRT001", "KES107"]  # + tls.key/cert
+    assert [c for c, line, *_ in _token_findings(write, "./token") if line == 11] == []
+    assert [c for c, line, *_ in _token_findings(write, "./token", require_files=True) if line == 11] == []
+
+
+def test_the_vault_token_path_follows_kes_env_and_leaves_placeholders_and_old_releases_alone(write):
+    at_token = lambda found: [c for c, line, *_ in found if line == 11]  # noqa: E731
+    assert at_token(_token_findings(write, "${KES_JWT}")) == []  # unknown until --kes-env says
+    assert at_token(_token_findings(write, "${KES_JWT}", kes_env={"KES_JWT": "/run/kes/token"})) == ["CRT001"]
+    assert at_token(_token_findings(write, "${KES_JWT}", kes_env={"KES_JWT": "eyJhbGciOi.e30.c2ln"})) == []
+    assert at_token(_token_findings(write, "/path/to/token")) == []  # KES206's placeholder
+    assert at_token(_token_findings(write, "eyJhbGciOi.e30.c2ln")) == []  # the token itself (KES209's)
+    assert at_token(_token_findings(write, "/run/kes/token", kes_version="0.21")) == []  # G1 sends the text instead
+
