@@ -132,6 +132,12 @@ def is_secret_path(path: str) -> bool:
     return _SECRET_PATH.match(path) is not None
 
 
+def names_token_file(node: YNode | None) -> bool:
+    """A Vault Kubernetes `jwt` value that is the path of the token file, not the token: KES reads a value with
+    `/` as a file, and a JWT (base64url segments joined by dots) never contains one."""
+    return isinstance(node, YScalar) and node.path.endswith("kubernetes.jwt") and "/" in node.text
+
+
 @dataclass
 class KesConfig:
     doc: YamlDocument
@@ -202,7 +208,7 @@ def _mark_secrets(doc: YamlDocument) -> None:
         if getattr(node, "is_key", False) or not node.path or not is_secret_path(node.path):
             continue
         if isinstance(node, YScalar):
-            if not node.is_null and env_reference(node) is None:
+            if not node.is_null and env_reference(node) is None and not names_token_file(node):
                 _mark_scalar(doc.source, node)
             continue
         # A list or mapping where KES expects the secret (a mistake): whatever it holds is still the secret.

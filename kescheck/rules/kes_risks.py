@@ -7,7 +7,8 @@ import re
 
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
-from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path, release_date, semantic_version
+from ..load.kesconfig import (Generation, KesConfig, env_reference, is_secret_path, names_token_file, release_date,
+                              semantic_version)
 from ..load.yamldoc import YMap, YScalar
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
@@ -287,7 +288,7 @@ def plaintext_secret(deployment):
             continue
         if not is_secret_path(node.path) or env_reference(node) is not None:
             continue
-        if node.path.endswith("kubernetes.jwt") and "/" in node.text:
+        if names_token_file(node):
             continue  # a path to the token file, not the token
         if _placeholder(node.text) is not None:
             continue  # not a secret yet: KES206 reports the placeholder
