@@ -212,3 +212,42 @@ def test_the_vault_token_path_follows_kes_env_and_leaves_placeholders_and_old_re
     assert at_token(_token_findings(write, "eyJhbGciOi.e30.c2ln")) == []  # the token itself (KES209's)
     assert at_token(_token_findings(write, "/run/kes/token", kes_version="0.21")) == []  # G1 sends the text instead
 
+
+
+def _vault_kv(lines: str) -> str:
+    return BASE + "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n" + lines + \
+        "    approle: {id: '${APPROLE_ID}', secret: '${APPROLE_SECRET}'}\n"
+
+
+@pytest.mark.parametrize("lines,expected", [
+    ("    engine: kv-v2\n", [(9, 13, "`kv-v2`, a K/V v2 mount by its name")]),
+    ("    engine: kv-v2\n    version: v1\n", [(9, 13, "`version` is `v1`, so KES speaks the K/V v1 API")]),
+    ("    engine: team/kv_v2-prod\n", [(9, 13, "`team/kv_v2-prod`, a K/V v2 mount")]),
+    ("    engine: /secret/\n", [(9, 13, "where a Vault dev server mounts K/V v2")]),
+    ("    engine: kv/data\n", [(9, 13, "the mount looks like `kv`, K/V v2; `version` is not set")]),
+    ("    prefix: data/kes\n", [(9, 13, "`keystore.vault.prefix` starts with `data/`")]),
+    ("    engine: kv-v2\n    version: v2\n", []),
+    ("    engine: secret\n    version: v1\n", []),  # written down: the mount is v1
+    ("    engine: kv/data\n    version: v1\n", []),
+    ("    prefix: data/kes\n    version: v1\n", []),
+    ("    engine: kv2\n", []),  # may as well be the second kv mount
+    ("    engine: data\n", []),  # a mount called data, not the v2 API segment after a mount
+    ("    engine: kv\n", []),  # KES's default mount, v1 or v2 alike
+    ("", []),
+    ("    engine: kv-v2\n    version: V2\n", []),  # KES012's: KES refuses the value
+])
+def test_vault_kv_version_warns_where_the_engine_path_points_at_v2(write, lines, expected):
+    found = [(line, column, message) for code, line, column, message in run(write, _vault_kv(lines)) if code == "KES216"]
+    assert [(line, column) for line, column, _ in found] == [(line, column) for line, column, _ in expected]
+    for (_, _, message), (_, _, wanted) in zip(found, expected):
+        assert wanted in message and "invalid K/V v1 format" in message
+
+
+def test_vault_kv_version_follows_kes_env_for_engine_and_version(write):
+    engine = _vault_kv("    engine: ${KV_ENGINE}\n")
+    assert [c for c, *_ in run(write, engine) if c == "KES216"] == []  # unknown without --kes-env
+    assert [c for c, *_ in run(write, engine, kes_env={"KV_ENGINE": "kv-v2"}) if c == "KES216"] == ["KES216"]
+    version = _vault_kv("    engine: kv-v2\n    version: ${KV_VERSION}\n")
+    assert [c for c, *_ in run(write, version) if c == "KES216"] == []
+    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v2"}) if c == "KES216"] == []
+    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v1"}) if c == "KES216"] == ["KES216"]
