@@ -237,7 +237,7 @@ def _vault_kv(lines: str) -> str:
     ("    engine: kv-v2\n    version: V2\n", []),  # KES012's: KES refuses the value
 ])
 def test_vault_kv_version_warns_where_the_engine_path_points_at_v2(write, lines, expected):
-    found = [(line, column, message) for code, line, column, message in run(write, _vault_kv(lines)) if code == "KES216"]
+    found = [(line, column, message) for code, line, column, message in run(write, _vault_kv(lines)) if code == "KES219"]
     assert [(line, column) for line, column, _ in found] == [(line, column) for line, column, _ in expected]
     for (_, _, message), (_, _, wanted) in zip(found, expected):
         assert wanted in message and "invalid K/V v1 format" in message
@@ -245,9 +245,9 @@ def test_vault_kv_version_warns_where_the_engine_path_points_at_v2(write, lines,
 
 def test_vault_kv_version_follows_kes_env_for_engine_and_version(write):
     engine = _vault_kv("    engine: ${KV_ENGINE}\n")
-    assert [c for c, *_ in run(write, engine) if c == "KES216"] == []  # unknown without --kes-env
-    assert [c for c, *_ in run(write, engine, kes_env={"KV_ENGINE": "kv-v2"}) if c == "KES216"] == ["KES216"]
+    assert [c for c, *_ in run(write, engine) if c == "KES219"] == []  # unknown without --kes-env
+    assert [c for c, *_ in run(write, engine, kes_env={"KV_ENGINE": "kv-v2"}) if c == "KES219"] == ["KES219"]
     version = _vault_kv("    engine: kv-v2\n    version: ${KV_VERSION}\n")
-    assert [c for c, *_ in run(write, version) if c == "KES216"] == []
-    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v2"}) if c == "KES216"] == []
-    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v1"}) if c == "KES216"] == ["KES216"]
+    assert [c for c, *_ in run(write, version) if c == "KES219"] == []
+    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v2"}) if c == "KES219"] == []
+    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v1"}) if c == "KES219"] == ["KES219"]

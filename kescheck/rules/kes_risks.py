@@ -437,7 +437,7 @@ _KV_VAULT = "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n
             "    approle: {{id: '${{APPROLE_ID}}', secret: '${{APPROLE_SECRET}}'}}\n"
 
 
-@rule("KES216", "vault-kv-version", Severity.WARNING, "The Vault engine path points at K/V v2 while KES speaks v1",
+@rule("KES219", "vault-kv-version", Severity.WARNING, "The Vault engine path points at K/V v2 while KES speaks v1",
       rationale="""KES talks to Vault's K/V engine with the API of `keystore.vault.version` and takes `v1` when
       it is not set. The two APIs differ (v2 reads and writes `<mount>/data/<path>` with a wrapped body), so on a
       K/V v2 mount every key create and read fails (`vault: entry exist but failed to read '...': invalid K/V v1
