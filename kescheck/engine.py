@@ -13,6 +13,7 @@ from typing import Iterable, Iterator
 from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
+from .load.kubernetes import kubernetes_manifest
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -135,8 +136,16 @@ def classify(source: SourceFile, explicit: bool) -> tuple[str | None, YamlDocume
 
 
 def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options) -> LoadedFile | None:
+    """The file as a KES config or MinIO env file; None when it is neither. Raises InputError for a file named
+    as a config that is a Kubernetes manifest: linted, its keys would all be findings, none of them true."""
     source = decode(shown, data)
     kind, doc = classify(source, explicit)
+    if kind is not None:
+        manifest = kubernetes_manifest(source.text)
+        if manifest is not None:
+            if explicit:
+                raise InputError(path, manifest.refusal("" if path == Path("<stdin>") else str(path)))
+            return None  # found by a walk or --by-content: not a config, like any other YAML
     if kind == "kes":
         return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, doc))
     if kind == "env":
@@ -188,7 +197,11 @@ class _Collector:
             if explicit:
                 self.errors.append(InputError(path, refusal))
             return None
-        loaded = _load(path, display_path(path), data, explicit, self.options)
+        try:
+            loaded = _load(path, display_path(path), data, explicit, self.options)
+        except InputError as err:
+            self.errors.append(err)
+            return None
         if loaded is not None:
             loaded.named = named
             loaded.key = key
@@ -204,7 +217,11 @@ class _Collector:
         if refusal is not None:
             self.errors.append(InputError("<stdin>", refusal))
             return
-        loaded = _load(Path("<stdin>"), Path("<stdin>"), data, True, self.options)
+        try:
+            loaded = _load(Path("<stdin>"), Path("<stdin>"), data, True, self.options)
+        except InputError as err:
+            self.errors.append(err)
+            return
         if loaded is not None:
             self.files[Path("<stdin>")] = loaded
 

@@ -34,6 +34,7 @@ class Role(enum.Enum):
     MINIO_CLIENT_KEY = "MinIO's client private key"
     MINIO_CAPATH = "the CA MinIO verifies KES against (MINIO_KMS_KES_CAPATH)"
     MINIO_CERTS_CAS = "the CA directory MinIO verifies KES against without MINIO_KMS_KES_CAPATH (<certs-dir>/CAs)"
+    VAULT_JWT = "the Kubernetes service account token KES logs in to Vault with"
 
     @property
     def is_key(self) -> bool:
@@ -45,7 +46,7 @@ class Role(enum.Enum):
 
     @property
     def is_certificate(self) -> bool:
-        return not self.is_key and not self.is_ca
+        return not self.is_key and not self.is_ca and self is not Role.VAULT_JWT
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +122,9 @@ class Material:
     client_auth_node: YScalar | None = None
     keystore_pairs: list[KeyPair] = field(default_factory=list)
     minio: list[MinioSide] = field(default_factory=list)
+    vault_jwt: Reference | None = None
+    """`keystore.vault.kubernetes.jwt` when it names the token file KES reads at start. Not among `references`:
+    the file is no PEM, so only whether it is there is checked (CRT001 without --require-files, KES107)."""
 
     def pairs(self) -> list[KeyPair]:
         found = [self.kes_server] if self.kes_server else []
@@ -226,6 +230,15 @@ def _keystore_material(deployment: Deployment, found: Material) -> None:
             found.keystore_pairs.append(KeyPair(refs.get("cert"), refs.get("key"), password_configurable=False))
 
 
+def _vault_jwt(deployment: Deployment) -> Reference | None:
+    """G2 KES reads a `jwt` holding `/` (after `${VAR}` substitution) as the token file and refuses to start
+    when it cannot; older releases fall back to sending the text itself as the token."""
+    if deployment.kes.generation is not Generation.G2:
+        return None
+    ref = _kes_reference(deployment, Role.VAULT_JWT, "keystore.vault.kubernetes.jwt")
+    return ref if ref is not None and "/" in ref.text else None
+
+
 def _minio_side(deployment: Deployment, env: EnvFile, found: Material) -> MinioSide:
     cert = _env_reference(deployment, env, Role.MINIO_CLIENT_CERT, CERT_FILE)
     key = _env_reference(deployment, env, Role.MINIO_CLIENT_KEY, KEY_FILE)
@@ -270,6 +283,7 @@ def material(deployment: Deployment) -> Material:
             auth = kes_value(deployment, found.client_auth_node)
             found.client_verification = kes.generation is Generation.G2 and (auth or "").lower() == "on"
             _keystore_material(deployment, found)
+            found.vault_jwt = _vault_jwt(deployment)
         for env in deployment.envs:
             found.minio.append(_minio_side(deployment, env, found))
         return found

@@ -248,3 +248,82 @@ def test_shell_default_of_a_secret_is_never_shown(write, cli):
     [finding] = [f for f in lint([path]).findings if f.code == "KES216"]
     assert (finding.location.line, finding.location.column) == (11, 15)
     assert "a secret, hidden here" in finding.message and "take the secret out of this file" in finding.fix
+
+
+def _vault_kubernetes(jwt: str) -> str:
+    return BASE + f"keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    kubernetes:\n" \
+                  f"      role: kes\n      jwt: {jwt}\n"
+
+
+def _token_findings(write, jwt: str, **options):
+    return [(c, line, column, message) for c, line, column, message in run(write, _vault_kubernetes(jwt), **options)
+            if c in ("CRT001", "CRT002", "KES107")]
+
+
+def test_a_missing_vault_token_file_is_a_note_like_a_missing_certificate(write):
+    found = _token_findings(write, "/var/run/secrets/kubernetes.io/serviceaccount/token")
+    tokens = [f for f in found if f[1] == 11]
+    assert [(c, line, column) for c, line, column, _ in tokens] == [("CRT001", 11, 12)]
+    assert "'/var/run/secrets/kubernetes.io/serviceaccount/token', which does not exist here" in tokens[0][3]
+    assert "the Kubernetes service account token" in tokens[0][3]
+    required = [f for f in _token_findings(write, "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                                           require_files=True) if f[1] == 11]
+    assert [(c, line, column) for c, line, column, _ in required] == [("KES107", 11, 12)]  # not CRT002 as well
+
+
+def test_a_vault_token_path_that_is_a_directory_is_an_error_without_require_files(write, tmp_path):
+    (tmp_path / "tokens").mkdir()
+    (tmp_path / "token").write_text("eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n")
+    assert [c for c, *_ in _token_findings(write, "./tokens")] == ["CRT001", "CRT001", "KES107"]  # + tls.key/cert
+    assert [c for c, line, *_ in _token_findings(write, "./token") if line == 11] == []
+    assert [c for c, line, *_ in _token_findings(write, "./token", require_files=True) if line == 11] == []
+
+
+def test_the_vault_token_path_follows_kes_env_and_leaves_placeholders_and_old_releases_alone(write):
+    at_token = lambda found: [c for c, line, *_ in found if line == 11]  # noqa: E731
+    assert at_token(_token_findings(write, "${KES_JWT}")) == []  # unknown until --kes-env says
+    assert at_token(_token_findings(write, "${KES_JWT}", kes_env={"KES_JWT": "/run/kes/token"})) == ["CRT001"]
+    assert at_token(_token_findings(write, "${KES_JWT}", kes_env={"KES_JWT": "eyJhbGciOi.e30.c2ln"})) == []
+    assert at_token(_token_findings(write, "/path/to/token")) == []  # KES206's placeholder
+    assert at_token(_token_findings(write, "eyJhbGciOi.e30.c2ln")) == []  # the token itself (KES209's)
+    assert at_token(_token_findings(write, "/run/kes/token", kes_version="0.21")) == []  # G1 sends the text instead
+
+
+
+def _vault_kv(lines: str) -> str:
+    return BASE + "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n" + lines + \
+        "    approle: {id: '${APPROLE_ID}', secret: '${APPROLE_SECRET}'}\n"
+
+
+@pytest.mark.parametrize("lines,expected", [
+    ("    engine: kv-v2\n", [(9, 13, "`kv-v2`, a K/V v2 mount by its name")]),
+    ("    engine: kv-v2\n    version: v1\n", [(9, 13, "`version` is `v1`, so KES speaks the K/V v1 API")]),
+    ("    engine: team/kv_v2-prod\n", [(9, 13, "`team/kv_v2-prod`, a K/V v2 mount")]),
+    ("    engine: /secret/\n", [(9, 13, "where a Vault dev server mounts K/V v2")]),
+    ("    engine: kv/data\n", [(9, 13, "the mount looks like `kv`, K/V v2; `version` is not set")]),
+    ("    prefix: data/kes\n", [(9, 13, "`keystore.vault.prefix` starts with `data/`")]),
+    ("    engine: kv-v2\n    version: v2\n", []),
+    ("    engine: secret\n    version: v1\n", []),  # written down: the mount is v1
+    ("    engine: kv/data\n    version: v1\n", []),
+    ("    prefix: data/kes\n    version: v1\n", []),
+    ("    engine: kv2\n", []),  # may as well be the second kv mount
+    ("    engine: data\n", []),  # a mount called data, not the v2 API segment after a mount
+    ("    engine: kv\n", []),  # KES's default mount, v1 or v2 alike
+    ("", []),
+    ("    engine: kv-v2\n    version: V2\n", []),  # KES012's: KES refuses the value
+])
+def test_vault_kv_version_warns_where_the_engine_path_points_at_v2(write, lines, expected):
+    found = [(line, column, message) for code, line, column, message in run(write, _vault_kv(lines)) if code == "KES219"]
+    assert [(line, column) for line, column, _ in found] == [(line, column) for line, column, _ in expected]
+    for (_, _, message), (_, _, wanted) in zip(found, expected):
+        assert wanted in message and "invalid K/V v1 format" in message
+
+
+def test_vault_kv_version_follows_kes_env_for_engine_and_version(write):
+    engine = _vault_kv("    engine: ${KV_ENGINE}\n")
+    assert [c for c, *_ in run(write, engine) if c == "KES219"] == []  # unknown without --kes-env
+    assert [c for c, *_ in run(write, engine, kes_env={"KV_ENGINE": "kv-v2"}) if c == "KES219"] == ["KES219"]
+    version = _vault_kv("    engine: kv-v2\n    version: ${KV_VERSION}\n")
+    assert [c for c, *_ in run(write, version) if c == "KES219"] == []
+    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v2"}) if c == "KES219"] == []
+    assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v1"}) if c == "KES219"] == ["KES219"]

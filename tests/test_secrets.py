@@ -166,3 +166,16 @@ def test_caret_of_a_finding_inside_a_masked_value_points_at_the_mask(cli, write)
     caret_line = lines[shown + 1]
     assert caret_line.index("^") == mask_at and caret_line.rstrip().endswith("^")
     assert len(caret_line.rstrip()) <= len(lines[shown])
+
+
+@pytest.mark.parametrize("jwt,shown", [("/run/kes/token", True), ("./secrets/token", True),
+                                       ("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJrZXMifQ.c2lnbmF0dXJl", False)])
+def test_a_vault_token_path_is_shown_while_a_token_stays_masked(cli, write, jwt, shown):
+    """KES reads a `jwt` holding `/` as the token file's path; a JWT never holds one, so only a token is masked."""
+    path = write("kes.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore:\n  vault:\n"
+                             f"    endpoint: https://vault.example.net:8200\n    kubernetes: {{role: kes, jwt: {jwt}}}\n")
+    out = cli("lint", path, "--format", "plain", "--format", "json", "--output", path.parent / "r.json").stdout
+    out += (path.parent / "r.json").read_text()
+    assert (jwt in out) is shown
+    assert ("jwt: ********" in out) is not shown
+

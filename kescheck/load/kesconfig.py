@@ -159,6 +159,12 @@ def is_secret_path(path: str) -> bool:
     return _SECRET_PATH.match(path) is not None
 
 
+def names_token_file(node: YNode | None) -> bool:
+    """A Vault Kubernetes `jwt` value that is the path of the token file, not the token: KES reads a value with
+    `/` as a file, and a JWT (base64url segments joined by dots) never contains one."""
+    return isinstance(node, YScalar) and node.path.endswith("kubernetes.jwt") and "/" in node.text
+
+
 @dataclass
 class KesConfig:
     doc: YamlDocument
@@ -230,7 +236,7 @@ def _mark_secrets(doc: YamlDocument) -> None:
             continue
         if isinstance(node, YScalar):
             expansion = shell_expansion(env_reference(node))
-            if not node.is_null and env_reference(node) is None:
+            if not node.is_null and env_reference(node) is None and not names_token_file(node):
                 _mark_scalar(doc.source, node)
             elif expansion is not None and expansion.word.strip():
                 # `${SECRET:-s3cret}`: the shell-style default is the secret, written into the file.
@@ -291,9 +297,11 @@ def _kes_vocabulary(keys: set[str]) -> bool:
 def looks_like_kes_config(doc: YamlDocument) -> bool:
     """Recognise a KES config by its content: the top-level keys only KES configs combine."""
     root = doc.root
-    if not isinstance(root, YMap):
-        return False
-    keys = set(root.keys())
+    return isinstance(root, YMap) and looks_like_kes_keys(set(root.keys()))
+
+
+def looks_like_kes_keys(keys: set[str]) -> bool:
+    """The top-level keys of a mapping are those of a KES config."""
     return _kes_vocabulary(keys) and (bool(keys & _ANCHOR_KEYS) or len(keys - TOP_LEVEL_KEYS) <= 2)
 
 

@@ -220,6 +220,17 @@ def _absent_or_unreadable(path: Path) -> PemFile | None:
     return None
 
 
+def plain_file_state(path: Path) -> FileState:
+    """Whether a file that is not PEM (the Vault service account token) is there to be read: ABSENT, UNREADABLE
+    (a directory, a FIFO, no read permission) or OK. Its content is never read."""
+    missing = _absent_or_unreadable(path)
+    if missing is not None:
+        return missing.state
+    if not path.is_file() or not os.access(path, os.R_OK):
+        return FileState.UNREADABLE
+    return FileState.OK
+
+
 def load_pem_file(path: Path) -> PemFile:
     """A single PEM file. `state` is MALFORMED when the file holds no PEM block at all."""
     missing = _absent_or_unreadable(path)

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ..findings import Finding, Severity
 from ..load.kesconfig import Generation
-from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile
+from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile, plain_file_state
 from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of)
 from .base import Example, at_entry, at_file, at_node, rule
 
@@ -129,6 +129,7 @@ def encrypted_key_example(fails: bool, password: str | None, key_format: str = "
 
 _MISSING_CONSEQUENCE = {
     Role.MINIO_CAPATH: " (MinIO silently ignores a CAPATH it cannot find and falls back to the system roots)",
+    Role.VAULT_JWT: " (KES refuses to start when it cannot read it)",
 }
 
 
@@ -139,24 +140,39 @@ def _absent(deployment):
             yield ref, pem
 
 
-@rule("CRT001", "file-not-found", Severity.NOTE, "A referenced certificate or key file is not here to check",
-      rationale="""Certificates and keys are usually not in the repository with the configs, so lint mode
-      only notes that it could not check them. On the host (or with --require-files) a missing file is an
-      error: KES and MinIO refuse to start without their key pair.""",
+def _missing_here(deployment):
+    """What CRT001 notes: the certificates and keys that are absent, and the Vault token file (no PEM, so
+    outside `_absent`; with --require-files KES107 reports it, not CRT002)."""
+    yield from (ref for ref, _ in _absent(deployment))
+    token = material(deployment).vault_jwt
+    if token is not None and plain_file_state(token.path) is FileState.ABSENT:
+        yield token
+
+
+@rule("CRT001", "file-not-found", Severity.NOTE, "A referenced certificate, key or token file is not here to check",
+      rationale="""Certificates, keys and the Vault Kubernetes service account token (`keystore.vault.kubernetes.jwt`
+      naming a file) are usually not in the repository with the configs, so lint mode only notes that it could
+      not check them. On the host (or with --require-files) a missing file is an error (CRT002; KES107 for the
+      token): KES and MinIO refuse to start without their key pair, and KES without the token file.""",
       fix="""Run kescheck where the files are (or give the deployment a base directory in the settings),
       and use --require-files in CI on hosts that hold the files.""",
       examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=missing-ca.crt\n"),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /etc/kes/server.key, cert: /etc/kes/server.crt}\n"
+                            "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
+                            "    kubernetes: {role: kes, jwt: ./no-such-token}\n", True,
+                            note="the service account token file"),
                 deployment_example(False)))
 def file_not_found(deployment):
     from ..placeholders import ANY_PLACEHOLDER
 
     if deployment.options.require_files:
         return
-    for ref, pem in _absent(deployment):
+    for ref in _missing_here(deployment):
         if ANY_PLACEHOLDER.search(ref.text):
             continue  # a documentation placeholder, not a path: ENV110 and KES206 report it
         yield at_reference(ref, f"{ref.setting} names {ref.describe()}, which does not exist here, so kescheck "
                                 f"could not check {ref.role.value}{_MISSING_CONSEQUENCE.get(ref.role, '')}")
+
 
 
 @rule("CRT002", "required-file-missing", Severity.ERROR, "A referenced certificate or key file does not exist",

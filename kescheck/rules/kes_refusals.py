@@ -5,12 +5,13 @@ Single values (types, allowed values, required keys, names) are the schema's (ke
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 
 from ..findings import Severity
 from ..load.kesconfig import Generation, KesConfig, as_released, env_reference, shell_expansion
+from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
+from ..material import material
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
@@ -307,21 +308,28 @@ def _vault_jwt_config(jwt: str) -> str:
 
 
 @rule("KES107", "vault-jwt-file-unreadable", Severity.ERROR, "The Vault Kubernetes JWT file cannot be read",
-      rationale="""A `keystore.vault.kubernetes.jwt` value containing `/` is a file path; KES reads it at
-      start and refuses to start when it cannot (`kesconf: failed to read vault kubernetes JWT from ...`).
-      Checked only with `--require-files` (on the KES host), since the file lives there.""",
+      rationale="""A `keystore.vault.kubernetes.jwt` value containing `/` (after `${VAR}` substitution) is a file
+      path; KES reads it at start and refuses to start when it cannot (`kesconf: failed to read vault kubernetes
+      JWT from ...`). A file that is here but is a directory or not readable is an error; one that is not here at
+      all is an error only with `--require-files` (on the KES host), and otherwise CRT001's note, as for
+      certificates: the token usually exists only inside the KES pod.""",
       fix="Point `jwt` at the service account token file KES can read (usually "
           "/var/run/secrets/kubernetes.io/serviceaccount/token), or give the token via `${VAR}`.",
       examples=(Example.kes(_vault_jwt_config("./no-such-token"), True, options=(("require_files", True),)),
+                Example(((KES_EXAMPLE_FILE, _vault_jwt_config("./tokens")), ("tokens/token", "eyJhbGciOi.test.token\n")),
+                        True, note="a directory where the token file belongs"),
                 Example(((KES_EXAMPLE_FILE, _vault_jwt_config("./token")), ("token", "eyJhbGciOi.test.token\n")),
-                        False, options=(("require_files", True),))))
+                        False, options=(("require_files", True),)),
+                Example.kes(_vault_jwt_config("./no-such-token"), False,
+                            note="not here, without --require-files: CRT001's note")))
 def vault_jwt_file(deployment):
     config = deployment.kes
-    if config is None or not deployment.options.require_files or config.generation is not Generation.G2:
+    token = material(deployment).vault_jwt if config is not None else None
+    if token is None:
         return
-    jwt = config.scalar("keystore.vault.kubernetes.jwt")
-    if jwt is None or env_reference(jwt) is not None or "/" not in jwt.text:
-        return
-    path = deployment.resolve(jwt.text.strip(), config.source)
-    if not (path.is_file() and os.access(path, os.R_OK)):
-        yield at_node(config.source, jwt, "the file named by `keystore.vault.kubernetes.jwt` cannot be read: KES refuses to start")
+    state = plain_file_state(token.path)
+    if state is FileState.UNREADABLE or state is FileState.ABSENT and deployment.options.require_files:
+        yield at_node(config.source, token.node, f"`keystore.vault.kubernetes.jwt` names {token.describe()}, which "
+                      f"{'does not exist' if state is FileState.ABSENT else 'KES cannot read'}: KES refuses to start "
+                      + as_released("(`kesconf: failed to read vault kubernetes JWT from ...`)",
+                                    deployment.options.kes_version))

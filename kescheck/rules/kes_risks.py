@@ -7,8 +7,10 @@ import re
 
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
-from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path, release_date, semantic_version
+from ..load.kesconfig import (Generation, KesConfig, env_reference, is_secret_path, names_token_file, release_date,
+                              semantic_version)
 from ..load.yamldoc import YMap, YScalar
+from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
 from .base import Example, at_line, at_node, rule
@@ -287,7 +289,7 @@ def plaintext_secret(deployment):
             continue
         if not is_secret_path(node.path) or env_reference(node) is not None:
             continue
-        if node.path.endswith("kubernetes.jwt") and "/" in node.text:
+        if names_token_file(node):
             continue  # a path to the token file, not the token
         if _placeholder(node.text) is not None:
             continue  # not a secret yet: KES206 reports the placeholder
@@ -392,3 +394,97 @@ def cache_unused_unset(deployment):
         yield at_line(config.source, 1, 1, f"{message}; {where}", anchor="cache.expiry.unused")
     else:
         yield at_node(config.source, node, f"{message}; {where}", anchor="cache.expiry.unused")
+
+
+_KV_V2_NAME = re.compile(r"(?:^|[-_.])(?:kv|secrets?)[-_]?v2(?:$|[-_.])", re.IGNORECASE)
+"""A mount path segment that names K/V v2: `kv-v2` (where `vault secrets enable kv-v2` mounts it), `kvv2`,
+`kv_v2`, `secret-v2`, `team-kv-v2`. Not `kv2`, which may as well count mounts."""
+_DEV_SERVER_KV_V2 = "secret"
+"""Where every Vault dev server (`vault server -dev`) mounts K/V v2; old non-dev servers mounted K/V v1 there."""
+_V2_API_SEGMENTS = ("data", "metadata")
+"""The K/V v2 API's own path segments (`<mount>/data/<path>`), which KES adds itself when `version` is v2."""
+
+
+def _vault_path(deployment, dotted: str) -> tuple[YScalar | None, list[str] | None]:
+    """The node and the segments of a vault path setting; segments None when a `${VAR}` hides the value."""
+    node = deployment.kes.scalar(dotted)
+    if node is None:
+        return None, []
+    value = kes_value(deployment, node)
+    if value is None:
+        return node, None if env_reference(node) is not None else []
+    return node, [segment for segment in value.split("/") if segment]
+
+
+def _kv_version_signals(deployment, explicit_v1: bool):
+    """(node, what the path shows) for each sign in `engine` and `prefix` that the mount is K/V v2. A name that
+    says v2 counts whatever `version` says; the rest only while `version` is not set, since writing it down is
+    how a user says which version the mount is."""
+    engine_node, engine = _vault_path(deployment, "keystore.vault.engine")
+    prefix_node, prefix = _vault_path(deployment, "keystore.vault.prefix")
+    if engine:
+        shown = "/".join(engine)
+        if any(_KV_V2_NAME.search(segment) for segment in engine):
+            yield engine_node, (f"`keystore.vault.engine` is `{shown}`, a K/V v2 mount by its name (`vault secrets "
+                                "enable kv-v2` mounts one at `kv-v2/`)")
+            return
+        if explicit_v1:
+            return
+        if engine == [_DEV_SERVER_KV_V2]:
+            yield engine_node, ("`keystore.vault.engine` is `secret`, where a Vault dev server mounts K/V v2 (old "
+                                "Vault servers mounted v1 there: only the mount can tell)")
+            return
+        if len(engine) > 1 and engine[-1] in _V2_API_SEGMENTS:
+            yield engine_node, (f"`keystore.vault.engine` `{shown}` ends in `{engine[-1]}`, a path segment of the K/V "
+                                f"v2 API (`<mount>/{engine[-1]}/...`): the mount looks like `{'/'.join(engine[:-1])}`, "
+                                "K/V v2")
+            return
+    if prefix and not explicit_v1 and prefix[0] in _V2_API_SEGMENTS:
+        yield prefix_node, (f"`keystore.vault.prefix` starts with `{prefix[0]}/`, a path segment of the K/V v2 API "
+                            "(`<mount>/data/...`): the mount looks like K/V v2")
+
+
+_KV_VAULT = "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n{extra}" \
+            "    approle: {{id: '${{APPROLE_ID}}', secret: '${{APPROLE_SECRET}}'}}\n"
+
+
+@rule("KES219", "vault-kv-version", Severity.WARNING, "The Vault engine path points at K/V v2 while KES speaks v1",
+      rationale="""KES talks to Vault's K/V engine with the API of `keystore.vault.version` and takes `v1` when
+      it is not set. The two APIs differ (v2 reads and writes `<mount>/data/<path>` with a wrapped body), so on a
+      K/V v2 mount every key create and read fails (`vault: entry exist but failed to read '...': invalid K/V v1
+      format`): KES starts (unless it must create pre-defined `keys`), and MinIO fails at its first key. kescheck
+      does not contact Vault, and KES's Vault policy normally has no right to read `sys/mounts`, so which version a
+      mount is cannot be seen; kescheck warns only where the config itself points at v2: an `engine` whose name
+      says v2 (`kv-v2`, `kvv2`, `secret-v2`; reported even with `version: v1`), and, while `version` is not set,
+      `engine: secret` (K/V v2 on every Vault dev server, v1 on old production servers) or `data/`/`metadata/` in
+      `engine` or `prefix` (segments of the v2 API that KES adds itself). A v2 mount at a neutral path (`kv`, the
+      default, mounted with `-version=2`), or a v1 mount upgraded in place (`vault kv enable-versioning`), shows
+      nothing in the config: setting `version` explicitly is the only safeguard there.""",
+      fix="""Look the mount up with `vault secrets list -detailed` (its Options show `version:2` for K/V v2) and
+      set `keystore.vault.version` to match (`v2` needs KES 0.15 or later). With v2, name only the mount in
+      `engine` and leave `data/` and `metadata/` out of `engine` and `prefix`: KES adds them, and its Vault policy
+      needs `<engine>/data/*` and `<engine>/metadata/*`.""",
+      examples=(Example.kes(_BASE + _KV_VAULT.format(extra="    engine: kv-v2\n"), True),
+                Example.kes(_BASE + _KV_VAULT.format(extra="    engine: secret\n"), True,
+                            note="the dev server's K/V v2 mount, and no version"),
+                Example.kes(_BASE + _KV_VAULT.format(extra="    engine: kv/data\n"), True,
+                            note="the v2 API path written as the engine"),
+                Example.kes(_BASE + _KV_VAULT.format(extra="    engine: kv-v2\n    version: v2\n"), False),
+                Example.kes(_BASE + _KV_VAULT.format(extra="    engine: secret\n    version: v1\n"), False,
+                            note="the version is written down"),
+                Example.kes(_BASE + _KV_VAULT.format(extra=""), False,
+                            note="the default `kv` mount says nothing about its version")))
+def vault_kv_version(deployment):
+    config = deployment.kes
+    if config is None or not isinstance(config.find("keystore.vault"), YMap):
+        return
+    version_node = config.scalar("keystore.vault.version")
+    version = kes_value(deployment, version_node) or ""
+    if version_node is not None and env_reference(version_node) is not None and not version:
+        return  # the version comes from the environment, which kescheck does not know
+    if version not in ("", "v1"):
+        return  # v2, or a value KES refuses (KES012 reports that)
+    said = "`version` is `v1`, so" if version else "`version` is not set, so"
+    for node, shows in _kv_version_signals(deployment, explicit_v1=bool(version)):
+        yield at_node(config.source, node, f"{shows}; {said} KES speaks the K/V v1 API to it: on a v2 mount every "
+                      "key create and read fails (`invalid K/V v1 format`), and so does MinIO's first key operation")
