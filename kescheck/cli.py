@@ -31,6 +31,11 @@ class FailOn(str, Enum):
     never = "never"
 
 
+class OnOff(str, Enum):
+    on = "on"
+    off = "off"
+
+
 class Color(str, Enum):
     auto = "auto"
     always = "always"
@@ -170,6 +175,7 @@ def lint(
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Lowest severity that makes the exit status 1."),
     kes_version: Optional[str] = typer.Option(None, "--kes-version", help="Target KES version (X.Y); default: detect."),
     kes_env: Optional[Path] = typer.Option(None, "--kes-env", help="Env file KES starts with: resolve ${VAR} against it."),
+    kes_auth: Optional[OnOff] = typer.Option(None, "--kes-auth", help="`kes server --auth` of KES <= 2023-09-28 (default: on, as KES)."),
     expiry_warning: Optional[int] = typer.Option(None, "--expiry-warning", min=0, help="Warn about certificates expiring within DAYS (default 30)."),
     at: Optional[str] = typer.Option(None, "--at", help="Judge certificate validity at this ISO 8601 time."),
     require_files: bool = typer.Option(False, "--require-files", help="Referenced certificate/key files must exist."),
@@ -207,6 +213,7 @@ def lint(
     options = Options(
         kes_version=version,
         kes_env=read_env_mapping(kes_env) if kes_env else None,
+        kes_auth={None: None, "on": True, "off": False}[kes_auth.value if kes_auth else settings.kes_auth],
         expiry_warning_days=next(days for days in (expiry_warning, settings.expiry_warning_days, 30) if days is not None),
         at=parse_timestamp(at) if at else None,
         require_files=require_files,

@@ -14,7 +14,7 @@ from pathlib import Path
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.envfile import EnvEntry, EnvFile
-from .load.kesconfig import Generation, env_reference
+from .load.kesconfig import INTRODUCED, Generation, env_reference, predates
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
 from .load.source import SourceFile
@@ -112,13 +112,50 @@ class MinioSide:
     among `Material.references`: MinIO creates the directory when it is missing, so its absence is no fault."""
 
 
+@dataclass(frozen=True, eq=False)
+class ClientVerification:
+    """KES verifies MinIO's client certificate in the TLS handshake: why kescheck thinks so, and against what."""
+
+    because: str
+    """For messages: `tls.auth: on at line 4 of kes.yaml`, `KES 0.22 does so by default, unless …`."""
+    ca: Reference | None
+    """`tls.ca` where the release reads it; None: the system roots alone, which kescheck cannot see."""
+    release: str = "KES"
+    """The KES that verifies, for messages: `KES 0.22`, `KES of generation G0 (KES <= 0.17.1)`."""
+    assumed: bool = False
+    """The default of `kes server --auth` (KES <= 2023-09-28), a command line kescheck does not see: the
+    deployment may run with `--auth=off` (the MinIO tutorials do) unless --kes-auth says how it runs."""
+
+
+def _client_verification(deployment: Deployment, found: "Material") -> ClientVerification | None:
+    """G2 verifies with `tls.auth: on` only. KES up to 2023-09-28 (G0, G1) requires and verifies client certificates
+    unless started with `kes server --auth=off`, against the system roots plus `tls.ca` from v0.22.0 (E2)."""
+    kes = deployment.kes
+    if kes.generation is Generation.G2:
+        node = found.client_auth_node
+        if (kes_value(deployment, node) or "").lower() != "on":
+            return None
+        return ClientVerification(f"tls.auth: on at line {node.line} of {kes.source.path}", found.kes_client_ca)
+    flag = deployment.options.kes_auth
+    if flag is False:
+        return None
+    version = deployment.options.kes_version
+    reads_ca = kes.generation is Generation.G1 and not predates(version, INTRODUCED["tls.ca"])
+    release = f"KES {version.strip()}" if version else f"KES of generation {kes.generation.label}"
+    if flag:
+        because = f"{release} runs with `kes server --auth=on`, as --kes-auth says"
+    else:
+        because = f"{release} does so by default, unless it runs with `kes server --auth=off`"
+    return ClientVerification(because, found.kes_client_ca if reads_ca else None, release, assumed=flag is None)
+
+
 @dataclass(eq=False)
 class Material:
     references: list[Reference] = field(default_factory=list)
     kes_server: KeyPair | None = None
     kes_client_ca: Reference | None = None
-    client_verification: bool = False
-    """KES verifies client certificates (`tls.auth: on`)."""
+    client_verification: ClientVerification | None = None
+    """How KES verifies client certificates; None: it does not."""
     client_auth_node: YScalar | None = None
     keystore_pairs: list[KeyPair] = field(default_factory=list)
     minio: list[MinioSide] = field(default_factory=list)
@@ -280,8 +317,7 @@ def material(deployment: Deployment) -> Material:
             if found.kes_client_ca:
                 found.references.append(found.kes_client_ca)
             found.client_auth_node = kes.scalar("tls.auth")
-            auth = kes_value(deployment, found.client_auth_node)
-            found.client_verification = kes.generation is Generation.G2 and (auth or "").lower() == "on"
+            found.client_verification = _client_verification(deployment, found)
             _keystore_material(deployment, found)
             found.vault_jwt = _vault_jwt(deployment)
         for env in deployment.envs:
@@ -388,6 +424,6 @@ def known_certificates(deployment: Deployment) -> list[KnownCertificate]:
     return deployment.memo("known_certificates", compute)
 
 
-__all__ = ["KeyPair", "KeyState", "KnownCertificate", "Material", "MinioIdentity", "MinioSide", "PasswordState",
+__all__ = ["ClientVerification", "KeyPair", "KeyState", "KnownCertificate", "Material", "MinioIdentity", "MinioSide", "PasswordState",
            "Reference", "Role", "certs_dir_option", "client_leaf", "key_of", "kes_value", "known_certificates",
            "leaves", "material", "minio_identities", "pem_of"]

@@ -18,6 +18,9 @@ class Options:
     kes_version: str | None = None
     kes_env: Mapping[str, str] | None = None
     """The environment KES will start with (`--kes-env FILE`); None means unknown."""
+    kes_auth: bool | None = None
+    """`kes server --auth` of KES <= 2023-09-28 (`--kes-auth on|off`): True verifies client certificates, False
+    does not; None means unknown, and such KES verifies by default. KES 2023-10-24 and later ignore the flag."""
     expiry_warning_days: int = 30
     at: dt.datetime | None = None
     """The moment certificates are judged at; None means now."""

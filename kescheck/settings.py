@@ -45,6 +45,8 @@ class Settings:
     per_path_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     expiry_warning_days: int | None = None
     kes_version: str | None = None
+    kes_auth: str | None = None
+    """`on` or `off`: how KES <= 2023-09-28 runs `kes server --auth`."""
     deployments: tuple[DeploymentSpec, ...] = ()
     suppressions: tuple[SuppressionSpec, ...] = ()
     origins: dict[str, str] = field(default_factory=dict)
@@ -126,7 +128,7 @@ def load_settings(path: Path | None) -> Settings:
     base = path.parent
     where = f"{path}" + (" [tool.kescheck]" if in_tool_table else "")
     settings = Settings(path=path)
-    known = {"select", "ignore", "severity", "per-path-ignores", "expiry-warning-days", "kes-version",
+    known = {"select", "ignore", "severity", "per-path-ignores", "expiry-warning-days", "kes-version", "kes-auth",
              "deployments", "suppressions"}
     unknown = sorted(set(table) - known)
     if unknown:
@@ -155,6 +157,12 @@ def load_settings(path: Path | None) -> Settings:
     if "kes-version" in table:
         settings.kes_version = str(table["kes-version"])
         settings.origins["kes-version"] = where
+    if "kes-auth" in table:
+        auth = str(table["kes-auth"]).strip().lower()
+        if auth not in ("on", "off"):
+            raise SettingsError(f"{where} kes-auth must be \"on\" or \"off\" (`kes server --auth` of KES <= 2023-09-28)")
+        settings.kes_auth = auth
+        settings.origins["kes-auth"] = where
     specs = []
     for name, spec in sorted(_table(table.get("deployments"), f"{where} deployments").items()):
         spec = _table(spec, f"{where} deployments.{name}")

@@ -390,3 +390,81 @@ def test_older_kes_verifies_client_certificates_by_default(tmp_path):
     assert "--auth=off" in found[0].message and "G0" in found[0].message
     newer = lint([tmp_path], Options(kes_version="2023-11-09"))
     assert not [f for f in newer.findings if f.code == "CRT034"]
+
+
+def older_kes(root: Path, tls_ca: str | None) -> None:
+    """Make the layout's config one of KES <= 2023-09-28: no `tls.auth` (a G2-only key), optionally a `tls.ca`."""
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace('  auth: "off"\n', f"  ca: {tls_ca}\n" if tls_ca else ""))
+
+
+def verification_findings(result):
+    return [(f.code, f.severity) for f in mine(result) if f.code in ("CRT030", "CRT031", "CRT032", "CRT034")]
+
+
+def test_older_kes_verifies_a_foreign_ca_client_certificate_against_tls_ca(tmp_path, cli):
+    """FM-03: KES 0.22 requires and verifies client certificates unless started with --auth=off."""
+    root, layout = build(tmp_path)
+    (root / "certs" / "other-ca.crt").write_bytes(issue("Other CA", ca=True).cert_pem())
+    older_kes(root, "certs/other-ca.crt")
+    finding = single_error(lint([root], Options(kes_version="0.22")), "CRT030")
+    assert "KES 0.22" in finding.message and "--auth=off" in finding.message and "other-ca.crt" in finding.message
+    assert "--kes-auth off" in finding.fix and finding.location.path.name == "minio.env"
+    assert verification_findings(lint([root], Options(kes_version="2023-05-01T00-00-00Z"))) == [("CRT030", Severity.ERROR)]
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=False))) == []
+    assert cli("lint", root, "--kes-version", "0.22", "--kes-auth", "off", "--select", "CRT03").status == 0
+    assert cli("lint", root, "--kes-version", "0.22", "--select", "CRT03").status == 1
+    (root / ".kescheck.toml").write_text('kes-version = "0.22"\nkes-auth = "off"\n')
+    assert cli("lint", root, "--select", "CRT03").status == 0
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace("certs/other-ca.crt", "certs/CAs/private-ca.crt"))
+    assert verification_findings(lint([root], Options(kes_version="0.22"))) == []
+
+
+def test_older_kes_before_tls_ca_verifies_against_the_system_roots_alone(tmp_path):
+    root, _ = build(tmp_path)
+    (root / "certs" / "other-ca.crt").write_bytes(issue("Other CA", ca=True).cert_pem())
+    older_kes(root, "certs/other-ca.crt")
+    result = lint([root], Options(kes_version="0.21.1"))
+    assert verification_findings(result) == []  # the system roots may hold the issuer: kescheck cannot tell
+    assert [f.code for f in result.findings if f.code == "KES220"] == ["KES220"]
+
+
+def test_older_kes_refuses_a_server_only_client_certificate(tmp_path):
+    root, layout = build(tmp_path)
+    client = issue("minio", issuer=layout.made["ca"], eku=("server",))
+    client.write(root / "certs", "minio-client")
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace(layout.made["identity"], identity_of_certificate(client.certificate)))
+    older_kes(root, "certs/CAs/private-ca.crt")
+    finding = single_error(lint([root], Options(kes_version="0.22")), "CRT032")
+    assert "clientAuth" in finding.message and "--auth=off" in finding.message
+    config.write_text(config.read_text().replace("  ca: certs/CAs/private-ca.crt\n", ""))
+    # no tls.ca: the system roots decide the chain, the usage is still checked
+    assert verification_findings(lint([root], Options(kes_version="0.17.6"))) == [("CRT032", Severity.ERROR)]
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=False))) == []
+
+
+def test_older_kes_with_a_self_signed_client_is_one_finding(tmp_path):
+    """A self-signed client certificate on KES <= 2023-09-28 is CRT034's warning (the deployment probably runs
+    --auth=off), not a CRT030 error as well; with --kes-auth on it is CRT030's (or CRT031's) error."""
+    root, layout = build(tmp_path)
+    client = issue("minio", eku=("client",))
+    client.write(root / "certs", "minio-client")
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace(layout.made["identity"], identity_of_certificate(client.certificate)))
+    older_kes(root, "certs/CAs/private-ca.crt")
+    assert verification_findings(lint([root], Options(kes_version="0.22"))) == [("CRT034", Severity.WARNING)]
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=True))) == [("CRT030", Severity.ERROR)]
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=False))) == []
+    config.write_text(config.read_text().replace("  ca: certs/CAs/private-ca.crt\n", ""))
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=True))) == [("CRT031", Severity.ERROR)]
+
+
+def test_older_kes_with_an_api_key_follows_kes_auth(tmp_path):
+    root, _ = build(tmp_path, api_key=True, policy_identity="apikey")
+    older_kes(root, None)
+    assert verification_findings(lint([root], Options(kes_version="0.22"))) == [("CRT034", Severity.WARNING)]
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=True))) == [("CRT031", Severity.ERROR)]
+    assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=False))) == []
+    assert verification_findings(lint([root], Options(kes_version="2023-11-09T17-35-47Z", kes_auth=True))) == []

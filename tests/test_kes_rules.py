@@ -327,3 +327,71 @@ def test_vault_kv_version_follows_kes_env_for_engine_and_version(write):
     assert [c for c, *_ in run(write, version) if c == "KES219"] == []
     assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v2"}) if c == "KES219"] == []
     assert [c for c, *_ in run(write, version, kes_env={"KV_VERSION": "v1"}) if c == "KES219"] == ["KES219"]
+
+
+GLOB_POLICY = f"policy:\n  minio:\n    allow: [/v1/key/*/minio-*]\n    identities: [{ID_A}]\n"
+API = "api:\n  /v1/status:\n    timeout: 15s\n"
+ENTRUST = ("keystore:\n  entrust:\n    keycontrol:\n      endpoint: https://keycontrol.example.net\n      vault_id: v1\n"
+           "      box_id: box\n      credentials: {username: kes, password: '${KEYCONTROL_PASSWORD}'}\n")
+
+
+def generation(write, text, version):
+    from kescheck.load.kesconfig import load_kes_config
+    from kescheck.load.source import read_source
+
+    path = write("kes.yaml", text)
+    return load_kes_config(read_source(path), version).generation.name
+
+
+def test_api_in_a_glob_era_release_keeps_glob_matching(write):
+    """`api` arrived in KES 2023-04-03, before prefix matching (2023-10-24): a named release of that stretch
+    keeps the glob generation, so a glob valid there is no POL003 error."""
+    text = BASE + GLOB_POLICY + API + FS
+    assert generation(write, text, "2023-05-01T00-00-00Z") == "G1"
+    found = run(write, text, kes_version="2023-05-01T00-00-00Z")
+    assert not {"POL003", "KES220", "KES010"} & set(codes(found)), found
+    assert "POL003" in codes(run(write, text, kes_version="2023-11-09T17-35-47Z"))
+
+
+def test_api_without_a_version_still_means_current_kes(write):
+    text = BASE + GLOB_POLICY + API + FS
+    assert generation(write, text, None) == "G2"
+    assert ("POL003", 8) in [(c, line) for c, line, *_ in run(write, text)]
+
+
+def test_api_before_its_release_is_a_key_kes_ignores(write):
+    text = BASE + GLOB_POLICY + API + FS
+    assert generation(write, text, "0.22") == "G1"
+    found = run(write, text, kes_version="0.22")
+    assert "POL003" not in codes(found)
+    ignored = [(line, column, message) for code, line, column, message in found if code == "KES220"]
+    assert len(ignored) == 1 and ignored[0][:2] == (10, 1), found
+    assert "`api` is not a key KES 0.22 knows" in ignored[0][2] and "2023-04-03" in ignored[0][2]
+
+
+def test_entrust_keystore_follows_the_named_release(write):
+    text = BASE + GLOB_POLICY + ENTRUST
+    assert generation(write, text, "2023-08-01") == "G1"
+    assert not {"POL003", "KES220", "KES010", "KES222"} & set(codes(run(write, text, kes_version="2023-08-01")))
+    before = run(write, text, kes_version="2023-05-01")
+    assert [(line, "2023-07-26" in message) for code, line, _, message in before if code == "KES220"] == [(12, True)]
+    refused = [message for code, _, _, message in before if code == "KES222"]
+    assert len(refused) == 1 and "refuses to start" in refused[0] and "POL003" not in codes(before)
+    in_memory = [message for code, _, _, message in run(write, text, kes_version="0.22") if code == "KES222"]
+    assert len(in_memory) == 1 and "in memory" in in_memory[0]
+
+
+def test_a_g2_only_key_still_decides_against_a_glob_era_release(write):
+    text = BASE.replace("  cert: /etc/kes/kes.crt\n", "  cert: /etc/kes/kes.crt\n  auth: \"off\"\n") + GLOB_POLICY + FS
+    assert generation(write, text, "2023-05-01") == "G2"
+
+
+@pytest.mark.parametrize("version, introduced, older", [
+    ("0.22", "2023-04-03", True), ("v0.22.3", "2023-02-15", True), ("2023-05-01T00-00-00Z", "2023-04-03", False),
+    ("2023-04-03", "2023-04-03", False), ("2023-03-01", "2023-04-03", True), ("0.23.0", "2023-07-26", False),
+    ("0.21.1", (0, 22, 0), True), ("0.22", (0, 22, 0), False), ("2023-02-15", (0, 22, 0), False), (None, "2023-04-03", False),
+])
+def test_release_order_across_semver_and_date_names(version, introduced, older):
+    from kescheck.load.kesconfig import predates
+
+    assert predates(version, introduced) is older

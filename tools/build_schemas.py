@@ -225,18 +225,23 @@ def keystores(g: int) -> dict:
                                                    for k in ("user_domain", "username", "password", "project_domain", "project_name",
                                                              "service_type", "service_name", "region")}),
         })})
-    if g == 2:
+    if g >= 1:
+        # Entrust arrived in KES 2023-07-26, among the last glob-era (G1) releases.
+        def entrust_text(description: str, missing: str) -> dict:
+            return required_text(description, f"`{pk}invalid Entrust KeyControl keystore: no {missing} specified`") if r else text(description)
+
         stores["entrust"] = obj("Entrust.", {"keycontrol": obj("Entrust KeyControl (KES >= 2023-07-26).", {
-            "endpoint": required_text("URL of KeyControl.", f"`{pk}invalid Entrust KeyControl keystore: no endpoint specified`"),
-            "vault_id": required_text("KeyControl vault ID.", f"`{pk}invalid Entrust KeyControl keystore: no vault ID specified`"),
-            "box_id": required_text("KeyControl box ID or name.", f"`{pk}invalid Entrust KeyControl keystore: no box ID specified`"),
+            "endpoint": entrust_text("URL of KeyControl.", "endpoint"),
+            "vault_id": entrust_text("KeyControl vault ID.", "vault ID"),
+            "box_id": entrust_text("KeyControl box ID or name.", "box ID"),
             "credentials": obj("KeyControl login.", {
-                "username": required_text("KeyControl user.", f"`{pk}invalid Entrust KeyControl keystore: no username specified`"),
-                "password": required_text("KeyControl password. Keep it out of the file: `${VAR}`.", f"`{pk}invalid Entrust KeyControl keystore: no password specified`"),
-            }, required=["username", "password"], nullable=False,
-                refusal="without `credentials` KES crashes at start (nil dereference)"),
+                "username": entrust_text("KeyControl user.", "username"),
+                "password": entrust_text("KeyControl password. Keep it out of the file: `${VAR}`.", "password"),
+            }, required=["username", "password"] if r else None, nullable=not r,
+                refusal="without `credentials` KES crashes at start (nil dereference)" if r else None),
             "tls": obj("TLS towards KeyControl.", {"ca": tls_ca("the KeyControl server certificate")}),
-        }, required=["endpoint", "vault_id", "box_id", "credentials"])})
+        }, required=["endpoint", "vault_id", "box_id", "credentials"] if r else None)})
+    if g == 2:
         stores["encryptedfs"] = obj("Keys as encrypted files in a local directory (KES releases after v0.24.0).", {
             "masterKeyPath": required_text("File holding the master key.", f"`{pk}invalid encryptedfs keystore: no master key path specified`"),
             "masterKeyCipher": required_text("Cipher of the master key.", f"`{pk}invalid encryptedfs keystore: no master key cipher specified`"),
@@ -342,13 +347,14 @@ def schema(g: int) -> dict:
         expiry["offline"] = duration("How long cached keys stay usable while the keystore is unreachable; 0 disables that (KES >= 0.17.3).",
                                      f"`{refuse}invalid offline cache expiry '<d>'`" if g == 2 else None, non_negative=g == 2)
     properties["cache"] = obj("The key cache.", {"expiry": obj("When cached keys expire.", expiry)})
-    if g == 2:
-        properties["api"] = {"type": ["object", "null"], "description": "Per-route settings by KES route name (`/v1/status`, `/v1/key/decrypt/`, ...).",
+    if g >= 1:
+        since = "" if g == 2 else " (KES >= 2023-04-03)"
+        properties["api"] = {"type": ["object", "null"], "description": f"Per-route settings by KES route name (`/v1/status`, `/v1/key/decrypt/`, ...){since}.",
                              "additionalProperties": obj("Settings of one API route.", {
                                  "skip_auth": {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": f"^(?:[yYnNtTfF01]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|{ENV})$"}, {"type": "null"}],
                                                "description": "Serve this route without authentication. Any `true` also stops KES from requiring client certificates in the TLS handshake.",
                                                "x-kes-refusal": "`skip_auth` must be a boolean"},
-                                 "timeout": duration("Time after which the route answers with a timeout error.", f"`{refuse}invalid timeout '<d>' for API '<path>'`", non_negative=True),
+                                 "timeout": duration("Time after which the route answers with a timeout error.", f"`{refuse}invalid timeout '<d>' for API '<path>'`" if g == 2 else None, non_negative=g == 2),
                              })}
     level_refusal = ("a log level must be empty, `on`, `off`, DEBUG, INFO, WARN, ERROR (optionally `+N`) or an integer "
                      f"(`{refuse}invalid log level '<v>'`)") if g == 2 else "a log setting must be `on` or `off`"

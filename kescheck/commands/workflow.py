@@ -61,6 +61,7 @@ def effective_settings(settings) -> list[tuple[str, object, str]]:
         ("expiry-warning-days", settings.expiry_warning_days if settings.expiry_warning_days is not None else 30,
          origin("expiry-warning-days")),
         ("kes-version", settings.kes_version or "detect from the config", origin("kes-version")),
+        ("kes-auth", settings.kes_auth or "on (KES <= 2023-09-28 verifies client certificates by default)", origin("kes-auth")),
     ]
     rows += [(f"severity.{key}", value.label, origin(f"severity.{key}")) for key, value in settings.severity.items()]
     rows += [(f"per-path-ignores.{pattern}", list(codes), origin(f"per-path-ignores.{pattern}"))

@@ -83,15 +83,60 @@ def release_date(version: str | None) -> str | None:
     return f"{match[1]}-{match[2]}-{match[3]}" if match else None
 
 
-# Keys that exist only in G2 configs: any one of them decides the generation.
+_SEMVER_AFTER_G1 = {(0, 23): "2023-11-10", (0, 24): "2025-01-13"}
+"""Release dates of the semver-named releases that came after the date-named ones had started."""
+
+
+def _release_order(release: str | tuple[int, int, int]) -> tuple:
+    """A sort key that orders semver- and date-named KES releases: every semver release up to v0.22.3
+    predates the first date-named one (2023-02-15); v0.23.0 and v0.24.0 sit among them by their dates."""
+    if isinstance(release, tuple):
+        semver, date = release, None
+    else:
+        semver, date = semantic_version(release), release_date(release)
+    if semver is not None:
+        if semver[:2] <= (0, 22):
+            return (0, semver)
+        return (1, _SEMVER_AFTER_G1.get(semver[:2], "9999-99-99"))
+    return (1, date) if date is not None else ()
+
+
+def predates(kes_version: str | None, introduced: str | tuple[int, int, int]) -> bool:
+    """True when `kes_version` names a KES release older than `introduced` (a release date such as
+    `2023-04-03` or a semver triple); False when it does not, or names no release kescheck can place."""
+    if not kes_version:
+        return False
+    target = _release_order(kes_version)
+    return bool(target) and target < _release_order(introduced)
+
+
+# Keys that exist only in G2 configs (KES >= 2023-10-24): any one of them decides the generation.
 G2_ONLY_PATHS = (
     "tls.auth",
-    "api",
-    "keystore.entrust.keycontrol",
     "keystore.vault.transit",
     "keystore.vault.approle.namespace",
     "keystore.vault.kubernetes.namespace",
 )
+
+# Keys the last glob-era releases introduced (field-failures E1, G3), with the release that did. Without
+# --kes-version they mark the file as G2 like the keys above (the current KES is the likelier target); a
+# release named with --kes-version decides instead, so a glob-era config of 2023-05-01 keeps glob matching.
+LATE_G1_PATHS = {
+    "api": "2023-04-03",
+    "keystore.entrust.keycontrol": "2023-07-26",
+}
+
+# Keys KES reads only from a certain release on: a release named with --kes-version that predates one ignores
+# the key (KES220 says so). The G1 schema knows them, as G1 spans every release up to 2023-09-28.
+INTRODUCED = {
+    "tls.ca": (0, 22, 0),
+    **LATE_G1_PATHS,
+}
+
+
+def release_words(introduced: str | tuple[int, int, int]) -> str:
+    """`KES 2023-04-03` or `KES v0.22.0`."""
+    return f"KES v{'.'.join(map(str, introduced))}" if isinstance(introduced, tuple) else f"KES {introduced}"
 
 # Values that are secrets wherever they appear; matched against YAML paths with fnmatch.
 SECRET_PATHS = (
@@ -201,14 +246,28 @@ class KesConfig:
         self.env_references = []
 
 
+def _key_line(doc: YamlDocument, dotted: str) -> int:
+    parent, _, name = dotted.rpartition(".")
+    holder = doc.find(parent) if parent else doc.root
+    key = holder.key_node(name) if isinstance(holder, YMap) else None
+    return key.line if key is not None else doc.find(dotted).line
+
+
 def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Generation, str, bool]:
-    """A G2-only key proves the file was written for KES >= 2023 (which ignores `root`); then the version the
-    user names; `root:` only suggests an old file when nothing else tells."""
+    """A G2-only key proves the file was written for KES >= 2023-10-24 (which ignores `root`); then the version
+    the user names (a key of the last glob-era releases only when there is none); `root:` only suggests an old
+    file when nothing else tells."""
     root = doc.root if isinstance(doc.root, YMap) else None
     for dotted in G2_ONLY_PATHS:
-        if doc.find(dotted) is not None:
-            node = doc.find(dotted)
+        node = doc.find(dotted)
+        if node is not None:
             return Generation.G2, f"detected {Generation.G2.label} from `{dotted}` at line {node.line}", True
+    for dotted, introduced in LATE_G1_PATHS.items():
+        node = doc.find(dotted)
+        if node is not None and not kes_version:
+            return Generation.G2, (f"assumed {Generation.G2.label} from `{dotted}` at line {_key_line(doc, dotted)} "
+                                   f"(KES reads it since {introduced[:10]}: name an earlier, glob-era release with "
+                                   "--kes-version)"), True
     if kes_version:
         generation = generation_of_version(kes_version)
         return generation, f"{generation.label}, from --kes-version {kes_version}", False

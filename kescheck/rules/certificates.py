@@ -639,56 +639,80 @@ def server_cert_needs_system_trust(deployment):
 # --- MinIO's client certificate seen from KES ------------------------------------------------------------
 
 AUTH_ON = "\n  auth: on\n  ca: ca.crt"
+OLDER_KES = (("kes_version", "0.22.0"),)
+OLDER_KES_CA = "\n  ca: ca.crt"
+"""KES v0.22.0 to 2023-09-28 verify client certificates against `tls.ca` unless started with --auth=off."""
 
 
 def _verified_clients(deployment):
-    """(side, reference, PEM file, leaf) for MinIO client certificates that KES verifies (`tls.auth: on`)."""
-    found = material(deployment)
-    if not found.client_verification:
+    """(side, reference, PEM file, leaf, verification) for MinIO client certificates that KES verifies.
+
+    Where verification is only KES's default for `--auth` (KES <= 2023-09-28), self-signed certificates are
+    CRT034's: such deployments usually run with `--auth=off`, so one warning says it all."""
+    from ..certs import is_self_signed
+
+    verification = material(deployment).client_verification
+    if verification is None:
         return
-    for side in found.minio:
+    for side in material(deployment).minio:
         chain = minio_client_chain(deployment, side)
         if chain is None:
             continue
         leaf = client_leaf(deployment, chain[1].certificates)
-        if leaf is not None:
-            yield side, chain[0], chain[1], leaf
+        if leaf is not None and not (verification.assumed and is_self_signed(leaf.certificate)):
+            yield side, chain[0], chain[1], leaf, verification
+
+
+_AUTH_OFF_FIX = (" If KES runs with `kes server --auth=off`, tell kescheck with --kes-auth off (or kes-auth = \"off\" "
+                 "in the settings).")
+
+
+def _verification_fix(verification, fix: str) -> str | None:
+    """The rule's fix, plus how to say that KES runs with --auth=off when kescheck only assumed it does not."""
+    return fix + _AUTH_OFF_FIX if verification.assumed else None
 
 
 @rule("CRT030", "client-cert-not-trusted", Severity.ERROR, "KES's tls.ca does not verify MinIO's client certificate",
-      rationale="""With `tls.auth: on` KES verifies client certificates against `tls.ca` (and the system roots)
+      rationale="""When KES verifies client certificates it checks them against `tls.ca` (and the system roots)
       and ends the handshake for one it cannot verify ('failed to verify client certificate: certificate
-      signed by unknown authority').""",
+      signed by unknown authority'). Current KES verifies with `tls.auth: on`; KES v0.22.0 to 2023-09-28
+      verify by default, unless started with `kes server --auth=off` (tell kescheck with --kes-auth off).""",
       fix="""Issue MinIO's client certificate from the CA in `tls.ca` (or add its issuer there), or set
       `tls.auth: off` and rely on identities alone.""",
       examples=(deployment_example(True, tls_extra=AUTH_ON, client="!cert cn=minio issuer=other-ca.crt",
                                    files=(("ca.crt", "!cert cn=ClientCA ca"), ("other-ca.crt", "!cert cn=OtherCA ca"))),
+                deployment_example(True, tls_extra=OLDER_KES_CA, client="!cert cn=minio issuer=other-ca.crt",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"), ("other-ca.crt", "!cert cn=OtherCA ca")),
+                                   options=OLDER_KES, note="KES 0.22 verifies by default"),
                 deployment_example(False, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt",
-                                   files=(("ca.crt", "!cert cn=ClientCA ca"),))))
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),)),
+                deployment_example(False, tls_extra=OLDER_KES_CA, client="!cert cn=minio issuer=other-ca.crt",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"), ("other-ca.crt", "!cert cn=OtherCA ca")),
+                                   options=OLDER_KES + (("kes_auth", False),), note="KES 0.22 run with --auth=off")))
 def client_cert_not_trusted(deployment):
     from ..certs import chain_to
 
-    ca_ref = material(deployment).kes_client_ca
-    if ca_ref is None:
-        return
-    ca = pem_of(deployment, ca_ref)
-    if not ca.ok or not ca.certificates:
-        return
-    for side, ref, pem, leaf in _verified_clients(deployment):
+    for side, ref, pem, leaf, verification in _verified_clients(deployment):
+        ca = pem_of(deployment, verification.ca) if verification.ca is not None else None
+        if ca is None or not ca.ok or not ca.certificates:
+            continue  # the system roots alone: kescheck cannot see them
         others = [c.certificate for c in pem.certificates if c is not leaf]
         result = chain_to(leaf.certificate, others, [c.certificate for c in ca.certificates])
         if not result.trusted:
-            yield at_reference(ref, f"KES verifies client certificates (tls.auth: on) and its tls.ca "
-                                    f"{ca_ref.describe()} does not verify MinIO's client certificate {ref.describe()}: "
-                                    f"{result.reason}; KES ends the handshake")
+            yield at_reference(ref, f"KES verifies client certificates ({verification.because}) and its tls.ca "
+                                    f"{verification.ca.describe()} does not verify MinIO's client certificate "
+                                    f"{ref.describe()}: {result.reason}; KES ends the handshake",
+                               fix=_verification_fix(verification, "Issue MinIO's client certificate from the CA in "
+                                                                   "`tls.ca`, or add its issuer there."))
 
 
 @rule("CRT031", "self-signed-client-with-verification", Severity.ERROR,
       "MinIO authenticates with a self-signed certificate or an API key while KES verifies clients",
-      rationale="""With `tls.auth: on` a client certificate must chain to `tls.ca` or the system roots. A
-      self-signed certificate (such as `kes identity new` makes) cannot unless it is in `tls.ca`, and the
-      certificate MinIO derives from an API key never can: the documentation requires `tls.auth: off` for
-      both.""",
+      rationale="""With `tls.auth: on` (or KES <= 2023-09-28 that --kes-auth says runs with `--auth=on`) a
+      client certificate must chain to `tls.ca` or the system roots. A self-signed certificate (such as `kes
+      identity new` makes) cannot unless it is in `tls.ca`, and the certificate MinIO derives from an API key
+      never can: the documentation requires `tls.auth: off` for both. Where kescheck only knows that an
+      older KES verifies by default, CRT034 says so instead.""",
       fix="""Set `tls.auth: off` (KES then relies on the policy identity), or give MinIO a certificate
       issued by the CA in `tls.ca`.""",
       examples=(deployment_example(True, tls_extra="\n  auth: on"), deployment_example(False)))
@@ -696,60 +720,61 @@ def self_signed_client_with_verification(deployment):
     from ..certs import is_self_signed
 
     found = material(deployment)
-    if not found.client_verification:
-        return
-    node = found.client_auth_node
+    verification = found.client_verification
+    if verification is None or verification.assumed:
+        return  # CRT034: an older KES that verifies unless run with --auth=off
     for side in found.minio:
         if side.api_key is not None:
             yield at_entry(side.env, side.api_key,
                            f"MinIO authenticates with MINIO_KMS_KES_API_KEY, but KES verifies client certificates "
-                           f"(tls.auth: on at line {node.line} of {deployment.kes.source.path}): the self-signed "
-                           "certificate MinIO makes from an API key never verifies", on_value=False)
-    if found.kes_client_ca is not None:
+                           f"({verification.because}): the self-signed certificate MinIO makes from an API key never "
+                           "verifies", on_value=False)
+    if verification.ca is not None:
         return  # CRT030 judges the chain against tls.ca
-    for side, ref, pem, leaf in _verified_clients(deployment):
+    for side, ref, pem, leaf, _ in _verified_clients(deployment):
         if is_self_signed(leaf.certificate):
             yield at_reference(ref, f"MinIO's client certificate {ref.describe()} is self-signed, but KES verifies "
-                                    f"client certificates (tls.auth: on at line {node.line} of "
-                                    f"{deployment.kes.source.path}) and has no tls.ca: KES ends the handshake")
-
-
-OLDER_KES = (("kes_version", "0.22.0"),)
+                                    f"client certificates ({verification.because}) and has no tls.ca it reads: KES ends "
+                                    "the handshake")
 
 
 @rule("CRT034", "client-verified-by-older-kes", Severity.WARNING,
       "An older KES verifies MinIO's self-signed client certificate unless it runs with --auth=off",
       rationale="""KES releases up to 2023-09-28 (config generations G0 and G1) require and verify client
       certificates by default, against the system roots (and `tls.ca` from v0.22.0); only `kes server
-      --auth=off` on the command line turns verification off, and kescheck cannot see a command line. A
-      self-signed certificate (such as `kes identity new` makes) and the certificate MinIO derives from an
-      API key never verify, so without that flag KES ends every handshake with 'failed to verify client
-      certificate: certificate signed by unknown authority'. KES 2023-10-24 and later ignore `--auth`:
-      there `tls.auth` decides, and it defaults to off.""",
-      fix="""Make sure the KES service starts with `kes server --auth=off` (the MinIO tutorials do), or give
-      MinIO a certificate issued by a CA that KES trusts. Upgrading KES and writing `tls.auth: off` makes the
-      setting visible in the config.""",
+      --auth=off` on the command line turns verification off. kescheck does not see that command line unless
+      --kes-auth (or `kes-auth` in the settings) tells it. A self-signed certificate (such as `kes identity
+      new` makes) and the certificate MinIO derives from an API key never verify, so without that flag KES
+      ends every handshake with 'failed to verify client certificate: certificate signed by unknown
+      authority'. KES 2023-10-24 and later ignore `--auth`: there `tls.auth` decides, and it defaults to
+      off. A certificate from a CA that `tls.ca` does not hold, or without the clientAuth usage, is CRT030's
+      and CRT032's.""",
+      fix="""Make sure the KES service starts with `kes server --auth=off` (the MinIO tutorials do) and tell
+      kescheck with --kes-auth off, or give MinIO a certificate issued by a CA that KES trusts. Upgrading KES
+      and writing `tls.auth: off` makes the setting visible in the config.""",
       examples=(deployment_example(True, options=OLDER_KES),
                 deployment_example(False, options=OLDER_KES, client="!cert cn=minio issuer=ca.crt",
                                    files=(("ca.crt", "!cert cn=ClientCA ca"),),
                                    note="a CA-issued client certificate"),
+                deployment_example(False, options=OLDER_KES + (("kes_auth", False),),
+                                   note="KES run with --auth=off (--kes-auth off)"),
                 deployment_example(False, note="KES 2023-10-24 and later: tls.auth decides")))
 def client_verified_by_older_kes(deployment):
     from ..certs import chain_to, is_self_signed
 
-    kes = deployment.kes
-    if kes is None or kes.root is None or kes.generation is Generation.G2:
-        return
     found = material(deployment)
-    ca = pem_of(deployment, found.kes_client_ca) if found.kes_client_ca is not None else None
+    verification = found.client_verification
+    if verification is None or not verification.assumed:
+        return  # tls.auth or --kes-auth says how KES runs: CRT030 to CRT032 judge the certificate
+    ca = pem_of(deployment, verification.ca) if verification.ca is not None else None
     anchors = [c.certificate for c in ca.certificates] if ca is not None and ca.ok else []
-    flag = (f"KES of generation {kes.generation.label} verifies client certificates unless it runs with "
-            "`kes server --auth=off`")
+    flag = f"{verification.release} verifies client certificates unless it runs with `kes server --auth=off`"
+    fix = "Make sure KES starts with `kes server --auth=off`, and tell kescheck with --kes-auth off."
     for side in found.minio:
         if side.api_key is not None:
             yield at_entry(side.env, side.api_key, f"MinIO authenticates with MINIO_KMS_KES_API_KEY, and {flag}: the "
                                                    "self-signed certificate MinIO makes from an API key never verifies",
-                           on_value=False)
+                           on_value=False, fix=fix)
             continue
         chain = minio_client_chain(deployment, side)
         leaf = client_leaf(deployment, chain[1].certificates) if chain is not None else None
@@ -758,26 +783,32 @@ def client_verified_by_older_kes(deployment):
         if anchors and chain_to(leaf.certificate, [], anchors).trusted:
             continue  # itself in tls.ca: a certificate of the trust set is trusted as it is
         yield at_reference(chain[0], f"MinIO's client certificate {chain[0].describe()} is self-signed, and {flag}: "
-                                     "without that flag KES ends every handshake")
+                                     "without that flag KES ends every handshake", fix=fix)
 
 
 @rule("CRT032", "client-cert-without-client-auth", Severity.ERROR,
       "MinIO's client certificate's extended key usage lacks clientAuth",
-      rationale="""When KES verifies client certificates, a certificate with an extended key usage extension
-      that does not include clientAuth (a server certificate reused as client certificate) fails.""",
+      rationale="""When KES verifies client certificates (`tls.auth: on`; by default on KES up to 2023-09-28,
+      unless started with `kes server --auth=off`), a certificate with an extended key usage extension that
+      does not include clientAuth (a server certificate reused as client certificate) fails.""",
       fix="Issue MinIO's client certificate with extendedKeyUsage clientAuth (or without an EKU extension).",
       examples=(deployment_example(True, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt eku=server",
                                    files=(("ca.crt", "!cert cn=ClientCA ca"),)),
+                deployment_example(True, tls_extra=OLDER_KES_CA, client="!cert cn=minio issuer=ca.crt eku=server",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),), options=OLDER_KES,
+                                   note="KES 0.22 verifies by default"),
                 deployment_example(False, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt eku=client",
                                    files=(("ca.crt", "!cert cn=ClientCA ca"),))))
 def client_cert_without_client_auth(deployment):
     from ..certs import allows_usage
 
-    for side, ref, pem, leaf in _verified_clients(deployment):
+    for side, ref, pem, leaf, verification in _verified_clients(deployment):
         if not allows_usage(leaf.certificate, "clientAuth"):
             yield at_reference(ref, f"MinIO's client certificate {ref.describe()} has an extended key usage without "
-                                    "clientAuth, and KES verifies client certificates (tls.auth: on): KES ends the "
-                                    "handshake")
+                                    f"clientAuth, and KES verifies client certificates ({verification.because}): KES "
+                                    "ends the handshake",
+                               fix=_verification_fix(verification, "Issue MinIO's client certificate with "
+                                                                   "extendedKeyUsage clientAuth."))
 
 
 @rule("CRT033", "client-chain-leaf-count", Severity.ERROR,
@@ -790,8 +821,6 @@ def client_cert_without_client_auth(deployment):
       re-issue a CA:TRUE client certificate with basicConstraints CA:FALSE.""",
       examples=(deployment_example(True, client="!cert cn=minio ca"), deployment_example(False)))
 def client_chain_leaf_count(deployment):
-    from ..load.kesconfig import Generation
-
     for side in material(deployment).minio:
         chain = minio_client_chain(deployment, side)
         if chain is None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import CURRENT, Generation, reads_singular_identity, release_date
+from ..load.kesconfig import CURRENT, INTRODUCED, Generation, predates, reads_singular_identity, release_date, release_words
 from ..load.yamldoc import YMap
 from ..policy import policies
 from .base import Example, at_line, at_node, rule
@@ -25,25 +25,52 @@ def _history(key: str) -> str:
     return _KNOWN_HISTORY.get(key, "")
 
 
-@rule("KES220", "key-not-in-generation", Severity.WARNING, "A key from another KES generation",
+_LATE_KEY_CONSEQUENCE = {
+    "tls.ca": "; this release verifies client certificates against the system roots alone",
+    "api": "; its per-route settings (skip_auth, timeout) do not apply",
+    "keystore.entrust.keycontrol": "; this release does not see the Entrust keystore",
+}
+
+
+def _key_node(config, dotted: str):
+    parent, _, name = dotted.rpartition(".")
+    holder = config.find(parent) if parent else config.root
+    return holder.key_node(name) if isinstance(holder, YMap) else None
+
+
+@rule("KES220", "key-not-in-generation", Severity.WARNING, "A key from another KES generation or a later release",
       rationale="""KES configs changed over the releases (`root` became `admin.identity`, `policy.*.paths` became
-      `allow`, `retry` and the `generic` keystore were removed). KES ignores a key its generation does not
-      know, so a setting copied from older documentation silently does nothing.""",
+      `allow`, `retry` and the `generic` keystore were removed; `tls.ca`, `api` and the Entrust keystore came
+      later). KES ignores a key its generation, or the release named with --kes-version, does not know, so a
+      setting copied from older or newer documentation silently does nothing.""",
       fix="Rewrite the setting the way the KES you run expects it (see the message), or remove it.",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore:\n  vault:\n"
                             "    endpoint: https://vault.example.net:8200\n    approle: {id: '${ID}', secret: '${SECRET}', retry: 15s}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\napi:\n  /v1/status: {skip_auth: true}\n"
+                            "keystore: {fs: {path: /var/kes}}\n", True, "`api` arrived in KES 2023-04-03",
+                            options=(("kes_version", "0.22"),)),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore:\n  vault:\n"
                             "    endpoint: https://vault.example.net:8200\n    approle: {id: '${ID}', secret: '${SECRET}'}\n", False)))
 def key_not_in_generation(deployment):
     config = deployment.kes
     if config is None:
         return
+    reported = set()
     for problem in problems_for(deployment):
         if problem.kind == "unknown-key" and problem.known_elsewhere:
             why = _history(problem.key)
             message = (f"`{problem.path}` is not a key of {config.generation.label} configs, so KES ignores it"
                        + (f": {why}" if why else ""))
+            reported.add(problem.path)
             yield at_node(config.source, problem.node, message)
+    version = deployment.options.kes_version
+    for dotted, introduced in INTRODUCED.items():
+        node = _key_node(config, dotted) if predates(version, introduced) else None
+        if node is None or any(dotted == path or dotted.startswith(path + ".") for path in reported):
+            continue
+        yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so KES ignores it: "
+                                           f"{release_words(introduced)} introduced it{_LATE_KEY_CONSEQUENCE[dotted]}",
+                      anchor=dotted)
 
 
 @rule("KES221", "outdated-for-current-kes", Severity.WARNING, "What current KES would refuse or ignore in an older config",
@@ -98,9 +125,11 @@ def no_keystore_in_memory(deployment):
     if config is None or config.generation is CURRENT or config.root is None:
         return
     keystore, legacy_store = config.root.get("keystore"), config.root.get("keys")
-    if isinstance(legacy_store, YMap) or isinstance(keystore, YMap) and set(keystore.keys()) & _KEYSTORE_TYPES:
+    version = deployment.options.kes_version
+    later = {path.split(".")[1] for path, since in INTRODUCED.items() if path.startswith("keystore.") and predates(version, since)}
+    if isinstance(legacy_store, YMap) or isinstance(keystore, YMap) and set(keystore.keys()) & (_KEYSTORE_TYPES - later):
         return  # a keystore, or the `keys:` store of KES <= 0.13
-    released = release_date(deployment.options.kes_version)
+    released = release_date(version)
     if released and _NO_KEYSTORE_REFUSED[0] <= released <= _NO_KEYSTORE_REFUSED[1]:
         message = f"the config names no keystore KES knows: KES {released} refuses to start (`edge: no keystore specified`)"
     else:
