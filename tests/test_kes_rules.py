@@ -172,3 +172,28 @@ def test_refusals_carry_the_prefix_of_the_target_release(tmp_path):
     for version, prefix in ((None, "`kesconf: "), ("2023-11-09T17-35-47Z", "`kesconf: "), ("2023-10-24T20-26-51Z", "`edge: ")):
         messages = [f.message for f in lint([kes], Options(kes_version=version)).findings if f.code in ("KES012", "KES106")]
         assert len(messages) == 2 and all(prefix in m for m in messages), (version, messages)
+
+
+def test_offline_cache_disabled_where_kes_has_one(write):
+    text = BASE + "cache:\n  expiry:\n    any: 5m\n    unused: 20s\n" + FS
+    found = [(c, line) for c, line, *_ in run(write, text) if c == "KES216"]
+    assert found == [("KES216", 7)]  # at `expiry:`
+    assert "KES216" in codes(run(write, text, kes_version="0.17.3"))
+    assert "KES216" not in codes(run(write, text, kes_version="0.17.2"))
+    assert "KES216" not in codes(run(write, "root: disabled\ntls: {key: /k, cert: /c}\n" + FS))
+
+
+def test_offline_cache_zero_and_env_values(write):
+    zero = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: 0h0m\n" + FS
+    assert [(c, line) for c, line, *_ in run(write, zero) if c == "KES216"] == [("KES216", 9)]
+    hours = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: 6h\n" + FS
+    assert "KES216" not in codes(run(write, hours))
+    env = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: ${KES_OFFLINE}\n" + FS
+    assert "KES216" not in codes(run(write, env))
+    assert "KES216" not in codes(run(write, env, kes_env={"KES_OFFLINE": "12h"}))
+    assert "KES216" in codes(run(write, env, kes_env={"KES_OFFLINE": "0s"}))
+
+
+def test_offline_cache_without_cache_section_points_at_the_file(write):
+    found = [(c, line) for c, line, *_ in run(write, BASE + FS) if c == "KES216"]
+    assert found == [("KES216", 1)]

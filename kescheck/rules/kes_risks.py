@@ -381,3 +381,80 @@ def cache_unused_unset(deployment):
         yield at_node(config.source, config.root.entries[0][0], message, anchor="cache.expiry.unused")
     else:
         yield at_node(config.source, anchor_node, message, anchor="cache.expiry.unused")
+
+
+_OFFLINE_CACHE_SINCE = (0, 17, 3)
+"""The first KES release with `cache.expiry.offline` (every date-named release has it)."""
+_GO_DURATION = re.compile(r"^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$")
+_DURATION_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+
+
+def _duration_is_zero(text: str) -> bool | None:
+    """True for a Go duration of zero (`0`, `0s`, `0h0m`), False for any other valid one, None when it is no
+    Go duration (the schema rules report those)."""
+    text = text.strip()
+    if text in ("0", "+0", "-0"):
+        return True
+    if not _GO_DURATION.match(text):
+        return None
+    return all(float(number) == 0 for number in _DURATION_NUMBER.findall(text))
+
+
+def _has_offline_cache(config: KesConfig, version: str | None) -> bool:
+    """Whether the target KES reads `cache.expiry.offline` (v0.17.3 onward; G0 configs predate it)."""
+    if config.generation is Generation.G0:
+        return False
+    release = semantic_version(version)
+    return release is None or release >= _OFFLINE_CACHE_SINCE
+
+
+_OFFLINE_ANY = "cache:\n  expiry:\n    any: 5m0s\n    unused: 20s\n"
+
+
+@rule("KES216", "offline-cache-disabled", Severity.WARNING, "No offline cache: a keystore outage stops MinIO",
+      rationale="""KES serves keys from its cache only until `cache.expiry.any` / `unused`; after that every
+      generate and decrypt needs the keystore (Vault, a cloud KMS, an HSM). `cache.expiry.offline` keeps
+      cached keys usable while the keystore is unreachable, and it is off unless set (unset or 0). Without
+      it, a short outage of the root KMS is an outage of every encrypted bucket, and a MinIO that restarts
+      during the outage cannot start, since MinIO needs its key from KES to boot. A warning, not an error:
+      KES works as configured, the risk is an outage elsewhere turning into a storage outage; the trade-off
+      is that keys stay in KES's memory for that long after the keystore went away. KES 0.17.3 and later
+      read the setting (G0 configs predate it).""",
+      fix="""Set `cache.expiry.offline` to how long KES may keep serving cached keys while the keystore is down,
+      e.g. `offline: 6h` (longer than the keystore outage you must ride out, short enough for your key
+      revocation needs).""",
+      examples=(Example.kes(_BASE + _OFFLINE_ANY + _VAULT, True),
+                Example.kes(_BASE + _OFFLINE_ANY + "    offline: 0s\n" + _VAULT, True, note="0 disables it"),
+                Example.kes(_BASE + _OFFLINE_ANY + "    offline: 6h\n" + _VAULT, False),
+                Example.kes(_BASE + _OFFLINE_ANY + _VAULT, False, options=(("kes_version", "0.17.2"),),
+                            note="KES 0.17.2 has no offline cache")))
+def offline_cache_disabled(deployment):
+    config = deployment.kes
+    if config is None or config.root is None or not _has_offline_cache(config, deployment.options.kes_version):
+        return
+    offline = config.find("cache.expiry.offline")
+    if isinstance(offline, YScalar) and not offline.is_null:
+        text, name = offline.text, env_reference(offline)
+        if name is not None:
+            env = deployment.options.kes_env
+            if env is None or name not in env:
+                return  # unknown value (KES213 / KES100 speak about the variable)
+            text = env[name]
+        if _duration_is_zero(text):
+            shown = f"refers to `${{{name}}}`, which is `{text.strip()}`," if name else f"is `{text.strip()}`"
+            yield at_node(config.source, offline, f"`cache.expiry.offline` {shown}, which switches the offline cache "
+                          "off: when the keystore is unreachable, KES cannot serve keys once they leave the cache, "
+                          "and a MinIO that restarts meanwhile cannot start")
+        return
+    if offline is not None and not isinstance(offline, YScalar):
+        return  # a list or mapping: KES011 reports the type
+    message = ("`cache.expiry.offline` is not set, so KES has no offline cache: when the keystore is unreachable, KES "
+               "cannot serve keys once they leave the cache, and a MinIO that restarts meanwhile cannot start")
+    expiry, cache = config.find("cache.expiry"), config.find("cache")
+    if isinstance(expiry, YMap) and offline is not None:
+        anchor_node = expiry.key_node("offline")  # `offline:` with no value
+    elif isinstance(cache, YMap) and cache.key_node("expiry") is not None:
+        anchor_node = cache.key_node("expiry")
+    else:
+        anchor_node = config.root.key_node("cache") or config.root.entries[0][0]
+    yield at_node(config.source, anchor_node, message, anchor="cache.expiry.offline")
