@@ -8,7 +8,7 @@ import re
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import Generation, KesConfig, env_reference, is_secret_path, release_date, semantic_version
-from ..load.yamldoc import YMap, YScalar
+from ..load.yamldoc import YMap, YNode, YScalar
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
 from .base import Example, at_node, rule
@@ -458,3 +458,98 @@ def offline_cache_disabled(deployment):
     else:
         anchor_node = config.root.key_node("cache") or config.root.entries[0][0]
     yield at_node(config.source, anchor_node, message, anchor="cache.expiry.offline")
+
+
+def _proxy_section(config: KesConfig) -> tuple[str, YMap] | None:
+    """(dotted path, mapping) of the TLS proxy settings the config's generation reads."""
+    dotted = "proxy" if config.generation is Generation.G0 else "tls.proxy"
+    node = config.find(dotted)
+    return (dotted, node) if isinstance(node, YMap) else None
+
+
+def _set_in_env(node: YNode | None, env) -> bool:
+    """A scalar with a value KES will see: text, or a `${VAR}` the KES environment (when known) sets non-empty."""
+    if not isinstance(node, YScalar) or node.is_null or not node.text.strip():
+        return False
+    name = env_reference(node)
+    return name is None or env is None or bool(env.get(name, "").strip())
+
+
+def _proxy_parts(config: KesConfig, env) -> tuple[str, YMap, list[YScalar], YScalar | None] | None:
+    found = _proxy_section(config)
+    if found is None:
+        return None
+    dotted, section = found
+    identities = [node for node in proxy_identities(config) if _set_in_env(node, env)]
+    header = section.get("header")
+    cert = header.get("cert") if isinstance(header, YMap) else None
+    return dotted, section, identities, cert if _set_in_env(cert, env) else None
+
+
+_PROXY_ID = "0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a"
+_G1_HEAD = "admin: {identity: disabled}\ntls:\n  key: /k\n  cert: /c\n"
+
+
+@rule("KES217", "tls-proxy-incomplete", Severity.ERROR, "TLS proxies listed without the header of the client certificate",
+      rationale="""KES up to 2023-09-28 (G0 and G1 configs) supports a TLS-terminating proxy in front of it: for a
+      request from an identity listed in `tls.proxy.identities`, KES takes the client's certificate from the
+      HTTP header named by `tls.proxy.header.cert` and authorizes the request as that client. With proxies
+      listed but no header named, KES looks for a header with no name and refuses every request the proxy
+      forwards (HTTP 400 `no client certificate is present`); clients that connect directly still work.
+      (A header without listed proxies does nothing, which is harmless when no proxy is in front: KES's own
+      sample config has it. KES 0.17.0 to 0.17.2 read these keys under a top-level `proxy`.)""",
+      fix="""Name the header in which the proxy forwards the client's URL-escaped PEM certificate under
+      `header.cert` (e.g. `X-Tls-Client-Cert`, as configured in the proxy). Without a TLS-terminating proxy,
+      remove the proxy identities.""",
+      examples=(Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n" + _VAULT, True,
+                            options=(("kes_version", "0.22"),)),
+                Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n    header: {{cert: X-Tls-Client-Cert}}\n"
+                            + _VAULT, False, options=(("kes_version", "0.22"),)),
+                Example.kes(_G1_HEAD + "  proxy:\n    identities: []\n    header: {cert: X-Tls-Client-Cert}\n" + _VAULT,
+                            False, options=(("kes_version", "0.22"),), note="no proxy: the header does nothing")))
+def tls_proxy_incomplete(deployment):
+    config = deployment.kes
+    if config is None or config.generation is Generation.G2:
+        return
+    parts = _proxy_parts(config, deployment.options.kes_env)
+    if parts is None:
+        return
+    dotted, section, identities, cert = parts
+    if identities and cert is None:
+        header = section.get("header")
+        node = (header.key_node("cert") if isinstance(header, YMap) and header.key_node("cert") else
+                section.key_node("header") or section.key_node("identities"))
+        yield at_node(config.source, node, f"`{dotted}.identities` lists {len(identities)} TLS prox"
+                      f"{'y' if len(identities) == 1 else 'ies'} but `{dotted}.header.cert` names no header: KES finds "
+                      "no forwarded client certificate and refuses every request the proxy forwards "
+                      "(400 `no client certificate is present`)", anchor=f"{dotted}.header.cert")
+
+
+@rule("KES218", "tls-proxy-unsupported", Severity.WARNING, "`tls.proxy` does nothing on current KES",
+      rationale="""Since its 2023-10-24 rewrite KES no longer supports TLS-terminating proxies. It still reads
+      `tls.proxy` (and refuses to start when a proxy identity is also the admin or in a policy) but never
+      looks at the forwarded-certificate header: every request is authorized by the certificate of the TLS
+      connection it arrives on. Behind a proxy that terminates TLS all requests therefore come from the
+      proxy's identity, which cannot hold a policy while it is listed as a proxy: every client behind it
+      gets 403.""",
+      fix="""Put KES behind a load balancer that passes TLS through (TCP / layer-4 mode, or SNI routing without
+      termination) so that MinIO's client certificate reaches KES, and remove `tls.proxy`.""",
+      examples=(Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n    header: {{cert: X-Tls-Client-Cert}}\n"
+                            + _VAULT, True),
+                Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n    header: {{cert: X-Tls-Client-Cert}}\n"
+                            + _VAULT, False, options=(("kes_version", "0.22"),), note="KES 0.22 supports TLS proxies")))
+def tls_proxy_unsupported(deployment):
+    config = deployment.kes
+    if config is None or config.generation is not Generation.G2:
+        return
+    parts = _proxy_parts(config, deployment.options.kes_env)
+    if parts is None:
+        return
+    dotted, section, identities, _ = parts
+    if not identities:
+        return  # a header alone (as in KES's sample config) does nothing either way
+    tls = config.find("tls")
+    node = tls.key_node("proxy") if isinstance(tls, YMap) else None
+    yield at_node(config.source, node or section, "current KES (2023-10-24 and later) ignores `tls.proxy` apart from "
+                  "identity checks: behind a TLS-terminating proxy every request is authorized as the proxy, which "
+                  "has no policy, so every client behind it gets 403", anchor="tls.proxy")
