@@ -176,27 +176,27 @@ def test_refusals_carry_the_prefix_of_the_target_release(tmp_path):
 
 def test_offline_cache_disabled_where_kes_has_one(write):
     text = BASE + "cache:\n  expiry:\n    any: 5m\n    unused: 20s\n" + FS
-    found = [(c, line) for c, line, *_ in run(write, text) if c == "KES216"]
-    assert found == [("KES216", 7)]  # at `expiry:`
-    assert "KES216" in codes(run(write, text, kes_version="0.17.3"))
-    assert "KES216" not in codes(run(write, text, kes_version="0.17.2"))
-    assert "KES216" not in codes(run(write, "root: disabled\ntls: {key: /k, cert: /c}\n" + FS))
+    found = [(c, line) for c, line, *_ in run(write, text) if c == "KES224"]
+    assert found == [("KES224", 7)]  # at `expiry:`
+    assert "KES224" in codes(run(write, text, kes_version="0.17.3"))
+    assert "KES224" not in codes(run(write, text, kes_version="0.17.2"))
+    assert "KES224" not in codes(run(write, "root: disabled\ntls: {key: /k, cert: /c}\n" + FS))
 
 
 def test_offline_cache_zero_and_env_values(write):
     zero = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: 0h0m\n" + FS
-    assert [(c, line) for c, line, *_ in run(write, zero) if c == "KES216"] == [("KES216", 9)]
+    assert [(c, line) for c, line, *_ in run(write, zero) if c == "KES224"] == [("KES224", 9)]
     hours = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: 6h\n" + FS
-    assert "KES216" not in codes(run(write, hours))
+    assert "KES224" not in codes(run(write, hours))
     env = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: ${KES_OFFLINE}\n" + FS
-    assert "KES216" not in codes(run(write, env))
-    assert "KES216" not in codes(run(write, env, kes_env={"KES_OFFLINE": "12h"}))
-    assert "KES216" in codes(run(write, env, kes_env={"KES_OFFLINE": "0s"}))
+    assert "KES224" not in codes(run(write, env))
+    assert "KES224" not in codes(run(write, env, kes_env={"KES_OFFLINE": "12h"}))
+    assert "KES224" in codes(run(write, env, kes_env={"KES_OFFLINE": "0s"}))
 
 
 def test_offline_cache_without_cache_section_points_at_the_file(write):
-    found = [(c, line) for c, line, *_ in run(write, BASE + FS) if c == "KES216"]
-    assert found == [("KES216", 1)]
+    found = [(c, line) for c, line, *_ in run(write, BASE + FS) if c == "KES224"]
+    assert found == [("KES224", 1)]
 
 
 PROXY_ID = "0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a"

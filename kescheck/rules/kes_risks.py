@@ -411,7 +411,7 @@ def _has_offline_cache(config: KesConfig, version: str | None) -> bool:
 _OFFLINE_ANY = "cache:\n  expiry:\n    any: 5m0s\n    unused: 20s\n"
 
 
-@rule("KES216", "offline-cache-disabled", Severity.WARNING, "No offline cache: a keystore outage stops MinIO",
+@rule("KES224", "offline-cache-disabled", Severity.WARNING, "No offline cache: a keystore outage stops MinIO",
       rationale="""KES serves keys from its cache only until `cache.expiry.any` / `unused`; after that every
       generate and decrypt needs the keystore (Vault, a cloud KMS, an HSM). `cache.expiry.offline` keeps
       cached keys usable while the keystore is unreachable, and it is off unless set (unset or 0). Without
