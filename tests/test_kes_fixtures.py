@@ -15,7 +15,7 @@ BROKEN = sorted((FIXTURES / "broken" / "kes").glob("*.yaml"))
 ACCEPTED = sorted((FIXTURES / "kes-accepted").glob("*.yaml"))
 # Rules that need an input beyond the file itself.
 OPTIONS = {"KES100": Options(kes_env={}), "KES107": Options(require_files=True),
-           "KES108": Options(kes_env={"KES_MINIO_IDENTITY": ""}), "KES222": Options(kes_version="0.22"),
+           "KES108": Options(kes_env={"KES_MINIO_IDENTITY": ""}), "KES217": Options(kes_version="0.22"), "KES222": Options(kes_version="0.22"),
            "KES223": Options(kes_version="0.17.4")}
 
 

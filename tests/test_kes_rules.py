@@ -395,3 +395,52 @@ def test_release_order_across_semver_and_date_names(version, introduced, older):
     from kescheck.load.kesconfig import predates
 
     assert predates(version, introduced) is older
+
+
+def test_offline_cache_disabled_where_kes_has_one(write):
+    text = BASE + "cache:\n  expiry:\n    any: 5m\n    unused: 20s\n" + FS
+    found = [(c, line) for c, line, *_ in run(write, text) if c == "KES224"]
+    assert found == [("KES224", 7)]  # at `expiry:`
+    assert "KES224" in codes(run(write, text, kes_version="0.17.3"))
+    assert "KES224" not in codes(run(write, text, kes_version="0.17.2"))
+    assert "KES224" not in codes(run(write, "root: disabled\ntls: {key: /k, cert: /c}\n" + FS))
+
+
+def test_offline_cache_zero_and_env_values(write):
+    zero = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: 0h0m\n" + FS
+    assert [(c, line) for c, line, *_ in run(write, zero) if c == "KES224"] == [("KES224", 9)]
+    hours = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: 6h\n" + FS
+    assert "KES224" not in codes(run(write, hours))
+    env = BASE + "cache:\n  expiry:\n    unused: 20s\n    offline: ${KES_OFFLINE}\n" + FS
+    assert "KES224" not in codes(run(write, env))
+    assert "KES224" not in codes(run(write, env, kes_env={"KES_OFFLINE": "12h"}))
+    assert "KES224" in codes(run(write, env, kes_env={"KES_OFFLINE": "0s"}))
+
+
+def test_offline_cache_without_cache_section_points_at_the_file(write):
+    found = [(c, line) for c, line, *_ in run(write, BASE + FS) if c == "KES224"]
+    assert found == [("KES224", 1)]
+
+
+PROXY_ID = "0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a"
+TLS_HEAD = "admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\n"
+
+
+def test_tls_proxy_needs_both_halves_on_glob_era_kes(write):
+    ids_only = TLS_HEAD + f"  proxy:\n    identities:\n      - {PROXY_ID}\n" + FS
+    assert [(c, line) for c, line, *_ in run(write, ids_only, kes_version="0.21") if c == "KES217"] == [("KES217", 7)]  # at `identities:`
+    header_only = TLS_HEAD + "  proxy:\n    header:\n      cert: X-Tls-Client-Cert\n" + FS
+    assert "KES217" not in codes(run(write, header_only, kes_version="0.22"))  # no proxy: the header does nothing
+    both = TLS_HEAD + f"  proxy:\n    identities: [{PROXY_ID}]\n    header: {{cert: '${{HEADER}}'}}\n" + FS
+    assert "KES217" not in codes(run(write, both, kes_version="0.22"))
+    assert "KES217" in codes(run(write, both, kes_version="0.22", kes_env={"HEADER": ""}))
+    g0 = f"root: disabled\ntls: {{key: /k, cert: /c}}\nproxy:\n  identities: [{PROXY_ID}]\n" + FS
+    assert "KES217" in codes(run(write, g0))
+
+
+def test_tls_proxy_is_ignored_by_current_kes(write):
+    both = "version: v1\n" + TLS_HEAD + f"  proxy:\n    identities: [{PROXY_ID}]\n    header: {{cert: X-Cert}}\n" + FS
+    found = [(c, line) for c, line, *_ in run(write, both) if c in ("KES217", "KES218")]
+    assert found == [("KES218", 7)]
+    assert "KES218" not in codes(run(write, "version: v1\n" + TLS_HEAD + "  proxy:\n    header: {cert: X-Cert}\n" + FS))
+    assert "KES218" not in codes(run(write, both, kes_version="2023-09-01"))

@@ -289,3 +289,18 @@ def test_a_template_placeholder_in_identities_is_one_type_error_not_an_empty_pol
                    "      - {{client_minio_identity}}\n")
     codes = {f.code for f in lint([kes]).findings}
     assert "KES011" in codes and "POL012" not in codes
+
+
+def test_glob_patterns_that_change_meaning_on_upgrade(tmp_path):
+    text = ("admin:\n  identity: disabled\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\npolicy:\n  m:\n"
+            "    allow:\n      - /v1/key/*/minio-*\n      - /v1/*\n      - /v1/key/generate/minio-*\n"
+            "    deny:\n      - /v1/key/delete/m?\n"
+            "    identities: [9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b]\n")
+    path = tmp_path / "kes.yaml"
+    path.write_text(text)
+    found = {f.location.line: f.message for f in pol(lint([path], Options(kes_version="0.22")), "POL014")}
+    assert sorted(found) == [8, 9, 12]
+    assert "matches nothing" in found[8] and "`/v1/key/generate/minio-*`" in found[8]
+    assert "also matches" in found[9] and "`/v1/log/audit`" in found[9]
+    assert "deny pattern" in found[12]
+    assert not pol(lint([path]), "POL014")  # the target is current KES: POL003/POL004 speak instead

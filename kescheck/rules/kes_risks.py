@@ -9,7 +9,7 @@ from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import (Generation, KesConfig, env_reference, is_secret_path, names_token_file, release_date,
                               semantic_version)
-from ..load.yamldoc import YMap, YScalar
+from ..load.yamldoc import YMap, YNode, YScalar
 from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
@@ -488,3 +488,175 @@ def vault_kv_version(deployment):
     for node, shows in _kv_version_signals(deployment, explicit_v1=bool(version)):
         yield at_node(config.source, node, f"{shows}; {said} KES speaks the K/V v1 API to it: on a v2 mount every "
                       "key create and read fails (`invalid K/V v1 format`), and so does MinIO's first key operation")
+
+
+_OFFLINE_CACHE_SINCE = (0, 17, 3)
+"""The first KES release with `cache.expiry.offline` (every date-named release has it)."""
+_GO_DURATION = re.compile(r"^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$")
+_DURATION_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+
+
+def _duration_is_zero(text: str) -> bool | None:
+    """True for a Go duration of zero (`0`, `0s`, `0h0m`), False for any other valid one, None when it is no
+    Go duration (the schema rules report those)."""
+    text = text.strip()
+    if text in ("0", "+0", "-0"):
+        return True
+    if not _GO_DURATION.match(text):
+        return None
+    return all(float(number) == 0 for number in _DURATION_NUMBER.findall(text))
+
+
+def _has_offline_cache(config: KesConfig, version: str | None) -> bool:
+    """Whether the target KES reads `cache.expiry.offline` (v0.17.3 onward; G0 configs predate it)."""
+    if config.generation is Generation.G0:
+        return False
+    release = semantic_version(version)
+    return release is None or release >= _OFFLINE_CACHE_SINCE
+
+
+_OFFLINE_ANY = "cache:\n  expiry:\n    any: 5m0s\n    unused: 20s\n"
+
+
+@rule("KES224", "offline-cache-disabled", Severity.WARNING, "No offline cache: a keystore outage stops MinIO",
+      rationale="""KES serves keys from its cache only until `cache.expiry.any` / `unused`; after that every
+      generate and decrypt needs the keystore (Vault, a cloud KMS, an HSM). `cache.expiry.offline` keeps
+      cached keys usable while the keystore is unreachable, and it is off unless set (unset or 0). Without
+      it, a short outage of the root KMS is an outage of every encrypted bucket, and a MinIO that restarts
+      during the outage cannot start, since MinIO needs its key from KES to boot. A warning, not an error:
+      KES works as configured, the risk is an outage elsewhere turning into a storage outage; the trade-off
+      is that keys stay in KES's memory for that long after the keystore went away. KES 0.17.3 and later
+      read the setting (G0 configs predate it).""",
+      fix="""Set `cache.expiry.offline` to how long KES may keep serving cached keys while the keystore is down,
+      e.g. `offline: 6h` (longer than the keystore outage you must ride out, short enough for your key
+      revocation needs).""",
+      examples=(Example.kes(_BASE + _OFFLINE_ANY + _VAULT, True),
+                Example.kes(_BASE + _OFFLINE_ANY + "    offline: 0s\n" + _VAULT, True, note="0 disables it"),
+                Example.kes(_BASE + _OFFLINE_ANY + "    offline: 6h\n" + _VAULT, False),
+                Example.kes(_BASE + _OFFLINE_ANY + _VAULT, False, options=(("kes_version", "0.17.2"),),
+                            note="KES 0.17.2 has no offline cache")))
+def offline_cache_disabled(deployment):
+    config = deployment.kes
+    if config is None or config.root is None or not _has_offline_cache(config, deployment.options.kes_version):
+        return
+    offline = config.find("cache.expiry.offline")
+    if isinstance(offline, YScalar) and not offline.is_null:
+        text, name = offline.text, env_reference(offline)
+        if name is not None:
+            env = deployment.options.kes_env
+            if env is None or name not in env:
+                return  # unknown value (KES213 / KES100 speak about the variable)
+            text = env[name]
+        if _duration_is_zero(text):
+            shown = f"refers to `${{{name}}}`, which is `{text.strip()}`," if name else f"is `{text.strip()}`"
+            yield at_node(config.source, offline, f"`cache.expiry.offline` {shown}, which switches the offline cache "
+                          "off: when the keystore is unreachable, KES cannot serve keys once they leave the cache, "
+                          "and a MinIO that restarts meanwhile cannot start")
+        return
+    if offline is not None and not isinstance(offline, YScalar):
+        return  # a list or mapping: KES011 reports the type
+    message = ("`cache.expiry.offline` is not set, so KES has no offline cache: when the keystore is unreachable, KES "
+               "cannot serve keys once they leave the cache, and a MinIO that restarts meanwhile cannot start")
+    expiry, cache = config.find("cache.expiry"), config.find("cache")
+    if isinstance(expiry, YMap) and offline is not None:
+        anchor_node = expiry.key_node("offline")  # `offline:` with no value
+    elif isinstance(cache, YMap) and cache.key_node("expiry") is not None:
+        anchor_node = cache.key_node("expiry")
+    else:
+        anchor_node = config.root.key_node("cache") or config.root.entries[0][0]
+    yield at_node(config.source, anchor_node, message, anchor="cache.expiry.offline")
+
+
+def _proxy_section(config: KesConfig) -> tuple[str, YMap] | None:
+    """(dotted path, mapping) of the TLS proxy settings the config's generation reads."""
+    dotted = "proxy" if config.generation is Generation.G0 else "tls.proxy"
+    node = config.find(dotted)
+    return (dotted, node) if isinstance(node, YMap) else None
+
+
+def _set_in_env(node: YNode | None, env) -> bool:
+    """A scalar with a value KES will see: text, or a `${VAR}` the KES environment (when known) sets non-empty."""
+    if not isinstance(node, YScalar) or node.is_null or not node.text.strip():
+        return False
+    name = env_reference(node)
+    return name is None or env is None or bool(env.get(name, "").strip())
+
+
+def _proxy_parts(config: KesConfig, env) -> tuple[str, YMap, list[YScalar], YScalar | None] | None:
+    found = _proxy_section(config)
+    if found is None:
+        return None
+    dotted, section = found
+    identities = [node for node in proxy_identities(config) if _set_in_env(node, env)]
+    header = section.get("header")
+    cert = header.get("cert") if isinstance(header, YMap) else None
+    return dotted, section, identities, cert if _set_in_env(cert, env) else None
+
+
+_PROXY_ID = "0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a"
+_G1_HEAD = "admin: {identity: disabled}\ntls:\n  key: /k\n  cert: /c\n"
+
+
+@rule("KES217", "tls-proxy-incomplete", Severity.ERROR, "TLS proxies listed without the header of the client certificate",
+      rationale="""KES up to 2023-09-28 (G0 and G1 configs) supports a TLS-terminating proxy in front of it: for a
+      request from an identity listed in `tls.proxy.identities`, KES takes the client's certificate from the
+      HTTP header named by `tls.proxy.header.cert` and authorizes the request as that client. With proxies
+      listed but no header named, KES looks for a header with no name and refuses every request the proxy
+      forwards (HTTP 400 `no client certificate is present`); clients that connect directly still work.
+      (A header without listed proxies does nothing, which is harmless when no proxy is in front: KES's own
+      sample config has it. KES 0.17.0 to 0.17.2 read these keys under a top-level `proxy`.)""",
+      fix="""Name the header in which the proxy forwards the client's URL-escaped PEM certificate under
+      `header.cert` (e.g. `X-Tls-Client-Cert`, as configured in the proxy). Without a TLS-terminating proxy,
+      remove the proxy identities.""",
+      examples=(Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n" + _VAULT, True,
+                            options=(("kes_version", "0.22"),)),
+                Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n    header: {{cert: X-Tls-Client-Cert}}\n"
+                            + _VAULT, False, options=(("kes_version", "0.22"),)),
+                Example.kes(_G1_HEAD + "  proxy:\n    identities: []\n    header: {cert: X-Tls-Client-Cert}\n" + _VAULT,
+                            False, options=(("kes_version", "0.22"),), note="no proxy: the header does nothing")))
+def tls_proxy_incomplete(deployment):
+    config = deployment.kes
+    if config is None or config.generation is Generation.G2:
+        return
+    parts = _proxy_parts(config, deployment.options.kes_env)
+    if parts is None:
+        return
+    dotted, section, identities, cert = parts
+    if identities and cert is None:
+        header = section.get("header")
+        node = (header.key_node("cert") if isinstance(header, YMap) and header.key_node("cert") else
+                section.key_node("header") or section.key_node("identities"))
+        yield at_node(config.source, node, f"`{dotted}.identities` lists {len(identities)} TLS prox"
+                      f"{'y' if len(identities) == 1 else 'ies'} but `{dotted}.header.cert` names no header: KES finds "
+                      "no forwarded client certificate and refuses every request the proxy forwards "
+                      "(400 `no client certificate is present`)", anchor=f"{dotted}.header.cert")
+
+
+@rule("KES218", "tls-proxy-unsupported", Severity.WARNING, "`tls.proxy` does nothing on current KES",
+      rationale="""Since its 2023-10-24 rewrite KES no longer supports TLS-terminating proxies. It still reads
+      `tls.proxy` (and refuses to start when a proxy identity is also the admin or in a policy) but never
+      looks at the forwarded-certificate header: every request is authorized by the certificate of the TLS
+      connection it arrives on. Behind a proxy that terminates TLS all requests therefore come from the
+      proxy's identity, which cannot hold a policy while it is listed as a proxy: every client behind it
+      gets 403.""",
+      fix="""Put KES behind a load balancer that passes TLS through (TCP / layer-4 mode, or SNI routing without
+      termination) so that MinIO's client certificate reaches KES, and remove `tls.proxy`.""",
+      examples=(Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n    header: {{cert: X-Tls-Client-Cert}}\n"
+                            + _VAULT, True),
+                Example.kes(_G1_HEAD + f"  proxy:\n    identities: [{_PROXY_ID}]\n    header: {{cert: X-Tls-Client-Cert}}\n"
+                            + _VAULT, False, options=(("kes_version", "0.22"),), note="KES 0.22 supports TLS proxies")))
+def tls_proxy_unsupported(deployment):
+    config = deployment.kes
+    if config is None or config.generation is not Generation.G2:
+        return
+    parts = _proxy_parts(config, deployment.options.kes_env)
+    if parts is None:
+        return
+    dotted, section, identities, _ = parts
+    if not identities:
+        return  # a header alone (as in KES's sample config) does nothing either way
+    tls = config.find("tls")
+    node = tls.key_node("proxy") if isinstance(tls, YMap) else None
+    yield at_node(config.source, node or section, "current KES (2023-10-24 and later) ignores `tls.proxy` apart from "
+                  "identity checks: behind a TLS-terminating proxy every request is authorized as the proxy, which "
+                  "has no policy, so every client behind it gets 403", anchor="tls.proxy")

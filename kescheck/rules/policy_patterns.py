@@ -478,3 +478,53 @@ def broken_matcher_release(deployment):
             yield _at(deployment, starred[0], f"KES {version[:10]} matches no pattern ending in `*`: "
                                               f"{len(starred)} pattern(s) of policy `{policy.name}`, starting with "
                                               f"`{starred[0].text}`, match nothing on that release")
+
+
+def _routes_matched(text: str, generation: Generation) -> frozenset[Route]:
+    """The APIs both matcher eras know that `text` can match under `generation`'s matcher."""
+    tokens = tokens_for(text, generation)
+    return frozenset(r for r in ROUTES if r.exists_in(Generation.G1) and r.exists_in(Generation.G2)
+                     and can_match(tokens, r))
+
+
+def _shown(routes) -> str:
+    return ", ".join(f"`{r.display}`" for r in sorted(routes, key=lambda r: r.display))
+
+
+@rule("POL014", "glob-changes-on-upgrade", Severity.WARNING,
+      "A glob pattern that means something else on current KES",
+      rationale="""KES up to 2023-09-28 (G0 and G1 configs) reads policy patterns as globs; from 0.23 KES reads them
+      as plain paths or, with a final `*`, prefixes. A pattern carried over an upgrade may then match nothing
+      (`/v1/key/*/minio-*`, `/v1/key/generate/minio-?`): MinIO gets 403, or a deny silently stops denying; or
+      it may match more than before (`/v1/*` covered only one-segment paths such as `/v1/status`, and as a
+      prefix covers every API). KES says nothing either way.""",
+      fix="Before upgrading KES, rewrite the pattern as the message suggests (one pattern per API, `*` only at the end), "
+          "valid under both matchers.",
+      examples=(Example.kes(_kes(_one_policy("/v1/key/*/minio-*"), GLOB_HEAD), True),
+                Example.kes(_kes(_one_policy("/v1/*"), GLOB_HEAD), True, "widens to every API"),
+                Example.kes(_kes(_one_policy("/v1/key/generate/minio-*"), GLOB_HEAD), False),
+                Example.kes(_kes(_one_policy("/v1/key/*/minio-*")), False, "current KES: POL003's")))
+def glob_changes_on_upgrade(deployment):
+    config = deployment.kes
+    if config is None or not config.generation.glob_policies:
+        return
+    found = diagnoses(deployment)
+    for policy in policies(deployment):
+        for pattern in policy.patterns:
+            if id(pattern) in found:
+                continue  # already wrong on the target KES: the other POL rules speak about it
+            before = _routes_matched(pattern.text, config.generation)
+            after_problem = diagnose(pattern.text, Generation.G2)
+            after = frozenset() if after_problem is not None else _routes_matched(pattern.text, Generation.G2)
+            if after == before and after_problem is None:
+                continue
+            meant, fix = _g2_fix(pattern)
+            if after_problem is not None or not after:
+                if after_problem is not None and after_problem.problem is Problem.OTHER_VERSION:
+                    continue  # names only APIs current KES removed: KES221 / POL006 territory
+                change = "matches nothing on current KES (>= 0.23, prefix matching)"
+            elif after > before:
+                change = f"on current KES (>= 0.23, prefix matching) also matches {_shown(after - before)}"
+            else:
+                change = f"on current KES (>= 0.23, prefix matching) matches {_shown(after)} instead"
+            yield _at(deployment, pattern, f"{_role(pattern)} {change}; {meant}", fix)
