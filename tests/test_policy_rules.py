@@ -214,6 +214,10 @@ def test_uncomputable_certificate_identity_is_said_once(tmp_path, deployment):
                    "MINIO_KMS_KES_KEY_FILE=missing.key\nMINIO_KMS_KES_KEY_NAME=minio-default-key\n")
     found = [f for f in pol(lint([kes, env])) if f.code.startswith("POL02")]
     assert [f.code for f in found] == ["POL025"] and found[0].location.path.name == "minio.env"
+    assert "(the certificate it names is not here)" in found[0].message
+    (tmp_path / "missing.crt").write_text("not a certificate\n")
+    [found] = [f for f in pol(lint([kes, env])) if f.code == "POL025"]
+    assert "(the certificate cannot be read or holds no usable client certificate)" in found.message
 
 
 def test_certificate_identity_is_checked_too(tmp_path, deployment):

@@ -13,7 +13,8 @@ from ..findings import Finding, Location, Severity
 from ..load.envfile import EnvEntry, EnvFile
 from ..load.kesconfig import Generation, env_reference
 from ..load.yamldoc import YMap, YSeq
-from ..material import MinioIdentity, kes_admin_identity, minio_identities
+from ..load.pem import FileState
+from ..material import MinioIdentity, kes_admin_identity, material, minio_identities, pem_of
 from ..policy import (MINIO_REQUIRED, ROUTES, Policy, PolicyPattern, Route, key_route,
                       minimal_minio_patterns, policies, policies_of_identity, tokens_for, witness)
 from .base import Example, at_entry, at_node, rule
@@ -75,6 +76,16 @@ def _uncomputable_fix(variable: str) -> str:
             "beside the env file), or fix the certificate the certificate findings name.")
 
 
+def _why_uncomputable(deployment, env: EnvFile, credential: EnvEntry) -> str:
+    if credential.name == "MINIO_KMS_KES_API_KEY":
+        return "not a valid API key"
+    side = next((s for s in material(deployment).minio if s.env is env), None)
+    cert = side.pair.cert if side is not None and side.pair is not None else None
+    if cert is not None and pem_of(deployment, cert).state is FileState.ABSENT:
+        return "the certificate it names is not here"
+    return "the certificate cannot be read or holds no usable client certificate"
+
+
 def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
     """Per MinIO env file: the view to check, or why the policy cannot be checked (said once)."""
 
@@ -95,8 +106,8 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
             minio = identities.get(id(env))
             if minio is None:
                 skipped.append(Skipped(env, credential, "kescheck cannot compute MinIO's KES identity from "
-                                                        f"{credential.name} (unreadable certificate or invalid API "
-                                                        "key), so its policy was not checked",
+                                                        f"{credential.name} ({_why_uncomputable(deployment, env, credential)}), "
+                                                        "so its policy was not checked",
                                        _uncomputable_fix(credential.name)))
                 continue
             if minio.identity == admin:
