@@ -237,6 +237,24 @@ def test_shell_expansion_forms(write, value, expected):
     assert [c for c, *_ in run(write, text) if c in ("KES213", "KES216")] == [expected]
 
 
+@pytest.mark.parametrize("value,name", [
+    ("${KES_HOST}:${KES_PORT}", "KES_HOST}:${KES_PORT"),
+    ("${A}${B}", "A}${B"),
+    (" ${A} ${B} ", "A} ${B"),
+])
+def test_joined_references_are_one_name_to_kes(write, value, name):
+    text = f"admin:\n  identity: '{value}'\ntls:\n  key: /k\n  cert: /c\n" + FS
+    found = [(c, line, m) for c, line, _, m in run(write, text) if c in ("KES100", "KES213", "KES214", "KES216")]
+    assert [(c, line) for c, line, _ in found] == [("KES216", 2)]
+    assert f"literally named `{name}`" in found[0][2] and "references joined into one value" in found[0][2]
+    assert not [c for c, *_ in run(write, text, kes_env={name: "disabled"}) if c == "KES216"]
+
+
+def test_a_reference_inside_a_longer_value_stays_literal(write):
+    text = "address: 0.0.0.0:${KES_PORT}\nadmin:\n  identity: 'x-${A}'\ntls:\n  key: /k\n  cert: /c\n" + FS
+    assert [(c, line) for c, line, *_ in run(write, text) if c in ("KES214", "KES216")] == [("KES214", 1), ("KES214", 3)]
+
+
 def test_shell_default_of_a_secret_is_never_shown(write, cli):
     secret = "hunter2-approle-secret"
     path = write("kes.yaml", "admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\nkeystore:\n  vault:\n"

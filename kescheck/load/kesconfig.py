@@ -158,7 +158,9 @@ SECRET_PATHS = (
     "keys.vault.kubernetes.jwt",
 )
 
-_ENV_REFERENCE = re.compile(r"^\$\{\s*([^{}]*?)\s*\}$")
+_ENV_REFERENCE = re.compile(r"^\$\{\s*(.*?)\s*\}$", re.DOTALL)
+"""KES takes a trimmed value that starts with `${` and ends with `}` as one reference, and everything between as
+the name: `${A}${B}` names a variable `A}${B`."""
 
 
 def env_reference(node: YNode | None) -> str | None:
@@ -186,6 +188,10 @@ class ShellExpansion:
     def is_default(self) -> bool:
         return self.operator in (":-", ":=")
 
+    @property
+    def is_joined(self) -> bool:
+        return self.operator == JOINED
+
 
 def shell_expansion(name: str | None) -> ShellExpansion | None:
     """What a shell would make of `${name}`, when the name (from env_reference) uses shell syntax.
@@ -194,7 +200,16 @@ def shell_expansion(name: str | None) -> ShellExpansion | None:
     variable literally named `A-B` (container runtimes allow such names).
     """
     match = _SHELL_EXPANSION.match(name) if name else None
-    return ShellExpansion(match[1], match[2], match[3]) if match else None
+    if match:
+        return ShellExpansion(match[1], match[2], match[3])
+    if name and ("${" in name or "}" in name):
+        return ShellExpansion(name.split("}", 1)[0].strip(), JOINED, "")
+    return None
+
+
+JOINED = "}${"
+"""ShellExpansion.operator of `${A}${B}` (or `${A}-${B}`): references joined into one value, which shells and
+container runtimes expand one by one, and KES looks up as one name."""
 
 
 _SECRET_PATH = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_PATHS))

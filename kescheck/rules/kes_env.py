@@ -97,14 +97,20 @@ def _without_the_variable(deployment) -> str:
 _SHELL_DEFAULT_EXAMPLE = "admin: {identity: '${KES_ADMIN:-disabled}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
 
+def _unset_name(env) -> str:
+    return ("the KES environment has no variable of that name" if env is not None else
+            "no environment normally has a variable of that name")
+
+
 @rule("KES216", "env-reference-shell-syntax", Severity.ERROR,
-      "A `${VAR:-default}` (shell syntax) that KES takes as a variable name",
+      "Shell syntax in a reference (`${VAR:-default}`, `${A}${B}`) that KES takes as one variable name",
       rationale="""KES substitutes `${NAME}` by looking up the text between the braces, trimmed, as one
       variable name. It knows no shell parameter expansion: `${KES_ADMIN:-disabled}` makes KES look up a
       variable literally named `KES_ADMIN:-disabled`, which practically no environment has, so the default is never
       applied and it does not matter whether KES_ADMIN is set. KES >= 0.22 then refuses to start; older
       releases silently used an empty value. The same holds for `${VAR:=x}`, `${VAR:?message}` and
-      `${VAR:+x}`.""",
+      `${VAR:+x}`, and for references joined into one value (`${HOST}:${PORT}` ending in `}`): KES looks up
+      one variable named `HOST}:${PORT`.""",
       fix="""Write `${VAR}` and set VAR (to the default, if need be) where KES starts: systemd
       `Environment=`/`EnvironmentFile=` of the KES unit or the container's env; or write the default value
       into the file if it is not a secret. If a template tool renders this file before KES reads it,
@@ -112,6 +118,8 @@ _SHELL_DEFAULT_EXAMPLE = "admin: {identity: '${KES_ADMIN:-disabled}'}\ntls: {key
       examples=(Example.kes(_SHELL_DEFAULT_EXAMPLE, True),
                 Example.kes(_SHELL_DEFAULT_EXAMPLE, True, options=(("kes_env", {"KES_ADMIN": "disabled"}),),
                             note="KES_ADMIN is set, but KES looks up `KES_ADMIN:-disabled`"),
+                Example.kes("address: ${KES_HOST}:${KES_PORT}\n" + _SHELL_DEFAULT_EXAMPLE.replace(":-disabled", ""), True,
+                            note="two references joined into one value"),
                 Example.kes(_SHELL_DEFAULT_EXAMPLE.replace(":-disabled", ""), False)))
 def env_reference_shell_syntax(deployment):
     config, env = deployment.kes, deployment.options.kes_env
@@ -121,6 +129,16 @@ def env_reference_shell_syntax(deployment):
         expansion = shell_expansion(name)
         if expansion is None or (env is not None and name in env):
             continue  # an environment that really has a variable of that odd name: KES substitutes it
+        if expansion.is_joined:
+            yield at_node(config.source, node,
+                          f"`{node.path}` is `{node.text.strip()}`, references joined into one value: KES substitutes only "
+                          f"a value that is one whole `${{NAME}}`, and takes everything between the first `${{` and the "
+                          f"last `}}` as the name, so it looks up a variable literally named `{name}`; "
+                          f"{_unset_name(env)}, so {_without_the_variable(deployment)}",
+                          fix="Set one variable to the whole value where KES starts (e.g. `Environment=KES_ADDRESS="
+                              "0.0.0.0:7373` in the KES systemd unit) and write `${KES_ADDRESS}`, or write the value "
+                              "into the file.")
+            continue
         variable, word = expansion.variable, expansion.word.strip()
         secret = is_secret_path(node.path) and word
         if secret:  # the default is a secret written into the file: never repeat it
@@ -142,8 +160,7 @@ def env_reference_shell_syntax(deployment):
                    f"`{word}` into the file instead of the reference.")
         else:
             fix = f"Write `${{{variable}}}` and set {variable} where KES starts (systemd `Environment=`, the container's env)."
-        unset = ("the KES environment has no variable of that name" if env is not None else
-                 "no environment normally has a variable of that name")
+        unset = _unset_name(env)
         yield at_node(config.source, node,
                       f"`{node.path}` is {written}, shell syntax KES does not understand: KES looks up a variable "
                       f"literally named {looked_up}, so {meant}; {unset}, so {_without_the_variable(deployment)}",
