@@ -462,3 +462,10 @@ def test_tls_proxy_is_ignored_by_current_kes(write):
     assert found == [("KES218", 7)]
     assert "KES218" not in codes(run(write, "version: v1\n" + TLS_HEAD + "  proxy:\n    header: {cert: X-Cert}\n" + FS))
     assert "KES218" not in codes(run(write, both, kes_version="2023-09-01"))
+
+
+def test_an_admin_that_is_no_identity_says_the_admin_is_off(write):
+    text = "admin:\n  identity: disable\ntls:\n  key: /k\n  cert: /c\n" + FS
+    [message] = [m for c, _, _, m in run(write, text) if c == "KES200"]
+    assert "KES runs without an admin" in message and "write `disabled`" in message
+    assert not [c for c, *_ in run(write, text.replace("disable\n", "disabled\n")) if c == "KES200"]

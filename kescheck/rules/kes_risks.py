@@ -63,6 +63,9 @@ def identity_not_a_hash(deployment):
             why = "is upper-case hex; KES identities are lower-case, so it matches no client"
         elif re.fullmatch(r"[0-9a-fA-F]+", value):
             why = f"has {len(value)} hex characters instead of 64, so it matches no client"
+        elif role == "admin":
+            why = ("is not an identity (64 hex characters), so it matches no client and KES runs without an admin; "
+                   "write `disabled`, the documented off switch, if that is the intent")
         else:
             why = "is not an identity (64 hex characters) but looks like a placeholder, so it matches no client"
         yield at_node(config.source, node, f"{role} identity `{value}` {why}")
