@@ -56,7 +56,8 @@ def deployment(tmp_path):
         kes.write_text(text)
         env = tmp_path / "minio.env"
         env.write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_API_KEY={api_key}\n"
-                       f"MINIO_KMS_KES_KEY_NAME={key}\n")
+                       f"MINIO_KMS_KES_KEY_NAME={key}\nMINIO_ROOT_USER_FILE=minio-root-user\n"
+                       "MINIO_ROOT_PASSWORD_FILE=minio-root-password\n")
         return kes, env
 
     return make
