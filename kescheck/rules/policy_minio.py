@@ -323,7 +323,7 @@ class OptionalApi:
 
 MINIO_OPTIONAL = (
     OptionalApi("list", "`mc admin kms key list` and the Console's key list get 403"),
-    OptionalApi("status", "MinIO cannot report the KMS status (`mc admin kms status`, the KMS part of server info)"),
+    OptionalApi("status", "MinIO cannot report the KMS status: `mc admin kms status`, the KMS part of server info"),
     OptionalApi("describe", "MinIO RELEASE.2024-04-18 and later describe the default key every 10 s to keep it "
                             "cached in KES; each poll is refused with 403 and the key is not kept warm"),
 )
