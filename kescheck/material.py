@@ -210,8 +210,8 @@ def _env_reference(deployment: Deployment, env: EnvFile, role: Role, name: str) 
                      env=env, entry=entry)
 
 
-def certs_dir_option(opts: str) -> str | None:
-    """The certs directory a `minio server $MINIO_OPTS` command line sets (`--certs-dir`/`-S`, Go flag syntax:
+def server_option(opts: str, names: tuple[str, ...]) -> str | None:
+    """The value a `minio server $MINIO_OPTS` command line gives one of the flags `names` (Go flag syntax:
     one or two dashes, the value after `=` or as the next word; the last one wins). systemd splits an unbraced
     `$MINIO_OPTS` at whitespace and keeps quote characters, so a plain split is what MinIO receives."""
     words = opts.split()
@@ -220,7 +220,7 @@ def certs_dir_option(opts: str) -> str | None:
         if word == "--" or not word.startswith("-"):
             continue
         name, equals, value = word.lstrip("-").partition("=")
-        if name not in ("certs-dir", "S") or word.startswith("---"):
+        if name not in names or word.startswith("---"):
             continue
         if equals:
             found = value
@@ -229,15 +229,28 @@ def certs_dir_option(opts: str) -> str | None:
     return found or None
 
 
+def certs_dir_option(opts: str) -> str | None:
+    """The certs directory MINIO_OPTS sets (`--certs-dir`/`-S`)."""
+    return server_option(opts, ("certs-dir", "S"))
+
+
+def minio_opts(env: EnvFile) -> str | None:
+    """MINIO_OPTS as the systemd unit that runs `minio server $MINIO_OPTS` reads it (only systemd reads it, so its
+    reading counts: a value continued over lines, say); None when the file does not set it."""
+    opts = env.get(OPTS)
+    if opts is None:
+        return None
+    read_by_systemd = next((a for a in reversed(env.systemd.assignments) if a.name == OPTS), None)
+    return read_by_systemd.value if read_by_systemd is not None else opts.env_value
+
+
 def _certs_cas(deployment: Deployment, env: EnvFile) -> Reference | None:
     """MinIO verifies KES against `<certs-dir>/CAs` (and the system roots) when MINIO_KMS_KES_CAPATH is not
     set at all; set but empty, it uses the system roots alone."""
     opts = env.get(OPTS)
     if env.defined(CAPATH) or opts is None:
         return None
-    # Only the systemd unit reads MINIO_OPTS, so its reading counts (a value continued over lines, say).
-    read_by_systemd = next((a for a in reversed(env.systemd.assignments) if a.name == OPTS), None)
-    certs_dir = certs_dir_option(read_by_systemd.value if read_by_systemd is not None else opts.env_value)
+    certs_dir = certs_dir_option(minio_opts(env))
     if certs_dir is None:
         return None
     text = certs_dir.rstrip("/") + "/CAs"

@@ -274,8 +274,12 @@ def test_insecure_is_loud(kes_pki, kes_server, tmp_path, cli):
     assert "NOT verified" in run.stdout and "--insecure" in run.stderr
 
 
+ROOT_CREDENTIAL_FILES = "MINIO_ROOT_USER_FILE=minio-root-user\nMINIO_ROOT_PASSWORD_FILE=minio-root-password\n"
+"""Root credentials as a MinIO host gets them from Docker secrets: without them ENV111 notes their absence."""
+
+
 def test_sarif_anchors_at_the_endpoint_line(kes_pki, closed_port, cli):
-    env = kes_pki.env(f"https://127.0.0.1:{closed_port}")
+    env = kes_pki.env(f"https://127.0.0.1:{closed_port}", extra=ROOT_CREDENTIAL_FILES)
     run = cli("doctor", "--minio-env", env, "--format", "sarif")
     assert run.status == 1
     sarif = json.loads(run.stdout)
@@ -288,7 +292,8 @@ def test_sarif_anchors_at_the_endpoint_line(kes_pki, closed_port, cli):
 
 
 def test_json_report_has_tree_and_findings(kes_pki, closed_port, cli):
-    run = cli("doctor", "--minio-env", kes_pki.env(f"https://127.0.0.1:{closed_port}"), "--format", "json")
+    run = cli("doctor", "--minio-env", kes_pki.env(f"https://127.0.0.1:{closed_port}", extra=ROOT_CREDENTIAL_FILES),
+              "--format", "json")
     record = json.loads(run.stdout)
     assert record["summary"]["exit_status"] == 1 == run.status
     assert [f["code"] for f in record["findings"]] == ["DOC011"]

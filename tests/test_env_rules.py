@@ -6,6 +6,8 @@ import pytest
 
 from conftest import FIXTURES
 from kescheck.engine import lint
+from kescheck.findings import Severity
+from kescheck.model import Options
 from kescheck.rules import all_rules
 
 API_KEY = "kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs"
@@ -213,3 +215,107 @@ def test_a_placeholder_path_is_one_finding(write):
     found = findings(write, COMPLETE.replace(f"MINIO_KMS_KES_API_KEY={API_KEY}\n", "")
                      + "MINIO_KMS_KES_CERT_FILE=|kescertpath|/client.crt\nMINIO_KMS_KES_KEY_FILE=<path-to-key>\n")
     assert sorted((f.code, f.location.line) for f in found if f.location.line >= 3) == [("ENV110", 3), ("ENV110", 4)]
+
+
+# ENV111: root credentials, judged over all env files of a deployment together
+
+ROOT_KES = """\
+admin:
+  identity: disabled
+tls:
+  key: /etc/kes/kes.key
+  cert: /etc/kes/kes.crt
+policy:
+  minio:
+    allow:
+      - /v1/key/generate/minio-key
+      - /v1/key/decrypt/minio-key
+{extra}    identities:
+      - {identity}
+keystore:
+  fs:
+    path: /var/lib/kes
+"""
+
+
+def root_deployment(write, env_text, *, allow="", second_env=None, options=None):
+    from certgen import new_api_key
+    from kescheck.identity import identity_of_api_key
+    api_key = new_api_key()
+    kes = write("deploy/kes-config.yaml", ROOT_KES.format(extra=allow, identity=identity_of_api_key(api_key)))
+    envs = [write("deploy/minio.env", f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+                                      f"MINIO_KMS_KES_KEY_NAME=minio-key\nMINIO_KMS_KES_API_KEY={api_key}\n" + env_text)]
+    if second_env is not None:
+        envs.append(write("deploy/minio-secrets.env", second_env))
+    return [f for f in lint([kes, *envs], options or Options()).findings if f.code == "ENV111"]
+
+
+def test_root_credentials_missing_is_a_note_at_the_kes_endpoint_line(write):
+    [found] = findings(write, COMPLETE, "ENV111")
+    assert found.severity is Severity.NOTE
+    assert (found.location.line, found.location.column) == (1, 1)
+    assert "does not set MinIO's root credentials" in found.message and "minioadmin:minioadmin" in found.message
+
+
+@pytest.mark.parametrize("credentials", [
+    "MINIO_ROOT_USER=admin\nMINIO_ROOT_PASSWORD=Sup3rS3cretRootPassw0rd\n",
+    "MINIO_ACCESS_KEY=admin\nMINIO_SECRET_KEY=Sup3rS3cretRootPassw0rd\n",
+    "MINIO_ROOT_USER_FILE=minio-root-user\nMINIO_ROOT_PASSWORD_FILE=minio-root-password\n",
+    "MINIO_ACCESS_KEY_FILE=access\nMINIO_SECRET_KEY_FILE=secret\n",
+    "MINIO_ROOT_USER=admin\nMINIO_ROOT_PASSWORD=\n",  # committed without its secret: injected at deploy time
+    "MINIO_CONFIG_ENV_FILE=/etc/minio/secrets.env\n",
+    'MINIO_OPTS="--certs-dir /etc/minio/certs --config /etc/minio/config.yaml"\n',
+    "MINIO_OPTS=--config=/etc/minio/config.yaml\n",
+])
+def test_root_credentials_from_any_source_minio_reads_are_enough(write, credentials):
+    assert findings(write, COMPLETE + credentials, "ENV111") == []
+
+
+def test_root_credentials_in_a_second_env_file_of_the_deployment_count(write):
+    assert root_deployment(write, "", second_env="MINIO_ROOT_USER=admin\nMINIO_ROOT_PASSWORD=pw-from-vault\n") == []
+    [found] = root_deployment(write, "", second_env="MINIO_BROWSER=off\n")
+    assert "no env file of this deployment" in found.message and "minio-secrets.env" in found.message
+
+
+def test_no_finding_without_kes(write):
+    assert findings(write, "MINIO_VOLUMES=/mnt/data\n", "ENV111") == []
+    assert findings(write, "MINIO_KMS_SECRET_KEY=my-key:IyqsU3kMFloCNup4BsZtf/rmfHVcTgznO2F25CkEH1g=\n", "ENV111") == []
+
+
+def test_root_access_off_with_hmac_allowed_derives_the_credentials(write):
+    assert root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n", allow="      - /v1/key/hmac/minio-key\n") == []
+    assert root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n", allow="      - /v1/key/hmac/minio-*\n") == []
+
+
+def test_root_access_off_without_a_kes_config_gets_the_benefit_of_the_doubt(write):
+    assert findings(write, COMPLETE + "MINIO_API_ROOT_ACCESS=off\n", "ENV111") == []
+
+
+def test_root_access_off_but_hmac_not_allowed_says_so_at_the_root_access_line(write):
+    [found] = root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n")
+    assert (found.location.path.name, found.location.line) == ("minio.env", 4)
+    assert "does not allow `/v1/key/hmac/minio-key`" in found.message and "minioadmin:minioadmin" in found.message
+    assert "- /v1/key/hmac/minio-key" in found.fix and "policy.minio.allow" in found.fix
+    assert [(r.path.name, r.line) for r in found.related] == [("kes-config.yaml", 7)]
+
+
+def test_root_access_off_but_hmac_denied_names_the_deny(write):
+    allow = "      - /v1/key/hmac/minio-key\n    deny:\n      - /v1/key/hmac/*\n"
+    [found] = root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n", allow=allow)
+    assert "denies `/v1/key/hmac/minio-key`" in found.message and "`/v1/key/hmac/*`" in found.message
+
+
+def test_root_access_off_with_a_glob_era_kes_has_no_hmac_api(write):
+    [found] = root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n", allow="      - /v1/key/hmac/minio-key\n",
+                              options=Options(kes_version="0.22"))
+    assert "has no `/v1/key/hmac/` API" in found.message and "KES 2024-02-29" in found.message
+
+
+def test_root_access_other_than_exactly_off_does_not_derive(write):
+    [found] = findings(write, COMPLETE + "MINIO_API_ROOT_ACCESS=false\n", "ENV111")
+    assert "MINIO_API_ROOT_ACCESS is `false`" in found.message and "exactly `off`" in found.message
+
+
+def test_root_credentials_note_never_prints_values(write):
+    [found] = root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n")
+    assert "kes:v1:" not in found.message and "kes:v1:" not in (found.fix or "")

@@ -56,7 +56,8 @@ def deployment(tmp_path):
         kes.write_text(text)
         env = tmp_path / "minio.env"
         env.write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_API_KEY={api_key}\n"
-                       f"MINIO_KMS_KES_KEY_NAME={key}\n")
+                       f"MINIO_KMS_KES_KEY_NAME={key}\nMINIO_ROOT_USER_FILE=minio-root-user\n"
+                       "MINIO_ROOT_PASSWORD_FILE=minio-root-password\n")
         return kes, env
 
     return make
@@ -110,8 +111,11 @@ def test_same_glob_is_fine_for_kes_0_22(deployment):
     assert "POL023" in codes  # under glob it grants delete and import on minio-* keys
 
 
-def test_documented_minio_policy_gives_no_finding(deployment):
+def test_documented_minio_policy_gives_only_the_describe_note(deployment):
+    """The policy MinIO's docs show predates MinIO's describe polling (RELEASE.2024-04-18): POL026 notes that alone."""
     kes, env = deployment(DOCUMENTED)
+    assert [f.code for f in pol(lint([kes, env]))] == ["POL026"]
+    kes, env = deployment(DOCUMENTED + "      - /v1/key/describe/minio-*\n")
     assert pol(lint([kes, env])) == []
 
 
@@ -179,8 +183,11 @@ def test_minio_docs_vault_snippet(deployment):
                           "      - /v1/key/bulk/decrypt\n      - /v1/key/list/*\n      - /v1/status\n"
                           "      - /v1/metrics\n      - /v1/log/audit\n      - /v1/log/error\n")
     found = pol(lint([kes, env]))
-    assert sorted(f.code for f in found) == ["POL006", "POL023", "POL023"]
+    assert sorted(f.code for f in found) == ["POL006", "POL023", "POL023", "POL026"]
     assert not any(f.severity is Severity.ERROR for f in found)
+    [optional_note] = [f for f in found if f.code == "POL026"]
+    assert "`/v1/key/describe/minio-default-key`" in optional_note.message and "/v1/status" not in optional_note.message
+    assert "`- /v1/key/describe/*`" in optional_note.fix  # mirrors how the policy names MinIO's keys
 
 
 def test_minio_as_admin_is_one_finding_dep101_with_a_fix_for_that_case(deployment):
@@ -308,3 +315,52 @@ def test_glob_patterns_that_change_meaning_on_upgrade(tmp_path):
     assert "also matches" in found[9] and "`/v1/log/audit`" in found[9]
     assert "deny pattern" in found[12]
     assert not pol(lint([path]), "POL014")  # the target is current KES: POL003/POL004 speak instead
+
+
+# POL026: the optional APIs MinIO calls
+
+def optional(result):
+    return [f for f in result.findings if f.code == "POL026"]
+
+
+def test_missing_optional_apis_are_one_note_naming_each_route_what_breaks_and_the_patterns(deployment):
+    kes, env = deployment("      - /v1/key/create/minio-*\n      - /v1/key/generate/minio-*\n"
+                          "      - /v1/key/decrypt/minio-*\n")
+    [found] = optional(lint([kes, env]))
+    assert found.severity is Severity.NOTE
+    assert (found.location.path.name, found.location.line) == ("kes-config.yaml", line_of(kes, "/v1/key/create/"))
+    message = found.message
+    assert "`/v1/key/list/*` (`mc admin kms key list`" in message
+    assert "`/v1/status` (MinIO cannot report the KMS status" in message
+    assert "`/v1/key/describe/minio-default-key` (MinIO RELEASE.2024-04-18" in message
+    assert found.fix == ("Add `- /v1/key/list/*`, `- /v1/status`, `- /v1/key/describe/minio-*` under "
+                         "`policy.minio.allow`.")
+    assert [f.code for f in lint([kes, env]).findings if f.code in ("POL020", "POL021")] == []
+
+
+def test_only_the_missing_optional_api_is_named(deployment):
+    kes, env = deployment(DOCUMENTED)
+    [found] = optional(lint([kes, env]))
+    assert "/v1/key/describe/minio-default-key" in found.message
+    assert "/v1/status" not in found.message and "/v1/key/list/*" not in found.message
+
+
+def test_all_optional_apis_allowed_or_denied_on_purpose_is_silent(deployment):
+    kes, env = deployment(DOCUMENTED + "      - /v1/key/describe/minio-*\n")
+    assert optional(lint([kes, env])) == []
+    kes, env = deployment(DOCUMENTED, deny="      - /v1/key/describe/*\n")
+    assert optional(lint([kes, env])) == []
+
+
+def test_exact_list_pattern_is_explained(deployment):
+    kes, env = deployment("      - /v1/key/generate/minio-*\n      - /v1/key/decrypt/minio-*\n      - /v1/key/list\n"
+                          "      - /v1/status\n      - /v1/key/describe/minio-*\n")
+    [found] = optional(lint([kes, env]))
+    assert "`/v1/key/list` without `/*` matches no list request" in found.message
+    assert "`- /v1/key/list/*`" in found.fix
+
+
+def test_optional_apis_under_glob_matching(deployment):
+    kes, env = deployment("      - /v1/key/generate/minio-*\n      - /v1/key/decrypt/minio-*\n      - /v1/key/list/*\n"
+                          "      - /v1/status\n      - /v1/key/describe/*\n", head="")
+    assert optional(lint([kes, env], Options(kes_version="0.22"))) == []

@@ -12,13 +12,18 @@ import difflib
 import re
 from pathlib import PurePosixPath
 
+from dataclasses import replace
+
 from ..endpoints import MAX_EXPANSION, EndpointError, expand_ellipsis, parse_url, split_endpoint_list
-from ..findings import Severity
+from ..findings import Location, Severity
 from ..identity import API_KEY_PREFIX, ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
-from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, ENCLAVE, ENDPOINT, KEY_FILE, KEY_NAME,
-                           KEY_PASSWORD, SECRET_KEY, SECRET_KEY_FILE)
+from ..material import minio_opts, server_option
+from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, CONFIG_ENV_FILE, ENCLAVE, ENDPOINT, KEY_FILE,
+                           KEY_NAME, KEY_PASSWORD, ROOT_ACCESS, ROOT_CREDENTIALS, ROOT_PASSWORD, ROOT_USER,
+                           SECRET_KEY, SECRET_KEY_FILE)
 from ..placeholders import ANY_PLACEHOLDER
+from ..policy import key_route
 from .base import Example, at_entry, at_file, at_line, rule
 
 
@@ -541,3 +546,104 @@ def placeholder_value(deployment):
                 column = entry.column_at(match.start())
                 yield at_line(env.source, entry.line, column, f"`{match[0]}` in {entry.key} is a placeholder from the "
                               "documentation, not a real value", anchor=entry.key, end_column=column + len(match[0]))
+
+
+_ROOT_HEAD = ("MINIO_KMS_KES_ENDPOINT=https://127.0.0.1:7373\nMINIO_KMS_KES_API_KEY=${apikey:minio.apikey}\n"
+              "MINIO_KMS_KES_KEY_NAME=minio-default-key\n")
+_ROOT_KES = ("admin:\n  identity: disabled\nkeystore:\n  fs:\n    path: /var/kes\npolicy:\n  minio:\n    allow:\n"
+             "      - /v1/key/create/minio-default-key\n      - /v1/key/generate/minio-default-key\n"
+             "      - /v1/key/decrypt/minio-default-key\n{extra}    identities:\n      - ${{identity:minio.apikey}}\n")
+
+
+def _root_example(env_extra: str, fails: bool, policy_extra: str = "", note: str = "") -> Example:
+    return Example((("kes-config.yaml", _ROOT_KES.format(extra=policy_extra)), ("minio.apikey", "!apikey"),
+                    ("minio.env", _ROOT_HEAD + env_extra)), fails, note)
+
+
+def _root_credentials_elsewhere(deployment) -> bool:
+    """True when an env file of the deployment sets root credentials, or names a place MinIO takes them from that
+    kescheck does not read (MINIO_CONFIG_ENV_FILE, `minio server --config FILE`). Present counts, even empty: a
+    file committed without its secrets is not evidence that the running MinIO lacks them."""
+    for env in deployment.envs:
+        if any(env.defined(name) for name in ROOT_CREDENTIALS + (CONFIG_ENV_FILE,)):
+            return True
+        opts = minio_opts(env)
+        if opts and server_option(opts, ("config",)):
+            return True
+    return False
+
+
+def _hmac_refusal(deployment):
+    """(view, why) for the first MinIO whose KES policy refuses `/v1/key/hmac/<default key>`; None when every
+    MinIO whose policy kescheck can check may compute it (or none can be checked)."""
+    from .policy_minio import minio_views  # the policy rules build on this module's helpers
+    route = key_route("hmac")
+    for view in minio_views(deployment)[0]:
+        path = route.path_for(view.key_name)
+        if not route.exists_in(view.generation):
+            return view, (f"the KES this config is written for has no `{route.base}` API (it exists from KES "
+                          "2024-02-29), so MinIO cannot derive them")
+        decision = view.policy.evaluate(path, view.generation)
+        if decision.allowed:
+            continue
+        if decision.reason == "denied":
+            return view, (f"MinIO's policy `{view.policy.name}` denies `{path}` (deny pattern `{decision.pattern.text}`, "
+                          f"line {decision.pattern.line})")
+        return view, f"MinIO's policy `{view.policy.name}` does not allow `{path}`"
+    return None
+
+
+@rule("ENV111", "root-credentials-missing", Severity.NOTE, "MinIO has no root credentials and KES does not supply them",
+      rationale="""KES does not replace MinIO's root credentials (MINIO_ROOT_USER and MINIO_ROOT_PASSWORD; the
+      deprecated MINIO_ACCESS_KEY and MINIO_SECRET_KEY; their `_FILE` variants). MinIO RELEASE.2024-03-03 and later
+      derive them from KES (`/v1/key/hmac/<MINIO_KMS_KES_KEY_NAME>`) only when none are set and
+      MINIO_API_ROOT_ACCESS is exactly `off`; otherwise, and also when KES refuses that request, MinIO falls back to
+      the published default `minioadmin:minioadmin`, and distributed nodes have been reported failing to start
+      (minio/docs#1325). kescheck reads all env files of the deployment together, and takes any credential
+      variable, even an empty one, MINIO_CONFIG_ENV_FILE or `minio server --config` as credentials handled. This is
+      a note, not a warning: credentials are often injected from a secret store, a Kubernetes Secret or another
+      EnvironmentFile that kescheck never sees, so their absence from the files is a hint, not proof.""",
+      fix="""Set MINIO_ROOT_USER and MINIO_ROOT_PASSWORD (from a secret store, e.g. MINIO_ROOT_PASSWORD_FILE), or, on
+      MinIO RELEASE.2024-03-03 or later with KES 2024-02-29 or later, set `MINIO_API_ROOT_ACCESS=off` and allow
+      `/v1/key/hmac/<MINIO_KMS_KES_KEY_NAME>` in MinIO's KES policy.""",
+      examples=(_root_example("", True),
+                _root_example("MINIO_API_ROOT_ACCESS=off\n", True, note="root access off, but hmac not allowed"),
+                _root_example("MINIO_ROOT_USER_FILE=minio-root-user\nMINIO_ROOT_PASSWORD_FILE=minio-root-password\n",
+                              False),
+                _root_example("MINIO_API_ROOT_ACCESS=off\n", False, "      - /v1/key/hmac/minio-default-key\n",
+                              note="credentials derived from KES")))
+def root_credentials_missing(deployment):
+    kes_envs = [env for env in deployment.envs if "MinIO KES" in kms_sets(env)]
+    if not kes_envs or _root_credentials_elsewhere(deployment):
+        return
+    files = ", ".join(str(e.source.path) for e in deployment.envs)
+    where = f"no env file of this deployment ({files}) sets" if len(deployment.envs) > 1 else "this env file does not set"
+    unset = f"{where} MinIO's root credentials ({ROOT_USER}/{ROOT_PASSWORD} or their variants)"
+    access = [(env, env.get(ROOT_ACCESS)) for env in deployment.envs if env.defined(ROOT_ACCESS)]
+    off = next(((env, entry) for env, entry in access if entry.value == "off"), None)
+    if off is not None:
+        refusal = _hmac_refusal(deployment)
+        if refusal is None:
+            return  # MinIO derives its root credentials from KES (or its policy cannot be checked: POL025)
+        view, why = refusal
+        env, entry = off
+        message = (f"{ROOT_ACCESS}=off and {unset}, so MinIO (RELEASE.2024-03-03 and later) asks KES to derive them "
+                   f"with `/v1/key/hmac/{view.key_name}`; but {why}: MinIO ignores that refusal and runs with the "
+                   "default root credentials `minioadmin:minioadmin`")
+        fix = (f"Add `- {key_route('hmac').path_for(view.key_name)}` under `policy.{view.policy.name}.allow` (KES "
+               f"2024-02-29 or later), or set {ROOT_USER} and {ROOT_PASSWORD}.")
+        finding = at_entry(env, entry, message, fix=fix, on_value=False)
+        policy_at = Location(deployment.kes.source.path, view.policy.key.line, view.policy.key.column)
+        yield replace(finding, related=(policy_at,))
+        return
+    env = kes_envs[0]
+    entry = env.get(ENDPOINT) or min(kms_sets(env)["MinIO KES"], key=lambda e: e.line)
+    detail = ""
+    if access:
+        other = access[-1][1]
+        detail = (f" ({ROOT_ACCESS} is `{other.value}`, but MinIO derives root credentials from KES only when it is "
+                  "exactly `off`)")
+    message = (f"{unset}{detail}, and KES does not supply them: unless the MinIO process gets them from elsewhere (a "
+               "secret store, a Kubernetes Secret, another EnvironmentFile), it runs with the default "
+               f"`minioadmin:minioadmin`, and distributed nodes may fail to start")
+    yield at_entry(env, entry, message, on_value=False)

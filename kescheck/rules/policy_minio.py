@@ -301,6 +301,78 @@ def minio_key_must_preexist(deployment):
                          f"`kes key create {view.key_name}` once.", "create")
 
 
+@dataclass(frozen=True)
+class OptionalApi:
+    """A KES API MinIO calls although server-side encryption works without it."""
+
+    operation: str
+    """`list`, `status` or `describe`."""
+    breaks: str
+    """What stops working when KES refuses it."""
+
+    def path(self, view: MinioView) -> str:
+        if self.operation == "status":
+            return "/v1/status"
+        if self.operation == "list":
+            return key_route("list").path_for("*")
+        return key_route(self.operation).path_for(view.key_name)
+
+    def pattern(self, view: MinioView) -> str:
+        return _suggested_pattern(view, self.operation) if self.operation == "describe" else self.path(view)
+
+
+MINIO_OPTIONAL = (
+    OptionalApi("list", "`mc admin kms key list` and the Console's key list get 403"),
+    OptionalApi("status", "MinIO cannot report the KMS status: `mc admin kms status`, the KMS part of server info"),
+    OptionalApi("describe", "MinIO RELEASE.2024-04-18 and later describe the default key every 10 s to keep it "
+                            "cached in KES; each poll is refused with 403 and the key is not kept warm"),
+)
+
+
+def _optional_missing(view: MinioView) -> list[OptionalApi]:
+    """The optional APIs the policy neither allows nor deliberately denies (a deny is a choice, not an oversight)."""
+    return [api for api in MINIO_OPTIONAL
+            if view.policy.evaluate(api.path(view), view.generation).reason == "not-allowed"]
+
+
+@rule("POL026", "minio-optional-apis-missing", Severity.NOTE,
+      "MinIO's policy lacks the optional KES APIs MinIO calls",
+      rationale="""Besides generate and decrypt (POL020), MinIO calls read-only KES APIs: `/v1/key/list/*` for
+      `mc admin kms key list` and the Console, `/v1/status` for its KMS status, and, from RELEASE.2024-04-18,
+      `/v1/key/describe/<key>` every 10 seconds to keep its default key cached in KES. Current MinIO starts
+      without them and only those features fail with `not authorized: insufficient permissions`, but MinIO
+      RELEASE.2023-02-17, which moved MinIO onto the KES SDK, stopped starting with policies that granted only
+      create, generate and decrypt (minio/minio#16908, minio/docs#779). A deny pattern for one of them is taken as
+      a deliberate choice and not reported, and configs for KES 0.17.1 or older (2021, before MinIO called these
+      APIs) are not checked.""",
+      fix="""Add the patterns the message names under MinIO's `allow:` list (`kescheck policy minimal` prints the
+      whole policy).""",
+      examples=(Example(_minio("/v1/key/create/minio-*", "/v1/key/generate/minio-*", "/v1/key/decrypt/minio-*"), True),
+                Example(_minio(*_DOCUMENTED), True, note="the documented policy lacks describe"),
+                Example(_minio(*_DOCUMENTED, "/v1/key/describe/minio-*"), False),
+                Example(_minio("/v1/key/create/minio-*", "/v1/key/generate/minio-*", "/v1/key/decrypt/minio-*",
+                               deny=("/v1/key/list/*", "/v1/status", "/v1/key/describe/*")), False,
+                        note="denied on purpose")))
+def minio_optional_apis_missing(deployment):
+    for view in minio_views(deployment)[0]:
+        if view.generation is Generation.G0:
+            continue  # KES <= 0.17.1 (2021) predates the MinIO releases that call these APIs
+        missing = _optional_missing(view)
+        if not missing:
+            continue
+        parts = []
+        for api in missing:
+            hint = ""
+            if api.operation == "list" and any(p.text == "/v1/key/list" for p in view.policy.allow):
+                hint = "; `/v1/key/list` without `/*` matches no list request"
+            parts.append(f"`{api.path(view)}` ({api.breaks}{hint})")
+        patterns = "".join(f"`- {api.pattern(view)}`, " for api in missing)[:-2]
+        yield _at_policy(deployment, view,
+                         f"MinIO's policy `{view.policy.name}` does not allow the optional KES APIs MinIO calls: "
+                         + "; ".join(parts),
+                         f"Add {patterns} under `policy.{view.policy.name}.allow`.", "optional")
+
+
 _UNNEEDED = {"policy": "the policy API", "identity": "the identity API", "log": "the log API",
              "secret": "the secret API", "enclave": "the enclave API"}
 _UNNEEDED_KEY_OPS = {"delete": "key deletion", "import": "key import"}
