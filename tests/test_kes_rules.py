@@ -444,3 +444,36 @@ def test_tls_proxy_is_ignored_by_current_kes(write):
     assert found == [("KES218", 7)]
     assert "KES218" not in codes(run(write, "version: v1\n" + TLS_HEAD + "  proxy:\n    header: {cert: X-Cert}\n" + FS))
     assert "KES218" not in codes(run(write, both, kes_version="2023-09-01"))
+
+
+TWO_KEYSTORES = BASE + ("keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
+                        "    approle: {id: kes, secret: '${S}'}\n  fs:\n    path: ${FS_PATH}\n")
+
+
+@pytest.mark.parametrize("version, words", [
+    ("0.17.1", "KES 0.17.1 refuses to start (`ambiguous configuration"),
+    ("0.21.0", "KES 0.21.0 refuses to start (`yml: ambiguous KMS configuration"),
+    ("0.22", "KES 0.22 silently uses `keystore.fs`"),
+    ("2023-02-15T14-54-37Z", "silently uses `keystore.fs` (the first in its fixed order fs, generic, vault"),
+    ("2023-05-01T00-00-00Z", "refuses to start (`edge: invalid keystore config: more than once keystore specified`)"),
+    (None, "KES refuses to start (`more than once keystore specified`)"),
+])
+def test_two_keystores_as_each_release_treats_them(write, version, words):
+    [(line, message)] = [(line, m) for c, line, _, m in run(write, TWO_KEYSTORES, kes_version=version) if c == "KES105"]
+    assert line == 7 and "`keystore.vault` is a second keystore besides `keystore.fs`" in message
+    assert words in message, message
+
+
+def test_a_keystore_whose_key_field_is_empty_is_none_to_kes_up_to_2023_02_15(write):
+    """KES <= 2023-02-15 counts a backend by its key field: `${FS_PATH}` empty leaves Vault alone, no conflict;
+    from 2023-04-03 every mapping counts."""
+    assert "KES105" not in codes(run(write, TWO_KEYSTORES, kes_version="0.22", kes_env={"FS_PATH": "", "S": "x"}))
+    assert "KES105" in codes(run(write, TWO_KEYSTORES, kes_version="0.22", kes_env={"FS_PATH": "/var/kes", "S": "x"}))
+    # KES 0.21 substitutes an unset variable as empty: the same as FS_PATH=""
+    assert "KES105" not in codes(run(write, TWO_KEYSTORES, kes_version="0.21.0", kes_env={"S": "x"}))
+
+
+def test_two_keystores_in_a_root_era_file(write):
+    text = "root: disabled\ntls: {key: /k, cert: /c}\nkeystore:\n  fs: {path: /var/kes}\n  generic: {endpoint: 'https://p:7373'}\n"
+    [message] = [m for c, _, _, m in run(write, text) if c == "KES105"]
+    assert "KES of generation G0 (KES <= 0.17.1) refuses to start" in message
