@@ -477,3 +477,36 @@ def test_two_keystores_in_a_root_era_file(write):
     text = "root: disabled\ntls: {key: /k, cert: /c}\nkeystore:\n  fs: {path: /var/kes}\n  generic: {endpoint: 'https://p:7373'}\n"
     [message] = [m for c, _, _, m in run(write, text) if c == "KES105"]
     assert "KES of generation G0 (KES <= 0.17.1) refuses to start" in message
+
+
+VAULT_FROM_ENV = ("admin:\n  identity: ${KES_ADMIN}\ntls:\n  key: /k\n  cert: /c\nkeystore:\n  vault:\n"
+                  "    endpoint: ${VAULT_ADDR}\n    approle: {id: kes, secret: '${VAULT_SECRET}'}\n")
+
+
+@pytest.mark.parametrize("version, env, expected", [
+    # KES <= 0.21 substitutes an unset variable as empty: no refusal, an admin-less config and an in-memory store
+    ("0.21.0", {"VAULT_SECRET": "s"}, [("KES108", 2), ("KES222", 8)]),
+    ("0.21.0", {"VAULT_SECRET": "s", "KES_ADMIN": "disabled", "VAULT_ADDR": ""}, [("KES222", 8)]),
+    # KES 0.22.0 to 2023-02-15 refuse an unset variable, and run on memory with an empty one
+    ("0.22", {"VAULT_SECRET": "s"}, [("KES100", 2), ("KES100", 8)]),
+    ("2023-02-15T14-54-37Z", {"VAULT_SECRET": "s", "KES_ADMIN": "disabled", "VAULT_ADDR": " "}, [("KES222", 8)]),
+    ("0.22", {"VAULT_SECRET": "s", "KES_ADMIN": "disabled", "VAULT_ADDR": "https://v:8200"}, []),
+])
+def test_keystore_key_field_after_env_resolution(write, version, env, expected):
+    found = [(c, line) for c, line, *_ in run(write, VAULT_FROM_ENV, kes_version=version, kes_env=env)
+             if c in ("KES100", "KES108", "KES222")]
+    assert found == expected
+
+
+def test_unset_variable_on_kes_0_21_is_named_as_such(write):
+    found = {c: m for c, _, _, m in run(write, VAULT_FROM_ENV, kes_version="0.21.0", kes_env={"VAULT_SECRET": "s"})}
+    assert "does not set, and KES 0.21.0 substitutes an empty value" in found["KES108"]
+    assert "`keystore.vault.endpoint` is `${VAULT_ADDR}`" in found["KES222"] and "in memory only" in found["KES222"]
+    refused = [m for c, _, _, m in run(write, VAULT_FROM_ENV, kes_version="0.22", kes_env={}) if c == "KES100"]
+    assert any("(`keserv: env variable 'VAULT_ADDR' not found`)" in m for m in refused), refused
+
+
+def test_a_keystore_without_its_key_field_is_no_keystore_up_to_2023_02_15(write):
+    text = BASE + "keystore:\n  vault:\n    approle: {id: kes, secret: s}\n"
+    [(line, message)] = [(line, m) for c, line, _, m in run(write, text, kes_version="0.22") if c == "KES222"]
+    assert line == 7 and "`keystore.vault` has no `endpoint`" in message

@@ -9,7 +9,8 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
-                              keystore_era, predates, semantic_version, shell_expansion)
+                              keystore_era, predates, semantic_version, shell_expansion,
+                              unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..material import kes_resolved, material
@@ -50,8 +51,10 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
 @rule("KES100", "env-variable-unset", Severity.ERROR, "A `${VAR}` the KES environment does not set",
       rationale="""KES replaces a value written as `${NAME}` with the environment variable NAME when it
       starts, and refuses to start when that variable is not set (`kesconf: referenced env. variable
-      'NAME' in line 'N' not found`). This rule runs when you give kescheck the environment KES starts
-      with (`--kes-env FILE`).""",
+      'NAME' in line 'N' not found`; KES 0.22 to 2023-02-15: `keserv: env variable 'NAME' not found`). KES up to
+      0.21 instead substitutes an unset variable as the empty string, without a word: for those releases
+      KES108 reports the required settings that end up empty and KES222 a keystore that does. This rule runs
+      when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
       fix="Set the variable in the environment KES starts with (systemd `Environment=`/`EnvironmentFile=`, "
           "the container's env), or write the value into the file if it is not a secret.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
@@ -62,10 +65,18 @@ def env_variable_unset(deployment):
     config, env = deployment.kes, deployment.options.kes_env
     if config is None or env is None:
         return
+    if unset_variable_is_empty(config.generation, deployment.options.kes_version):
+        return  # KES <= 0.21 substitutes the empty string: KES108 and KES222 judge the empty values
     for name, node in substituted_references(config):
         if name not in env and shell_expansion(name) is None:  # `${VAR:-x}` is KES216's
             yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment does "
-                          f"not set: KES refuses to start (`referenced env. variable '{name}' ... not found`)")
+                          f"not set: KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
+
+
+def _not_found(config: KesConfig, kes_version: str | None, name: str) -> str:
+    if config.generation is not Generation.G2 and predates(kes_version, "2023-04-03"):
+        return f"keserv: env variable '{name}' not found"
+    return f"referenced env. variable '{name}' ... not found"
 
 
 def _path_parts(path: str) -> tuple:
@@ -81,6 +92,10 @@ def _refused_when_empty(generation: str, path: str) -> str | None:
     return schema.get("x-kes-refusal") or f"`{path}` must not be empty"
 
 
+def _release(config: KesConfig, kes_version: str | None) -> str:
+    return f"KES {kes_version.strip()}" if kes_version else f"KES of generation {config.generation.label}"
+
+
 _POLICY_IDENTITY = re.compile(r"^policy\.[^.]+\.identities\[\d+\]$")
 _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
@@ -90,8 +105,9 @@ _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkey
       needs (`admin.identity`, `tls.key`, `tls.cert`, a keystore's endpoint or credentials such as the Vault
       approle `id` and `secret`) the setting is then missing, and an empty policy identity fails KES's name
       rule (`kes: identity '' is empty, too long or contains invalid characters`): KES refuses to start
-      either way. A deployment tool that renders a missing secret as an empty variable causes this.
-      This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
+      either way. A deployment tool that renders a missing secret as an empty variable causes this. KES up to
+      0.21 substitutes an unset variable as the empty string too, so for those releases an unset variable counts
+      here. This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
       fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
       examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
                 Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
@@ -99,8 +115,9 @@ def env_variable_empty(deployment):
     config, env = deployment.kes, deployment.options.kes_env
     if config is None or env is None:
         return
+    unset_is_empty = unset_variable_is_empty(config.generation, deployment.options.kes_version)
     for name, node in substituted_references(config):
-        if name not in env or env[name].strip():
+        if env.get(name, "" if unset_is_empty else "unset").strip():
             continue
         if _POLICY_IDENTITY.match(node.path):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
@@ -108,8 +125,10 @@ def env_variable_empty(deployment):
             reason = _refused_when_empty(config.generation.name, node.path)
         if reason is None:
             continue
-        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment sets to an "
-                      f"empty value: KES refuses to start, {reason}")
+        how = ("sets to an empty value" if name in env else
+               f"does not set, and {_release(config, deployment.options.kes_version)} substitutes an empty value")
+        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment {how}: "
+                      f"KES refuses to start, {reason}")
 
 
 def _address_problem(text: str) -> str | None:
@@ -288,7 +307,7 @@ def _glob_era_second_keystores(deployment):
     """(dotted, node, message) for each keystore beyond the first, as the target glob-era release treats it."""
     config, version = deployment.kes, deployment.options.kes_version
     era = keystore_era(config.generation, version)
-    release = f"KES {version.strip()}" if version else f"KES of generation {config.generation.label}"
+    release = _release(config, version)
     if era is KeystoreEra.COUNTED:  # 2023-04-03 to 2023-09-28: as current KES, by the mappings present
         names = [n for n in _G1_COUNTED_KEYSTORES if n != "entrust.keycontrol" or not predates(version, "2023-07-26")]
         stores = _present_keystores(config, names)
