@@ -510,3 +510,24 @@ def test_a_keystore_without_its_key_field_is_no_keystore_up_to_2023_02_15(write)
     text = BASE + "keystore:\n  vault:\n    approle: {id: kes, secret: s}\n"
     [(line, message)] = [(line, m) for c, line, _, m in run(write, text, kes_version="0.22") if c == "KES222"]
     assert line == 7 and "`keystore.vault` has no `endpoint`" in message
+
+
+GENERIC_AND_RETRY = BASE + ("keystore:\n  generic:\n    endpoint: 'https://plugin.example.net:7373'\n"
+                            "  vault:\n    endpoint: https://v.example.net:8200\n"
+                            "    approle: {id: kes, secret: '${S}', retry: 15s}\n")
+
+
+def test_keys_removed_in_2023_04_03_are_ignored_by_the_glob_era_releases_after_it(write):
+    found = [(line, m) for c, line, _, m in run(write, GENERIC_AND_RETRY, kes_version="2023-05-01T00-00-00Z")
+             if c == "KES220"]
+    assert [line for line, _ in found] == [7, 11]
+    assert "KES 2023-05-01T00-00-00Z knows" in found[0][1] and "this release uses `keystore.vault`" in found[0][1]
+    assert "`retry` settings were removed in KES 2023-04-03" in found[1][1]
+    assert "KES220" not in codes(run(write, GENERIC_AND_RETRY, kes_version="2023-02-15T14-54-37Z"))
+
+
+def test_a_generic_keystore_alone_is_refused_from_2023_04_03(write):
+    text = BASE + "keystore:\n  generic:\n    endpoint: 'https://plugin.example.net:7373'\n"
+    found = {c: m for c, _, _, m in run(write, text, kes_version="2023-05-01")}
+    assert "edge: no keystore specified" in found["KES222"] and "with no other keystore" in found["KES220"]
+    assert "KES222" not in codes(run(write, text, kes_version="0.22"))

@@ -183,6 +183,16 @@ IN_MEMORY_ERA_KEYSTORES = (
 )
 
 
+# Keys the G1 schema knows that the releases from 2023-04-03 no longer read (field-failures E1, FM-30): a release of
+# 2023-04-03 to 2023-09-28 named with --kes-version ignores them (KES220 says so).
+REMOVED = {
+    "keystore.generic": "2023-04-03",
+    "keystore.vault.approle.retry": "2023-04-03",
+    "keystore.vault.kubernetes.retry": "2023-04-03",
+    "keystore.gemalto.keysecure.credentials.retry": "2023-04-03",
+}
+
+
 def release_words(introduced: str | tuple[int, int, int]) -> str:
     """`KES 2023-04-03` or `KES v0.22.0`."""
     return f"KES v{'.'.join(map(str, introduced))}" if isinstance(introduced, tuple) else f"KES {introduced}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import (CURRENT, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, Generation, KeystoreEra, env_reference,
+from ..load.kesconfig import (CURRENT, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED, Generation, KeystoreEra, env_reference,
                               keystore_era, predates, reads_singular_identity, release_date, release_words)
 from ..load.yamldoc import YMap, YScalar
 from ..material import kes_resolved
@@ -32,6 +32,11 @@ _LATE_KEY_CONSEQUENCE = {
     "tls.ca": "; this release verifies client certificates against the system roots alone",
     "api": "; its per-route settings (skip_auth, timeout) do not apply",
     "keystore.entrust.keycontrol": "; this release does not see the Entrust keystore",
+}
+
+
+_REMOVED_CONSEQUENCE = {
+    "keystore.generic": "; with no other keystore this release refuses to start (`edge: no keystore specified`)",
 }
 
 
@@ -74,6 +79,16 @@ def key_not_in_generation(deployment):
         yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so KES ignores it: "
                                            f"{release_words(introduced)} introduced it{_LATE_KEY_CONSEQUENCE[dotted]}",
                       anchor=dotted)
+    for dotted, removed in REMOVED.items():
+        node = _key_node(config, dotted) if version and config.generation is not CURRENT else None
+        if node is None or predates(version, removed) or dotted in reported:
+            continue
+        others = [k for k in config.find("keystore").keys() if k in _KEYSTORE_TYPES - {"generic"}] \
+            if dotted == "keystore.generic" else []
+        consequence = (f"; this release uses `keystore.{others[0]}`" if others
+                       else _REMOVED_CONSEQUENCE.get(dotted, ""))
+        yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so KES ignores it: "
+                                           f"{_history(dotted.rsplit('.', 1)[-1])}{consequence}", anchor=dotted)
 
 
 @rule("KES221", "outdated-for-current-kes", Severity.WARNING, "What current KES would refuse or ignore in an older config",
@@ -161,8 +176,9 @@ def no_keystore_in_memory(deployment):
     later = {path.split(".")[1] for path, since in INTRODUCED.items() if path.startswith("keystore.") and predates(version, since)}
     if isinstance(legacy_store, YMap):
         return  # the `keys:` store of KES <= 0.13
-    present = set(keystore.keys()) & (_KEYSTORE_TYPES - later) if isinstance(keystore, YMap) else set()
     in_memory_era = keystore_era(config.generation, version) is not KeystoreEra.COUNTED
+    known = _KEYSTORE_TYPES - later - (set() if in_memory_era else {"generic"})  # removed 2023-04-03
+    present = set(keystore.keys()) & known if isinstance(keystore, YMap) else set()
     by_key_field = {name.split(".")[0] for name, _ in IN_MEMORY_ERA_KEYSTORES}
     unseen, node = "", config.root.key_node("keystore")
     if in_memory_era and present and present <= by_key_field and not recognised_keystores(deployment):
