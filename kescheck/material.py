@@ -14,7 +14,7 @@ from pathlib import Path
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.envfile import EnvEntry, EnvFile
-from .load.kesconfig import INTRODUCED, Generation, env_reference, predates
+from .load.kesconfig import INTRODUCED, Generation, env_reference, predates, unset_variable_is_empty
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
 from .load.source import SourceFile
@@ -179,6 +179,26 @@ def kes_value(deployment: Deployment, node) -> str | None:
         return value.strip() if value and value.strip() else None
     text = node.text.strip()
     return text or None
+
+
+def kes_resolved(deployment: Deployment, node) -> str | None:
+    """A KES scalar as the target release sees it, `""` included: the text, with a `${VAR}` resolved from
+    --kes-env (`""` when the variable is empty, or unset on a release that substitutes unset variables as empty).
+    None when kescheck cannot know: no --kes-env, an unset variable the release refuses (KES100's), a mapping."""
+    if node is None or isinstance(node, YScalar) and node.is_null:
+        return ""
+    if not isinstance(node, YScalar):
+        return None
+    name = env_reference(node)
+    if name is None:
+        return node.text.strip()
+    env = deployment.options.kes_env
+    if env is None:
+        return None
+    if name in env:
+        return env[name].strip()
+    kes = deployment.kes
+    return "" if kes is not None and unset_variable_is_empty(kes.generation, deployment.options.kes_version) else None
 
 
 def kes_admin_identity(deployment: Deployment) -> str | None:

@@ -469,3 +469,90 @@ def test_an_admin_that_is_no_identity_says_the_admin_is_off(write):
     [message] = [m for c, _, _, m in run(write, text) if c == "KES200"]
     assert "KES runs without an admin" in message and "write `disabled`" in message
     assert not [c for c, *_ in run(write, text.replace("disable\n", "disabled\n")) if c == "KES200"]
+
+
+TWO_KEYSTORES = BASE + ("keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n"
+                        "    approle: {id: kes, secret: '${S}'}\n  fs:\n    path: ${FS_PATH}\n")
+
+
+@pytest.mark.parametrize("version, words", [
+    ("0.17.1", "KES 0.17.1 refuses to start (`ambiguous configuration"),
+    ("0.21.0", "KES 0.21.0 refuses to start (`yml: ambiguous KMS configuration"),
+    ("0.22", "KES 0.22 silently uses `keystore.fs`"),
+    ("2023-02-15T14-54-37Z", "silently uses `keystore.fs` (the first in its fixed order fs, generic, vault"),
+    ("2023-05-01T00-00-00Z", "refuses to start (`edge: invalid keystore config: more than once keystore specified`)"),
+    (None, "KES refuses to start (`more than once keystore specified`)"),
+])
+def test_two_keystores_as_each_release_treats_them(write, version, words):
+    [(line, message)] = [(line, m) for c, line, _, m in run(write, TWO_KEYSTORES, kes_version=version) if c == "KES105"]
+    assert line == 7 and "`keystore.vault` is a second keystore besides `keystore.fs`" in message
+    assert words in message, message
+
+
+def test_a_keystore_whose_key_field_is_empty_is_none_to_kes_up_to_2023_02_15(write):
+    """KES <= 2023-02-15 counts a backend by its key field: `${FS_PATH}` empty leaves Vault alone, no conflict;
+    from 2023-04-03 every mapping counts."""
+    assert "KES105" not in codes(run(write, TWO_KEYSTORES, kes_version="0.22", kes_env={"FS_PATH": "", "S": "x"}))
+    assert "KES105" in codes(run(write, TWO_KEYSTORES, kes_version="0.22", kes_env={"FS_PATH": "/var/kes", "S": "x"}))
+    # KES 0.21 substitutes an unset variable as empty: the same as FS_PATH=""
+    assert "KES105" not in codes(run(write, TWO_KEYSTORES, kes_version="0.21.0", kes_env={"S": "x"}))
+
+
+def test_two_keystores_in_a_root_era_file(write):
+    text = "root: disabled\ntls: {key: /k, cert: /c}\nkeystore:\n  fs: {path: /var/kes}\n  generic: {endpoint: 'https://p:7373'}\n"
+    [message] = [m for c, _, _, m in run(write, text) if c == "KES105"]
+    assert "KES of generation G0 (KES <= 0.17.1) refuses to start" in message
+
+
+VAULT_FROM_ENV = ("admin:\n  identity: ${KES_ADMIN}\ntls:\n  key: /k\n  cert: /c\nkeystore:\n  vault:\n"
+                  "    endpoint: ${VAULT_ADDR}\n    approle: {id: kes, secret: '${VAULT_SECRET}'}\n")
+
+
+@pytest.mark.parametrize("version, env, expected", [
+    # KES <= 0.21 substitutes an unset variable as empty: no refusal, an admin-less config and an in-memory store
+    ("0.21.0", {"VAULT_SECRET": "s"}, [("KES108", 2), ("KES222", 8)]),
+    ("0.21.0", {"VAULT_SECRET": "s", "KES_ADMIN": "disabled", "VAULT_ADDR": ""}, [("KES222", 8)]),
+    # KES 0.22.0 to 2023-02-15 refuse an unset variable, and run on memory with an empty one
+    ("0.22", {"VAULT_SECRET": "s"}, [("KES100", 2), ("KES100", 8)]),
+    ("2023-02-15T14-54-37Z", {"VAULT_SECRET": "s", "KES_ADMIN": "disabled", "VAULT_ADDR": " "}, [("KES222", 8)]),
+    ("0.22", {"VAULT_SECRET": "s", "KES_ADMIN": "disabled", "VAULT_ADDR": "https://v:8200"}, []),
+])
+def test_keystore_key_field_after_env_resolution(write, version, env, expected):
+    found = [(c, line) for c, line, *_ in run(write, VAULT_FROM_ENV, kes_version=version, kes_env=env)
+             if c in ("KES100", "KES108", "KES222")]
+    assert found == expected
+
+
+def test_unset_variable_on_kes_0_21_is_named_as_such(write):
+    found = {c: m for c, _, _, m in run(write, VAULT_FROM_ENV, kes_version="0.21.0", kes_env={"VAULT_SECRET": "s"})}
+    assert "does not set, and KES 0.21.0 substitutes an empty value" in found["KES108"]
+    assert "`keystore.vault.endpoint` is `${VAULT_ADDR}`" in found["KES222"] and "in memory only" in found["KES222"]
+    refused = [m for c, _, _, m in run(write, VAULT_FROM_ENV, kes_version="0.22", kes_env={}) if c == "KES100"]
+    assert any("(`keserv: env variable 'VAULT_ADDR' not found`)" in m for m in refused), refused
+
+
+def test_a_keystore_without_its_key_field_is_no_keystore_up_to_2023_02_15(write):
+    text = BASE + "keystore:\n  vault:\n    approle: {id: kes, secret: s}\n"
+    [(line, message)] = [(line, m) for c, line, _, m in run(write, text, kes_version="0.22") if c == "KES222"]
+    assert line == 7 and "`keystore.vault` has no `endpoint`" in message
+
+
+GENERIC_AND_RETRY = BASE + ("keystore:\n  generic:\n    endpoint: 'https://plugin.example.net:7373'\n"
+                            "  vault:\n    endpoint: https://v.example.net:8200\n"
+                            "    approle: {id: kes, secret: '${S}', retry: 15s}\n")
+
+
+def test_keys_removed_in_2023_04_03_are_ignored_by_the_glob_era_releases_after_it(write):
+    found = [(line, m) for c, line, _, m in run(write, GENERIC_AND_RETRY, kes_version="2023-05-01T00-00-00Z")
+             if c == "KES220"]
+    assert [line for line, _ in found] == [7, 11]
+    assert "KES 2023-05-01T00-00-00Z knows" in found[0][1] and "this release uses `keystore.vault`" in found[0][1]
+    assert "`retry` settings were removed in KES 2023-04-03" in found[1][1]
+    assert "KES220" not in codes(run(write, GENERIC_AND_RETRY, kes_version="2023-02-15T14-54-37Z"))
+
+
+def test_a_generic_keystore_alone_is_refused_from_2023_04_03(write):
+    text = BASE + "keystore:\n  generic:\n    endpoint: 'https://plugin.example.net:7373'\n"
+    found = {c: m for c, _, _, m in run(write, text, kes_version="2023-05-01")}
+    assert "edge: no keystore specified" in found["KES222"] and "with no other keystore" in found["KES220"]
+    assert "KES222" not in codes(run(write, text, kes_version="0.22"))

@@ -134,6 +134,65 @@ INTRODUCED = {
 }
 
 
+class KeystoreEra(enum.Enum):
+    """How a KES release treats the keystores of its config (field-failures FM-13, E2)."""
+
+    AMBIGUOUS_REFUSED = "ambiguous"
+    """KES <= 0.21: a backend counts when its key field is not empty; two of them -> refused (`ambiguous KMS
+    configuration`); none -> an in-memory store."""
+    FIRST_WINS = "first-wins"
+    """KES v0.22.0 to 2023-02-15: counted as above; of two, the first in a fixed order wins silently; none ->
+    in memory."""
+    COUNTED = "counted"
+    """KES 2023-04-03 on: every keystore mapping counts; none or two -> refused."""
+
+
+def keystore_era(generation: "Generation", kes_version: str | None) -> KeystoreEra | None:
+    """The keystore behaviour of the release kescheck checks for; None: a G1 config without --kes-version, whose
+    releases (0.17.2 to 2023-09-28) span all three."""
+    if generation is Generation.G2:
+        return KeystoreEra.COUNTED
+    if kes_version:
+        if predates(kes_version, (0, 22, 0)):
+            return KeystoreEra.AMBIGUOUS_REFUSED
+        return KeystoreEra.FIRST_WINS if predates(kes_version, "2023-04-03") else KeystoreEra.COUNTED
+    return KeystoreEra.AMBIGUOUS_REFUSED if generation is Generation.G0 else None
+
+
+def unset_variable_is_empty(generation: "Generation", kes_version: str | None) -> bool | None:
+    """True: the release (KES <= 0.21) substitutes an unset `${VAR}` as the empty string; False: it refuses to
+    start; None: not known (a G1 config without --kes-version spans both)."""
+    if generation is Generation.G2:
+        return False
+    if kes_version:
+        return predates(kes_version, (0, 22, 0))
+    return True if generation is Generation.G0 else None
+
+
+# The keystores KES <= 2023-02-15 recognises, in the order it picks among several (FM-13), each with the field
+# that makes it count: a backend whose field is missing or empty is no backend to those releases.
+IN_MEMORY_ERA_KEYSTORES = (
+    ("fs", "path"),
+    ("generic", "endpoint"),
+    ("vault", "endpoint"),
+    ("fortanix.sdkms", "endpoint"),
+    ("aws.secretsmanager", "endpoint"),
+    ("gcp.secretmanager", "project_id"),
+    ("azure.keyvault", "endpoint"),
+    ("gemalto.keysecure", "endpoint"),
+)
+
+
+# Keys the G1 schema knows that the releases from 2023-04-03 no longer read (field-failures E1, FM-30): a release of
+# 2023-04-03 to 2023-09-28 named with --kes-version ignores them (KES220 says so).
+REMOVED = {
+    "keystore.generic": "2023-04-03",
+    "keystore.vault.approle.retry": "2023-04-03",
+    "keystore.vault.kubernetes.retry": "2023-04-03",
+    "keystore.gemalto.keysecure.credentials.retry": "2023-04-03",
+}
+
+
 def release_words(introduced: str | tuple[int, int, int]) -> str:
     """`KES 2023-04-03` or `KES v0.22.0`."""
     return f"KES v{'.'.join(map(str, introduced))}" if isinstance(introduced, tuple) else f"KES {introduced}"

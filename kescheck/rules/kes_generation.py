@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import CURRENT, INTRODUCED, Generation, predates, reads_singular_identity, release_date, release_words
-from ..load.yamldoc import YMap
+from ..load.kesconfig import (CURRENT, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED, Generation, KeystoreEra, env_reference,
+                              keystore_era, predates, reads_singular_identity, release_date, release_words)
+from ..load.yamldoc import YMap, YScalar
+from ..material import kes_resolved
 from ..policy import policies
 from .base import Example, at_line, at_node, rule
+from .kes_refusals import recognised_keystores
 from .kes_schema import problems_for
 
 # Why a key of another generation does nothing here, for the keys seen in the field (reference §3, E1).
@@ -29,6 +32,11 @@ _LATE_KEY_CONSEQUENCE = {
     "tls.ca": "; this release verifies client certificates against the system roots alone",
     "api": "; its per-route settings (skip_auth, timeout) do not apply",
     "keystore.entrust.keycontrol": "; this release does not see the Entrust keystore",
+}
+
+
+_REMOVED_CONSEQUENCE = {
+    "keystore.generic": "; with no other keystore this release refuses to start (`edge: no keystore specified`)",
 }
 
 
@@ -71,6 +79,16 @@ def key_not_in_generation(deployment):
         yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so KES ignores it: "
                                            f"{release_words(introduced)} introduced it{_LATE_KEY_CONSEQUENCE[dotted]}",
                       anchor=dotted)
+    for dotted, removed in REMOVED.items():
+        node = _key_node(config, dotted) if version and config.generation is not CURRENT else None
+        if node is None or predates(version, removed) or dotted in reported:
+            continue
+        others = [k for k in config.find("keystore").keys() if k in _KEYSTORE_TYPES - {"generic"}] \
+            if dotted == "keystore.generic" else []
+        consequence = (f"; this release uses `keystore.{others[0]}`" if others
+                       else _REMOVED_CONSEQUENCE.get(dotted, ""))
+        yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so KES ignores it: "
+                                           f"{_history(dotted.rsplit('.', 1)[-1])}{consequence}", anchor=dotted)
 
 
 @rule("KES221", "outdated-for-current-kes", Severity.WARNING, "What current KES would refuse or ignore in an older config",
@@ -109,15 +127,44 @@ _KEYSTORE_TYPES = frozenset({"fs", "vault", "fortanix", "gemalto", "gcp", "aws",
 """Keystore types some KES release knew; with none of them, KES up to 2023-02-15 ran on memory alone."""
 
 
+def _empty_key_field(deployment) -> tuple[str, object]:
+    """Why KES <= 2023-02-15 does not see the keystores of `keystore` (each is present, its key field empty), and
+    the value (or keystore key) to point at."""
+    reasons, nodes = [], []
+    env = deployment.options.kes_env or {}
+    for dotted, field in IN_MEMORY_ERA_KEYSTORES:
+        node = deployment.kes.find(f"keystore.{dotted}")
+        if not isinstance(node, YMap):
+            continue
+        value = node.get(field)
+        name = env_reference(value)
+        if name is not None:
+            how = "sets to an empty value" if name in env else "does not set (so KES substitutes an empty value)"
+            reasons.append(f"`keystore.{dotted}.{field}` is `${{{name}}}`, which the KES environment {how}")
+        elif isinstance(value, YScalar) and not value.is_null:
+            reasons.append(f"`keystore.{dotted}.{field}` is empty")
+        else:
+            reasons.append(f"`keystore.{dotted}` has no `{field}`")
+        nodes.append(value if isinstance(value, YScalar) else _key_node(deployment.kes, f"keystore.{dotted}"))
+    return "; ".join(reasons), nodes[0] if nodes else None
+
+
 @rule("KES222", "no-keystore-in-memory", Severity.ERROR, "No keystore: older KES keeps its keys in memory only",
       rationale="""KES up to 2023-02-15 (G0 and G1 configs) starts without complaint when the config names no
       keystore, or one it does not know, and keeps every key in memory. The keys vanish when KES restarts,
-      and with them every object MinIO encrypted under them: silent, permanent data loss. The releases from
-      2023-04-03 to 2023-10-27 refuse to start instead (`edge: no keystore specified`), and so does current
-      KES.""",
-      fix="Configure exactly one keystore under `keystore:` (Vault, a cloud KMS, an HSM; `fs` for development).",
+      and with them every object MinIO encrypted under them: silent, permanent data loss. Those releases see a
+      keystore only by its key field (fs `path`, vault `endpoint`, gcp `project_id`, ...): a keystore whose field
+      is missing, or a `${VAR}` the KES environment (`--kes-env`) leaves empty, counts as none, and so does an
+      unset variable on KES up to 0.21, which substitutes the empty string. The releases from 2023-04-03 to
+      2023-10-27 refuse to start instead (`edge: no keystore specified`), and so does current KES.""",
+      fix="Configure exactly one keystore under `keystore:` (Vault, a cloud KMS, an HSM; `fs` for development), and "
+          "make sure its `${VAR}` values are set where KES starts.",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n", True,
                             options=(("kes_version", "0.22"),)),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore:\n  vault:\n"
+                            "    endpoint: ${VAULT_ADDR}\n    approle: {id: kes, secret: '${VAULT_SECRET}'}\n", True,
+                            "VAULT_ADDR is not set, and KES 0.21 substitutes an empty value",
+                            options=(("kes_version", "0.21.0"), ("kes_env", {"VAULT_SECRET": "s"}))),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
                             False, options=(("kes_version", "0.22"),))))
 def no_keystore_in_memory(deployment):
@@ -127,17 +174,32 @@ def no_keystore_in_memory(deployment):
     keystore, legacy_store = config.root.get("keystore"), config.root.get("keys")
     version = deployment.options.kes_version
     later = {path.split(".")[1] for path, since in INTRODUCED.items() if path.startswith("keystore.") and predates(version, since)}
-    if isinstance(legacy_store, YMap) or isinstance(keystore, YMap) and set(keystore.keys()) & (_KEYSTORE_TYPES - later):
-        return  # a keystore, or the `keys:` store of KES <= 0.13
+    if isinstance(legacy_store, YMap):
+        return  # the `keys:` store of KES <= 0.13
+    in_memory_era = keystore_era(config.generation, version) is not KeystoreEra.COUNTED
+    known = _KEYSTORE_TYPES - later - (set() if in_memory_era else {"generic"})  # removed 2023-04-03
+    present = set(keystore.keys()) & known if isinstance(keystore, YMap) else set()
+    by_key_field = {name.split(".")[0] for name, _ in IN_MEMORY_ERA_KEYSTORES}
+    unseen, node = "", config.root.key_node("keystore")
+    if in_memory_era and present and present <= by_key_field and not recognised_keystores(deployment):
+        unseen, node = _empty_key_field(deployment)  # each keystore there lacks its key field
+        node = node or config.root.key_node("keystore")
+    elif present:
+        return
     released = release_date(version)
-    if released and _NO_KEYSTORE_REFUSED[0] <= released <= _NO_KEYSTORE_REFUSED[1]:
+    if released and _NO_KEYSTORE_REFUSED[0] <= released <= _NO_KEYSTORE_REFUSED[1]:  # not in_memory_era: unseen is ""
         message = f"the config names no keystore KES knows: KES {released} refuses to start (`edge: no keystore specified`)"
+    elif unseen:
+        release = f"KES {version.strip()}" if version else "KES of this generation"
+        message = (f"{unseen}: {release} then sees no keystore and keeps every key in memory only, and a restart loses "
+                   "all keys and every object encrypted with them")
     else:
         message = ("the config names no keystore KES knows: KES of this generation (up to 2023-02-15) then keeps every "
                    "key in memory only, and a restart loses all keys and every object encrypted with them")
-    node = config.root.key_node("keystore")
-    yield at_node(config.source, node, message) if node is not None else at_line(config.source, 1, 1, message,
-                                                                                  anchor="keystore")
+    if node is None:
+        yield at_line(config.source, 1, 1, message, anchor="keystore")
+    else:
+        yield at_node(config.source, node, message, anchor="keystore")
 
 
 _BROKEN_CLI_RELEASE = "2023-09-28"

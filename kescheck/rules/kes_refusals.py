@@ -8,10 +8,12 @@ import ipaddress
 import re
 
 from ..findings import Severity
-from ..load.kesconfig import Generation, KesConfig, as_released, env_reference, shell_expansion
+from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
+                              keystore_era, predates, semantic_version, shell_expansion,
+                              unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
-from ..material import material
+from ..material import kes_resolved, material
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
@@ -49,8 +51,10 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
 @rule("KES100", "env-variable-unset", Severity.ERROR, "A `${VAR}` the KES environment does not set",
       rationale="""KES replaces a value written as `${NAME}` with the environment variable NAME when it
       starts, and refuses to start when that variable is not set (`kesconf: referenced env. variable
-      'NAME' in line 'N' not found`). This rule runs when you give kescheck the environment KES starts
-      with (`--kes-env FILE`).""",
+      'NAME' in line 'N' not found`; KES 0.22 to 2023-02-15: `keserv: env variable 'NAME' not found`). KES up to
+      0.21 instead substitutes an unset variable as the empty string, without a word: for those releases
+      KES108 reports the required settings that end up empty and KES222 a keystore that does. This rule runs
+      when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
       fix="Set the variable in the environment KES starts with (systemd `Environment=`/`EnvironmentFile=`, "
           "the container's env), or write the value into the file if it is not a secret.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
@@ -61,10 +65,18 @@ def env_variable_unset(deployment):
     config, env = deployment.kes, deployment.options.kes_env
     if config is None or env is None:
         return
+    if unset_variable_is_empty(config.generation, deployment.options.kes_version):
+        return  # KES <= 0.21 substitutes the empty string: KES108 and KES222 judge the empty values
     for name, node in substituted_references(config):
         if name not in env and shell_expansion(name) is None:  # `${VAR:-x}` is KES216's
             yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment does "
-                          f"not set: KES refuses to start (`referenced env. variable '{name}' ... not found`)")
+                          f"not set: KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
+
+
+def _not_found(config: KesConfig, kes_version: str | None, name: str) -> str:
+    if config.generation is not Generation.G2 and predates(kes_version, "2023-04-03"):
+        return f"keserv: env variable '{name}' not found"
+    return f"referenced env. variable '{name}' ... not found"
 
 
 def _path_parts(path: str) -> tuple:
@@ -80,6 +92,10 @@ def _refused_when_empty(generation: str, path: str) -> str | None:
     return schema.get("x-kes-refusal") or f"`{path}` must not be empty"
 
 
+def _release(config: KesConfig, kes_version: str | None) -> str:
+    return f"KES {kes_version.strip()}" if kes_version else f"KES of generation {config.generation.label}"
+
+
 _POLICY_IDENTITY = re.compile(r"^policy\.[^.]+\.identities\[\d+\]$")
 _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
@@ -89,8 +105,9 @@ _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkey
       needs (`admin.identity`, `tls.key`, `tls.cert`, a keystore's endpoint or credentials such as the Vault
       approle `id` and `secret`) the setting is then missing, and an empty policy identity fails KES's name
       rule (`kes: identity '' is empty, too long or contains invalid characters`): KES refuses to start
-      either way. A deployment tool that renders a missing secret as an empty variable causes this.
-      This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
+      either way. A deployment tool that renders a missing secret as an empty variable causes this. KES up to
+      0.21 substitutes an unset variable as the empty string too, so for those releases an unset variable counts
+      here. This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
       fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
       examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
                 Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
@@ -98,8 +115,9 @@ def env_variable_empty(deployment):
     config, env = deployment.kes, deployment.options.kes_env
     if config is None or env is None:
         return
+    unset_is_empty = unset_variable_is_empty(config.generation, deployment.options.kes_version)
     for name, node in substituted_references(config):
-        if name not in env or env[name].strip():
+        if env.get(name, "" if unset_is_empty else "unset").strip():
             continue
         if _POLICY_IDENTITY.match(node.path):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
@@ -107,8 +125,10 @@ def env_variable_empty(deployment):
             reason = _refused_when_empty(config.generation.name, node.path)
         if reason is None:
             continue
-        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment sets to an "
-                      f"empty value: KES refuses to start, {reason}")
+        how = ("sets to an empty value" if name in env else
+               f"does not set, and {_release(config, deployment.options.kes_version)} substitutes an empty value")
+        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment {how}: "
+                      f"KES refuses to start, {reason}")
 
 
 def _address_problem(text: str) -> str | None:
@@ -241,34 +261,112 @@ def configured_keystores(config: KesConfig) -> list[tuple[str, YNode]]:
     return found
 
 
+# The keystores the releases of 2023-04-03 to 2023-09-28 (generation G1) count, each by its mapping alone.
+_G1_COUNTED_KEYSTORES = ("fs", "kes", "vault", "fortanix.sdkms", "gemalto.keysecure", "gcp.secretmanager",
+                         "aws.secretsmanager", "azure.keyvault", "entrust.keycontrol")
+_PRECEDENCE = "fs, generic, vault, fortanix, aws, gcp, azure, gemalto"
+
+
+def _keystore_key(config: KesConfig, dotted: str, node: YNode) -> YNode:
+    """The key naming `keystore.<dotted>` (`vault:`), where findings about that keystore point."""
+    parent, _, last = f"keystore.{dotted}".rpartition(".")
+    owner = config.find(parent)
+    return (owner.key_node(last) if isinstance(owner, YMap) else None) or node
+
+
+def recognised_keystores(deployment) -> list[tuple[str, YNode]]:
+    """The keystores KES <= 2023-02-15 sees, in the order it picks among them: those whose key field (fs `path`,
+    vault `endpoint`, gcp `project_id`, ...) is not empty once `${VAR}` is resolved. A value kescheck cannot
+    resolve (no --kes-env) counts as set."""
+    config = deployment.kes
+    found = []
+    for dotted, field in IN_MEMORY_ERA_KEYSTORES:
+        node = config.find(f"keystore.{dotted}")
+        if isinstance(node, YMap) and kes_resolved(deployment, node.get(field)) != "":
+            found.append((dotted, node))
+    return found
+
+
+def _present_keystores(config: KesConfig, names) -> list[tuple[str, YNode]]:
+    found = []
+    for dotted in names:
+        node = config.find(f"keystore.{dotted}")
+        if node is not None and not (isinstance(node, YScalar) and node.is_null):
+            found.append((dotted, node))
+    return found
+
+
+def _ambiguous_quote(kes_version: str | None) -> str:
+    semver = semantic_version(kes_version)
+    if semver is not None and semver < (0, 17, 3) or semver is None and not kes_version:
+        return "(`ambiguous configuration: ...`)"  # G0: the wording varied up to v0.17.2
+    return "(`yml: ambiguous KMS configuration: ... KMS key store specified at the same time`)"
+
+
+def _glob_era_second_keystores(deployment):
+    """(dotted, node, message) for each keystore beyond the first, as the target glob-era release treats it."""
+    config, version = deployment.kes, deployment.options.kes_version
+    era = keystore_era(config.generation, version)
+    release = _release(config, version)
+    if era is KeystoreEra.COUNTED:  # 2023-04-03 to 2023-09-28: as current KES, by the mappings present
+        names = [n for n in _G1_COUNTED_KEYSTORES if n != "entrust.keycontrol" or not predates(version, "2023-07-26")]
+        stores = _present_keystores(config, names)
+        for name, node in stores[1:]:
+            yield name, node, (f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: {release} "
+                               "refuses to start (`edge: invalid keystore config: more than once keystore specified`)")
+        return
+    if era is None:  # G1 without --kes-version: detect_generation never gives that (a glob-era file is G0 then)
+        return
+    stores = recognised_keystores(deployment)
+    for name, node in stores[1:]:
+        if era is KeystoreEra.AMBIGUOUS_REFUSED:
+            yield name, node, (f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: {release} "
+                               f"refuses to start {_ambiguous_quote(version)}")
+        else:
+            yield name, node, (f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: {release} "
+                               f"silently uses `keystore.{stores[0][0]}` (the first in its fixed order {_PRECEDENCE}) "
+                               f"and ignores `keystore.{name}`, so keys are created and looked up in "
+                               f"`keystore.{stores[0][0]}` alone")
+
+
 @rule("KES105", "keystore-count", Severity.ERROR, "No keystore, or more than one",
       rationale="""KES needs exactly one keystore (the root KMS that holds its keys). With none (for example
       only the ignored `keystore.kes`, or a misspelt backend) or with two, current KES refuses to start
       (`kesconf: no keystore specified`, `more than once keystore specified`). A file without any
-      `keystore` key is reported by KES013.""",
+      `keystore` key is reported by KES013. Older KES differs (a config for it is checked against the release
+      named with --kes-version, or the whole range of its generation): with two keystores KES 0.17 to 0.21
+      refuses to start (`ambiguous KMS configuration`), while KES 0.22.0 to 2023-02-15 silently uses the first
+      in a fixed order (fs, generic, vault, fortanix, aws, gcp, azure, gemalto) and ignores the other, so keys
+      end up in a store nobody meant; those releases count a keystore only when its key field (fs `path`, vault
+      `endpoint`, gcp `project_id`, ...) is not empty. With none they run on memory alone: KES222.""",
       fix="Configure exactly one of fs, vault, fortanix.sdkms, gemalto.keysecure, gcp.secretmanager, "
           "aws.secretsmanager, azure.keyvault or entrust.keycontrol under `keystore`.",
       examples=(Example.kes(_BASE + "keystore:\n  fs: {path: /var/kes}\n  vault:\n    endpoint: https://v:8200\n"
                             "    approle: {id: a, secret: '${S}'}\n", True),
+                Example.kes(_BASE + "keystore:\n  fs: {path: /var/kes}\n  vault:\n    endpoint: https://v:8200\n"
+                            "    approle: {id: a, secret: '${S}'}\n", True,
+                            "KES 0.22 uses the fs keystore and ignores Vault", options=(("kes_version", "0.22"),)),
                 Example.kes(_BASE + _FS, False)))
 def keystore_count(deployment):
     config = deployment.kes
-    if config is None or config.generation is not Generation.G2:
+    if config is None or config.root is None:
         return
-    key = config.root.key_node("keystore") if config.root is not None else None
+    key = config.root.key_node("keystore")
     if key is None:
         return
+    if config.generation is not Generation.G2:
+        for name, node, message in _glob_era_second_keystores(deployment):
+            yield at_node(config.source, _keystore_key(config, name, node), message, anchor=f"keystore.{name}")
+        return  # a glob-era config without a keystore is KES222's
     stores = configured_keystores(config)
     if not stores:
         yield at_node(config.source, key, "`keystore` configures no keystore KES knows: KES refuses to start "
                       + as_released("(`kesconf: no keystore specified`)", deployment.options.kes_version),
                       anchor="keystore")
     for name, node in stores[1:]:
-        parent, _, last = f"keystore.{name}".rpartition(".")
-        owner = config.find(parent)
-        node = (owner.key_node(last) if isinstance(owner, YMap) else None) or node
-        yield at_node(config.source, node, f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: "
-                      "KES refuses to start (`more than once keystore specified`)", anchor=f"keystore.{name}")
+        yield at_node(config.source, _keystore_key(config, name, node), f"`keystore.{name}` is a second keystore besides "
+                      f"`keystore.{stores[0][0]}`: KES refuses to start (`more than once keystore specified`)",
+                      anchor=f"keystore.{name}")
 
 
 def _present(node: YMap, key: str) -> bool:
