@@ -252,9 +252,10 @@ G2_KEYSTORES = ("fs", "encryptedfs", "vault", "fortanix.sdkms", "gemalto.keysecu
                 "aws.secretsmanager", "azure.keyvault", "entrust.keycontrol", "credhub")
 
 
-def configured_keystores(config: KesConfig) -> list[tuple[str, YNode]]:
+def configured_keystores(config: KesConfig, names: tuple[str, ...] = G2_KEYSTORES) -> list[tuple[str, YNode]]:
+    """The keystores among `names` whose section is present (not null)."""
     found = []
-    for dotted in G2_KEYSTORES:
+    for dotted in names:
         node = config.find(f"keystore.{dotted}")
         if node is not None and not (isinstance(node, YScalar) and node.is_null):
             found.append((dotted, node))
@@ -287,15 +288,6 @@ def recognised_keystores(deployment) -> list[tuple[str, YNode]]:
     return found
 
 
-def _present_keystores(config: KesConfig, names) -> list[tuple[str, YNode]]:
-    found = []
-    for dotted in names:
-        node = config.find(f"keystore.{dotted}")
-        if node is not None and not (isinstance(node, YScalar) and node.is_null):
-            found.append((dotted, node))
-    return found
-
-
 def _ambiguous_quote(kes_version: str | None) -> str:
     semver = semantic_version(kes_version)
     if semver is not None and semver < (0, 17, 3) or semver is None and not kes_version:
@@ -310,7 +302,7 @@ def _glob_era_second_keystores(deployment):
     release = _release(config, version)
     if era is KeystoreEra.COUNTED:  # 2023-04-03 to 2023-09-28: as current KES, by the mappings present
         names = [n for n in _G1_COUNTED_KEYSTORES if n != "entrust.keycontrol" or not predates(version, "2023-07-26")]
-        stores = _present_keystores(config, names)
+        stores = configured_keystores(config, names)
         for name, node in stores[1:]:
             yield name, node, (f"`keystore.{name}` is a second keystore besides `keystore.{stores[0][0]}`: {release} "
                                "refuses to start (`edge: invalid keystore config: more than once keystore specified`)")
