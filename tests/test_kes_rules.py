@@ -556,3 +556,38 @@ def test_a_generic_keystore_alone_is_refused_from_2023_04_03(write):
     found = {c: m for c, _, _, m in run(write, text, kes_version="2023-05-01")}
     assert "edge: no keystore specified" in found["KES222"] and "with no other keystore" in found["KES220"]
     assert "KES222" not in codes(run(write, text, kes_version="0.22"))
+
+
+TLS_AUTH = BASE + '  auth: "on"\n' + FS
+
+
+def test_g2_key_with_a_glob_era_version_is_one_finding_at_the_key(write):
+    """A G2-only key still decides the generation over --kes-version (reference §3), but the named release ignores
+    it: KES220 says so at the key, with the generation kescheck used and why."""
+    assert generation(write, TLS_AUTH, "0.22") == "G2"
+    for version in ("0.22", "2023-05-01"):
+        found = [(line, column, m) for c, line, column, m in run(write, TLS_AUTH, kes_version=version) if c == "KES220"]
+        assert len(found) == 1 and found[0][:2] == (6, 3), found
+        message = found[0][2]
+        assert f"`tls.auth` is not a key KES {version} knows" in message and "KES 2023-11-09 introduced it" in message
+        assert "kes server --auth" in message and "still checks the file as G2" in message and "G1" in message
+
+
+def test_g2_key_on_a_release_that_knows_it_is_no_finding(write):
+    for version in (None, "2023-11-09T17-35-47Z", "0.23.0", "0.24"):
+        assert "KES220" not in codes(run(write, TLS_AUTH, kes_version=version)), version
+
+
+@pytest.mark.parametrize("version", ["2023-10-24T20-26-51Z", "2023-10-27T22-05-35Z"])
+def test_tls_auth_on_the_first_g2_releases_is_ignored(write, version):
+    [message] = [m for c, _, _, m in run(write, TLS_AUTH, kes_version=version) if c == "KES220"]
+    assert "KES 2023-11-09 introduced it" in message and "never verifies them" in message
+    assert "still checks" not in message  # these releases are G2 themselves: no generation conflict
+
+
+def test_vault_login_namespace_before_2024_01_11(write):
+    text = BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle:\n      namespace: ns\n" \
+                  "      id: a\n      secret: ${S}\n"
+    found = [(line, m) for c, line, _, m in run(write, text, kes_version="2023-11-09T17-35-47Z") if c == "KES220"]
+    assert [line for line, _ in found] == [10] and "KES 2024-01-11 introduced it" in found[0][1]
+    assert "KES220" not in codes(run(write, text, kes_version="2024-01-11T13-09-29Z"))

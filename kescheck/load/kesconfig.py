@@ -110,13 +110,18 @@ def predates(kes_version: str | None, introduced: str | tuple[int, int, int]) ->
     return bool(target) and target < _release_order(introduced)
 
 
-# Keys that exist only in G2 configs (KES >= 2023-10-24): any one of them decides the generation.
-G2_ONLY_PATHS = (
-    "tls.auth",
-    "keystore.vault.transit",
-    "keystore.vault.approle.namespace",
-    "keystore.vault.kubernetes.namespace",
-)
+# Keys that exist only in G2 configs (KES >= 2023-10-24), with the release that introduced each (field-failures
+# E1, G3): any one of them decides the generation, even over --kes-version (reference §3: G2-only keys decide, else
+# --kes-version). A release named with --kes-version that predates one ignores the key (KES220 says so).
+G2_INTRODUCED = {
+    "tls.auth": "2023-11-09",
+    "keystore.vault.transit": "2023-10-24",
+    "keystore.vault.approle.namespace": "2024-01-11",
+    "keystore.vault.kubernetes.namespace": "2024-01-11",
+}
+G2_ONLY_PATHS = tuple(G2_INTRODUCED)
+
+TLS_AUTH_SINCE = G2_INTRODUCED["tls.auth"]
 
 # Keys the last glob-era releases introduced (field-failures E1, G3), with the release that did. Without
 # --kes-version they mark the file as G2 like the keys above (the current KES is the likelier target); a
@@ -335,7 +340,11 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
     for dotted in G2_ONLY_PATHS:
         node = doc.find(dotted)
         if node is not None:
-            return Generation.G2, f"detected {Generation.G2.label} from `{dotted}` at line {node.line}", True
+            reason = f"detected {Generation.G2.label} from `{dotted}` at line {_key_line(doc, dotted)}"
+            if kes_version and predates(kes_version, G2_INTRODUCED[dotted]):
+                reason += (f", although --kes-version names KES {kes_version.strip()}, which does not know that key "
+                           "(KES220)")
+            return Generation.G2, reason, True
     for dotted, introduced in LATE_G1_PATHS.items():
         node = doc.find(dotted)
         if node is not None and not kes_version:
