@@ -591,3 +591,34 @@ def test_vault_login_namespace_before_2024_01_11(write):
     found = [(line, m) for c, line, _, m in run(write, text, kes_version="2023-11-09T17-35-47Z") if c == "KES220"]
     assert [line for line, _ in found] == [10] and "KES 2024-01-11 introduced it" in found[0][1]
     assert "KES220" not in codes(run(write, text, kes_version="2024-01-11T13-09-29Z"))
+
+
+LOG_LEVEL = BASE + "log:\n  error: INFO\n  audit: ${AUDIT}\n" + FS
+
+
+@pytest.mark.parametrize("version,refusal", [
+    ("2023-10-24T20-26-51Z", "edge: invalid error log config 'INFO'"),
+    ("2023-10-27T22-05-35Z", "edge: invalid error log config 'INFO'"),
+    ("2023-05-01", "edge: invalid error log config 'INFO'"),
+    ("0.22", '"INFO" is an invalid error log configuration'),
+    ("0.21", "yml: invalid error log configuration: allowed values are { on | off }"),
+])
+def test_log_levels_before_2023_11_09_are_refused(write, version, refusal):
+    found = [(line, m) for c, line, _, m in run(write, LOG_LEVEL, kes_version=version) if c == "KES012"]
+    assert len(found) == 1 and found[0][0] == 7 and refusal in found[0][1], found
+    assert "accepts only `on` or `off`" in found[0][1]
+    env = [(line, m) for c, line, _, m in run(write, LOG_LEVEL, kes_version=version, kes_env={"AUDIT": "warn"})
+           if c == "KES012"]
+    assert [line for line, _ in env] == [7, 8] and "${AUDIT}" in env[1][1]
+    assert [line for c, line, *_ in run(write, LOG_LEVEL, kes_version=version, kes_env={"AUDIT": "Off"})
+            if c == "KES012"] == [7]
+
+
+def test_log_levels_from_2023_11_09(write):
+    for version in (None, "2023-11-09T17-35-47Z", "0.23.0"):
+        assert "KES012" not in codes(run(write, LOG_LEVEL, kes_version=version, kes_env={"AUDIT": "WARN+1"}))
+    text = BASE + "log:\n  error: INFO-2\n" + FS
+    [message] = [m for c, _, _, m in run(write, text, kes_version="2023-11-09T17-35-47Z") if c == "KES012"]
+    assert "invalid log level" in message
+    [message] = [m for c, _, _, m in run(write, text, kes_version="2023-10-24T20-26-51Z") if c == "KES012"]
+    assert "edge: invalid error log config 'INFO-2'" in message  # one finding, in the release's words

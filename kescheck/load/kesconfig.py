@@ -122,6 +122,8 @@ G2_INTRODUCED = {
 G2_ONLY_PATHS = tuple(G2_INTRODUCED)
 
 TLS_AUTH_SINCE = G2_INTRODUCED["tls.auth"]
+LOG_LEVELS_SINCE = "2023-11-09"
+"""Log levels for `log.error`/`log.audit` (FM-28): earlier releases, 2023-10-24 and 2023-10-27 included, accept on/off only."""
 
 # Keys the last glob-era releases introduced (field-failures E1, G3), with the release that did. Without
 # --kes-version they mark the file as G2 like the keys above (the current KES is the likelier target); a
