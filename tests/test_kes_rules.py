@@ -622,3 +622,33 @@ def test_log_levels_from_2023_11_09(write):
     assert "invalid log level" in message
     [message] = [m for c, _, _, m in run(write, text, kes_version="2023-10-24T20-26-51Z") if c == "KES012"]
     assert "edge: invalid error log config 'INFO-2'" in message  # one finding, in the release's words
+
+
+AZURE = BASE + "keystore:\n  azure:\n    keyvault:\n      endpoint: https://kv.vault.azure.net\n"
+
+
+@pytest.mark.parametrize("version,refusal", [
+    ("2023-11-09T17-35-47Z", "kesconf: invalid Azure keyvault keystore: no authentication method specified"),
+    ("0.23.0", "kesconf: invalid Azure keyvault keystore: no authentication method specified"),
+    ("2024-05-03", "kesconf: invalid Azure keyvault keystore: no authentication method specified"),
+    ("2023-10-24T20-26-51Z", "edge: invalid Azure keyvault keystore: no authentication method specified"),
+    ("2023-05-01", "edge: invalid Azure keyvault keystore: no authentication method specified"),
+    ("0.21", "failed to connect to Azure KeyVault: no client credentials or managed identity"),
+])
+def test_azure_without_login_is_refused_up_to_2024_05_03(write, version, refusal):
+    found = [(line, m) for c, line, _, m in run(write, AZURE, kes_version=version) if c == "KES106"]
+    assert len(found) == 1 and found[0][0] == 8 and refusal in found[0][1], found
+
+
+@pytest.mark.parametrize("version", [None, "2024-06-17T15-47-05Z", "0.24", "0.22"])
+def test_azure_without_login_elsewhere_is_no_refusal(write, version):
+    assert "KES106" not in codes(run(write, AZURE, kes_version=version))
+
+
+def test_azure_with_a_login_is_no_refusal(write):
+    managed = AZURE + "      managed_identity:\n        client_id: ${AZ_ID}\n"
+    for version in ("2024-04-12", "0.21"):
+        assert "KES106" not in codes(run(write, managed, kes_version=version))
+    # KES <= 0.21 looks at the values: a managed identity whose ID the environment leaves empty is none
+    assert "KES106" in codes(run(write, managed, kes_version="0.21", kes_env={"AZ_ID": ""}))
+    assert "KES106" not in codes(run(write, managed, kes_version="2024-04-12", kes_env={"AZ_ID": ""}))

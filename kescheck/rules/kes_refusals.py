@@ -9,7 +9,7 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
-                              keystore_era, predates, semantic_version, shell_expansion,
+                              keystore_era, predates, release_date, semantic_version, shell_expansion,
                               unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
@@ -377,9 +377,15 @@ def _present(node: YMap, key: str) -> bool:
 @rule("KES106", "keystore-auth-method", Severity.ERROR, "A keystore with no or with two login methods",
       rationale="""Vault needs exactly one of `approle` and `kubernetes` (`kesconf: invalid vault keystore:
       no authentication method specified` / `more than one authentication method specified`); Azure
-      Key Vault takes `credentials` or `managed_identity`, not both.""",
+      Key Vault takes `credentials` or `managed_identity`, not both. Azure with neither is refused by the
+      releases up to 2024-05-03 named with --kes-version (`edge:`/`kesconf: invalid Azure keyvault keystore: no
+      authentication method specified` from 2023-04-03; KES <= 0.21 when no login value is set: `failed to connect
+      to Azure KeyVault: no client credentials or managed identity`); KES 2024-06-17 and later fall back to Azure's
+      default credential chain instead.""",
       fix="Keep exactly one login method in the keystore block.",
       examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n", True),
+                Example.kes(_BASE + "keystore:\n  azure:\n    keyvault:\n      endpoint: https://kv.vault.azure.net\n", True,
+                            "KES 2023-11-09 to 2024-05-03 need a login method", options=(("kes_version", "2024-04-12"),)),
                 Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False)))
 def keystore_auth_method(deployment):
     config = deployment.kes
@@ -399,6 +405,47 @@ def keystore_auth_method(deployment):
     if isinstance(azure, YMap) and _present(azure, "credentials") and _present(azure, "managed_identity"):
         yield at_node(config.source, azure.key_node("managed_identity"), "Azure Key Vault has both `credentials` and "
                       "`managed_identity`: KES refuses to start (`more than one authentication method specified`)")
+    elif isinstance(azure, YMap):
+        refusal = _azure_without_login(deployment, azure)
+        if refusal:
+            key = config.find("keystore.azure").key_node("keyvault")
+            yield at_node(config.source, key, f"Azure Key Vault has neither `credentials` nor `managed_identity`: "
+                          f"KES {deployment.options.kes_version.strip()} refuses to start (`{refusal}`); only KES "
+                          f"{_AZURE_DEFAULT_CHAIN_SINCE} and later fall back to Azure's default credential chain",
+                          anchor="keystore.azure.keyvault")
+
+
+_AZURE_LOGIN_REFUSED = ("2023-04-03", "2024-05-03")
+"""The releases that refuse an Azure keystore without `credentials` and `managed_identity` by their mappings
+(field-failures FM-34, C1, C2); KES <= 0.21 refuses one whose login values are all empty (C4)."""
+_AZURE_DEFAULT_CHAIN_SINCE = "2024-06-17"
+
+
+def _azure_without_login(deployment, azure: YMap) -> str | None:
+    """The refusal of the release named with --kes-version for an Azure keystore with no login, else None. KES 0.22.0
+    to 2023-02-15 are not judged (the reference does not say), nor current KES, which uses the default chain."""
+    version = deployment.options.kes_version
+    if not version:
+        return None
+    if not predates(version, _AZURE_LOGIN_REFUSED[0]):
+        refuses = predates(version, _AZURE_LOGIN_REFUSED[1]) or release_date(version) == _AZURE_LOGIN_REFUSED[1]
+        if not refuses or _present(azure, "credentials") or _present(azure, "managed_identity"):
+            return None
+        prefix = "edge" if predates(version, "2023-11-09") else "kesconf"
+        return f"{prefix}: invalid Azure keyvault keystore: no authentication method specified"
+    if not predates(version, (0, 22, 0)):
+        return None
+    values = [kes_resolved(deployment, _field(azure, part, name))
+              for part, names in (("credentials", ("tenant_id", "client_id", "client_secret")),
+                                  ("managed_identity", ("client_id",))) for name in names]
+    if any(value != "" for value in values):  # a value set, or one kescheck cannot resolve
+        return None
+    return "failed to connect to Azure KeyVault: no client credentials or managed identity"
+
+
+def _field(azure: YMap, part: str, name: str):
+    block = azure.get(part)
+    return block.get(name) if isinstance(block, YMap) else None
 
 
 def _vault_jwt_config(jwt: str) -> str:
