@@ -652,3 +652,34 @@ def test_azure_with_a_login_is_no_refusal(write):
     # KES <= 0.21 looks at the values: a managed identity whose ID the environment leaves empty is none
     assert "KES106" in codes(run(write, managed, kes_version="0.21", kes_env={"AZ_ID": ""}))
     assert "KES106" not in codes(run(write, managed, kes_version="2024-04-12", kes_env={"AZ_ID": ""}))
+
+
+VAULT_EMPTY = BASE + "keystore:\n  vault:\n    endpoint: \"\"\n    approle:\n      id: ${ID}\n      secret: s3\n"
+
+
+@pytest.mark.parametrize("version", ["2023-04-03T16-41-28Z", "2023-05-01", "2023-09-28T19-40-28Z"])
+def test_empty_keystore_field_on_the_edge_releases_of_generation_g1(write, version):
+    """KES 2023-04-03 to 2023-09-28 (package `edge`) check keystores as current KES does (C2): an empty vault
+    endpoint, literal or from an empty `${VAR}`, is refused although the G1 schema lets it pass."""
+    assert generation(write, VAULT_EMPTY, version) == "G1"
+    found = [(c, line, m) for c, line, _, m in run(write, VAULT_EMPTY, kes_version=version, kes_env={"ID": ""})
+             if c in ("KES012", "KES013", "KES108", "KES221", "KES222")]
+    assert [(c, line) for c, line, _ in found] == [("KES012", 8), ("KES108", 10)], found
+    assert "`edge: invalid vault keystore: no endpoint specified`" in found[0][2]
+    assert f"KES {version} refuses to start" in found[0][2]
+    assert "`edge: invalid vault keystore: invalid approle config: no approle ID specified`" in found[1][2]
+
+
+def test_empty_keystore_field_before_the_edge_releases_is_kes222s(write):
+    found = codes(run(write, VAULT_EMPTY, kes_version="0.22", kes_env={"ID": "x"}))
+    assert "KES222" in found and not {"KES012", "KES013", "KES108"} & set(found)
+
+
+def test_edge_g1_releases_refuse_vault_without_login_and_ignore_keys_they_do_not_know(write):
+    text = BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n"
+    [message] = [m for c, _, _, m in run(write, text, kes_version="2023-05-01") if c == "KES106"]
+    assert "`edge: invalid vault keystore: no authentication method specified`" in message
+    assert "KES106" not in codes(run(write, text, kes_version="0.22"))
+    entrust = BASE + "keystore:\n  entrust:\n    keycontrol:\n      endpoint: \"\"\n"
+    assert not {"KES012", "KES013"} & set(codes(run(write, entrust, kes_version="2023-05-01")))  # before 2023-07-26
+    assert "KES012" in codes(run(write, entrust, kes_version="2023-08-01"))

@@ -51,15 +51,25 @@ def generation_of_version(text: str) -> Generation:
     raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
 
 
-_EDGE_PREFIXED_G2 = ("2023-10-24", "2023-10-27")
-"""G2 releases whose refusals still carry the `edge:` prefix that `kesconf:` replaced on 2023-11-09."""
+EDGE_RELEASES = ("2023-04-03", "2023-10-27")
+"""The releases whose config package `edge` words its refusals as current KES's `kesconf` does (field-failures C2),
+with the `edge:` prefix that `kesconf:` replaced on 2023-11-09: G1 up to 2023-09-28, then G2."""
 
 
 def as_released(refusal: str, kes_version: str | None) -> str:
-    """A G2 refusal text as the target release words it."""
-    if release_date(kes_version) in _EDGE_PREFIXED_G2:
+    """A current-KES refusal text as the target release words it."""
+    released = release_date(kes_version)
+    if released and EDGE_RELEASES[0] <= released <= EDGE_RELEASES[1]:
         return refusal.replace("kesconf: ", "edge: ")
     return refusal
+
+
+def reads_key(dotted: str, kes_version: str | None) -> bool:
+    """False when the release named with --kes-version predates the key at `dotted` (or a key above it)."""
+    for key, since in {**INTRODUCED, **G2_INTRODUCED}.items():
+        if (dotted == key or dotted.startswith(key + ".")) and predates(kes_version, since):
+            return False
+    return True
 
 
 def semantic_version(version: str | None) -> tuple[int, int, int] | None:

@@ -10,7 +10,7 @@ from ..material import kes_resolved
 from ..policy import policies
 from .base import Example, at_line, at_node, rule
 from .kes_refusals import recognised_keystores
-from .kes_schema import problems_for
+from .kes_schema import problems_for, release_problems
 
 # Why a key of another generation does nothing here, for the keys seen in the field (reference §3, E1).
 _KNOWN_HISTORY = {
@@ -142,7 +142,7 @@ def outdated_for_current_kes(deployment):
     config = deployment.kes
     if config is None or config.generation is CURRENT or config.root is None:
         return
-    own = {(p.kind, p.path) for p in problems_for(deployment)}
+    own = {(p.kind, p.path) for p in release_problems(deployment)}
     for problem in problems_for(deployment, CURRENT.name):
         if (problem.kind, problem.path) in own:
             continue

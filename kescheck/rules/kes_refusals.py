@@ -9,7 +9,7 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
-                              keystore_era, predates, release_date, semantic_version, shell_expansion,
+                              keystore_era, predates, reads_key, release_date, semantic_version, shell_expansion,
                               unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
@@ -17,6 +17,7 @@ from ..material import kes_resolved, material
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
+from .kes_schema import edge_g1
 
 _FS = "keystore: {fs: {path: /var/kes}}\n"
 _BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
@@ -107,7 +108,9 @@ _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkey
       rule (`kes: identity '' is empty, too long or contains invalid characters`): KES refuses to start
       either way. A deployment tool that renders a missing secret as an empty variable causes this. KES up to
       0.21 substitutes an unset variable as the empty string too, so for those releases an unset variable counts
-      here. This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
+      here. An empty keystore field counts for the releases from 2023-04-03 on (`edge: invalid vault keystore: no
+      endpoint specified`); older releases skip such a keystore instead (KES222). This rule runs when you give
+      kescheck the environment KES starts with (`--kes-env FILE`).""",
       fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
       examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
                 Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
@@ -123,8 +126,12 @@ def env_variable_empty(deployment):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
         else:
             reason = _refused_when_empty(config.generation.name, node.path)
+            if reason is None and edge_g1(deployment) and node.path.startswith("keystore.") \
+                    and reads_key(node.path, deployment.options.kes_version):
+                reason = _refused_when_empty(Generation.G2.name, node.path)  # 2023-04-03 to 2023-09-28 (C2)
         if reason is None:
             continue
+        reason = as_released(reason, deployment.options.kes_version)
         how = ("sets to an empty value" if name in env else
                f"does not set, and {_release(config, deployment.options.kes_version)} substitutes an empty value")
         yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment {how}: "
@@ -396,7 +403,8 @@ def keystore_auth_method(deployment):
         if _present(vault, "approle") and _present(vault, "kubernetes"):
             yield at_node(config.source, vault.key_node("kubernetes"), "vault has both `approle` and `kubernetes` login: "
                           "KES refuses to start (`more than one authentication method specified`)")
-        elif config.generation is Generation.G2 and not _present(vault, "approle") and not _present(vault, "kubernetes"):
+        elif (config.generation is Generation.G2 or edge_g1(deployment)) and not _present(vault, "approle") \
+                and not _present(vault, "kubernetes"):
             key = config.find("keystore").key_node("vault")
             yield at_node(config.source, key, "vault has neither `approle` nor `kubernetes` login: KES refuses to start "
                           + as_released("(`kesconf: invalid vault keystore: no authentication method specified`)",

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Severity
-from ..load.kesconfig import (LOG_LEVELS_SINCE, Generation, KesConfig, as_released, env_reference, is_secret_path,
-                              predates, reads_singular_identity)
+from ..load.kesconfig import (EDGE_RELEASES, LOG_LEVELS_SINCE, Generation, KesConfig, as_released, env_reference,
+                              is_secret_path, predates, reads_key, reads_singular_identity)
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
 from ..material import kes_resolved
@@ -244,12 +244,41 @@ def _consequence(problem: SchemaProblem, deployment: Deployment) -> str:
     return "; KES cannot use the file as it is"
 
 
+def edge_g1(deployment: Deployment) -> bool:
+    """A G1 config linted for a release of 2023-04-03 to 2023-09-28: those releases (package `edge`) check the
+    keystores as current KES does (field-failures C2), so an empty keystore field the G1 schema (which spans the
+    older releases too) lets pass is refused there."""
+    config, version = deployment.kes, deployment.options.kes_version
+    return config is not None and config.generation is Generation.G1 and bool(version) and not predates(version, EDGE_RELEASES[0])
+
+
+def _edge_keystore_problems(deployment: Deployment) -> list[SchemaProblem]:
+    """For edge_g1: the keystore fields current KES's schema requires that are missing or empty, in keys the
+    release reads, and not already problems of the G1 schema."""
+    if not edge_g1(deployment):
+        return []
+    version = deployment.options.kes_version
+    own = {(p.kind, p.path) for p in problems_for(deployment)}
+    return [problem for problem in problems_for(deployment, Generation.G2.name)
+            if problem.path.startswith("keystore.") and problem.refusal and (problem.kind, problem.path) not in own
+            and reads_key(problem.path, version)
+            and (problem.kind == "missing" or problem.kind == "value" and problem.what.endswith("is empty"))]
+
+
+def release_problems(deployment: Deployment) -> list[SchemaProblem]:
+    """The schema problems of the config's generation, plus those the release named with --kes-version adds."""
+    return problems_for(deployment) + _edge_keystore_problems(deployment)
+
+
 def _findings(deployment: Deployment, kind: str, skip: tuple[str, ...] = ()):
     config = deployment.kes
-    for problem in problems_for(deployment):
+    added = {id(problem) for problem in _edge_keystore_problems(deployment)}
+    for problem in release_problems(deployment):
         if problem.kind != kind or problem.path in skip:
             continue
         message = problem.what + _consequence(problem, deployment)
+        if id(problem) in added:
+            message = message.replace("; KES refuses", f"; KES {deployment.options.kes_version.strip()} refuses", 1)
         if problem.node is None:
             yield at_line(config.source, 1, 1, message, anchor=problem.path)
         else:
@@ -365,7 +394,10 @@ def _log_values_before_levels(deployment: Deployment, version: str):
 @rule("KES013", "missing-required", Severity.ERROR, "A required key is missing or empty",
       rationale="""KES refuses to start without an admin identity, the server's TLS key and certificate,
       a keystore, and the settings each keystore needs (the vault endpoint, approle ID and secret, the
-      cloud region, ...).""",
+      cloud region, ...). The G1 schema leaves keystore fields optional, as KES up to 2023-02-15 only skips a
+      keystore whose field is empty (KES222); a release of 2023-04-03 to 2023-09-28 named with --kes-version checks
+      them as current KES does and refuses a missing or empty one (`edge: invalid vault keystore: no endpoint
+      specified`), which this rule and KES012 then report.""",
       fix=f"Add the key with a value, or a `${{VAR}}` reference to keep a secret out of the file. {SCHEMA_HINT}",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", False)))
