@@ -683,3 +683,18 @@ def test_edge_g1_releases_refuse_vault_without_login_and_ignore_keys_they_do_not
     entrust = BASE + "keystore:\n  entrust:\n    keycontrol:\n      endpoint: \"\"\n"
     assert not {"KES012", "KES013"} & set(codes(run(write, entrust, kes_version="2023-05-01")))  # before 2023-07-26
     assert "KES012" in codes(run(write, entrust, kes_version="2023-08-01"))
+
+
+ADMIN_FROM_ENV = "admin:\n  identity: ${KES_ADMIN}\ntls:\n  key: /k\n  cert: /c\n" + FS
+
+
+@pytest.mark.parametrize("version", ["0.21", "0.17.6"])
+def test_env_note_says_kes_up_to_0_21_substitutes_an_empty_value(write, version):
+    [message] = [m for c, _, _, m in run(write, ADMIN_FROM_ENV, kes_version=version) if c == "KES213"]
+    assert f"KES {version} does not refuse to start without it, but silently substitutes an empty value" in message
+
+
+@pytest.mark.parametrize("version", [None, "0.22", "2023-05-01", "0.24"])
+def test_env_note_on_releases_that_refuse_an_unset_variable(write, version):
+    [message] = [m for c, _, _, m in run(write, ADMIN_FROM_ENV, kes_version=version) if c == "KES213"]
+    assert "silently" not in message
