@@ -14,7 +14,7 @@ from pathlib import Path
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.envfile import EnvEntry, EnvFile
-from .load.kesconfig import INTRODUCED, Generation, env_reference, predates, unset_variable_is_empty
+from .load.kesconfig import INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, predates, unset_variable_is_empty
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
 from .load.source import SourceFile
@@ -128,10 +128,14 @@ class ClientVerification:
 
 
 def _client_verification(deployment: Deployment, found: "Material") -> ClientVerification | None:
-    """G2 verifies with `tls.auth: on` only. KES up to 2023-09-28 (G0, G1) requires and verifies client certificates
-    unless started with `kes server --auth=off`, against the system roots plus `tls.ca` from v0.22.0 (E2)."""
+    """G2 verifies with `tls.auth: on` only, from KES 2023-11-09 (2023-10-24 and 2023-10-27 never verify). KES up to
+    2023-09-28 (G0, G1, or a G2 config linted for such a release) requires and verifies client certificates unless
+    started with `kes server --auth=off`, against the system roots plus `tls.ca` from v0.22.0 (E2)."""
     kes = deployment.kes
-    if kes.generation is Generation.G2:
+    version = deployment.options.kes_version
+    if kes.generation is Generation.G2 and not predates(version, "2023-10-24"):
+        if predates(version, TLS_AUTH_SINCE):
+            return None  # 2023-10-24 and 2023-10-27 request client certificates, never verify them, know no `tls.auth`
         node = found.client_auth_node
         if (kes_value(deployment, node) or "").lower() != "on":
             return None
@@ -139,8 +143,9 @@ def _client_verification(deployment: Deployment, found: "Material") -> ClientVer
     flag = deployment.options.kes_auth
     if flag is False:
         return None
-    version = deployment.options.kes_version
-    reads_ca = kes.generation is Generation.G1 and not predates(version, INTRODUCED["tls.ca"])
+    # A G2 config here is one a glob-era release named with --kes-version runs (KES220): that release ignores
+    # `tls.auth` and verifies as its generation does.
+    reads_ca = kes.generation is not Generation.G0 and not predates(version, INTRODUCED["tls.ca"])
     release = f"KES {version.strip()}" if version else f"KES of generation {kes.generation.label}"
     if flag:
         because = f"{release} runs with `kes server --auth=on`, as --kes-auth says"

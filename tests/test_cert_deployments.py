@@ -468,3 +468,20 @@ def test_older_kes_with_an_api_key_follows_kes_auth(tmp_path):
     assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=True))) == [("CRT031", Severity.ERROR)]
     assert verification_findings(lint([root], Options(kes_version="0.22", kes_auth=False))) == []
     assert verification_findings(lint([root], Options(kes_version="2023-11-09T17-35-47Z", kes_auth=True))) == []
+
+
+def test_tls_auth_on_is_ignored_by_releases_before_it(tmp_path):
+    """`tls.auth` arrived in KES 2023-11-09: 2023-10-24 and 2023-10-27 request client certificates and never verify
+    them, so `tls.auth: on` with a CA that does not issue MinIO's certificate breaks nothing there (KES220 says the
+    key is ignored)."""
+    root, layout = build(tmp_path)
+    config = root / "kes-config.yml"
+    other_ca = issue("Other CA", ca=True)
+    (root / "certs" / "other-ca.crt").write_bytes(other_ca.cert_pem())
+    config.write_text(config.read_text().replace('  auth: "off"', '  auth: "on"\n  ca: certs/other-ca.crt'))
+    assert single_error(lint([root], Options(kes_version="2023-11-09T17-35-47Z")), "CRT030")
+    for version in ("2023-10-24T20-26-51Z", "2023-10-27T22-05-35Z"):
+        result = lint([root], Options(kes_version=version))
+        assert errors(result) == []
+        assert [f.location.line for f in result.findings if f.code == "KES220"] == [
+            n for n, line in enumerate(config.read_text().splitlines(), 1) if line.strip().startswith("auth:")]

@@ -556,3 +556,145 @@ def test_a_generic_keystore_alone_is_refused_from_2023_04_03(write):
     found = {c: m for c, _, _, m in run(write, text, kes_version="2023-05-01")}
     assert "edge: no keystore specified" in found["KES222"] and "with no other keystore" in found["KES220"]
     assert "KES222" not in codes(run(write, text, kes_version="0.22"))
+
+
+TLS_AUTH = BASE + '  auth: "on"\n' + FS
+
+
+def test_g2_key_with_a_glob_era_version_is_one_finding_at_the_key(write):
+    """A G2-only key still decides the generation over --kes-version (reference §3), but the named release ignores
+    it: KES220 says so at the key, with the generation kescheck used and why."""
+    assert generation(write, TLS_AUTH, "0.22") == "G2"
+    for version in ("0.22", "2023-05-01"):
+        found = [(line, column, m) for c, line, column, m in run(write, TLS_AUTH, kes_version=version) if c == "KES220"]
+        assert len(found) == 1 and found[0][:2] == (6, 3), found
+        message = found[0][2]
+        assert f"`tls.auth` is not a key KES {version} knows" in message and "KES 2023-11-09 introduced it" in message
+        assert "kes server --auth" in message and "still checks the file as G2" in message and "G1" in message
+
+
+def test_g2_key_on_a_release_that_knows_it_is_no_finding(write):
+    for version in (None, "2023-11-09T17-35-47Z", "0.23.0", "0.24"):
+        assert "KES220" not in codes(run(write, TLS_AUTH, kes_version=version)), version
+
+
+@pytest.mark.parametrize("version", ["2023-10-24T20-26-51Z", "2023-10-27T22-05-35Z"])
+def test_tls_auth_on_the_first_g2_releases_is_ignored(write, version):
+    [message] = [m for c, _, _, m in run(write, TLS_AUTH, kes_version=version) if c == "KES220"]
+    assert "KES 2023-11-09 introduced it" in message and "never verifies them" in message
+    assert "still checks" not in message  # these releases are G2 themselves: no generation conflict
+
+
+def test_vault_login_namespace_before_2024_01_11(write):
+    text = BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle:\n      namespace: ns\n" \
+                  "      id: a\n      secret: ${S}\n"
+    found = [(line, m) for c, line, _, m in run(write, text, kes_version="2023-11-09T17-35-47Z") if c == "KES220"]
+    assert [line for line, _ in found] == [10] and "KES 2024-01-11 introduced it" in found[0][1]
+    assert "KES220" not in codes(run(write, text, kes_version="2024-01-11T13-09-29Z"))
+
+
+LOG_LEVEL = BASE + "log:\n  error: INFO\n  audit: ${AUDIT}\n" + FS
+
+
+@pytest.mark.parametrize("version,refusal", [
+    ("2023-10-24T20-26-51Z", "edge: invalid error log config 'INFO'"),
+    ("2023-10-27T22-05-35Z", "edge: invalid error log config 'INFO'"),
+    ("2023-05-01", "edge: invalid error log config 'INFO'"),
+    ("0.22", '"INFO" is an invalid error log configuration'),
+    ("0.21", "yml: invalid error log configuration: allowed values are { on | off }"),
+])
+def test_log_levels_before_2023_11_09_are_refused(write, version, refusal):
+    found = [(line, m) for c, line, _, m in run(write, LOG_LEVEL, kes_version=version) if c == "KES012"]
+    assert len(found) == 1 and found[0][0] == 7 and refusal in found[0][1], found
+    assert "accepts only `on` or `off`" in found[0][1]
+    env = [(line, m) for c, line, _, m in run(write, LOG_LEVEL, kes_version=version, kes_env={"AUDIT": "warn"})
+           if c == "KES012"]
+    assert [line for line, _ in env] == [7, 8] and "${AUDIT}" in env[1][1]
+    assert [line for c, line, *_ in run(write, LOG_LEVEL, kes_version=version, kes_env={"AUDIT": "Off"})
+            if c == "KES012"] == [7]
+
+
+def test_log_levels_from_2023_11_09(write):
+    for version in (None, "2023-11-09T17-35-47Z", "0.23.0"):
+        assert "KES012" not in codes(run(write, LOG_LEVEL, kes_version=version, kes_env={"AUDIT": "WARN+1"}))
+    text = BASE + "log:\n  error: INFO-2\n" + FS
+    [message] = [m for c, _, _, m in run(write, text, kes_version="2023-11-09T17-35-47Z") if c == "KES012"]
+    assert "invalid log level" in message
+    [message] = [m for c, _, _, m in run(write, text, kes_version="2023-10-24T20-26-51Z") if c == "KES012"]
+    assert "edge: invalid error log config 'INFO-2'" in message  # one finding, in the release's words
+
+
+AZURE = BASE + "keystore:\n  azure:\n    keyvault:\n      endpoint: https://kv.vault.azure.net\n"
+
+
+@pytest.mark.parametrize("version,refusal", [
+    ("2023-11-09T17-35-47Z", "kesconf: invalid Azure keyvault keystore: no authentication method specified"),
+    ("0.23.0", "kesconf: invalid Azure keyvault keystore: no authentication method specified"),
+    ("2024-05-03", "kesconf: invalid Azure keyvault keystore: no authentication method specified"),
+    ("2023-10-24T20-26-51Z", "edge: invalid Azure keyvault keystore: no authentication method specified"),
+    ("2023-05-01", "edge: invalid Azure keyvault keystore: no authentication method specified"),
+    ("0.21", "failed to connect to Azure KeyVault: no client credentials or managed identity"),
+])
+def test_azure_without_login_is_refused_up_to_2024_05_03(write, version, refusal):
+    found = [(line, m) for c, line, _, m in run(write, AZURE, kes_version=version) if c == "KES106"]
+    assert len(found) == 1 and found[0][0] == 8 and refusal in found[0][1], found
+
+
+@pytest.mark.parametrize("version", [None, "2024-06-17T15-47-05Z", "0.24", "0.22"])
+def test_azure_without_login_elsewhere_is_no_refusal(write, version):
+    assert "KES106" not in codes(run(write, AZURE, kes_version=version))
+
+
+def test_azure_with_a_login_is_no_refusal(write):
+    managed = AZURE + "      managed_identity:\n        client_id: ${AZ_ID}\n"
+    for version in ("2024-04-12", "0.21"):
+        assert "KES106" not in codes(run(write, managed, kes_version=version))
+    # KES <= 0.21 looks at the values: a managed identity whose ID the environment leaves empty is none
+    assert "KES106" in codes(run(write, managed, kes_version="0.21", kes_env={"AZ_ID": ""}))
+    assert "KES106" not in codes(run(write, managed, kes_version="2024-04-12", kes_env={"AZ_ID": ""}))
+
+
+VAULT_EMPTY = BASE + "keystore:\n  vault:\n    endpoint: \"\"\n    approle:\n      id: ${ID}\n      secret: s3\n"
+
+
+@pytest.mark.parametrize("version", ["2023-04-03T16-41-28Z", "2023-05-01", "2023-09-28T19-40-28Z"])
+def test_empty_keystore_field_on_the_edge_releases_of_generation_g1(write, version):
+    """KES 2023-04-03 to 2023-09-28 (package `edge`) check keystores as current KES does (C2): an empty vault
+    endpoint, literal or from an empty `${VAR}`, is refused although the G1 schema lets it pass."""
+    assert generation(write, VAULT_EMPTY, version) == "G1"
+    found = [(c, line, m) for c, line, _, m in run(write, VAULT_EMPTY, kes_version=version, kes_env={"ID": ""})
+             if c in ("KES012", "KES013", "KES108", "KES221", "KES222")]
+    assert [(c, line) for c, line, _ in found] == [("KES012", 8), ("KES108", 10)], found
+    assert "`edge: invalid vault keystore: no endpoint specified`" in found[0][2]
+    assert f"KES {version} refuses to start" in found[0][2]
+    assert "`edge: invalid vault keystore: invalid approle config: no approle ID specified`" in found[1][2]
+
+
+def test_empty_keystore_field_before_the_edge_releases_is_kes222s(write):
+    found = codes(run(write, VAULT_EMPTY, kes_version="0.22", kes_env={"ID": "x"}))
+    assert "KES222" in found and not {"KES012", "KES013", "KES108"} & set(found)
+
+
+def test_edge_g1_releases_refuse_vault_without_login_and_ignore_keys_they_do_not_know(write):
+    text = BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n"
+    [message] = [m for c, _, _, m in run(write, text, kes_version="2023-05-01") if c == "KES106"]
+    assert "`edge: invalid vault keystore: no authentication method specified`" in message
+    assert "KES106" not in codes(run(write, text, kes_version="0.22"))
+    entrust = BASE + "keystore:\n  entrust:\n    keycontrol:\n      endpoint: \"\"\n"
+    assert not {"KES012", "KES013"} & set(codes(run(write, entrust, kes_version="2023-05-01")))  # before 2023-07-26
+    assert "KES012" in codes(run(write, entrust, kes_version="2023-08-01"))
+
+
+ADMIN_FROM_ENV = "admin:\n  identity: ${KES_ADMIN}\ntls:\n  key: /k\n  cert: /c\n" + FS
+
+
+@pytest.mark.parametrize("version", ["0.21", "0.17.6"])
+def test_env_note_says_kes_up_to_0_21_substitutes_an_empty_value(write, version):
+    [message] = [m for c, _, _, m in run(write, ADMIN_FROM_ENV, kes_version=version) if c == "KES213"]
+    assert f"KES {version} does not refuse to start without it, but silently substitutes an empty value" in message
+
+
+@pytest.mark.parametrize("version", [None, "0.22", "2023-05-01", "0.24"])
+def test_env_note_on_releases_that_refuse_an_unset_variable(write, version):
+    [message] = [m for c, _, _, m in run(write, ADMIN_FROM_ENV, kes_version=version) if c == "KES213"]
+    assert "silently" not in message

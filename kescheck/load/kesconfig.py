@@ -51,15 +51,25 @@ def generation_of_version(text: str) -> Generation:
     raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
 
 
-_EDGE_PREFIXED_G2 = ("2023-10-24", "2023-10-27")
-"""G2 releases whose refusals still carry the `edge:` prefix that `kesconf:` replaced on 2023-11-09."""
+EDGE_RELEASES = ("2023-04-03", "2023-10-27")
+"""The releases whose config package `edge` words its refusals as current KES's `kesconf` does (field-failures C2),
+with the `edge:` prefix that `kesconf:` replaced on 2023-11-09: G1 up to 2023-09-28, then G2."""
 
 
 def as_released(refusal: str, kes_version: str | None) -> str:
-    """A G2 refusal text as the target release words it."""
-    if release_date(kes_version) in _EDGE_PREFIXED_G2:
+    """A current-KES refusal text as the target release words it."""
+    released = release_date(kes_version)
+    if released and EDGE_RELEASES[0] <= released <= EDGE_RELEASES[1]:
         return refusal.replace("kesconf: ", "edge: ")
     return refusal
+
+
+def reads_key(dotted: str, kes_version: str | None) -> bool:
+    """False when the release named with --kes-version predates the key at `dotted` (or a key above it)."""
+    for key, since in {**INTRODUCED, **G2_INTRODUCED}.items():
+        if (dotted == key or dotted.startswith(key + ".")) and predates(kes_version, since):
+            return False
+    return True
 
 
 def semantic_version(version: str | None) -> tuple[int, int, int] | None:
@@ -110,13 +120,20 @@ def predates(kes_version: str | None, introduced: str | tuple[int, int, int]) ->
     return bool(target) and target < _release_order(introduced)
 
 
-# Keys that exist only in G2 configs (KES >= 2023-10-24): any one of them decides the generation.
-G2_ONLY_PATHS = (
-    "tls.auth",
-    "keystore.vault.transit",
-    "keystore.vault.approle.namespace",
-    "keystore.vault.kubernetes.namespace",
-)
+# Keys that exist only in G2 configs (KES >= 2023-10-24), with the release that introduced each (field-failures
+# E1, G3): any one of them decides the generation, even over --kes-version (reference §3: G2-only keys decide, else
+# --kes-version). A release named with --kes-version that predates one ignores the key (KES220 says so).
+G2_INTRODUCED = {
+    "tls.auth": "2023-11-09",
+    "keystore.vault.transit": "2023-10-24",
+    "keystore.vault.approle.namespace": "2024-01-11",
+    "keystore.vault.kubernetes.namespace": "2024-01-11",
+}
+G2_ONLY_PATHS = tuple(G2_INTRODUCED)
+
+TLS_AUTH_SINCE = G2_INTRODUCED["tls.auth"]
+LOG_LEVELS_SINCE = "2023-11-09"
+"""Log levels for `log.error`/`log.audit` (FM-28): earlier releases, 2023-10-24 and 2023-10-27 included, accept on/off only."""
 
 # Keys the last glob-era releases introduced (field-failures E1, G3), with the release that did. Without
 # --kes-version they mark the file as G2 like the keys above (the current KES is the likelier target); a
@@ -335,7 +352,11 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
     for dotted in G2_ONLY_PATHS:
         node = doc.find(dotted)
         if node is not None:
-            return Generation.G2, f"detected {Generation.G2.label} from `{dotted}` at line {node.line}", True
+            reason = f"detected {Generation.G2.label} from `{dotted}` at line {_key_line(doc, dotted)}"
+            if kes_version and predates(kes_version, G2_INTRODUCED[dotted]):
+                reason += (f", although --kes-version names KES {kes_version.strip()}, which does not know that key "
+                           "(KES220)")
+            return Generation.G2, reason, True
     for dotted, introduced in LATE_G1_PATHS.items():
         node = doc.find(dotted)
         if node is not None and not kes_version:

@@ -9,7 +9,7 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (Generation, env_reference, is_secret_path, release_date, semantic_version,
-                              shell_expansion)
+                              shell_expansion, unset_variable_is_empty)
 from ..load.yamldoc import YScalar
 from .base import Example, at_node, rule
 
@@ -28,8 +28,11 @@ def substituted_references(config):
 
 @rule("KES213", "env-variable-needed", Severity.NOTE, "KES needs an environment variable at start",
       rationale="""A value written as `${NAME}` is replaced by the environment variable NAME when KES starts;
-      KES refuses to start when NAME is not set. kescheck cannot see KES's environment unless you give it
-      (`--kes-env FILE`, then KES100 reports what is missing).""",
+      KES refuses to start when NAME is not set. KES up to 0.21 (G0 configs, or a release named with
+      --kes-version) instead substitutes an unset variable as the empty string without a word, so a missing
+      variable silently empties the setting. kescheck cannot see KES's environment unless you give it
+      (`--kes-env FILE`, then KES100 reports what is missing, or KES108 and KES222 what ends up empty on KES up
+      to 0.21).""",
       fix="Make sure the variable is set where KES starts (systemd `Environment=`/`EnvironmentFile=`, the "
           "container's env), or pass that environment to kescheck with `--kes-env FILE`.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),
@@ -38,10 +41,17 @@ def env_variable_needed(deployment):
     config = deployment.kes
     if config is None or deployment.options.kes_env is not None:
         return
+    version = deployment.options.kes_version
+    silent = unset_variable_is_empty(config.generation, version)
+    release = f"KES {version.strip()}" if version else f"KES of generation {config.generation.label}"
     for name, node in substituted_references(config):
         if shell_expansion(name) is not None:
             continue  # KES216: the name is not what the author meant
-        yield at_node(config.source, node, f"KES needs `{name}` set in its environment at start (`{node.path}`)")
+        message = f"KES needs `{name}` set in its environment at start (`{node.path}`)"
+        if silent:
+            message += (f": {release} does not refuse to start without it, but silently substitutes an empty value, "
+                        "so the setting ends up empty")
+        yield at_node(config.source, node, message)
 
 
 def _scalar_values(config):

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import (CURRENT, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED, Generation, KeystoreEra, env_reference,
-                              keystore_era, predates, reads_singular_identity, release_date, release_words)
+from ..load.kesconfig import (CURRENT, G2_INTRODUCED, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED, TLS_AUTH_SINCE,
+                              Generation, KeystoreEra, env_reference, generation_of_version, keystore_era, predates,
+                              reads_singular_identity, release_date, release_words)
 from ..load.yamldoc import YMap, YScalar
 from ..material import kes_resolved
 from ..policy import policies
 from .base import Example, at_line, at_node, rule
 from .kes_refusals import recognised_keystores
-from .kes_schema import problems_for
+from .kes_schema import problems_for, release_problems
 
 # Why a key of another generation does nothing here, for the keys seen in the field (reference §3, E1).
 _KNOWN_HISTORY = {
@@ -35,6 +36,31 @@ _LATE_KEY_CONSEQUENCE = {
 }
 
 
+def _g2_key_consequence(dotted: str, version: str) -> str:
+    """What a release older than the G2-only key `dotted` does instead of what the key asks."""
+    if dotted == "tls.auth":
+        if predates(version, "2023-10-24"):
+            return ("; whether it verifies client certificates is up to `kes server --auth` (verification is on "
+                    "unless it runs with `--auth=off`)")
+        return "; this release requests client certificates but never verifies them, whatever `tls.auth` says"
+    if dotted == "keystore.vault.transit":
+        return "; this release does not encrypt the keys it stores with the Vault transit key"
+    return "; this release logs in to the keystore's namespace (`keystore.vault.namespace`)"
+
+
+def _g2_key_conflict(config, version: str) -> str:
+    """When the release named with --kes-version is glob-era but a G2-only key made kescheck check the file as G2."""
+    try:
+        named = generation_of_version(version)
+    except ValueError:
+        return ""
+    if named is Generation.G2 or config.generation is not Generation.G2:
+        return ""
+    return (f". kescheck still checks the file as {config.generation.label}, not as the {named.name} that release "
+            f"reads, because only configs for those releases have this key: if KES {version.strip()} really runs, "
+            "remove the key; if a later KES runs, correct --kes-version")
+
+
 _REMOVED_CONSEQUENCE = {
     "keystore.generic": "; with no other keystore this release refuses to start (`edge: no keystore specified`)",
 }
@@ -48,15 +74,21 @@ def _key_node(config, dotted: str):
 
 @rule("KES220", "key-not-in-generation", Severity.WARNING, "A key from another KES generation or a later release",
       rationale="""KES configs changed over the releases (`root` became `admin.identity`, `policy.*.paths` became
-      `allow`, `retry` and the `generic` keystore were removed; `tls.ca`, `api` and the Entrust keystore came
-      later). KES ignores a key its generation, or the release named with --kes-version, does not know, so a
-      setting copied from older or newer documentation silently does nothing.""",
+      `allow`, `retry` and the `generic` keystore were removed; `tls.ca`, `api`, the Entrust keystore, vault
+      `transit`, `tls.auth` (2023-11-09) and the vault login `namespace` (2024-01-11) came later). KES ignores a key
+      its generation, or the release named with --kes-version, does not know, so a setting copied from older or
+      newer documentation silently does nothing. A key only current configs have (`tls.auth`, vault `transit`, the
+      login `namespace`) still makes kescheck check the file as G2 when --kes-version names an older release: the
+      finding says so, as the two disagree about which KES runs.""",
       fix="Rewrite the setting the way the KES you run expects it (see the message), or remove it.",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore:\n  vault:\n"
                             "    endpoint: https://vault.example.net:8200\n    approle: {id: '${ID}', secret: '${SECRET}', retry: 15s}\n", True),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\napi:\n  /v1/status: {skip_auth: true}\n"
                             "keystore: {fs: {path: /var/kes}}\n", True, "`api` arrived in KES 2023-04-03",
                             options=(("kes_version", "0.22"),)),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"on\"}\n"
+                            "keystore: {fs: {path: /var/kes}}\n", True, "`tls.auth` arrived in KES 2023-11-09",
+                            options=(("kes_version", "2023-10-24T20-26-51Z"),)),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"off\"}\nkeystore:\n  vault:\n"
                             "    endpoint: https://vault.example.net:8200\n    approle: {id: '${ID}', secret: '${SECRET}'}\n", False)))
 def key_not_in_generation(deployment):
@@ -78,6 +110,14 @@ def key_not_in_generation(deployment):
             continue
         yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so KES ignores it: "
                                            f"{release_words(introduced)} introduced it{_LATE_KEY_CONSEQUENCE[dotted]}",
+                      anchor=dotted)
+    for dotted, introduced in G2_INTRODUCED.items():
+        node = _key_node(config, dotted) if predates(version, introduced) else None
+        if node is None or dotted in reported:
+            continue
+        yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so that release "
+                                           f"ignores it: {release_words(introduced)} introduced it"
+                                           f"{_g2_key_consequence(dotted, version)}{_g2_key_conflict(config, version)}",
                       anchor=dotted)
     for dotted, removed in REMOVED.items():
         node = _key_node(config, dotted) if version and config.generation is not CURRENT else None
@@ -102,7 +142,7 @@ def outdated_for_current_kes(deployment):
     config = deployment.kes
     if config is None or config.generation is CURRENT or config.root is None:
         return
-    own = {(p.kind, p.path) for p in problems_for(deployment)}
+    own = {(p.kind, p.path) for p in release_problems(deployment)}
     for problem in problems_for(deployment, CURRENT.name):
         if (problem.kind, problem.path) in own:
             continue

@@ -9,7 +9,7 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
-                              keystore_era, predates, semantic_version, shell_expansion,
+                              keystore_era, predates, reads_key, release_date, semantic_version, shell_expansion,
                               unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
@@ -17,6 +17,7 @@ from ..material import kes_resolved, material
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
+from .kes_schema import edge_g1
 
 _FS = "keystore: {fs: {path: /var/kes}}\n"
 _BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
@@ -107,7 +108,9 @@ _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkey
       rule (`kes: identity '' is empty, too long or contains invalid characters`): KES refuses to start
       either way. A deployment tool that renders a missing secret as an empty variable causes this. KES up to
       0.21 substitutes an unset variable as the empty string too, so for those releases an unset variable counts
-      here. This rule runs when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
+      here. An empty keystore field counts for the releases from 2023-04-03 on (`edge: invalid vault keystore: no
+      endpoint specified`); older releases skip such a keystore instead (KES222). This rule runs when you give
+      kescheck the environment KES starts with (`--kes-env FILE`).""",
       fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
       examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
                 Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
@@ -123,8 +126,12 @@ def env_variable_empty(deployment):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
         else:
             reason = _refused_when_empty(config.generation.name, node.path)
+            if reason is None and edge_g1(deployment) and node.path.startswith("keystore.") \
+                    and reads_key(node.path, deployment.options.kes_version):
+                reason = _refused_when_empty(Generation.G2.name, node.path)  # 2023-04-03 to 2023-09-28 (C2)
         if reason is None:
             continue
+        reason = as_released(reason, deployment.options.kes_version)
         how = ("sets to an empty value" if name in env else
                f"does not set, and {_release(config, deployment.options.kes_version)} substitutes an empty value")
         yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment {how}: "
@@ -369,9 +376,15 @@ def _present(node: YMap, key: str) -> bool:
 @rule("KES106", "keystore-auth-method", Severity.ERROR, "A keystore with no or with two login methods",
       rationale="""Vault needs exactly one of `approle` and `kubernetes` (`kesconf: invalid vault keystore:
       no authentication method specified` / `more than one authentication method specified`); Azure
-      Key Vault takes `credentials` or `managed_identity`, not both.""",
+      Key Vault takes `credentials` or `managed_identity`, not both. Azure with neither is refused by the
+      releases up to 2024-05-03 named with --kes-version (`edge:`/`kesconf: invalid Azure keyvault keystore: no
+      authentication method specified` from 2023-04-03; KES <= 0.21 when no login value is set: `failed to connect
+      to Azure KeyVault: no client credentials or managed identity`); KES 2024-06-17 and later fall back to Azure's
+      default credential chain instead.""",
       fix="Keep exactly one login method in the keystore block.",
       examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n", True),
+                Example.kes(_BASE + "keystore:\n  azure:\n    keyvault:\n      endpoint: https://kv.vault.azure.net\n", True,
+                            "KES 2023-11-09 to 2024-05-03 need a login method", options=(("kes_version", "2024-04-12"),)),
                 Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False)))
 def keystore_auth_method(deployment):
     config = deployment.kes
@@ -382,7 +395,8 @@ def keystore_auth_method(deployment):
         if _present(vault, "approle") and _present(vault, "kubernetes"):
             yield at_node(config.source, vault.key_node("kubernetes"), "vault has both `approle` and `kubernetes` login: "
                           "KES refuses to start (`more than one authentication method specified`)")
-        elif config.generation is Generation.G2 and not _present(vault, "approle") and not _present(vault, "kubernetes"):
+        elif (config.generation is Generation.G2 or edge_g1(deployment)) and not _present(vault, "approle") \
+                and not _present(vault, "kubernetes"):
             key = config.find("keystore").key_node("vault")
             yield at_node(config.source, key, "vault has neither `approle` nor `kubernetes` login: KES refuses to start "
                           + as_released("(`kesconf: invalid vault keystore: no authentication method specified`)",
@@ -391,6 +405,47 @@ def keystore_auth_method(deployment):
     if isinstance(azure, YMap) and _present(azure, "credentials") and _present(azure, "managed_identity"):
         yield at_node(config.source, azure.key_node("managed_identity"), "Azure Key Vault has both `credentials` and "
                       "`managed_identity`: KES refuses to start (`more than one authentication method specified`)")
+    elif isinstance(azure, YMap):
+        refusal = _azure_without_login(deployment, azure)
+        if refusal:
+            key = config.find("keystore.azure").key_node("keyvault")
+            yield at_node(config.source, key, f"Azure Key Vault has neither `credentials` nor `managed_identity`: "
+                          f"KES {deployment.options.kes_version.strip()} refuses to start (`{refusal}`); only KES "
+                          f"{_AZURE_DEFAULT_CHAIN_SINCE} and later fall back to Azure's default credential chain",
+                          anchor="keystore.azure.keyvault")
+
+
+_AZURE_LOGIN_REFUSED = ("2023-04-03", "2024-05-03")
+"""The releases that refuse an Azure keystore without `credentials` and `managed_identity` by their mappings
+(field-failures FM-34, C1, C2); KES <= 0.21 refuses one whose login values are all empty (C4)."""
+_AZURE_DEFAULT_CHAIN_SINCE = "2024-06-17"
+
+
+def _azure_without_login(deployment, azure: YMap) -> str | None:
+    """The refusal of the release named with --kes-version for an Azure keystore with no login, else None. KES 0.22.0
+    to 2023-02-15 are not judged (the reference does not say), nor current KES, which uses the default chain."""
+    version = deployment.options.kes_version
+    if not version:
+        return None
+    if not predates(version, _AZURE_LOGIN_REFUSED[0]):
+        refuses = predates(version, _AZURE_LOGIN_REFUSED[1]) or release_date(version) == _AZURE_LOGIN_REFUSED[1]
+        if not refuses or _present(azure, "credentials") or _present(azure, "managed_identity"):
+            return None
+        prefix = "edge" if predates(version, "2023-11-09") else "kesconf"
+        return f"{prefix}: invalid Azure keyvault keystore: no authentication method specified"
+    if not predates(version, (0, 22, 0)):
+        return None
+    values = [kes_resolved(deployment, _field(azure, part, name))
+              for part, names in (("credentials", ("tenant_id", "client_id", "client_secret")),
+                                  ("managed_identity", ("client_id",))) for name in names]
+    if any(value != "" for value in values):  # a value set, or one kescheck cannot resolve
+        return None
+    return "failed to connect to Azure KeyVault: no client credentials or managed identity"
+
+
+def _field(azure: YMap, part: str, name: str):
+    block = azure.get(part)
+    return block.get(name) if isinstance(block, YMap) else None
 
 
 def _vault_jwt_config(jwt: str) -> str:

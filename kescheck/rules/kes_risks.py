@@ -8,7 +8,7 @@ import re
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import (Generation, KesConfig, env_reference, is_secret_path, names_token_file, release_date,
-                              semantic_version)
+                              predates, semantic_version, TLS_AUTH_SINCE)
 from ..load.yamldoc import YMap, YNode, YScalar
 from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
@@ -344,6 +344,14 @@ def tls_ca_without_auth(deployment):
     ca = config.scalar("tls.ca")
     if ca is None or not ca.text.strip():
         return
+    version = deployment.options.kes_version
+    if predates(version, TLS_AUTH_SINCE):  # a release that knows no `tls.auth` (KES220)
+        if not predates(version, "2023-10-24"):
+            yield at_node(config.source, ca, f"`tls.ca` is set, but KES {version.strip()} never verifies client "
+                                             "certificates (it requests them only), so it never uses this CA",
+                          fix="Run KES 2023-11-09 or later with `tls.auth: \"on\"` if client certificates must chain "
+                              "to that CA, or remove `tls.ca`.")
+        return  # a glob-era release verifies against `tls.ca` unless it runs with `kes server --auth=off`
     auth = config.scalar("tls.auth")
     if auth is not None and (auth.text.strip().lower() == "on" or env_reference(auth) is not None):
         return

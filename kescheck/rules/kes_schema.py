@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Severity
-from ..load.kesconfig import Generation, KesConfig, as_released, is_secret_path, reads_singular_identity
+from ..load.kesconfig import (EDGE_RELEASES, LOG_LEVELS_SINCE, Generation, KesConfig, as_released, env_reference,
+                              is_secret_path, predates, reads_key, reads_singular_identity)
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
+from ..material import kes_resolved
 from ..schema import quick_check, subschema_at, validator
 from .base import Example, at_line, at_node, rule
 
@@ -242,12 +244,41 @@ def _consequence(problem: SchemaProblem, deployment: Deployment) -> str:
     return "; KES cannot use the file as it is"
 
 
-def _findings(deployment: Deployment, kind: str):
+def edge_g1(deployment: Deployment) -> bool:
+    """A G1 config linted for a release of 2023-04-03 to 2023-09-28: those releases (package `edge`) check the
+    keystores as current KES does (field-failures C2), so an empty keystore field the G1 schema (which spans the
+    older releases too) lets pass is refused there."""
+    config, version = deployment.kes, deployment.options.kes_version
+    return config is not None and config.generation is Generation.G1 and bool(version) and not predates(version, EDGE_RELEASES[0])
+
+
+def _edge_keystore_problems(deployment: Deployment) -> list[SchemaProblem]:
+    """For edge_g1: the keystore fields current KES's schema requires that are missing or empty, in keys the
+    release reads, and not already problems of the G1 schema."""
+    if not edge_g1(deployment):
+        return []
+    version = deployment.options.kes_version
+    own = {(p.kind, p.path) for p in problems_for(deployment)}
+    return [problem for problem in problems_for(deployment, Generation.G2.name)
+            if problem.path.startswith("keystore.") and problem.refusal and (problem.kind, problem.path) not in own
+            and reads_key(problem.path, version)
+            and (problem.kind == "missing" or problem.kind == "value" and problem.what.endswith("is empty"))]
+
+
+def release_problems(deployment: Deployment) -> list[SchemaProblem]:
+    """The schema problems of the config's generation, plus those the release named with --kes-version adds."""
+    return problems_for(deployment) + _edge_keystore_problems(deployment)
+
+
+def _findings(deployment: Deployment, kind: str, skip: tuple[str, ...] = ()):
     config = deployment.kes
-    for problem in problems_for(deployment):
-        if problem.kind != kind:
+    added = {id(problem) for problem in _edge_keystore_problems(deployment)}
+    for problem in release_problems(deployment):
+        if problem.kind != kind or problem.path in skip:
             continue
         message = problem.what + _consequence(problem, deployment)
+        if id(problem) in added:
+            message = message.replace("; KES refuses", f"; KES {deployment.options.kes_version.strip()} refuses", 1)
         if problem.node is None:
             yield at_line(config.source, 1, 1, message, anchor=problem.path)
         else:
@@ -305,21 +336,68 @@ def wrong_type(deployment):
       `on`, `off`, DEBUG, INFO, WARN, ERROR (with an optional `+N`) or a number; durations use Go syntax
       without a `d` unit and must not be negative for the cache and API timeouts; the config `version`
       and vault's K/V `version`; policy names, policy identities and key names follow KES's name rule.
-      KES refuses to start on any other value.""",
+      KES refuses to start on any other value. Log levels came with KES 2023-11-09: a release named with
+      --kes-version before it (2023-10-24 and 2023-10-27 included) accepts only `on` or `off`.""",
       fix=f"Use one of the values the key accepts (quote `\"on\"`/`\"off\"` to keep them text). {SCHEMA_HINT}",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: verify}\n"
                             "keystore: {fs: {path: /var/kes}}\n", True),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nlog: {error: INFO}\n"
+                            "keystore: {fs: {path: /var/kes}}\n", True, "log levels arrived in KES 2023-11-09",
+                            options=(("kes_version", "2023-10-24T20-26-51Z"),)),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"on\"}\n"
                             "keystore: {fs: {path: /var/kes}}\n", False)))
 def invalid_value(deployment):
-    if deployment.kes is not None:
-        yield from _findings(deployment, "value")
+    if deployment.kes is None:
+        return
+    version = deployment.options.kes_version
+    on_off_only = bool(version) and predates(version, LOG_LEVELS_SINCE)
+    yield from _findings(deployment, "value", skip=_LOG_PATHS if on_off_only else ())
+    if on_off_only:
+        yield from _log_values_before_levels(deployment, version)
+
+
+_LOG_PATHS = ("log.error", "log.audit")
+
+
+def log_refusal(kes_version: str, which: str, value: str) -> str:
+    """How a release before log levels (KES < 2023-11-09) refuses a `log.<which>` value other than on/off
+    (field-failures FM-28, C2 to C5)."""
+    if not predates(kes_version, "2023-04-03"):
+        return f"edge: invalid {which} log config '{value}'"
+    if not predates(kes_version, (0, 22, 0)):
+        return f'"{value}" is an invalid {which} log configuration'
+    if not predates(kes_version, (0, 17, 3)):
+        return f"yml: invalid {which} log configuration: allowed values are {{ on | off }}"
+    return f'"{value}" is an invalid {which} log configuration'
+
+
+def _log_values_before_levels(deployment: Deployment, version: str):
+    """`log.error` / `log.audit` on a release that accepts only on/off: the G2 schema takes levels, and the G1
+    schema's refusal does not quote the release."""
+    config = deployment.kes
+    for path in _LOG_PATHS:
+        node = config.find(path)
+        if not isinstance(node, YScalar) or node.is_null:
+            continue  # a mapping or list is KES011's
+        value = kes_resolved(deployment, node)
+        if value is None or value.lower() in ("", "on", "off"):
+            continue
+        which = path.split(".")[1]
+        shown = "a value kescheck does not show" if is_secret_path(path) else f"`{value}`"
+        via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+        yield at_node(config.source, node,
+                      f"`{path}` is {shown}{via}, but KES {version.strip()} accepts only `on` or `off` there (log levels "
+                      f"came with KES {LOG_LEVELS_SINCE}): KES refuses to start (`{log_refusal(version, which, value)}`)",
+                      fix=f"Write `on` or `off`; for a log level run KES {LOG_LEVELS_SINCE} or later.", anchor=path)
 
 
 @rule("KES013", "missing-required", Severity.ERROR, "A required key is missing or empty",
       rationale="""KES refuses to start without an admin identity, the server's TLS key and certificate,
       a keystore, and the settings each keystore needs (the vault endpoint, approle ID and secret, the
-      cloud region, ...).""",
+      cloud region, ...). The G1 schema leaves keystore fields optional, as KES up to 2023-02-15 only skips a
+      keystore whose field is empty (KES222); a release of 2023-04-03 to 2023-09-28 named with --kes-version checks
+      them as current KES does and refuses a missing or empty one (`edge: invalid vault keystore: no endpoint
+      specified`), which this rule and KES012 then report.""",
       fix=f"Add the key with a value, or a `${{VAR}}` reference to keep a secret out of the file. {SCHEMA_HINT}",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", False)))
