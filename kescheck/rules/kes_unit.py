@@ -165,8 +165,10 @@ def server_flag_ignored(deployment):
         if flag.name == "auth":
             if not _auth_ignored(deployment):
                 continue
-            how = "ignores it" if predates(deployment.options.kes_version, "2023-11-09") else \
-                "ignores it with a warning (`'--auth' flag is deprecated and no longer honored`)"
+            version = deployment.options.kes_version
+            warning = "`'--auth' flag is deprecated and no longer honored`"
+            how = "ignores it" if predates(version, "2023-11-09") else f"ignores it with a warning ({warning})" \
+                if version else f"ignores it (from 2023-11-09 with a warning: {warning})"
             yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} {how}; "
                                        f"{_what_the_config_says(deployment, flag)}")
         elif _runs_from(deployment, "2023-11-09", unknown_g1=False):
