@@ -14,7 +14,7 @@ from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
 from .load.kubernetes import kubernetes_manifest
-from .load.systemd import KesUnit, looks_like_kes_unit, looks_like_unit, read_unit
+from .load.systemd import KesUnit, looks_like_unit, read_unit
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -144,8 +144,9 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     as a config that is a Kubernetes manifest: linted, its keys would all be findings, none of them true."""
     source = decode(shown, data)
     if looks_like_unit(source.text):
-        if looks_like_kes_unit(source.text):
-            return LoadedFile(path, source, "unit", unit=read_unit(source))
+        unit = read_unit(source)
+        if unit.exec_start is not None:
+            return LoadedFile(path, source, "unit", unit=unit)
         if explicit:
             raise InputError(path, "a systemd unit that does not run `kes server` (no `ExecStart=` of its [Service] "
                                    "section starts KES): kescheck reads the units that start KES, and MinIO's "

@@ -241,3 +241,18 @@ def test_inline_suppression_in_a_unit(write, tmp_path):
     result = lint([tmp_path])
     assert [f.suppressed_by is not None for f in result.findings if f.code == "SYS002"] == [True]
     assert "KSC001" not in codes(result, "")
+
+
+def test_secrets_in_environment_lines_are_never_shown(write, tmp_path, cli):
+    write("kes.service", "[Service]\nEnvironment=\"VAULT_TOKEN=hvs.not-to-be-shown-anywhere\" KES_ADDR=:7373\n"
+                         "ExecStart=/usr/local/bin/kes server --mlock --config /nonexistent-kescheck/config.yaml\n")
+    run = cli("lint", tmp_path, "--format", "plain")
+    assert run.status == 1 and "SYS002" in run.stdout
+    assert "hvs.not-to-be-shown-anywhere" not in run.stdout + run.stderr and "KES_ADDR=:7373" in run.stdout
+
+
+def test_a_drop_in_that_replaces_exec_start(write, tmp_path):
+    write("kes.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server "
+                                         "--config /nonexistent-kescheck/config.yaml --auth=off\n")
+    result = lint([tmp_path])
+    assert [f.kind for f in result.files] == ["unit"] and codes(result) == ["SYS004", "SYS006"]

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from .envfile import is_secret_variable
 from .source import SourceFile
 
 _SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
@@ -305,6 +306,17 @@ def _server_flags(words: list[Word], problems: list[UnitProblem]) -> tuple[tuple
     return tuple(flags), tuple(words[i:])
 
 
+def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
+    """`Environment="VAULT_TOKEN=..."`: such values never appear in a report or a code frame."""
+    for word in words:
+        name, sep, value = word.text.partition("=")
+        if sep and value and is_secret_variable(name):
+            for line in range(word.line, word.end_line + 1):
+                text = source.lines[line - 1] if line <= len(source.lines) else ""
+                first = word.column if line == word.line else 1
+                source.mark_secret(line, first, word.end_column if line == word.end_line else len(text) + 1, value)
+
+
 def read_unit(source: SourceFile) -> KesUnit:
     """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
     `EnvironmentFile=` paths."""
@@ -319,6 +331,8 @@ def read_unit(source: SourceFile) -> KesUnit:
                 continue
             problems: list[UnitProblem] = []
             exec_starts.append((logical, _words(logical, problems), problems))
+        elif logical.key == "Environment":
+            _mark_secrets(source, _words(logical, []))
         elif logical.key == "EnvironmentFile":
             if not logical.value.strip():
                 unit.environment_files = []

@@ -103,9 +103,9 @@ def mlock_flag_removed(deployment):
     if not _runs_from(deployment, (0, 21, 0), unknown_g1=True):
         return
     for unit, flag in _flags(deployment, "mlock"):
-        since = "" if deployment.options.kes_version else " (KES v0.21.0 removed it)"
         yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --mlock flag and refuses to start "
-                                   f"(`flag provided but not defined: -mlock`){since}; it locks its memory by itself")
+                                   "(`flag provided but not defined: -mlock`): v0.21.0 removed the flag, and KES locks "
+                                   "its memory by itself")
 
 
 @rule("SYS003", "root-flag-removed", Severity.ERROR, "The unit starts KES with `--root`, which KES has long refused",
