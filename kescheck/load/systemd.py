@@ -5,9 +5,11 @@ needs: `[Section]` headers; `Key=Value` assignments; whole-line comments startin
 ending in `\\` continued on the next (comment lines inside the continuation skipped); in `ExecStart=` the
 prefixes `-`, `@`, `:`, `+`, `!`, `!!` and `|` before the executable (with `@` the next word is argv[0]),
 words split at white space with single or double quotes and backslash escapes, and an empty `ExecStart=` or
-`EnvironmentFile=` resetting the list (as drop-ins do). `kes server` parses its flags like Go's `flag`
-package: `-name` or `--name`, `--name=value` or `--name value` for a flag that takes a value, parsing stops
-at the first word that is no flag or after `--`.
+`EnvironmentFile=` resetting the list (as drop-ins do). `kes server` parses its flags with a Go flag parser
+(the `pflag` package in the current sources, Go's standard `flag` package in v0.17, as minio/kes#173's
+`flag provided but not defined: -root` shows): `--name=value` or `--name value` for a flag that takes a
+value, `--` ends the flags, and words that are no flags may stand between them (as `pflag` allows). A single
+dash (`-config`) is recorded like two: the standard parser reads it so, `pflag` would not.
 
 The loader never raises on content: what systemd or KES would refuse becomes a `UnitProblem` with its
 position, which a rule reports.
@@ -65,7 +67,7 @@ class Word:
 
 @dataclass(frozen=True)
 class ServerFlag:
-    """One flag of `kes server` as Go's flag package reads it."""
+    """One flag of `kes server` as KES's flag parser reads it."""
 
     name: str
     """Without dashes: `auth`, `config`, `mlock`."""
@@ -103,7 +105,7 @@ class ExecStart:
     executable: Word
     flags: tuple[ServerFlag, ...]
     arguments: tuple[Word, ...]
-    """Words after the flags (`kes server` refuses them: `too many arguments`)."""
+    """Words that are no flags (current `kes server` refuses them: `too many arguments`)."""
 
 
 @dataclass
@@ -120,7 +122,7 @@ class KesUnit:
         return self.exec_start.flags if self.exec_start else ()
 
     def flag(self, name: str) -> ServerFlag | None:
-        """The flag's last occurrence: Go's flag package keeps the last value given."""
+        """The flag's last occurrence: Go's flag parsers keep the last value given."""
         found = [f for f in self.flags if f.name == name]
         return found[-1] if found else None
 
@@ -272,20 +274,23 @@ def _runs_kes_server(words: list[Word]) -> tuple[Word, int] | None:
 
 def _server_flags(words: list[Word], problems: list[UnitProblem]) -> tuple[tuple[ServerFlag, ...], tuple[Word, ...]]:
     flags: list[ServerFlag] = []
+    arguments: list[Word] = []
     i = 0
     while i < len(words):
         word = words[i]
         text = word.text
         if text == "--":
-            i += 1
+            arguments.extend(words[i + 1:])
             break
         if len(text) < 2 or not text.startswith("-"):
-            break
+            arguments.append(word)  # pflag reads flags after it too
+            i += 1
+            continue
         name = text[2:] if text.startswith("--") else text[1:]
         if not name or name.startswith("-") or name.startswith("="):
             problems.append(UnitProblem(word.line, word.column, f"`{text}` is no flag `kes server` can parse "
                                         f"(`bad flag syntax: {text}`): KES refuses to start", word.end_column))
-            return tuple(flags), ()
+            break
         name, equals, value_text = name.partition("=")
         value = None
         if equals:
@@ -295,15 +300,15 @@ def _server_flags(words: list[Word], problems: list[UnitProblem]) -> tuple[tuple
         elif name in VALUE_FLAGS:
             if i + 1 >= len(words):
                 problems.append(UnitProblem(word.line, word.column, f"`{text}` needs a value and none follows "
-                                            f"(`flag needs an argument: -{name}`): KES refuses to start",
+                                            f"(`flag needs an argument: --{name}`): KES refuses to start",
                                             word.end_column))
                 flags.append(ServerFlag(name, word))
-                return tuple(flags), ()
+                break
             i += 1
             value = words[i]
         flags.append(ServerFlag(name, word, value))
         i += 1
-    return tuple(flags), tuple(words[i:])
+    return tuple(flags), tuple(arguments)
 
 
 def _mark_secrets(source: SourceFile, words: list[Word]) -> None:

@@ -13,6 +13,13 @@ from ..load.kesconfig import Generation, predates, release_date
 from ..load.systemd import KesUnit, ServerFlag, Word
 from .base import Example, rule
 
+
+def unknown_flag(name: str) -> str:
+    """KES's refusal of a flag it does not define: current releases parse flags with `pflag`, v0.17 (minio/kes#173)
+    with Go's standard parser, which words it differently."""
+    return (f"`unknown flag: --{name}`; releases that parse flags with Go's standard parser say "
+            f"`flag provided but not defined: -{name}`")
+
 UNIT_EXAMPLE_FILE = "kes.service"
 _BROKEN_CLI_RELEASE = "2023-09-28"  # KES223 reports that release: it never starts, whatever its flags
 _CONFIG_G2 = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
@@ -71,8 +78,8 @@ def _flags(deployment, *names: str):
 
 @rule("SYS001", "unit-command-invalid", Severity.ERROR, "The unit's `kes server` command line cannot run",
       rationale="""systemd refuses an `ExecStart=` line with a quote that is never closed, and the service then
-      has nothing to start. `kes server` parses its flags like Go's flag package: a flag that takes a value
-      (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: -config`) or a word such as
+      has nothing to start. `kes server` parses its flags with a Go flag parser: a flag that takes a value
+      (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
       `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config.""",
       fix="Write the command as `ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml`: close every "
           "quote, give every flag its value, and end a continued line with a single backslash.",
@@ -91,7 +98,8 @@ def unit_command_invalid(deployment):
 @rule("SYS002", "mlock-flag-removed", Severity.ERROR, "The unit starts KES with `--mlock`, which KES 0.21 and later refuse",
       rationale="""KES v0.21.0 removed the `--mlock` flag: it now locks its memory by itself when it may, so key
       material never reaches swap. Since then `kes server --mlock` is an undefined flag and KES refuses to start
-      (`flag provided but not defined: -mlock`). The KES documentation and many copied units still show it.""",
+      (`unknown flag: --mlock` from current releases; `flag provided but not defined: -mlock` from releases that
+      parse flags with Go's standard parser). The KES documentation and many copied units still show it.""",
       fix="""Remove `--mlock`. To let KES lock its memory without running as root, give the process the
       capability: `AmbientCapabilities=CAP_IPC_LOCK` in the unit's [Service] section, or
       `setcap cap_ipc_lock=+ep $(readlink -f $(which kes))` on the binary.""",
@@ -104,14 +112,14 @@ def mlock_flag_removed(deployment):
         return
     for unit, flag in _flags(deployment, "mlock"):
         yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --mlock flag and refuses to start "
-                                   "(`flag provided but not defined: -mlock`): v0.21.0 removed the flag, and KES locks "
-                                   "its memory by itself")
+                                   f"({unknown_flag('mlock')}): v0.21.0 removed the flag, and KES locks its memory "
+                                   "by itself")
 
 
 @rule("SYS003", "root-flag-removed", Severity.ERROR, "The unit starts KES with `--root`, which KES has long refused",
       rationale="""Very early KES releases took the root (admin) identity as `kes server --root=IDENTITY`. The
       flag was removed before v0.17: every later KES refuses to start with it (`flag provided but not defined:
-      -root`, minio/kes#173). The admin identity is set in the config: `admin.identity` (`root:` up to
+      -root` from v0.17, minio/kes#173; `unknown flag: --root` from current releases). The admin identity is set in the config: `admin.identity` (`root:` up to
       v0.17.1).""",
       fix="Remove `--root` from the command line and set the identity as `admin.identity` in the KES config "
           "(`identity: disabled` switches the admin off).",
@@ -122,7 +130,7 @@ def root_flag_removed(deployment):
         return  # kescheck does not know when exactly before v0.17 the flag went
     for unit, flag in _flags(deployment, "root"):
         yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --root flag and refuses to start "
-                                   "(`flag provided but not defined: -root`); the admin identity is "
+                                   f"({unknown_flag('root')}); the admin identity is "
                                    "`admin.identity` in the config")
 
 
