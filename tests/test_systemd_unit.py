@@ -257,3 +257,12 @@ def test_a_drop_in_that_replaces_exec_start(write, tmp_path):
                                          "--config /nonexistent-kescheck/config.yaml --auth=off\n")
     result = lint([tmp_path])
     assert [f.kind for f in result.files] == ["unit"] and codes(result) == ["SYS004", "SYS006"]
+
+
+@pytest.mark.parametrize("version,fires", [(None, True), ("2023-11-09T17-35-47Z", True), ("0.22", False)])
+def test_a_stray_argument_is_refused_by_current_kes(write, tmp_path, version, fires):
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server /etc/kes/config.yaml\n")
+    found = [f for f in lint([tmp_path], Options(kes_version=version)).findings if f.code == "SYS001"]
+    assert bool(found) == fires
+    if fires:
+        assert "too many arguments" in found[0].message and "write `--config`" in found[0].message

@@ -80,11 +80,14 @@ def _flags(deployment, *names: str):
       rationale="""systemd refuses an `ExecStart=` line with a quote that is never closed, and the service then
       has nothing to start. `kes server` parses its flags with a Go flag parser: a flag that takes a value
       (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
-      `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config.""",
+      `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config. KES 2023-11-09 and
+      later also refuse any word that is no flag (`too many arguments`), such as a config path without
+      `--config` before it.""",
       fix="Write the command as `ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml`: close every "
           "quote, give every flag its value, and end a continued line with a single backslash.",
       examples=(_example("--config /etc/kes/config.yaml --addr", True, "`--addr` without its value"),
                 _example("--config \"/etc/kes/config.yaml", True, "a quote that is never closed"),
+                _example("/etc/kes/config.yaml", True, "the config path without `--config`"),
                 _example("--config config.yaml --addr :7373", False)))
 def unit_command_invalid(deployment):
     unit = deployment.unit
@@ -93,6 +96,14 @@ def unit_command_invalid(deployment):
     for problem in unit.problems:
         yield Finding(Location(unit.source.path, problem.line, problem.column,
                                problem.line if problem.end_column else None, problem.end_column), problem.message)
+    arguments = unit.exec_start.arguments if unit.exec_start else ()
+    if arguments and _runs_from(deployment, "2023-11-09", unknown_g1=False) \
+            and release_date(deployment.options.kes_version) != _BROKEN_CLI_RELEASE:
+        first = arguments[0]
+        yield _at_word(unit, first, f"`{first.text}` is no flag: {_release(deployment)} refuses to start "
+                                    "(`too many arguments. See 'kes server --help'`)"
+                                    + ("; write `--config` before the config's path" if first.text.endswith(
+                                        (".yml", ".yaml")) else ""), end=arguments[-1], anchor="kes-server:arguments")
 
 
 @rule("SYS002", "mlock-flag-removed", Severity.ERROR, "The unit starts KES with `--mlock`, which KES 0.21 and later refuse",
