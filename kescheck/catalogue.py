@@ -7,12 +7,18 @@ import re
 from .rules.base import DOCTOR_SERVER_WORDS, DoctorScenario, Example, Rule
 
 REGENERATE = "python -m kescheck rules --format markdown > docs/rules.md"
-_LANGUAGE = {".yaml": "yaml", ".yml": "yaml", ".env": "sh"}
+_LANGUAGE = {".yaml": "yaml", ".yml": "yaml", ".env": "sh", ".service": "ini"}
 
 
 def how_to_suppress(rule: Rule) -> str:
-    return (f"On the line the finding points at, `# kescheck: ignore[{rule.code}] -- reason` (in env files: alone "
-            f"on the line above the variable, since MinIO reads a trailing comment as part of the value); for a "
+    if rule.family == "SYS":
+        where = (f"Alone on the line above the one the finding points at, `# kescheck: ignore[{rule.code}] -- reason` "
+                 "(systemd reads a `#` after a value as part of it; inside a continued `ExecStart=` a comment line "
+                 "is skipped by systemd); for a ")
+    else:
+        where = (f"On the line the finding points at, `# kescheck: ignore[{rule.code}] -- reason` (in env files: alone "
+                 "on the line above the variable, since MinIO reads a trailing comment as part of the value); for a ")
+    return (where +
             f"whole file, `# kescheck: ignore-file[{rule.code}] -- reason`; for paths, a settings entry "
             f"`[[tool.kescheck.suppressions]]` with `rule = \"{rule.code}\"`, `path`, `reason` and optional `expires`.")
 

@@ -175,7 +175,7 @@ def lint(
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Lowest severity that makes the exit status 1."),
     kes_version: Optional[str] = typer.Option(None, "--kes-version", help="Target KES version (X.Y); default: detect."),
     kes_env: Optional[Path] = typer.Option(None, "--kes-env", help="Env file KES starts with: resolve ${VAR} against it."),
-    kes_auth: Optional[OnOff] = typer.Option(None, "--kes-auth", help="`kes server --auth` of KES <= 2023-09-28 (default: on, as KES)."),
+    kes_auth: Optional[OnOff] = typer.Option(None, "--kes-auth", help="`kes server --auth` of KES <= 2023-09-28 (default: the KES unit's --auth, else on, as KES)."),
     expiry_warning: Optional[int] = typer.Option(None, "--expiry-warning", min=0, help="Warn about certificates expiring within DAYS (default 30)."),
     at: Optional[str] = typer.Option(None, "--at", help="Judge certificate validity at this ISO 8601 time."),
     require_files: bool = typer.Option(False, "--require-files", help="Referenced certificate/key files must exist."),

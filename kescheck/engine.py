@@ -14,6 +14,7 @@ from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
 from .load.kubernetes import kubernetes_manifest
+from .load.systemd import KesUnit, looks_like_unit, read_unit
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -47,9 +48,10 @@ class LoadedFile:
     """The path to open (as the user gave it, or found in a directory)."""
     source: SourceFile
     kind: str
-    """`kes` or `env`."""
+    """`kes`, `env` or `unit` (a systemd unit that runs `kes server`)."""
     kes: KesConfig | None = None
     env: EnvFile | None = None
+    unit: KesUnit | None = None
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
@@ -81,6 +83,8 @@ class LintResult:
                 notes.setdefault(loaded.source.path, []).append(f"KES config: {loaded.kes.generation_reason}")
             elif loaded.env is not None:
                 notes.setdefault(loaded.source.path, []).append("MinIO env file")
+            elif loaded.unit is not None:
+                notes.setdefault(loaded.source.path, []).append("systemd unit that runs `kes server`")
         return notes
 
 
@@ -139,6 +143,15 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     """The file as a KES config or MinIO env file; None when it is neither. Raises InputError for a file named
     as a config that is a Kubernetes manifest: linted, its keys would all be findings, none of them true."""
     source = decode(shown, data)
+    if looks_like_unit(source.text):
+        unit = read_unit(source)
+        if unit.exec_start is not None:
+            return LoadedFile(path, source, "unit", unit=unit)
+        if explicit:
+            raise InputError(path, "a systemd unit that does not run `kes server` (no `ExecStart=` of its [Service] "
+                                   "section starts KES): kescheck reads the units that start KES, and MinIO's "
+                                   "settings from the env file its `EnvironmentFile=` names")
+        return None  # found by a walk: some other service's unit
     kind, doc = classify(source, explicit)
     if kind is not None:
         manifest = kubernetes_manifest(source.text)
@@ -264,6 +277,24 @@ def _repository_partners(named: list[LoadedFile], collector: _Collector) -> None
             collector.add(path, named=False)
 
 
+def unit_config_path(loaded: LoadedFile) -> Path | None:
+    """The KES config a unit's `kes server --config` names, resolved beside the unit like other references;
+    None without `--config` or when its value holds a `$VAR` or `%` specifier systemd replaces."""
+    config = loaded.unit.config if loaded.unit is not None else None
+    if config is None or config.unexpanded or not config.text.strip() or loaded.path == Path("<stdin>"):
+        return None
+    path = Path(config.text)
+    return path if path.is_absolute() else loaded.path.parent / path
+
+
+def _unit_configs(collector: _Collector) -> None:
+    """The KES config each unit names is loaded like a partner (not named) when it exists and is not yet in."""
+    for loaded in list(collector.files.values()):
+        path = unit_config_path(loaded)
+        if path is not None and path.is_file() and collector.count < MAX_FILES:
+            collector.add(path, named=False, explicit=True)
+
+
 def _key(path: Path) -> Path:
     return path.resolve() if path.exists() else path.absolute()
 
@@ -296,6 +327,30 @@ def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
     directory holding exactly one KES config pairs it with that directory's env files."""
     kes_files = [f for f in rest if f.kes is not None]
     env_files = [f for f in rest if f.env is not None]
+    deployments = _paired_configs(kes_files, env_files, options)
+    return _with_units(deployments, kes_files, [f for f in rest if f.unit is not None], options)
+
+
+def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], units: list[LoadedFile],
+                options: Options) -> list[Deployment]:
+    """Each unit joins the deployment of the KES config its `--config` names, or of the only KES config among the
+    inputs (as env files do); a second unit for the same config, or a unit without one, is a deployment of its own."""
+    by_key = {_key_of(f): f for f in kes_files}
+    for loaded in units:
+        path = unit_config_path(loaded)
+        target = by_key.get(_key(path)) if path is not None else None
+        if target is None and len(kes_files) == 1 and (path is None or not path.exists()):
+            target = kes_files[0]  # a file that exists but is no KES config here pairs with nothing
+        home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
+        if home is not None and home.unit is None:
+            home.unit = loaded.unit
+        else:
+            deployments.append(Deployment(str(loaded.source.path), target.kes if target else None, [], None, options,
+                                          unit=loaded.unit))
+    return deployments
+
+
+def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], options: Options) -> list[Deployment]:
     if len(kes_files) == 1:
         only = kes_files[0]
         return [Deployment(str(only.source.path), only.kes, [f.env for f in env_files], None, options)]
@@ -409,6 +464,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     _siblings(named, collector)
     if not settings.deployments:
         _repository_partners(named, collector)
+    _unit_configs(collector)
     files = list(collector.files.values())
     deployments = build_deployments(files, settings, options, collector)
     checked = {id(source) for deployment in deployments for source in deployment.sources}

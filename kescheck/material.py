@@ -140,7 +140,7 @@ def _client_verification(deployment: Deployment, found: "Material") -> ClientVer
         if (kes_value(deployment, node) or "").lower() != "on":
             return None
         return ClientVerification(f"tls.auth: on at line {node.line} of {kes.source.path}", found.kes_client_ca)
-    flag = deployment.options.kes_auth
+    flag = deployment.kes_auth
     if flag is False:
         return None
     # A G2 config here is one a glob-era release named with --kes-version runs (KES220): that release ignores
@@ -148,7 +148,7 @@ def _client_verification(deployment: Deployment, found: "Material") -> ClientVer
     reads_ca = kes.generation is not Generation.G0 and not predates(version, INTRODUCED["tls.ca"])
     release = f"KES {version.strip()}" if version else f"KES of generation {kes.generation.label}"
     if flag:
-        because = f"{release} runs with `kes server --auth=on`, as --kes-auth says"
+        because = f"{release} runs with `kes server --auth=on`, {deployment.kes_auth_origin()}"
     else:
         because = f"{release} does so by default, unless it runs with `kes server --auth=off`"
     return ClientVerification(because, found.kes_client_ca if reads_ca else None, release, assumed=flag is None)

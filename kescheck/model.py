@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from .load.envfile import EnvFile
 from .load.kesconfig import KesConfig
 from .load.source import SourceFile
+from .load.systemd import KesUnit
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,29 @@ class Deployment:
     base_dir: Path | None = None
     """Where relative certificate paths are resolved; None: beside the file that names them."""
     options: Options = field(default_factory=Options)
+    unit: KesUnit | None = None
+    """The systemd unit that starts KES (its `kes server` command line), when one is among the inputs."""
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     """Per-deployment memo for derived data (loaded PEM files, identities) shared by rules."""
 
     @property
     def sources(self) -> list[SourceFile]:
         found = [self.kes.source] if self.kes else []
-        return found + [env.source for env in self.envs]
+        return found + [env.source for env in self.envs] + ([self.unit.source] if self.unit else [])
+
+    @property
+    def kes_auth(self) -> bool | None:
+        """`kes server --auth` as far as kescheck knows it: --kes-auth when given, else the unit's `--auth`."""
+        if self.options.kes_auth is not None:
+            return self.options.kes_auth
+        return self.unit.auth if self.unit is not None else None
+
+    def kes_auth_origin(self) -> str:
+        """Where `kes_auth` comes from, for messages."""
+        if self.options.kes_auth is not None or self.unit is None or self.unit.auth is None:
+            return "as --kes-auth says"
+        flag = self.unit.flag("auth")
+        return f"as the unit {self.unit.source.path} says at line {flag.word.line}"
 
     def resolve(self, path_text: str, origin: SourceFile) -> Path:
         """A path as the process that reads it will see it (relative ones: see `base_dir`). `~` stays a directory

@@ -167,6 +167,8 @@ def _env_comment_columns(lines: list[str]) -> list[int | None]:
 
 def comment_columns(source: SourceFile, kind: str) -> list[int | None]:
     lines = [line.rstrip("\r") for line in source.lines]
+    if kind == "unit":  # systemd: only whole-line comments; a `#` after a value is part of it
+        return [len(line) - len(line.lstrip()) if line.lstrip().startswith("#") else None for line in lines]
     return _env_comment_columns(lines) if kind == "env" else _yaml_comment_columns(lines)
 
 
@@ -214,7 +216,7 @@ def _parse(path: Path, number: int, column: int, comment: str, lines, columns) -
 
 
 def scan(source: SourceFile, kind: str) -> list[Directive]:
-    """Every `# kescheck:` comment in a file; `kind` is `kes` (YAML) or `env`."""
+    """Every `# kescheck:` comment in a file; `kind` is `kes` (YAML), `env` or `unit` (systemd)."""
     if not DIRECTIVE_MARK.search(source.text):
         return []
     lines = [line.rstrip("\r") for line in source.lines]

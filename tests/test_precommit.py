@@ -111,7 +111,8 @@ def test_hook_manifest_is_what_pre_commit_expects():
     # YAML files reach kescheck, which checks only those that are KES configs by content (--by-content)
     ("kescheck-kes-config", ["kes-config.yaml", "deploy/kes.yml", "KES-server.yaml", "deploy/config.yml"],
      ["minio.env", "kes.json", "README.md"]),
-    ("kescheck", ["kes-config.yaml", "deploy/config.yml", "deploy/minio.env", "etc/default/minio", "minio.conf"],
+    ("kescheck", ["kes-config.yaml", "deploy/config.yml", "deploy/minio.env", "etc/default/minio", "minio.conf",
+                  "deploy/kes.service"],
      ["README.md", "environment.py", "kes.json"]),
 ])
 def test_files_patterns(hook, matches, skips):

@@ -12,6 +12,7 @@ RULE_MODULES = (
     "kes_risks",
     "kes_env",
     "kes_generation",
+    "kes_unit",
     "certificates",
     "identities",
     "env_file",

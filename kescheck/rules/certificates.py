@@ -663,8 +663,8 @@ def _verified_clients(deployment):
             yield side, chain[0], chain[1], leaf, verification
 
 
-_AUTH_OFF_FIX = (" If KES runs with `kes server --auth=off`, tell kescheck with --kes-auth off (or kes-auth = \"off\" "
-                 "in the settings).")
+_AUTH_OFF_FIX = (" If KES runs with `kes server --auth=off`, lint the systemd unit that starts it with the configs, or "
+                 "tell kescheck with --kes-auth off (or kes-auth = \"off\" in the settings).")
 
 
 def _verification_fix(verification, fix: str) -> str | None:

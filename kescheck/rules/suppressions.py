@@ -18,6 +18,8 @@ def _directives(deployment):
         yield from scan(deployment.kes.source, "kes")
     for env in deployment.envs:
         yield from scan(env.source, "env")
+    if deployment.unit is not None:
+        yield from scan(deployment.unit.source, "unit")
 
 
 def _finding(directive, message, fix=None):

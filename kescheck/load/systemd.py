@@ -1,0 +1,366 @@
+"""systemd unit files that start KES: the `kes server` command line and the files the unit names.
+
+A unit is read as systemd reads it (systemd.syntax(7), systemd.service(5)), as far as KES's command line
+needs: `[Section]` headers; `Key=Value` assignments; whole-line comments starting with `#` or `;`; a line
+ending in `\\` continued on the next (comment lines inside the continuation skipped); in `ExecStart=` the
+prefixes `-`, `@`, `:`, `+`, `!`, `!!` and `|` before the executable (with `@` the next word is argv[0]),
+words split at white space with single or double quotes and backslash escapes, and an empty `ExecStart=` or
+`EnvironmentFile=` resetting the list (as drop-ins do). `kes server` parses its flags with a Go flag parser
+(the `pflag` package in the current sources, Go's standard `flag` package in v0.17, as minio/kes#173's
+`flag provided but not defined: -root` shows): `--name=value` or `--name value` for a flag that takes a
+value, `--` ends the flags, and words that are no flags may stand between them (as `pflag` allows). A single
+dash (`-config`) is recorded like two: the standard parser reads it so, `pflag` would not.
+
+The loader never raises on content: what systemd or KES would refuse becomes a `UnitProblem` with its
+position, which a rule reports.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from .envfile import is_secret_variable
+from .source import SourceFile
+
+_SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
+_SERVICE_SECTION = re.compile(r"^[ \t]*\[Service\][ \t]*\r?$", re.MULTILINE)
+_UNIT_SECTIONS = ("Unit", "Service", "Install", "Socket", "Timer", "Mount", "Path", "Slice", "Scope", "Automount",
+                  "Swap", "Target")
+_PREFIX_CHARS = "-@:+!|"
+VALUE_FLAGS = frozenset({"config", "addr", "auth", "key", "cert", "root"})
+"""`kes server` flags that take a value in some release (field-failures E2); every other flag is a switch."""
+_UNEXPANDED = re.compile(r"\$|%[a-zA-Z%]")
+"""`$VAR`, `${VAR}` (systemd substitutes the unit's environment) and `%h`-style specifiers."""
+
+
+def looks_like_unit(text: str) -> bool:
+    """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header and a `Key=` line."""
+    return any(match[1].strip() in _UNIT_SECTIONS for match in _SECTION.finditer(text)) \
+        and re.search(r"^[ \t]*[A-Za-z][A-Za-z0-9]*[ \t]*=", text, re.MULTILINE) is not None
+
+
+def looks_like_kes_unit(text: str) -> bool:
+    """A unit whose `[Service]` section's `ExecStart=` runs `kes server`."""
+    if _SERVICE_SECTION.search(text) is None or "ExecStart" not in text or "server" not in text:
+        return False
+    return read_unit(SourceFile(PurePosixPath("<unit>"), text)).exec_start is not None  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a command line after quote removal, with where it starts and ends in the file."""
+
+    text: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    """Just past its last character."""
+    quoted: bool = False
+
+    @property
+    def unexpanded(self) -> bool:
+        """Holds a `$VAR` or `%` specifier that systemd replaces: its value is not known here."""
+        return _UNEXPANDED.search(self.text) is not None
+
+
+@dataclass(frozen=True)
+class ServerFlag:
+    """One flag of `kes server` as KES's flag parser reads it."""
+
+    name: str
+    """Without dashes: `auth`, `config`, `mlock`."""
+    word: Word
+    """The word that names the flag (`--auth=off` whole, or `--auth` of `--auth off`)."""
+    value: Word | None = None
+    """The value: the part after `=`, or the next word for a flag that takes one; None for a switch."""
+
+    @property
+    def written(self) -> str:
+        return self.word.text if self.value is None or "=" in self.word.text else f"{self.word.text} {self.value.text}"
+
+
+@dataclass(frozen=True)
+class EnvironmentFileRef:
+    path: Word
+    optional: bool
+    """Written with a leading `-`: systemd skips the file when it does not exist."""
+
+
+@dataclass(frozen=True)
+class UnitProblem:
+    line: int
+    column: int
+    message: str
+    end_column: int | None = None
+
+
+@dataclass(frozen=True)
+class ExecStart:
+    """The `ExecStart=` that runs `kes server`."""
+
+    key_line: int
+    key_column: int
+    executable: Word
+    flags: tuple[ServerFlag, ...]
+    arguments: tuple[Word, ...]
+    """Words that are no flags (current `kes server` refuses them: `too many arguments`)."""
+
+
+@dataclass
+class KesUnit:
+    """A systemd unit that starts KES."""
+
+    source: SourceFile
+    exec_start: ExecStart | None = None
+    environment_files: list[EnvironmentFileRef] = field(default_factory=list)
+    problems: list[UnitProblem] = field(default_factory=list)
+
+    @property
+    def flags(self) -> tuple[ServerFlag, ...]:
+        return self.exec_start.flags if self.exec_start else ()
+
+    def flag(self, name: str) -> ServerFlag | None:
+        """The flag's last occurrence: Go's flag parsers keep the last value given."""
+        found = [f for f in self.flags if f.name == name]
+        return found[-1] if found else None
+
+    @property
+    def config(self) -> Word | None:
+        flag = self.flag("config")
+        return flag.value if flag is not None else None
+
+    @property
+    def auth(self) -> bool | None:
+        """`--auth=on|off` (as KES <= 2023-09-28 reads it): True verifies client certificates, False does not;
+        None without the flag or with a value KES refuses or that is not known here."""
+        flag = self.flag("auth")
+        if flag is None or flag.value is None or flag.value.unexpanded:
+            return None
+        return {"on": True, "off": False}.get(flag.value.text.strip().lower())
+
+    def release(self) -> None:
+        """Units are small and keep nothing large: nothing to drop."""
+
+
+@dataclass
+class _Logical:
+    """An assignment joined over its continuation lines, with each character's file position."""
+
+    key: str
+    key_line: int
+    key_column: int
+    value: str
+    positions: list[tuple[int, int]]
+
+
+def _logical_lines(source: SourceFile) -> list[tuple[str, _Logical]]:
+    """(section, assignment) for every assignment of the file."""
+    lines = source.lines
+    found: list[tuple[str, _Logical]] = []
+    section = ""
+    number = 0
+    while number < len(lines):
+        raw = lines[number].rstrip("\r")
+        number += 1
+        key_line = number
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            continue
+        key, sep, _ = raw.partition("=")
+        if not sep:
+            continue  # systemd logs and skips a line without `=`
+        key_column = len(raw) - len(raw.lstrip()) + 1
+        start = len(key) + 1
+        value_chars: list[str] = []
+        positions: list[tuple[int, int]] = []
+        line_no, text = number, raw
+        while True:
+            body = text[start:]
+            continued = body.endswith("\\")
+            if continued:
+                body = body[:-1]
+            value_chars.extend(body)
+            positions.extend((line_no, start + i + 1) for i in range(len(body)))
+            if not continued:
+                break
+            value_chars.append(" ")
+            positions.append((line_no, len(text)))
+            while number < len(lines) and lines[number].strip()[:1] in ("#", ";"):
+                number += 1  # comment lines inside a continuation are skipped
+            if number >= len(lines):
+                break
+            text, start = lines[number].rstrip("\r"), 0
+            number += 1
+            line_no = number
+        # Leading white space of the value is no part of it.
+        value = "".join(value_chars)
+        skip = len(value) - len(value.lstrip())
+        found.append((section, _Logical(key.strip(), key_line, key_column, value[skip:], positions[skip:])))
+    return found
+
+
+def _words(logical: _Logical, problems: list[UnitProblem]) -> list[Word]:
+    """The value split into words as systemd splits a command line."""
+    text, positions = logical.value, logical.positions
+    words: list[Word] = []
+    i = 0
+    while i < len(text):
+        if text[i] in " \t":
+            i += 1
+            continue
+        start, chars, quoted = i, [], False
+        while i < len(text) and text[i] not in " \t":
+            char = text[i]
+            if char == "\\" and i + 1 < len(text):
+                chars.append(text[i + 1])
+                i += 2
+            elif char in "\"'":
+                close = _closing_quote(text, i + 1, char)
+                if close is None:
+                    line, column = positions[i]
+                    problems.append(UnitProblem(line, column, f"`{logical.key}=` has a {_quote_name(char)} quote "
+                                                "that is never closed: systemd refuses this line, and the service "
+                                                "then has no command to start"))
+                    return []
+                chars.extend(text[i + 1:close].replace("\\" + char, char).replace("\\\\", "\\"))
+                quoted = True
+                i = close + 1
+            else:
+                chars.append(char)
+                i += 1
+        first, last = positions[start], positions[i - 1]
+        words.append(Word("".join(chars), first[0], first[1], last[0], last[1] + 1, quoted))
+    return words
+
+
+def _closing_quote(text: str, start: int, quote: str) -> int | None:
+    i = start
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i
+        i += 1
+    return None
+
+
+def _quote_name(char: str) -> str:
+    return "double" if char == '"' else "single"
+
+
+def _runs_kes_server(words: list[Word]) -> tuple[Word, int] | None:
+    """(the executable, index of the first word after `server`) when the command is `kes server`."""
+    if not words:
+        return None
+    first = words[0]
+    prefix = len(first.text) - len(first.text.lstrip(_PREFIX_CHARS))
+    executable = Word(first.text[prefix:], first.line, first.column + prefix, first.end_line, first.end_column,
+                      first.quoted)
+    rest = 1
+    if "@" in first.text[:prefix]:
+        rest = 2  # `@/usr/bin/kes kes server ...`: the second word is argv[0]
+    if PurePosixPath(executable.text).name != "kes":
+        return None
+    if len(words) <= rest or words[rest].text != "server":
+        return None
+    return executable, rest + 1
+
+
+def _server_flags(words: list[Word], problems: list[UnitProblem]) -> tuple[tuple[ServerFlag, ...], tuple[Word, ...]]:
+    flags: list[ServerFlag] = []
+    arguments: list[Word] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        text = word.text
+        if text == "--":
+            arguments.extend(words[i + 1:])
+            break
+        if len(text) < 2 or not text.startswith("-"):
+            arguments.append(word)  # pflag reads flags after it too
+            i += 1
+            continue
+        name = text[2:] if text.startswith("--") else text[1:]
+        if not name or name.startswith("-") or name.startswith("="):
+            problems.append(UnitProblem(word.line, word.column, f"`{text}` is no flag `kes server` can parse "
+                                        f"(`bad flag syntax: {text}`): KES refuses to start", word.end_column))
+            break
+        name, equals, value_text = name.partition("=")
+        value = None
+        if equals:
+            offset = len(text) - len(value_text)
+            value = Word(value_text, word.end_line, word.column + offset if word.line == word.end_line else word.column,
+                         word.end_line, word.end_column, word.quoted)
+        elif name in VALUE_FLAGS:
+            if i + 1 >= len(words):
+                problems.append(UnitProblem(word.line, word.column, f"`{text}` needs a value and none follows "
+                                            f"(`flag needs an argument: --{name}`): KES refuses to start",
+                                            word.end_column))
+                flags.append(ServerFlag(name, word))
+                break
+            i += 1
+            value = words[i]
+        flags.append(ServerFlag(name, word, value))
+        i += 1
+    return tuple(flags), tuple(arguments)
+
+
+def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
+    """`Environment="VAULT_TOKEN=..."`: such values never appear in a report or a code frame."""
+    for word in words:
+        name, sep, value = word.text.partition("=")
+        if sep and value and is_secret_variable(name):
+            for line in range(word.line, word.end_line + 1):
+                text = source.lines[line - 1] if line <= len(source.lines) else ""
+                first = word.column if line == word.line else 1
+                source.mark_secret(line, first, word.end_column if line == word.end_line else len(text) + 1, value)
+
+
+def read_unit(source: SourceFile) -> KesUnit:
+    """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
+    `EnvironmentFile=` paths."""
+    unit = KesUnit(source)
+    exec_starts: list[tuple[_Logical, list[Word], list[UnitProblem]]] = []
+    for section, logical in _logical_lines(source):
+        if section != "Service":
+            continue
+        if logical.key == "ExecStart":
+            if not logical.value.strip():
+                exec_starts = []  # an empty assignment resets the list (drop-ins do this)
+                continue
+            problems: list[UnitProblem] = []
+            exec_starts.append((logical, _words(logical, problems), problems))
+        elif logical.key == "Environment":
+            _mark_secrets(source, _words(logical, []))
+        elif logical.key == "EnvironmentFile":
+            if not logical.value.strip():
+                unit.environment_files = []
+                continue
+            for word in _words(logical, unit.problems):
+                optional = word.text.startswith("-")
+                path = Word(word.text[1:], word.line, word.column + 1, word.end_line, word.end_column, word.quoted) \
+                    if optional else word
+                unit.environment_files.append(EnvironmentFileRef(path, optional))
+    for logical, words, problems in reversed(exec_starts):
+        if problems:
+            if "kes" in logical.value and "server" in logical.value:
+                unit.problems.extend(problems)
+                unit.exec_start = ExecStart(logical.key_line, logical.key_column,
+                                            Word("kes", logical.key_line, logical.key_column, logical.key_line,
+                                                 logical.key_column + len("ExecStart")), (), ())
+                break
+            continue
+        found = _runs_kes_server(words)
+        if found is None:
+            continue
+        executable, first = found
+        flags, arguments = _server_flags(words[first:], unit.problems)
+        unit.exec_start = ExecStart(logical.key_line, logical.key_column, executable, flags, arguments)
+        break
+    return unit

@@ -1,0 +1,261 @@
+"""SYS001-SYS099: the `kes server` command line of the systemd unit that starts KES.
+
+The flags of `kes server` changed over the releases (field-failures E2, FM-05, FM-19, FM-36): `--root` went
+before v0.17, `--mlock` in v0.21.0 (both then refused as undefined flags), and `--auth`, `--key` and `--cert`
+stopped being honoured in the 2023-10-24 rewrite (from 2023-11-09 with a warning). Documentation and operator
+defaults still carry them. Which release runs comes from --kes-version, else from the config's generation,
+else kescheck assumes the current KES and says so.
+"""
+from __future__ import annotations
+
+from ..findings import Finding, Location, Severity
+from ..load.kesconfig import Generation, predates, release_date
+from ..load.systemd import KesUnit, ServerFlag, Word
+from .base import Example, rule
+
+
+def unknown_flag(name: str) -> str:
+    """KES's refusal of a flag it does not define: current releases parse flags with `pflag`, v0.17 (minio/kes#173)
+    with Go's standard parser, which words it differently."""
+    return (f"`unknown flag: --{name}`; releases that parse flags with Go's standard parser say "
+            f"`flag provided but not defined: -{name}`")
+
+UNIT_EXAMPLE_FILE = "kes.service"
+_BROKEN_CLI_RELEASE = "2023-09-28"  # KES223 reports that release: it never starts, whatever its flags
+_CONFIG_G2 = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
+
+
+def _unit(command: str, extra: str = "") -> str:
+    return f"[Service]\nUser=kes\n{extra}ExecStart=/usr/local/bin/kes server {command}\n"
+
+
+def _example(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
+    files = ((UNIT_EXAMPLE_FILE, _unit(command)),) + ((("config.yaml", config),) if config is not None else ())
+    return Example(files, fails, note, tuple(options))
+
+
+def _at_word(unit: KesUnit, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
+             anchor: str = "") -> Finding:
+    last = end or word
+    end_column = last.end_column if last.end_line == word.line else None
+    return Finding(Location(unit.source.path, word.line, word.column, word.line if end_column else None, end_column),
+                   message, fix=fix, anchor=anchor)
+
+
+def _at_flag(unit: KesUnit, flag: ServerFlag, message: str, fix: str | None = None) -> Finding:
+    return _at_word(unit, flag.word, message, end=flag.value, fix=fix, anchor=f"kes-server:--{flag.name}")
+
+
+def _release(deployment) -> str:
+    version = deployment.options.kes_version
+    if version:
+        return f"KES {version.strip()}"
+    if deployment.kes is not None and deployment.kes.detected:
+        return f"KES of generation {deployment.kes.generation.label}"
+    return "the current KES (kescheck assumes it; name another with --kes-version)"
+
+
+def _runs_from(deployment, release: str | tuple[int, int, int], unknown_g1: bool) -> bool:
+    """Whether the KES that runs is `release` or later: from --kes-version, else from the config's generation
+    (G0 predates every release asked about here; G1 counts as `unknown_g1`), else the current KES does."""
+    version = deployment.options.kes_version
+    if version:
+        return not predates(version, release)
+    config = deployment.kes
+    if config is None or config.generation is Generation.G2:
+        return True
+    return unknown_g1 if config.generation is Generation.G1 else False
+
+
+def _flags(deployment, *names: str):
+    unit = deployment.unit
+    if unit is None or release_date(deployment.options.kes_version) == _BROKEN_CLI_RELEASE:
+        return
+    for flag in unit.flags:
+        if flag.name in names:
+            yield unit, flag
+
+
+@rule("SYS001", "unit-command-invalid", Severity.ERROR, "The unit's `kes server` command line cannot run",
+      rationale="""systemd refuses an `ExecStart=` line with a quote that is never closed, and the service then
+      has nothing to start. `kes server` parses its flags with a Go flag parser: a flag that takes a value
+      (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
+      `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config. KES 2023-11-09 and
+      later also refuse any word that is no flag (`too many arguments`), such as a config path without
+      `--config` before it.""",
+      fix="Write the command as `ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml`: close every "
+          "quote, give every flag its value, and end a continued line with a single backslash.",
+      examples=(_example("--config /etc/kes/config.yaml --addr", True, "`--addr` without its value"),
+                _example("--config \"/etc/kes/config.yaml", True, "a quote that is never closed"),
+                _example("/etc/kes/config.yaml", True, "the config path without `--config`"),
+                _example("--config config.yaml --addr :7373", False)))
+def unit_command_invalid(deployment):
+    unit = deployment.unit
+    if unit is None:
+        return
+    for problem in unit.problems:
+        yield Finding(Location(unit.source.path, problem.line, problem.column,
+                               problem.line if problem.end_column else None, problem.end_column), problem.message)
+    arguments = unit.exec_start.arguments if unit.exec_start else ()
+    if arguments and _runs_from(deployment, "2023-11-09", unknown_g1=False) \
+            and release_date(deployment.options.kes_version) != _BROKEN_CLI_RELEASE:
+        first = arguments[0]
+        yield _at_word(unit, first, f"`{first.text}` is no flag: {_release(deployment)} refuses to start "
+                                    "(`too many arguments. See 'kes server --help'`)"
+                                    + ("; write `--config` before the config's path" if first.text.endswith(
+                                        (".yml", ".yaml")) else ""), end=arguments[-1], anchor="kes-server:arguments")
+
+
+@rule("SYS002", "mlock-flag-removed", Severity.ERROR, "The unit starts KES with `--mlock`, which KES 0.21 and later refuse",
+      rationale="""KES v0.21.0 removed the `--mlock` flag: it now locks its memory by itself when it may, so key
+      material never reaches swap. Since then `kes server --mlock` is an undefined flag and KES refuses to start
+      (`unknown flag: --mlock` from current releases; `flag provided but not defined: -mlock` from releases that
+      parse flags with Go's standard parser). The KES documentation and many copied units still show it.""",
+      fix="""Remove `--mlock`. To let KES lock its memory without running as root, give the process the
+      capability: `AmbientCapabilities=CAP_IPC_LOCK` in the unit's [Service] section, or
+      `setcap cap_ipc_lock=+ep $(readlink -f $(which kes))` on the binary.""",
+      examples=(_example("--config config.yaml --mlock", True),
+                _example("--config config.yaml --mlock", False, "KES 0.20 still has the flag",
+                         options=(("kes_version", "0.20"),)),
+                _example("--config config.yaml", False)))
+def mlock_flag_removed(deployment):
+    if not _runs_from(deployment, (0, 21, 0), unknown_g1=True):
+        return
+    for unit, flag in _flags(deployment, "mlock"):
+        yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --mlock flag and refuses to start "
+                                   f"({unknown_flag('mlock')}): v0.21.0 removed the flag, and KES locks its memory "
+                                   "by itself")
+
+
+@rule("SYS003", "root-flag-removed", Severity.ERROR, "The unit starts KES with `--root`, which KES has long refused",
+      rationale="""Very early KES releases took the root (admin) identity as `kes server --root=IDENTITY`. The
+      flag was removed before v0.17: every later KES refuses to start with it (`flag provided but not defined:
+      -root` from v0.17, minio/kes#173; `unknown flag: --root` from current releases). The admin identity is set in the config: `admin.identity` (`root:` up to
+      v0.17.1).""",
+      fix="Remove `--root` from the command line and set the identity as `admin.identity` in the KES config "
+          "(`identity: disabled` switches the admin off).",
+      examples=(_example("--config config.yaml --root=disabled", True),
+                _example("--config config.yaml", False)))
+def root_flag_removed(deployment):
+    if predates(deployment.options.kes_version, (0, 17, 0)):
+        return  # kescheck does not know when exactly before v0.17 the flag went
+    for unit, flag in _flags(deployment, "root"):
+        yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --root flag and refuses to start "
+                                   f"({unknown_flag('root')}); the admin identity is "
+                                   "`admin.identity` in the config")
+
+
+def _auth_ignored(deployment) -> bool:
+    return _runs_from(deployment, "2023-10-24", unknown_g1=False)
+
+
+def _what_the_config_says(deployment, flag: ServerFlag) -> str:
+    config = deployment.kes
+    if predates(deployment.options.kes_version, "2023-11-09"):
+        return "this release requests client certificates and never verifies them"
+    if config is None:
+        return "client verification is `tls.auth` in the KES config now (`on` verifies, `off` or unset does not)"
+    node = config.scalar("tls.auth")
+    value = node.text.strip().lower() if node is not None else ""
+    asked = flag.value.text.strip().lower() if flag.value is not None else ""
+    if value == "on":
+        said = f"the config's `tls.auth: on` (line {node.line}) decides: KES verifies client certificates"
+        return said + (", although the unit asks for `--auth=off`" if asked == "off" else "")
+    where = f"`tls.auth: {node.text.strip()}` (line {node.line})" if node is not None and value else "no `tls.auth`"
+    said = f"the config has {where}, so KES does not verify client certificates"
+    return said + (", although the unit asks for `--auth=on`" if asked == "on" else "")
+
+
+@rule("SYS004", "server-flag-ignored", Severity.WARNING, "The unit passes `--auth`, `--key` or `--cert`, which current KES ignores",
+      rationale="""Up to KES 2023-09-28, `kes server --auth=off` switched client certificate verification off,
+      and `--key`/`--cert` named the TLS key pair. KES 2023-10-24 and 2023-10-27 parse `--auth` but ignore it;
+      from 2023-11-09 (v0.23.0) `--auth`, `--key` and `--cert` only print a warning that they are no longer
+      honoured. Client verification is `tls.auth` in the config now, and the key pair is `tls.key` and
+      `tls.cert`: a unit (or the MinIO Operator's default `--auth=off`) that still passes the flags does not get
+      what it asks for.""",
+      fix="Remove the flags; set `tls.auth: on` (verify client certificates against `tls.ca`) or `off` in the "
+          "config, and the key pair as `tls.key` and `tls.cert`.",
+      examples=(_example("--config config.yaml --auth=off", True),
+                _example("--config config.yaml --auth off", False, "KES 0.22 honours --auth",
+                         options=(("kes_version", "0.22"),)),
+                _example("--config config.yaml", False)))
+def server_flag_ignored(deployment):
+    for unit, flag in _flags(deployment, "auth", "key", "cert"):
+        if flag.name == "auth":
+            if not _auth_ignored(deployment):
+                continue
+            version = deployment.options.kes_version
+            warning = "`'--auth' flag is deprecated and no longer honored`"
+            how = "ignores it" if predates(version, "2023-11-09") else f"ignores it with a warning ({warning})" \
+                if version else f"ignores it (from 2023-11-09 with a warning: {warning})"
+            yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} {how}; "
+                                       f"{_what_the_config_says(deployment, flag)}")
+        elif _runs_from(deployment, "2023-11-09", unknown_g1=False):
+            yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} ignores it with a warning "
+                                       f"(`'--{flag.name}' flag is deprecated and no longer honored`); the TLS key pair "
+                                       "is `tls.key` and `tls.cert` in the config")
+
+
+@rule("SYS005", "auth-flag-disagrees", Severity.WARNING, "--kes-auth and the unit's `--auth` say different things",
+      rationale="""For KES up to 2023-09-28, whether KES verifies client certificates depends on `kes server
+      --auth`. kescheck reads it from the unit that starts KES, and --kes-auth (or `kes-auth` in the settings)
+      overrides it. When the two disagree, kescheck follows --kes-auth, and the findings about client
+      verification may not describe the KES this unit starts.""",
+      fix="Make --kes-auth (or the `kes-auth` setting) say what the unit does, or drop it and let kescheck read "
+          "the unit.",
+      examples=(_example("--config config.yaml --auth=off", True, options=(("kes_version", "0.22"), ("kes_auth", True))),
+                _example("--config config.yaml --auth=off", False,
+                         options=(("kes_version", "0.22"), ("kes_auth", False)))))
+def auth_flag_disagrees(deployment):
+    told = deployment.options.kes_auth
+    if told is None or deployment.unit is None or deployment.unit.auth in (None, told) or _auth_ignored(deployment):
+        return
+    for unit, flag in _flags(deployment, "auth"):
+        if flag is unit.flag("auth"):
+            yield _at_flag(unit, flag, f"this unit starts KES with `{flag.written}`, but --kes-auth says "
+                                       f"`{'on' if told else 'off'}`: kescheck follows --kes-auth")
+
+
+def _missing_config(deployment):
+    unit = deployment.unit
+    config = unit.config if unit is not None else None
+    if config is None or config.unexpanded or not config.text.strip():
+        return None
+    path = deployment.resolve(config.text, unit.source)
+    return (unit, config, path) if not path.exists() else None
+
+
+@rule("SYS006", "config-file-not-found", Severity.NOTE, "The KES config the unit names is not here to check",
+      rationale="""The unit's `kes server --config FILE` names the config KES reads. In a repository it usually
+      points at where the file will be installed (`/etc/kes/config.yaml`), not where it is kept, so lint mode
+      only notes that kescheck could not read it there; the one KES config among the inputs is checked with the
+      unit instead. On the host (or with --require-files) a missing config is an error (SYS007).""",
+      fix="Run kescheck where the files are, name the KES config with the unit, and use --require-files on hosts "
+          "that hold the files.",
+      examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None),
+                _example("--config config.yaml", False)))
+def config_file_not_found(deployment):
+    found = _missing_config(deployment)
+    if found is None or deployment.options.require_files:
+        return
+    unit, config, path = found
+    checked = "; the KES config among the inputs was checked with this unit" if deployment.kes is not None else ""
+    yield _at_word(unit, config, f"`--config` names {path}, which does not exist here, so kescheck could not check "
+                                 f"the config this unit starts{checked}", anchor="kes-server:--config")
+
+
+@rule("SYS007", "config-file-missing", Severity.ERROR, "The KES config the unit names does not exist",
+      rationale="""KES reads its config from the file `kes server --config` names and refuses to start when it
+      cannot open it (`open FILE: no such file or directory`). kescheck reports this with --require-files (as on
+      the host, and in the doctor); otherwise SYS006 notes it.""",
+      fix="Install the config where the unit says, or correct the path after `--config`.",
+      examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None,
+                         options=(("require_files", True),)),
+                _example("--config config.yaml", False, options=(("require_files", True),))))
+def config_file_missing(deployment):
+    found = _missing_config(deployment)
+    if found is None or not deployment.options.require_files:
+        return
+    unit, config, path = found
+    yield _at_word(unit, config, f"`--config` names {path}, which does not exist: KES refuses to start "
+                                 f"(`open {config.text}: no such file or directory`)", anchor="kes-server:--config")

@@ -1,0 +1,268 @@
+"""The systemd unit that starts KES: its command line, how it joins a deployment, and the SYS rules."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from example_files import materialize
+from kescheck.engine import lint
+from kescheck.load.source import SourceFile
+from kescheck.load.systemd import looks_like_kes_unit, looks_like_unit, read_unit
+from kescheck.model import Options
+from kescheck.rules import find_rule
+
+G2_CONFIG = """\
+    admin: {identity: disabled}
+    tls: {key: /etc/kes/server.key, cert: /etc/kes/server.crt}
+    cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}
+    keystore: {fs: {path: /var/lib/kes}}
+    """
+
+
+def unit(text: str):
+    return read_unit(SourceFile(Path("kes.service"), text))
+
+
+def codes(result, code_prefix: str = "SYS") -> list[str]:
+    return sorted(f.code for f in result.findings if f.code.startswith(code_prefix))
+
+
+# --- reading the command line ------------------------------------------------------------------
+
+def test_flags_in_every_form_with_their_positions():
+    read = unit("[Unit]\nDescription=KES\n\n[Service]\n"
+                "ExecStart=-/usr/local/bin/kes server --config=/etc/kes/config.yaml --auth off \\\n"
+                "  # a comment line inside the continuation\n"
+                "  -addr :7373 --mlock --root=disabled --key /k --cert=/c\n")
+    flags = {f.name: f for f in read.flags}
+    assert list(flags) == ["config", "auth", "addr", "mlock", "root", "key", "cert"]
+    assert read.config.text == "/etc/kes/config.yaml" and (read.config.line, read.config.column) == (5, 47)
+    assert (flags["auth"].word.line, flags["auth"].word.column) == (5, 68)
+    assert flags["auth"].written == "--auth off" and read.auth is False
+    assert (flags["addr"].word.line, flags["addr"].word.column, flags["addr"].value.text) == (7, 3, ":7373")
+    assert flags["mlock"].value is None and (flags["mlock"].word.line, flags["mlock"].word.column) == (7, 15)
+    assert flags["root"].value.text == "disabled" and flags["key"].value.text == "/k"
+    assert read.exec_start.executable.text == "/usr/local/bin/kes" and not read.problems
+
+
+def test_prefixes_quotes_and_argv0():
+    read = unit('[Service]\nExecStart=+@/opt/kes/bin/kes kes server --config "/etc/kes/my config.yaml" '
+                "--auth='on'\n")
+    assert read.exec_start.executable.text == "/opt/kes/bin/kes"
+    assert read.config.text == "/etc/kes/my config.yaml" and read.auth is True
+
+
+def test_the_last_exec_start_counts_and_an_empty_one_resets():
+    read = unit("[Service]\nExecStart=/usr/local/bin/kes server --mlock\nExecStart=\n"
+                "ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n")
+    assert [f.name for f in read.flags] == ["config"]
+
+
+def test_environment_files_are_recorded():
+    read = unit("[Service]\nEnvironmentFile=-/etc/default/kes\nEnvironmentFile=/etc/kes/env\n"
+                "ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n")
+    assert [(e.path.text, e.optional, e.path.line) for e in read.environment_files] == \
+        [("/etc/default/kes", True, 2), ("/etc/kes/env", False, 3)]
+
+
+def test_flags_after_an_argument_count_but_not_after_double_dash():
+    """Current KES parses with pflag, which reads flags on after a word that is no flag; `--` ends them."""
+    read = unit("[Service]\nExecStart=/usr/local/bin/kes server --config c.yaml extra --mlock\n")
+    assert [f.name for f in read.flags] == ["config", "mlock"] and [w.text for w in read.exec_start.arguments] == ["extra"]
+    read = unit("[Service]\nExecStart=/usr/local/bin/kes server -- --mlock\n")
+    assert read.flags == () and [w.text for w in read.exec_start.arguments] == ["--mlock"]
+
+
+@pytest.mark.parametrize("command,problem", [
+    ('--config "/etc/kes/config.yaml', "never closed"),
+    ("--config /etc/kes/config.yaml --addr", "flag needs an argument: --addr"),
+    ("---config x", "bad flag syntax"),
+])
+def test_broken_command_lines_are_problems_not_exceptions(command, problem):
+    read = unit(f"[Service]\nExecStart=/usr/local/bin/kes server {command}\n")
+    assert read.exec_start is not None and any(problem in p.message for p in read.problems)
+
+
+def test_recognition_by_content():
+    assert looks_like_kes_unit("[Service]\nExecStart=/usr/local/bin/kes server --config c.yaml\n")
+    assert looks_like_kes_unit("[Service]\nExecStart=kes server\n")
+    minio = (FIXTURES / "systemd" / "docs-copy" / "minio.service").read_text()
+    assert looks_like_unit(minio) and not looks_like_kes_unit(minio)
+    assert not looks_like_kes_unit("[Service]\nExecStart=/usr/bin/kes identity new\n")
+    assert not looks_like_kes_unit("[Unit]\nDescription=kes server\n")
+    assert not looks_like_unit("admin:\n  identity: disabled\n")
+
+
+def test_random_input_never_raises():
+    rng = random.Random(7)
+    alphabet = ["[Service]\n", "ExecStart=", "kes", " server", " --auth", "=", "\"", "'", "\\", "\n", " ", "-", "@",
+                "--config", "x", "#", ";", "EnvironmentFile=", "\r\n", "\\\n"]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        read_unit(SourceFile(Path("u.service"), text))
+        looks_like_kes_unit(text)
+
+
+# --- discovery and pairing -------------------------------------------------------------------------
+
+def test_walk_reads_the_kes_unit_and_skips_the_minio_unit():
+    result = lint([FIXTURES / "systemd" / "docs-copy"])
+    kinds = {f.path.name: f.kind for f in result.files}
+    assert kinds == {"kes.service": "unit", "kes-config.yaml": "kes"}
+    assert not result.input_errors
+    [deployment] = result.deployments
+    assert deployment.unit is not None and deployment.kes is not None
+
+
+def test_a_named_unit_that_does_not_start_kes_is_refused_clearly():
+    result = lint([FIXTURES / "systemd" / "docs-copy" / "minio.service"])
+    [error] = result.input_errors
+    assert "does not run `kes server`" in error.reason and result.exit_status(None) == 2
+
+
+def test_the_unit_pairs_with_the_config_its_config_flag_names(write, tmp_path):
+    write("etc/kes/config.yaml", G2_CONFIG + "policy:\n  p: {allow: [/v1/key/*/x], identities: []}\n")
+    write("etc/kes/other.yaml", G2_CONFIG)
+    unit_path = write("systemd/kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config ../etc/kes/config.yaml\n")
+    result = lint([unit_path])  # the config is not among the inputs: loaded as a partner
+    [deployment] = [d for d in result.deployments if d.unit is not None]
+    assert deployment.kes is not None and deployment.kes.source.path.name == "config.yaml"
+    assert any(f.location.path.name == "config.yaml" for f in result.findings)
+    result = lint([tmp_path / "etc" / "kes", unit_path])  # two configs among the inputs: the named one
+    [deployment] = [d for d in result.deployments if d.unit is not None]
+    assert deployment.kes.source.path.name == "config.yaml"
+    assert "SYS006" not in codes(result)
+
+
+def test_a_unit_naming_an_absent_config_pairs_with_the_only_config(write, tmp_path):
+    write("kes-config.yaml", G2_CONFIG)
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    assert deployment.unit is not None and deployment.kes is not None
+    assert codes(result) == ["SYS006"]
+    result = lint([tmp_path], Options(require_files=True))
+    [missing] = [f for f in result.findings if f.code == "SYS007"]
+    assert "open /nonexistent-kescheck/config.yaml: no such file or directory" in missing.message
+
+
+def test_a_config_named_with_a_variable_is_not_resolved(write, tmp_path):
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config ${KES_CONFIG}\n")
+    assert codes(lint([tmp_path])) == []
+
+
+# --- release-aware flag rules --------------------------------------------------------------------
+
+def test_docs_copy_unit_on_current_kes():
+    result = lint([FIXTURES / "systemd" / "docs-copy"])
+    assert codes(result) == ["SYS002", "SYS004", "SYS006"]
+    [ignored] = [f for f in result.findings if f.code == "SYS004"]
+    assert "tls.auth: on" in ignored.message and "verifies client certificates" in ignored.message
+    assert "although the unit asks for `--auth=off`" in ignored.message
+    assert (ignored.location.line, ignored.location.column) == (15, 5)
+
+
+def test_clean_unit_gives_no_unit_finding_beyond_the_absent_config():
+    assert codes(lint([FIXTURES / "systemd" / "clean"])) == ["SYS006"]
+
+
+@pytest.mark.parametrize("version,expected", [
+    ("0.20", []),  # --mlock and --auth both still work
+    ("0.22", ["SYS002"]),  # --mlock refused, --auth honoured
+    ("2023-10-24T20-26-51Z", ["SYS002", "SYS004"]),
+    ("2023-11-09T17-35-47Z", ["SYS002", "SYS004"]),
+    ("0.24", ["SYS002", "SYS004"]),
+])
+def test_flag_rules_follow_the_release(write, tmp_path, version, expected):
+    write("kes-config.yaml", G2_CONFIG if version[0] != "0" or version >= "0.23" else
+          "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/lib/kes}}\n")
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock --auth=off\n")
+    assert codes(lint([tmp_path], Options(kes_version=version))) == expected
+
+
+def test_broken_cli_release_is_reported_once_by_kes223(write, tmp_path):
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock --auth=off\n")
+    result = lint([tmp_path / "kes.service"], Options(kes_version="2023-09-28T19-40-28Z"))
+    assert codes(result, "") == ["KES223", "SYS006"]  # the flags are not reported: that release never starts
+    assert [f.location.line for f in result.findings if f.code == "KES223"] == [2]
+    write("kes-config.yaml", G2_CONFIG)
+    result = lint([tmp_path], Options(kes_version="2023-09-28T19-40-28Z"))
+    assert [f.location.path.name for f in result.findings if f.code == "KES223"] == ["kes-config.yaml"]
+    assert codes(result) == []
+
+
+def test_root_flag_is_refused():
+    read = "[Service]\nExecStart=/usr/local/bin/kes server --root=disabled --config c.yaml\n"
+    rule = find_rule("SYS003")
+    from kescheck.model import Deployment
+    assert list(rule.check(Deployment("d", None, [], None, Options(), unit=unit(read))))
+    assert not list(rule.check(Deployment("d", None, [], None, Options(kes_version="0.13"), unit=unit(read))))
+
+
+# --- --auth from the unit ----------------------------------------------------------------------------
+
+def _older_kes_with_untrusted_client(tmp_path: Path, unit_auth: str | None):
+    """CRT030's example of KES 0.22 with `tls.ca` that does not verify MinIO's certificate, plus a unit."""
+    example = find_rule("CRT030").examples[1]
+    materialize(example.files, tmp_path)
+    if unit_auth is not None:
+        (tmp_path / "kes.service").write_text(
+            f"[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml {unit_auth}\n")
+    return dict(example.options)
+
+
+@pytest.mark.parametrize("unit_auth,fires", [(None, True), ("--auth=off", False), ("--auth off", False),
+                                             ("--auth=on", True)])
+def test_the_units_auth_decides_client_verification(tmp_path, unit_auth, fires):
+    options = _older_kes_with_untrusted_client(tmp_path, unit_auth)
+    result = lint([tmp_path], Options(**options))
+    found = [f for f in result.findings if f.code == "CRT030"]
+    assert bool(found) == fires
+    if unit_auth == "--auth=on":
+        assert "as the unit" in found[0].message and "kes.service says at line 2" in found[0].message
+
+
+def test_kes_auth_wins_and_a_disagreement_is_one_finding(tmp_path):
+    options = _older_kes_with_untrusted_client(tmp_path, "--auth=off")
+    result = lint([tmp_path], Options(**options, kes_auth=True))
+    assert sorted(f.code for f in result.findings if f.code in ("CRT030", "SYS005")) == ["CRT030", "SYS005"]
+    assert "as --kes-auth says" in next(f.message for f in result.findings if f.code == "CRT030")
+    result = lint([tmp_path], Options(**options, kes_auth=False))  # they agree: nothing about the unit
+    assert codes(result) == [] and "CRT030" not in codes(result, "")
+
+
+def test_inline_suppression_in_a_unit(write, tmp_path):
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml \\\n"
+                         "    # kescheck: ignore[SYS002] -- KES 0.20 on this host until the upgrade\n"
+                         "    --mlock\n")
+    write("kes-config.yaml", G2_CONFIG)
+    result = lint([tmp_path])
+    assert [f.suppressed_by is not None for f in result.findings if f.code == "SYS002"] == [True]
+    assert "KSC001" not in codes(result, "")
+
+
+def test_secrets_in_environment_lines_are_never_shown(write, tmp_path, cli):
+    write("kes.service", "[Service]\nEnvironment=\"VAULT_TOKEN=hvs.not-to-be-shown-anywhere\" KES_ADDR=:7373\n"
+                         "ExecStart=/usr/local/bin/kes server --mlock --config /nonexistent-kescheck/config.yaml\n")
+    run = cli("lint", tmp_path, "--format", "plain")
+    assert run.status == 1 and "SYS002" in run.stdout
+    assert "hvs.not-to-be-shown-anywhere" not in run.stdout + run.stderr and "KES_ADDR=:7373" in run.stdout
+
+
+def test_a_drop_in_that_replaces_exec_start(write, tmp_path):
+    write("kes.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server "
+                                         "--config /nonexistent-kescheck/config.yaml --auth=off\n")
+    result = lint([tmp_path])
+    assert [f.kind for f in result.files] == ["unit"] and codes(result) == ["SYS004", "SYS006"]
+
+
+@pytest.mark.parametrize("version,fires", [(None, True), ("2023-11-09T17-35-47Z", True), ("0.22", False)])
+def test_a_stray_argument_is_refused_by_current_kes(write, tmp_path, version, fires):
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server /etc/kes/config.yaml\n")
+    found = [f for f in lint([tmp_path], Options(kes_version=version)).findings if f.code == "SYS001"]
+    assert bool(found) == fires
+    if fires:
+        assert "too many arguments" in found[0].message and "write `--config`" in found[0].message
