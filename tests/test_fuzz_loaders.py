@@ -98,6 +98,52 @@ def test_systemd_reading_survives_anything(text):
         assert entry.line >= 1 and entry.name_column >= 1 and entry.value_column >= 1
 
 
+UNIT_SECRET = "unit-secret-token-2718"
+UNIT_LINES = ["[Unit]", "[Service]", "[Install]", "ExecStart=", "ExecStart=/usr/local/bin/kes server \\",
+              "ExecStart=-@/usr/bin/kes kes server --config=kes.yaml", "  --auth off --mlock \\", "  --root disabled",
+              "  --config kes.yaml", "--config", "--config=", "--addr :7373", "---auth", "--", "\"unterminated", "'x y'",
+              "%i", "$KES_CONFIG", "# a comment \\", "; another", f"Environment=VAULT_TOKEN={UNIT_SECRET}",
+              "EnvironmentFile=-/etc/default/kes", "ExecStart=/usr/local/bin/minio server /data", "\t", ""]
+KES_FOR_UNITS = "admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: 'on'}\nkeystore: {fs: {path: /var/kes}}\n"
+
+
+@CI_BUDGET
+@given(st.lists(st.sampled_from(UNIT_LINES) | st.text(alphabet=SYSTEMD_ALPHABET, max_size=30), max_size=16),
+       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.sampled_from([None, "0.20", "2023-05-01", "0.24"]))
+def test_kes_units_survive_anything(tmp_path_factory, lines, newline, named, kes_version):
+    directory = tmp_path_factory.mktemp("unit")
+    unit = directory / "kes.service"
+    unit.write_bytes(newline.join(lines).encode("utf-8", "surrogatepass"))
+    (directory / "kes.yaml").write_text(KES_FOR_UNITS)
+    options = Options(kes_version=kes_version)
+    result = lint([unit if named else directory], options)
+    assert_sane(result, [unit])
+    version = ["--kes-version", kes_version] if kes_version else []
+    for fmt in ("plain", "json", "sarif"):
+        run = run_cli("lint", str(unit if named else directory), "--format", fmt, *version)
+        assert run.status in (0, 1, 2)
+        assert UNIT_SECRET not in run.stdout and UNIT_SECRET not in run.stderr
+
+
+MANIFEST_LINES = ["apiVersion: v1", "kind: Secret", "kind: ConfigMap", "metadata: {name: kes}", "stringData:",
+                  "data:", "binaryData:", "  server-config.yaml: |", "    admin: {identity: disabled}",
+                  "    tls: {key: /k, cert: /c}", "    keystore: {fs: {path: /var/kes}}", "  config.env: |",
+                  "    MINIO_KMS_KES_ENDPOINT=https://kes:7373", "  kes.yaml: YWRtaW46IHt9Cg==", "---", "{{ .Values }}",
+                  "  x: [", ""]
+
+
+@CI_BUDGET
+@given(st.lists(st.sampled_from(MANIFEST_LINES), max_size=16), st.booleans())
+def test_kubernetes_manifests_survive_anything(tmp_path_factory, lines, named):
+    directory = tmp_path_factory.mktemp("manifest")
+    path = directory / "kes.yaml"
+    path.write_text("\n".join(lines))
+    result = lint([path if named else directory])
+    assert_sane(result, [path])
+    run = run_cli("lint", str(path if named else directory), "--format", "json")
+    assert run.status in (0, 1, 2)
+
+
 TOML_KEYS = ["select", "ignore", "severity", "per-path-ignores", "expiry-warning-days", "kes-version", "deployments",
              "suppressions", "rule", "path", "reason", "expires", "name", "kes", "env", "files", "KES201", "*.yaml",
              "tool", "kescheck"]

@@ -179,3 +179,21 @@ def test_a_vault_token_path_is_shown_while_a_token_stays_masked(cli, write, jwt,
     assert (jwt in out) is shown
     assert ("jwt: ********" in out) is not shown
 
+
+
+EMBEDDED = "embedded-secret-value-31415"
+
+
+@pytest.mark.parametrize("name,text", [
+    # systemd appends the second line to MINIO_OPTS: its value holds the token's assignment
+    ("minio.env", f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_OPTS=--console-address :9001 \\\n"
+                  f"Environment=VAULT_TOKEN={EMBEDDED}\n"),
+    # a unit without its section header, named as a config: read as YAML that does not parse
+    ("kes.service", f"\t\nEnvironment=VAULT_TOKEN={EMBEDDED}\n"),
+    ("kes.service", f"ExecStart=/usr/local/bin/kes server \\\nEnvironment=VAULT_TOKEN={EMBEDDED}\n"),
+])
+@pytest.mark.parametrize("fmt", ["plain", "json", "sarif"])
+def test_a_secret_assigned_inside_another_value_stays_hidden(cli, write, name, text, fmt):
+    path = write(name, text)
+    result = cli("lint", path, "--format", fmt)
+    assert EMBEDDED not in result.stdout + result.stderr

@@ -231,6 +231,24 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
         _mark_secret_text(source, number, entry.name_column, entry.name_column + len(name), name)
     if (entry.is_secret or "kes:v1:" in unquoted) and env_value:  # a KES API key under any name
         _mark_secret_text(source, number, entry.value_column, entry.value_end_column, unquoted)
+        return
+    # `Environment=VAULT_TOKEN=...` (a unit's line) or a line systemd appends to the one before: an assignment of a
+    # secret inside this value, which messages may quote as the value of some other name.
+    embedded = embedded_secret(env_value)
+    if embedded is not None:
+        _mark_secret_text(source, number, entry.value_column + embedded, entry.value_end_column, env_value[embedded:])
+
+
+_EMBEDDED_ASSIGNMENT = re.compile(r"""(?<![^\s"'=])([A-Za-z_][A-Za-z0-9_]*)=(?=\S)""")
+
+
+def embedded_secret(text: str) -> int | None:
+    """Where the value of a secret's `NAME=value` inside `text` starts (`Environment=VAULT_TOKEN=...`, a line
+    systemd appends to the one before, a unit read as something else); None when there is none."""
+    for inner in _EMBEDDED_ASSIGNMENT.finditer(text):
+        if is_secret_variable(inner[1]):
+            return inner.end()
+    return None
 
 
 def _mark_secret_text(source: SourceFile, line: int, column: int, end_column: int, value: str,

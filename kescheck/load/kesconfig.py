@@ -6,6 +6,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 
+from .envfile import embedded_secret
 from .source import SourceFile
 from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
 
@@ -420,6 +421,9 @@ def _mark_secret_lines(source: SourceFile) -> None:
         owner_indent = None
         match = _SECRET_LINE.search(line)
         if match is None:
+            embedded = embedded_secret(line)
+            if embedded is not None:  # `VAULT_TOKEN=...`: an env or unit line in a file named as a KES config
+                source.mark_secret(number, embedded + 1, 10**6, line[embedded:].strip())
             continue
         value = line[match.end():]
         source.mark_secret(number, match.end() + 1, 10**6, value.strip().strip("'\"{}[],").strip())
