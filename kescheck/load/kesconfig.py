@@ -65,6 +65,13 @@ def as_released(refusal: str, kes_version: str | None) -> str:
     return refusal
 
 
+def is_edge_g1(generation: "Generation", kes_version: str | None) -> bool:
+    """A G1 config linted for a release of 2023-04-03 to 2023-09-28 named with --kes-version: those releases
+    (package `edge`) check the config as current KES does (field-failures C2). Without --kes-version a G1 config's
+    release is unknown, and as its releases span the older parsers too, it is not judged as edge."""
+    return generation is Generation.G1 and bool(kes_version) and not predates(kes_version, EDGE_RELEASES[0])
+
+
 def reads_key(dotted: str, kes_version: str | None) -> bool:
     """False when the release named with --kes-version predates the key at `dotted` (or a key above it)."""
     for key, since in {**INTRODUCED, **G2_INTRODUCED}.items():

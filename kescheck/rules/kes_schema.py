@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Severity
-from ..load.kesconfig import (EDGE_RELEASES, LOG_LEVELS_SINCE, Generation, KesConfig, as_released, env_reference,
+from ..load.kesconfig import (LOG_LEVELS_SINCE, Generation, KesConfig, as_released, env_reference, is_edge_g1,
                               is_secret_path, predates, reads_key, reads_singular_identity)
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
@@ -248,8 +248,8 @@ def edge_g1(deployment: Deployment) -> bool:
     """A G1 config linted for a release of 2023-04-03 to 2023-09-28: those releases (package `edge`) check the
     keystores as current KES does (field-failures C2), so an empty keystore field the G1 schema (which spans the
     older releases too) lets pass is refused there."""
-    config, version = deployment.kes, deployment.options.kes_version
-    return config is not None and config.generation is Generation.G1 and bool(version) and not predates(version, EDGE_RELEASES[0])
+    config = deployment.kes
+    return config is not None and is_edge_g1(config.generation, deployment.options.kes_version)
 
 
 def _edge_keystore_problems(deployment: Deployment) -> list[SchemaProblem]:
