@@ -14,7 +14,8 @@ from pathlib import Path
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.envfile import EnvEntry, EnvFile
-from .load.kesconfig import INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, predates, unset_variable_is_empty
+from .load.kesconfig import (INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, is_edge_g1, predates,
+                             unset_variable_is_empty)
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
 from .load.source import SourceFile
@@ -306,9 +307,12 @@ def _keystore_material(deployment: Deployment, found: Material) -> None:
 
 
 def _vault_jwt(deployment: Deployment) -> Reference | None:
-    """G2 KES reads a `jwt` holding `/` (after `${VAR}` substitution) as the token file and refuses to start
-    when it cannot; older releases fall back to sending the text itself as the token."""
-    if deployment.kes.generation is not Generation.G2:
+    """KES from 2023-04-03 on (G2, and G1 linted for a release of 2023-04-03 to 2023-09-28 named with
+    --kes-version) reads a `jwt` holding `/` (after `${VAR}` substitution) as the token file and refuses to start
+    when it cannot; KES <= 2023-02-15 falls back to sending the text itself as the token when the file is missing.
+    A G1 config without --kes-version may be for either, so it is not judged."""
+    kes = deployment.kes
+    if kes.generation is not Generation.G2 and not is_edge_g1(kes.generation, deployment.options.kes_version):
         return None
     ref = _kes_reference(deployment, Role.VAULT_JWT, "keystore.vault.kubernetes.jwt")
     return ref if ref is not None and "/" in ref.text else None

@@ -307,6 +307,45 @@ def test_the_vault_token_path_follows_kes_env_and_leaves_placeholders_and_old_re
     assert at_token(_token_findings(write, "/run/kes/token", kes_version="0.21")) == []  # G1 sends the text instead
 
 
+_EDGE_G1 = ("admin:\n  identity: disabled\ntls:\n  key: /etc/kes/kes.key\n  cert: /etc/kes/kes.crt\n"
+            "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    kubernetes:\n"
+            "      role: kes\n      jwt: {jwt}\n      retry: 15s\n")
+"""A glob-era (G1) config: KES 2023-04-03 to 2023-09-28 read its `jwt` file as current KES does."""
+
+
+def _edge_token_findings(write, jwt: str, **options):
+    return [(c, line, column, message) for c, line, column, message in run(write, _EDGE_G1.format(jwt=jwt), **options)
+            if c in ("CRT001", "CRT002", "KES107") and line == 11]
+
+
+def test_an_edge_release_reads_the_vault_token_file_and_words_its_refusal_with_edge(write):
+    missing = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert [(c, line, column) for c, line, column, _ in _edge_token_findings(write, missing, kes_version="2023-05-01")] \
+        == [("CRT001", 11, 12)]
+    [(code, _, _, message)] = _edge_token_findings(write, missing, kes_version="2023-05-01", require_files=True)
+    assert code == "KES107" and "does not exist" in message
+    assert "(`edge: failed to read vault kubernetes JWT from ...`)" in message and "kesconf:" not in message
+    [(code, *_)] = _edge_token_findings(write, missing, kes_version="RELEASE.2023-09-28T19-40-28Z", require_files=True)
+    assert code == "KES107"
+
+
+def test_an_edge_release_refuses_a_vault_token_path_that_is_a_directory(write, tmp_path):
+    (tmp_path / "tokens").mkdir()
+    (tmp_path / "token").write_text("eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n")
+    [(code, _, _, message)] = _edge_token_findings(write, "./tokens", kes_version="2023-05-01")
+    assert code == "KES107" and "which KES cannot read" in message and "`edge: failed to read" in message
+    assert _edge_token_findings(write, "./token", kes_version="2023-05-01", require_files=True) == []
+
+
+@pytest.mark.parametrize("version", ["0.22", "v0.22.3", "2023-02-15", "0.17.4"])
+def test_releases_before_2023_04_03_send_the_vault_token_text_when_there_is_no_such_file(write, tmp_path, version):
+    (tmp_path / "tokens").mkdir()
+    missing = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert _edge_token_findings(write, missing, kes_version=version) == []
+    assert _edge_token_findings(write, missing, kes_version=version, require_files=True) == []
+    assert _edge_token_findings(write, "./tokens", kes_version=version) == []  # left alone, as before
+
+
 
 def _vault_kv(lines: str) -> str:
     return BASE + "keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n" + lines + \

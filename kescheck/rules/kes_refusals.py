@@ -455,9 +455,11 @@ def _vault_jwt_config(jwt: str) -> str:
 @rule("KES107", "vault-jwt-file-unreadable", Severity.ERROR, "The Vault Kubernetes JWT file cannot be read",
       rationale="""A `keystore.vault.kubernetes.jwt` value containing `/` (after `${VAR}` substitution) is a file
       path; KES reads it at start and refuses to start when it cannot (`kesconf: failed to read vault kubernetes
-      JWT from ...`). A file that is here but is a directory or not readable is an error; one that is not here at
-      all is an error only with `--require-files` (on the KES host), and otherwise CRT001's note, as for
-      certificates: the token usually exists only inside the KES pod.""",
+      JWT from ...`; `edge:` instead of `kesconf:` in KES 2023-04-03 to 2023-10-27). A file that is here but is a
+      directory or not readable is an error; one that is not here at all is an error only with `--require-files`
+      (on the KES host), and otherwise CRT001's note, as for certificates: the token usually exists only inside
+      the KES pod. G1 configs are judged only for a release of 2023-04-03 to 2023-09-28 named with
+      --kes-version: KES 2023-02-15 and earlier send the text itself as the token when the file is missing.""",
       fix="Point `jwt` at the service account token file KES can read (usually "
           "/var/run/secrets/kubernetes.io/serviceaccount/token), or give the token via `${VAR}`.",
       examples=(Example.kes(_vault_jwt_config("./no-such-token"), True, options=(("require_files", True),)),
@@ -465,8 +467,13 @@ def _vault_jwt_config(jwt: str) -> str:
                         True, note="a directory where the token file belongs"),
                 Example(((KES_EXAMPLE_FILE, _vault_jwt_config("./token")), ("token", "eyJhbGciOi.test.token\n")),
                         False, options=(("require_files", True),)),
+                Example.kes(_vault_jwt_config("./no-such-token"), True, "KES 2023-04-03 to 2023-09-28 read the file too",
+                            options=(("require_files", True), ("kes_version", "2023-05-01"))),
                 Example.kes(_vault_jwt_config("./no-such-token"), False,
-                            note="not here, without --require-files: CRT001's note")))
+                            note="not here, without --require-files: CRT001's note"),
+                Example.kes(_vault_jwt_config("./no-such-token"), False,
+                            "KES 0.22 sends the text itself as the token when there is no such file",
+                            options=(("require_files", True), ("kes_version", "0.22")))))
 def vault_jwt_file(deployment):
     config = deployment.kes
     token = material(deployment).vault_jwt if config is not None else None
