@@ -14,7 +14,7 @@ from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
 from .load.kubernetes import kubernetes_manifest
-from .load.systemd import KesUnit, looks_like_unit, read_unit
+from .load.systemd import KesUnit, looks_like_unit, read_unit, unit_environment
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -342,12 +342,23 @@ def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], unit
         if target is None and len(kes_files) == 1 and (path is None or not path.exists()):
             target = kes_files[0]  # a file that exists but is no KES config here pairs with nothing
         home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
-        if home is not None and home.unit is None:
-            home.unit = loaded.unit
-        else:
-            deployments.append(Deployment(str(loaded.source.path), target.kes if target else None, [], None, options,
-                                          unit=loaded.unit))
+        if home is None or home.unit is not None:
+            home = Deployment(str(loaded.source.path), target.kes if target else None, [], None, options)
+            deployments.append(home)
+        home.unit = loaded.unit
+        _with_unit_environment(home)
     return deployments
+
+
+def _with_unit_environment(deployment: Deployment) -> None:
+    """Without --kes-env, the environment KES starts with is what its unit gives it, when that can be known here:
+    the deployment's options then carry it, and every rule that reads `kes_env` uses it."""
+    unit = deployment.unit
+    if unit is None or deployment.options.kes_env is not None:
+        return
+    found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source))
+    if found.values is not None:
+        deployment.options = replace(deployment.options, kes_env=found.values, kes_env_origin=found.origin)
 
 
 def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], options: Options) -> list[Deployment]:

@@ -18,7 +18,10 @@ class Options:
 
     kes_version: str | None = None
     kes_env: Mapping[str, str] | None = None
-    """The environment KES will start with (`--kes-env FILE`); None means unknown."""
+    """The environment KES will start with (`--kes-env FILE`, else what the deployment's KES unit gives it);
+    None means unknown."""
+    kes_env_origin: str | None = None
+    """Where `kes_env` comes from when it is not `--kes-env` (`kes.service's EnvironmentFile /etc/default/kes`)."""
     kes_auth: bool | None = None
     """`kes server --auth` of KES <= 2023-09-28 (`--kes-auth on|off`): True verifies client certificates, False
     does not; None means unknown, and such KES verifies by default. KES 2023-10-24 and later ignore the flag."""
@@ -32,6 +35,10 @@ class Options:
     by_content: bool = False
     """Named files that are neither a KES config nor a MinIO env file by content are skipped, not linted
     as KES configs: for hooks that pass every changed file of a kind."""
+
+    def kes_environment(self) -> str:
+        """`the KES environment`, with where it comes from when that is not --kes-env: for messages."""
+        return f"the KES environment ({self.kes_env_origin})" if self.kes_env_origin else "the KES environment"
 
     def now(self) -> dt.datetime:
         return self.at or dt.datetime.now(dt.timezone.utc)

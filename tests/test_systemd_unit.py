@@ -266,3 +266,131 @@ def test_a_stray_argument_is_refused_by_current_kes(write, tmp_path, version, fi
     assert bool(found) == fires
     if fires:
         assert "too many arguments" in found[0].message and "write `--config`" in found[0].message
+
+
+# --- the environment the unit gives KES ----------------------------------------------------------
+
+_ENV_CONFIG = """\
+    admin: {identity: '${KES_ADMIN}'}
+    tls: {key: /etc/kes/server.key, cert: /etc/kes/server.crt}
+    keystore:
+      vault:
+        endpoint: https://vault.example.net:8200
+        approle: {id: '${VAULT_ROLE_ID}', secret: '${VAULT_SECRET_ID}'}
+    """
+
+
+def _env_deployment(write, tmp_path, unit_lines: str, env_files: dict[str, str] | None = None):
+    for name, text in (env_files or {}).items():
+        write(name, text)
+    write("kes-config.yaml", _ENV_CONFIG)
+    write("kes.service", "[Unit]\nDescription=KES\n[Service]\n" + unit_lines.replace("@DIR@", str(tmp_path)) +
+          "ExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")
+    return tmp_path
+
+
+_FULL_ENV = "KES_ADMIN=disabled\nVAULT_ROLE_ID=6f2c1a4e-role\nVAULT_SECRET_ID='s3cr3t-approle-value-never-shown'\n"
+
+
+def test_variables_come_from_the_units_environment_file(write, tmp_path):
+    _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env\n", {"kes.env": _FULL_ENV})
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    assert deployment.options.kes_env["VAULT_SECRET_ID"] == "s3cr3t-approle-value-never-shown"  # systemd's quoting
+    assert deployment.options.kes_env_origin == f"kes.service's EnvironmentFile {tmp_path}/kes.env"
+    assert not {"KES100", "KES213"} & set(codes(result, "KES"))
+    assert "s3cr3t-approle-value-never-shown" in result.secrets  # every report masks it
+
+
+def test_a_variable_the_environment_file_does_not_set_is_a_refusal(write, tmp_path):
+    _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env\n",
+                    {"kes.env": "KES_ADMIN=disabled\nVAULT_ROLE_ID=6f2c1a4e-role\n"})
+    result = lint([tmp_path])
+    [unset] = [f for f in result.findings if f.code == "KES100"]
+    assert "${VAULT_SECRET_ID}" in unset.message
+    assert f"the KES environment (kes.service's EnvironmentFile {tmp_path}/kes.env) does not set" in unset.message
+    assert "KES213" not in codes(result, "KES")
+
+
+def test_environment_lines_count_and_environment_files_override_them(write, tmp_path):
+    # systemd.exec(5): settings from EnvironmentFile= override those of Environment=, whatever the order of the lines;
+    # among Environment= lines the later assignment wins, and an empty Environment= resets the list.
+    _env_deployment(write, tmp_path, 'Environment=KES_ADMIN=old VAULT_ROLE_ID=gone\nEnvironment=\n'
+                                     'EnvironmentFile=@DIR@/kes.env\n'
+                                     'Environment="KES_ADMIN=from-unit" VAULT_ROLE_ID=first\n'
+                                     'Environment=VAULT_ROLE_ID=second\n',
+                    {"kes.env": "KES_ADMIN=disabled\nVAULT_SECRET_ID=s3cr3t-approle-value-never-shown\n"})
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    env = deployment.options.kes_env
+    assert (env["KES_ADMIN"], env["VAULT_ROLE_ID"]) == ("disabled", "second")
+    assert "Environment= and EnvironmentFile" in deployment.options.kes_env_origin
+    assert not {"KES100", "KES213"} & set(codes(result, "KES"))
+
+
+def test_an_optional_environment_file_that_is_missing_is_skipped(write, tmp_path):
+    _env_deployment(write, tmp_path, "EnvironmentFile=-@DIR@/absent.env\nEnvironmentFile=@DIR@/kes.env\n",
+                    {"kes.env": _FULL_ENV})
+    result = lint([tmp_path], Options(require_files=True))
+    assert result.deployments[0].options.kes_env["KES_ADMIN"] == "disabled"
+    assert not {"KES100", "KES213", "SYS006"} & set(codes(result, ""))
+    assert [f.message for f in result.findings if f.code == "SYS007"] == [
+        "`--config` names /nonexistent-kescheck/config.yaml, which does not exist: KES refuses to start "
+        "(`open /nonexistent-kescheck/config.yaml: no such file or directory`)"]
+
+
+def test_a_missing_environment_file_leaves_the_environment_unknown(write, tmp_path):
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\nEnvironmentFile=/nonexistent-kescheck/kes.env\n")
+    result = lint([tmp_path])
+    assert result.deployments[0].options.kes_env is None
+    assert "KES100" not in codes(result, "KES") and "KES213" in codes(result, "KES")
+    [note] = [f for f in result.findings if f.code == "SYS006" and "EnvironmentFile" in f.message]
+    assert note.location.line == 5 and note.location.column == len("EnvironmentFile=") + 1
+    assert "does not know the environment this unit starts KES with (give it with --kes-env FILE)" in note.message
+    result = lint([tmp_path], Options(require_files=True))
+    [missing] = [f for f in result.findings if f.code == "SYS007" and "EnvironmentFile" in f.message]
+    assert "systemd does not start KES (`Failed to load environment files" in missing.message
+    assert "SYS006" not in codes(result)
+
+
+@pytest.mark.parametrize("path", ["${ENV_DIR}/kes.env", "/etc/kes/%i.env", "/etc/kes/*.env"])
+def test_an_environment_file_path_systemd_expands_leaves_the_environment_unknown(write, tmp_path, path):
+    _env_deployment(write, tmp_path, f"EnvironmentFile={path}\n")
+    result = lint([tmp_path])
+    assert result.deployments[0].options.kes_env is None and "KES213" in codes(result, "KES")
+    assert not [f for f in result.findings if f.code == "SYS006" and "EnvironmentFile" in f.message]
+
+
+def test_an_explicit_kes_env_wins_over_the_unit(write, tmp_path):
+    _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env\nEnvironmentFile=/nonexistent-kescheck/b.env\n",
+                    {"kes.env": _FULL_ENV})
+    result = lint([tmp_path], Options(kes_env={"KES_ADMIN": "disabled"}))
+    [deployment] = result.deployments
+    assert deployment.options.kes_env == {"KES_ADMIN": "disabled"} and deployment.options.kes_env_origin is None
+    unset = sorted(f.message for f in result.findings if f.code == "KES100")
+    assert len(unset) == 2 and all("which the KES environment does not set" in m for m in unset)
+    [note] = [f for f in result.findings if f.code == "SYS006" and "EnvironmentFile" in f.message]
+    assert note.message.endswith("; --kes-env gives that environment instead")
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "sarif"])
+def test_secrets_of_the_environment_file_are_never_shown(write, tmp_path, cli, fmt):
+    secret = "s3cr3t-approle-value-never-shown"
+    api_key = "kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs"
+    _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env\n",
+                    {"kes.env": f"KES_ADMIN={api_key}\nVAULT_ROLE_ID={secret}\nVAULT_SECRET_ID=\"{secret}\"\n"
+                                f"VAULT_TOKEN={secret}-token\n"})
+    write("kes-config.yaml", _ENV_CONFIG.replace("role_id", "role_id") + "    policy:\n      p: {allow: ['${VAULT_TOKEN}']}\n")
+    run = cli("lint", tmp_path, "--format", fmt, "--require-files")
+    output = run.stdout + run.stderr
+    assert run.status in (0, 1) and "SYS007" in output
+    assert secret not in output and api_key not in output and "AGaV6VXHasF0" not in output
+
+
+def test_a_unit_with_drop_ins_leaves_the_environment_unknown(write, tmp_path):
+    # `kes.service.d/env.conf` may add `EnvironmentFile=` lines: kescheck does not read them with the unit.
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n")
+    write("kes.service.d/env.conf", "[Service]\nEnvironmentFile=/etc/default/kes\n")
+    result = lint([tmp_path / "kes.service"])
+    assert result.deployments[0].options.kes_env is None
+    assert "KES100" not in codes(result, "KES") and "KES213" in codes(result, "KES")

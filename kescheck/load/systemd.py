@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .envfile import is_secret_variable
+from .envfile import is_secret_variable, is_valid_variable_name
 from .source import SourceFile
 
 _SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
@@ -115,6 +115,8 @@ class KesUnit:
     source: SourceFile
     exec_start: ExecStart | None = None
     environment_files: list[EnvironmentFileRef] = field(default_factory=list)
+    environment: list[tuple[str, Word]] = field(default_factory=list)
+    """`Environment=` assignments in order, as (name, the whole `NAME=value` word); systemd skips words without `=`."""
     problems: list[UnitProblem] = field(default_factory=list)
 
     @property
@@ -337,7 +339,13 @@ def read_unit(source: SourceFile) -> KesUnit:
             problems: list[UnitProblem] = []
             exec_starts.append((logical, _words(logical, problems), problems))
         elif logical.key == "Environment":
-            _mark_secrets(source, _words(logical, []))
+            if not logical.value.strip():
+                unit.environment = []  # an empty assignment resets the list
+                continue
+            words = _words(logical, [])
+            _mark_secrets(source, words)
+            unit.environment.extend((word.text.partition("=")[0], word) for word in words
+                                    if "=" in word.text and is_valid_variable_name(word.text.partition("=")[0]))
         elif logical.key == "EnvironmentFile":
             if not logical.value.strip():
                 unit.environment_files = []
@@ -364,3 +372,61 @@ def read_unit(source: SourceFile) -> KesUnit:
         unit.exec_start = ExecStart(logical.key_line, logical.key_column, executable, flags, arguments)
         break
     return unit
+
+
+_SPECIFIER = re.compile(r"%[a-zA-Z]")
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class UnitEnvironment:
+    """The environment a unit gives KES: its `Environment=` assignments, then the files its `EnvironmentFile=` lines
+    name, each read with systemd's rules (systemd.exec(5): the files override `Environment=`, and a later file a
+    former one). `values` is None when it cannot be known here."""
+
+    values: dict[str, str] | None
+    origin: str
+    """Where the environment comes from, for messages: `deploy/kes.service's EnvironmentFile /etc/default/kes`."""
+
+
+def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
+    """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it.
+
+    Unknown when a path holds a `$VAR`, `%` specifier or glob; when a file without `-` does not exist here or cannot
+    be read; for a drop-in, or a unit with drop-ins (`kes.service.d/`) beside it; or when an `Environment=` value
+    holds a `%` specifier (systemd replaces them; `$VAR` it leaves as written). A missing file named with `-` is
+    skipped, as systemd skips it. The files' secret values join the unit's, so every report masks them."""
+    from .envfile import parse_env
+    from .source import InputError, decode, read_bytes
+
+    name = unit.source.path.name  # short: the message names the file it reads the environment from
+    here = unit.source.path
+    if here.parent.name.endswith(".d") or resolve(f"{here.name}.d").is_dir():
+        # A drop-in, or a unit with drop-ins: the other files may add variables kescheck does not read with it.
+        return UnitEnvironment(None, f"{name} and its drop-ins")
+    values: dict[str, str] = {}
+    for variable, word in unit.environment:
+        value = word.text.partition("=")[2]
+        if _SPECIFIER.search(value.replace("%%", "")):
+            return UnitEnvironment(None, f"{name}'s Environment=")
+        values[variable] = value.replace("%%", "%")
+    read: list[str] = []
+    for ref in unit.environment_files:
+        if ref.path.unexpanded or _GLOB.search(ref.path.text) or not ref.path.text.strip():
+            return UnitEnvironment(None, f"{name}'s EnvironmentFile {ref.path.text}")
+        path = resolve(ref.path.text)
+        try:
+            data = read_bytes(path)
+        except InputError:
+            if ref.optional and not path.exists():
+                continue  # systemd skips an optional file that does not exist
+            return UnitEnvironment(None, f"{name}'s EnvironmentFile {ref.path.text}")
+        source = decode(path, data)
+        reading = parse_env(source).systemd  # parsing marks the file's secret values
+        unit.source.secret_values.update(source.secret_values)
+        values.update((a.name, a.value) for a in reading.assignments if a.valid)
+        read.append(ref.path.text)
+    parts = (["Environment="] if unit.environment else []) + \
+        ([f"EnvironmentFile{'s' if len(read) > 1 else ''} {', '.join(read)}"] if read else [])
+    origin = f"{name}'s {' and '.join(parts)}" if parts else f"{name} sets no Environment= or EnvironmentFile="
+    return UnitEnvironment(values, origin)

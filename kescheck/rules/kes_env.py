@@ -107,8 +107,9 @@ def _without_the_variable(deployment) -> str:
 _SHELL_DEFAULT_EXAMPLE = "admin: {identity: '${KES_ADMIN:-disabled}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
 
-def _unset_name(env) -> str:
-    return ("the KES environment has no variable of that name" if env is not None else
+def _unset_name(deployment) -> str:
+    return (f"{deployment.options.kes_environment()} has no variable of that name"
+            if deployment.options.kes_env is not None else
             "no environment normally has a variable of that name")
 
 
@@ -144,7 +145,7 @@ def env_reference_shell_syntax(deployment):
                           f"`{node.path}` is `{node.text.strip()}`, references joined into one value: KES substitutes only "
                           f"a value that is one whole `${{NAME}}`, and takes everything between the first `${{` and the "
                           f"last `}}` as the name, so it looks up a variable literally named `{name}`; "
-                          f"{_unset_name(env)}, so {_without_the_variable(deployment)}",
+                          f"{_unset_name(deployment)}, so {_without_the_variable(deployment)}",
                           fix="Set one variable to the whole value where KES starts (e.g. `Environment=KES_ADDRESS="
                               "0.0.0.0:7373` in the KES systemd unit) and write `${KES_ADDRESS}`, or write the value "
                               "into the file.")
@@ -170,7 +171,7 @@ def env_reference_shell_syntax(deployment):
                    f"`{word}` into the file instead of the reference.")
         else:
             fix = f"Write `${{{variable}}}` and set {variable} where KES starts (systemd `Environment=`, the container's env)."
-        unset = _unset_name(env)
+        unset = _unset_name(deployment)
         yield at_node(config.source, node,
                       f"`{node.path}` is {written}, shell syntax KES does not understand: KES looks up a variable "
                       f"literally named {looked_up}, so {meant}; {unset}, so {_without_the_variable(deployment)}",

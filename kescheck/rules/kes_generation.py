@@ -180,7 +180,7 @@ def _empty_key_field(deployment) -> tuple[str, object]:
         name = env_reference(value)
         if name is not None:
             how = "sets to an empty value" if name in env else "does not set (so KES substitutes an empty value)"
-            reasons.append(f"`keystore.{dotted}.{field}` is `${{{name}}}`, which the KES environment {how}")
+            reasons.append(f"`keystore.{dotted}.{field}` is `${{{name}}}`, which {deployment.options.kes_environment()} {how}")
         elif isinstance(value, YScalar) and not value.is_null:
             reasons.append(f"`keystore.{dotted}.{field}` is empty")
         else:

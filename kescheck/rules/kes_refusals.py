@@ -70,8 +70,8 @@ def env_variable_unset(deployment):
         return  # KES <= 0.21 substitutes the empty string: KES108 and KES222 judge the empty values
     for name, node in substituted_references(config):
         if name not in env and shell_expansion(name) is None:  # `${VAR:-x}` is KES216's
-            yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment does "
-                          f"not set: KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
+            yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which "
+                          f"{deployment.options.kes_environment()} does not set: KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
 
 
 def _not_found(config: KesConfig, kes_version: str | None, name: str) -> str:
@@ -134,7 +134,8 @@ def env_variable_empty(deployment):
         reason = as_released(reason, deployment.options.kes_version)
         how = ("sets to an empty value" if name in env else
                f"does not set, and {_release(config, deployment.options.kes_version)} substitutes an empty value")
-        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which the KES environment {how}: "
+        yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which "
+                      f"{deployment.options.kes_environment()} {how}: "
                       f"KES refuses to start, {reason}")
 
 

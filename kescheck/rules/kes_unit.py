@@ -216,46 +216,81 @@ def auth_flag_disagrees(deployment):
                                        f"`{'on' if told else 'off'}`: kescheck follows --kes-auth")
 
 
-def _missing_config(deployment):
+def _missing_files(deployment):
+    """(unit, the word naming the file, its path, what it is) for the unit's `--config` and each `EnvironmentFile=`
+    written without `-`, when the file does not exist here. A path holding `$VAR`, a `%` specifier or a glob is
+    not resolved; a missing file named with `-` is skipped, as systemd skips it."""
     unit = deployment.unit
-    config = unit.config if unit is not None else None
-    if config is None or config.unexpanded or not config.text.strip():
-        return None
-    path = deployment.resolve(config.text, unit.source)
-    return (unit, config, path) if not path.exists() else None
+    if unit is None:
+        return
+    config = unit.config
+    if config is not None and not config.unexpanded and config.text.strip():
+        path = deployment.resolve(config.text, unit.source)
+        if not path.exists():
+            yield unit, config, path, "config"
+    for ref in unit.environment_files:
+        word = ref.path
+        if ref.optional or word.unexpanded or not word.text.strip() or any(c in word.text for c in "*?["):
+            continue
+        path = deployment.resolve(word.text, unit.source)
+        if not path.exists():
+            yield unit, word, path, "env"
 
 
-@rule("SYS006", "config-file-not-found", Severity.NOTE, "The KES config the unit names is not here to check",
-      rationale="""The unit's `kes server --config FILE` names the config KES reads. In a repository it usually
-      points at where the file will be installed (`/etc/kes/config.yaml`), not where it is kept, so lint mode
-      only notes that kescheck could not read it there; the one KES config among the inputs is checked with the
-      unit instead. On the host (or with --require-files) a missing config is an error (SYS007).""",
-      fix="Run kescheck where the files are, name the KES config with the unit, and use --require-files on hosts "
-          "that hold the files.",
+def _unknown_environment(deployment) -> str:
+    if deployment.options.kes_env is not None:
+        return "; --kes-env gives that environment instead"
+    return " (give it with --kes-env FILE)"
+
+
+@rule("SYS006", "config-file-not-found", Severity.NOTE,
+      "A file the unit names (its KES config, an `EnvironmentFile=`) is not here to check",
+      rationale="""The unit's `kes server --config FILE` names the config KES reads, and its `EnvironmentFile=`
+      lines the files systemd reads KES's environment from. In a repository they usually point at where the files
+      will be installed (`/etc/kes/config.yaml`, `/etc/default/kes`), not where they are kept, so lint mode only
+      notes that kescheck could not read them there: the one KES config among the inputs is checked with the unit
+      instead, and without an environment file KES's environment stays unknown (as without --kes-env). A file
+      named with a leading `-` is optional: systemd skips it when it does not exist, and so does kescheck. On the
+      host (or with --require-files) a missing file is an error (SYS007).""",
+      fix="Run kescheck where the files are, name the KES config with the unit, give the environment with "
+          "--kes-env FILE, and use --require-files on hosts that hold the files.",
       examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None),
                 _example("--config config.yaml", False)))
 def config_file_not_found(deployment):
-    found = _missing_config(deployment)
-    if found is None or deployment.options.require_files:
+    if deployment.options.require_files:
         return
-    unit, config, path = found
-    checked = "; the KES config among the inputs was checked with this unit" if deployment.kes is not None else ""
-    yield _at_word(unit, config, f"`--config` names {path}, which does not exist here, so kescheck could not check "
-                                 f"the config this unit starts{checked}", anchor="kes-server:--config")
+    for unit, word, path, kind in _missing_files(deployment):
+        if kind == "config":
+            checked = "; the KES config among the inputs was checked with this unit" if deployment.kes is not None else ""
+            yield _at_word(unit, word, f"`--config` names {path}, which does not exist here, so kescheck could not "
+                                       f"check the config this unit starts{checked}", anchor="kes-server:--config")
+        else:
+            yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist here, so kescheck does "
+                                       f"not know the environment this unit starts KES with"
+                                       f"{_unknown_environment(deployment)}",
+                           anchor=f"unit:EnvironmentFile={word.text}")
 
 
-@rule("SYS007", "config-file-missing", Severity.ERROR, "The KES config the unit names does not exist",
+@rule("SYS007", "config-file-missing", Severity.ERROR, "A file the unit names (its KES config, an `EnvironmentFile=`) "
+      "does not exist",
       rationale="""KES reads its config from the file `kes server --config` names and refuses to start when it
-      cannot open it (`open FILE: no such file or directory`). kescheck reports this with --require-files (as on
-      the host, and in the doctor); otherwise SYS006 notes it.""",
-      fix="Install the config where the unit says, or correct the path after `--config`.",
+      cannot open it (`open FILE: no such file or directory`); systemd does not start the service at all when a
+      file its `EnvironmentFile=` names without a leading `-` does not exist (`Failed to load environment files:
+      No such file or directory`). kescheck reports this with --require-files (as on the host, and in the doctor);
+      otherwise SYS006 notes it.""",
+      fix="Install the file where the unit says, correct the path, or (for an environment file that may be absent) "
+          "write `EnvironmentFile=-/path`.",
       examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None,
                          options=(("require_files", True),)),
                 _example("--config config.yaml", False, options=(("require_files", True),))))
 def config_file_missing(deployment):
-    found = _missing_config(deployment)
-    if found is None or not deployment.options.require_files:
+    if not deployment.options.require_files:
         return
-    unit, config, path = found
-    yield _at_word(unit, config, f"`--config` names {path}, which does not exist: KES refuses to start "
-                                 f"(`open {config.text}: no such file or directory`)", anchor="kes-server:--config")
+    for unit, word, path, kind in _missing_files(deployment):
+        if kind == "config":
+            yield _at_word(unit, word, f"`--config` names {path}, which does not exist: KES refuses to start "
+                                       f"(`open {word.text}: no such file or directory`)", anchor="kes-server:--config")
+        else:
+            yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist: systemd does not start "
+                                       f"KES (`Failed to load environment files: No such file or directory`)",
+                           anchor=f"unit:EnvironmentFile={word.text}")
