@@ -10,7 +10,7 @@ from conftest import FIXTURES
 from example_files import materialize
 from kescheck.engine import lint
 from kescheck.load.source import SourceFile
-from kescheck.load.systemd import looks_like_kes_unit, looks_like_unit, read_unit
+from kescheck.load.systemd import looks_like_unit, read_unit
 from kescheck.model import Options
 from kescheck.rules import find_rule
 
@@ -86,13 +86,18 @@ def test_broken_command_lines_are_problems_not_exceptions(command, problem):
     assert read.exec_start is not None and any(problem in p.message for p in read.problems)
 
 
+def runs_kes(text: str) -> bool:
+    """What the engine asks of a unit: does it start `kes server`?"""
+    return looks_like_unit(text) and unit(text).exec_start is not None
+
+
 def test_recognition_by_content():
-    assert looks_like_kes_unit("[Service]\nExecStart=/usr/local/bin/kes server --config c.yaml\n")
-    assert looks_like_kes_unit("[Service]\nExecStart=kes server\n")
+    assert runs_kes("[Service]\nExecStart=/usr/local/bin/kes server --config c.yaml\n")
+    assert runs_kes("[Service]\nExecStart=kes server\n")
     minio = (FIXTURES / "systemd" / "docs-copy" / "minio.service").read_text()
-    assert looks_like_unit(minio) and not looks_like_kes_unit(minio)
-    assert not looks_like_kes_unit("[Service]\nExecStart=/usr/bin/kes identity new\n")
-    assert not looks_like_kes_unit("[Unit]\nDescription=kes server\n")
+    assert looks_like_unit(minio) and not runs_kes(minio)
+    assert not runs_kes("[Service]\nExecStart=/usr/bin/kes identity new\n")
+    assert not runs_kes("[Unit]\nDescription=kes server\n")
     assert not looks_like_unit("admin:\n  identity: disabled\n")
 
 
@@ -103,7 +108,7 @@ def test_random_input_never_raises():
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         read_unit(SourceFile(Path("u.service"), text))
-        looks_like_kes_unit(text)
+        looks_like_unit(text)
 
 
 # --- discovery and pairing -------------------------------------------------------------------------

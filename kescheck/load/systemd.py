@@ -24,7 +24,6 @@ from .envfile import is_secret_variable, is_valid_variable_name
 from .source import SourceFile
 
 _SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
-_SERVICE_SECTION = re.compile(r"^[ \t]*\[Service\][ \t]*\r?$", re.MULTILINE)
 _UNIT_SECTIONS = ("Unit", "Service", "Install", "Socket", "Timer", "Mount", "Path", "Slice", "Scope", "Automount",
                   "Swap", "Target")
 _PREFIX_CHARS = "-@:+!|"
@@ -38,13 +37,6 @@ def looks_like_unit(text: str) -> bool:
     """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header and a `Key=` line."""
     return any(match[1].strip() in _UNIT_SECTIONS for match in _SECTION.finditer(text)) \
         and re.search(r"^[ \t]*[A-Za-z][A-Za-z0-9]*[ \t]*=", text, re.MULTILINE) is not None
-
-
-def looks_like_kes_unit(text: str) -> bool:
-    """A unit whose `[Service]` section's `ExecStart=` runs `kes server`."""
-    if _SERVICE_SECTION.search(text) is None or "ExecStart" not in text or "server" not in text:
-        return False
-    return read_unit(SourceFile(PurePosixPath("<unit>"), text)).exec_start is not None  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -141,9 +133,6 @@ class KesUnit:
         if flag is None or flag.value is None or flag.value.unexpanded:
             return None
         return {"on": True, "off": False}.get(flag.value.text.strip().lower())
-
-    def release(self) -> None:
-        """Units are small and keep nothing large: nothing to drop."""
 
 
 @dataclass
