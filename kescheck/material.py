@@ -15,7 +15,7 @@ from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.envfile import EnvEntry, EnvFile
 from .load.kesconfig import (INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, is_edge_g1, predates,
-                             unset_variable_is_empty)
+                             target_release, unset_variable_is_empty)
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
 from .load.source import SourceFile
@@ -147,7 +147,7 @@ def _client_verification(deployment: Deployment, found: "Material") -> ClientVer
     # A G2 config here is one a glob-era release named with --kes-version runs (KES220): that release ignores
     # `tls.auth` and verifies as its generation does.
     reads_ca = kes.generation is not Generation.G0 and not predates(version, INTRODUCED["tls.ca"])
-    release = f"KES {version.strip()}" if version else f"KES of generation {kes.generation.label}"
+    release = target_release(kes.generation, version)
     if flag:
         because = f"{release} runs with `kes server --auth=on`, {deployment.kes_auth_origin()}"
     else:

@@ -222,6 +222,11 @@ def release_words(introduced: str | tuple[int, int, int]) -> str:
     """`KES 2023-04-03` or `KES v0.22.0`."""
     return f"KES v{'.'.join(map(str, introduced))}" if isinstance(introduced, tuple) else f"KES {introduced}"
 
+
+def target_release(generation: "Generation", kes_version: str | None) -> str:
+    """How messages name the KES a config is checked for: `KES 0.22`, or `KES of generation G0 (KES <= 0.17.1)`."""
+    return f"KES {kes_version.strip()}" if kes_version else f"KES of generation {generation.label}"
+
 # Values that are secrets wherever they appear; matched against YAML paths with fnmatch.
 SECRET_PATHS = (
     "tls.password",

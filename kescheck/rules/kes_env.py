@@ -9,7 +9,7 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (Generation, env_reference, is_secret_path, release_date, semantic_version,
-                              shell_expansion, unset_variable_is_empty)
+                              shell_expansion, target_release, unset_variable_is_empty)
 from ..load.yamldoc import YScalar
 from .base import Example, at_node, rule
 
@@ -43,7 +43,7 @@ def env_variable_needed(deployment):
         return
     version = deployment.options.kes_version
     silent = unset_variable_is_empty(config.generation, version)
-    release = f"KES {version.strip()}" if version else f"KES of generation {config.generation.label}"
+    release = target_release(config.generation, version)
     for name, node in substituted_references(config):
         if shell_expansion(name) is not None:
             continue  # KES216: the name is not what the author meant

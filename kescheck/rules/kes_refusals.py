@@ -10,7 +10,7 @@ import re
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
                               keystore_era, predates, reads_key, release_date, semantic_version, shell_expansion,
-                              unset_variable_is_empty)
+                              target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..material import kes_resolved, material
@@ -93,10 +93,6 @@ def _refused_when_empty(generation: str, path: str) -> str | None:
     return schema.get("x-kes-refusal") or f"`{path}` must not be empty"
 
 
-def _release(config: KesConfig, kes_version: str | None) -> str:
-    return f"KES {kes_version.strip()}" if kes_version else f"KES of generation {config.generation.label}"
-
-
 _POLICY_IDENTITY = re.compile(r"^policy\.[^.]+\.identities\[\d+\]$")
 _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
@@ -133,7 +129,7 @@ def env_variable_empty(deployment):
             continue
         reason = as_released(reason, deployment.options.kes_version)
         how = ("sets to an empty value" if name in env else
-               f"does not set, and {_release(config, deployment.options.kes_version)} substitutes an empty value")
+               f"does not set, and {target_release(config.generation, deployment.options.kes_version)} substitutes an empty value")
         yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which "
                       f"{deployment.options.kes_environment()} {how}: "
                       f"KES refuses to start, {reason}")
@@ -307,7 +303,7 @@ def _glob_era_second_keystores(deployment):
     """(dotted, node, message) for each keystore beyond the first, as the target glob-era release treats it."""
     config, version = deployment.kes, deployment.options.kes_version
     era = keystore_era(config.generation, version)
-    release = _release(config, version)
+    release = target_release(config.generation, version)
     if era is KeystoreEra.COUNTED:  # 2023-04-03 to 2023-09-28: as current KES, by the mappings present
         names = [n for n in _G1_COUNTED_KEYSTORES if n != "entrust.keycontrol" or not predates(version, "2023-07-26")]
         stores = configured_keystores(config, names)

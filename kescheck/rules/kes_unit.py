@@ -9,7 +9,7 @@ else kescheck assumes the current KES and says so.
 from __future__ import annotations
 
 from ..findings import Finding, Location, Severity
-from ..load.kesconfig import Generation, predates, release_date
+from ..load.kesconfig import Generation, predates, release_date, target_release
 from ..load.systemd import KesUnit, ServerFlag, Word
 from .base import Example, rule
 
@@ -51,7 +51,7 @@ def _release(deployment) -> str:
     if version:
         return f"KES {version.strip()}"
     if deployment.kes is not None and deployment.kes.detected:
-        return f"KES of generation {deployment.kes.generation.label}"
+        return target_release(deployment.kes.generation, None)
     return "the current KES (kescheck assumes it; name another with --kes-version)"
 
 
