@@ -281,7 +281,7 @@ def unit_config_path(loaded: LoadedFile) -> Path | None:
     """The KES config a unit's `kes server --config` names, resolved beside the unit like other references;
     None without `--config` or when its value holds a `$VAR` or `%` specifier systemd replaces."""
     config = loaded.unit.config if loaded.unit is not None else None
-    if config is None or config.unexpanded or not config.text.strip() or loaded.path == Path("<stdin>"):
+    if config is None or not config.names_known_path or loaded.path == Path("<stdin>"):
         return None
     path = Path(config.text)
     return path if path.is_absolute() else loaded.path.parent / path

@@ -31,6 +31,7 @@ VALUE_FLAGS = frozenset({"config", "addr", "auth", "key", "cert", "root"})
 """`kes server` flags that take a value in some release (field-failures E2); every other flag is a switch."""
 _UNEXPANDED = re.compile(r"\$|%[a-zA-Z%]")
 """`$VAR`, `${VAR}` (systemd substitutes the unit's environment) and `%h`-style specifiers."""
+_GLOB = re.compile(r"[*?\[]")
 
 
 def looks_like_unit(text: str) -> bool:
@@ -56,6 +57,11 @@ class Word:
         """Holds a `$VAR` or `%` specifier that systemd replaces: its value is not known here."""
         return _UNEXPANDED.search(self.text) is not None
 
+    @property
+    def names_known_path(self) -> bool:
+        """A path kescheck can resolve as written: not empty, nothing systemd replaces."""
+        return bool(self.text.strip()) and not self.unexpanded
+
 
 @dataclass(frozen=True)
 class ServerFlag:
@@ -78,6 +84,11 @@ class EnvironmentFileRef:
     path: Word
     optional: bool
     """Written with a leading `-`: systemd skips the file when it does not exist."""
+
+    @property
+    def resolvable(self) -> bool:
+        """One file kescheck can open: a known path and no glob (systemd would read every match)."""
+        return self.path.names_known_path and _GLOB.search(self.path.text) is None
 
 
 @dataclass(frozen=True)
@@ -364,7 +375,6 @@ def read_unit(source: SourceFile) -> KesUnit:
 
 
 _SPECIFIER = re.compile(r"%[a-zA-Z]")
-_GLOB = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -401,7 +411,7 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
         values[variable] = value.replace("%%", "%")
     read: list[str] = []
     for ref in unit.environment_files:
-        if ref.path.unexpanded or _GLOB.search(ref.path.text) or not ref.path.text.strip():
+        if not ref.resolvable:
             return UnitEnvironment(None, f"{name}'s EnvironmentFile {ref.path.text}")
         path = resolve(ref.path.text)
         try:

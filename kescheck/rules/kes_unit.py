@@ -224,14 +224,14 @@ def _missing_files(deployment):
     if unit is None:
         return
     config = unit.config
-    if config is not None and not config.unexpanded and config.text.strip():
+    if config is not None and config.names_known_path:
         path = deployment.resolve(config.text, unit.source)
         if not path.exists():
             yield unit, config, path, "config"
     for ref in unit.environment_files:
-        word = ref.path
-        if ref.optional or word.unexpanded or not word.text.strip() or any(c in word.text for c in "*?["):
+        if ref.optional or not ref.resolvable:
             continue
+        word = ref.path
         path = deployment.resolve(word.text, unit.source)
         if not path.exists():
             yield unit, word, path, "env"
