@@ -250,6 +250,12 @@ def test_joined_references_are_one_name_to_kes(write, value, name):
     assert not [c for c, *_ in run(write, text, kes_env={name: "disabled"}) if c == "KES216"]
 
 
+def test_joined_references_in_a_typed_field_are_a_reference_to_the_schema_too(write):
+    # KES fails on the variable lookup, before it reads the value as a duration: one finding, KES216's.
+    text = "admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\ncache:\n  expiry:\n    any: ${A}${B}\n" + FS
+    assert [(c, line) for c, line, *_ in run(write, text) if c in ("KES012", "KES216")] == [("KES216", 8)]
+
+
 def test_a_reference_inside_a_longer_value_stays_literal(write):
     text = "address: 0.0.0.0:${KES_PORT}\nadmin:\n  identity: 'x-${A}'\ntls:\n  key: /k\n  cert: /c\n" + FS
     assert [(c, line) for c, line, *_ in run(write, text) if c in ("KES214", "KES216")] == [("KES214", 1), ("KES214", 3)]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
-ENV = r"\$\{[^{}]*\}"
+ENV = r"\$\{[\s\S]*\}"
 NAME = r"(?!_$)(?!-)[0-9A-Za-z_-]{1,80}(?<!-)"
 _UNIT = r"(?:ns|us|µs|μs|ms|s|m|h)"
 _DURATION = rf"(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+){_UNIT})+)"
