@@ -37,17 +37,17 @@ class Role(enum.Enum):
     MINIO_CERTS_CAS = "the CA directory MinIO verifies KES against without MINIO_KMS_KES_CAPATH (<certs-dir>/CAs)"
     VAULT_JWT = "the Kubernetes service account token KES logs in to Vault with"
 
-    @property
-    def is_key(self) -> bool:
-        return self in (Role.KES_SERVER_KEY, Role.KEYSTORE_KEY, Role.MINIO_CLIENT_KEY)
+    is_key: bool
+    is_ca: bool
+    is_certificate: bool
 
-    @property
-    def is_ca(self) -> bool:
-        return self in (Role.KES_CLIENT_CA, Role.KEYSTORE_CA, Role.MINIO_CAPATH, Role.MINIO_CERTS_CAS)
 
-    @property
-    def is_certificate(self) -> bool:
-        return not self.is_key and not self.is_ca and self is not Role.VAULT_JWT
+# Plain attributes, not properties: every rule of every deployment asks them of every reference.
+for _role in Role:
+    _role.is_key = _role in (Role.KES_SERVER_KEY, Role.KEYSTORE_KEY, Role.MINIO_CLIENT_KEY)
+    _role.is_ca = _role in (Role.KES_CLIENT_CA, Role.KEYSTORE_CA, Role.MINIO_CAPATH, Role.MINIO_CERTS_CAS)
+    _role.is_certificate = not _role.is_key and not _role.is_ca and _role is not Role.VAULT_JWT
+del _role
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,8 +370,11 @@ def material(deployment: Deployment) -> Material:
 
 
 def pem_of(deployment: Deployment, ref: Reference) -> PemFile:
-    loader = load_ca_path if ref.role.is_ca else load_pem_file
-    return deployment.memo(("pem", ref.role.is_ca, ref.path), lambda: loader(ref.path))
+    key = ("pem", ref.role.is_ca, ref.path)
+    found = deployment.cache.get(key)
+    if found is None:  # inlined memo: rules ask ~60 times per deployment, almost always for a file already looked at
+        found = deployment.cache[key] = (load_ca_path if ref.role.is_ca else load_pem_file)(ref.path)
+    return found
 
 
 def key_of(deployment: Deployment, pair: KeyPair) -> LoadedKey | None:

@@ -126,6 +126,8 @@ class EnvReading:
     """Everything the two readers make of one env file."""
 
     entries: list[EnvEntry] = field(default_factory=list)
+    last_by_name: dict[str, EnvEntry] = field(default_factory=dict)
+    """The entry MinIO uses for each name: rules ask for the same few variables many times per file."""
     unparsable: list[EnvLineProblem] = field(default_factory=list)
     """Lines without `=`: MinIO refuses to start on the first one."""
     systemd: SystemdReading = field(default_factory=SystemdReading)
@@ -175,11 +177,7 @@ class EnvFile:
 
     def get(self, name: str) -> EnvEntry | None:
         """The entry MinIO uses: the last assignment wins."""
-        found = None
-        for entry in self.entries:
-            if entry.name == name:
-                found = entry
-        return found
+        return self.reading.last_by_name.get(name)
 
     def defined(self, name: str) -> bool:
         return self.get(name) is not None
@@ -227,6 +225,7 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
                      value_end_column=value_start + 1 + len(env_value), raw=raw, had_export=had_export,
                      quote=quote, env_value=unquoted)
     env.entries.append(entry)
+    env.last_by_name[entry.name] = entry
     if not is_valid_variable_name(entry.key) and _LOOKS_LIKE_CREDENTIAL.search(name):
         _mark_secret_text(source, number, entry.name_column, entry.name_column + len(name), name)
     if (entry.is_secret or "kes:v1:" in unquoted) and env_value:  # a KES API key under any name
