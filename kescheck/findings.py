@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -59,7 +59,9 @@ class Finding:
     related: tuple[Location, ...] = field(default=())
 
     def stamped(self, code: str, severity: Severity) -> "Finding":
-        return replace(self, code=code, severity=severity)
+        # Spelt out rather than dataclasses.replace, which inspects the fields anew for each of a batch's findings.
+        return Finding(self.location, self.message, self.fix, self.anchor, code, severity, self.suppressed_by,
+                       self.related)
 
     def sort_key(self) -> tuple:
         loc = self.location

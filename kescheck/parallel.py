@@ -56,18 +56,25 @@ def _cpu_quota(cgroup_root: str) -> float | None:
 
 @contextlib.contextmanager
 def frozen_objects():
-    """Every object that exists now is left out of garbage collections until the block ends (`gc.freeze`).
-    Objects that live through the block anyway (parsed files, a parent's memory shared with its workers)
-    then cost no collection time; they are still freed as soon as nothing refers to them. A no-op inside
-    another such block, or when the caller froze objects itself: freezing does not nest."""
-    if gc.get_freeze_count():
-        yield
-        return
+    """Every object that exists now is left out of garbage collections until the outermost such block ends
+    (`gc.freeze`). Objects that live through the block anyway (parsed files, a parent's memory shared with its
+    workers) then cost no collection time; they are still freed as soon as nothing refers to them.
+
+    The block gives a `settle()` to call whenever many more such objects have been made: it frees cyclic
+    garbage (an aborted parse can leave some) and freezes the rest. Loading a batch settles every so many files,
+    so the collector's full passes never rescan the trees already loaded (they cost ~0.1 s per 1,000 configs)."""
+    outermost = not gc.get_freeze_count()
     gc.freeze()
+
+    def settle() -> None:
+        gc.collect()
+        gc.freeze()
+
     try:
-        yield
+        yield settle
     finally:
-        gc.unfreeze()
+        if outermost:
+            gc.unfreeze()
 
 
 def can_fork() -> bool:

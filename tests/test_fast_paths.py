@@ -5,6 +5,7 @@ No timing here: speed is measured by bench/run.py only.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -315,3 +316,25 @@ def test_a_walk_finds_a_flow_style_kes_config_and_skips_parsing_other_yaml(tmp_p
     result = lint([tmp_path])
     assert [f.source.path.name for f in result.files] == ["config.yaml"] and result.files[0].kind == "kes"
     assert parsed == ["config.yaml"]
+
+
+def test_collector_keys_equal_resolved_paths(tmp_path, monkeypatch):
+    """The collector resolves each directory once; its keys must still be the fully resolved paths."""
+    from kescheck.engine import _Collector, _key
+    from kescheck.model import Options
+
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "kes.yaml").write_text("address: 0.0.0.0:7373\n")
+    (tmp_path / "linked-dir").symlink_to(real, target_is_directory=True)
+    (tmp_path / "linked-file.yaml").symlink_to(real / "kes.yaml")
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    monkeypatch.chdir(tmp_path)
+    collector = _Collector(Options())
+    candidates = [real / "kes.yaml", tmp_path / "linked-dir" / "kes.yaml", tmp_path / "linked-file.yaml",
+                  tmp_path / "dangling.yaml", tmp_path / "missing.yaml", real / "sub" / "..",
+                  tmp_path / "linked-dir" / "sub" / ".." / "kes.yaml", tmp_path / "linked-dir",
+                  Path("real/kes.yaml"), Path("linked-dir/kes.yaml"), Path("."), Path("..")]
+    for path in candidates * 2:  # the second round answers from the directory cache
+        assert collector.key(path) == _key(path), path
+    assert collector.key(tmp_path / "linked-dir" / "kes.yaml") == (real / "kes.yaml").resolve()
