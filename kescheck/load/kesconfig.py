@@ -20,14 +20,15 @@ class Generation(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22 and up to 2023-09-28)",
-                2: "G2 (KES >= 2023-10-24, v0.23 onward)"}[self.value]
+        return _GENERATION_LABELS[self.value]
 
     @property
     def glob_policies(self) -> bool:
         return self is not Generation.G2
 
 
+_GENERATION_LABELS = {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22 and up to 2023-09-28)",
+                      2: "G2 (KES >= 2023-10-24, v0.23 onward)"}
 CURRENT = Generation.G2
 
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
