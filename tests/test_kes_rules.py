@@ -480,6 +480,16 @@ def test_offline_cache_zero_and_env_values(write):
     assert "KES224" in codes(run(write, env, kes_env={"KES_OFFLINE": "0s"}))
 
 
+@pytest.mark.parametrize("text, zero", [("0", True), ("-0", True), ("+0s", True), ("0h0m", True), (" 0.0s ", True),
+                                         ("1ns", False), ("1.5h", False), (".5m", False), ("0", True),
+                                         ("\u0663s", None), ("5", None), ("5d", None), ("", None), ("s", None)])
+def test_duration_zero_follows_go_syntax(text, zero):
+    """Go's ParseDuration takes ASCII digits only: an Arabic-Indic `٣s` is no duration, though Python's `\\d` matches it."""
+    from kescheck.rules.kes_risks import _duration_is_zero
+
+    assert _duration_is_zero(text) is zero
+
+
 def test_offline_cache_without_cache_section_points_at_the_file(write):
     found = [(c, line) for c, line, *_ in run(write, BASE + FS) if c == "KES224"]
     assert found == [("KES224", 1)]

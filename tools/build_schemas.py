@@ -18,14 +18,16 @@ import json
 import sys
 from pathlib import Path
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+REPO = Path(__file__).resolve().parent.parent
+SCHEMAS = REPO / "schemas"
+sys.path.insert(0, str(REPO))
+
+from kescheck.load.kesconfig import GO_DURATION  # noqa: E402 (after the path set-up above)
 
 ENV = r"\$\{[\s\S]*\}"
 NAME = r"(?!_$)(?!-)[0-9A-Za-z_-]{1,80}(?<!-)"
-_UNIT = r"(?:ns|us|µs|μs|ms|s|m|h)"
-_DURATION = rf"(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+){_UNIT})+)"
-DURATION = rf"^(?:[-+]?{_DURATION}|{ENV})?$"
-NON_NEGATIVE_DURATION = rf"^(?:\+?{_DURATION}|-0|{ENV})?$"
+DURATION = rf"^(?:[-+]?{GO_DURATION}|{ENV})?$"
+NON_NEGATIVE_DURATION = rf"^(?:\+?{GO_DURATION}|-0|{ENV})?$"
 _LEVEL = r"(?:[dD][eE][bB][uU][gG]|[iI][nN][fF][oO]|[wW][aA][rR][nN]|[eE][rR][rR][oO][rR])"
 _ON_OFF = r"(?:[oO][nN]|[oO][fF][fF])"
 LOG_LEVEL = rf"^\s*(?:{_ON_OFF}|{_LEVEL}(?:\+[-+]?[0-9]+)?|[-+]?[0-9]+|{ENV})?\s*$"

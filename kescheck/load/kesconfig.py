@@ -27,6 +27,9 @@ class Generation(enum.IntEnum):
         return self is not Generation.G2
 
 
+GO_DURATION = r"(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)"
+"""Go's time.ParseDuration without its sign: a bare `0`, or numbers each with a unit. The schemas
+(tools/build_schemas.py) and the rules that read durations share it."""
 _GENERATION_LABELS = {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22 and up to 2023-09-28)",
                       2: "G2 (KES >= 2023-10-24, v0.23 onward)"}
 CURRENT = Generation.G2

@@ -7,8 +7,8 @@ import re
 
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
-from ..load.kesconfig import (Generation, KesConfig, env_reference, is_secret_path, names_token_file, release_date,
-                              predates, semantic_version, TLS_AUTH_SINCE)
+from ..load.kesconfig import (GO_DURATION, Generation, KesConfig, env_reference, is_secret_path, names_token_file,
+                              release_date, predates, semantic_version, TLS_AUTH_SINCE)
 from ..load.yamldoc import YMap, YNode, YScalar
 from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
@@ -503,17 +503,15 @@ def vault_kv_version(deployment):
 
 _OFFLINE_CACHE_SINCE = (0, 17, 3)
 """The first KES release with `cache.expiry.offline` (every date-named release has it)."""
-_GO_DURATION = re.compile(r"^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$")
-_DURATION_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_SIGNED_GO_DURATION = re.compile(rf"^[+-]?{GO_DURATION}$")
+_DURATION_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 
 def _duration_is_zero(text: str) -> bool | None:
     """True for a Go duration of zero (`0`, `0s`, `0h0m`), False for any other valid one, None when it is no
     Go duration (the schema rules report those)."""
     text = text.strip()
-    if text in ("0", "+0", "-0"):
-        return True
-    if not _GO_DURATION.match(text):
+    if not _SIGNED_GO_DURATION.match(text):
         return None
     return all(float(number) == 0 for number in _DURATION_NUMBER.findall(text))
 
