@@ -343,10 +343,31 @@ _UNSCANNABLE_CHAR = re.compile("[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff
 """Tabs, CR, NEL, LS, PS, the BOM and what libyaml refuses as unprintable: the scanner leaves them to ruamel."""
 _LONGEST_SIMPLE_KEY = 1000
 """libyaml gives up on an implicit key longer than 1024 characters."""
+_NODES_PER_ROW = 4
+"""At most a sequence, a mapping, a key and a value start on one line (`- key: value`)."""
+_RESOLVED: dict[str, tuple[str, str, bool]] = {}
+"""Raw scalar -> (text, tag, quoted): a batch of configs repeats the same keys and values thousands of times."""
 
 
 class _Unscannable(Exception):
     pass
+
+
+def _resolve(raw: str) -> tuple[str, str, bool]:
+    first = raw[0]
+    if first == "'":
+        text, tag, quoted = raw[1:-1].replace("''", "'"), "str", True
+    elif first == '"':
+        text, tag, quoted = raw[1:-1], "str", True
+    else:
+        text, tag, quoted = raw, _plain_tag(raw), False
+    if len(text) > 80:
+        return text, tag, quoted
+    resolved = sys.intern(text), tag, quoted
+    if len(_RESOLVED) >= 20_000:
+        _RESOLVED.clear()
+    _RESOLVED[raw] = resolved
+    return resolved
 
 
 def scan_block_yaml(text: str) -> tuple[YNode, list[YamlProblem]] | None:
@@ -362,13 +383,15 @@ def scan_block_yaml(text: str) -> tuple[YNode, list[YamlProblem]] | None:
             column = indent + len(dash)
             if key:
                 colon = column + len(key) + len(before_colon)
+                if colon - column > _LONGEST_SIMPLE_KEY:
+                    return None
                 rows.append((number, indent, dash, key, column, colon, value, colon + 1 + len(before_value)))
             else:
                 rows.append((number, indent, dash, key, column, column, value, column + len(before_value)))
         elif other:
             return None
-    if not rows:
-        return None
+    if not rows or len(rows) * _NODES_PER_ROW > MAX_NODES:
+        return None  # ruamel's route reports the limit, with what it found before it
     scanner = _BlockScanner(rows, number, len(text) - 1 - text.rfind("\n"))
     try:
         root, after = scanner.node_below(0, "", 0)
@@ -385,13 +408,11 @@ class _BlockScanner:
     A row is (line, indent, dash, key, key column, colon column, value, value column), 0-based columns;
     dash, key and value are "" when absent."""
 
-    __slots__ = ("rows", "last_line", "last_width", "count", "problems")
+    __slots__ = ("rows", "last_line", "last_width", "problems")
 
     def __init__(self, rows: list, last_line: int, last_width: int) -> None:
         self.rows = rows
         self.last_line, self.last_width = last_line, last_width
-        self.count = 0
-        """Every node, merged ones too: at least `_Converter`'s count, so the limit is never missed."""
         self.problems: list[YamlProblem] = []
 
     def node_below(self, index: int, path: str, depth: int) -> tuple[YNode, int]:
@@ -412,56 +433,27 @@ class _BlockScanner:
         row = self.rows[index]
         return row[0], row[1] + 1
 
-    def scalar(self, number: int, column: int, raw: str, path: str, depth: int) -> YScalar:
-        self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
-            raise _Unscannable  # ruamel's route reports the limit, with what it found before it
-        first = raw[0]
-        if first == "'":
-            text, tag, quoted = raw[1:-1].replace("''", "'"), "str", True
-        elif first == '"':
-            text, tag, quoted = raw[1:-1], "str", True
-        else:
-            text, tag, quoted = raw, _plain_tag(raw), False
-        if len(text) <= 80:
-            text = sys.intern(text)
-        return YScalar(number, column + 1, number, column + 1 + len(raw), path, text, tag, quoted)
-
-    def empty(self, number: int, column: int, path: str, depth: int) -> YScalar:
-        self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
-            raise _Unscannable
-        return YScalar(number, column + 1, number, column + 1, path, "", "null", False)
-
     def mapping(self, index: int, column: int, path: str, depth: int) -> tuple[YMap, int]:
         """The block mapping whose first key is on row `index` at `column` (after a `- ` or not)."""
-        self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
-            raise _Unscannable
-        rows, problems, scalar = self.rows, self.problems, self.scalar
+        if depth >= MAX_DEPTH:
+            raise _Unscannable  # its entries would pass the limit: ruamel's route reports it
+        rows, problems = self.rows, self.problems
+        known = _RESOLVED.get
         count = len(rows)
         number, _, _, raw_key, _, colon, raw_value, value_column = rows[index]
         start_line = number
         entries: list[tuple[YScalar, YNode]] = []
         seen: dict[str, int] = {}
         while True:
-            if colon - column > _LONGEST_SIMPLE_KEY:
-                raise _Unscannable
-            first = raw_key[0]
-            if first == "'":
-                key = sys.intern(raw_key[1:-1].replace("''", "'"))
-            elif first == '"':
-                key = sys.intern(raw_key[1:-1])
-            else:
-                key = sys.intern(raw_key)
+            text, tag, quoted = known(raw_key) or _resolve(raw_key)
+            key = sys.intern(text)
             child_path = sys.intern(f"{path}.{key}") if path else key
             merge = key == "<<"
             if merge:
                 problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder", number, column + 1))
                 known_problems = len(problems)
             else:
-                key_scalar = scalar(number, column, raw_key, child_path, depth + 1)
-                key_scalar.is_key = True
+                key_scalar = YScalar(number, column + 1, number, column + 1 + len(raw_key), child_path, key, tag, quoted, True)
                 if key in seen:
                     problems.append(YamlProblem(f'mapping key "{key}" already defined at line {seen[key]}',
                                                 number, column + 1, kind="duplicate-key"))
@@ -469,13 +461,15 @@ class _BlockScanner:
                     seen[key] = number
             index += 1
             if raw_value:
-                value = scalar(number, value_column, raw_value, child_path, depth + 1)
+                text, tag, quoted = known(raw_value) or _resolve(raw_value)
+                value = YScalar(number, value_column + 1, number, value_column + 1 + len(raw_value), child_path,
+                                text, tag, quoted)
             elif index < count and rows[index][1] > column:
                 value, index = self.node_below(index, child_path, depth + 1)
             elif index < count and rows[index][1] == column and rows[index][2]:
                 value, index = self.sequence(index, column, True, child_path, depth + 1)
             else:  # an empty value sits just after its colon
-                value = self.empty(number, colon + 1, child_path, depth + 1)
+                value = YScalar(number, colon + 2, number, colon + 2, child_path, "", "null", False)
             if merge:
                 del problems[known_problems:]  # ruamel's route never looks inside a merged value
             else:
@@ -493,8 +487,7 @@ class _BlockScanner:
     def sequence(self, index: int, column: int, indentless: bool, path: str, depth: int) -> tuple[YSeq, int]:
         """The block sequence whose first `-` is on row `index`; `indentless` when it is a mapping value
         whose dashes stand at the key's column."""
-        self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             raise _Unscannable
         rows = self.rows
         count = len(rows)
@@ -506,12 +499,14 @@ class _BlockScanner:
             if raw_key:
                 item, index = self.mapping(index, content, item_path, depth + 1)
             elif raw_value:
-                item = self.scalar(number, value_column, raw_value, item_path, depth + 1)
+                text, tag, quoted = _RESOLVED.get(raw_value) or _resolve(raw_value)
+                item = YScalar(number, value_column + 1, number, value_column + 1 + len(raw_value), item_path,
+                               text, tag, quoted)
                 index += 1
             elif index + 1 < count and rows[index + 1][1] > column:
                 item, index = self.node_below(index + 1, item_path, depth + 1)
             else:  # an empty entry sits just after its dash
-                item = self.empty(number, column + 1, item_path, depth + 1)
+                item = YScalar(number, column + 2, number, column + 2, item_path, "", "null", False)
                 index += 1
             items.append(item)
             if index == count:
