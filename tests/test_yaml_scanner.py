@@ -174,6 +174,9 @@ ACCEPTED = {
     "root sequence indented": "  - a\n  - b: 1\n    c: 2\n",
     "root mapping indented": "   a: 1\n   b:\n    - x\n",
     "dash words": "- -1\n- -x\n- a-b\n- -: z\n",
+    "deep collections closed by a short last line": "a:\n    b:\n        c: 1\n      # end",
+    "a trailing space line closes only what is deeper": "- a:\n    - b\n  ",
+    "nested sequences on their own lines": "-\n - a\n -\n   - b\n",
 }
 
 
@@ -273,7 +276,7 @@ def document(draw) -> str:
     if draw(st.integers(0, 6)) == 0:
         at = draw(st.integers(0, len(lines)))
         lines.insert(at, draw(st.sampled_from(["  more words", "- x", "x: y", "  # c", "---", "\tx: 1", "a: [1]"])))
-    ending = draw(st.sampled_from(["\n", "\n", "", "\n\n", "\n# end", "\n  ", "\n" + " " * 9]))
+    ending = draw(st.sampled_from(["\n", "\n", "", "\n\n", "\n# end", "\n  ", "\n" + " " * 9, "\n     # end"]))
     return "\n".join(lines) + ending
 
 

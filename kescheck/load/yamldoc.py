@@ -323,16 +323,17 @@ def _describe(err) -> str:
 # the text ends when it ends in a line break or the collection is deeper than the last line is
 # long, else at the start of the line after the last (libyaml's forced final line break).
 
-_PLAIN_WORD_REST = r"[^ :\n]*(?::(?=[^ \n])[^ :\n]*)*"
+_PLAIN_WORD_REST = r"[^ :\n]*+(?::(?=[^ \n])[^ :\n]*+)*+"
 """A `:` belongs to a plain scalar unless a space or the end of the line follows it."""
 _PLAIN_SCALAR = (r"(?:[^-?:,\[\]{}#&*!|>'\"%@` \n]|-(?=[^ \n]))" + _PLAIN_WORD_REST
-                 + r"(?: +(?=[^ #\n])(?!:(?: |$))" + _PLAIN_WORD_REST + r")*")
+                 + r"(?: +(?=[^ #\n])(?!:(?: |$))" + _PLAIN_WORD_REST + r")*+")
 """One-line plain scalar: no indicator first (a `-` only before a non-space), words joined by spaces,
 stopped by `: `, a final `:`, or ` #`. `?x` and `:x` may start plain scalars too; they are declined."""
-_SCALAR = rf"""(?>{_PLAIN_SCALAR}|'(?:[^'\n]|'')*'|"[^"\\\n]*")"""
-"""Atomic: libyaml takes the longest scalar and never a shorter one that would fit the line better."""
+_SCALAR = rf"""(?>{_PLAIN_SCALAR}|'(?:[^'\n]|'')*+'|"[^"\\\n]*+")"""
+"""Atomic: libyaml takes the longest scalar and never a shorter one that would fit the line better.
+(The possessive quantifiers match what greedy ones would; they only spare the regex engine backtracking.)"""
 _BLOCK_LINES = re.compile(
-    r"^ *(?:#.*)?$"
+    r"^ *+(?:#.*)?$"
     r"|^(?!---|\.\.\.)(?P<indent> *)(?P<dash>-(?: +|$))?"
     rf"(?:(?P<key>{_SCALAR})(?P<before_colon> *):(?= |$))?"
     rf"(?P<before_value> *)(?P<value>{_SCALAR})?"
