@@ -317,11 +317,11 @@ def _describe(err) -> str:
 # where KEY and VALUE are one-line plain or quoted scalars; anything else (flow collections,
 # anchors, tags, block scalars, continuation lines, escapes, tabs, other line breaks, document
 # markers, odd indentation, errors) is declined, and ruamel reads that text instead.
-# Positions follow libyaml's marks, which ruamel's nodes carry: a scalar ends after its last
-# character (a plain one before trailing spaces), a block collection ends where the first token
-# of lower indentation starts (comments and blank lines skipped); at the end of the text, where
-# the text ends when it ends in a line break or the collection is deeper than the last line is
-# long, else at the start of the line after the last (libyaml's forced final line break).
+# Positions follow libyaml's marks, which ruamel's nodes carry: a scalar ends just after its last
+# character (a plain one before its trailing spaces); a block collection ends where the next token
+# left of its column starts, blank and comment lines skipped. At the end of the text that is where
+# the text ends, unless the last line has no line break and reaches the collection's column: libyaml
+# then breaks that line first, and the collection ends at the start of the line after it.
 
 _PLAIN_WORD_REST = r"[^ :\n]*+(?::(?=[^ \n])[^ :\n]*+)*+"
 """A `:` belongs to a plain scalar unless a space or the end of the line follows it."""
