@@ -3,6 +3,9 @@
 ruamel.yaml composes the nodes (with its C parser when installed); this module turns them
 into `YMap`/`YSeq`/`YScalar` with 1-based positions, and records what KES's own YAML
 decoder refuses (duplicate keys, several documents) as problems instead of raising.
+
+Most KES configs use only a plain subset of block YAML; `scan_block_yaml` builds the same tree
+for that subset without ruamel, and declines anything else, which then goes through ruamel.
 """
 from __future__ import annotations
 
@@ -309,12 +312,235 @@ def _describe(err) -> str:
     return text
 
 
+# The block-YAML fast path. Every line of a text it accepts is blank, a comment, or one of
+#   KEY:[ VALUE]    - [VALUE]    - KEY:[ VALUE]
+# where KEY and VALUE are one-line plain or quoted scalars; anything else (flow collections,
+# anchors, tags, block scalars, continuation lines, escapes, tabs, other line breaks, document
+# markers, odd indentation, errors) is declined, and ruamel reads that text instead.
+# Positions follow libyaml's marks, which ruamel's nodes carry: a scalar ends just after its last
+# character (a plain one before its trailing spaces); a block collection ends where the next token
+# left of its column starts, blank and comment lines skipped. At the end of the text that is where
+# the text ends, unless the last line has no line break and reaches the collection's column: libyaml
+# then breaks that line first, and the collection ends at the start of the line after it.
+
+_PLAIN_WORD_REST = r"[^ :\n]*+(?::(?=[^ \n])[^ :\n]*+)*+"
+"""A `:` belongs to a plain scalar unless a space or the end of the line follows it."""
+_PLAIN_SCALAR = (r"(?:[^-?:,\[\]{}#&*!|>'\"%@` \n]|-(?=[^ \n]))" + _PLAIN_WORD_REST
+                 + r"(?: +(?=[^ #\n])(?!:(?: |$))" + _PLAIN_WORD_REST + r")*+")
+"""One-line plain scalar: no indicator first (a `-` only before a non-space), words joined by spaces,
+stopped by `: `, a final `:`, or ` #`. `?x` and `:x` may start plain scalars too; they are declined."""
+_SCALAR = rf"""(?>{_PLAIN_SCALAR}|'(?:[^'\n]|'')*+'|"[^"\\\n]*+")"""
+"""Atomic: libyaml takes the longest scalar and never a shorter one that would fit the line better.
+(The possessive quantifiers match what greedy ones would; they only spare the regex engine backtracking.)"""
+_BLOCK_LINES = re.compile(
+    r"^ *+(?:#.*)?$"
+    r"|^(?!---|\.\.\.)(?P<indent> *)(?P<dash>-(?: +|$))?"
+    rf"(?:(?P<key>{_SCALAR})(?P<before_colon> *):(?= |$))?"
+    rf"(?P<before_value> *)(?P<value>{_SCALAR})?"
+    r" *(?:(?<= )#.*)?$"
+    r"|(?P<other>.+)$", re.MULTILINE)
+"""One match per line: blank or comment (no group set), a line of the subset, or `other`."""
+_UNSCANNABLE_CHAR = re.compile("[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+"""Tabs, CR, NEL, LS, PS, the BOM and what libyaml refuses as unprintable: the scanner leaves them to ruamel."""
+_LONGEST_SIMPLE_KEY = 1000
+"""libyaml gives up on an implicit key longer than 1024 characters."""
+_NODES_PER_ROW = 4
+"""At most a sequence, a mapping, a key and a value start on one line (`- key: value`)."""
+_RESOLVED: dict[str, tuple[str, str, bool]] = {}
+"""Raw scalar -> (text, tag, quoted): a batch of configs repeats the same keys and values thousands of times."""
+
+
+class _Unscannable(Exception):
+    pass
+
+
+def _resolve(raw: str) -> tuple[str, str, bool]:
+    first = raw[0]
+    if first == "'":
+        text, tag, quoted = raw[1:-1].replace("''", "'"), "str", True
+    elif first == '"':
+        text, tag, quoted = raw[1:-1], "str", True
+    else:
+        text, tag, quoted = raw, _plain_tag(raw), False
+    if len(text) > 80:
+        return text, tag, quoted
+    resolved = sys.intern(text), tag, quoted
+    if len(_RESOLVED) >= 20_000:
+        _RESOLVED.clear()
+    _RESOLVED[raw] = resolved
+    return resolved
+
+
+def scan_block_yaml(text: str) -> tuple[YNode, list[YamlProblem]] | None:
+    """The root and problems `parse_yaml_with_ruamel` gives for `text`, or None when the text is outside
+    the block subset this scanner reads exactly (ruamel must read it then)."""
+    if _UNSCANNABLE_CHAR.search(text):
+        return None
+    rows = []
+    number = 0
+    for number, (indent, dash, key, before_colon, before_value, value, other) in enumerate(_BLOCK_LINES.findall(text), 1):
+        if dash or key or value:
+            indent = len(indent)
+            column = indent + len(dash)
+            if key:
+                colon = column + len(key) + len(before_colon)
+                if colon - column > _LONGEST_SIMPLE_KEY:
+                    return None
+                rows.append((number, indent, dash, key, column, colon, value, colon + 1 + len(before_value)))
+            else:
+                rows.append((number, indent, dash, key, column, column, value, column + len(before_value)))
+        elif other:
+            return None
+    if not rows or len(rows) * _NODES_PER_ROW > MAX_NODES:
+        return None  # ruamel's route reports the limit, with what it found before it
+    scanner = _BlockScanner(rows, number, len(text) - 1 - text.rfind("\n"))
+    try:
+        root, after = scanner.node_below(0, "", 0)
+    except _Unscannable:
+        return None
+    if after != len(rows):
+        return None
+    return root, scanner.problems
+
+
+class _BlockScanner:
+    """Recursive descent over the rows of `scan_block_yaml`, building nodes in `_Converter`'s order.
+
+    A row is (line, indent, dash, key, key column, colon column, value, value column), 0-based columns;
+    dash, key and value are "" when absent."""
+
+    __slots__ = ("rows", "last_line", "last_width", "problems")
+
+    def __init__(self, rows: list, last_line: int, last_width: int) -> None:
+        self.rows = rows
+        self.last_line, self.last_width = last_line, last_width
+        self.problems: list[YamlProblem] = []
+
+    def node_below(self, index: int, path: str, depth: int) -> tuple[YNode, int]:
+        """The collection starting on row `index`, on a line of its own."""
+        row = self.rows[index]
+        if row[2]:
+            return self.sequence(index, row[1], False, path, depth)
+        if row[3]:
+            return self.mapping(index, row[1], path, depth)
+        raise _Unscannable  # a scalar on its own line may continue on the next ones
+
+    def _end(self, index: int, column: int) -> tuple[int, int]:
+        """Where the collection at `column` whose last row is `index - 1` ends."""
+        if index == len(self.rows):
+            if column > self.last_width or not self.last_width:
+                return self.last_line, self.last_width + 1
+            return self.last_line + 1, 1
+        row = self.rows[index]
+        return row[0], row[1] + 1
+
+    def mapping(self, index: int, column: int, path: str, depth: int) -> tuple[YMap, int]:
+        """The block mapping whose first key is on row `index` at `column` (after a `- ` or not)."""
+        if depth >= MAX_DEPTH:
+            raise _Unscannable  # its entries would pass the limit: ruamel's route reports it
+        rows, problems = self.rows, self.problems
+        known = _RESOLVED.get
+        count = len(rows)
+        number, _, _, raw_key, _, colon, raw_value, value_column = rows[index]
+        start_line = number
+        entries: list[tuple[YScalar, YNode]] = []
+        seen: dict[str, int] = {}
+        while True:
+            text, tag, quoted = known(raw_key) or _resolve(raw_key)
+            key = sys.intern(text)
+            child_path = sys.intern(f"{path}.{key}") if path else key
+            merge = key == "<<"
+            if merge:
+                problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder", number, column + 1))
+                known_problems = len(problems)
+            else:
+                key_scalar = YScalar(number, column + 1, number, column + 1 + len(raw_key), child_path, key, tag, quoted, True)
+                if key in seen:
+                    problems.append(YamlProblem(f'mapping key "{key}" already defined at line {seen[key]}',
+                                                number, column + 1, kind="duplicate-key"))
+                else:
+                    seen[key] = number
+            index += 1
+            if raw_value:
+                text, tag, quoted = known(raw_value) or _resolve(raw_value)
+                value = YScalar(number, value_column + 1, number, value_column + 1 + len(raw_value), child_path,
+                                text, tag, quoted)
+            elif index < count and rows[index][1] > column:
+                value, index = self.node_below(index, child_path, depth + 1)
+            elif index < count and rows[index][1] == column and rows[index][2]:
+                value, index = self.sequence(index, column, True, child_path, depth + 1)
+            else:  # an empty value sits just after its colon
+                value = YScalar(number, colon + 2, number, colon + 2, child_path, "", "null", False)
+            if merge:
+                del problems[known_problems:]  # ruamel's route never looks inside a merged value
+            else:
+                entries.append((key_scalar, value))
+            if index == count:
+                break
+            number, indent, dash, raw_key, _, colon, raw_value, value_column = rows[index]
+            if indent < column:
+                break
+            if indent > column or dash or not raw_key:
+                raise _Unscannable
+        end_line, end_column = self._end(index, column)
+        return YMap(start_line, column + 1, end_line, end_column, path, entries), index
+
+    def sequence(self, index: int, column: int, indentless: bool, path: str, depth: int) -> tuple[YSeq, int]:
+        """The block sequence whose first `-` is on row `index`; `indentless` when it is a mapping value
+        whose dashes stand at the key's column."""
+        if depth >= MAX_DEPTH:
+            raise _Unscannable
+        rows = self.rows
+        count = len(rows)
+        number, _, _, raw_key, content, _, raw_value, value_column = rows[index]
+        start_line = number
+        items: list[YNode] = []
+        while True:
+            item_path = sys.intern(f"{path}[{len(items)}]")
+            if raw_key:
+                item, index = self.mapping(index, content, item_path, depth + 1)
+            elif raw_value:
+                text, tag, quoted = _RESOLVED.get(raw_value) or _resolve(raw_value)
+                item = YScalar(number, value_column + 1, number, value_column + 1 + len(raw_value), item_path,
+                               text, tag, quoted)
+                index += 1
+            elif index + 1 < count and rows[index + 1][1] > column:
+                item, index = self.node_below(index + 1, item_path, depth + 1)
+            else:  # an empty entry sits just after its dash
+                item = YScalar(number, column + 2, number, column + 2, item_path, "", "null", False)
+                index += 1
+            items.append(item)
+            if index == count:
+                break
+            number, indent, dash, raw_key, content, _, raw_value, value_column = rows[index]
+            if indent < column:
+                break
+            if indent == column:
+                if dash:
+                    continue
+                if indentless and raw_key:
+                    break  # the next key of the mapping this sequence is a value in
+            raise _Unscannable
+        end_line, end_column = self._end(index, column)
+        return YSeq(start_line, column + 1, end_line, end_column, path, items), index
+
+
 def parse_yaml(source: SourceFile) -> YamlDocument:
     text = source.text
     if not text.strip() or all(not l.strip() or l.lstrip().startswith("#") for l in text.splitlines()):
         return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
     if _flow_depth(text) > MAX_FLOW_DEPTH:
         return YamlDocument(source, None, [YamlProblem(f"brackets nested deeper than {MAX_FLOW_DEPTH} levels", 1, 1, kind="limit")])
+    scanned = scan_block_yaml(text)
+    if scanned is not None:
+        root, problems = scanned
+        return YamlDocument(source, root, problems)
+    return parse_yaml_with_ruamel(source)
+
+
+def parse_yaml_with_ruamel(source: SourceFile) -> YamlDocument:
+    """The general route, for any YAML: `parse_yaml` takes it when `scan_block_yaml` declines a text."""
+    text = source.text
     from ruamel.yaml.error import YAMLError
 
     try:
