@@ -7,6 +7,7 @@ the MinIO env files (with the line that names each), `pem_of`/`key_of` load them
 from __future__ import annotations
 
 import enum
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ class Reference:
         """How messages name the file: as written, plus where it resolves when that differs."""
         if self.holds_pem_text:
             return "PEM text, not a file name"
-        if Path(self.text).is_absolute() or self.text == str(self.path):
+        if os.path.isabs(self.text) or self.text == str(self.path):
             return f"'{self.text}'"
         return f"'{self.text}' (resolved to {self.path})"
 

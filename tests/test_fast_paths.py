@@ -198,6 +198,15 @@ def test_plain_line_shortcut_reads_env_files_as_the_state_machine_does(text):
     assert read_systemd(text) == read_systemd(text, shortcut=False)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(ENV_ALPHABET, max_size=40).map("".join))
+def test_line_lookups_of_systemd_reading_agree_with_a_scan(text):
+    reading = read_systemd(text)
+    for line in range(0, text.count("\n") + 3):
+        assert reading.starting_at(line) is next((a for a in reading.assignments if a.line == line), None)
+        assert reading.covering(line) is next((a for a in reading.assignments if a.line <= line <= a.end_line), None)
+
+
 def test_plain_line_shortcut_on_a_typical_env_file():
     text = (REPO / "fixtures" / "examples" / "g2" / "minio.env").read_text()
     text += "  SPACED = value with  inner  space  \n=X=1\nNOEQUALS\n# c\n; c\nLAST=1"

@@ -114,11 +114,27 @@ class SystemdReading:
     continued_comments: list[int] = field(default_factory=list)
     """Comment lines ending in a backslash (systemd < 254 also skipped the following line)."""
 
+    _by_line: tuple[dict[int, SystemdAssignment], dict[int, SystemdAssignment]] | None = field(
+        default=None, repr=False, compare=False)
+    """(first assignment starting on each line, first assignment spanning each line), built on first use: rules
+    ask about every line of the file."""
+
+    def _lines(self) -> tuple[dict[int, SystemdAssignment], dict[int, SystemdAssignment]]:
+        if self._by_line is None:
+            starting: dict[int, SystemdAssignment] = {}
+            spanning: dict[int, SystemdAssignment] = {}
+            for assignment in self.assignments:
+                starting.setdefault(assignment.line, assignment)
+                for number in range(assignment.line, assignment.end_line + 1):
+                    spanning.setdefault(number, assignment)
+            self._by_line = starting, spanning
+        return self._by_line
+
     def starting_at(self, line: int) -> SystemdAssignment | None:
-        return next((a for a in self.assignments if a.line == line), None)
+        return self._lines()[0].get(line)
 
     def covering(self, line: int) -> SystemdAssignment | None:
-        return next((a for a in self.assignments if a.line <= line <= a.end_line), None)
+        return self._lines()[1].get(line)
 
 
 @dataclass
