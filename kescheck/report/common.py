@@ -56,10 +56,11 @@ def json_text(value, expand_depth: int) -> str:
     import json
 
     parts: list[str] = []
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build an encoder for every call
 
     def emit(item, depth: int, pad: str) -> None:
         if depth >= expand_depth or not isinstance(item, (dict, list)) or not item:
-            parts.append(json.dumps(item, ensure_ascii=False))
+            parts.append(encode(item))
             return
         inner = pad + "  "
         parts.append("{\n" if isinstance(item, dict) else "[\n")
@@ -67,7 +68,7 @@ def json_text(value, expand_depth: int) -> str:
         for index, (key, value) in enumerate(pairs):
             parts.append(",\n" + inner if index else inner)
             if key is not None:
-                parts.append(json.dumps(key, ensure_ascii=False) + ": ")
+                parts.append(encode(key) + ": ")
             emit(value, depth + 1, inner)
         parts.append("\n" + pad + ("}" if isinstance(item, dict) else "]"))
 
