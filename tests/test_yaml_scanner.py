@@ -6,6 +6,8 @@ whenever it answers, and check that it does answer for the configs kescheck most
 """
 from __future__ import annotations
 
+import os
+
 import sys
 from pathlib import Path
 
@@ -280,9 +282,11 @@ def document(draw) -> str:
     return "\n".join(lines) + ending
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=max(1500, int(os.environ.get("KESCHECK_FUZZ_EXAMPLES", "0"))), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(document())
 def test_random_block_documents_match_ruamel(text):
+    """bench/fuzz_long.py raises the budget with KESCHECK_FUZZ_EXAMPLES, as for tests/test_fuzz.py."""
     scanned_matches_ruamel(text)
 
 
