@@ -7,7 +7,6 @@ whenever it answers, and check that it does answer for the configs kescheck most
 from __future__ import annotations
 
 import os
-
 import sys
 from pathlib import Path
 
