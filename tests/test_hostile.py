@@ -25,6 +25,9 @@ CASES = {
     "deep.yaml": (("k:\n" + "".join("  " * i + "k:\n" for i in range(1, 200))).encode(), 1, "nesting"),
     "flow.yaml": (b"k: " + b"[" * 50000 + b"]" * 50000 + b"\n", 1, "nested"),
     "huge.yaml": (b"# padding\n" * (500 * 1024), 2, "limit"),
+    # 20,000 spaces before a character outside the block-YAML scanner's subset: its line pattern once backtracked
+    # over every split of such a run (cubic time, hours for this file) before it declined the line.
+    "spaces.yaml": (b"admin:\n  identity: disabled\n" + b" " * 20000 + b"- ]\nkeystore: {fs: {path: /k}}\n", 1, "tls"),
     "multidoc.yaml": (b"admin: {identity: a}\n---\nkeystore: {}\n", 1, "more than one YAML document"),
     "garbage.env": (b"MINIO_KMS_KES_ENDPOINT=https://k:7373\r\n\x01\x02 no equals here\r\n=\r\n", 1, ""),
     "nul.env": (b"MINIO_KMS_KES_ENDPOINT=https://k\x00:7373\n", 1, "NUL"),

@@ -334,12 +334,14 @@ _SCALAR = rf"""(?>{_PLAIN_SCALAR}|'(?:[^'\n]|'')*+'|"[^"\\\n]*+")"""
 (The possessive quantifiers match what greedy ones would; they only spare the regex engine backtracking.)"""
 _BLOCK_LINES = re.compile(
     r"^ *+(?:#.*)?$"
-    r"|^(?!---|\.\.\.)(?P<indent> *)(?P<dash>-(?: +|$))?"
-    rf"(?:(?P<key>{_SCALAR})(?P<before_colon> *):(?= |$))?"
-    rf"(?P<before_value> *)(?P<value>{_SCALAR})?"
-    r" *(?:(?<= )#.*)?$"
+    r"|^(?!---|\.\.\.)(?P<indent> *+)(?P<dash>-(?: ++|$))?"
+    rf"(?:(?P<key>{_SCALAR})(?P<before_colon> *+):(?= |$))?"
+    rf"(?P<before_value> *+)(?P<value>{_SCALAR})?"
+    r" *+(?:(?<= )#.*)?$"
     r"|(?P<other>.+)$", re.MULTILINE)
-"""One match per line: blank or comment (no group set), a line of the subset, or `other`."""
+"""One match per line: blank or comment (no group set), a line of the subset, or `other`. Every run of spaces is
+possessive: no later part of a line can start with a space, and greedy runs side by side made a long run of spaces
+before a character outside the subset cost cubic time (seconds for 1,000 spaces) before `other` matched."""
 _UNSCANNABLE_CHAR = re.compile("[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 """Tabs, CR, NEL, LS, PS, the BOM and what libyaml refuses as unprintable: the scanner leaves them to ruamel."""
 _LONGEST_SIMPLE_KEY = 1000
