@@ -70,8 +70,10 @@ def env_variable_unset(deployment):
         return  # KES <= 0.21 substitutes the empty string: KES108 and KES222 judge the empty values
     for name, node in substituted_references(config):
         if name not in env and shell_expansion(name) is None:  # `${VAR:-x}` is KES216's
+            why = (deployment.options.kes_env_unset or {}).get(name)
             yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which "
-                          f"{deployment.options.kes_environment()} does not set: KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
+                          f"{deployment.options.kes_environment()} does not set{f' ({why})' if why else ''}: "
+                          f"KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
 
 
 def _not_found(config: KesConfig, kes_version: str | None, name: str) -> str:
@@ -116,8 +118,9 @@ def env_variable_empty(deployment):
         return
     unset_is_empty = unset_variable_is_empty(config.generation, deployment.options.kes_version)
     for name, node in substituted_references(config):
-        if env.get(name, "" if unset_is_empty else "unset").strip():
-            continue
+        value = env.get(name, "" if unset_is_empty else "unset")
+        if value is None or value.strip():
+            continue  # None: set to a value kescheck cannot know
         if _POLICY_IDENTITY.match(node.path):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
         else:
