@@ -548,7 +548,8 @@ def test_settings_that_make_systemd_set_a_variable(write, tmp_path, lines, varia
 def test_mainpid_is_never_set_for_exec_start(write, tmp_path):
     result, _ = _systemd_env(write, tmp_path, "Type=notify\n", _config_with("${MAINPID}", at="fs"))
     [message] = _unset(result)
-    assert "(systemd sets MAINPID only for control processes (ExecReload= and similar), never for ExecStart=)" in message
+    assert ("(systemd sets MAINPID only for control processes (ExecReload= and similar), never for ExecStart=)"
+            in message)
 
 
 def test_pam_name_leaves_the_environment_unknown(write, tmp_path):
@@ -569,3 +570,18 @@ def test_values_kescheck_cannot_know_are_never_judged(tmp_path):
     for version in (None, "0.21.0", "0.22.0"):
         result = lint([config], Options(kes_env={"A": None}, kes_version=version))
         assert not {"KES100", "KES108", "KES217", "KES222", "KES224"} & set(codes(result, "KES")), version
+
+
+def test_a_policy_identity_passed_from_the_manager_leaves_the_policy_unchecked(tmp_path):
+    # The unit passes MINIO_IDENTITY from the manager: its value is unknown, so kescheck cannot tell whether MinIO's
+    # identity is bound to the policy, and says so (POL025) instead of treating MinIO as unbound.
+    files = find_rule("POL025").examples[0].files
+    materialize(files, tmp_path)
+    (tmp_path / "kes.service").write_text("[Service]\nPassEnvironment=MINIO_IDENTITY\n"
+                                          "ExecStart=/usr/local/bin/kes server --config kes-config.yaml\n")
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    assert deployment.options.kes_env["MINIO_IDENTITY"] is None
+    [skipped] = [f for f in result.findings if f.code == "POL025"]
+    assert "policy identities are given as ${VAR} whose values kescheck does not know" in skipped.message
+    assert "KES100" not in codes(result, "KES")

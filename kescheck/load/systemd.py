@@ -383,7 +383,8 @@ _SPECIFIER = re.compile(r"%[a-zA-Z]")
 _DIRECTORIES = (("RuntimeDirectory", "RUNTIME_DIRECTORY", "/run"), ("StateDirectory", "STATE_DIRECTORY", "/var/lib"),
                 ("CacheDirectory", "CACHE_DIRECTORY", "/var/cache"), ("LogsDirectory", "LOGS_DIRECTORY", "/var/log"),
                 ("ConfigurationDirectory", "CONFIGURATION_DIRECTORY", "/etc"))
-_CREDENTIALS = ("LoadCredential", "LoadCredentialEncrypted", "SetCredential", "SetCredentialEncrypted", "ImportCredential")
+_CREDENTIALS = ("LoadCredential", "LoadCredentialEncrypted", "SetCredential", "SetCredentialEncrypted",
+                "ImportCredential")
 _NOT_JOURNAL = ("null", "tty", "tty-force", "tty-fail", "inherit", "socket")
 _NOT_JOURNAL_PREFIXES = ("file:", "append:", "truncate:", "fd:")
 _TTY = ("tty", "tty-force", "tty-fail")
@@ -467,7 +468,7 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
             known = not any("%" in n for n in names) and not (dynamic and variable in _PRIVATE_WITH_DYNAMIC_USER)
             found[variable] = ":".join(f"{prefix}/{n.strip('/')}" for n in names) if known else None
     if any(_listed(settings, key) for key in _CREDENTIALS):
-        found["CREDENTIALS_DIRECTORY"] = None  # a path under /run that systemd chooses; services take it from here
+        found["CREDENTIALS_DIRECTORY"] = None  # systemd chooses the directory: services are to read this variable
     if _last(settings, "Type") in ("notify", "notify-reload") or _last(settings, "NotifyAccess") not in ("", "none"):
         found["NOTIFY_SOCKET"] = None
     if _listed(settings, "Sockets") or resolve(f"{PurePosixPath(unit.source.path.name).stem}.socket").exists():

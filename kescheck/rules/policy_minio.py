@@ -69,7 +69,8 @@ def _kes_env(deployment) -> dict[str, str | None] | None:
 
 
 def _value_unknown(env: dict[str, str | None] | None, name: str) -> bool:
-    """No KES environment known, or it sets the variable to a value kescheck cannot know (systemd's PassEnvironment=)."""
+    """No KES environment known, or one that sets the variable to a value kescheck cannot know (a unit's
+    `PassEnvironment=`)."""
     return env is None or name in env and env[name] is None
 
 
@@ -476,8 +477,9 @@ def minio_policy_other_keys(deployment):
       "kescheck could not check MinIO's KES policy",
       rationale="""The policy checks need MinIO's KES identity (from its API key or client certificate) and
       the policy bound to it. When the identity cannot be computed (a certificate kescheck cannot read, an
-      invalid API key), or the policies name their identities as `${VAR}` and the KES environment is
-      unknown, kescheck says so instead of guessing. (A MinIO that authenticates as the KES admin has no
+      invalid API key), or the policies name their identities as `${VAR}` and kescheck does not know their
+      values (no KES environment, or a systemd unit that passes them from the service manager with
+      `PassEnvironment=`), kescheck says so instead of guessing. (A MinIO that authenticates as the KES admin has no
       policy at all: DEP101 reports that.)""",
       fix="""Run kescheck where MinIO's client certificate is readable (or fix the certificate or API key the
       message names), and pass the environment KES starts with (`--kes-env FILE`) when policy identities
