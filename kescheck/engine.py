@@ -408,7 +408,8 @@ def _with_unit_environment(deployment: Deployment) -> None:
         return
     found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source))
     if found.values is not None:
-        deployment.options = replace(deployment.options, kes_env=found.values, kes_env_origin=found.origin)
+        deployment.options = replace(deployment.options, kes_env=found.values, kes_env_origin=found.origin,
+                                     kes_env_unset=found.unset)
 
 
 def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], options: Options) -> list[Deployment]:

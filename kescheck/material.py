@@ -203,9 +203,15 @@ def kes_resolved(deployment: Deployment, node) -> str | None:
     if env is None:
         return None
     if name in env:
-        return env[name].strip()
+        value = env[name]
+        return value.strip() if value is not None else None  # None: set, to a value kescheck cannot know
     kes = deployment.kes
     return "" if kes is not None and unset_variable_is_empty(kes.generation, deployment.options.kes_version) else None
+
+
+def _unknown_value(env, name: str) -> bool:
+    """No environment known, or the variable is set to a value kescheck cannot know."""
+    return env is None or name in env and env[name] is None
 
 
 def kes_admin_identity(deployment: Deployment) -> str | None:
@@ -354,7 +360,7 @@ def material(deployment: Deployment) -> Material:
                 if password:
                     found.kes_server.password, found.kes_server.password_state = password.encode(), PasswordState.GIVEN
                 elif password_node is not None and env_reference(password_node) is not None \
-                        and deployment.options.kes_env is None:
+                        and _unknown_value(deployment.options.kes_env, env_reference(password_node)):
                     found.kes_server.password_state = PasswordState.UNRESOLVED
             found.kes_client_ca = _kes_reference(deployment, Role.KES_CLIENT_CA, "tls.ca")
             if found.kes_client_ca:

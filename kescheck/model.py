@@ -17,11 +17,15 @@ class Options:
     """What the user asked for that changes what the rules conclude."""
 
     kes_version: str | None = None
-    kes_env: Mapping[str, str] | None = None
+    kes_env: Mapping[str, str | None] | None = None
     """The environment KES will start with (`--kes-env FILE`, else what the deployment's KES unit gives it);
-    None means unknown."""
+    None means unknown. A variable mapped to None is set, to a value kescheck cannot know (systemd's
+    `INVOCATION_ID`, a unit's `PassEnvironment=`): it counts as set, and no rule judges its value."""
     kes_env_origin: str | None = None
     """Where `kes_env` comes from when it is not `--kes-env` (`kes.service's EnvironmentFile /etc/default/kes`)."""
+    kes_env_unset: Mapping[str, str] | None = None
+    """Why `kes_env` lacks a variable, when kescheck knows (`systemd sets HOME only for units with User= or
+    DynamicUser=`): for messages."""
     kes_auth: bool | None = None
     """`kes server --auth` of KES <= 2023-09-28 (`--kes-auth on|off`): True verifies client certificates, False
     does not; None means unknown, and such KES verifies by default. KES 2023-10-24 and later ignore the flag."""

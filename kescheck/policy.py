@@ -532,9 +532,8 @@ def resolve_identity(node: YScalar, env: dict[str, str] | None) -> str | None:
     name = env_reference(node)
     if name is None:
         return node.text.strip()
-    if env is not None and name in env:
-        return env[name].strip()
-    return None
+    value = env.get(name) if env is not None else None
+    return value.strip() if value is not None else None
 
 
 def policies_of_identity(found: list[Policy], identity: str, env: dict[str, str] | None = None) -> list[Policy]:

@@ -399,3 +399,189 @@ def test_a_unit_with_drop_ins_leaves_the_environment_unknown(write, tmp_path):
     result = lint([tmp_path / "kes.service"])
     assert result.deployments[0].options.kes_env is None
     assert "KES100" not in codes(result, "KES") and "KES213" in codes(result, "KES")
+
+
+# --- the variables systemd sets itself (systemd.exec(5), "Environment Variables in Spawned Processes") ----------
+
+def _systemd_env(write, tmp_path, unit_lines: str, config: str):
+    write("kes-config.yaml", config)
+    write("kes.service", "[Unit]\nDescription=KES\n[Service]\n" + unit_lines +
+          "ExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    return result, deployment.options.kes_env
+
+
+def _config_with(value: str, at: str = "admin") -> str:
+    """A G2 config with `value` as the admin identity (`at="admin"`) or the fs keystore's path (`at="fs"`)."""
+    admin = f"'{value}'" if at == "admin" else "disabled"
+    path = f"'{value}'" if at == "fs" else "/var/lib/kes"
+    return (f"admin: {{identity: {admin}}}\ntls: {{key: /etc/kes/server.key, cert: /etc/kes/server.crt}}\n"
+            f"cache: {{expiry: {{any: 5m0s, unused: 30s, offline: 6h}}}}\nkeystore: {{fs: {{path: {path}}}}}\n")
+
+
+def _unset(result) -> list[str]:
+    return [f.message for f in result.findings if f.code == "KES100"]
+
+
+def test_credentials_directory_is_set_with_load_credential(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "LoadCredential=vault-secret:/etc/kes/vault-secret\n",
+                               _config_with("${CREDENTIALS_DIRECTORY}", at="fs"))
+    assert "CREDENTIALS_DIRECTORY" in env and env["CREDENTIALS_DIRECTORY"] is None  # systemd picks the path
+    assert not _unset(result) and "KES213" not in codes(result, "KES")
+
+
+@pytest.mark.parametrize("setting", ["SetCredential=token:abc\n", "ImportCredential=kes.*\n",
+                                     "LoadCredentialEncrypted=vault-secret\n"])
+def test_every_credential_setting_sets_the_credentials_directory(write, tmp_path, setting):
+    result, _ = _systemd_env(write, tmp_path, setting, _config_with("${CREDENTIALS_DIRECTORY}", at="fs"))
+    assert not _unset(result)
+
+
+def test_credentials_directory_is_unset_without_credentials(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "User=kes\n", _config_with("${CREDENTIALS_DIRECTORY}", at="fs"))
+    [message] = _unset(result)
+    assert ("which the KES environment (what systemd itself sets for kes.service, which has no Environment= or "
+            "EnvironmentFile=) does not set (systemd sets CREDENTIALS_DIRECTORY only for units with LoadCredential=, "
+            "SetCredential= or ImportCredential=)") in message
+
+
+def test_a_partial_reference_to_the_credentials_directory_is_taken_literally(write, tmp_path):
+    # KES substitutes only a whole `${NAME}`: `${CREDENTIALS_DIRECTORY}/vault-secret` is KES214's, never KES100's.
+    result, _ = _systemd_env(write, tmp_path, "LoadCredential=vault-secret:/etc/kes/vault-secret\n",
+                             _config_with("${CREDENTIALS_DIRECTORY}/kes", at="fs"))
+    assert not _unset(result) and "KES214" in codes(result, "KES")
+
+
+def test_user_sets_home_and_the_user_name(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "User=kes\n", _config_with("${HOME}", at="fs"))
+    assert not _unset(result)
+    assert env["USER"] == env["LOGNAME"] == "kes" and env["HOME"] is None and env["SHELL"] is None  # HOME: passwd's
+
+
+def test_home_is_unset_without_user(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "", _config_with("${HOME}", at="fs"))
+    [message] = _unset(result)
+    assert "(systemd sets HOME only for units with User= or DynamicUser=)" in message
+    assert "PATH" in env and "INVOCATION_ID" in env and "JOURNAL_STREAM" in env  # always, and output to the journal
+
+
+def test_environment_overrides_what_systemd_sets(write, tmp_path):
+    _, env = _systemd_env(write, tmp_path, "User=kes\nEnvironment=HOME=/srv/kes\n", _config_with("${HOME}", at="fs"))
+    assert env["HOME"] == "/srv/kes"
+
+
+def test_pass_environment_counts_as_set_with_a_value_kescheck_cannot_know(write, tmp_path):
+    # An admin identity KES would refuse when empty: KES108 must not take the unknown value for an empty one.
+    result, env = _systemd_env(write, tmp_path, "PassEnvironment=KES_ADMIN\n", _config_with("${KES_ADMIN}"))
+    assert "KES_ADMIN" in env and env["KES_ADMIN"] is None
+    assert not {"KES100", "KES108", "KES213"} & set(codes(result, "KES"))
+    assert "PassEnvironment=" in result.deployments[0].options.kes_env_origin
+
+
+def test_unset_environment_removes_a_variable_last(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "UnsetEnvironment=KES_ADMIN\nEnvironment=KES_ADMIN=disabled\n",
+                               _config_with("${KES_ADMIN}"))
+    assert "KES_ADMIN" not in env
+    [message] = _unset(result)
+    assert "(kes.service's UnsetEnvironment= removes it)" in message
+
+
+def test_unset_environment_with_a_value_removes_only_that_value(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "Environment=KES_ADMIN=disabled\nUnsetEnvironment=KES_ADMIN=other\n",
+                               _config_with("${KES_ADMIN}"))
+    assert env["KES_ADMIN"] == "disabled" and not _unset(result)
+    _, env = _systemd_env(write, tmp_path, "Environment=KES_ADMIN=disabled\nUnsetEnvironment=KES_ADMIN=disabled\n",
+                          _config_with("${KES_ADMIN}"))
+    assert "KES_ADMIN" not in env
+
+
+def test_unset_environment_removes_what_systemd_sets_too(write, tmp_path):
+    result, env = _systemd_env(write, tmp_path, "User=kes\nUnsetEnvironment=HOME\n", _config_with("${HOME}", at="fs"))
+    assert "HOME" not in env and len(_unset(result)) == 1
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ("RuntimeDirectory=kes\n", ("RUNTIME_DIRECTORY", "/run/kes")),
+    ("StateDirectory=kes/keys other\n", ("STATE_DIRECTORY", "/var/lib/kes/keys:/var/lib/other")),
+    ("CacheDirectory=kes\n", ("CACHE_DIRECTORY", "/var/cache/kes")),
+    ("LogsDirectory=kes\n", ("LOGS_DIRECTORY", "/var/log/kes")),
+    ("ConfigurationDirectory=kes\n", ("CONFIGURATION_DIRECTORY", "/etc/kes")),
+    ("RuntimeDirectory=kes:kes-link\n", ("RUNTIME_DIRECTORY", "/run/kes")),
+    ("StateDirectory=kes\nDynamicUser=yes\n", ("STATE_DIRECTORY", None)),
+    ("StateDirectory=%N\n", ("STATE_DIRECTORY", None)),
+])
+def test_directory_settings_set_their_variables(write, tmp_path, lines, expected):
+    variable, value = expected
+    result, env = _systemd_env(write, tmp_path, lines, _config_with(f"${{{variable}}}", at="fs"))
+    assert variable in env and env[variable] == value and not _unset(result)
+
+
+def test_a_directory_variable_without_its_setting_is_unset(write, tmp_path):
+    result, _ = _systemd_env(write, tmp_path, "RuntimeDirectory=kes\n", _config_with("${STATE_DIRECTORY}", at="fs"))
+    [message] = _unset(result)
+    assert "(systemd sets STATE_DIRECTORY only for units with StateDirectory=)" in message
+
+
+@pytest.mark.parametrize("lines, is_set", [
+    ("", True),  # standard output goes to the journal by default
+    ("StandardOutput=null\n", False),  # standard error inherits it
+    ("StandardOutput=null\nStandardError=journal\n", True),
+    ("StandardOutput=append:/var/log/kes.log\nStandardError=file:/var/log/kes.err\n", False),
+])
+def test_journal_stream_follows_the_output_settings(write, tmp_path, lines, is_set):
+    result, env = _systemd_env(write, tmp_path, lines, _config_with("${JOURNAL_STREAM}", at="fs"))
+    assert ("JOURNAL_STREAM" in env) is is_set and bool(_unset(result)) is not is_set
+
+
+@pytest.mark.parametrize("lines, variable", [
+    ("Type=notify\n", "NOTIFY_SOCKET"), ("Sockets=kes.socket\n", "LISTEN_FDS"), ("WatchdogSec=30s\n", "WATCHDOG_USEC"),
+    ("StandardInput=tty\n", "TERM"), ("DynamicUser=yes\n", "HOME"),
+])
+def test_settings_that_make_systemd_set_a_variable(write, tmp_path, lines, variable):
+    result, env = _systemd_env(write, tmp_path, lines, _config_with(f"${{{variable}}}", at="fs"))
+    assert variable in env and not _unset(result)
+    result, env = _systemd_env(write, tmp_path, "", _config_with(f"${{{variable}}}", at="fs"))
+    assert variable not in env and len(_unset(result)) == 1
+
+
+def test_mainpid_is_never_set_for_exec_start(write, tmp_path):
+    result, _ = _systemd_env(write, tmp_path, "Type=notify\n", _config_with("${MAINPID}", at="fs"))
+    [message] = _unset(result)
+    assert ("(systemd sets MAINPID only for control processes (ExecReload= and similar), never for ExecStart=)"
+            in message)
+
+
+def test_pam_name_leaves_the_environment_unknown(write, tmp_path):
+    # PAM modules (pam_env) may set any variable.
+    result, env = _systemd_env(write, tmp_path, "User=kes\nPAMName=login\n", _config_with("${KES_ADMIN}"))
+    assert env is None and "KES213" in codes(result, "KES") and not _unset(result)
+
+
+def test_values_kescheck_cannot_know_are_never_judged(tmp_path):
+    # Every rule that resolves `${VAR}` sees a set variable with an unknown value: none may take it for empty or
+    # for a value, on current KES or on one that substitutes unset variables as empty.
+    config = tmp_path / "kes.yaml"
+    config.write_text("admin: {identity: '${A}'}\ntls:\n  key: /k\n  cert: /c\n  password: '${A}'\n"
+                      "  proxy: {identities: ['${A}'], header: {cert: '${A}'}}\n"
+                      "cache: {expiry: {any: 5m0s, unused: 30s, offline: '${A}'}}\n"
+                      "keystore: {vault: {endpoint: '${A}', approle: {id: '${A}', secret: '${A}'}}}\n"
+                      "policy:\n  p: {allow: [/v1/key/list/*], identities: ['${A}']}\n")
+    for version in (None, "0.21.0", "0.22.0"):
+        result = lint([config], Options(kes_env={"A": None}, kes_version=version))
+        assert not {"KES100", "KES108", "KES217", "KES222", "KES224"} & set(codes(result, "KES")), version
+
+
+def test_a_policy_identity_passed_from_the_manager_leaves_the_policy_unchecked(tmp_path):
+    # The unit passes MINIO_IDENTITY from the manager: its value is unknown, so kescheck cannot tell whether MinIO's
+    # identity is bound to the policy, and says so (POL025) instead of treating MinIO as unbound.
+    files = find_rule("POL025").examples[0].files
+    materialize(files, tmp_path)
+    (tmp_path / "kes.service").write_text("[Service]\nPassEnvironment=MINIO_IDENTITY\n"
+                                          "ExecStart=/usr/local/bin/kes server --config kes-config.yaml\n")
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    assert deployment.options.kes_env["MINIO_IDENTITY"] is None
+    [skipped] = [f for f in result.findings if f.code == "POL025"]
+    assert "policy identities are given as ${VAR} whose values kescheck does not know" in skipped.message
+    assert "KES100" not in codes(result, "KES")

@@ -121,6 +121,9 @@ class KesUnit:
     environment: list[tuple[str, Word]] = field(default_factory=list)
     """`Environment=` assignments in order, as (name, the whole `NAME=value` word); systemd skips words without `=`."""
     problems: list[UnitProblem] = field(default_factory=list)
+    settings: list[tuple[str, str]] = field(default_factory=list)
+    """Every `[Service]` assignment in order, as (key, value joined over continuation lines): the settings that make
+    systemd set variables of its own (`User=`, `LoadCredential=`, `StateDirectory=`, ...)."""
 
     @property
     def flags(self) -> tuple[ServerFlag, ...]:
@@ -332,6 +335,7 @@ def read_unit(source: SourceFile) -> KesUnit:
     for section, logical in _logical_lines(source):
         if section != "Service":
             continue
+        unit.settings.append((logical.key, logical.value))
         if logical.key == "ExecStart":
             if not logical.value.strip():
                 exec_starts = []  # an empty assignment resets the list (drop-ins do this)
@@ -376,25 +380,121 @@ def read_unit(source: SourceFile) -> KesUnit:
 
 _SPECIFIER = re.compile(r"%[a-zA-Z]")
 
+_DIRECTORIES = (("RuntimeDirectory", "RUNTIME_DIRECTORY", "/run"), ("StateDirectory", "STATE_DIRECTORY", "/var/lib"),
+                ("CacheDirectory", "CACHE_DIRECTORY", "/var/cache"), ("LogsDirectory", "LOGS_DIRECTORY", "/var/log"),
+                ("ConfigurationDirectory", "CONFIGURATION_DIRECTORY", "/etc"))
+_CREDENTIALS = ("LoadCredential", "LoadCredentialEncrypted", "SetCredential", "SetCredentialEncrypted",
+                "ImportCredential")
+_NOT_JOURNAL = ("null", "tty", "tty-force", "tty-fail", "inherit", "socket")
+_NOT_JOURNAL_PREFIXES = ("file:", "append:", "truncate:", "fd:")
+_TTY = ("tty", "tty-force", "tty-fail")
+_PRIVATE_WITH_DYNAMIC_USER = ("STATE_DIRECTORY", "CACHE_DIRECTORY", "LOGS_DIRECTORY")
+
+_SET_ONLY = {
+    "CREDENTIALS_DIRECTORY": "for units with LoadCredential=, SetCredential= or ImportCredential=",
+    **{name: "for units with User= or DynamicUser=" for name in ("USER", "LOGNAME", "HOME", "SHELL")},
+    **{variable: f"for units with {setting}=" for setting, variable, _ in _DIRECTORIES},
+    "NOTIFY_SOCKET": "for units with Type=notify or NotifyAccess=",
+    **{name: "for a socket-activated unit (Sockets=, or a .socket unit of the same name)"
+       for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")},
+    "WATCHDOG_PID": "for units with WatchdogSec=", "WATCHDOG_USEC": "for units with WatchdogSec=",
+    "TERM": "for units connected to a terminal (StandardInput=, StandardOutput= or StandardError=tty)",
+    "LOG_NAMESPACE": "for units with LogNamespace=",
+    "JOURNAL_STREAM": "when standard output or error goes to the journal (the default)",
+    "MAINPID": "for control processes (ExecReload= and similar), never for ExecStart=",
+    "MANAGERPID": "for services of a user instance (systemd --user)",
+    "XDG_RUNTIME_DIR": "for services of a user instance, or with PAMName=",
+    **{name: "for ExecStop= and ExecStopPost=" for name in ("SERVICE_RESULT", "EXIT_CODE", "EXIT_STATUS")},
+}
+"""Variables systemd.exec(5) says the service manager sets under a condition: why a unit without it lacks them."""
+
 
 @dataclass(frozen=True)
 class UnitEnvironment:
-    """The environment a unit gives KES: its `Environment=` assignments, then the files its `EnvironmentFile=` lines
-    name, each read with systemd's rules (systemd.exec(5): the files override `Environment=`, and a later file a
-    former one). `values` is None when it cannot be known here."""
+    """The environment a unit gives KES, as systemd.exec(5) compiles it: the variables systemd sets itself, those
+    `PassEnvironment=` takes from the manager, the unit's `Environment=` assignments, then the files its
+    `EnvironmentFile=` lines name, each read with systemd's rules (the files override `Environment=`, and a later
+    file a former one); `UnsetEnvironment=` removes variables last. `values` is None when it cannot be known here; a
+    variable whose value is None is set, to a value kescheck cannot know (`INVOCATION_ID`, `PassEnvironment=`)."""
 
-    values: dict[str, str] | None
+    values: dict[str, str | None] | None
     origin: str
     """Where the environment comes from, for messages: `deploy/kes.service's EnvironmentFile /etc/default/kes`."""
+    unset: dict[str, str] = field(default_factory=dict)
+    """Why some variables are not set, for messages: `kes.service's UnsetEnvironment= removes it`."""
+
+
+def _last(settings: list[tuple[str, str]], key: str) -> str:
+    found = [value.strip() for k, value in settings if k == key]
+    return found[-1] if found else ""
+
+
+def _listed(settings: list[tuple[str, str]], *keys: str) -> list[str]:
+    """The words of list settings (`StateDirectory=a b`), an empty assignment resetting the list."""
+    words: list[str] = []
+    for key, value in settings:
+        if key in keys:
+            if not value.strip():
+                words = []
+                continue
+            logical = _Logical(key, 0, 0, value, [(0, i) for i in range(len(value))])
+            words.extend(word.text for word in _words(logical, []))
+    return words
+
+
+def _is_true(text: str) -> bool:
+    return text.lower() in ("1", "yes", "y", "true", "t", "on")
+
+
+def _to_journal(output: str) -> bool:
+    """Whether a `StandardOutput=`/`StandardError=` value may connect the stream to the journal."""
+    return not (output in _NOT_JOURNAL or output.startswith(_NOT_JOURNAL_PREFIXES))
+
+
+def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
+    """What the system service manager sets itself for the unit's `ExecStart=` (systemd.exec(5), "Environment
+    Variables in Spawned Processes"), None for a value not known here. The manager's own `PATH` and `LANG` count as
+    set (`DefaultEnvironment=` and `systemctl set-environment` can add more; kescheck cannot see them)."""
+    settings = unit.settings
+    found: dict[str, str | None] = dict.fromkeys(("PATH", "LANG", "INVOCATION_ID", "SYSTEMD_EXEC_PID"))
+    user, dynamic = _last(settings, "User"), _is_true(_last(settings, "DynamicUser"))
+    if user or dynamic:
+        name = user if user and not user.isdigit() and "%" not in user else None  # a UID: passwd names the user
+        found.update(USER=name, LOGNAME=name, HOME=None, SHELL=None)
+    for setting, variable, prefix in _DIRECTORIES:
+        names = [word.partition(":")[0] for word in _listed(settings, setting)]  # `a:b` also links b to a
+        if names:
+            # With DynamicUser= systemd keeps state, cache and logs below a `private/` directory: not guessed.
+            known = not any("%" in n for n in names) and not (dynamic and variable in _PRIVATE_WITH_DYNAMIC_USER)
+            found[variable] = ":".join(f"{prefix}/{n.strip('/')}" for n in names) if known else None
+    if any(_listed(settings, key) for key in _CREDENTIALS):
+        found["CREDENTIALS_DIRECTORY"] = None  # systemd chooses the directory: services are to read this variable
+    if _last(settings, "Type") in ("notify", "notify-reload") or _last(settings, "NotifyAccess") not in ("", "none"):
+        found["NOTIFY_SOCKET"] = None
+    if _listed(settings, "Sockets") or resolve(f"{PurePosixPath(unit.source.path.name).stem}.socket").exists():
+        found.update(dict.fromkeys(("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")))
+    if _last(settings, "WatchdogSec") not in ("", "0", "infinity"):
+        found.update(dict.fromkeys(("WATCHDOG_PID", "WATCHDOG_USEC")))
+    output = _last(settings, "StandardOutput")
+    error = _last(settings, "StandardError") or "inherit"
+    if _to_journal(output) or _to_journal(output if error == "inherit" else error):
+        found["JOURNAL_STREAM"] = None
+    if any(_last(settings, key) in _TTY for key in ("StandardInput", "StandardOutput", "StandardError")):
+        found["TERM"] = None
+    namespace = _last(settings, "LogNamespace")
+    if namespace:
+        found["LOG_NAMESPACE"] = None if "%" in namespace else namespace
+    return found
 
 
 def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it.
 
     Unknown when a path holds a `$VAR`, `%` specifier or glob; when a file without `-` does not exist here or cannot
-    be read; for a drop-in, or a unit with drop-ins (`kes.service.d/`) beside it; or when an `Environment=` value
-    holds a `%` specifier (systemd replaces them; `$VAR` it leaves as written). A missing file named with `-` is
-    skipped, as systemd skips it. The files' secret values join the unit's, so every report masks them."""
+    be read; for a drop-in, or a unit with drop-ins (`kes.service.d/`) beside it; with `PAMName=` (PAM modules may
+    set any variable); or when an `Environment=`, `PassEnvironment=` or `UnsetEnvironment=` value holds a `%`
+    specifier (systemd replaces them; `$VAR` it leaves as written). A missing file named with `-` is skipped, as
+    systemd skips it. The files' secret values join the unit's, so every report masks them."""
     from .envfile import parse_env
     from .source import InputError, decode, read_bytes
 
@@ -403,7 +503,13 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     if here.parent.name.endswith(".d") or resolve(f"{here.name}.d").is_dir():
         # A drop-in, or a unit with drop-ins: the other files may add variables kescheck does not read with it.
         return UnitEnvironment(None, f"{name} and its drop-ins")
-    values: dict[str, str] = {}
+    if _last(unit.settings, "PAMName"):
+        return UnitEnvironment(None, f"{name}'s PAMName=")
+    passed, unset = _listed(unit.settings, "PassEnvironment"), _listed(unit.settings, "UnsetEnvironment")
+    if any(_SPECIFIER.search(word.replace("%%", "")) for word in passed + unset):
+        return UnitEnvironment(None, f"{name}'s {'PassEnvironment=' if passed else 'UnsetEnvironment='}")
+    values = _systemd_variables(unit, resolve)
+    values.update(dict.fromkeys(word.replace("%%", "%") for word in passed if is_valid_variable_name(word)))
     for variable, word in unit.environment:
         value = word.text.partition("=")[2]
         if _SPECIFIER.search(value.replace("%%", "")):
@@ -425,7 +531,16 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
         unit.source.secret_values.update(source.secret_values)
         values.update((a.name, a.value) for a in reading.assignments if a.valid)
         read.append(ref.path.text)
-    parts = (["Environment="] if unit.environment else []) + \
+    why_unset = {variable: f"systemd sets {variable} only {when}" for variable, when in _SET_ONLY.items()
+               if variable not in values}
+    for word in unset:
+        variable, equals, value = word.replace("%%", "%").partition("=")
+        # `NAME=VALUE` removes NAME only while it has that value; a value kescheck cannot know may differ.
+        if variable in values and (not equals or values[variable] == value):
+            del values[variable]
+            why_unset[variable] = f"{name}'s UnsetEnvironment= removes it"
+    parts = (["PassEnvironment="] if passed else []) + (["Environment="] if unit.environment else []) + \
         ([f"EnvironmentFile{'s' if len(read) > 1 else ''} {', '.join(read)}"] if read else [])
-    origin = f"{name}'s {' and '.join(parts)}" if parts else f"{name} sets no Environment= or EnvironmentFile="
-    return UnitEnvironment(values, origin)
+    origin = (f"{name}'s {' and '.join(parts)}" if parts else
+              f"what systemd itself sets for {name}, which has no Environment= or EnvironmentFile=")
+    return UnitEnvironment(values, origin, why_unset)

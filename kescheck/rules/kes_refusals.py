@@ -55,7 +55,10 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
       'NAME' in line 'N' not found`; KES 0.22 to 2023-02-15: `keserv: env variable 'NAME' not found`). KES up to
       0.21 instead substitutes an unset variable as the empty string, without a word: for those releases
       KES108 reports the required settings that end up empty and KES222 a keystore that does. This rule runs
-      when you give kescheck the environment KES starts with (`--kes-env FILE`).""",
+      when kescheck knows the environment KES starts with: `--kes-env FILE`, or the systemd unit that starts KES
+      among the inputs, whose environment holds its `Environment=` and `EnvironmentFile=` assignments and the
+      variables systemd sets itself (`HOME` with `User=`, `CREDENTIALS_DIRECTORY` with `LoadCredential=`, ...).
+      A variable set to a value kescheck cannot know (`PassEnvironment=`, `INVOCATION_ID`) counts as set.""",
       fix="Set the variable in the environment KES starts with (systemd `Environment=`/`EnvironmentFile=`, "
           "the container's env), or write the value into the file if it is not a secret.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
@@ -70,8 +73,10 @@ def env_variable_unset(deployment):
         return  # KES <= 0.21 substitutes the empty string: KES108 and KES222 judge the empty values
     for name, node in substituted_references(config):
         if name not in env and shell_expansion(name) is None:  # `${VAR:-x}` is KES216's
+            why = (deployment.options.kes_env_unset or {}).get(name)
             yield at_node(config.source, node, f"`{node.path}` refers to `${{{name}}}`, which "
-                          f"{deployment.options.kes_environment()} does not set: KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
+                          f"{deployment.options.kes_environment()} does not set{f' ({why})' if why else ''}: "
+                          f"KES refuses to start (`{_not_found(config, deployment.options.kes_version, name)}`)")
 
 
 def _not_found(config: KesConfig, kes_version: str | None, name: str) -> str:
@@ -105,8 +110,9 @@ _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkey
       either way. A deployment tool that renders a missing secret as an empty variable causes this. KES up to
       0.21 substitutes an unset variable as the empty string too, so for those releases an unset variable counts
       here. An empty keystore field counts for the releases from 2023-04-03 on (`edge: invalid vault keystore: no
-      endpoint specified`); older releases skip such a keystore instead (KES222). This rule runs when you give
-      kescheck the environment KES starts with (`--kes-env FILE`).""",
+      endpoint specified`); older releases skip such a keystore instead (KES222). This rule runs when kescheck
+      knows the environment KES starts with (`--kes-env FILE`, or the systemd unit that starts KES), and never
+      judges a variable set to a value it cannot know (a unit's `PassEnvironment=`).""",
       fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
       examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
                 Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))
@@ -116,8 +122,9 @@ def env_variable_empty(deployment):
         return
     unset_is_empty = unset_variable_is_empty(config.generation, deployment.options.kes_version)
     for name, node in substituted_references(config):
-        if env.get(name, "" if unset_is_empty else "unset").strip():
-            continue
+        value = env.get(name, "" if unset_is_empty else "unset")
+        if value is None or value.strip():
+            continue  # None: set to a value kescheck cannot know
         if _POLICY_IDENTITY.match(node.path):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
         else:

@@ -553,7 +553,7 @@ def offline_cache_disabled(deployment):
         text, name = offline.text, env_reference(offline)
         if name is not None:
             env = deployment.options.kes_env
-            if env is None or name not in env:
+            if env is None or env.get(name) is None:
                 return  # unknown value (KES213 / KES100 speak about the variable)
             text = env[name]
         if _duration_is_zero(text):
@@ -588,7 +588,10 @@ def _set_in_env(node: YNode | None, env) -> bool:
     if not isinstance(node, YScalar) or node.is_null or not node.text.strip():
         return False
     name = env_reference(node)
-    return name is None or env is None or bool(env.get(name, "").strip())
+    if name is None or env is None:
+        return True
+    value = env.get(name, "")
+    return value is None or bool(value.strip())  # None: set, to a value kescheck cannot know
 
 
 def _proxy_parts(config: KesConfig, env) -> tuple[str, YMap, list[YScalar], YScalar | None] | None:

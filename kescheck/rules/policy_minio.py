@@ -64,8 +64,14 @@ class Skipped:
     fix: str
 
 
-def _kes_env(deployment) -> dict[str, str] | None:
+def _kes_env(deployment) -> dict[str, str | None] | None:
     return dict(deployment.options.kes_env) if deployment.options.kes_env is not None else None
+
+
+def _value_unknown(env: dict[str, str | None] | None, name: str) -> bool:
+    """No KES environment known, or one that sets the variable to a value kescheck cannot know (a unit's
+    `PassEnvironment=`)."""
+    return env is None or name in env and env[name] is None
 
 
 def _uncomputable_fix(variable: str) -> str:
@@ -115,9 +121,10 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
             bound = policies_of_identity(found, minio.identity, env_map)
             if len(bound) == 1:
                 views.append(MinioView(minio, bound[0], key_entry.value, key_entry, deployment.kes.generation))
-            elif not bound and any(env_reference(n) is not None for p in found for n in p.identities) and env_map is None:
-                skipped.append(Skipped(env, minio.entry, "policy identities are given as ${VAR} and the KES "
-                                                         "environment is unknown, so kescheck cannot tell which "
+            elif not bound and any(env_reference(n) is not None and _value_unknown(env_map, env_reference(n))
+                                   for p in found for n in p.identities):
+                skipped.append(Skipped(env, minio.entry, "policy identities are given as ${VAR} whose values "
+                                                         "kescheck does not know, so it cannot tell which "
                                                          "policy applies to MinIO (pass --kes-env FILE)",
                                        "Pass the environment KES starts with to kescheck (`--kes-env FILE`, e.g. the "
                                        "EnvironmentFile of KES's systemd unit)."))
@@ -470,8 +477,9 @@ def minio_policy_other_keys(deployment):
       "kescheck could not check MinIO's KES policy",
       rationale="""The policy checks need MinIO's KES identity (from its API key or client certificate) and
       the policy bound to it. When the identity cannot be computed (a certificate kescheck cannot read, an
-      invalid API key), or the policies name their identities as `${VAR}` and the KES environment is
-      unknown, kescheck says so instead of guessing. (A MinIO that authenticates as the KES admin has no
+      invalid API key), or the policies name their identities as `${VAR}` and kescheck does not know their
+      values (no KES environment, or a systemd unit that passes them from the service manager with
+      `PassEnvironment=`), kescheck says so instead of guessing. (A MinIO that authenticates as the KES admin has no
       policy at all: DEP101 reports that.)""",
       fix="""Run kescheck where MinIO's client certificate is readable (or fix the certificate or API key the
       message names), and pass the environment KES starts with (`--kes-env FILE`) when policy identities
