@@ -209,8 +209,9 @@ def kes_resolved(deployment: Deployment, node) -> str | None:
     return "" if kes is not None and unset_variable_is_empty(kes.generation, deployment.options.kes_version) else None
 
 
-def _unknown_value(env, name: str) -> bool:
-    """No environment known, or the variable is set to a value kescheck cannot know."""
+def env_value_unknown(env, name: str) -> bool:
+    """No KES environment known, or one that sets the variable to a value kescheck cannot know (a unit's
+    `PassEnvironment=`)."""
     return env is None or name in env and env[name] is None
 
 
@@ -360,7 +361,7 @@ def material(deployment: Deployment) -> Material:
                 if password:
                     found.kes_server.password, found.kes_server.password_state = password.encode(), PasswordState.GIVEN
                 elif password_node is not None and env_reference(password_node) is not None \
-                        and _unknown_value(deployment.options.kes_env, env_reference(password_node)):
+                        and env_value_unknown(deployment.options.kes_env, env_reference(password_node)):
                     found.kes_server.password_state = PasswordState.UNRESOLVED
             found.kes_client_ca = _kes_reference(deployment, Role.KES_CLIENT_CA, "tls.ca")
             if found.kes_client_ca:

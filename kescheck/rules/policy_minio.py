@@ -14,7 +14,7 @@ from ..load.envfile import EnvEntry, EnvFile
 from ..load.kesconfig import Generation, env_reference
 from ..load.yamldoc import YMap, YSeq
 from ..load.pem import FileState
-from ..material import MinioIdentity, kes_admin_identity, material, minio_identities, pem_of
+from ..material import MinioIdentity, env_value_unknown, kes_admin_identity, material, minio_identities, pem_of
 from ..policy import (MINIO_REQUIRED, ROUTES, Policy, PolicyPattern, Route, key_route,
                       minimal_minio_patterns, policies, policies_of_identity, tokens_for, witness)
 from .base import Example, at_entry, at_node, rule
@@ -68,12 +68,6 @@ def _kes_env(deployment) -> dict[str, str | None] | None:
     return dict(deployment.options.kes_env) if deployment.options.kes_env is not None else None
 
 
-def _value_unknown(env: dict[str, str | None] | None, name: str) -> bool:
-    """No KES environment known, or one that sets the variable to a value kescheck cannot know (a unit's
-    `PassEnvironment=`)."""
-    return env is None or name in env and env[name] is None
-
-
 def _uncomputable_fix(variable: str) -> str:
     if variable == "MINIO_KMS_KES_API_KEY":
         return ("Set MINIO_KMS_KES_API_KEY to the key `kes identity new` printed (`kes:v1:` and base64); the env "
@@ -121,7 +115,7 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
             bound = policies_of_identity(found, minio.identity, env_map)
             if len(bound) == 1:
                 views.append(MinioView(minio, bound[0], key_entry.value, key_entry, deployment.kes.generation))
-            elif not bound and any(env_reference(n) is not None and _value_unknown(env_map, env_reference(n))
+            elif not bound and any(env_reference(n) is not None and env_value_unknown(env_map, env_reference(n))
                                    for p in found for n in p.identities):
                 skipped.append(Skipped(env, minio.entry, "policy identities are given as ${VAR} whose values "
                                                          "kescheck does not know, so it cannot tell which "
