@@ -358,12 +358,41 @@ def test_a_missing_environment_file_leaves_the_environment_unknown(write, tmp_pa
     assert "SYS006" not in codes(result)
 
 
-@pytest.mark.parametrize("path", ["${ENV_DIR}/kes.env", "/etc/kes/%i.env", "/etc/kes/*.env"])
+@pytest.mark.parametrize("path", ["/etc/kes/%i.env", "/etc/kes/*.env", "/etc/${ENV_DIR}/kes.env"])
 def test_an_environment_file_path_systemd_expands_leaves_the_environment_unknown(write, tmp_path, path):
     _env_deployment(write, tmp_path, f"EnvironmentFile={path}\n")
     result = lint([tmp_path])
     assert result.deployments[0].options.kes_env is None and "KES213" in codes(result, "KES")
     assert not [f for f in result.findings if f.code == "SYS006" and "EnvironmentFile" in f.message]
+
+
+@pytest.mark.parametrize("value, why", [
+    ('"@DIR@/kes.env"', "in quotes"), ("'@DIR@/kes.env'", "in quotes"), ("-kes.env", "relative"),
+    ("./kes.env", "relative"), ("${ENV_DIR}/kes.env", "relative"), ("-", "empty"),
+])
+def test_an_environment_file_that_is_no_absolute_path_is_ignored_as_systemd_ignores_it(write, tmp_path, value, why):
+    """systemd logs `EnvironmentFile= path is not absolute, ignoring` and reads nothing (it expands `%` specifiers
+    in the path, not `$VAR`, and keeps quotes): KES starts without the file's variables."""
+    _env_deployment(write, tmp_path, f"EnvironmentFile={value}\n", {"kes.env": _FULL_ENV})
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    assert deployment.options.kes_env is not None and "KES_ADMIN" not in deployment.options.kes_env
+    assert "KES100" in codes(result, "KES")  # the config's ${KES_ADMIN} is unset under systemd
+    [ignored] = [f for f in result.findings if f.code == "SYS008"]
+    assert f"({why}" in ignored.message and "systemd ignores this line" in ignored.message
+    dash = value.startswith("-") and value != "-"  # the path starts after the `-`; a lone `-` is pointed at itself
+    assert (ignored.location.line, ignored.location.column) == (4, len("EnvironmentFile=") + 1 + dash)
+    assert not [f for f in result.findings if f.code in ("SYS006", "SYS007") and "EnvironmentFile" in f.message]
+
+
+def test_an_environment_file_path_with_a_space_is_one_path(write, tmp_path):
+    """systemd does not split `EnvironmentFile=` at spaces: `/a /b` names one file called `a /b`."""
+    _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env @DIR@/other.env\n",
+                    {"kes.env": _FULL_ENV, "other.env": "X=1\n"})
+    result = lint([tmp_path], Options(require_files=True))
+    [missing] = [f for f in result.findings if f.code == "SYS007" and "EnvironmentFile" in f.message]
+    assert f"{tmp_path}/kes.env {tmp_path}/other.env" in missing.message
+    assert result.deployments[0].options.kes_env is None
 
 
 def test_an_explicit_kes_env_wins_over_the_unit(write, tmp_path):

@@ -5,7 +5,8 @@ needs: `[Section]` headers; `Key=Value` assignments; whole-line comments startin
 ending in `\\` continued on the next (comment lines inside the continuation skipped); in `ExecStart=` the
 prefixes `-`, `@`, `:`, `+`, `!`, `!!` and `|` before the executable (with `@` the next word is argv[0]),
 words split at white space with single or double quotes and backslash escapes, and an empty `ExecStart=` or
-`EnvironmentFile=` resetting the list (as drop-ins do). `kes server` parses its flags with a Go flag parser
+`EnvironmentFile=` resetting the list (as drop-ins do). An `EnvironmentFile=` value is one path, quotes and
+spaces included, as systemd takes it. `kes server` parses its flags with a Go flag parser
 (the `pflag` package in the current sources, Go's standard `flag` package in v0.17, as minio/kes#173's
 `flag provided but not defined: -root` shows): `--name=value` or `--name value` for a flag that takes a
 value, `--` ends the flags, and words that are no flags may stand between them (as `pflag` allows). A single
@@ -86,9 +87,16 @@ class EnvironmentFileRef:
     """Written with a leading `-`: systemd skips the file when it does not exist."""
 
     @property
+    def ignored(self) -> bool:
+        """Not an absolute path (a relative one, or one in quotes): systemd logs `EnvironmentFile= path is not
+        absolute, ignoring` and reads nothing. A `%` specifier may expand to an absolute path."""
+        return not self.path.text.startswith(("/", "%"))
+
+    @property
     def resolvable(self) -> bool:
-        """One file kescheck can open: a known path and no glob (systemd would read every match)."""
-        return self.path.names_known_path and _GLOB.search(self.path.text) is None
+        """One file kescheck can open: a path systemd reads, known as written, and no glob (systemd would read
+        every match)."""
+        return not self.ignored and self.path.names_known_path and _GLOB.search(self.path.text) is None
 
 
 @dataclass(frozen=True)
@@ -351,14 +359,16 @@ def read_unit(source: SourceFile) -> KesUnit:
             unit.environment.extend((word.text.partition("=")[0], word) for word in words
                                     if "=" in word.text and is_valid_variable_name(word.text.partition("=")[0]))
         elif logical.key == "EnvironmentFile":
-            if not logical.value.strip():
+            text = logical.value.rstrip()
+            if not text:
                 unit.environment_files = []
                 continue
-            for word in _words(logical, unit.problems):
-                optional = word.text.startswith("-")
-                path = Word(word.text[1:], word.line, word.column + 1, word.end_line, word.end_column, word.quoted) \
-                    if optional else word
-                unit.environment_files.append(EnvironmentFileRef(path, optional))
+            # One path, the whole value: systemd neither splits it at spaces nor removes quotes.
+            optional = text.startswith("-")
+            start = min(int(optional), len(text) - 1)
+            (line, column), (end_line, end_column) = logical.positions[start], logical.positions[len(text) - 1]
+            unit.environment_files.append(EnvironmentFileRef(
+                Word(text[int(optional):], line, column, end_line, end_column + 1), optional))
     for logical, words, problems in reversed(exec_starts):
         if problems:
             if "kes" in logical.value and "server" in logical.value:
@@ -517,6 +527,8 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
         values[variable] = value.replace("%%", "%")
     read: list[str] = []
     for ref in unit.environment_files:
+        if ref.ignored:
+            continue  # systemd reads nothing from it (SYS008)
         if not ref.resolvable:
             return UnitEnvironment(None, f"{name}'s EnvironmentFile {ref.path.text}")
         path = resolve(ref.path.text)

@@ -29,8 +29,9 @@ def _unit(command: str, extra: str = "") -> str:
     return f"[Service]\nUser=kes\n{extra}ExecStart=/usr/local/bin/kes server {command}\n"
 
 
-def _example(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
-    files = ((UNIT_EXAMPLE_FILE, _unit(command)),) + ((("config.yaml", config),) if config is not None else ())
+def _example(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2,
+             unit_extra: str = "") -> Example:
+    files = ((UNIT_EXAMPLE_FILE, _unit(command, unit_extra)),) + ((("config.yaml", config),) if config is not None else ())
     return Example(files, fails, note, tuple(options))
 
 
@@ -235,6 +236,35 @@ def _missing_files(deployment):
         path = deployment.resolve(word.text, unit.source)
         if not path.exists():
             yield unit, word, path, "env"
+
+
+@rule("SYS008", "environment-file-ignored", Severity.WARNING,
+      "systemd ignores an `EnvironmentFile=` whose path is not absolute",
+      rationale="""systemd takes the whole value of `EnvironmentFile=` as one path, after an optional leading `-`: it
+      does not remove quotes and does not split at spaces. A path that is not absolute (`kes.env`, `./kes.env`, or
+      `"/etc/default/kes"` in quotes) is ignored when the unit is loaded (`EnvironmentFile= path is not absolute,
+      ignoring`, in the journal only), so KES starts without those variables: it refuses to start on a `${VAR}` of
+      its config that is then unset (KES100), or runs with an empty setting on KES up to 0.21. kescheck leaves such
+      a file out of the environment it gives KES, as systemd does.""",
+      fix="Write the absolute path without quotes (`EnvironmentFile=/etc/default/kes`, or `EnvironmentFile=-/etc/"
+          "default/kes` for a file that may be absent); one `EnvironmentFile=` line per file.",
+      examples=(_example("--config config.yaml", True, "the path in quotes",
+                         unit_extra='EnvironmentFile="/etc/default/kes-kescheck-example"\n'),
+                _example("--config config.yaml", True, "a relative path", unit_extra="EnvironmentFile=-kes.env\n"),
+                _example("--config config.yaml", False, unit_extra="EnvironmentFile=-/etc/default/kes-kescheck-example\n")))
+def environment_file_ignored(deployment):
+    unit = deployment.unit
+    if unit is None:
+        return
+    for ref in unit.environment_files:
+        if not ref.ignored:
+            continue
+        written = ("-" if ref.optional else "") + ref.path.text
+        why = ("empty" if not ref.path.text else
+               "in quotes, which systemd keeps as part of the path" if ref.path.text[0] in "\"'" else "relative")
+        yield _at_word(unit, ref.path, f"`EnvironmentFile={written}` is not an absolute path ({why}): systemd ignores "
+                                       "this line and starts KES without the variables of that file",
+                       anchor=f"unit:EnvironmentFile={ref.path.text}")
 
 
 def _unknown_environment(deployment) -> str:
