@@ -184,8 +184,21 @@ def test_clean_unit_gives_no_unit_finding_beyond_the_absent_config():
 def test_flag_rules_follow_the_release(write, tmp_path, version, expected):
     write("kes-config.yaml", G2_CONFIG if version[0] != "0" or version >= "0.23" else
           "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/lib/kes}}\n")
-    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock --auth=off\n")
+    write("kes.service", "[Service]\nWorkingDirectory=/etc/kes\n"
+                         "ExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock --auth=off\n")
     assert codes(lint([tmp_path], Options(kes_version=version))) == expected
+
+
+@pytest.mark.parametrize("written, opened", [("kes-config.yaml", "/kes-config.yaml"), ("./conf/kes.yaml", "/conf/kes.yaml"),
+                                             ("../kes.yaml", "/kes.yaml")])
+def test_a_relative_config_path_is_opened_from_the_root_directory(write, tmp_path, written, opened):
+    write("kes-config.yaml", G2_CONFIG)
+    write("kes.service", f"[Service]\nExecStart=/usr/local/bin/kes server --config {written}\n")
+    [relative] = [f for f in lint([tmp_path]).findings if f.code == "SYS009"]
+    assert f"so KES opens {opened}," in relative.message
+    assert (relative.location.line, relative.location.column) == (2, len("ExecStart=/usr/local/bin/kes server --config ") + 1)
+    write("kes.service", f"[Service]\nWorkingDirectory=/etc/kes\nExecStart=/usr/local/bin/kes server --config {written}\n")
+    assert "SYS009" not in codes(lint([tmp_path]))
 
 
 def test_broken_cli_release_is_reported_once_by_kes223(write, tmp_path):
@@ -215,7 +228,7 @@ def _older_kes_with_untrusted_client(tmp_path: Path, unit_auth: str | None):
     materialize(example.files, tmp_path)
     if unit_auth is not None:
         (tmp_path / "kes.service").write_text(
-            f"[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml {unit_auth}\n")
+            f"[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml {unit_auth}\nWorkingDirectory=/etc/kes\n")
     return dict(example.options)
 
 

@@ -147,6 +147,10 @@ class KesUnit:
         flag = self.flag("config")
         return flag.value if flag is not None else None
 
+    def setting(self, key: str) -> str:
+        """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none."""
+        return _last(self.settings, key)
+
     @property
     def auth(self) -> bool | None:
         """`--auth=on|off` (as KES <= 2023-09-28 reads it): True verifies client certificates, False does not;

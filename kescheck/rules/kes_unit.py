@@ -8,6 +8,8 @@ else kescheck assumes the current KES and says so.
 """
 from __future__ import annotations
 
+import posixpath
+
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation, predates, release_date, target_release
 from ..load.systemd import KesUnit, ServerFlag, Word
@@ -265,6 +267,31 @@ def environment_file_ignored(deployment):
         yield _at_word(unit, ref.path, f"`EnvironmentFile={written}` is not an absolute path ({why}): systemd ignores "
                                        "this line and starts KES without the variables of that file",
                        anchor=f"unit:EnvironmentFile={ref.path.text}")
+
+
+@rule("SYS009", "config-path-relative", Severity.WARNING,
+      "The unit's `--config` is a relative path, which KES opens from `/`",
+      rationale="""KES opens the file `kes server --config` names relative to its working directory, and systemd
+      starts a system service in `/` unless the unit sets `WorkingDirectory=`. So `--config config.yaml` makes KES
+      read `/config.yaml`, wherever the unit file and the config lie: KES refuses to start (`open config.yaml: no
+      such file or directory`), or reads some other file. In a repository kescheck still pairs the unit with the
+      config beside it, as its author meant.""",
+      fix="Give `--config` an absolute path (`--config /etc/kes/config.yaml`), or set `WorkingDirectory=` to the "
+          "directory that holds the config.",
+      examples=(_example("--config config.yaml", True),
+                _example("--config config.yaml", False, "WorkingDirectory= says where KES starts",
+                         unit_extra="WorkingDirectory=/etc/kes\n"),
+                _example("--config /etc/kes-kescheck-example/config.yaml", False, config=None)))
+def config_path_relative(deployment):
+    unit = deployment.unit
+    config = unit.config if unit is not None else None
+    if config is None or not config.names_known_path or config.text.startswith("/") or unit.setting("WorkingDirectory") \
+            or release_date(deployment.options.kes_version) == _BROKEN_CLI_RELEASE:
+        return
+    opened = posixpath.normpath("/" + config.text)
+    yield _at_word(unit, config, f"`--config {config.text}` is a relative path: systemd starts KES in `/` (the unit "
+                                 f"sets no `WorkingDirectory=`), so KES opens {opened}, not the file beside the unit",
+                   anchor="kes-server:--config")
 
 
 def _unknown_environment(deployment) -> str:
