@@ -27,13 +27,16 @@ _BROKEN_CLI_RELEASE = "2023-09-28"  # KES223 reports that release: it never star
 _CONFIG_G2 = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
 
-def _unit(command: str, extra: str = "") -> str:
-    return f"[Service]\nUser=kes\n{extra}ExecStart=/usr/local/bin/kes server {command}\n"
+def _unit(command: str, extra: str = "", working_directory: str = "/etc/kes") -> str:
+    """A unit like the ones in the field; `working_directory` is where a relative `--config` is opened (SYS009)."""
+    start_in = f"WorkingDirectory={working_directory}\n" if working_directory else ""
+    return f"[Service]\nUser=kes\n{start_in}{extra}ExecStart=/usr/local/bin/kes server {command}\n"
 
 
 def _example(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2,
-             unit_extra: str = "") -> Example:
-    files = ((UNIT_EXAMPLE_FILE, _unit(command, unit_extra)),) + ((("config.yaml", config),) if config is not None else ())
+             unit_extra: str = "", working_directory: str = "/etc/kes") -> Example:
+    files = ((UNIT_EXAMPLE_FILE, _unit(command, unit_extra, working_directory)),) + \
+        ((("config.yaml", config),) if config is not None else ())
     return Example(files, fails, note, tuple(options))
 
 
@@ -278,9 +281,8 @@ def environment_file_ignored(deployment):
       config beside it, as its author meant.""",
       fix="Give `--config` an absolute path (`--config /etc/kes/config.yaml`), or set `WorkingDirectory=` to the "
           "directory that holds the config.",
-      examples=(_example("--config config.yaml", True),
-                _example("--config config.yaml", False, "WorkingDirectory= says where KES starts",
-                         unit_extra="WorkingDirectory=/etc/kes\n"),
+      examples=(_example("--config config.yaml", True, working_directory=""),
+                _example("--config config.yaml", False, "WorkingDirectory= says where KES starts"),
                 _example("--config /etc/kes-kescheck-example/config.yaml", False, config=None)))
 def config_path_relative(deployment):
     unit = deployment.unit
