@@ -222,18 +222,18 @@ class _Collector:
         self.real_directories: dict[Path, Path] = {}
 
     def key(self, path: Path) -> Path:
-        """`_key(path)`, resolving each directory once: a batch holds many files per directory, and resolving a
-        path costs a system call per component."""
-        try:
-            plain_file = path.name != ".." and not stat.S_ISLNK(os.lstat(path).st_mode)
-        except (OSError, ValueError):
-            plain_file = False
-        if not plain_file:
-            return _key(path)
-        directory = self.real_directories.get(path.parent)
-        if directory is None:
-            directory = self.real_directories[path.parent] = _key(path.parent)
-        return directory / path.name
+        """`_key(path)`, with each directory resolved once, from its parent's resolution: a batch holds many files
+        per directory and many directories per parent, and resolving a path costs a system call per component."""
+        return self._real_directory(path.parent) / path.name if _not_a_link(path) else _key(path)
+
+    def _real_directory(self, directory: Path) -> Path:
+        found = self.real_directories.get(directory)
+        if found is None:
+            top = directory.parent == directory  # `/`, or `.` of a relative path
+            found = self._real_directory(directory.parent) / directory.name if not top and _not_a_link(directory) \
+                else _key(directory)
+            self.real_directories[directory] = found
+        return found
 
     def add(self, path: Path, named: bool, explicit: bool = False) -> LoadedFile | None:
         """`named`: in the scope the user asked for; `explicit`: given by name, so it must be a config."""
@@ -343,6 +343,14 @@ def _unit_configs(collector: _Collector) -> None:
         path = unit_config_path(loaded)
         if path is not None and path.is_file() and collector.count < MAX_FILES:
             collector.add(path, named=False, explicit=True)
+
+
+def _not_a_link(path: Path) -> bool:
+    """An existing file or directory that is no symbolic link and whose name is no `..` (resolving changes neither)."""
+    try:
+        return path.name != ".." and not stat.S_ISLNK(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _key(path: Path) -> Path:

@@ -340,10 +340,31 @@ def test_collector_keys_equal_resolved_paths(tmp_path, monkeypatch):
     (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
     monkeypatch.chdir(tmp_path)
     collector = _Collector(Options())
+    (real / "sub" / "deeper.yaml").write_text("address: 0.0.0.0:7373\n")
     candidates = [real / "kes.yaml", tmp_path / "linked-dir" / "kes.yaml", tmp_path / "linked-file.yaml",
+                  tmp_path / "linked-dir" / "sub" / "deeper.yaml", Path("linked-dir/sub/deeper.yaml"),
+                  tmp_path / "real" / ".." / "linked-dir" / "sub" / "deeper.yaml", Path("/"), Path("/tmp"),
                   tmp_path / "dangling.yaml", tmp_path / "missing.yaml", real / "sub" / "..",
                   tmp_path / "linked-dir" / "sub" / ".." / "kes.yaml", tmp_path / "linked-dir",
                   Path("real/kes.yaml"), Path("linked-dir/kes.yaml"), Path("."), Path("..")]
     for path in candidates * 2:  # the second round answers from the directory cache
         assert collector.key(path) == _key(path), path
     assert collector.key(tmp_path / "linked-dir" / "kes.yaml") == (real / "kes.yaml").resolve()
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 65536, 65537, 300_000])
+def test_read_bytes_reads_what_the_file_holds(tmp_path, size):
+    """read_bytes asks for the size fstat gives plus one byte; the rest of the file must still arrive."""
+    from kescheck.load.source import read_bytes
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    (tmp_path / "f").write_bytes(data)
+    assert read_bytes(tmp_path / "f") == data
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux procfs")
+def test_read_bytes_reads_a_file_whose_size_says_zero():
+    """procfs files say 0 bytes and hold more: a read that stops at the size fstat gives would lose them."""
+    from kescheck.load.source import read_bytes
+
+    assert b"Name:" in read_bytes(Path("/proc/self/status"))
