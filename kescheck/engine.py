@@ -544,6 +544,9 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
         checked = {id(source) for deployment in deployments for source in deployment.sources}
         files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
         rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
+        absent_files: dict = {}
+        for deployment in deployments:
+            deployment.absent_files = absent_files
         settle()
         findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
     findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)

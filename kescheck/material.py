@@ -381,7 +381,12 @@ def pem_of(deployment: Deployment, ref: Reference) -> PemFile:
     key = ("pem", ref.role.is_ca, ref.path)
     found = deployment.cache.get(key)
     if found is None:  # inlined memo: rules ask ~60 times per deployment, almost always for a file already looked at
-        found = deployment.cache[key] = (load_ca_path if ref.role.is_ca else load_pem_file)(ref.path)
+        found = deployment.absent_files.get(key)
+        if found is None:
+            found = (load_ca_path if ref.role.is_ca else load_pem_file)(ref.path)
+            if found.state is FileState.ABSENT:
+                deployment.absent_files[key] = found
+        deployment.cache[key] = found
     return found
 
 

@@ -62,6 +62,9 @@ class Deployment:
     """The systemd unit that starts KES (its `kes server` command line), when one is among the inputs."""
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     """Per-deployment memo for derived data (loaded PEM files, identities) shared by rules."""
+    absent_files: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """What `pem_of` found absent, shared by every deployment of one lint run: a batch names the same missing
+    `/etc/...` certificate paths in every deployment, and the answer cannot change within the run."""
 
     @property
     def sources(self) -> list[SourceFile]:

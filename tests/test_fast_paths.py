@@ -368,3 +368,15 @@ def test_read_bytes_reads_a_file_whose_size_says_zero():
     from kescheck.load.source import read_bytes
 
     assert b"Name:" in read_bytes(Path("/proc/self/status"))
+
+
+def test_a_missing_file_shared_by_deployments_is_reported_for_each(tmp_path):
+    """pem_of remembers absent files for the whole run; every deployment naming one still gets its note."""
+    env = "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n" \
+          "MINIO_KMS_KES_CERT_FILE=/nonexistent-kescheck/client.crt\nMINIO_KMS_KES_KEY_FILE=/nonexistent-kescheck/client.key\n"
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "minio.env").write_text(env)
+    result = lint([tmp_path])
+    noted = sorted((f.location.path.parent.name, f.location.line) for f in result.findings if f.code == "CRT001")
+    assert noted == [(name, line) for name in ("a", "b", "c") for line in (3, 4)]
