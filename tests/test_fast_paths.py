@@ -198,6 +198,20 @@ def test_plain_line_shortcut_reads_env_files_as_the_state_machine_does(text):
     assert read_systemd(text) == read_systemd(text, shortcut=False)
 
 
+QUOTED_LINE_PARTS = st.sampled_from(["A", "MINIO_X", " ", "\t", "=", '"', "'", "#", ";", "\\", "$", "x y", "\r",
+                                     "{1...4}", "é", "\x00"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.builds(lambda key, value, pad: f'{key}{pad}="{value}"{pad}',
+                          st.lists(QUOTED_LINE_PARTS, max_size=4).map("".join),
+                          st.lists(QUOTED_LINE_PARTS, max_size=6).map("".join),
+                          st.sampled_from(["", " ", "\t ", "  "])), max_size=6).map("\n".join))
+def test_quoted_line_shortcut_reads_env_files_as_the_state_machine_does(text):
+    """`NAME="value"` lines, most of them within the shortcut's reach, some just outside it."""
+    assert read_systemd(text) == read_systemd(text, shortcut=False)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(ENV_ALPHABET, max_size=40).map("".join))
 def test_line_lookups_of_systemd_reading_agree_with_a_scan(text):
