@@ -511,6 +511,28 @@ def _check_deployments(deployments: list[Deployment], rules: list[Rule], setting
     return results
 
 
+def _add_named(paths: Iterable[str | Path], collector: _Collector, options: Options, stdin) -> list[LoadedFile]:
+    """Loads what the user named (files, directories walked, standard input); returns the files named one by one."""
+    named: list[LoadedFile] = []
+    for raw in paths:
+        if str(raw) == STDIN:
+            collector.add_stdin(stdin or sys.stdin)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            errors: list[InputError] = []
+            for found in _walk(path, errors):
+                collector.add(found, named=True)
+                if collector.count > MAX_FILES:
+                    break
+            collector.errors.extend(errors)
+            continue
+        loaded = collector.add(path, named=True, explicit=not options.by_content)
+        if loaded is not None:
+            named.append(loaded)
+    return named
+
+
 def lint(paths: Iterable[str | Path], options: Options | None = None, settings: Settings | None = None,
          stdin=None, jobs: int = 1) -> LintResult:
     """The library entry point behind `kescheck lint`; `jobs`: worker processes a large batch may use."""
@@ -518,23 +540,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     settings = settings or Settings()
     with frozen_objects() as settle:  # parsed trees live to the end: collections need not rescan them
         collector = _Collector(options, settle)
-        named: list[LoadedFile] = []
-        for raw in paths:
-            if str(raw) == STDIN:
-                collector.add_stdin(stdin or sys.stdin)
-                continue
-            path = Path(raw)
-            if path.is_dir():
-                errors: list[InputError] = []
-                for found in _walk(path, errors):
-                    collector.add(found, named=True)
-                    if collector.count > MAX_FILES:
-                        break
-                collector.errors.extend(errors)
-                continue
-            loaded = collector.add(path, named=True, explicit=not options.by_content)
-            if loaded is not None:
-                named.append(loaded)
+        named = _add_named(paths, collector, options, stdin)
         _siblings(named, collector)
         if not settings.deployments:
             _repository_partners(named, collector)
