@@ -201,9 +201,14 @@ def _placeholder(text: str) -> tuple[re.Match, str] | None:
     return None
 
 
+_POLICY_IDENTITY_PATH = re.compile(r"policy\..*\.identities\[\d+\]$")
+_INDEX_SUFFIX = re.compile(r"\[\d+\]$")
+"""Compiled once: rules test every scalar's path of every config with these (re's own cache costs a lookup per call)."""
+
+
 def _is_identity(path: str) -> bool:
     return path in ("root", "admin.identity") or path.startswith(("tls.proxy.identities", "proxy.identities")) \
-        or bool(re.match(r"policy\..*\.identities\[\d+\]$", path))
+        or _POLICY_IDENTITY_PATH.match(path) is not None
 
 
 @rule("KES206", "doc-placeholder", Severity.WARNING, "A value left from the documentation",
@@ -249,7 +254,7 @@ def keystore_plain_http(deployment):
     for node in config.doc.nodes():
         if not isinstance(node, YScalar) or node.is_key or not node.path.startswith(("keystore.", "keys.")):
             continue
-        last = re.sub(r"\[\d+\]$", "", node.path).rsplit(".", 1)[-1]
+        last = _INDEX_SUFFIX.sub("", node.path).rsplit(".", 1)[-1]
         if last in _ENDPOINT_KEYS and node.text.strip().lower().startswith("http://"):
             yield at_node(config.source, node, f"`{node.path}` is a plain `http://` URL: keys and credentials travel unencrypted")
 
