@@ -173,19 +173,18 @@ def read_bytes(path: Path) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise InputError(path, "not a regular file")
-        # Plain os.read of the size fstat gives, plus one byte to see a file that grew: a buffered reader asked for
-        # the whole limit allocated and released 4 MiB per file, and made five more system calls.
+        # Plain os.read of the size fstat gives, plus one byte to see a file that grew, until the end of the file (a
+        # network or FUSE file system may read short before it): a buffered reader asked for the whole limit
+        # allocated and released 4 MiB per file, and made three more system calls.
         chunks: list[bytes] = []
         wanted = min(info.st_size, MAX_FILE_BYTES) + 1
         total = 0
         while total <= MAX_FILE_BYTES:
-            chunk = os.read(fd, max(wanted, 65536) if chunks else wanted)
+            chunk = os.read(fd, wanted if not chunks else 65536)
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
-            if len(chunks) == 1 and total < wanted:
-                break  # a regular file reads short only at its end
     except OSError as err:
         raise InputError(path, err.strerror or str(err)) from None
     finally:
