@@ -149,7 +149,8 @@ class KesUnit:
 
     def setting(self, key: str) -> str:
         """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none."""
-        return _last(self.settings, key)
+        found = [value.strip() for k, value in self.settings if k == key]
+        return found[-1] if found else ""
 
     @property
     def auth(self) -> bool | None:
@@ -438,11 +439,6 @@ class UnitEnvironment:
     """Why some variables are not set, for messages: `kes.service's UnsetEnvironment= removes it`."""
 
 
-def _last(settings: list[tuple[str, str]], key: str) -> str:
-    found = [value.strip() for k, value in settings if k == key]
-    return found[-1] if found else ""
-
-
 def _listed(settings: list[tuple[str, str]], *keys: str) -> list[str]:
     """The words of list settings (`StateDirectory=a b`), an empty assignment resetting the list."""
     words: list[str] = []
@@ -471,7 +467,7 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
     set (`DefaultEnvironment=` and `systemctl set-environment` can add more; kescheck cannot see them)."""
     settings = unit.settings
     found: dict[str, str | None] = dict.fromkeys(("PATH", "LANG", "INVOCATION_ID", "SYSTEMD_EXEC_PID"))
-    user, dynamic = _last(settings, "User"), _is_true(_last(settings, "DynamicUser"))
+    user, dynamic = unit.setting("User"), _is_true(unit.setting("DynamicUser"))
     if user or dynamic:
         name = user if user and not user.isdigit() and "%" not in user else None  # a UID: passwd names the user
         found.update(USER=name, LOGNAME=name, HOME=None, SHELL=None)
@@ -483,19 +479,19 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
             found[variable] = ":".join(f"{prefix}/{n.strip('/')}" for n in names) if known else None
     if any(_listed(settings, key) for key in _CREDENTIALS):
         found["CREDENTIALS_DIRECTORY"] = None  # systemd chooses the directory: services are to read this variable
-    if _last(settings, "Type") in ("notify", "notify-reload") or _last(settings, "NotifyAccess") not in ("", "none"):
+    if unit.setting("Type") in ("notify", "notify-reload") or unit.setting("NotifyAccess") not in ("", "none"):
         found["NOTIFY_SOCKET"] = None
     if _listed(settings, "Sockets") or resolve(f"{PurePosixPath(unit.source.path.name).stem}.socket").exists():
         found.update(dict.fromkeys(("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")))
-    if _last(settings, "WatchdogSec") not in ("", "0", "infinity"):
+    if unit.setting("WatchdogSec") not in ("", "0", "infinity"):
         found.update(dict.fromkeys(("WATCHDOG_PID", "WATCHDOG_USEC")))
-    output = _last(settings, "StandardOutput")
-    error = _last(settings, "StandardError") or "inherit"
+    output = unit.setting("StandardOutput")
+    error = unit.setting("StandardError") or "inherit"
     if _to_journal(output) or _to_journal(output if error == "inherit" else error):
         found["JOURNAL_STREAM"] = None
-    if any(_last(settings, key) in _TTY for key in ("StandardInput", "StandardOutput", "StandardError")):
+    if any(unit.setting(key) in _TTY for key in ("StandardInput", "StandardOutput", "StandardError")):
         found["TERM"] = None
-    namespace = _last(settings, "LogNamespace")
+    namespace = unit.setting("LogNamespace")
     if namespace:
         found["LOG_NAMESPACE"] = None if "%" in namespace else namespace
     return found
@@ -517,7 +513,7 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     if here.parent.name.endswith(".d") or resolve(f"{here.name}.d").is_dir():
         # A drop-in, or a unit with drop-ins: the other files may add variables kescheck does not read with it.
         return UnitEnvironment(None, f"{name} and its drop-ins")
-    if _last(unit.settings, "PAMName"):
+    if unit.setting("PAMName"):
         return UnitEnvironment(None, f"{name}'s PAMName=")
     passed, unset = _listed(unit.settings, "PassEnvironment"), _listed(unit.settings, "UnsetEnvironment")
     if any(_SPECIFIER.search(word.replace("%%", "")) for word in passed + unset):
