@@ -298,9 +298,7 @@ _KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")
 def _keystore_material(deployment: Deployment, found: Material) -> None:
     kes = deployment.kes
     by_block: dict[str, dict[str, Reference]] = {}
-    for node in kes.doc.nodes():
-        if not isinstance(node, YScalar) or node.is_key:
-            continue
+    for node in kes.doc.values():  # a null value names no file: _kes_reference would drop it
         match = _KEYSTORE_TLS.match(node.path or "")
         if not match:
             continue

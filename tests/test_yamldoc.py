@@ -83,3 +83,17 @@ def test_syntax_error_after_a_yaml_only_line_break_is_on_a_real_line(odd_break):
     doc = parse_yaml(SourceFile(Path("k.yaml"), text))
     assert doc.root is None and doc.problems
     assert 1 <= doc.problems[0].line <= len(doc.source.lines) + 1
+
+
+def test_values_are_the_non_null_value_scalars_and_find_answers_the_same_when_asked_again():
+    text = ("tls:\n  key: /etc/kes/key.pem\n  cert: ~\n  ca:\nkeystore:\n  vault:\n    endpoint: https://vault:8200\n"
+            "    prefix: [a, b]\npolicy:\n  minio:\n    allow: ['/v1/key/create/*']\n")
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), text))
+    assert [n.path for n in doc.values()] == ["tls.key", "keystore.vault.endpoint", "keystore.vault.prefix[0]",
+                                              "keystore.vault.prefix[1]", "policy.minio.allow[0]"]
+    endpoint = doc.find("keystore.vault.endpoint")
+    assert endpoint.text == "https://vault:8200" and doc.find("keystore.vault.endpoint") is endpoint
+    assert doc.find("tls.key.more") is None and doc.find("tls.key.more") is None
+    assert doc.find("keystore.vault.prefix").items[1].text == "b"
+    doc.release()
+    assert doc.root is None and doc.nodes() == [] and doc.values() == [] and doc.find("keystore.vault.endpoint") is None

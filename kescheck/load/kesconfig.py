@@ -349,8 +349,7 @@ class KesConfig:
 
     def release(self) -> None:
         """Drop the parsed tree once every rule has read it; the source and generation stay for reports."""
-        self.doc.root = None
-        self.doc._nodes = None
+        self.doc.release()
         self.env_references = []
 
 

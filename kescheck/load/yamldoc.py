@@ -90,6 +90,8 @@ class YamlDocument:
     root: YNode | None
     problems: list[YamlProblem] = field(default_factory=list)
     _nodes: list[YNode] | None = field(default=None, repr=False, compare=False)
+    _values: list[YScalar] | None = field(default=None, repr=False, compare=False)
+    _found: dict[str, YNode | None] = field(default_factory=dict, repr=False, compare=False)
 
     def nodes(self) -> list[YNode]:
         """`walk(root)` as a list, built once: several loaders and rules scan every node."""
@@ -97,14 +99,34 @@ class YamlDocument:
             self._nodes = list(walk(self.root))
         return self._nodes
 
+    def values(self) -> list[YScalar]:
+        """The scalars that are values, not keys and not null, in document order, built once: most rules that
+        scan the whole document look at these only."""
+        if self._values is None:
+            self._values = [n for n in self.nodes() if isinstance(n, YScalar) and not n.is_key and not n.is_null]
+        return self._values
+
     def find(self, dotted: str) -> YNode | None:
-        """The node at `a.b.c` through mappings only; None when any step is missing."""
+        """The node at `a.b.c` through mappings only; None when any step is missing. Remembered per path: every
+        deployment's rules ask for the same few dozen paths, many of them several times."""
+        try:
+            return self._found[dotted]
+        except KeyError:
+            pass
         node = self.root
         for part in dotted.split("."):
             if not isinstance(node, YMap):
-                return None
+                node = None
+                break
             node = node.get(part)
+        self._found[dotted] = node
         return node
+
+    def release(self) -> None:
+        """Drop the tree and everything derived from it."""
+        self.root = None
+        self._nodes = self._values = None
+        self._found = {}
 
 
 _SHORT_TAGS = {

@@ -10,7 +10,6 @@ import re
 from ..findings import Severity
 from ..load.kesconfig import (Generation, env_reference, is_secret_path, release_date, semantic_version,
                               shell_expansion, target_release, unset_variable_is_empty)
-from ..load.yamldoc import YScalar
 from .base import Example, at_node, rule
 
 _BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
@@ -55,8 +54,8 @@ def env_variable_needed(deployment):
 
 
 def _scalar_values(config):
-    for node in config.doc.nodes():
-        if isinstance(node, YScalar) and not node.is_key and not node.is_null and "${" in node.text:
+    for node in config.doc.values():
+        if "${" in node.text:
             yield node
 
 

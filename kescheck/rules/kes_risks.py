@@ -223,8 +223,8 @@ def doc_placeholder(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in config.doc.nodes():
-        if not isinstance(node, YScalar) or node.is_key or node.is_null or _is_identity(node.path):
+    for node in config.doc.values():
+        if _is_identity(node.path):
             continue
         if env_reference(node) is not None:  # `${AWSACCESSKEY}` names a variable; KES substitutes its value
             continue
@@ -251,8 +251,8 @@ def keystore_plain_http(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in config.doc.nodes():
-        if not isinstance(node, YScalar) or node.is_key or not node.path.startswith(("keystore.", "keys.")):
+    for node in config.doc.values():
+        if not node.path.startswith(("keystore.", "keys.")):
             continue
         last = _INDEX_SUFFIX.sub("", node.path).rsplit(".", 1)[-1]
         if last in _ENDPOINT_KEYS and node.text.strip().lower().startswith("http://"):
@@ -292,8 +292,8 @@ def plaintext_secret(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in config.doc.nodes():
-        if not isinstance(node, YScalar) or node.is_key or node.is_null or not node.text.strip():
+    for node in config.doc.values():
+        if not node.text.strip():
             continue
         if not is_secret_path(node.path) or env_reference(node) is not None:
             continue
@@ -321,9 +321,7 @@ def relative_tls_path(deployment):
     config = deployment.kes
     if config is None:
         return
-    for node in config.doc.nodes():
-        if not isinstance(node, YScalar) or node.is_key or node.is_null:
-            continue
+    for node in config.doc.values():
         parts = node.path.split(".")
         if len(parts) < 2 or parts[-2] != "tls" or parts[-1] not in _TLS_FILE_KEYS:
             continue
