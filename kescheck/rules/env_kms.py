@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
-import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from dataclasses import replace
@@ -83,19 +83,28 @@ def _near_miss(env: EnvFile, name: str) -> EnvEntry | None:
 
 def kes_endpoints(entry: EnvEntry):
     """(column, list entry text, expanded URLs or the error) for each non-blank entry of the endpoint list."""
+    for offset, part, urls, err in _endpoint_list(entry.value):
+        yield entry.column_at(offset), part, list(urls), err
+
+
+@lru_cache(maxsize=64)
+def _endpoint_list(value: str) -> tuple:
+    """(offset in the value, list entry text, endpoints, error) per entry; five rules of each deployment ask."""
+    found = []
     offset = total = 0
-    for _, part in split_endpoint_list(entry.value):
-        offset = entry.value.index(part, offset)
-        column = entry.column_at(offset)
+    for _, part in split_endpoint_list(value):
+        offset = value.index(part, offset)
+        start = offset
         offset += len(part)
         try:
             expanded = expand_ellipsis(part)
             total += len(expanded)
             if total > MAX_EXPANSION:  # each entry is capped, their sum is not: check the first endpoints only
-                return
-            yield column, part, [parse_url(url, 0) for url in expanded], None
+                break
+            found.append((start, part, tuple(parse_url(url, 0) for url in expanded), None))
         except EndpointError as err:
-            yield column, part, [], err
+            found.append((start, part, (), err.with_traceback(None)))  # kept: no frames held with it
+    return tuple(found)
 
 
 @rule("ENV050", "kms-config-conflict", Severity.ERROR, "More than one KMS configuration is present",
