@@ -753,3 +753,12 @@ def test_env_note_says_kes_up_to_0_21_substitutes_an_empty_value(write, version)
 def test_env_note_on_releases_that_refuse_an_unset_variable(write, version):
     [message] = [m for c, _, _, m in run(write, ADMIN_FROM_ENV, kes_version=version) if c == "KES213"]
     assert "silently" not in message
+
+
+@pytest.mark.parametrize("policy_name", ["minio", "minio.tenant-a"])
+def test_an_empty_policy_identity_is_named_as_such_whatever_dots_the_policy_name_holds(write, policy_name):
+    text = BASE + FS + f"policy:\n  {policy_name}:\n    allow: ['/v1/key/generate/*']\n    identities: ['${{MINIO_ID}}']\n"
+    [(line, message)] = [(line, m) for c, line, _, m in run(write, text, kes_env={"MINIO_ID": ""}) if c == "KES108"]
+    assert line == 12 and f"`policy.{policy_name}.identities[0]`" in message
+    assert "an empty policy identity is refused" in message
+    assert not [c for c, *_ in run(write, text, kes_env={"MINIO_ID": ""}) if c == "KES206"]

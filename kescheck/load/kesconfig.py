@@ -312,6 +312,14 @@ def is_secret_path(path: str) -> bool:
     return _SECRET_PATH.match(path) is not None
 
 
+_POLICY_IDENTITY_PATH = re.compile(r"policy\..+\.identities\[\d+\]")
+
+
+def is_policy_identity_path(path: str) -> bool:
+    """`policy.NAME.identities[N]`; NAME may hold dots, as YAML keys may."""
+    return _POLICY_IDENTITY_PATH.fullmatch(path) is not None
+
+
 def names_token_file(node: YNode | None) -> bool:
     """A Vault Kubernetes `jwt` value that is the path of the token file, not the token: KES reads a value with
     `/` as a file, and a JWT (base64url segments joined by dots) never contains one."""

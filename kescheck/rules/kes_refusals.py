@@ -9,8 +9,8 @@ import re
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
-                              keystore_era, predates, reads_key, release_date, semantic_version, shell_expansion,
-                              target_release, unset_variable_is_empty)
+                              is_policy_identity_path, keystore_era, predates, reads_key, release_date, semantic_version,
+                              shell_expansion, target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..material import kes_resolved, material
@@ -98,7 +98,6 @@ def _refused_when_empty(generation: str, path: str) -> str | None:
     return schema.get("x-kes-refusal") or f"`{path}` must not be empty"
 
 
-_POLICY_IDENTITY = re.compile(r"^policy\.[^.]+\.identities\[\d+\]$")
 _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
 
 
@@ -125,7 +124,7 @@ def env_variable_empty(deployment):
         value = env.get(name, "" if unset_is_empty else "unset")
         if value is None or value.strip():
             continue  # None: set to a value kescheck cannot know
-        if _POLICY_IDENTITY.match(node.path):
+        if is_policy_identity_path(node.path):
             reason = "an empty policy identity is refused (`kes: identity '' is empty, too long or contains invalid characters`)"
         else:
             reason = _refused_when_empty(config.generation.name, node.path)

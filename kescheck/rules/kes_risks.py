@@ -7,8 +7,8 @@ import re
 
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
-from ..load.kesconfig import (GO_DURATION, Generation, KesConfig, env_reference, is_secret_path, names_token_file,
-                              release_date, predates, semantic_version, TLS_AUTH_SINCE)
+from ..load.kesconfig import (GO_DURATION, Generation, KesConfig, env_reference, is_policy_identity_path, is_secret_path,
+                              names_token_file, release_date, predates, semantic_version, TLS_AUTH_SINCE)
 from ..load.yamldoc import YMap, YNode, YScalar
 from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
@@ -201,14 +201,13 @@ def _placeholder(text: str) -> tuple[re.Match, str] | None:
     return None
 
 
-_POLICY_IDENTITY_PATH = re.compile(r"policy\..*\.identities\[\d+\]$")
 _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
-"""Compiled once: rules test every scalar's path of every config with these (re's own cache costs a lookup per call)."""
+"""Compiled once: a rule tests every scalar's path of every config with it (re's own cache costs a lookup per call)."""
 
 
 def _is_identity(path: str) -> bool:
     return path in ("root", "admin.identity") or path.startswith(("tls.proxy.identities", "proxy.identities")) \
-        or _POLICY_IDENTITY_PATH.match(path) is not None
+        or is_policy_identity_path(path)
 
 
 @rule("KES206", "doc-placeholder", Severity.WARNING, "A value left from the documentation",
