@@ -149,7 +149,7 @@ def test_a_line_systemd_continues_is_not_an_invalid_name(write):
 
 
 def test_no_secret_value_appears_in_any_output(tmp_path, cli):
-    lines = [f"MINIO_KMS_KES_ENDPOINT=https://play.min.io:7373",
+    lines = ["MINIO_KMS_KES_ENDPOINT=https://play.min.io:7373",
              "MINIO_KMS_KES_KEY_NAME=minio-key # note"]
     for name, value in SECRETS.items():
         # Each secret sits in a line that several rules point at (duplicates, comments, quotes, spaces).

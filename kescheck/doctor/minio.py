@@ -9,7 +9,7 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import SourceFile, read_source
-from ..minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_NAME, KEY_PASSWORD, OPTS
+from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
 DEFAULT_ENV_FILE = Path("/etc/default/minio")

@@ -6,7 +6,7 @@ Declaring them here lets the reporters, SARIF and the rule catalogue describe th
 from __future__ import annotations
 
 from ..findings import Severity
-from ..minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_NAME
+from ..minio_names import CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_NAME
 from .base import DoctorScenario, declare
 
 E, W = Severity.ERROR, Severity.WARNING

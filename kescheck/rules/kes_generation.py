@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..load.kesconfig import (CURRENT, G2_INTRODUCED, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED, TLS_AUTH_SINCE,
+from ..load.kesconfig import (CURRENT, G2_INTRODUCED, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED,
                               Generation, KeystoreEra, env_reference, generation_of_version, keystore_era, predates,
                               reads_singular_identity, release_date, release_words)
 from ..load.yamldoc import YMap, YScalar
-from ..material import kes_resolved
 from ..policy import policies
 from .base import Example, at_line, at_node, rule
 from .kes_refusals import recognised_keystores
