@@ -227,8 +227,9 @@ def release_words(introduced: str | tuple[int, int, int]) -> str:
     return f"KES v{'.'.join(map(str, introduced))}" if isinstance(introduced, tuple) else f"KES {introduced}"
 
 
-def target_release(generation: "Generation", kes_version: str | None) -> str:
-    """How messages name the KES a config is checked for: `KES 0.22`, or `KES of generation G0 (KES <= 0.17.1)`."""
+def target_release(generation: "Generation | None", kes_version: str | None) -> str:
+    """How messages name the KES a config is checked for: `KES 0.22`, or `KES of generation G0 (KES <= 0.17.1)`
+    (a generation is needed only without a version)."""
     return f"KES {kes_version.strip()}" if kes_version else f"KES of generation {generation.label}"
 
 # Values that are secrets wherever they appear; matched against YAML paths with fnmatch.

@@ -53,11 +53,9 @@ def _at_flag(unit: KesUnit, flag: ServerFlag, message: str, fix: str | None = No
 
 
 def _release(deployment) -> str:
-    version = deployment.options.kes_version
-    if version:
-        return f"KES {version.strip()}"
-    if deployment.kes is not None and deployment.kes.detected:
-        return target_release(deployment.kes.generation, None)
+    version, config = deployment.options.kes_version, deployment.kes
+    if version or (config is not None and config.detected):
+        return target_release(config.generation if config is not None else None, version)
     return "the current KES (kescheck assumes it; name another with --kes-version)"
 
 
