@@ -142,3 +142,10 @@ def test_related_places_reach_every_report_that_can_hold_them(cli, write, monkey
     related = [r["relatedLocations"] for r in sarif["runs"][0]["results"] if "relatedLocations" in r]
     assert related and related[0][0]["id"] == 1 and related[0][0]["physicalLocation"]["region"]["startLine"] == 2
     assert "see also: minio.env:2:1" in cli("lint", "minio.env", "--format", "plain").stdout
+
+
+def test_json_of_a_systemd_unit_validates_against_the_published_schema(cli, write):
+    unit = write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n")
+    report = json.loads(cli("lint", unit, "--format", "json").stdout)
+    jsonschema.Draft202012Validator(load_schema("kescheck-report.schema.json")).validate(report)
+    assert [f["kind"] for f in report["files"]] == ["unit"]
