@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 from .findings import Finding, Location, Severity
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
-from .load.kubernetes import kubernetes_manifest
+from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
 from .load.systemd import KesUnit, looks_like_unit, read_unit, unit_environment
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
@@ -56,6 +56,10 @@ class LoadedFile:
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
+    embedded_in: str | None = None
+    """For a Kubernetes manifest's value linted in place: which value, and the lines it stands on."""
+    embedded_start: tuple[int, int] = (1, 1)
+    """Its line and column in the manifest."""
 
 
 @dataclass
@@ -80,10 +84,11 @@ class LintResult:
     def file_notes(self) -> dict[Path, list[str]]:
         notes: dict[Path, list[str]] = {}
         for loaded in self.files:
+            inside = f" in the manifest's {loaded.embedded_in} (linted in place)" if loaded.embedded_in else ""
             if loaded.kes is not None:
-                notes.setdefault(loaded.source.path, []).append(f"KES config: {loaded.kes.generation_reason}")
+                notes.setdefault(loaded.source.path, []).append(f"KES config{inside}: {loaded.kes.generation_reason}")
             elif loaded.env is not None:
-                notes.setdefault(loaded.source.path, []).append("MinIO env file")
+                notes.setdefault(loaded.source.path, []).append(f"MinIO env file{inside}")
             elif loaded.unit is not None:
                 notes.setdefault(loaded.source.path, []).append("systemd unit that runs `kes server`")
         return notes
@@ -181,9 +186,12 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
                                    "settings from the env file its `EnvironmentFile=` names")
         return None  # found by a walk: some other service's unit
     kind, doc = classify(source, explicit)
-    if kind is not None:
+    if kind is not None or may_hold_a_config(source.text):
         manifest = kubernetes_manifest(source.text)
         if manifest is not None:
+            embedded = manifest.linted_in_place()
+            if embedded is not None:
+                return _embedded_file(path, source.path, embedded, options)
             if explicit:
                 raise InputError(path, manifest.refusal("" if path == Path("<stdin>") else str(path)))
             return None  # found by a walk or --by-content: not a config, like any other YAML
@@ -192,6 +200,18 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     if kind == "env":
         return LoadedFile(path, source, "env", env=EnvFile(source))  # read when a rule first asks
     return None
+
+
+def _embedded_file(path: Path, shown: Path, embedded: EmbeddedFile, options: Options) -> LoadedFile:
+    """A manifest's KES config or env file, linted where it stands (see `load.kubernetes`)."""
+    source = SourceFile(shown, embedded.in_place)
+    where = f"{embedded.setting} of {embedded.owner.label()}, lines {embedded.first_line}-{embedded.last_line}"
+    start = (embedded.first_line, embedded.first_column)
+    if embedded.what == "kes":
+        return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, parse_yaml(source)),
+                          embedded_in=where, embedded_start=start)
+    return LoadedFile(path, source, "env", env=EnvFile(source, systemd_may_read=False), embedded_in=where,
+                      embedded_start=start)
 
 
 def _env_with_nul_bytes(data: bytes) -> bool:
@@ -555,10 +575,22 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
             deployment.absent_files = absent_files
         settle()
         findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
+    findings = _at_embedded_starts(findings, files)
     findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))
     return LintResult(findings, files, deployments, rules, errors, secrets)
+
+
+def _at_embedded_starts(findings: list[Finding], files: list[LoadedFile]) -> list[Finding]:
+    """A finding about a whole file sits at its line 1, column 1; in a manifest whose value was linted in place
+    that is `apiVersion`, so it moves to where the value begins."""
+    starts = {f.source.path: f.embedded_start for f in files if f.embedded_in}
+    if not starts:
+        return findings
+    return [replace(f, location=replace(f.location, line=starts[f.location.path][0], column=starts[f.location.path][1],
+                                        end_line=None, end_column=None))
+            if f.location.path in starts and (f.location.line, f.location.column) == (1, 1) else f for f in findings]
 
 
 def with_findings(result: LintResult, findings: list[Finding]) -> LintResult:

@@ -1,5 +1,7 @@
-"""A Kubernetes manifest named where a KES config belongs gets one message saying what it is and what to lint,
-not a finding for each of its keys; a directory walk passes manifests by, as any other YAML."""
+"""A Kubernetes manifest is no KES config, but the KES config or MinIO env file a Secret or ConfigMap of it holds
+as a literal block is linted where it stands, at the manifest's lines and columns. A manifest whose value cannot
+be placed line by line (base64, several values) gets one message saying what it holds and how to lint it, not a
+finding for each of its keys; a directory walk passes such manifests by, as any other YAML."""
 from __future__ import annotations
 
 import base64
@@ -9,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -103,20 +106,32 @@ def _message(run) -> str:
     return " ".join(run.stderr.split())
 
 
-def test_a_secret_with_a_kes_config_in_string_data_is_named_with_the_line_of_the_config(cli, write):
-    path = write("kes-secret.yaml", SECRET)
+def _at(run) -> list[tuple[str, int, int]]:
+    return [(f["code"], f["line"], f["column"]) for f in json.loads(run.stdout)["findings"]]
+
+
+def test_a_kes_config_in_a_literal_block_is_linted_where_it_stands(cli, write):
+    text = SECRET.replace("    keystore:\n", "    polcy: {}\n    keystore:\n")
+    path = write("kes-secret.yaml", text)
     run = cli("lint", path, "--format", "json")
-    assert run.status == 2
     report = json.loads(run.stdout)
-    assert report["findings"] == []  # no KES010 for apiVersion, kind, metadata …
-    message = _message(run)
-    assert "a Kubernetes manifest (Secret 'kes-config'), not a KES server config" in message
-    assert "a KES config under stringData.server-config.yaml of Secret 'kes-config' (line 8, column 3)" in message
-    assert SECRET.splitlines()[7].startswith("  server-config.yaml:")  # line 8, column 3 of the file
-    assert "kescheck lint -" in message
+    assert run.status == 1 and report["errors"] == []
+    typo_line = text.splitlines().index("    polcy: {}") + 1
+    assert ("KES010", typo_line, 5) in _at(run)  # the manifest's line and column of the typo
+    assert [m for m in report["findings"] if m["code"] == "KES010"][0]["message"].startswith("`polcy` is not")
+    assert not [f for f in report["findings"] if re.search(r"apiVersion|stringData|metadata", f["message"])]
+    [record] = report["files"]
+    assert record["kind"] == "kes" and record["generation"] == "G2"
+    assert record["embedded_in"] == "stringData.server-config.yaml of Secret 'kes-config', lines 9-18"
+    # a finding about the whole config points where the value starts, not at `apiVersion`
+    assert ("KES212", 9, 5) in _at(run)
+    plain = cli("lint", path, "--format", "plain")
+    assert "in the manifest's stringData.server-config.yaml of Secret 'kes-config', lines 9-18 (linted in place)" \
+        in plain.stdout
+    assert f"> {typo_line} |     polcy: {{}}" in plain.stdout
 
 
-def test_a_multi_document_file_names_each_object_and_the_base64_config(cli, write):
+def test_a_multi_document_file_with_a_base64_config_names_each_object_and_says_how_to_lint_it(cli, write):
     path = write("kes.yaml", MULTI_DOCUMENT)
     run = cli("lint", path)
     assert run.status == 2
@@ -124,16 +139,33 @@ def test_a_multi_document_file_names_each_object_and_the_base64_config(cli, writ
     assert "(ConfigMap 'kes-env', Secret 'kes', Deployment 'kes')" in message
     line = MULTI_DOCUMENT.splitlines().index(next(l for l in MULTI_DOCUMENT.splitlines() if "config.yaml:" in l)) + 1
     assert f"a KES config under data.config.yaml (base64) of Secret 'kes' (line {line}, column 3)" in message
+    assert "not a literal block" in message
     assert "tls.crt" not in message and "LOG_LEVEL" not in message  # values that are no config are not named
     assert "select(.kind == \"Secret\" and .metadata.name == \"kes\") | .data.\"config.yaml\" | @base64d" in message
 
 
-def test_an_operator_secret_holding_the_minio_env_file_is_not_read_as_an_env_file(cli, write):
-    path = write("storage-configuration.yaml", OPERATOR_ENV_SECRET)
+def test_an_operator_secret_holding_the_minio_env_file_is_linted_as_minio_reads_it(cli, write):
+    text = OPERATOR_ENV_SECRET.replace('export MINIO_BROWSER="on"', "export MINIO_KMS_KES_KEY_NAME=other-key # old")
+    path = write("storage-configuration.yaml", text)
     run = cli("lint", path, "--format", "json")
-    assert run.status == 2 and json.loads(run.stdout)["findings"] == []
-    assert "a MinIO env file under stringData.config.env of Secret 'storage-configuration' (line 6, column 3)" \
-        in _message(run)
+    report = json.loads(run.stdout)
+    assert report["errors"] == [] and report["files"][0]["kind"] == "env"
+    line = "    export MINIO_KMS_KES_KEY_NAME=other-key # old"
+    comment_line = text.splitlines().index(line) + 1
+    found = _at(run)
+    assert ("ENV002", comment_line, line.index("#") + 1) in found
+    assert ("ENV007", comment_line, line.index("MINIO") + 1) in found
+    # only MinIO reads a mounted config.env: what systemd would make of `export` is beside the point
+    assert not [code for code, *_ in found if code in ("ENV005", "ENV006")]
+    assert "minio123" not in run.stdout
+
+
+def test_a_manifest_with_two_configs_says_how_to_lint_each(cli, write):
+    path = write("both.yaml", SECRET + "---\n" + OPERATOR_ENV_SECRET)
+    run = cli("lint", path)
+    assert run.status == 2
+    assert "several values, which kescheck lints in place only one at a time" in _message(run)
+    assert "stringData.server-config.yaml" in _message(run) and "stringData.config.env" in _message(run)
 
 
 def test_a_manifest_holding_no_config_says_what_to_lint_instead(cli, write):
@@ -151,27 +183,35 @@ def test_a_template_that_is_not_yaml_yet_is_recognised_by_its_top_level_kind(cli
     assert "top-level `kind` is at line 3" in _message(run)
 
 
-def test_standard_input_gets_the_same_message(cli):
-    run = cli("lint", "-", stdin=SECRET)
-    assert run.status == 2
-    assert "<stdin>: a Kubernetes manifest (Secret 'kes-config')" in _message(run)
-    assert "yq -r '.stringData.\"server-config.yaml\"' | kescheck lint -" in _message(run)
+def test_standard_input_is_linted_in_place_too(cli):
+    run = cli("lint", "-", "--format", "json", stdin=SECRET)
+    report = json.loads(run.stdout)
+    assert report["errors"] == [] and report["files"][0]["path"] == "<stdin>"
+    assert report["files"][0]["embedded_in"].startswith("stringData.server-config.yaml of Secret 'kes-config'")
+    refused = cli("lint", "-", stdin=MULTI_DOCUMENT)
+    assert refused.status == 2 and "<stdin>: a Kubernetes manifest (ConfigMap 'kes-env'" in _message(refused)
+    assert "yq -r 'select(" in _message(refused)
 
 
-def test_walks_and_by_content_pass_manifests_by(cli, write, tmp_path):
-    write("k8s/kes-secret.yaml", SECRET)
-    write("k8s/kes.yaml", MULTI_DOCUMENT)  # was taken for a KES config with two documents (KES001)
+def test_walks_lint_what_manifests_hold_in_place_and_pair_it_as_one_deployment(cli, write, tmp_path):
+    write("k8s/kes-secret.yaml", SECRET.replace("0.0.0.0:7373", "0.0.0.0:7000"))
+    write("k8s/kes.yaml", MULTI_DOCUMENT)  # base64: passed by in a walk, as any other YAML
     write("k8s/storage-configuration.yaml", OPERATOR_ENV_SECRET)
-    walked = cli("lint", tmp_path / "k8s")
-    assert walked.status == 0 and "no KES config or MinIO env file found" in walked.stderr
-    named = cli("lint", "--by-content", *sorted((tmp_path / "k8s").iterdir()))
-    assert named.status == 0 and "no KES config or MinIO env file found" in named.stderr
+    write("k8s/deployment.yaml", MULTI_DOCUMENT.split("---\n")[2])
+    for run in (cli("lint", tmp_path / "k8s", "--format", "json"),
+                cli("lint", "--by-content", "--format", "json", *sorted((tmp_path / "k8s").iterdir()))):
+        report = json.loads(run.stdout)
+        assert report["errors"] == []
+        assert sorted(Path(f["path"]).name for f in report["files"]) == ["kes-secret.yaml", "storage-configuration.yaml"]
+        # the env Secret's endpoint port (7373) and the KES config's address (7000) are checked against each other
+        mismatch = [f for f in report["findings"] if f["code"] == "DEP001"]
+        assert mismatch and Path(mismatch[0]["path"]).name == "storage-configuration.yaml"
 
 
 def test_a_kes_config_mentioning_api_version_and_kind_stays_a_kes_config(write):
     path = write("kes-config.yaml", "# apiVersion: v1\n# kind: Secret\n" + KES_CONFIG)
     result = lint([path])
-    assert result.input_errors == [] and result.files[0].kes is not None
+    assert result.input_errors == [] and result.files[0].kes is not None and result.files[0].embedded_in is None
 
 
 def test_a_kes_config_in_two_documents_stays_a_kes_config(cli, write):
@@ -180,8 +220,8 @@ def test_a_kes_config_in_two_documents_stays_a_kes_config(cli, write):
     assert run.status == 1 and "KES001" in run.stdout
 
 
-def test_the_named_manifest_does_not_pull_in_its_directory(write):
-    path = write("deploy/kes-secret.yaml", SECRET)
+def test_a_refused_manifest_does_not_pull_in_its_directory(write):
+    path = write("deploy/kes.yaml", MULTI_DOCUMENT)
     write("deploy/kes-config.yaml", KES_CONFIG)
     result = lint([path], Options())
     assert [str(e.path) for e in result.input_errors] == [str(path)]
@@ -227,5 +267,23 @@ def test_recognition_survives_any_mix_of_manifest_fragments(text):
     if manifest is not None:
         assert manifest.objects
         manifest.refusal("m.yaml")
+        lines = LINE_BREAK.split(text)
         for embedded in manifest.embedded:
-            assert 1 <= embedded.line <= len(LINE_BREAK.split(text))
+            assert 1 <= embedded.line <= len(lines)
+            if embedded.in_place is not None:  # the manifest's own lines, where they stand, and nothing else
+                linted = embedded.in_place.split("\n")
+                assert not any(linted[:embedded.first_line - 1]) and linted[embedded.last_line:] == [""]
+                assert linted[embedded.first_line - 1:embedded.last_line] == lines[embedded.first_line - 1:embedded.last_line]
+
+
+@pytest.mark.parametrize("fmt", ["rich", "plain", "json", "sarif", "github", "gitlab", "junit"])
+def test_no_secret_of_the_manifest_or_of_the_config_in_it_reaches_a_report(cli, write, fmt):
+    config = ("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore:\n  vault:\n"
+              "    endpoint: https://vault.example.net:8200\n    approle:\n      id: kes\n"
+              "      secret: Zq7-approle-canary\n")
+    text = ("apiVersion: v1\nkind: Secret\nmetadata: {name: kes}\nstringData:\n"
+            "  admin-password: Xw9-neighbour-canary\n  config.yaml: |\n"
+            + "".join(f"    {line}\n" for line in config.splitlines()) + "  other: Xw9-neighbour-canary\n")
+    run = cli("lint", write("kes-secret.yaml", text), "--format", fmt, "--color", "always")
+    assert "KES209" in run.stdout  # the secret written into the config is found, and not shown
+    assert "canary" not in run.stdout and "canary" not in run.stderr

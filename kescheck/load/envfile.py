@@ -155,9 +155,12 @@ class EnvFile:
     """A MinIO env file. It is read on first use, and `release()` drops the reading again (a later use
     reads the file's text anew): a batch of thousands of files then holds only their text."""
 
-    def __init__(self, source: SourceFile):
+    def __init__(self, source: SourceFile, systemd_may_read: bool = True):
         source.number_lines_as(MINIO_LINE_BREAK)  # the rules number lines as MinIO's reader does
         self.source = source
+        self.systemd_may_read = systemd_may_read
+        """False for a value of a Kubernetes Secret or ConfigMap: MinIO reads it where it is mounted (the MinIO
+        Operator points `MINIO_CONFIG_ENV_FILE` at it) and no systemd ever does."""
         self._reading: EnvReading | None = None
 
     @property
@@ -478,6 +481,11 @@ def looks_like_minio_env(text: str) -> bool:
     A YAML file that embeds such lines (a Kubernetes secret holding `config.env`) has more
     `key:` lines than assignments and is not taken for one.
     """
-    if _MINIO_ASSIGNMENT.search(text) is None:
+    if not sets_minio_variables(text):
         return False
     return len(_ASSIGNMENT_LINE.findall(text)) > len(_YAML_KEY_LINE.findall(text))
+
+
+def sets_minio_variables(text: str) -> bool:
+    """Some line of `text` assigns a MINIO_* variable (indented or after `export`, too)."""
+    return _MINIO_ASSIGNMENT.search(text) is not None

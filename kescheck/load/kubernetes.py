@@ -1,7 +1,11 @@
 """Kubernetes manifests: what they are, and which KES config or MinIO env file a Secret or ConfigMap holds.
 
 A manifest is no KES server config, even when one of its values is: KES reads the mounted value, not the
-manifest. This module only recognises a manifest and says where such values stand in it; it lints nothing.
+manifest. This module recognises a manifest, says where such values stand in it, and gives the text of a value
+written as a literal block (`config.yaml: |`) so that it can be linted in place: the value's lines where they stand
+in the manifest, with the block's indentation, and blank lines before them. Both YAML and MinIO's and systemd's
+env readers ignore the blank lines and the indentation, so every line and column of a finding in that text is the
+line and column in the manifest. It lints nothing itself.
 """
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ import binascii
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .envfile import looks_like_minio_env
-from .kesconfig import looks_like_kes_config, looks_like_kes_keys
+from .envfile import looks_like_minio_env, sets_minio_variables
+from .kesconfig import looks_like_kes_config, looks_like_kes_keys, may_be_kes_config
 from .source import LINE_BREAK, SourceFile
 from .yamldoc import _Positions, parse_yaml
 
@@ -54,6 +58,13 @@ class EmbeddedFile:
     base64: bool
     what: str
     """`kes` or `env`."""
+    in_place: str | None = field(default=None, repr=False, compare=False)
+    """The value as it can be linted in place (see the module's text), or None when it is not a literal block whose
+    lines, less the block's indentation, are exactly the value (base64, quoted, folded, ...)."""
+    first_line: int = 0
+    first_column: int = 0
+    last_line: int = 0
+    """Where the value's text stands in the manifest, when `in_place` is set."""
 
     @property
     def setting(self) -> str:
@@ -87,6 +98,13 @@ class Manifest:
     """False when the text does not parse as YAML (a Helm template, or a YAML error) and only its top-level
     `apiVersion` and `kind` lines tell what it is."""
 
+    def linted_in_place(self) -> EmbeddedFile | None:
+        """The value linted where it stands: the manifest's only KES config or env file, written as a literal block.
+        With several, or with one kescheck cannot place line by line, the refusal says how to lint each."""
+        if len(self.embedded) == 1 and self.embedded[0].in_place is not None:
+            return self.embedded[0]
+        return None
+
     def refusal(self, manifest_path: str) -> str:
         """Why the file is not linted, and what to lint instead. `manifest_path` is empty for standard input."""
         shown = [o.label() for o in self.objects[:3]]
@@ -107,7 +125,9 @@ class Manifest:
         select = len(self.objects) > 1
         commands = ", ".join(f"`{e.extraction(manifest_path, select)}`" for e in self.embedded[:3])
         each = "that value" if len(self.embedded) == 1 else "each value"
-        return (f"{what}: KES and MinIO read the value mounted from it, not the manifest. It holds {found}. "
+        why = ("several values, which kescheck lints in place only one at a time" if len(self.embedded) > 1 else
+               "a value that is not a literal block (`key: |`), whose lines kescheck cannot place in the manifest")
+        return (f"{what}: KES and MinIO read the value mounted from it, not the manifest. It holds {found}: {why}. "
                 f"Lint {each} on its own: {commands} (or save it as a file and lint that)")
 
 
@@ -128,6 +148,24 @@ def _embedded_kind(text: str, key: str) -> str | None:
     return None
 
 
+def _in_place(text_lines: list[str], indicator_line: int, value: str) -> tuple[str, int, int, int] | None:
+    """(text to lint, first line, its column, last line) of a literal block value whose indicator (`|`) stands on
+    `indicator_line`; None unless the manifest's lines after it, less one indentation, are exactly the value."""
+    wanted = value.split("\n")
+    if value.endswith("\n"):
+        wanted.pop()
+    region = text_lines[indicator_line:indicator_line + len(wanted)]
+    first = next((line for line in region if line.strip(" ")), None)
+    if not wanted or len(region) != len(wanted) or first is None:
+        return None
+    indent = len(first) - len(first.lstrip(" "))
+    for line, expected in zip(region, wanted):
+        if line[:indent].strip(" ") or line[indent:] != expected and (expected or line.strip(" ")):
+            return None
+    text = "\n" * indicator_line + "\n".join(region) + "\n"
+    return text, indicator_line + 1, indent + 1, indicator_line + len(region)
+
+
 def _scalar_entries(mapping, scalar_node, mapping_node):
     if not isinstance(mapping, mapping_node):
         return
@@ -144,6 +182,12 @@ def _template(text: str) -> Manifest | None:
     return Manifest(objects, (), parsed=False)
 
 
+def may_hold_a_config(text: str) -> bool:
+    """Whether `text` may be a manifest holding a KES config or MinIO env file: searches that settle most of the
+    YAML a directory walk finds without composing it."""
+    return all(pattern.search(text) for pattern in _MAYBE) and (may_be_kes_config(text) or sets_minio_variables(text))
+
+
 def kubernetes_manifest(text: str) -> Manifest | None:
     """The Kubernetes objects of `text` when some document of it has top-level `apiVersion` and `kind` and
     none looks like a KES config (a broken KES config in two documents stays a KES config); else None."""
@@ -154,6 +198,7 @@ def kubernetes_manifest(text: str) -> Manifest | None:
     from ruamel.yaml.nodes import MappingNode, ScalarNode
 
     positions = _Positions(text)
+    text_lines = LINE_BREAK.split(text)
     try:
         documents = list(YAML(typ="safe", pure=True).compose_all(text))
     except (YAMLError, ValueError, TypeError, RecursionError):
@@ -173,14 +218,18 @@ def kubernetes_manifest(text: str) -> Manifest | None:
         owner = K8sObject(str(kind[1].value), str(name.value) if isinstance(name, ScalarNode) else "",
                           positions(kind[0].start_mark)[0])
         objects.append(owner)
-        for field, encoded in _VALUE_FIELDS.get(owner.kind, ()):
-            values = entries.get(field, (None, None))[1]
+        for field_name, encoded in _VALUE_FIELDS.get(owner.kind, ()):
+            values = entries.get(field_name, (None, None))[1]
             for key_text, key, value in _scalar_entries(values, ScalarNode, MappingNode):
                 content = _value_text(str(value.value), encoded) if isinstance(value, ScalarNode) else None
                 what = _embedded_kind(content, key_text) if content else None
                 if what is not None:
                     line, column = positions(key.start_mark)
-                    embedded.append(EmbeddedFile(owner, field, key_text, line, column, encoded, what))
+                    lines = None
+                    if not encoded and value.style == "|":
+                        lines = _in_place(text_lines, positions(value.start_mark)[0], content)
+                    embedded.append(EmbeddedFile(owner, field_name, key_text, line, column, encoded, what,
+                                                 *(lines or (None, 0, 0, 0))))
     if not objects:
         return None
     return Manifest(tuple(objects), tuple(embedded), parsed=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from .. import __version__
-from ..engine import LintResult
+from ..engine import LintResult, LoadedFile
 from . import ReportContext
 from .common import counts, json_text, shown_findings
 
@@ -38,15 +38,7 @@ def document(result: LintResult, context: ReportContext) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "tool": {"name": "kescheck", "version": __version__},
-        "files": [
-            {
-                "path": f.source.path.as_posix(),
-                "kind": f.kind,
-                "generation": f.kes.generation.name if f.kes else None,
-                "generation_reason": f.kes.generation_reason if f.kes else None,
-            }
-            for f in result.files
-        ],
+        "files": [_file_record(f) for f in result.files],
         "findings": [finding_record(f, by_code.get(f.code)) for f in shown_findings(result, context.show_suppressed)],
         "errors": [{"path": e.path.as_posix(), "message": e.reason} for e in result.input_errors],
         "summary": {
@@ -62,3 +54,15 @@ def document(result: LintResult, context: ReportContext) -> dict:
 
 def render(result: LintResult, context: ReportContext) -> str:
     return json_text(document(result, context), expand_depth=2)
+
+
+def _file_record(loaded: LoadedFile) -> dict:
+    record = {
+        "path": loaded.source.path.as_posix(),
+        "kind": loaded.kind,
+        "generation": loaded.kes.generation.name if loaded.kes else None,
+        "generation_reason": loaded.kes.generation_reason if loaded.kes else None,
+    }
+    if loaded.embedded_in:
+        record["embedded_in"] = loaded.embedded_in
+    return record

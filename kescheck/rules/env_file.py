@@ -21,6 +21,11 @@ def _envs(deployment):
     return deployment.envs
 
 
+def _envs_systemd_may_read(deployment):
+    """The env files whose systemd reading matters: a rule that only compares it with MinIO's skips the others."""
+    return [env for env in deployment.envs if env.systemd_may_read]
+
+
 def _same_value(systemd_value: str, entry: EnvEntry) -> bool:
     """systemd's value agrees with MinIO's: the exact text MinIO exports (spaces inside quotes kept by both), or
     the trimmed value MinIO's KMS code uses (`K= v`: a space that only MinIO exports, and nothing reads)."""
@@ -156,13 +161,14 @@ def unmatched_quote(deployment):
       rationale="""systemd's `EnvironmentFile=` treats `\\` as an escape and as a line continuation, removes
       quotes around part of a value, and (before systemd 254) continued a comment line ending in `\\`.
       MinIO's own reader does none of that. The value MinIO gets then depends on whether systemd or
-      `MINIO_CONFIG_ENV_FILE` loaded the file.""",
+      `MINIO_CONFIG_ENV_FILE` loaded the file. Not reported for an env file kept in a Kubernetes Secret or
+      ConfigMap: MinIO reads it where it is mounted, and no systemd does.""",
       fix="""Write values without backslashes and without partial quoting, so that both readers see the same
       text; quote a whole value with `"..."` when it must contain spaces.""",
       examples=(Example.env("MINIO_KMS_KES_CERT_FILE=C:\\minio\\client.crt\n", True),
                 Example.env("MINIO_KMS_KES_CERT_FILE=/etc/minio/client.crt\n", False)))
 def readers_disagree(deployment):
-    for env in _envs(deployment):
+    for env in _envs_systemd_may_read(deployment):
         for entry in env.entries:
             if (entry.had_export or _has_inline_comment(entry) or _unmatched_quote(entry)
                     or entry.name != entry.name.rstrip() or _quotes_kept_by_leading_space(entry)
@@ -197,12 +203,14 @@ def readers_disagree(deployment):
 @rule("ENV006", "export-prefix", Severity.WARNING, "`export` means different things to MinIO and systemd",
       rationale="""MinIO's reader strips a leading `export`, even one glued to the name (`exportMINIO_X=1` sets
       `MINIO_X`). systemd's `EnvironmentFile=` does not know `export`: it ignores `export MINIO_X=1` (not a
-      valid name) and sets a variable literally named `exportMINIO_X`. Under systemd the variable is unset.""",
+      valid name) and sets a variable literally named `exportMINIO_X`. Under systemd the variable is unset. Not
+      reported for an env file kept in a Kubernetes Secret or ConfigMap (the MinIO Operator's `config.env` is
+      written with `export`): MinIO reads it where it is mounted, and no systemd does.""",
       fix="Remove `export`; an env file read by MinIO or systemd needs none (a shell script sourcing it can use `set -a`).",
       examples=(Example.env("export MINIO_KMS_KES_KEY_NAME=minio-key\n", True),
                 Example.env("MINIO_KMS_KES_KEY_NAME=minio-key\n", False)))
 def export_prefix(deployment):
-    for env in _envs(deployment):
+    for env in _envs_systemd_may_read(deployment):
         for entry in env.entries:
             if not entry.had_export:
                 continue
