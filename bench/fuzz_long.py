@@ -1,6 +1,7 @@
 """Run the fuzz properties of tests/test_fuzz.py and tests/test_fuzz_loaders.py (KES YAML, env files,
 PEM files, systemd's env reading, settings, baselines, suppression comments, the doctor's statuses) and
-the block-YAML scanner's comparison with ruamel (tests/test_yaml_scanner.py) with a large budget, e.g. for an hour:
+the block-YAML scanner's comparison with ruamel (tests/test_yaml_scanner.py) and the comparison of configs inside
+Kubernetes Secrets with the same files (tests/test_kubernetes_in_place.py) with a large budget, e.g. for an hour:
 
     python bench/fuzz_long.py --minutes 60
 
@@ -18,7 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUZZ_MODULES = ["tests/test_fuzz.py", "tests/test_fuzz_loaders.py", "tests/test_yaml_scanner.py"]
+FUZZ_MODULES = ["tests/test_fuzz.py", "tests/test_fuzz_loaders.py", "tests/test_yaml_scanner.py",
+                "tests/test_kubernetes_in_place.py"]
 
 
 def main() -> int:

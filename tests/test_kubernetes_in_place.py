@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from hypothesis import assume, given
+
 from kescheck.engine import lint
 from kescheck.load.kubernetes import kubernetes_manifest
+from tests.test_fuzz import CI_BUDGET, kes_trees, to_yaml
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SYSTEMD_ONLY = {"ENV005", "ENV006"}
@@ -86,3 +89,22 @@ def test_suppression_comments_inside_the_value_work_as_in_the_file(tmp_path):
     for finding in lint([path]).findings:
         by_code[finding.code].append(finding)
     assert [f.suppressed_by for f in by_code["KES208"]] == ["inline: a lab"]
+
+
+@CI_BUDGET
+@given(kes_trees)
+def test_random_kes_configs_give_the_same_findings_inside_a_secret(tmp_path_factory, tree):
+    config = {"admin": {"identity": "disabled"}, "keystore": {"fs": {"path": "/var/kes"}}}
+    config.update(tree if isinstance(tree, dict) else {"policy": tree})
+    text = to_yaml(config).lstrip("\n")
+    manifest = _as_secret(text, "config.yaml")
+    found = kubernetes_manifest(manifest)
+    assume(found is not None and found.linted_in_place() is not None and found.linted_in_place().what == "kes")
+    directory = tmp_path_factory.mktemp("random")
+    (directory / "plain").mkdir()
+    (directory / "secret").mkdir()
+    (directory / "plain" / "config.yaml").write_text(text, encoding="utf-8")
+    (directory / "secret" / "config.yaml").write_text(manifest, encoding="utf-8")
+    plain, inside = lint([directory / "plain" / "config.yaml"]), lint([directory / "secret" / "config.yaml"])
+    assert inside.input_errors == [] and inside.files[0].embedded_in
+    assert _findings(inside, set()) == _findings(plain, {"config.yaml"})
