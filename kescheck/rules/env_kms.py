@@ -87,9 +87,10 @@ def kes_endpoints(entry: EnvEntry):
         yield entry.column_at(offset), part, list(urls), err
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)
 def _endpoint_list(value: str) -> tuple:
-    """(offset in the value, list entry text, endpoints, error) per entry; five rules of each deployment ask."""
+    """(offset in the value, list entry text, endpoints, error) per entry. Five rules ask for each deployment, one
+    after the other: a few values suffice, and a hostile list of thousands of endpoints is not kept for long."""
     found = []
     offset = total = 0
     for _, part in split_endpoint_list(value):
