@@ -56,10 +56,8 @@ class LoadedFile:
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
-    embedded_in: str | None = None
-    """For a Kubernetes manifest's value linted in place: which value, and the lines it stands on."""
-    embedded_start: tuple[int, int] = (1, 1)
-    """Its line and column in the manifest."""
+    embedded: EmbeddedFile | None = None
+    """The Kubernetes manifest's value this file is, linted in place (`path` is the manifest)."""
 
 
 @dataclass
@@ -84,7 +82,7 @@ class LintResult:
     def file_notes(self) -> dict[Path, list[str]]:
         notes: dict[Path, list[str]] = {}
         for loaded in self.files:
-            inside = f" in the manifest's {loaded.embedded_in} (linted in place)" if loaded.embedded_in else ""
+            inside = f" in the manifest's {loaded.embedded.place()} (linted in place)" if loaded.embedded else ""
             if loaded.kes is not None:
                 notes.setdefault(loaded.source.path, []).append(f"KES config{inside}: {loaded.kes.generation_reason}")
             elif loaded.env is not None:
@@ -205,13 +203,10 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
 def _embedded_file(path: Path, shown: Path, embedded: EmbeddedFile, options: Options) -> LoadedFile:
     """A manifest's KES config or env file, linted where it stands (see `load.kubernetes`)."""
     source = SourceFile(shown, embedded.in_place)
-    where = f"{embedded.setting} of {embedded.owner.label()}, lines {embedded.first_line}-{embedded.last_line}"
-    start = (embedded.first_line, embedded.first_column)
     if embedded.what == "kes":
         return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, parse_yaml(source)),
-                          embedded_in=where, embedded_start=start)
-    return LoadedFile(path, source, "env", env=EnvFile(source, systemd_may_read=False), embedded_in=where,
-                      embedded_start=start)
+                          embedded=embedded)
+    return LoadedFile(path, source, "env", env=EnvFile(source, systemd_may_read=False), embedded=embedded)
 
 
 def _env_with_nul_bytes(data: bytes) -> bool:
@@ -585,11 +580,11 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
 def _at_embedded_starts(findings: list[Finding], files: list[LoadedFile]) -> list[Finding]:
     """A finding about a whole file sits at its line 1, column 1; in a manifest whose value was linted in place
     that is `apiVersion`, so it moves to where the value begins."""
-    starts = {f.source.path: f.embedded_start for f in files if f.embedded_in}
+    starts = {f.source.path: f.embedded for f in files if f.embedded}
     if not starts:
         return findings
-    return [replace(f, location=replace(f.location, line=starts[f.location.path][0], column=starts[f.location.path][1],
-                                        end_line=None, end_column=None))
+    return [replace(f, location=replace(f.location, line=starts[f.location.path].first_line,
+                                        column=starts[f.location.path].first_column, end_line=None, end_column=None))
             if f.location.path in starts and (f.location.line, f.location.column) == (1, 1) else f for f in findings]
 
 

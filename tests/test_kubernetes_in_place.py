@@ -74,7 +74,7 @@ def test_every_fixture_gives_the_same_findings_inside_a_secret(tmp_path):
         inside = lint([mirror])
         assert inside.input_errors == [], (directory, inside.input_errors)
         assert sorted(f.path.name for f in inside.files) == sorted(f.path.name for f in files), directory
-        assert sorted(f.path.name for f in inside.files if f.embedded_in) == sorted(moved), directory
+        assert sorted(f.path.name for f in inside.files if f.embedded) == sorted(moved), directory
         assert _findings(inside, set()) == _findings(original, moved), directory
         compared += len(moved)
     assert compared >= 80, compared  # the comparison must not go empty
@@ -106,5 +106,5 @@ def test_random_kes_configs_give_the_same_findings_inside_a_secret(tmp_path_fact
     (directory / "plain" / "config.yaml").write_text(text, encoding="utf-8")
     (directory / "secret" / "config.yaml").write_text(manifest, encoding="utf-8")
     plain, inside = lint([directory / "plain" / "config.yaml"]), lint([directory / "secret" / "config.yaml"])
-    assert inside.input_errors == [] and inside.files[0].embedded_in
+    assert inside.input_errors == [] and inside.files[0].embedded
     assert _findings(inside, set()) == _findings(plain, {"config.yaml"})

@@ -211,7 +211,7 @@ def test_walks_lint_what_manifests_hold_in_place_and_pair_it_as_one_deployment(c
 def test_a_kes_config_mentioning_api_version_and_kind_stays_a_kes_config(write):
     path = write("kes-config.yaml", "# apiVersion: v1\n# kind: Secret\n" + KES_CONFIG)
     result = lint([path])
-    assert result.input_errors == [] and result.files[0].kes is not None and result.files[0].embedded_in is None
+    assert result.input_errors == [] and result.files[0].kes is not None and result.files[0].embedded is None
 
 
 def test_a_kes_config_in_two_documents_stays_a_kes_config(cli, write):

@@ -459,9 +459,9 @@ def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: Yam
     generation, reason, detected = detect_generation(doc, kes_version)
     config = KesConfig(doc, generation, reason, detected, kes_version)
     _mark_secrets(doc)
-    for node in doc.nodes():
+    for node in doc.values():
         name = env_reference(node)
-        if name is not None and not node.is_key:
+        if name is not None:
             config.env_references.append((name, node))
     return config
 

@@ -70,6 +70,10 @@ class EmbeddedFile:
     def setting(self) -> str:
         return f"{self.field}.{self.key}"
 
+    def place(self) -> str:
+        """Which value, and the manifest lines it stands on: "stringData.config.yaml of Secret 'kes', lines 9-30"."""
+        return f"{self.setting} of {self.owner.label()}, lines {self.first_line}-{self.last_line}"
+
     def describe(self) -> str:
         what = "a KES config" if self.what == "kes" else "a MinIO env file"
         encoded = " (base64)" if self.base64 else ""

@@ -63,6 +63,6 @@ def _file_record(loaded: LoadedFile) -> dict:
         "generation": loaded.kes.generation.name if loaded.kes else None,
         "generation_reason": loaded.kes.generation_reason if loaded.kes else None,
     }
-    if loaded.embedded_in:
-        record["embedded_in"] = loaded.embedded_in
+    if loaded.embedded:
+        record["embedded_in"] = loaded.embedded.place()
     return record
