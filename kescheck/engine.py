@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
+from .load.containers import KesContainer, compose_services, may_start_kes
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
@@ -49,10 +50,12 @@ class LoadedFile:
     """The path to open (as the user gave it, or found in a directory)."""
     source: SourceFile
     kind: str
-    """`kes`, `env` or `unit` (a systemd unit that runs `kes server`)."""
+    """`kes`, `env`, `unit` (a systemd unit that runs `kes server`) or `containers` (a Compose file or Kubernetes
+    manifest with containers that run `kes server`)."""
     kes: KesConfig | None = None
     env: EnvFile | None = None
     unit: KesUnit | None = None
+    containers: list[KesContainer] = field(default_factory=list)
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
@@ -89,6 +92,9 @@ class LintResult:
                 notes.setdefault(loaded.source.path, []).append(f"MinIO env file{inside}")
             elif loaded.unit is not None:
                 notes.setdefault(loaded.source.path, []).append("systemd unit that runs `kes server`")
+            elif loaded.containers:
+                labels = ", ".join(container.label for container in loaded.containers)
+                notes.setdefault(loaded.source.path, []).append(f"runs `kes server` in {labels}")
         return notes
 
 
@@ -176,7 +182,7 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     source = decode(shown, data)
     if looks_like_unit(source.text):
         unit = read_unit(source)
-        if unit.exec_start is not None:
+        if unit.command is not None:
             return LoadedFile(path, source, "unit", unit=unit)
         if explicit:
             raise InputError(path, "a systemd unit that does not run `kes server` (no `ExecStart=` of its [Service] "
@@ -184,15 +190,24 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
                                    "settings from the env file its `EnvironmentFile=` names")
         return None  # found by a walk: some other service's unit
     kind, doc = classify(source, explicit)
-    if kind is not None or may_hold_a_config(source.text):
-        manifest = kubernetes_manifest(source.text)
+    if kind is not None or may_hold_a_config(source.text) or may_start_kes(source.text):
+        manifest = kubernetes_manifest(source)
         if manifest is not None:
             embedded = manifest.linted_in_place()
             if embedded is not None:
                 return _embedded_file(path, source.path, embedded, options)
+            if manifest.containers and not manifest.embedded:
+                return LoadedFile(path, source, "containers", containers=list(manifest.containers))
             if explicit:
                 raise InputError(path, manifest.refusal("" if path == Path("<stdin>") else str(path)))
             return None  # found by a walk or --by-content: not a config, like any other YAML
+        services = compose_services(source) if kind != "env" else None
+        if services:
+            return LoadedFile(path, source, "containers", containers=services)
+        if services is not None and explicit:
+            raise InputError(path, "a Compose file none of whose services runs `kes server`: kescheck reads the KES "
+                                   "config and MinIO env file the services mount, and the command line of a service "
+                                   "that starts KES")
     if kind == "kes":
         return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, doc))
     if kind == "env":
@@ -401,7 +416,8 @@ def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
     kes_files = [f for f in rest if f.kes is not None]
     env_files = [f for f in rest if f.env is not None]
     deployments = _paired_configs(kes_files, env_files, options)
-    return _with_units(deployments, kes_files, [f for f in rest if f.unit is not None], options)
+    deployments = _with_units(deployments, kes_files, [f for f in rest if f.unit is not None], options)
+    return _with_containers(deployments, kes_files, [f for f in rest if f.containers], options)
 
 
 def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], units: list[LoadedFile],
@@ -420,6 +436,22 @@ def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], unit
             deployments.append(home)
         home.unit = loaded.unit
         _with_unit_environment(home)
+    return deployments
+
+
+def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile], launchers: list[LoadedFile],
+                     options: Options) -> list[Deployment]:
+    """A file's containers join the deployment of the only KES config in its directory, else of the only KES config
+    among the inputs (as env files do): the `--config` they name is a path inside the container. Without one, the
+    file is a deployment of its own."""
+    for loaded in launchers:
+        beside = [f for f in kes_files if f.path.parent == loaded.path.parent]
+        target = beside[0] if len(beside) == 1 else kes_files[0] if len(kes_files) == 1 else None
+        home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
+        if home is None:
+            home = Deployment(str(loaded.source.path), None, [], None, options)
+            deployments.append(home)
+        home.containers.extend(loaded.containers)
     return deployments
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .load.containers import KesContainer
 from .load.envfile import EnvFile
 from .load.kesconfig import KesConfig
+from .load.kescommand import KesLauncher
 from .load.source import SourceFile
 from .load.systemd import KesUnit
 
@@ -60,6 +62,8 @@ class Deployment:
     options: Options = field(default_factory=Options)
     unit: KesUnit | None = None
     """The systemd unit that starts KES (its `kes server` command line), when one is among the inputs."""
+    containers: list[KesContainer] = field(default_factory=list)
+    """The Compose services and Kubernetes containers among the inputs that start this KES."""
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     """Per-deployment memo for derived data (loaded PEM files, identities) shared by rules."""
     absent_files: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -69,21 +73,32 @@ class Deployment:
     @property
     def sources(self) -> list[SourceFile]:
         found = [self.kes.source] if self.kes else []
-        return found + [env.source for env in self.envs] + ([self.unit.source] if self.unit else [])
+        found += [env.source for env in self.envs] + [launcher.source for launcher in self.launchers]
+        return list({id(source): source for source in found}.values())
+
+    @property
+    def launchers(self) -> list[KesLauncher]:
+        """What starts KES with a `kes server` command line: the unit, then the containers."""
+        return ([self.unit] if self.unit is not None else []) + self.containers
+
+    def _auth_launcher(self) -> KesLauncher | None:
+        return next((launcher for launcher in self.launchers if launcher.auth is not None), None)
 
     @property
     def kes_auth(self) -> bool | None:
-        """`kes server --auth` as far as kescheck knows it: --kes-auth when given, else the unit's `--auth`."""
+        """`kes server --auth` as far as kescheck knows it: --kes-auth when given, else the first `--auth` of the
+        unit or a container."""
         if self.options.kes_auth is not None:
             return self.options.kes_auth
-        return self.unit.auth if self.unit is not None else None
+        launcher = self._auth_launcher()
+        return launcher.auth if launcher is not None else None
 
     def kes_auth_origin(self) -> str:
         """Where `kes_auth` comes from, for messages."""
-        if self.options.kes_auth is not None or self.unit is None or self.unit.auth is None:
+        launcher = self._auth_launcher()
+        if self.options.kes_auth is not None or launcher is None:
             return "as --kes-auth says"
-        flag = self.unit.flag("auth")
-        return f"as the unit {self.unit.source.path} says at line {flag.word.line}"
+        return f"as {launcher.describe()} says at line {launcher.flag('auth').word.line}"
 
     def resolve(self, path_text: str, origin: SourceFile) -> Path:
         """A path as the process that reads it will see it (relative ones: see `base_dir`). `~` stays a directory

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 
 from kescheck.engine import lint
 from kescheck.load.kubernetes import kubernetes_manifest
+from kescheck.load.source import SourceFile
 from tests.test_fuzz import CI_BUDGET, kes_trees, to_yaml
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -65,7 +66,7 @@ def test_every_fixture_gives_the_same_findings_inside_a_secret(tmp_path):
             data = loaded.path.read_bytes()
             text = _placeable(data)
             manifest = _as_secret(text, loaded.path.name) if text is not None else None
-            found = kubernetes_manifest(manifest) if manifest is not None else None
+            found = kubernetes_manifest(SourceFile(Path("manifest.yaml"), manifest)) if manifest is not None else None
             if found is not None and found.linted_in_place() is not None:
                 (mirror / loaded.path.name).write_text(manifest, encoding="utf-8")
                 moved.add(loaded.path.name)
@@ -98,7 +99,7 @@ def test_random_kes_configs_give_the_same_findings_inside_a_secret(tmp_path_fact
     config.update(tree if isinstance(tree, dict) else {"policy": tree})
     text = to_yaml(config).lstrip("\n")
     manifest = _as_secret(text, "config.yaml")
-    found = kubernetes_manifest(manifest)
+    found = kubernetes_manifest(SourceFile(Path("manifest.yaml"), manifest))
     assume(found is not None and found.linted_in_place() is not None and found.linted_in_place().what == "kes")
     directory = tmp_path_factory.mktemp("random")
     (directory / "plain").mkdir()

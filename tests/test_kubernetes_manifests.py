@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from kescheck.engine import lint
 from kescheck.load.kubernetes import kubernetes_manifest
-from kescheck.load.source import LINE_BREAK
+from kescheck.load.source import LINE_BREAK, SourceFile
 from kescheck.model import Options
 
 KES_CONFIG = """\
@@ -172,7 +172,7 @@ def test_a_manifest_holding_no_config_says_what_to_lint_instead(cli, write):
     path = write("deployment.yaml", MULTI_DOCUMENT.split("---\n")[2])
     run = cli("lint", path)
     assert run.status == 2
-    assert "(Deployment 'kes'), not a KES server config or MinIO env file, and no Secret or ConfigMap" in _message(run)
+    assert "(Deployment 'kes'), not a KES server config or MinIO env file, no Secret or ConfigMap" in _message(run)
     assert "kes server --config FILE" in _message(run)
 
 
@@ -230,7 +230,7 @@ def test_a_refused_manifest_does_not_pull_in_its_directory(write):
 
 def test_a_key_with_quotes_is_quoted_for_yq_and_the_shell():
     text = SECRET.replace("server-config.yaml:", "\"it's \\\"kes\\\".yaml\":")
-    manifest = kubernetes_manifest(text)
+    manifest = kubernetes_manifest(SourceFile(Path("manifest.yaml"), text))
     assert manifest is not None and manifest.embedded[0].key == "it's \"kes\".yaml"
     command = manifest.embedded[0].extraction("my dir/secret.yaml", select=False)
     assert shlex.split(command) == ["yq", "-r", '.stringData."it\'s \\"kes\\".yaml"', "my dir/secret.yaml", "|",
@@ -241,7 +241,7 @@ def test_a_key_with_quotes_is_quoted_for_yq_and_the_shell():
 @pytest.mark.parametrize("name,text", [("single.yaml", SECRET), ("multi.yaml", MULTI_DOCUMENT)])
 def test_the_suggested_command_prints_the_config_kes_reads(write, name, text):
     path = write(name, text)
-    manifest = kubernetes_manifest(text)
+    manifest = kubernetes_manifest(SourceFile(Path("manifest.yaml"), text))
     command = manifest.embedded[0].extraction(str(path), select=len(manifest.objects) > 1)
     printer = command.rsplit(" | kescheck lint -", 1)[0]
     printed = subprocess.run(printer, shell=True, capture_output=True, text=True, check=True).stdout
@@ -263,7 +263,7 @@ FRAGMENTS = ["apiVersion: v1\n", "kind: Secret\n", "kind: ConfigMap\n", "kind: [
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join))
 def test_recognition_survives_any_mix_of_manifest_fragments(text):
-    manifest = kubernetes_manifest(text)
+    manifest = kubernetes_manifest(SourceFile(Path("manifest.yaml"), text))
     if manifest is not None:
         assert manifest.objects
         manifest.refusal("m.yaml")

@@ -45,13 +45,13 @@ def test_flags_in_every_form_with_their_positions():
     assert (flags["addr"].word.line, flags["addr"].word.column, flags["addr"].value.text) == (7, 3, ":7373")
     assert flags["mlock"].value is None and (flags["mlock"].word.line, flags["mlock"].word.column) == (7, 15)
     assert flags["root"].value.text == "disabled" and flags["key"].value.text == "/k"
-    assert read.exec_start.executable.text == "/usr/local/bin/kes" and not read.problems
+    assert read.command.executable.text == "/usr/local/bin/kes" and not read.problems
 
 
 def test_prefixes_quotes_and_argv0():
     read = unit('[Service]\nExecStart=+@/opt/kes/bin/kes kes server --config "/etc/kes/my config.yaml" '
                 "--auth='on'\n")
-    assert read.exec_start.executable.text == "/opt/kes/bin/kes"
+    assert read.command.executable.text == "/opt/kes/bin/kes"
     assert read.config.text == "/etc/kes/my config.yaml" and read.auth is True
 
 
@@ -71,9 +71,9 @@ def test_environment_files_are_recorded():
 def test_flags_after_an_argument_count_but_not_after_double_dash():
     """Current KES parses with pflag, which reads flags on after a word that is no flag; `--` ends them."""
     read = unit("[Service]\nExecStart=/usr/local/bin/kes server --config c.yaml extra --mlock\n")
-    assert [f.name for f in read.flags] == ["config", "mlock"] and [w.text for w in read.exec_start.arguments] == ["extra"]
+    assert [f.name for f in read.flags] == ["config", "mlock"] and [w.text for w in read.command.arguments] == ["extra"]
     read = unit("[Service]\nExecStart=/usr/local/bin/kes server -- --mlock\n")
-    assert read.flags == () and [w.text for w in read.exec_start.arguments] == ["--mlock"]
+    assert read.flags == () and [w.text for w in read.command.arguments] == ["--mlock"]
 
 
 @pytest.mark.parametrize("command,problem", [
@@ -83,12 +83,12 @@ def test_flags_after_an_argument_count_but_not_after_double_dash():
 ])
 def test_broken_command_lines_are_problems_not_exceptions(command, problem):
     read = unit(f"[Service]\nExecStart=/usr/local/bin/kes server {command}\n")
-    assert read.exec_start is not None and any(problem in p.message for p in read.problems)
+    assert read.command is not None and any(problem in p.message for p in read.problems)
 
 
 def runs_kes(text: str) -> bool:
     """What the engine asks of a unit: does it start `kes server`?"""
-    return looks_like_unit(text) and unit(text).exec_start is not None
+    return looks_like_unit(text) and unit(text).command is not None
 
 
 def test_recognition_by_content():

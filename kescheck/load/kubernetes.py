@@ -17,6 +17,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .containers import ContainerReader, KesContainer
 from .envfile import looks_like_minio_env, sets_minio_variables
 from .kesconfig import looks_like_kes_config, looks_like_kes_keys, may_be_kes_config
 from .source import LINE_BREAK, SourceFile
@@ -101,6 +102,8 @@ class Manifest:
     parsed: bool
     """False when the text does not parse as YAML (a Helm template, or a YAML error) and only its top-level
     `apiVersion` and `kind` lines tell what it is."""
+    containers: tuple[KesContainer, ...] = ()
+    """The containers of its workloads that run `kes server`."""
 
     def linted_in_place(self) -> EmbeddedFile | None:
         """The value linted where it stands: the manifest's only KES config or env file, written as a literal block.
@@ -122,9 +125,9 @@ class Manifest:
                     "template, or a YAML error). Render it (e.g. `helm template`) or correct it, and lint the KES "
                     "config or MinIO env file it holds as a file of its own")
         if not self.embedded:
-            return (f"{what}, and no Secret or ConfigMap in it holds either: linted as a KES config, each of its keys "
-                    "would be a finding and none of them true. Lint the file KES reads (`kes server --config FILE`) "
-                    "or MinIO's env file instead")
+            return (f"{what}, no Secret or ConfigMap in it holds either, and none of its containers runs `kes server`: "
+                    "linted as a KES config, each of its keys would be a finding and none of them true. Lint the file "
+                    "KES reads (`kes server --config FILE`) or MinIO's env file instead")
         found = "; ".join(e.describe() for e in self.embedded)
         select = len(self.objects) > 1
         commands = ", ".join(f"`{e.extraction(manifest_path, select)}`" for e in self.embedded[:3])
@@ -192,9 +195,10 @@ def may_hold_a_config(text: str) -> bool:
     return all(pattern.search(text) for pattern in _MAYBE) and (may_be_kes_config(text) or sets_minio_variables(text))
 
 
-def kubernetes_manifest(text: str) -> Manifest | None:
-    """The Kubernetes objects of `text` when some document of it has top-level `apiVersion` and `kind` and
+def kubernetes_manifest(source: SourceFile) -> Manifest | None:
+    """The Kubernetes objects of the file when some document of it has top-level `apiVersion` and `kind` and
     none looks like a KES config (a broken KES config in two documents stays a KES config); else None."""
+    text = source.text
     if not all(pattern.search(text) for pattern in _MAYBE):
         return None
     from ruamel.yaml import YAML
@@ -209,6 +213,8 @@ def kubernetes_manifest(text: str) -> Manifest | None:
         return _template(text)
     objects: list[K8sObject] = []
     embedded: list[EmbeddedFile] = []
+    containers: list[KesContainer] = []
+    reader = ContainerReader(source, positions)
     for document in documents:
         entries = {name: (key, value) for name, key, value in _scalar_entries(document, ScalarNode, MappingNode)}
         if looks_like_kes_keys(set(entries)):
@@ -222,6 +228,9 @@ def kubernetes_manifest(text: str) -> Manifest | None:
         owner = K8sObject(str(kind[1].value), str(name.value) if isinstance(name, ScalarNode) else "",
                           positions(kind[0].start_mark)[0])
         objects.append(owner)
+        containers += reader.workload(entries, owner.label(), owner.kind)
+        if owner.kind == "Secret":
+            reader.mark_secret_values(entries)
         for field_name, encoded in _VALUE_FIELDS.get(owner.kind, ()):
             values = entries.get(field_name, (None, None))[1]
             for key_text, key, value in _scalar_entries(values, ScalarNode, MappingNode):
@@ -236,4 +245,4 @@ def kubernetes_manifest(text: str) -> Manifest | None:
                                                  *(lines or (None, 0, 0, 0))))
     if not objects:
         return None
-    return Manifest(tuple(objects), tuple(embedded), parsed=True)
+    return Manifest(tuple(objects), tuple(embedded), parsed=True, containers=tuple(containers))

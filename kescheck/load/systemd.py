@@ -6,13 +6,10 @@ ending in `\\` continued on the next (comment lines inside the continuation skip
 prefixes `-`, `@`, `:`, `+`, `!`, `!!` and `|` before the executable (with `@` the next word is argv[0]),
 words split at white space with single or double quotes and backslash escapes, and an empty `ExecStart=` or
 `EnvironmentFile=` resetting the list (as drop-ins do). An `EnvironmentFile=` value is one path, quotes and
-spaces included, as systemd takes it. `kes server` parses its flags with a Go flag parser
-(the `pflag` package in the current sources, Go's standard `flag` package in v0.17, as minio/kes#173's
-`flag provided but not defined: -root` shows): `--name=value` or `--name value` for a flag that takes a
-value, `--` ends the flags, and words that are no flags may stand between them (as `pflag` allows). A single
-dash (`-config`) is recorded like two: the standard parser reads it so, `pflag` would not.
+spaces included, as systemd takes it. The words after `kes server` are read as KES reads them
+(`load.kescommand`).
 
-The loader never raises on content: what systemd or KES would refuse becomes a `UnitProblem` with its
+The loader never raises on content: what systemd or KES would refuse becomes a `CommandProblem` with its
 position, which a rule reports.
 """
 from __future__ import annotations
@@ -22,16 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from .envfile import is_secret_variable, is_valid_variable_name
+from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
+                         split_words)
 from .source import SourceFile
 
 _SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
 _UNIT_SECTIONS = ("Unit", "Service", "Install", "Socket", "Timer", "Mount", "Path", "Slice", "Scope", "Automount",
                   "Swap", "Target")
 _PREFIX_CHARS = "-@:+!|"
-VALUE_FLAGS = frozenset({"config", "addr", "auth", "key", "cert", "root"})
-"""`kes server` flags that take a value in some release (field-failures E2); every other flag is a switch."""
-_UNEXPANDED = re.compile(r"\$|%[a-zA-Z%]")
-"""`$VAR`, `${VAR}` (systemd substitutes the unit's environment) and `%h`-style specifiers."""
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -39,45 +34,6 @@ def looks_like_unit(text: str) -> bool:
     """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header and a `Key=` line."""
     return any(match[1].strip() in _UNIT_SECTIONS for match in _SECTION.finditer(text)) \
         and re.search(r"^[ \t]*[A-Za-z][A-Za-z0-9]*[ \t]*=", text, re.MULTILINE) is not None
-
-
-@dataclass(frozen=True)
-class Word:
-    """One word of a command line after quote removal, with where it starts and ends in the file."""
-
-    text: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    """Just past its last character."""
-    quoted: bool = False
-
-    @property
-    def unexpanded(self) -> bool:
-        """Holds a `$VAR` or `%` specifier that systemd replaces: its value is not known here."""
-        return _UNEXPANDED.search(self.text) is not None
-
-    @property
-    def names_known_path(self) -> bool:
-        """A path kescheck can resolve as written: not empty, nothing systemd replaces."""
-        return bool(self.text.strip()) and not self.unexpanded
-
-
-@dataclass(frozen=True)
-class ServerFlag:
-    """One flag of `kes server` as KES's flag parser reads it."""
-
-    name: str
-    """Without dashes: `auth`, `config`, `mlock`."""
-    word: Word
-    """The word that names the flag (`--auth=off` whole, or `--auth` of `--auth off`)."""
-    value: Word | None = None
-    """The value: the part after `=`, or the next word for a flag that takes one; None for a switch."""
-
-    @property
-    def written(self) -> str:
-        return self.word.text if self.value is None or "=" in self.word.text else f"{self.word.text} {self.value.text}"
 
 
 @dataclass(frozen=True)
@@ -99,67 +55,25 @@ class EnvironmentFileRef:
         return not self.ignored and self.path.names_known_path and _GLOB.search(self.path.text) is None
 
 
-@dataclass(frozen=True)
-class UnitProblem:
-    line: int
-    column: int
-    message: str
-    end_column: int | None = None
-
-
-@dataclass(frozen=True)
-class ExecStart:
-    """The `ExecStart=` that runs `kes server`."""
-
-    key_line: int
-    key_column: int
-    executable: Word
-    flags: tuple[ServerFlag, ...]
-    arguments: tuple[Word, ...]
-    """Words that are no flags (current `kes server` refuses them: `too many arguments`)."""
-
-
 @dataclass
-class KesUnit:
-    """A systemd unit that starts KES."""
+class KesUnit(KesLauncher):
+    """A systemd unit that starts KES (`command`: its `ExecStart=`)."""
 
-    source: SourceFile
-    exec_start: ExecStart | None = None
+    label: str = "the unit"
     environment_files: list[EnvironmentFileRef] = field(default_factory=list)
     environment: list[tuple[str, Word]] = field(default_factory=list)
     """`Environment=` assignments in order, as (name, the whole `NAME=value` word); systemd skips words without `=`."""
-    problems: list[UnitProblem] = field(default_factory=list)
     settings: list[tuple[str, str]] = field(default_factory=list)
     """Every `[Service]` assignment in order, as (key, value joined over continuation lines): the settings that make
     systemd set variables of its own (`User=`, `LoadCredential=`, `StateDirectory=`, ...)."""
-
-    @property
-    def flags(self) -> tuple[ServerFlag, ...]:
-        return self.exec_start.flags if self.exec_start else ()
-
-    def flag(self, name: str) -> ServerFlag | None:
-        """The flag's last occurrence: Go's flag parsers keep the last value given."""
-        found = [f for f in self.flags if f.name == name]
-        return found[-1] if found else None
-
-    @property
-    def config(self) -> Word | None:
-        flag = self.flag("config")
-        return flag.value if flag is not None else None
 
     def setting(self, key: str) -> str:
         """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none."""
         found = [value.strip() for k, value in self.settings if k == key]
         return found[-1] if found else ""
 
-    @property
-    def auth(self) -> bool | None:
-        """`--auth=on|off` (as KES <= 2023-09-28 reads it): True verifies client certificates, False does not;
-        None without the flag or with a value KES refuses or that is not known here."""
-        flag = self.flag("auth")
-        if flag is None or flag.value is None or flag.value.unexpanded:
-            return None
-        return {"on": True, "off": False}.get(flag.value.text.strip().lower())
+    def describe(self) -> str:
+        return f"the unit {self.source.path}"
 
 
 @dataclass
@@ -222,54 +136,10 @@ def _logical_lines(source: SourceFile) -> list[tuple[str, _Logical]]:
     return found
 
 
-def _words(logical: _Logical, problems: list[UnitProblem]) -> list[Word]:
+def _words(logical: _Logical, problems: list[CommandProblem]) -> list[Word]:
     """The value split into words as systemd splits a command line."""
-    text, positions = logical.value, logical.positions
-    words: list[Word] = []
-    i = 0
-    while i < len(text):
-        if text[i] in " \t":
-            i += 1
-            continue
-        start, chars, quoted = i, [], False
-        while i < len(text) and text[i] not in " \t":
-            char = text[i]
-            if char == "\\" and i + 1 < len(text):
-                chars.append(text[i + 1])
-                i += 2
-            elif char in "\"'":
-                close = _closing_quote(text, i + 1, char)
-                if close is None:
-                    line, column = positions[i]
-                    problems.append(UnitProblem(line, column, f"`{logical.key}=` has a {_quote_name(char)} quote "
-                                                "that is never closed: systemd refuses this line, and the service "
-                                                "then has no command to start"))
-                    return []
-                chars.extend(text[i + 1:close].replace("\\" + char, char).replace("\\\\", "\\"))
-                quoted = True
-                i = close + 1
-            else:
-                chars.append(char)
-                i += 1
-        first, last = positions[start], positions[i - 1]
-        words.append(Word("".join(chars), first[0], first[1], last[0], last[1] + 1, quoted))
-    return words
-
-
-def _closing_quote(text: str, start: int, quote: str) -> int | None:
-    i = start
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == quote:
-            return i
-        i += 1
-    return None
-
-
-def _quote_name(char: str) -> str:
-    return "double" if char == '"' else "single"
+    return split_words(logical.value, logical.positions, problems, f"`{logical.key}=`",
+                       "systemd refuses this line, and the service then has no command to start")
 
 
 def _runs_kes_server(words: list[Word]) -> tuple[Word, int] | None:
@@ -283,50 +153,11 @@ def _runs_kes_server(words: list[Word]) -> tuple[Word, int] | None:
     rest = 1
     if "@" in first.text[:prefix]:
         rest = 2  # `@/usr/bin/kes kes server ...`: the second word is argv[0]
-    if PurePosixPath(executable.text).name != "kes":
+    if not is_kes_executable(executable.text):
         return None
     if len(words) <= rest or words[rest].text != "server":
         return None
     return executable, rest + 1
-
-
-def _server_flags(words: list[Word], problems: list[UnitProblem]) -> tuple[tuple[ServerFlag, ...], tuple[Word, ...]]:
-    flags: list[ServerFlag] = []
-    arguments: list[Word] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        text = word.text
-        if text == "--":
-            arguments.extend(words[i + 1:])
-            break
-        if len(text) < 2 or not text.startswith("-"):
-            arguments.append(word)  # pflag reads flags after it too
-            i += 1
-            continue
-        name = text[2:] if text.startswith("--") else text[1:]
-        if not name or name.startswith("-") or name.startswith("="):
-            problems.append(UnitProblem(word.line, word.column, f"`{text}` is no flag `kes server` can parse "
-                                        f"(`bad flag syntax: {text}`): KES refuses to start", word.end_column))
-            break
-        name, equals, value_text = name.partition("=")
-        value = None
-        if equals:
-            offset = len(text) - len(value_text)
-            value = Word(value_text, word.end_line, word.column + offset if word.line == word.end_line else word.column,
-                         word.end_line, word.end_column, word.quoted)
-        elif name in VALUE_FLAGS:
-            if i + 1 >= len(words):
-                problems.append(UnitProblem(word.line, word.column, f"`{text}` needs a value and none follows "
-                                            f"(`flag needs an argument: --{name}`): KES refuses to start",
-                                            word.end_column))
-                flags.append(ServerFlag(name, word))
-                break
-            i += 1
-            value = words[i]
-        flags.append(ServerFlag(name, word, value))
-        i += 1
-    return tuple(flags), tuple(arguments)
 
 
 def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
@@ -344,7 +175,7 @@ def read_unit(source: SourceFile) -> KesUnit:
     """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
     `EnvironmentFile=` paths."""
     unit = KesUnit(source)
-    exec_starts: list[tuple[_Logical, list[Word], list[UnitProblem]]] = []
+    exec_starts: list[tuple[_Logical, list[Word], list[CommandProblem]]] = []
     for section, logical in _logical_lines(source):
         if section != "Service":
             continue
@@ -353,7 +184,7 @@ def read_unit(source: SourceFile) -> KesUnit:
             if not logical.value.strip():
                 exec_starts = []  # an empty assignment resets the list (drop-ins do this)
                 continue
-            problems: list[UnitProblem] = []
+            problems: list[CommandProblem] = []
             exec_starts.append((logical, _words(logical, problems), problems))
         elif logical.key == "Environment":
             if not logical.value.strip():
@@ -378,17 +209,17 @@ def read_unit(source: SourceFile) -> KesUnit:
         if problems:
             if "kes" in logical.value and "server" in logical.value:
                 unit.problems.extend(problems)
-                unit.exec_start = ExecStart(logical.key_line, logical.key_column,
-                                            Word("kes", logical.key_line, logical.key_column, logical.key_line,
-                                                 logical.key_column + len("ExecStart")), (), ())
+                unit.command = ServerCommand(logical.key_line, logical.key_column,
+                                             Word("kes", logical.key_line, logical.key_column, logical.key_line,
+                                                  logical.key_column + len("ExecStart")), (), ())
                 break
             continue
         found = _runs_kes_server(words)
         if found is None:
             continue
         executable, first = found
-        flags, arguments = _server_flags(words[first:], unit.problems)
-        unit.exec_start = ExecStart(logical.key_line, logical.key_column, executable, flags, arguments)
+        flags, arguments = server_flags(words[first:], unit.problems)
+        unit.command = ServerCommand(logical.key_line, logical.key_column, executable, flags, arguments)
         break
     return unit
 

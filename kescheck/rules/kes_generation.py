@@ -274,8 +274,8 @@ def defective_release(deployment):
         if config is not None:
             yield at_line(config.source, 1, 1, message, anchor="release")
         else:  # a unit alone: the command line it runs is what fails
-            start = deployment.unit.exec_start
-            yield at_line(deployment.unit.source, start.key_line, start.key_column, message, anchor="release")
+            start = deployment.unit.command
+            yield at_line(deployment.unit.source, start.line, start.column, message, anchor="release")
         return
     if config is None:
         return

@@ -1,4 +1,5 @@
-"""SYS001-SYS099: the `kes server` command line of the systemd unit that starts KES.
+"""SYS001-SYS099: the `kes server` command line of what starts KES (a systemd unit, a Compose service, a Kubernetes
+container), and the files a unit names.
 
 The flags of `kes server` changed over the releases (field-failures E2, FM-05, FM-19, FM-36): `--root` went
 before v0.17, `--mlock` in v0.21.0 (both then refused as undefined flags), and `--auth`, `--key` and `--cert`
@@ -12,7 +13,7 @@ import posixpath
 
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation, predates, release_date, target_release
-from ..load.systemd import KesUnit, ServerFlag, Word
+from ..load.kescommand import KesLauncher, ServerFlag, Word
 from .base import Example, rule
 
 
@@ -40,16 +41,31 @@ def _example(command: str, fails: bool, note: str = "", options=(), config: str 
     return Example(files, fails, note, tuple(options))
 
 
-def _at_word(unit: KesUnit, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
+def _compose(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
+    """A Compose service of KES's image; `command` is its `command:` value as written."""
+    service = f"services:\n  kes:\n    image: quay.io/minio/kes:2024-01-11T13-09-29Z\n    command: {command}\n"
+    return Example((("compose.yaml", service),) + ((("config.yaml", config),) if config is not None else ()), fails,
+                   note, tuple(options))
+
+
+def _kubernetes(args: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
+    """A Deployment whose container runs KES's image with `args` (a YAML flow list)."""
+    workload = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\nspec:\n  template:\n    spec:\n"
+                f"      containers:\n        - name: kes\n          image: minio/kes\n          args: {args}\n")
+    return Example((("kes-deployment.yaml", workload),) + ((("config.yaml", config),) if config is not None else ()),
+                   fails, note, tuple(options))
+
+
+def _at_word(launcher: KesLauncher, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
              anchor: str = "") -> Finding:
     last = end or word
     end_column = last.end_column if last.end_line == word.line else None
-    return Finding(Location(unit.source.path, word.line, word.column, word.line if end_column else None, end_column),
-                   message, fix=fix, anchor=anchor)
+    return Finding(Location(launcher.source.path, word.line, word.column, word.line if end_column else None,
+                            end_column), message, fix=fix, anchor=anchor)
 
 
-def _at_flag(unit: KesUnit, flag: ServerFlag, message: str, fix: str | None = None) -> Finding:
-    return _at_word(unit, flag.word, message, end=flag.value, fix=fix, anchor=f"kes-server:--{flag.name}")
+def _at_flag(launcher: KesLauncher, flag: ServerFlag, message: str, fix: str | None = None) -> Finding:
+    return _at_word(launcher, flag.word, message, end=flag.value, fix=fix, anchor=f"kes-server:--{flag.name}")
 
 
 def _release(deployment) -> str:
@@ -72,66 +88,78 @@ def _runs_from(deployment, release: str | tuple[int, int, int], unknown_g1: bool
 
 
 def _flags(deployment, *names: str):
-    unit = deployment.unit
-    if unit is None or release_date(deployment.options.kes_version) == _BROKEN_CLI_RELEASE:
+    """(launcher, flag) for each flag of `names` on a command line that starts this KES."""
+    if release_date(deployment.options.kes_version) == _BROKEN_CLI_RELEASE:
         return
-    for flag in unit.flags:
-        if flag.name in names:
-            yield unit, flag
+    for launcher in deployment.launchers:
+        for flag in launcher.flags:
+            if flag.name in names:
+                yield launcher, flag
 
 
-@rule("SYS001", "unit-command-invalid", Severity.ERROR, "The unit's `kes server` command line cannot run",
+@rule("SYS001", "unit-command-invalid", Severity.ERROR, "The `kes server` command line cannot run",
       rationale="""systemd refuses an `ExecStart=` line with a quote that is never closed, and the service then
-      has nothing to start. `kes server` parses its flags with a Go flag parser: a flag that takes a value
+      has nothing to start; Compose refuses a service whose `command:` string has one. `kes server` parses its flags with a Go flag parser: a flag that takes a value
       (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
       `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config. KES 2023-11-09 and
       later also refuse any word that is no flag (`too many arguments`), such as a config path without
       `--config` before it.""",
-      fix="Write the command as `ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml`: close every "
-          "quote, give every flag its value, and end a continued line with a single backslash.",
+      fix="Write the command as `kes server --config /etc/kes/config.yaml` (in a unit: `ExecStart=/usr/local/bin/kes "
+          "server ...`; for KES's image: `command: server --config ...` in Compose, `args: [server, --config, ...]` in "
+          "Kubernetes): close every quote, give every flag its value, and end a continued unit line with a single "
+          "backslash.",
       examples=(_example("--config /etc/kes/config.yaml --addr", True, "`--addr` without its value"),
                 _example("--config \"/etc/kes/config.yaml", True, "a quote that is never closed"),
                 _example("/etc/kes/config.yaml", True, "the config path without `--config`"),
-                _example("--config config.yaml --addr :7373", False)))
+                _compose("server /etc/kes/config.yaml", True, "a Compose service: the path without `--config`"),
+                _compose("'server --config \"/etc/kes/config.yaml'", True, "a Compose command whose quote is never closed"),
+                _kubernetes("[server, --config]", True, "a Kubernetes container: `--config` without its value"),
+                _example("--config config.yaml --addr :7373", False),
+                _kubernetes("[server, --config, /etc/kes/config.yaml]", False)))
 def unit_command_invalid(deployment):
-    unit = deployment.unit
-    if unit is None:
-        return
-    for problem in unit.problems:
-        yield Finding(Location(unit.source.path, problem.line, problem.column,
-                               problem.line if problem.end_column else None, problem.end_column), problem.message)
-    arguments = unit.exec_start.arguments if unit.exec_start else ()
-    if arguments and _runs_from(deployment, "2023-11-09", unknown_g1=False) \
-            and release_date(deployment.options.kes_version) != _BROKEN_CLI_RELEASE:
-        first = arguments[0]
-        yield _at_word(unit, first, f"`{first.text}` is no flag: {_release(deployment)} refuses to start "
-                                    "(`too many arguments. See 'kes server --help'`)"
-                                    + ("; write `--config` before the config's path" if first.text.endswith(
-                                        (".yml", ".yaml")) else ""), end=arguments[-1], anchor="kes-server:arguments")
+    refuses_arguments = _runs_from(deployment, "2023-11-09", unknown_g1=False) \
+        and release_date(deployment.options.kes_version) != _BROKEN_CLI_RELEASE
+    for launcher in deployment.launchers:
+        for problem in launcher.problems:
+            yield Finding(Location(launcher.source.path, problem.line, problem.column,
+                                   problem.line if problem.end_column else None, problem.end_column), problem.message)
+        arguments = launcher.command.arguments if launcher.command else ()
+        if arguments and refuses_arguments:
+            first = arguments[0]
+            yield _at_word(launcher, first, f"`{first.text}` is no flag: {_release(deployment)} refuses to start "
+                                            "(`too many arguments. See 'kes server --help'`)"
+                                            + ("; write `--config` before the config's path" if first.text.endswith(
+                                                (".yml", ".yaml")) else ""), end=arguments[-1],
+                           anchor="kes-server:arguments")
 
 
-@rule("SYS002", "mlock-flag-removed", Severity.ERROR, "The unit starts KES with `--mlock`, which KES 0.21 and later refuse",
+@rule("SYS002", "mlock-flag-removed", Severity.ERROR, "KES is started with `--mlock`, which KES 0.21 and later refuse",
       rationale="""KES v0.21.0 removed the `--mlock` flag: it now locks its memory by itself when it may, so key
       material never reaches swap. Since then `kes server --mlock` is an undefined flag and KES refuses to start
       (`unknown flag: --mlock` from current releases; `flag provided but not defined: -mlock` from releases that
-      parse flags with Go's standard parser). The KES documentation and many copied units still show it.""",
+      parse flags with Go's standard parser). The KES documentation and many copied units, Compose files and
+      manifests still show it.""",
       fix="""Remove `--mlock`. To let KES lock its memory without running as root, give the process the
       capability: `AmbientCapabilities=CAP_IPC_LOCK` in the unit's [Service] section, or
-      `setcap cap_ipc_lock=+ep $(readlink -f $(which kes))` on the binary.""",
+      `setcap cap_ipc_lock=+ep $(readlink -f $(which kes))` on the binary; in a container, `cap_add: [IPC_LOCK]`
+      (Compose) or `securityContext.capabilities.add: [IPC_LOCK]` (Kubernetes).""",
       examples=(_example("--config config.yaml --mlock", True),
+                _compose("server --config /etc/kes/config.yaml --mlock", True, "a Compose service"),
+                _kubernetes('["server", "--config=/etc/kes/config.yaml", "--mlock"]', True, "a Kubernetes container"),
+                _compose("server --config /etc/kes/config.yaml", False),
                 _example("--config config.yaml --mlock", False, "KES 0.20 still has the flag",
                          options=(("kes_version", "0.20"),)),
                 _example("--config config.yaml", False)))
 def mlock_flag_removed(deployment):
     if not _runs_from(deployment, (0, 21, 0), unknown_g1=True):
         return
-    for unit, flag in _flags(deployment, "mlock"):
-        yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --mlock flag and refuses to start "
+    for launcher, flag in _flags(deployment, "mlock"):
+        yield _at_flag(launcher, flag, f"`{flag.written}`: {_release(deployment)} has no --mlock flag and refuses to start "
                                    f"({unknown_flag('mlock')}): v0.21.0 removed the flag, and KES locks its memory "
                                    "by itself")
 
 
-@rule("SYS003", "root-flag-removed", Severity.ERROR, "The unit starts KES with `--root`, which KES has long refused",
+@rule("SYS003", "root-flag-removed", Severity.ERROR, "KES is started with `--root`, which KES has long refused",
       rationale="""Very early KES releases took the root (admin) identity as `kes server --root=IDENTITY`. The
       flag was removed before v0.17: every later KES refuses to start with it (`flag provided but not defined:
       -root` from v0.17, minio/kes#173; `unknown flag: --root` from current releases). The admin identity is set in the config: `admin.identity` (`root:` up to
@@ -139,12 +167,13 @@ def mlock_flag_removed(deployment):
       fix="Remove `--root` from the command line and set the identity as `admin.identity` in the KES config "
           "(`identity: disabled` switches the admin off).",
       examples=(_example("--config config.yaml --root=disabled", True),
+                _kubernetes("[server, --config, /etc/kes/config.yaml, --root, disabled]", True, "a Kubernetes container"),
                 _example("--config config.yaml", False)))
 def root_flag_removed(deployment):
     if predates(deployment.options.kes_version, (0, 17, 0)):
         return  # kescheck does not know when exactly before v0.17 the flag went
-    for unit, flag in _flags(deployment, "root"):
-        yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} has no --root flag and refuses to start "
+    for launcher, flag in _flags(deployment, "root"):
+        yield _at_flag(launcher, flag, f"`{flag.written}`: {_release(deployment)} has no --root flag and refuses to start "
                                    f"({unknown_flag('root')}); the admin identity is "
                                    "`admin.identity` in the config")
 
@@ -153,7 +182,7 @@ def _auth_ignored(deployment) -> bool:
     return _runs_from(deployment, "2023-10-24", unknown_g1=False)
 
 
-def _what_the_config_says(deployment, flag: ServerFlag) -> str:
+def _what_the_config_says(deployment, launcher: KesLauncher, flag: ServerFlag) -> str:
     config = deployment.kes
     if predates(deployment.options.kes_version, "2023-11-09"):
         return "this release requests client certificates and never verifies them"
@@ -164,27 +193,30 @@ def _what_the_config_says(deployment, flag: ServerFlag) -> str:
     asked = flag.value.text.strip().lower() if flag.value is not None else ""
     if value == "on":
         said = f"the config's `tls.auth: on` (line {node.line}) decides: KES verifies client certificates"
-        return said + (", although the unit asks for `--auth=off`" if asked == "off" else "")
+        return said + (f", although {launcher.label} asks for `--auth=off`" if asked == "off" else "")
     where = f"`tls.auth: {node.text.strip()}` (line {node.line})" if node is not None and value else "no `tls.auth`"
     said = f"the config has {where}, so KES does not verify client certificates"
-    return said + (", although the unit asks for `--auth=on`" if asked == "on" else "")
+    return said + (f", although {launcher.label} asks for `--auth=on`" if asked == "on" else "")
 
 
-@rule("SYS004", "server-flag-ignored", Severity.WARNING, "The unit passes `--auth`, `--key` or `--cert`, which current KES ignores",
+@rule("SYS004", "server-flag-ignored", Severity.WARNING, "KES is started with `--auth`, `--key` or `--cert`, which current KES ignores",
       rationale="""Up to KES 2023-09-28, `kes server --auth=off` switched client certificate verification off,
       and `--key`/`--cert` named the TLS key pair. KES 2023-10-24 and 2023-10-27 parse `--auth` but ignore it;
       from 2023-11-09 (v0.23.0) `--auth`, `--key` and `--cert` only print a warning that they are no longer
       honoured. Client verification is `tls.auth` in the config now, and the key pair is `tls.key` and
-      `tls.cert`: a unit (or the MinIO Operator's default `--auth=off`) that still passes the flags does not get
-      what it asks for.""",
+      `tls.cert`: a unit, Compose service or container (or the MinIO Operator's default `--auth=off`) that still
+      passes the flags does not get what it asks for.""",
       fix="Remove the flags; set `tls.auth: on` (verify client certificates against `tls.ca`) or `off` in the "
           "config, and the key pair as `tls.key` and `tls.cert`.",
       examples=(_example("--config config.yaml --auth=off", True),
+                _kubernetes("[server, --config=/etc/kes/config.yaml, --auth=off]", True, "a Kubernetes container"),
+                _compose("[server, --config, /etc/kes/config.yaml, --auth, 'off']", False,
+                         "KES 0.22 honours --auth", options=(("kes_version", "0.22"),)),
                 _example("--config config.yaml --auth off", False, "KES 0.22 honours --auth",
                          options=(("kes_version", "0.22"),)),
                 _example("--config config.yaml", False)))
 def server_flag_ignored(deployment):
-    for unit, flag in _flags(deployment, "auth", "key", "cert"):
+    for launcher, flag in _flags(deployment, "auth", "key", "cert"):
         if flag.name == "auth":
             if not _auth_ignored(deployment):
                 continue
@@ -192,32 +224,32 @@ def server_flag_ignored(deployment):
             warning = "`'--auth' flag is deprecated and no longer honored`"
             how = "ignores it" if predates(version, "2023-11-09") else f"ignores it with a warning ({warning})" \
                 if version else f"ignores it (from 2023-11-09 with a warning: {warning})"
-            yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} {how}; "
-                                       f"{_what_the_config_says(deployment, flag)}")
+            yield _at_flag(launcher, flag, f"`{flag.written}`: {_release(deployment)} {how}; "
+                                           f"{_what_the_config_says(deployment, launcher, flag)}")
         elif _runs_from(deployment, "2023-11-09", unknown_g1=False):
-            yield _at_flag(unit, flag, f"`{flag.written}`: {_release(deployment)} ignores it with a warning "
-                                       f"(`'--{flag.name}' flag is deprecated and no longer honored`); the TLS key pair "
-                                       "is `tls.key` and `tls.cert` in the config")
+            yield _at_flag(launcher, flag, f"`{flag.written}`: {_release(deployment)} ignores it with a warning "
+                                           f"(`'--{flag.name}' flag is deprecated and no longer honored`); the TLS key "
+                                           "pair is `tls.key` and `tls.cert` in the config")
 
 
-@rule("SYS005", "auth-flag-disagrees", Severity.WARNING, "--kes-auth and the unit's `--auth` say different things",
+@rule("SYS005", "auth-flag-disagrees", Severity.WARNING, "--kes-auth and the command line's `--auth` say different things",
       rationale="""For KES up to 2023-09-28, whether KES verifies client certificates depends on `kes server
-      --auth`. kescheck reads it from the unit that starts KES, and --kes-auth (or `kes-auth` in the settings)
-      overrides it. When the two disagree, kescheck follows --kes-auth, and the findings about client
-      verification may not describe the KES this unit starts.""",
-      fix="Make --kes-auth (or the `kes-auth` setting) say what the unit does, or drop it and let kescheck read "
-          "the unit.",
+      --auth`. kescheck reads it from the unit, Compose service or container that starts KES, and --kes-auth (or
+      `kes-auth` in the settings) overrides it. When the two disagree, kescheck follows --kes-auth, and the findings
+      about client verification may not describe the KES that command line starts.""",
+      fix="Make --kes-auth (or the `kes-auth` setting) say what the command line does, or drop it and let kescheck "
+          "read the command line.",
       examples=(_example("--config config.yaml --auth=off", True, options=(("kes_version", "0.22"), ("kes_auth", True))),
                 _example("--config config.yaml --auth=off", False,
                          options=(("kes_version", "0.22"), ("kes_auth", False)))))
 def auth_flag_disagrees(deployment):
     told = deployment.options.kes_auth
-    if told is None or deployment.unit is None or deployment.unit.auth in (None, told) or _auth_ignored(deployment):
+    if told is None or _auth_ignored(deployment):
         return
-    for unit, flag in _flags(deployment, "auth"):
-        if flag is unit.flag("auth"):
-            yield _at_flag(unit, flag, f"this unit starts KES with `{flag.written}`, but --kes-auth says "
-                                       f"`{'on' if told else 'off'}`: kescheck follows --kes-auth")
+    for launcher, flag in _flags(deployment, "auth"):
+        if flag is launcher.flag("auth") and launcher.auth not in (None, told):
+            yield _at_flag(launcher, flag, f"{launcher.label} starts KES with `{flag.written}`, but --kes-auth "
+                                           f"says `{'on' if told else 'off'}`: kescheck follows --kes-auth")
 
 
 def _missing_files(deployment):

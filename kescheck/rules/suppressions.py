@@ -20,6 +20,8 @@ def _directives(deployment):
         yield from scan(env.source, "env")
     if deployment.unit is not None:
         yield from scan(deployment.unit.source, "unit")
+    for source in {id(c.source): c.source for c in deployment.containers}.values():
+        yield from scan(source, "containers")
 
 
 def _finding(directive, message, fix=None):

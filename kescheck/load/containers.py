@@ -1,0 +1,241 @@
+"""Containers that run `kes server`: the services of a Compose file and the containers of Kubernetes workloads.
+
+KES's official image runs `/kes` (its entrypoint) with the container's arguments: Compose's `command:` and
+Kubernetes' `args:`. Compose's `entrypoint:` and Kubernetes' `command:` replace the entrypoint, and then the command
+runs `kes server` when its first word is a `kes` executable and its second is `server`. Compose splits a command
+given as one string into words itself (quotes and backslashes as a shell would, without running one); Kubernetes
+takes a list only. `$VAR`, `${VAR}` (Compose) and `$(VAR)` (Kubernetes) are replaced before KES sees a word, so a
+word holding one is not known here.
+
+The words are read as KES reads them (`load.kescommand`). Reading a file also marks the values a report must never
+show, because a code frame of a finding may show the lines around them: the values of a Kubernetes Secret, and the
+environment variables with secret names of every container and service. Nothing here raises on content.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .envfile import is_secret_variable
+from .kesconfig import TOP_LEVEL_KEYS
+from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
+                         split_words)
+from .source import SourceFile
+
+_POD_SPEC_PATHS = {
+    "Pod": ("spec",),
+    **{kind: ("spec", "template", "spec")
+       for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")},
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+"""Where each kind of workload keeps its pod spec."""
+_MAY_START_KES = (re.compile(r"\bkes\b"), re.compile(r"\bserver\b"))
+"""Both must occur in a text before it is composed to look for containers that run `kes server`."""
+_COMPOSE_SERVICES = re.compile(r"^services[ \t]*:", re.MULTILINE)
+
+
+@dataclass
+class KesContainer(KesLauncher):
+    """A Compose service or a Kubernetes container that runs `kes server` (`command`: its command line)."""
+
+    image: Word | None = None
+
+
+def may_start_kes(text: str) -> bool:
+    """Whether `text` may hold a container that runs `kes server`: searches that settle most files unread."""
+    return all(pattern.search(text) for pattern in _MAY_START_KES)
+
+
+def may_be_compose_file(text: str) -> bool:
+    return _COMPOSE_SERVICES.search(text) is not None
+
+
+def is_kes_image(reference: str) -> bool:
+    """`minio/kes`, `quay.io/minio/kes:2024-01-11T13-09-29Z`, `kes@sha256:...`: an image whose name is `kes`."""
+    name = reference.strip().partition("@")[0]
+    repository = name.rsplit("/", 1)[-1].partition(":")[0]
+    return repository == "kes"
+
+
+class ContainerReader:
+    """Reads containers from ruamel nodes of one file (`positions` turns ruamel's marks into kescheck's lines)."""
+
+    def __init__(self, source: SourceFile, positions) -> None:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        self.source, self.positions = source, positions
+        self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
+
+    def entries(self, node) -> dict:
+        """A mapping's scalar keys: name -> (key node, value node); the last one wins, as in Kubernetes and Compose."""
+        if not isinstance(node, self.mapping_node):
+            return {}
+        return {str(key.value): (key, value) for key, value in node.value if isinstance(key, self.scalar_node)}
+
+    def mark_secret(self, node, value: str | None = None) -> None:
+        """Every line of scalar `node` is hidden from code frames, and `value` (else the node's value) from reports."""
+        if not isinstance(node, self.scalar_node) or not str(node.value):
+            return
+        (line, column), (end_line, end_column) = self.positions(node.start_mark), self.positions(node.end_mark)
+        lines = self.source.lines
+        for number in range(line, end_line + 1):
+            text = lines[number - 1] if number <= len(lines) else ""
+            self.source.mark_secret(number, column if number == line else 1,
+                                    end_column if number == end_line else len(text) + 1,
+                                    str(node.value) if value is None else value)
+
+    def mark_secret_values(self, entries: dict) -> None:
+        """A Kubernetes Secret's `data` and `stringData` values."""
+        for name in ("data", "stringData"):
+            for _, value in self.entries(entries.get(name, (None, None))[1]).values():
+                self.mark_secret(value)
+
+    def _mark_environment(self, node) -> None:
+        """Kubernetes `env: [{name, value}]`, Compose `environment:` as a mapping or as `NAME=value` strings."""
+        if isinstance(node, self.mapping_node):
+            for name, (_, value) in self.entries(node).items():
+                if is_secret_variable(name):
+                    self.mark_secret(value)
+        elif isinstance(node, self.sequence_node):
+            for item in node.value:
+                if isinstance(item, self.scalar_node):
+                    name, equals, value = str(item.value).partition("=")
+                    if equals and value and is_secret_variable(name):
+                        self.mark_secret(item, value)
+                    continue
+                entries = self.entries(item)
+                name = entries.get("name", (None, None))[1]
+                if isinstance(name, self.scalar_node) and is_secret_variable(str(name.value)):
+                    self.mark_secret(entries.get("value", (None, None))[1])
+
+    def _word(self, node) -> Word:
+        (line, column), (end_line, end_column) = self.positions(node.start_mark), self.positions(node.end_mark)
+        return Word(str(node.value), line, column, end_line, end_column, node.style in ("'", '"'))
+
+    def _words(self, key, node, problems: list[CommandProblem], splits: bool) -> list[Word] | None:
+        """The words of a `command:`, `args:` or `entrypoint:` value: a list of strings, or (where Compose splits
+        one) a string; None when it is neither."""
+        if isinstance(node, self.sequence_node):
+            if not all(isinstance(item, self.scalar_node) for item in node.value):
+                return None
+            return [self._word(item) for item in node.value]
+        if splits and isinstance(node, self.scalar_node) and node.tag.endswith(":str"):
+            return split_words(str(node.value), self._char_positions(node), problems, f"`{key.value}:`",
+                               "Compose refuses the service, and KES never starts")
+        return None
+
+    def _char_positions(self, node) -> list[tuple[int, int]]:
+        """Where each character of a string scalar stands: exact for a one-line scalar whose text stands in the file
+        as it reads (plain, or quoted without escapes); else every character at the scalar's start."""
+        text = str(node.value)
+        line, column = self.positions(node.start_mark)
+        end_line, _ = self.positions(node.end_mark)
+        inside = column + (1 if node.style in ("'", '"') else 0)
+        lines = self.source.lines
+        if line == end_line and line <= len(lines) and lines[line - 1][inside - 1:inside - 1 + len(text)] == text:
+            return [(line, inside + i) for i in range(len(text))]
+        return [(line, column)] * len(text)
+
+    def container(self, node, label: str, entrypoint_key: str, arguments_key: str, environment_key: str,
+                  splits: bool) -> KesContainer | None:
+        """The container (or service) mapping `node` when it runs `kes server`; `entrypoint_key` names the setting
+        that replaces the image's entrypoint (`command` in Kubernetes), `arguments_key` the image's arguments,
+        `environment_key` its environment."""
+        entries = self.entries(node)
+        self._mark_environment(entries.get(environment_key, (None, None))[1])
+        image = entries.get("image", (None, None))[1]
+        image_word = self._word(image) if isinstance(image, self.scalar_node) else None
+        if entrypoint_key in entries:
+            words: list[Word] = []
+        elif image_word is not None and is_kes_image(image_word.text):
+            words = [Word("/kes", image_word.line, image_word.column, image_word.end_line, image_word.end_column)]
+        else:
+            return None
+        problems: list[CommandProblem] = []
+        written: list[str] = []
+        set_at = None
+        for name in (entrypoint_key, arguments_key):
+            if name not in entries:
+                continue
+            key, value = entries[name]
+            more = self._words(key, value, problems, splits)
+            if more is None:
+                return None
+            words += more
+            written.append(str(value.value) if isinstance(value, self.scalar_node) else "")
+            set_at = set_at or key
+        if set_at is None:
+            return None
+        line, column = self.positions(set_at.start_mark)
+        launcher = KesContainer(self.source, label=label, image=image_word)
+        if problems:  # a string Compose cannot split: report it when it seems to start KES
+            if not any("kes" in text and "server" in text for text in written + [w.text for w in words]) and not (
+                    image_word is not None and is_kes_image(image_word.text)):
+                return None
+            launcher.problems.extend(problems)
+            launcher.command = ServerCommand(line, column, Word("kes", line, column, line,
+                                                                column + len(str(set_at.value))), (), ())
+            return launcher
+        if len(words) < 2 or not is_kes_executable(words[0].text) or words[1].text != "server":
+            return None
+        flags, arguments = server_flags(words[2:], launcher.problems)
+        launcher.command = ServerCommand(line, column, words[0], flags, arguments)
+        return launcher
+
+    def workload(self, entries: dict, owner_label: str, kind: str) -> list[KesContainer]:
+        """The containers that run `kes server` in a Kubernetes workload of `kind` (`entries`: its top level)."""
+        node = None
+        path = _POD_SPEC_PATHS.get(kind)
+        if path is None:
+            return []
+        current = entries
+        for step in path:
+            node = current.get(step, (None, None))[1]
+            current = self.entries(node)
+        found = []
+        for field_name in ("containers", "initContainers"):
+            containers = current.get(field_name, (None, None))[1]
+            if not isinstance(containers, self.sequence_node):
+                continue
+            for item in containers.value:
+                name = self.entries(item).get("name", (None, None))[1]
+                named = f" '{name.value}'" if isinstance(name, self.scalar_node) else ""
+                launcher = self.container(item, f"container{named} of {owner_label}", "command", "args", "env", False)
+                if launcher is not None and field_name == "containers":
+                    found.append(launcher)
+        return found
+
+    def compose(self, document) -> list[KesContainer] | None:
+        """The services that run `kes server` in a Compose file; None when `document` is no Compose file."""
+        services = self.entries(document).get("services", (None, None))[1]
+        if not isinstance(services, self.mapping_node):
+            return None
+        found = []
+        for key, service in services.value:
+            if isinstance(key, self.scalar_node):
+                launcher = self.container(service, f"the Compose service '{key.value}'", "entrypoint", "command",
+                                          "environment", True)
+                if launcher is not None:
+                    found.append(launcher)
+        return found
+
+
+def compose_services(source: SourceFile) -> list[KesContainer] | None:
+    """The services of a Compose file that run `kes server`, or None when the text is no Compose file (one YAML
+    document whose top level has a `services` mapping, and neither `apiVersion` nor the keys of a KES config)."""
+    if not may_be_compose_file(source.text):
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from .yamldoc import _Positions
+
+    try:
+        document = YAML(typ="safe", pure=True).compose(source.text)
+    except (YAMLError, ValueError, TypeError, RecursionError):
+        return None
+    reader = ContainerReader(source, _Positions(source.text))
+    top_level = set(reader.entries(document))
+    if "apiVersion" in top_level or top_level & (TOP_LEVEL_KEYS - {"version"}):
+        return None
+    return reader.compose(document)

@@ -1,0 +1,305 @@
+"""KES started by a container: Compose services and Kubernetes workloads, their `kes server` command lines, how
+they join a deployment, and the SYS rules on them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kescheck.engine import lint
+from kescheck.load.containers import compose_services, is_kes_image
+from kescheck.load.kubernetes import kubernetes_manifest
+from kescheck.load.source import SourceFile
+from tests.test_fuzz import CI_BUDGET
+
+G2_CONFIG = """\
+    admin: {identity: disabled}
+    tls: {key: /etc/kes/server.key, cert: /etc/kes/server.crt, auth: "on", ca: /etc/kes/ca.crt}
+    cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}
+    keystore: {fs: {path: /var/lib/kes}}
+    """
+
+
+def compose(text: str):
+    return compose_services(SourceFile(Path("compose.yaml"), text))
+
+
+def manifest_containers(text: str):
+    found = kubernetes_manifest(SourceFile(Path("kes.yaml"), text))
+    return list(found.containers) if found is not None else []
+
+
+def sys_findings(result) -> list:
+    return [f for f in result.findings if f.code.startswith("SYS")]
+
+
+def text_at(path: Path, line: int, column: int, length: int) -> str:
+    return path.read_text().splitlines()[line - 1][column - 1:column - 1 + length]
+
+
+# --- which containers run `kes server` -----------------------------------------------------------
+
+@pytest.mark.parametrize("image, expected", [
+    ("minio/kes", True), ("quay.io/minio/kes:2024-01-11T13-09-29Z", True), ("kes@sha256:0123abcd", True),
+    ("registry.example.net:5000/mirror/kes:v0.22.3", True), ("minio/minio:latest", False),
+    ("minio/kes-operator", False), ("kes.example.net/minio:1", False)])
+def test_kes_images_are_known_by_their_name(image, expected):
+    assert is_kes_image(image) is expected
+
+
+def test_a_compose_command_string_is_split_into_words_where_they_stand():
+    services = compose("services:\n  kes:\n    image: minio/kes\n"
+                       "    command: server --config '/etc/kes/config file.yaml' --auth off\n")
+    (kes,) = services
+    assert kes.label == "the Compose service 'kes'"
+    assert [(f.name, f.value.text if f.value else None) for f in kes.flags] == [
+        ("config", "/etc/kes/config file.yaml"), ("auth", "off")]
+    config = kes.config
+    assert (config.line, config.column, config.end_column, config.quoted) == (4, 30, 57, True)
+    assert kes.auth is False and (kes.command.line, kes.command.column) == (4, 5)
+
+
+def test_compose_entrypoint_and_list_forms():
+    services = compose("""\
+services:
+  own-image:
+    image: example.net/tools:1
+    entrypoint: ["/usr/local/bin/kes", "server"]
+    command: ["--config", "/etc/kes/config.yaml", "--mlock"]
+  not-kes:
+    image: example.net/tools:1
+    command: ["kes", "server", "--mlock"]
+  kes-tool:
+    image: minio/kes
+    command: [identity, new]
+  minio:
+    image: minio/minio
+    command: server /data
+""")
+    assert [s.label for s in services] == ["the Compose service 'own-image'"]
+    assert [f.name for f in services[0].flags] == ["config", "mlock"]
+    assert services[0].command.executable.text == "/usr/local/bin/kes"
+
+
+def test_compose_files_and_other_yaml_are_told_apart():
+    assert compose("services:\n  minio:\n    image: minio/minio\n") == []
+    assert compose("apiVersion: v1\nkind: List\nservices: {}\n") is None
+    assert compose("admin: {identity: disabled}\nservices:\n  kes: {image: minio/kes, command: server}\n") is None
+    assert compose("version: '3'\nnetworks: {}\n") is None
+
+
+def test_kubernetes_workloads_of_every_kind():
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: kes-pod}
+spec:
+  containers:
+    - {name: kes, image: minio/kes, args: [server, --mlock]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - name: kes
+              image: example.net/kes-bundle:1
+              command: [/bin/kes, server]
+              args: [--root, abc]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: kes}
+spec:
+  template:
+    spec:
+      initContainers:
+        - {name: init, image: minio/kes, args: [server, --auth=off]}
+      containers:
+        - {name: sidecar, image: busybox, args: [server]}
+        - name: kes
+          image: quay.io/minio/kes
+          args:
+            - server
+            - "--config=$(CONFIG_PATH)"
+            - --auth=$(KES_AUTH)
+"""
+    found = manifest_containers(text)
+    assert [c.label for c in found] == ["container 'kes' of Pod 'kes-pod'", "container 'kes' of CronJob 'nightly'",
+                                        "container 'kes' of StatefulSet 'kes'"]
+    assert [f.name for f in found[1].flags] == ["root"]
+    assert found[2].config.unexpanded and found[2].auth is None
+
+
+def test_a_container_that_does_not_start_the_server_is_not_read():
+    assert manifest_containers("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                               "    - {name: keys, image: minio/kes, args: [key, create, my-key]}\n"
+                               "    - {name: shell, image: minio/kes, command: [sh, -c, 'kes server --mlock']}\n"
+                               "    - {name: none, image: minio/kes}\n") == []
+
+
+# --- the rules on them, end to end ----------------------------------------------------------------
+
+def test_compose_findings_point_at_the_flag_in_the_file(write, tmp_path):
+    compose_file = write("deploy/docker-compose.yml", """\
+        services:
+          kes:
+            image: quay.io/minio/kes:2024-01-11T13-09-29Z
+            command: server --config /etc/kes/config.yaml --auth=off --mlock
+          minio:
+            image: minio/minio
+            command: server /data
+        """)
+    write("deploy/kes-config.yaml", G2_CONFIG)
+    result = lint([tmp_path / "deploy"])
+    found = {f.code: f for f in sys_findings(result)}
+    assert sorted(found) == ["SYS002", "SYS004"]
+    for code, written in (("SYS002", "--mlock"), ("SYS004", "--auth=off")):
+        location = found[code].location
+        assert location.path == compose_file
+        assert text_at(compose_file, location.line, location.column, len(written)) == written
+    # The container joined the KES config beside it: the message says what that config decides.
+    assert "`tls.auth: on` (line 2)" in found["SYS004"].message
+    assert "although the Compose service 'kes' asks for `--auth=off`" in found["SYS004"].message
+
+
+def test_a_workload_alone_is_a_deployment_of_its_own(write, tmp_path):
+    path = write("k8s/kes.yaml", """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: kes}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: kes
+                  image: minio/kes
+                  args: ["server", "--config", "/etc/kes/config.yaml", "--root", "disabled"]
+        """)
+    result = lint([path])
+    (finding,) = sys_findings(result)
+    assert finding.code == "SYS003" and text_at(path, finding.location.line, finding.location.column, 8) == '"--root"'
+    assert [f.kind for f in result.files] == ["containers"]
+    assert result.file_notes()[path] == ["runs `kes server` in container 'kes' of Deployment 'kes'"]
+
+
+def test_an_unclosed_quote_in_a_compose_command(write, tmp_path):
+    path = write("compose.yaml", "services:\n  kes:\n    image: minio/kes\n"
+                                 "    command: 'server --config \"/etc/kes/config.yaml'\n")
+    (finding,) = sys_findings(lint([path]))
+    assert finding.code == "SYS001" and "quote that is never closed" in finding.message
+    assert text_at(path, finding.location.line, finding.location.column, 2) == '"/'
+
+
+def test_the_json_report_names_the_file_kind(cli, write, tmp_path):
+    path = write("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: [server, --mlock]\n")
+    run = cli("lint", path, "--format", "json")
+    report = json.loads(run.stdout)
+    assert run.status == 1 and report["files"][0]["kind"] == "containers"
+    assert [f["code"] for f in report["findings"]] == ["SYS002"]
+
+
+def test_a_named_compose_file_without_kes_is_an_input_error(cli, write):
+    run = cli("lint", write("compose.yaml", "services:\n  minio:\n    image: minio/minio\n    command: server /data\n"))
+    assert run.status == 2
+    assert "compose.yaml" in run.stderr + run.stdout and "none of whose services runs `kes server`" in run.stderr + run.stdout
+
+
+def test_a_walk_passes_other_compose_files_and_manifests_by(write, tmp_path):
+    write("apps/compose.yaml", "services:\n  web:\n    image: nginx\n    command: nginx -g 'daemon off;'\n")
+    write("apps/server.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                              "    - {name: web, image: nginx, args: [server]}\n")
+    result = lint([tmp_path])
+    assert result.files == [] and result.input_errors == [] and result.findings == []
+
+
+def test_a_suppression_comment_in_a_compose_file(write):
+    path = write("compose.yaml", "services:\n  kes:\n    image: minio/kes\n"
+                                 "    command: [server, --mlock]  # kescheck: ignore[SYS002] -- KES 0.20 on this host\n")
+    result = lint([path])
+    (finding,) = sys_findings(result)
+    assert finding.suppressed_by is not None and not [f for f in result.active() if f.code.startswith("KSC")]
+
+
+@pytest.mark.parametrize("fmt", ["rich", "plain", "json", "sarif", "github", "gitlab", "junit"])
+def test_no_secret_beside_a_container_reaches_a_report(cli, write, fmt):
+    manifest = write("kes.yaml", """\
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: kes-env}
+        stringData:
+          token: Qv8-secret-canary
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: kes}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: kes
+                  image: minio/kes
+                  env:
+                    - {name: KES_API_KEY, value: Qv8-env-canary}
+                  args: [server, --mlock]
+                  envFrom: [{secretRef: {name: kes-env}}]
+        """)
+    services = write("compose/compose.yaml", """\
+        services:
+          kes:
+            image: minio/kes
+            environment:
+              VAULT_TOKEN: Qv8-compose-canary
+            command: server --mlock
+            secrets: [token]
+          minio:
+            image: minio/minio
+            environment: [MINIO_ROOT_PASSWORD=Qv8-list-canary]
+        """)
+    run = cli("lint", manifest, services, "--format", fmt, "--color", "always")
+    assert "SYS002" in run.stdout
+    assert "canary" not in run.stdout and "canary" not in run.stderr
+
+
+# --- positions hold for any flags, in any YAML style ----------------------------------------------
+
+FLAG_WORDS = ["--mlock", "--root=disabled", "--auth=off", "--key=/k", "--cert=/c", "--config=/etc/kes/c.yaml",
+              "--addr=:7373", "--mlock"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(FLAG_WORDS), st.sampled_from(["plain", "single", "double"])),
+                min_size=1, max_size=6),
+       st.sampled_from(["k8s-block", "k8s-flow", "compose-list", "compose-string"]))
+@CI_BUDGET
+def test_every_flag_finding_points_at_its_word(tmp_path_factory, words, style):
+    def quoted(word, how):
+        return {"plain": word, "single": f"'{word}'", "double": f'"{word}"'}[how]
+
+    if style == "k8s-block":
+        items = "".join(f"            - {quoted(w, how)}\n" for w, how in words)
+        text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: kes}\nspec:\n  containers:\n    - name: kes\n"
+                f"      image: minio/kes\n      args:\n            - server\n{items}")
+    elif style == "k8s-flow":
+        items = ", ".join(quoted(w, how) for w, how in words)
+        text = f"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - {{name: kes, image: minio/kes, args: [server, {items}]}}\n"
+    elif style == "compose-list":
+        items = ", ".join(quoted(w, how) for w, how in words)
+        text = f"services:\n  kes:\n    image: minio/kes\n    command: [server, {items}]\n"
+    else:
+        items = " ".join(quoted(w, "double" if how == "double" else "plain") for w, how in words)
+        text = f"services:\n  kes:\n    image: minio/kes\n    command: server {items}\n"
+    path = tmp_path_factory.mktemp("flags") / "kes.yaml"
+    path.write_text(text)
+    result = lint([path], jobs=1)
+    flagged = [f for f in sys_findings(result) if f.code in ("SYS002", "SYS003", "SYS004")]
+    expected = {w.split("=")[0] for w, _ in words} & {"--mlock", "--root", "--auth", "--key", "--cert"}
+    assert {f.location.path for f in flagged} <= {path}
+    assert {text_at(path, f.location.line, f.location.column, 80).lstrip("'\"").split("=")[0].split(",")[0]
+            .split("'")[0].split('"')[0].split("]")[0].split()[0] for f in flagged} == expected
