@@ -260,22 +260,25 @@ _HEX_ID = "2a1c4b1bc9e0cf5f3ed5b42d6c1f4e9a3c2b8e5a7d6f1e0c9b8a7d6e5f4c3b2a"
                             options=(("kes_version", "2023-09-28T19-40-28Z"),)),
                 Example((("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n"),),
                         True, "the unit that starts that release", options=(("kes_version", "2023-09-28T19-40-28Z"),)),
+                Example((("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config /c.yaml\n"),),
+                        True, "a Compose service that starts that release",
+                        options=(("kes_version", "2023-09-28T19-40-28Z"),)),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
                             f"policy:\n  minio:\n    allow: [/v1/key/create/minio-*]\n    identities: [{_HEX_ID}]\n", False,
                             options=(("kes_version", "0.17.6"),))))
 def defective_release(deployment):
     config = deployment.kes
     version = deployment.options.kes_version
-    if not version or config is None and deployment.unit is None:
+    if not version or config is None and not deployment.launchers:
         return
     if release_date(version) == _BROKEN_CLI_RELEASE:
         message = f"KES {version.strip()} never starts a server: `kes server` prints its usage for any arguments " \
                   "(minio/kes#397)"
         if config is not None:
             yield at_line(config.source, 1, 1, message, anchor="release")
-        else:  # a unit alone: the command line it runs is what fails
-            start = deployment.unit.command
-            yield at_line(deployment.unit.source, start.line, start.column, message, anchor="release")
+        else:  # a unit or container alone: the command line it runs is what fails
+            launcher = deployment.launchers[0]
+            yield at_line(launcher.source, launcher.command.line, launcher.command.column, message, anchor="release")
         return
     if config is None:
         return
