@@ -3,6 +3,7 @@ they join a deployment, and the SYS rules on them."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -301,5 +302,5 @@ def test_every_flag_finding_points_at_its_word(tmp_path_factory, words, style):
     flagged = [f for f in sys_findings(result) if f.code in ("SYS002", "SYS003", "SYS004")]
     expected = {w.split("=")[0] for w, _ in words} & {"--mlock", "--root", "--auth", "--key", "--cert"}
     assert {f.location.path for f in flagged} <= {path}
-    assert {text_at(path, f.location.line, f.location.column, 80).lstrip("'\"").split("=")[0].split(",")[0]
-            .split("'")[0].split('"')[0].split("]")[0].split()[0] for f in flagged} == expected
+    assert {re.match(r"""['"]?(--[a-z]+)""", text_at(path, f.location.line, f.location.column, 80))[1]
+            for f in flagged} == expected

@@ -184,7 +184,6 @@ class ContainerReader:
 
     def workload(self, entries: dict, owner_label: str, kind: str) -> list[KesContainer]:
         """The containers that run `kes server` in a Kubernetes workload of `kind` (`entries`: its top level)."""
-        node = None
         path = _POD_SPEC_PATHS.get(kind)
         if path is None:
             return []
