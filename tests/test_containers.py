@@ -304,3 +304,14 @@ def test_every_flag_finding_points_at_its_word(tmp_path_factory, words, style):
     assert {f.location.path for f in flagged} <= {path}
     assert {re.match(r"""['"]?(--[a-z]+)""", text_at(path, f.location.line, f.location.column, 80))[1]
             for f in flagged} == expected
+
+
+def test_pre_commit_passes_changed_files_by_content(write):
+    """`kescheck lint --by-content` (the pre-commit hooks): a Compose file that starts KES is read, others are not."""
+    from kescheck.model import Options
+
+    kes = write("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: [server, --mlock]\n")
+    web = write("web/compose.yaml", "services:\n  web:\n    image: nginx\n")
+    result = lint([kes, web], Options(by_content=True))
+    assert [f.path for f in result.files] == [kes] and result.input_errors == []
+    assert [f.code for f in sys_findings(result)] == ["SYS002"]
