@@ -23,6 +23,10 @@ G2_CONFIG = """\
     keystore: {fs: {path: /var/lib/kes}}
     """
 
+KES_DEPLOYMENT = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\nspec:\n  template:\n    spec:\n"
+                  "      containers:\n        - name: kes\n          image: minio/kes\n")
+"""A Deployment 'kes' whose container of KES's image is still open: a test adds its settings."""
+
 
 def compose(text: str):
     return compose_services(SourceFile(Path("compose.yaml"), text))
@@ -172,18 +176,8 @@ def test_compose_findings_point_at_the_flag_in_the_file(write, tmp_path):
 
 
 def test_a_workload_alone_is_a_deployment_of_its_own(write, tmp_path):
-    path = write("k8s/kes.yaml", """\
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: kes}
-        spec:
-          template:
-            spec:
-              containers:
-                - name: kes
-                  image: minio/kes
-                  args: ["server", "--config", "/etc/kes/config.yaml", "--root", "disabled"]
-        """)
+    path = write("k8s/kes.yaml", KES_DEPLOYMENT + '          args: ["server", "--config", "/etc/kes/config.yaml", '
+                                                  '"--root", "disabled"]\n')
     result = lint([path])
     (finding,) = sys_findings(result)
     assert finding.code == "SYS003" and text_at(path, finding.location.line, finding.location.column, 8) == '"--root"'
@@ -231,27 +225,10 @@ def test_a_suppression_comment_in_a_compose_file(write):
 
 @pytest.mark.parametrize("fmt", ["rich", "plain", "json", "sarif", "github", "gitlab", "junit"])
 def test_no_secret_beside_a_container_reaches_a_report(cli, write, fmt):
-    manifest = write("kes.yaml", """\
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: kes-env}
-        stringData:
-          token: Qv8-secret-canary
-        ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: kes}
-        spec:
-          template:
-            spec:
-              containers:
-                - name: kes
-                  image: minio/kes
-                  env:
-                    - {name: KES_API_KEY, value: Qv8-env-canary}
-                  args: [server, --mlock]
-                  envFrom: [{secretRef: {name: kes-env}}]
-        """)
+    manifest = write("kes.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: kes-env}\nstringData:\n"
+                                 "  token: Qv8-secret-canary\n---\n" + KES_DEPLOYMENT +
+                                 "          env:\n            - {name: KES_API_KEY, value: Qv8-env-canary}\n"
+                                 "          args: [server, --mlock]\n          envFrom: [{secretRef: {name: kes-env}}]\n")
     services = write("compose/compose.yaml", """\
         services:
           kes:
@@ -315,3 +292,19 @@ def test_pre_commit_passes_changed_files_by_content(write):
     result = lint([kes, web], Options(by_content=True))
     assert [f.path for f in result.files] == [kes] and result.input_errors == []
     assert [f.code for f in sys_findings(result)] == ["SYS002"]
+
+
+def test_reading_a_manifest_marks_its_secret_values():
+    """Reports mask marked values everywhere (messages included), and code frames skip marked spans."""
+    source = SourceFile(Path("kes.yaml"), "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  a: c2VjcmV0\n"
+                                          "stringData:\n  b: |\n    two\n    lines\n---\n" + KES_DEPLOYMENT +
+                                          "          env: [{name: VAULT_TOKEN, value: hvs.x}, {name: LOG, value: info}]\n"
+                                          "          args: [server]\n")
+    assert len(manifest_containers_of(source)) == 1
+    assert source.secret_values == {"c2VjcmV0", "two\nlines\n", "hvs.x"}
+    hidden = {line for line, start, end in source.secret_spans if end > start}
+    assert {5, 8, 9, 20} <= hidden and not hidden & {1, 2, 3, 4, 6, 18, 19, 21}
+
+
+def manifest_containers_of(source: SourceFile):
+    return list(kubernetes_manifest(source).containers)
