@@ -308,3 +308,19 @@ def test_reading_a_manifest_marks_its_secret_values():
 
 def manifest_containers_of(source: SourceFile):
     return list(kubernetes_manifest(source).containers)
+
+
+def test_a_containers_auth_flag_tells_how_old_kes_verifies_clients(write, tmp_path):
+    """KES <= 2023-09-28 honours `--auth`: the MinIO Operator's `--auth=off` switches client verification off."""
+    from kescheck.model import Options
+
+    write("deploy/compose.yaml", "services:\n  kes:\n    image: minio/kes:v0.22.3\n"
+                                 "    command: [server, --config, /etc/kes/config.yaml, --auth=off]\n")
+    write("deploy/config.yaml", "address: 0.0.0.0:7373\nroot: disabled\ntls: {key: /k, cert: /c}\n"
+                                "keys: {fs: {path: /var/kes}}\n")
+    result = lint([tmp_path / "deploy"], Options(kes_version="0.22"))
+    (deployment,) = result.deployments
+    assert deployment.kes is not None and deployment.kes_auth is False
+    assert deployment.kes_auth_origin() == (f"as the Compose service 'kes' in {tmp_path / 'deploy' / 'compose.yaml'} "
+                                            "says at line 4")
+    assert not sys_findings(result)
