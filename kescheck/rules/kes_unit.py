@@ -34,26 +34,28 @@ def _unit(command: str, extra: str = "", working_directory: str = "/etc/kes") ->
     return f"[Service]\nUser=kes\n{start_in}{extra}ExecStart=/usr/local/bin/kes server {command}\n"
 
 
+def _launched(name: str, text: str, fails: bool, note: str, options, config: str | None) -> Example:
+    """The file `name` that starts KES, with the KES config beside it unless `config` is None."""
+    return Example(((name, text),) + ((("config.yaml", config),) if config is not None else ()), fails, note,
+                   tuple(options))
+
+
 def _example(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2,
              unit_extra: str = "", working_directory: str = "/etc/kes") -> Example:
-    files = ((UNIT_EXAMPLE_FILE, _unit(command, unit_extra, working_directory)),) + \
-        ((("config.yaml", config),) if config is not None else ())
-    return Example(files, fails, note, tuple(options))
+    return _launched(UNIT_EXAMPLE_FILE, _unit(command, unit_extra, working_directory), fails, note, options, config)
 
 
 def _compose(command: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
     """A Compose service of KES's image; `command` is its `command:` value as written."""
     service = f"services:\n  kes:\n    image: quay.io/minio/kes:2024-01-11T13-09-29Z\n    command: {command}\n"
-    return Example((("compose.yaml", service),) + ((("config.yaml", config),) if config is not None else ()), fails,
-                   note, tuple(options))
+    return _launched("compose.yaml", service, fails, note, options, config)
 
 
 def _kubernetes(args: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
     """A Deployment whose container runs KES's image with `args` (a YAML flow list)."""
     workload = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\nspec:\n  template:\n    spec:\n"
                 f"      containers:\n        - name: kes\n          image: minio/kes\n          args: {args}\n")
-    return Example((("kes-deployment.yaml", workload),) + ((("config.yaml", config),) if config is not None else ()),
-                   fails, note, tuple(options))
+    return _launched("kes-deployment.yaml", workload, fails, note, options, config)
 
 
 def _at_word(launcher: KesLauncher, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
@@ -99,8 +101,8 @@ def _flags(deployment, *names: str):
 
 @rule("SYS001", "unit-command-invalid", Severity.ERROR, "The `kes server` command line cannot run",
       rationale="""systemd refuses an `ExecStart=` line with a quote that is never closed, and the service then
-      has nothing to start; Compose refuses a service whose `command:` string has one. `kes server` parses its flags with a Go flag parser: a flag that takes a value
-      (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
+      has nothing to start; Compose refuses a service whose `command:` string has one. `kes server` parses its
+      flags with a Go flag parser: a flag that takes a value (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
       `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config. KES 2023-11-09 and
       later also refuse any word that is no flag (`too many arguments`), such as a config path without
       `--config` before it.""",
