@@ -77,12 +77,7 @@ class ContainerReader:
         if not isinstance(node, self.scalar_node) or not str(node.value):
             return
         (line, column), (end_line, end_column) = self.positions(node.start_mark), self.positions(node.end_mark)
-        lines = self.source.lines
-        for number in range(line, end_line + 1):
-            text = lines[number - 1] if number <= len(lines) else ""
-            self.source.mark_secret(number, column if number == line else 1,
-                                    end_column if number == end_line else len(text) + 1,
-                                    str(node.value) if value is None else value)
+        self.source.mark_secret_region(line, column, end_line, end_column, str(node.value) if value is None else value)
 
     def mark_secret_values(self, entries: dict) -> None:
         """A Kubernetes Secret's `data` and `stringData` values."""

@@ -79,6 +79,13 @@ class SourceFile:
         if value:
             self.secret_values.add(value)
 
+    def mark_secret_region(self, line: int, column: int, end_line: int, end_column: int, value: str) -> None:
+        """A secret that may span lines: from (`line`, `column`) to just before (`end_line`, `end_column`)."""
+        for number in range(line, end_line + 1):
+            text = self.lines[number - 1] if number <= len(self.lines) else ""
+            self.mark_secret(number, column if number == line else 1,
+                             end_column if number == end_line else len(text) + 1, value)
+
     @property
     def private_key_lines(self) -> frozenset[int]:
         """Lines inside a PEM private key block, wherever it appears: never shown."""

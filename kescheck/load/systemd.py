@@ -165,10 +165,7 @@ def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
     for word in words:
         name, sep, value = word.text.partition("=")
         if sep and value and is_secret_variable(name):
-            for line in range(word.line, word.end_line + 1):
-                text = source.lines[line - 1] if line <= len(source.lines) else ""
-                first = word.column if line == word.line else 1
-                source.mark_secret(line, first, word.end_column if line == word.end_line else len(text) + 1, value)
+            source.mark_secret_region(word.line, word.column, word.end_line, word.end_column, value)
 
 
 def read_unit(source: SourceFile) -> KesUnit:
