@@ -324,3 +324,10 @@ def test_a_containers_auth_flag_tells_how_old_kes_verifies_clients(write, tmp_pa
     assert deployment.kes_auth_origin() == (f"as the Compose service 'kes' in {tmp_path / 'deploy' / 'compose.yaml'} "
                                             "says at line 4")
     assert not sys_findings(result)
+
+
+def test_a_secret_value_under_a_repeated_key_is_marked_too():
+    source = SourceFile(Path("kes.yaml"), "apiVersion: v1\nkind: Secret\nstringData:\n  token: first-value\n"
+                                          "  token: second-value\n")
+    kubernetes_manifest(source)
+    assert source.secret_values == {"first-value", "second-value"}

@@ -66,11 +66,16 @@ class ContainerReader:
         self.source, self.positions = source, positions
         self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
 
+    def pairs(self, node):
+        """(name, key node, value node) for each scalar key of a mapping, in order, duplicates included."""
+        if isinstance(node, self.mapping_node):
+            for key, value in node.value:
+                if isinstance(key, self.scalar_node):
+                    yield str(key.value), key, value
+
     def entries(self, node) -> dict:
         """A mapping's scalar keys: name -> (key node, value node); the last one wins, as in Kubernetes and Compose."""
-        if not isinstance(node, self.mapping_node):
-            return {}
-        return {str(key.value): (key, value) for key, value in node.value if isinstance(key, self.scalar_node)}
+        return {name: (key, value) for name, key, value in self.pairs(node)}
 
     def mark_secret(self, node, value: str | None = None) -> None:
         """Every line of scalar `node` is hidden from code frames, and `value` (else the node's value) from reports."""
@@ -82,13 +87,13 @@ class ContainerReader:
     def mark_secret_values(self, entries: dict) -> None:
         """A Kubernetes Secret's `data` and `stringData` values."""
         for name in ("data", "stringData"):
-            for _, value in self.entries(entries.get(name, (None, None))[1]).values():
+            for _, _, value in self.pairs(entries.get(name, (None, None))[1]):
                 self.mark_secret(value)
 
     def _mark_environment(self, node) -> None:
         """Kubernetes `env: [{name, value}]`, Compose `environment:` as a mapping or as `NAME=value` strings."""
         if isinstance(node, self.mapping_node):
-            for name, (_, value) in self.entries(node).items():
+            for name, _, value in self.pairs(node):
                 if is_secret_variable(name):
                     self.mark_secret(value)
         elif isinstance(node, self.sequence_node):

@@ -173,14 +173,6 @@ def _in_place(text_lines: list[str], indicator_line: int, value: str) -> tuple[s
     return text, indicator_line + 1, indent + 1, indicator_line + len(region)
 
 
-def _scalar_entries(mapping, scalar_node, mapping_node):
-    if not isinstance(mapping, mapping_node):
-        return
-    for key, value in mapping.value:
-        if isinstance(key, scalar_node):
-            yield str(key.value), key, value
-
-
 def _template(text: str) -> Manifest | None:
     kinds = list(_TOP_LEVEL_KIND.finditer(text))
     if not kinds or not _TOP_LEVEL_API_VERSION.search(text):
@@ -203,7 +195,7 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
         return None
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
+    from ruamel.yaml.nodes import ScalarNode
 
     positions = _Positions(text)
     text_lines = LINE_BREAK.split(text)
@@ -216,15 +208,13 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
     containers: list[KesContainer] = []
     reader = ContainerReader(source, positions)
     for document in documents:
-        entries = {name: (key, value) for name, key, value in _scalar_entries(document, ScalarNode, MappingNode)}
+        entries = reader.entries(document)
         if looks_like_kes_keys(set(entries)):
             return None
         kind, api_version = entries.get("kind"), entries.get("apiVersion")
         if kind is None or api_version is None or not isinstance(kind[1], ScalarNode):
             continue
-        metadata = {n: v for n, _, v in _scalar_entries(entries.get("metadata", (None, None))[1], ScalarNode,
-                                                        MappingNode)}
-        name = metadata.get("name")
+        name = reader.entries(entries.get("metadata", (None, None))[1]).get("name", (None, None))[1]
         owner = K8sObject(str(kind[1].value), str(name.value) if isinstance(name, ScalarNode) else "",
                           positions(kind[0].start_mark)[0])
         objects.append(owner)
@@ -233,7 +223,7 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
             reader.mark_secret_values(entries)
         for field_name, encoded in _VALUE_FIELDS.get(owner.kind, ()):
             values = entries.get(field_name, (None, None))[1]
-            for key_text, key, value in _scalar_entries(values, ScalarNode, MappingNode):
+            for key_text, key, value in reader.pairs(values):
                 content = _value_text(str(value.value), encoded) if isinstance(value, ScalarNode) else None
                 what = _embedded_kind(content, key_text) if content else None
                 if what is not None:
