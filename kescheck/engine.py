@@ -217,7 +217,7 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
 
 def _embedded_file(path: Path, shown: Path, embedded: EmbeddedFile, options: Options) -> LoadedFile:
     """A manifest's KES config or env file, linted where it stands (see `load.kubernetes`)."""
-    source = SourceFile(shown, embedded.in_place)
+    source = SourceFile(shown, embedded.in_place, first_line=embedded.first_line, first_column=embedded.first_column)
     if embedded.what == "kes":
         return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, parse_yaml(source)),
                           embedded=embedded)
@@ -602,22 +602,10 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
             deployment.absent_files = absent_files
         settle()
         findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
-    findings = _at_embedded_starts(findings, files)
     findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
     errors = sorted(collector.errors, key=lambda e: str(e.path))
     return LintResult(findings, files, deployments, rules, errors, secrets)
-
-
-def _at_embedded_starts(findings: list[Finding], files: list[LoadedFile]) -> list[Finding]:
-    """A finding about a whole file sits at its line 1, column 1; in a manifest whose value was linted in place
-    that is `apiVersion`, so it moves to where the value begins."""
-    starts = {f.source.path: f.embedded for f in files if f.embedded}
-    if not starts:
-        return findings
-    return [replace(f, location=replace(f.location, line=starts[f.location.path].first_line,
-                                        column=starts[f.location.path].first_column, end_line=None, end_column=None))
-            if f.location.path in starts and (f.location.line, f.location.column) == (1, 1) else f for f in findings]
 
 
 def with_findings(result: LintResult, findings: list[Finding]) -> LintResult:

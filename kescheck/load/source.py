@@ -42,6 +42,10 @@ class SourceFile:
     secret_values: set[str] = field(default_factory=set)
     line_break: re.Pattern = field(default=LINE_BREAK, repr=False)
     """Where lines end: LF, CRLF or a lone CR, as editors count them; `MINIO_LINE_BREAK` for env files."""
+    first_line: int = 1
+    first_column: int = 1
+    """Where the content begins: what a finding about the whole file points at. A value of a Kubernetes manifest
+    linted in place begins where it stands in the manifest, not at the manifest's `apiVersion`."""
     _lines: list[str] | None = field(default=None, repr=False)
     _private_key_lines: frozenset[int] | None = field(default=None, repr=False)
 

@@ -316,11 +316,12 @@ class _Converter:
         raise _Budget("unsupported YAML node", line, column)
 
 
-def _mark_of(err, positions: _Positions) -> tuple[int, int]:
+def _mark_of(err, source: SourceFile) -> tuple[int, int]:
+    """Where a YAML error stands; where the content begins when the error does not say."""
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     if mark is None:
-        return 1, 1
-    return positions(mark)
+        return source.first_line, source.first_column
+    return _Positions(source.text)(mark)
 
 
 def _describe(err) -> str:
@@ -549,12 +550,17 @@ class _BlockScanner:
         return YSeq(start_line, column + 1, end_line, end_column, path, items), index
 
 
+def _unreadable(source: SourceFile, message: str, kind: str = "syntax") -> YamlDocument:
+    """A document without a tree, whose one problem is about the whole file: it stands where the content begins."""
+    return YamlDocument(source, None, [YamlProblem(message, source.first_line, source.first_column, kind=kind)])
+
+
 def parse_yaml(source: SourceFile) -> YamlDocument:
     text = source.text
     if not text.strip() or all(not l.strip() or l.lstrip().startswith("#") for l in text.splitlines()):
-        return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
+        return _unreadable(source, "the file is empty", "empty")
     if _flow_depth(text) > MAX_FLOW_DEPTH:
-        return YamlDocument(source, None, [YamlProblem(f"brackets nested deeper than {MAX_FLOW_DEPTH} levels", 1, 1, kind="limit")])
+        return _unreadable(source, f"brackets nested deeper than {MAX_FLOW_DEPTH} levels", "limit")
     scanned = scan_block_yaml(text)
     if scanned is not None:
         root, problems = scanned
@@ -570,23 +576,23 @@ def parse_yaml_with_ruamel(source: SourceFile) -> YamlDocument:
     try:
         node = _composer()(text)
     except YAMLError as err:
-        line, column = _mark_of(err, _Positions(text))
+        line, column = _mark_of(err, source)
         kind = "documents" if "single document" in str(err) else "syntax"
         message = "the file holds more than one YAML document; KES reads exactly one" if kind == "documents" else _describe(err)
         return YamlDocument(source, None, [YamlProblem(message, line, column, kind=kind)])
     except RecursionError:
-        return YamlDocument(source, None, [YamlProblem("the YAML nests too deeply to read", 1, 1, kind="limit")])
+        return _unreadable(source, "the YAML nests too deeply to read", "limit")
     except (ValueError, TypeError) as err:  # ruamel raises these for a few malformed inputs
-        return YamlDocument(source, None, [YamlProblem(f"unreadable YAML: {err}", 1, 1)])
+        return _unreadable(source, f"unreadable YAML: {err}")
     if node is None:
-        return YamlDocument(source, None, [YamlProblem("the file is empty", 1, 1, kind="empty")])
+        return _unreadable(source, "the file is empty", "empty")
     converter = _Converter(_Positions(text))
     try:
         root = converter.convert(node, "", 0)
     except _Budget as limit:
         return YamlDocument(source, None, converter.problems + [YamlProblem(limit.message, limit.line, limit.column, kind="limit")])
     except RecursionError:
-        return YamlDocument(source, None, [YamlProblem("the YAML nests too deeply to read", 1, 1, kind="limit")])
+        return _unreadable(source, "the YAML nests too deeply to read", "limit")
     return YamlDocument(source, root, converter.problems)
 
 

@@ -140,4 +140,5 @@ def at_entry(env: EnvFile, entry: EnvEntry, message: str, *, fix: str | None = N
 
 
 def at_file(source: SourceFile, message: str, *, fix: str | None = None, anchor: str = "") -> Finding:
-    return Finding(Location(source.path, 1, 1), message, fix=fix, anchor=anchor)
+    """A finding about the whole file, at the start of its content."""
+    return Finding(Location(source.path, source.first_line, source.first_column), message, fix=fix, anchor=anchor)

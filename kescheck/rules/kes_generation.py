@@ -7,7 +7,7 @@ from ..load.kesconfig import (CURRENT, G2_INTRODUCED, IN_MEMORY_ERA_KEYSTORES, I
                               reads_singular_identity, release_date, release_words)
 from ..load.yamldoc import YMap, YScalar
 from ..policy import policies
-from .base import Example, at_line, at_node, rule
+from .base import Example, at_file, at_line, at_node, rule
 from .kes_refusals import recognised_keystores
 from .kes_schema import problems_for, release_problems
 
@@ -152,7 +152,7 @@ def outdated_for_current_kes(deployment):
             message = f"current KES (>= 0.23) would refuse to start: {problem.what}" + (
                 f" ({problem.refusal})" if problem.refusal else "")
         if problem.node is None:
-            yield at_line(config.source, 1, 1, message, anchor=f"current:{problem.path}")
+            yield at_file(config.source, message, anchor=f"current:{problem.path}")
         else:
             yield at_node(config.source, problem.node, message, anchor=f"current:{problem.path}")
 
@@ -236,7 +236,7 @@ def no_keystore_in_memory(deployment):
         message = ("the config names no keystore KES knows: KES of this generation (up to 2023-02-15) then keeps every "
                    "key in memory only, and a restart loses all keys and every object encrypted with them")
     if node is None:
-        yield at_line(config.source, 1, 1, message, anchor="keystore")
+        yield at_file(config.source, message, anchor="keystore")
     else:
         yield at_node(config.source, node, message, anchor="keystore")
 
@@ -275,7 +275,7 @@ def defective_release(deployment):
         message = f"KES {version.strip()} never starts a server: `kes server` prints its usage for any arguments " \
                   "(minio/kes#397)"
         if config is not None:
-            yield at_line(config.source, 1, 1, message, anchor="release")
+            yield at_file(config.source, message, anchor="release")
         else:  # a unit or container alone: the command line it runs is what fails
             launcher = deployment.launchers[0]
             yield at_line(launcher.source, launcher.command.line, launcher.command.column, message, anchor="release")

@@ -13,7 +13,7 @@ from ..load.yamldoc import YMap, YNode, YScalar
 from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
-from .base import Example, at_line, at_node, rule
+from .base import Example, at_file, at_node, rule
 from .kes_refusals import ID_A, admin_identity, policy_identities, proxy_identities
 from .kes_schema import instance_of
 
@@ -404,7 +404,7 @@ def cache_unused_unset(deployment):
                  "the file has no `cache` section: add one at the top level, e.g. "
                  "`cache: {expiry: {any: 5m0s, unused: 30s}}`")
     if node is None:
-        yield at_line(config.source, 1, 1, f"{message}; {where}", anchor="cache.expiry.unused")
+        yield at_file(config.source, f"{message}; {where}", anchor="cache.expiry.unused")
     else:
         yield at_node(config.source, node, f"{message}; {where}", anchor="cache.expiry.unused")
 

@@ -18,7 +18,7 @@ from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
 from ..material import kes_resolved
 from ..schema import quick_check, subschema_at, validator
-from .base import Example, at_line, at_node, rule
+from .base import Example, at_file, at_node, rule
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def _findings(deployment: Deployment, kind: str, skip: tuple[str, ...] = ()):
         if id(problem) in added:
             message = message.replace("; KES refuses", f"; KES {deployment.options.kes_version.strip()} refuses", 1)
         if problem.node is None:
-            yield at_line(config.source, 1, 1, message, anchor=problem.path)
+            yield at_file(config.source, message, anchor=problem.path)
         else:
             yield at_node(config.source, problem.node, message, anchor=problem.path)
 
