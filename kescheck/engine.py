@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 from .findings import Finding, Location, Severity
 from .load.containers import KesContainer, compose_services, may_start_kes
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
-from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config
+from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
 from .load.systemd import KesUnit, looks_like_unit, read_unit, unit_environment
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
@@ -417,7 +417,10 @@ def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
     env_files = [f for f in rest if f.env is not None]
     deployments = _paired_configs(kes_files, env_files, options)
     deployments = _with_units(deployments, kes_files, [f for f in rest if f.unit is not None], options)
-    return _with_containers(deployments, kes_files, [f for f in rest if f.containers], options)
+    deployments = _with_containers(deployments, kes_files, [f for f in rest if f.containers], options)
+    for deployment in deployments:
+        _with_image_release(deployment)
+    return deployments
 
 
 def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], units: list[LoadedFile],
@@ -453,6 +456,22 @@ def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile],
             deployments.append(home)
         home.containers.extend(loaded.containers)
     return deployments
+
+
+def _with_image_release(deployment: Deployment) -> None:
+    """Without --kes-version, the release that KES's image tag names (`minio/kes:v0.22.3`) is the one a deployment
+    runs when its containers agree on it (SYS006 reports when they do not): its KES config's generation is decided
+    again for that release, and every rule that reads `kes_version` uses it."""
+    tagged = [container for container in deployment.containers if container.release]
+    if deployment.options.kes_version is not None or not tagged:
+        return
+    release = tagged[0].release
+    if not all(same_release(container.release, release) for container in tagged):
+        return
+    origin = f"the image {tagged[0].image.text} of {tagged[0].describe()}"
+    if deployment.kes is not None:
+        deployment.kes.retarget(release, origin)
+    deployment.options = replace(deployment.options, kes_version=release, kes_version_origin=origin)
 
 
 def _with_unit_environment(deployment: Deployment) -> None:

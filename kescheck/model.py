@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from .load.containers import KesContainer
 from .load.envfile import EnvFile
-from .load.kesconfig import KesConfig
+from .load.kesconfig import KesConfig, same_release
 from .load.kescommand import KesLauncher
 from .load.source import SourceFile
 from .load.systemd import KesUnit
@@ -19,6 +19,9 @@ class Options:
     """What the user asked for that changes what the rules conclude."""
 
     kes_version: str | None = None
+    kes_version_origin: str | None = None
+    """Where `kes_version` comes from when it is not --kes-version or the settings: the image a deployment's
+    containers run, whose tag names the release (`the image minio/kes:v0.22.3 of the Compose service 'kes' in ...`)."""
     kes_env: Mapping[str, str | None] | None = None
     """The environment KES will start with (`--kes-env FILE`, else what the deployment's KES unit gives it);
     None means unknown. A variable mapped to None is set, to a value kescheck cannot know (systemd's
@@ -80,6 +83,15 @@ class Deployment:
     def launchers(self) -> list[KesLauncher]:
         """What starts KES with a `kes server` command line: the unit, then the containers."""
         return ([self.unit] if self.unit is not None else []) + self.containers
+
+    @property
+    def release_image(self) -> KesContainer | None:
+        """The container whose image tag names the release kescheck checks for, when that is where it comes from
+        (not --kes-version)."""
+        if self.options.kes_version_origin is None:
+            return None
+        return next((container for container in self.containers
+                     if container.release and same_release(container.release, self.options.kes_version)), None)
 
     def _auth_launcher(self) -> KesLauncher | None:
         return next((launcher for launcher in self.launchers if launcher.auth is not None), None)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kescheck.engine import lint
-from kescheck.load.containers import compose_services, is_kes_image
+from kescheck.load.containers import compose_services, image_release, is_kes_image
 from kescheck.load.kubernetes import kubernetes_manifest
 from kescheck.load.source import SourceFile
 from tests.test_fuzz import CI_BUDGET
@@ -331,3 +331,92 @@ def test_a_secret_value_under_a_repeated_key_is_marked_too():
                                           "  token: second-value\n")
     kubernetes_manifest(source)
     assert source.secret_values == {"first-value", "second-value"}
+
+
+# --- the release KES's image tag names ------------------------------------------------------------
+
+@pytest.mark.parametrize("image, release", [
+    ("minio/kes:v0.22.3", "v0.22.3"), ("registry.example.net:5000/mirror/kes:0.22.3", "0.22.3"),
+    ("quay.io/minio/kes:2024-01-11T13-09-29Z@sha256:0123abcd", "2024-01-11T13-09-29Z"),
+    ("minio/kes", None), ("minio/kes:latest", None), ("minio/kes:edge", None), ("minio/kes@sha256:0123abcd", None),
+    ("minio/kes:${KES_TAG}", None), ("registry.example.net:5000/kes", None), ("bitnami/kes:2024.1.11-debian-12-r0", None),
+    ("minio/minio:RELEASE.2024-01-11T07-46-16Z", None), ("example.net/kes-tools:v0.22.3", None)])
+def test_the_release_an_image_tag_names(image, release):
+    assert image_release(image) == release
+
+
+API_CONFIG = """\
+    admin: {identity: disabled}
+    tls: {key: /k, cert: /c}
+    api:
+      /v1/key/decrypt/: {skip_auth: true}
+    keystore: {fs: {path: /var/kes}}
+    """
+
+
+def test_a_kes_image_tag_decides_the_release_the_config_is_checked_for(write, tmp_path):
+    compose_file = write("deploy/compose.yaml", "services:\n  kes:\n    image: minio/kes:v0.22.3\n"
+                                                "    command: server --config /etc/kes/config.yaml\n")
+    config = write("deploy/config.yaml", API_CONFIG)
+    result = lint([tmp_path / "deploy"])
+    (deployment,) = result.deployments
+    assert deployment.options.kes_version == "v0.22.3" and deployment.release_image is deployment.containers[0]
+    image = f"the image minio/kes:v0.22.3 of the Compose service 'kes' in {compose_file}"
+    assert deployment.kes.generation_reason == f"G1 (KES 0.17.2 - 0.22 and up to 2023-09-28), from {image}"
+    assert result.file_notes()[config] == [f"KES config: {deployment.kes.generation_reason}"]
+    codes = {f.code: f for f in result.findings}
+    assert "`api` is not a key KES v0.22.3 knows" in codes["KES220"].message
+    # That release ignores `api`, so what `skip_auth` would do there is not reported.
+    assert not {"KES202", "KES203", "KES204", "KES205"} & set(codes)
+    # Without the tag, the same files are checked for the current KES, which reads `api`.
+    compose_file.write_text(compose_file.read_text().replace(":v0.22.3", ":latest"))
+    assert {"KES202", "KES204"} <= {f.code for f in lint([tmp_path / "deploy"]).findings}
+
+
+def test_the_release_that_never_starts_is_reported_at_the_image(write, tmp_path):
+    path = write("deploy/kes.yaml", KES_DEPLOYMENT.replace("minio/kes", "quay.io/minio/kes:2023-09-28T19-40-28Z")
+                 + "          args: [server, --config, /etc/kes/config.yaml]\n")
+    write("deploy/config.yaml", G2_CONFIG)
+    (finding,) = [f for f in lint([tmp_path / "deploy"]).findings if f.code == "KES223"]
+    assert finding.location.path == path
+    assert text_at(path, finding.location.line, finding.location.column, 9) == "quay.io/m"
+    assert "container 'kes' of Deployment 'kes' runs it (quay.io/minio/kes:2023-09-28T19-40-28Z)" in finding.message
+
+
+def test_kes_version_wins_over_the_image_tag_and_the_difference_is_reported(write, tmp_path):
+    from kescheck.model import Options
+
+    path = write("deploy/kes.yaml", KES_DEPLOYMENT.replace("minio/kes", "minio/kes:v0.22.3")
+                 + "          args: [server, --config, /etc/kes/config.yaml]\n")
+    write("deploy/config.yaml", API_CONFIG)
+    result = lint([tmp_path / "deploy"], Options(kes_version="2024-01-11"))
+    (deployment,) = result.deployments
+    assert deployment.options.kes_version == "2024-01-11" and deployment.release_image is None
+    (finding,) = [f for f in result.findings if f.code == "SYS010"]
+    assert text_at(path, finding.location.line, finding.location.column, 17) == "minio/kes:v0.22.3"
+    assert finding.message == ("container 'kes' of Deployment 'kes' runs KES v0.22.3 (minio/kes:v0.22.3), but "
+                               "--kes-version names KES 2024-01-11, so kescheck checks the config for that release")
+    assert "KES220" not in {f.code for f in result.findings}
+    assert not [f for f in lint([tmp_path / "deploy"], Options(kes_version="0.22")).findings if f.code == "SYS010"]
+
+
+def test_containers_that_run_different_releases_name_none(write, tmp_path):
+    path = write("deploy/compose.yaml", """\
+        services:
+          kes-a:
+            image: minio/kes:v0.22.3
+            command: server --config /etc/kes/config.yaml
+          kes-b:
+            image: minio/kes:0.22.3
+            command: server --config /etc/kes/config.yaml
+          kes-c:
+            image: minio/kes:2024-01-11T13-09-29Z
+            command: server --config /etc/kes/config.yaml
+        """)
+    write("deploy/config.yaml", API_CONFIG)
+    result = lint([tmp_path / "deploy"])
+    (deployment,) = result.deployments
+    assert deployment.options.kes_version is None and deployment.kes.generation.name == "G2"
+    (finding,) = [f for f in result.findings if f.code == "SYS010"]  # kes-b's tag is kes-a's release
+    assert finding.location.line == 9 and text_at(path, 9, finding.location.column, 9) == "minio/kes"
+    assert "the Compose service 'kes-a' runs KES v0.22.3 (line 3)" in finding.message

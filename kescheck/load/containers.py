@@ -34,11 +34,22 @@ _MAY_START_KES = (re.compile(r"\bkes\b"), re.compile(r"\bserver\b"))
 _COMPOSE_SERVICES = re.compile(r"^services[ \t]*:", re.MULTILINE)
 
 
+_RELEASE_TAG = re.compile(r"^(?:v?\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$")
+"""The tags under which KES's image is published for a release: `v0.22.3` (semver-named releases, with or without
+the `v`) and `2024-01-11T13-09-29Z` (date-named ones)."""
+
+
 @dataclass
 class KesContainer(KesLauncher):
     """A Compose service or a Kubernetes container that runs `kes server` (`command`: its command line)."""
 
     image: Word | None = None
+
+    @property
+    def release(self) -> str | None:
+        """The KES release the image's tag names; None for another image, a moving tag (`latest`, `edge`), a
+        digest alone, or a tag Compose fills in from a variable."""
+        return image_release(self.image.text) if self.image is not None else None
 
 
 def may_start_kes(text: str) -> bool:
@@ -55,6 +66,15 @@ def is_kes_image(reference: str) -> bool:
     name = reference.strip().partition("@")[0]
     repository = name.rsplit("/", 1)[-1].partition(":")[0]
     return repository == "kes"
+
+
+def image_release(reference: str) -> str | None:
+    """`v0.22.3` of `minio/kes:v0.22.3`, `2024-01-11T13-09-29Z` of `quay.io/minio/kes:2024-01-11T13-09-29Z@sha256:...`;
+    None unless the image is KES's and its tag names a release."""
+    if not is_kes_image(reference):
+        return None
+    tag = reference.strip().partition("@")[0].rsplit("/", 1)[-1].partition(":")[2]
+    return tag if _RELEASE_TAG.match(tag) else None
 
 
 class ContainerReader:

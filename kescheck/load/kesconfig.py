@@ -123,6 +123,17 @@ def _release_order(release: str | tuple[int, int, int]) -> tuple:
     return (1, date) if date is not None else ()
 
 
+def same_release(first: str, second: str) -> bool:
+    """Whether two names mean one KES release: `0.22` and `v0.22.3` (a version without a patch level means any of
+    them), `2024-01-11` and `2024-01-11T13-09-29Z`, `v0.23.0` and its release date `2023-11-10`."""
+    first_semver, second_semver = _SEMVER.match(first.strip()), _SEMVER.match(second.strip())
+    if first_semver and second_semver:
+        compared = 3 if first_semver[3] and second_semver[3] else 2
+        return first_semver.groups()[:compared] == second_semver.groups()[:compared]
+    order = _release_order(first)
+    return bool(order) and order == _release_order(second)
+
+
 def predates(kes_version: str | None, introduced: str | tuple[int, int, int]) -> bool:
     """True when `kes_version` names a KES release older than `introduced` (a release date such as
     `2023-04-03` or a semver triple); False when it does not, or names no release kescheck can place."""
@@ -356,6 +367,12 @@ class KesConfig:
         node = self.scalar(dotted)
         return node.text.strip() if node else ""
 
+    def retarget(self, kes_version: str, origin: str) -> None:
+        """Check the file for the release `origin` runs (a container's image tag) instead of the one it was loaded
+        for: the generation is decided again, as `load_kes_config` would with that version."""
+        self.generation, self.generation_reason, self.detected = detect_generation(self.doc, kes_version, origin)
+        self.target_version = kes_version
+
     def release(self) -> None:
         """Drop the parsed tree once every rule has read it; the source and generation stay for reports."""
         self.doc.release()
@@ -369,18 +386,25 @@ def _key_line(doc: YamlDocument, dotted: str) -> int:
     return key.line if key is not None else doc.find(dotted).line
 
 
-def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Generation, str, bool]:
+def version_origin(kes_version: str, origin: str | None) -> str:
+    """Where the target release comes from, for messages: `--kes-version 0.22`, or `origin` (the image a container
+    runs, whose tag names the release)."""
+    return origin or f"--kes-version {kes_version.strip()}"
+
+
+def detect_generation(doc: YamlDocument, kes_version: str | None,
+                      origin: str | None = None) -> tuple[Generation, str, bool]:
     """A G2-only key proves the file was written for KES >= 2023-10-24 (which ignores `root`); then the version
-    the user names (a key of the last glob-era releases only when there is none); `root:` only suggests an old
-    file when nothing else tells."""
+    the user names, or the tag of the image that runs KES (`origin` says which: see `version_origin`; a key of the
+    last glob-era releases only when there is none); `root:` only suggests an old file when nothing else tells."""
     root = doc.root if isinstance(doc.root, YMap) else None
     for dotted in G2_ONLY_PATHS:
         node = doc.find(dotted)
         if node is not None:
             reason = f"detected {Generation.G2.label} from `{dotted}` at line {_key_line(doc, dotted)}"
             if kes_version and predates(kes_version, G2_INTRODUCED[dotted]):
-                reason += (f", although --kes-version names KES {kes_version.strip()}, which does not know that key "
-                           "(KES220)")
+                reason += (f", although {version_origin(kes_version, origin)} names KES {kes_version.strip()}, which "
+                           "does not know that key (KES220)")
             return Generation.G2, reason, True
     for dotted, introduced in LATE_G1_PATHS.items():
         node = doc.find(dotted)
@@ -390,7 +414,7 @@ def detect_generation(doc: YamlDocument, kes_version: str | None) -> tuple[Gener
                                    "--kes-version)"), True
     if kes_version:
         generation = generation_of_version(kes_version)
-        return generation, f"{generation.label}, from --kes-version {kes_version}", False
+        return generation, f"{generation.label}, from {version_origin(kes_version, origin)}", False
     if root is not None and root.key_node("root") is not None:
         key = root.key_node("root")
         return Generation.G0, f"detected {Generation.G0.label} from `root:` at line {key.line}", True

@@ -47,8 +47,9 @@ def _g2_key_consequence(dotted: str, version: str) -> str:
     return "; this release logs in to the keystore's namespace (`keystore.vault.namespace`)"
 
 
-def _g2_key_conflict(config, version: str) -> str:
-    """When the release named with --kes-version is glob-era but a G2-only key made kescheck check the file as G2."""
+def _g2_key_conflict(config, version: str, origin: str | None) -> str:
+    """When the release named with --kes-version (or an image tag) is glob-era but a G2-only key made kescheck check
+    the file as G2."""
     try:
         named = generation_of_version(version)
     except ValueError:
@@ -57,7 +58,7 @@ def _g2_key_conflict(config, version: str) -> str:
         return ""
     return (f". kescheck still checks the file as {config.generation.label}, not as the {named.name} that release "
             f"reads, because only configs for those releases have this key: if KES {version.strip()} really runs, "
-            "remove the key; if a later KES runs, correct --kes-version")
+            f"remove the key; if a later KES runs, correct {'the image tag' if origin else '--kes-version'}")
 
 
 _REMOVED_CONSEQUENCE = {
@@ -116,7 +117,7 @@ def key_not_in_generation(deployment):
             continue
         yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so that release "
                                            f"ignores it: {release_words(introduced)} introduced it"
-                                           f"{_g2_key_consequence(dotted, version)}{_g2_key_conflict(config, version)}",
+                                           f"{_g2_key_consequence(dotted, version)}{_g2_key_conflict(config, version, deployment.options.kes_version_origin)}",
                       anchor=dotted)
     for dotted, removed in REMOVED.items():
         node = _key_node(config, dotted) if version and config.generation is not CURRENT else None
@@ -250,7 +251,8 @@ _HEX_ID = "2a1c4b1bc9e0cf5f3ed5b42d6c1f4e9a3c2b8e5a7d6f1e0c9b8a7d6e5f4c3b2a"
       2023-09-28T19-40-28Z prints its usage for any arguments to `kes server` and never starts
       (minio/kes#397). KES v0.17.3 to v0.17.5 read a policy's identities from `identity` (singular) and ignore
       the documented `identities` list, so every client of that policy gets 403 (minio/kes#180, fixed in
-      v0.17.6). kescheck knows the release only from --kes-version (or the settings file).""",
+      v0.17.6). kescheck knows the release from --kes-version (or the settings file), else from the tag of KES's
+      image in a Compose file or Kubernetes manifest of the deployment.""",
       fix="""Run another KES release: 2023-10-24 or later instead of 2023-09-28 (2023-11-09 or later, as
       POL013 explains), v0.17.6 or later instead of v0.17.3 to v0.17.5.""",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
@@ -263,6 +265,9 @@ _HEX_ID = "2a1c4b1bc9e0cf5f3ed5b42d6c1f4e9a3c2b8e5a7d6f1e0c9b8a7d6e5f4c3b2a"
                 Example((("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config /c.yaml\n"),),
                         True, "a Compose service that starts that release",
                         options=(("kes_version", "2023-09-28T19-40-28Z"),)),
+                Example((("compose.yaml", "services:\n  kes:\n    image: quay.io/minio/kes:2023-09-28T19-40-28Z\n"
+                                          "    command: server --config /c.yaml\n"),),
+                        True, "the image's tag names that release"),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n"
                             f"policy:\n  minio:\n    allow: [/v1/key/create/minio-*]\n    identities: [{_HEX_ID}]\n", False,
                             options=(("kes_version", "0.17.6"),))))
@@ -274,7 +279,11 @@ def defective_release(deployment):
     if release_date(version) == _BROKEN_CLI_RELEASE:
         message = f"KES {version.strip()} never starts a server: `kes server` prints its usage for any arguments " \
                   "(minio/kes#397)"
-        if config is not None:
+        image = deployment.release_image
+        if image is not None:  # the tag of the image is what names that release
+            yield at_line(image.source, image.image.line, image.image.column,
+                          f"{message}; {image.label} runs it ({image.image.text})", anchor="release")
+        elif config is not None:
             yield at_file(config.source, message, anchor="release")
         else:  # a unit or container alone: the command line it runs is what fails
             launcher = deployment.launchers[0]

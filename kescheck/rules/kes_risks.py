@@ -8,7 +8,7 @@ import re
 from ..findings import Severity
 from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import (GO_DURATION, Generation, KesConfig, env_reference, is_policy_identity_path, is_secret_path,
-                              names_token_file, release_date, predates, semantic_version, TLS_AUTH_SINCE)
+                              names_token_file, reads_key, release_date, predates, semantic_version, TLS_AUTH_SINCE)
 from ..load.yamldoc import YMap, YNode, YScalar
 from ..material import kes_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
@@ -88,8 +88,11 @@ def play_identity(deployment):
                           "anyone can download: anybody can act as this client")
 
 
-def _api_routes(config: KesConfig):
-    api = config.find("api")
+def _api_routes(deployment):
+    """The `api` entries of the KES config, unless the release kescheck checks for predates `api` and ignores it
+    (KES220 says so)."""
+    config = deployment.kes
+    api = config.find("api") if reads_key("api", deployment.options.kes_version) else None
     if isinstance(api, YMap):
         for key, body in api.entries:
             yield key, body
@@ -113,12 +116,14 @@ def _skip_auth(body) -> YScalar | None:
       fix="Remove `skip_auth` from the route (and grant the client access through a policy instead).",
       security_severity=9.5,
       examples=(Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    skip_auth: true\n" + _VAULT, True),
-                Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    timeout: 15s\n" + _VAULT, False)))
+                Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    timeout: 15s\n" + _VAULT, False),
+                Example.kes(_BASE + "api:\n  /v1/key/decrypt/:\n    skip_auth: true\n" + _VAULT, False,
+                            "KES 0.22 ignores `api` (KES220 says so)", options=(("kes_version", "0.22"),))))
 def skip_auth_sensitive(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, body in _api_routes(config):
+    for key, body in _api_routes(deployment):
         node = _skip_auth(body)
         if node is not None and key.text in ROUTES and is_sensitive(key.text):
             yield at_node(config.source, node, f"`skip_auth` on `{key.text}` lets anyone who can reach KES call it "
@@ -136,7 +141,7 @@ def skip_auth_route(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, body in _api_routes(config):
+    for key, body in _api_routes(deployment):
         node = _skip_auth(body)
         if node is not None and key.text in ROUTES and not is_sensitive(key.text) and key.text not in READ_ONLY_ROUTES:
             yield at_node(config.source, node, f"`skip_auth` on `{key.text}` serves it without authentication")
@@ -154,7 +159,7 @@ def skip_auth_relaxes_tls(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, body in _api_routes(config):
+    for key, body in _api_routes(deployment):
         node = _skip_auth(body)
         if node is not None and key.text in ROUTES:
             yield at_node(config.source, node, f"`skip_auth` on `{key.text}` makes KES stop requiring a client certificate "
@@ -172,7 +177,7 @@ def api_unknown_route(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, _ in _api_routes(config):
+    for key, _ in _api_routes(deployment):
         route = key.text
         if route in ROUTES:
             continue

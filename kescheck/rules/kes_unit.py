@@ -4,15 +4,15 @@ container), and the files a unit names.
 The flags of `kes server` changed over the releases (field-failures E2, FM-05, FM-19, FM-36): `--root` went
 before v0.17, `--mlock` in v0.21.0 (both then refused as undefined flags), and `--auth`, `--key` and `--cert`
 stopped being honoured in the 2023-10-24 rewrite (from 2023-11-09 with a warning). Documentation and operator
-defaults still carry them. Which release runs comes from --kes-version, else from the config's generation,
-else kescheck assumes the current KES and says so.
+defaults still carry them. Which release runs comes from --kes-version, else from the tag of KES's image, else from
+the config's generation, else kescheck assumes the current KES and says so.
 """
 from __future__ import annotations
 
 import posixpath
 
 from ..findings import Finding, Location, Severity
-from ..load.kesconfig import Generation, predates, release_date, target_release
+from ..load.kesconfig import Generation, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
 from .base import Example, rule
 
@@ -252,6 +252,51 @@ def auth_flag_disagrees(deployment):
         if flag is launcher.flag("auth") and launcher.auth not in (None, told):
             yield _at_flag(launcher, flag, f"{launcher.label} starts KES with `{flag.written}`, but --kes-auth "
                                            f"says `{'on' if told else 'off'}`: kescheck follows --kes-auth")
+
+
+def _release_disagreements(deployment):
+    """(container, what it disagrees with) for each container whose image tag names another release than the one
+    kescheck checks for (--kes-version), or, without --kes-version, than the first tagged container of the deployment."""
+    tagged = [container for container in deployment.containers if container.release]
+    version = deployment.options.kes_version
+    if version and deployment.options.kes_version_origin is None:
+        for container in tagged:
+            if not same_release(container.release, version):
+                yield container, (f"--kes-version names KES {version.strip()}, so kescheck checks the config for that "
+                                  "release")
+        return
+    for container in tagged[1:]:
+        if not same_release(container.release, tagged[0].release):
+            yield container, (f"{tagged[0].label} runs KES {tagged[0].release} (line {tagged[0].image.line}), so "
+                              f"kescheck cannot tell which release reads the config and checks it for "
+                              f"{_release(deployment)}")
+
+
+@rule("SYS010", "image-release-disagrees", Severity.WARNING,
+      "A container's KES image runs another release than the one the config is checked for",
+      rationale="""What a KES config means depends on the release that reads it (generations G0 to G2, keys that
+      came and went, refusals that changed). kescheck reads the release from --kes-version (or `kes-version` in the
+      settings), else from the tag of KES's image (`minio/kes:v0.22.3`, `quay.io/minio/kes:2024-01-11T13-09-29Z`)
+      in a Compose file or Kubernetes manifest of the deployment. When --kes-version names another release than an
+      image runs, or two containers of one deployment run different releases (an upgrade half done), the findings
+      describe a KES that one of them does not run.""",
+      fix="""Make them agree: run one KES release for the config, and name it with --kes-version or let kescheck
+      read it from the image tag (drop --kes-version).""",
+      examples=(_compose("server --config /etc/kes/config.yaml", True, "the image is 2024-01-11, --kes-version says 0.22",
+                         options=(("kes_version", "0.22"),)),
+                Example((("compose.yaml", "services:\n  kes1:\n    image: minio/kes:2024-01-11T13-09-29Z\n"
+                                          "    command: server --config /c.yaml\n  kes2:\n    image: minio/kes:v0.22.3\n"
+                                          "    command: server --config /c.yaml\n"), ("config.yaml", _CONFIG_G2)),
+                        True, "two services, two releases"),
+                _compose("server --config /etc/kes/config.yaml", False, "the same release",
+                         options=(("kes_version", "2024-01-11T13-09-29Z"),)),
+                _compose("server --config /etc/kes/config.yaml", False, "the release comes from the tag")))
+def image_release_disagrees(deployment):
+    for container, other in _release_disagreements(deployment):
+        yield Finding(Location(container.source.path, container.image.line, container.image.column,
+                               container.image.end_line, container.image.end_column),
+                      f"{container.label} runs KES {container.release} ({container.image.text}), but {other}",
+                      anchor="image-release")
 
 
 def _missing_files(deployment):
