@@ -367,12 +367,19 @@ def unit_config_path(loaded: LoadedFile) -> Path | None:
     return path if path.is_absolute() else loaded.path.parent / path
 
 
-def _unit_configs(collector: _Collector) -> None:
-    """The KES config each unit names is loaded like a partner (not named) when it exists and is not yet in."""
+def container_config_path(container: KesContainer) -> Path | None:
+    """Where the KES config a container's `kes server --config` names is on this host, when a mount tells."""
+    config = container.config
+    return container.on_host(config.text) if config is not None and config.names_known_path else None
+
+
+def _launcher_configs(collector: _Collector) -> None:
+    """The KES config each unit names, and each container's mounted one, is loaded like a partner (not named)
+    when it exists and is not yet in."""
     for loaded in list(collector.files.values()):
-        path = unit_config_path(loaded)
-        if path is not None and path.is_file() and collector.count < MAX_FILES:
-            collector.add(path, named=False, explicit=True)
+        for path in [unit_config_path(loaded)] + [container_config_path(c) for c in loaded.containers]:
+            if path is not None and path.is_file() and collector.count < MAX_FILES:
+                collector.add(path, named=False, explicit=True)
 
 
 def _not_a_link(path: Path) -> bool:
@@ -444,17 +451,24 @@ def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], unit
 
 def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile], launchers: list[LoadedFile],
                      options: Options) -> list[Deployment]:
-    """A file's containers join the deployment of the only KES config in its directory, else of the only KES config
-    among the inputs (as env files do): the `--config` they name is a path inside the container. Without one, the
-    file is a deployment of its own."""
+    """A container joins the deployment of the KES config its `--config` is mounted from (a Compose bind mount,
+    config or secret), else of the only KES config in its file's directory, else of the only KES config among the
+    inputs (as env files do). The containers of a file that join none are a deployment of their own."""
+    by_key = {_key_of(f): f for f in kes_files}
     for loaded in launchers:
         beside = [f for f in kes_files if f.path.parent == loaded.path.parent]
-        target = beside[0] if len(beside) == 1 else kes_files[0] if len(kes_files) == 1 else None
-        home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
-        if home is None:
-            home = Deployment(str(loaded.source.path), None, [], None, options)
-            deployments.append(home)
-        home.containers.extend(loaded.containers)
+        nearest = beside[0] if len(beside) == 1 else kes_files[0] if len(kes_files) == 1 else None
+        own: Deployment | None = None
+        for container in loaded.containers:
+            mounted = container_config_path(container)
+            target = (by_key.get(_key(mounted)) if mounted is not None else None) or nearest
+            home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
+            if home is None:
+                if own is None:
+                    own = Deployment(str(loaded.source.path), None, [], None, options)
+                    deployments.append(own)
+                home = own
+            home.containers.append(container)
     return deployments
 
 
@@ -610,7 +624,7 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
         _siblings(named, collector)
         if not settings.deployments:
             _repository_partners(named, collector)
-        _unit_configs(collector)
+        _launcher_configs(collector)
         files = list(collector.files.values())
         deployments = build_deployments(files, settings, options, collector)
         checked = {id(source) for deployment in deployments for source in deployment.sources}

@@ -79,6 +79,8 @@ class Reference:
         """How messages name the file: as written, plus where it resolves when that differs."""
         if self.holds_pem_text:
             return "PEM text, not a file name"
+        if os.path.isabs(self.text) and Path(self.text) != self.path:
+            return f"'{self.text}' ({self.path} here, mounted into the container)"
         if os.path.isabs(self.text) or self.text == str(self.path):
             return f"'{self.text}'"
         return f"'{self.text}' (resolved to {self.path})"

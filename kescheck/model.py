@@ -114,9 +114,15 @@ class Deployment:
 
     def resolve(self, path_text: str, origin: SourceFile) -> Path:
         """A path as the process that reads it will see it (relative ones: see `base_dir`). `~` stays a directory
-        name: neither KES nor MinIO nor systemd expands it."""
+        name: neither KES nor MinIO nor systemd expands it. An absolute path of the KES config that a container
+        of this KES mounts from this host (a Compose bind mount, config or secret) is where the mount's source is."""
         path = Path(path_text)
         if path.is_absolute():
+            if self.kes is not None and origin is self.kes.source:
+                for container in self.containers:
+                    mounted = container.on_host(path_text)
+                    if mounted is not None:
+                        return mounted
             return path
         return (self.base_dir or origin.path.parent) / path
 

@@ -14,6 +14,7 @@ from kescheck.engine import lint
 from kescheck.load.containers import compose_services, image_release, is_kes_image
 from kescheck.load.kubernetes import kubernetes_manifest
 from kescheck.load.source import SourceFile
+from certgen import Issued, issue
 from tests.test_fuzz import CI_BUDGET
 
 G2_CONFIG = """\
@@ -420,3 +421,135 @@ def test_containers_that_run_different_releases_name_none(write, tmp_path):
     (finding,) = [f for f in result.findings if f.code == "SYS010"]  # kes-b's tag is kes-a's release
     assert finding.location.line == 9 and text_at(path, 9, finding.location.column, 9) == "minio/kes"
     assert "the Compose service 'kes-a' runs KES v0.22.3 (line 3)" in finding.message
+
+
+# --- what a Compose service mounts from this host -------------------------------------------------
+
+MOUNTING_SERVICE = """\
+services:
+  kes:
+    image: minio/kes
+    command: server --config /etc/kes/config.yaml
+    volumes:
+      - ./kes:/etc/kes:ro
+      - kesdata:/data
+      - type: bind
+        source: ./certs
+        target: /certs/
+      - /tmp
+      - ~/kes:/home
+    configs:
+      - kesconf
+      - source: kesconf
+        target: /etc/kes/other.yaml
+    secrets:
+      - vault
+configs:
+  kesconf: {file: ./config.yaml}
+secrets:
+  vault: {file: ./vault-secret.txt}
+"""
+
+
+def test_the_files_a_compose_service_mounts_from_this_host():
+    (kes,) = compose_services(SourceFile(Path("deploy/compose.yaml"), MOUNTING_SERVICE))
+    assert [(m.target, m.host, m.line) for m in kes.mounts] == [
+        ("/etc/kes", Path("deploy/kes"), 6), ("/certs", Path("deploy/certs"), 8),
+        ("/kesconf", Path("deploy/config.yaml"), 14), ("/etc/kes/other.yaml", Path("deploy/config.yaml"), 15),
+        ("/run/secrets/vault", Path("deploy/vault-secret.txt"), 18)]
+    expected = {"/etc/kes/config.yaml": Path("deploy/kes/config.yaml"), "/certs": Path("deploy/certs"),
+                "/etc/kes/../kes/x.pem": Path("deploy/kes/x.pem"), "/etc/kes/other.yaml": Path("deploy/config.yaml"),
+                "/run/secrets/vault": Path("deploy/vault-secret.txt"), "/certsx/a": None, "/data/kes.key": None,
+                "/home/kes.key": None, "certs/kes.key": None, "/etc/${NAME}/x": None}
+    assert {path: kes.on_host(path) for path in expected} == expected
+
+
+def _mounting_deployment(write, tmp_path, server: Issued) -> Path:
+    write("deploy/compose.yaml", """\
+        services:
+          kes:
+            image: minio/kes:2024-01-11T13-09-29Z
+            command: server --config /etc/kes/config.yaml
+            volumes: ["./kes:/etc/kes:ro", "./certs:/certs:ro"]
+        """)
+    server.write(tmp_path / "deploy" / "certs", "server")
+    return write("deploy/kes/config.yaml", """\
+        admin: {identity: disabled}
+        tls: {key: /certs/server.key, cert: /certs/server.crt}
+        cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}
+        keystore: {fs: {path: /data/keys}}
+        """)
+
+
+def test_the_certificates_a_container_mounts_are_checked_here(write, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = _mounting_deployment(write, tmp_path, issue("kes", dns=("kes.example.net",), days=10, not_before_days=-20))
+    result = lint([Path("deploy")])
+    (deployment,) = result.deployments
+    assert deployment.kes.source.path == Path("deploy/kes/config.yaml") and len(deployment.containers) == 1
+    by_code = {f.code: f for f in result.findings}
+    assert "CRT001" not in by_code  # both files were found through the mount
+    expired = by_code["CRT010"]
+    assert (expired.location.path, expired.location.line) == (Path("deploy/kes/config.yaml"), 2)
+    assert "'/certs/server.crt' (deploy/certs/server.crt here, mounted into the container)" in expired.message
+    assert text_at(config, 2, expired.location.column, 17) == "/certs/server.crt"
+    # Without the mount, the same config names files that are not here.
+    compose_file = tmp_path / "deploy" / "compose.yaml"
+    compose_file.write_text(compose_file.read_text().replace(', "./certs:/certs:ro"', ""))
+    codes = {f.code for f in lint([Path("deploy")]).findings}
+    assert "CRT001" in codes and "CRT010" not in codes
+
+
+def test_a_compose_file_named_alone_brings_the_config_it_mounts(write, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _mounting_deployment(write, tmp_path, issue("kes", dns=("kes.example.net",)))
+    result = lint([Path("deploy/compose.yaml")])
+    (deployment,) = result.deployments
+    assert deployment.kes is not None and deployment.kes.source.path == Path("deploy/kes/config.yaml")
+    assert sorted(str(f.source.path) for f in result.files) == ["deploy/compose.yaml", "deploy/kes/config.yaml"]
+
+
+def test_each_container_joins_the_config_it_mounts(write, tmp_path):
+    write("deploy/compose.yaml", """\
+        services:
+          kes-a:
+            image: minio/kes
+            command: server --config /etc/kes/config.yaml --mlock
+            configs: [{source: config-a, target: /etc/kes/config.yaml}]
+          kes-b:
+            image: minio/kes
+            command: server --config /etc/kes/config.yaml
+            volumes: ["./b/kes.yaml:/etc/kes/config.yaml"]
+          kes-c:
+            image: minio/kes
+            command: server --config /etc/kes/config.yaml
+        configs:
+          config-a: {file: ./a/kes.yaml}
+        """)
+    write("deploy/a/kes.yaml", G2_CONFIG)
+    write("deploy/b/kes.yaml", G2_CONFIG)
+    result = lint([tmp_path / "deploy"])
+    joined = {c.label: (d.kes.source.path.parent.name if d.kes else None) for d in result.deployments
+              for c in d.containers}
+    # kes-c mounts nothing, and two KES configs are among the inputs: it is a deployment of its own.
+    assert joined == {"the Compose service 'kes-a'": "a", "the Compose service 'kes-b'": "b",
+                      "the Compose service 'kes-c'": None}
+    (mlock,) = [f for f in result.findings if f.code == "SYS002"]
+    assert mlock.location.line == 4
+
+
+def test_a_config_mounted_from_a_file_that_is_not_here(write, tmp_path, monkeypatch):
+    from kescheck.model import Options
+
+    monkeypatch.chdir(tmp_path)
+    path = write("compose.yaml", "services:\n  kes:\n    image: minio/kes\n"
+                                 "    command: [server, --config, /etc/kes/config.yaml]\n"
+                                 "    volumes: ['./kes:/etc/kes:ro']\n")
+    (note,) = [f for f in lint([path]).findings if f.code == "SYS006"]
+    assert text_at(path, note.location.line, note.location.column, 20) == "/etc/kes/config.yaml"
+    assert note.message == ("`--config` names /etc/kes/config.yaml, mounted from kes/config.yaml, which does not exist "
+                            "here, so kescheck could not check the config the Compose service 'kes' starts")
+    (error,) = [f for f in lint([path], Options(require_files=True)).findings if f.code == "SYS007"]
+    assert error.location == note.location and "has no config to start KES with" in error.message
+    write("kes/config.yaml", G2_CONFIG)
+    assert not [f for f in lint([path]).findings if f.code in ("SYS006", "SYS007")]

@@ -13,8 +13,10 @@ environment variables with secret names of every container and service. Nothing 
 """
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from .envfile import is_secret_variable
 from .kesconfig import TOP_LEVEL_KEYS
@@ -39,11 +41,41 @@ _RELEASE_TAG = re.compile(r"^(?:v?\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d
 the `v`) and `2024-01-11T13-09-29Z` (date-named ones)."""
 
 
+@dataclass(frozen=True)
+class Mount:
+    """A file or directory of this host that a Compose service sees at `target`: a bind mount of `volumes:`, or a
+    `configs:`/`secrets:` entry whose top-level definition names a `file:`."""
+
+    target: str
+    """The absolute path in the container, normalised."""
+    host: Path
+    """Where it is here: a relative source is relative to the Compose file's directory."""
+    line: int
+    """Where the mount is written."""
+
+
 @dataclass
 class KesContainer(KesLauncher):
     """A Compose service or a Kubernetes container that runs `kes server` (`command`: its command line)."""
 
     image: Word | None = None
+    mounts: list[Mount] = field(default_factory=list)
+
+    def on_host(self, container_path: str) -> Path | None:
+        """Where a file the container opens at the absolute `container_path` is on this host, through the mount
+        with the longest target that holds it; None when no mount does (the file is in the image or a volume)."""
+        if not posixpath.isabs(container_path) or "$" in container_path:
+            return None
+        wanted = posixpath.normpath(container_path)
+        best: Mount | None = None
+        for mount in self.mounts:
+            inside = wanted == mount.target or wanted.startswith(mount.target.rstrip("/") + "/")
+            if inside and (best is None or len(mount.target) > len(best.target)):
+                best = mount
+        if best is None:
+            return None
+        rest = wanted[len(best.target):].lstrip("/")
+        return best.host / rest if rest else best.host
 
     @property
     def release(self) -> str | None:
@@ -226,7 +258,8 @@ class ContainerReader:
 
     def compose(self, document) -> list[KesContainer] | None:
         """The services that run `kes server` in a Compose file; None when `document` is no Compose file."""
-        services = self.entries(document).get("services", (None, None))[1]
+        top_level = self.entries(document)
+        services = top_level.get("services", (None, None))[1]
         if not isinstance(services, self.mapping_node):
             return None
         found = []
@@ -235,8 +268,56 @@ class ContainerReader:
                 launcher = self.container(service, f"the Compose service '{key.value}'", "entrypoint", "command",
                                           "environment", True)
                 if launcher is not None:
+                    launcher.mounts = self.compose_mounts(self.entries(service), top_level)
                     found.append(launcher)
         return found
+
+    def _host_path(self, text: str) -> Path | None:
+        """A mount's source on this host: relative to the Compose file's directory. None for what kescheck cannot
+        place: `~` (the home of whoever deploys), a variable Compose fills in, a Windows path, standard input."""
+        if not text or text.startswith("~") or "$" in text or "\\" in text or self.source.path == Path("<stdin>"):
+            return None
+        return self.source.path.parent / text
+
+    def _mount(self, target: str, source_text: str, at, default_directory: str = "/") -> Mount | None:
+        host = self._host_path(source_text)
+        if host is None or not target or "$" in target:
+            return None
+        line, _ = self.positions(at.start_mark)
+        return Mount(posixpath.normpath(posixpath.join(default_directory, target)), host, line)
+
+    def compose_mounts(self, service: dict, top_level: dict) -> list[Mount]:
+        """The service's bind mounts (`./certs:/certs:ro`, or `type: bind` with `source` and `target`), and its
+        `configs:` and `secrets:` whose top-level definitions name a `file:` (mounted at `/<name>` and
+        `/run/secrets/<name>` unless a `target` says where). Named volumes hold nothing kescheck can read."""
+        mounts = []
+        for item in self._items(service.get("volumes", (None, None))[1]):
+            if isinstance(item, self.scalar_node):
+                parts = str(item.value).split(":")
+                if len(parts) in (2, 3) and parts[0].startswith((".", "/")):
+                    mounts.append(self._mount(parts[1], parts[0], item))
+                continue
+            entries = {name: str(value.value) for name, _, value in self.pairs(item)
+                       if isinstance(value, self.scalar_node)}
+            if entries.get("type") == "bind":
+                mounts.append(self._mount(entries.get("target", ""), entries.get("source", ""), item))
+        for kind, directory in (("configs", "/"), ("secrets", "/run/secrets")):
+            files = {name: value for name, _, value in self.pairs(top_level.get(kind, (None, None))[1])}
+            for item in self._items(service.get(kind, (None, None))[1]):
+                if isinstance(item, self.scalar_node):
+                    name, target = str(item.value), str(item.value)
+                else:
+                    entries = {key: str(value.value) for key, _, value in self.pairs(item)
+                               if isinstance(value, self.scalar_node)}
+                    name = entries.get("source", "")
+                    target = entries.get("target", name)
+                file = self.entries(files.get(name)).get("file", (None, None))[1]
+                if isinstance(file, self.scalar_node):
+                    mounts.append(self._mount(target, str(file.value), item, directory))
+        return [mount for mount in mounts if mount is not None]
+
+    def _items(self, node) -> list:
+        return list(node.value) if isinstance(node, self.sequence_node) else []
 
 
 def compose_services(source: SourceFile) -> list[KesContainer] | None:

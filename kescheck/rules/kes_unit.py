@@ -300,9 +300,15 @@ def image_release_disagrees(deployment):
 
 
 def _missing_files(deployment):
-    """(unit, the word naming the file, its path, what it is) for the unit's `--config` and each `EnvironmentFile=`
-    written without `-`, when the file does not exist here. A path holding `$VAR`, a `%` specifier or a glob is
-    not resolved; a missing file named with `-` is skipped, as systemd skips it."""
+    """(launcher, the word naming the file, its path here, what it is) for a container's `--config` that a mount
+    brings from this host, the unit's `--config` and each `EnvironmentFile=` written without `-`, when the file does
+    not exist here. A path holding `$VAR`, a `%` specifier or a glob is not resolved; a missing file named with `-`
+    is skipped, as systemd skips it."""
+    for container in deployment.containers:
+        config = container.config
+        mounted = container.on_host(config.text) if config is not None and config.names_known_path else None
+        if mounted is not None and not mounted.exists():
+            yield container, config, mounted, "mounted config"
     unit = deployment.unit
     if unit is None:
         return
@@ -373,6 +379,11 @@ def config_path_relative(deployment):
                    anchor="kes-server:--config")
 
 
+def _config_path(word: Word, path, kind: str) -> str:
+    """The config's path for messages, with where a container's mount brings it from."""
+    return f"{word.text}, mounted from {path}" if kind == "mounted config" else str(path)
+
+
 def _unknown_environment(deployment) -> str:
     if deployment.options.kes_env is not None:
         return "; --kes-env gives that environment instead"
@@ -380,26 +391,32 @@ def _unknown_environment(deployment) -> str:
 
 
 @rule("SYS006", "config-file-not-found", Severity.NOTE,
-      "A file the unit names (its KES config, an `EnvironmentFile=`) is not here to check",
+      "A file the unit or container names (its KES config, an `EnvironmentFile=`) is not here to check",
       rationale="""The unit's `kes server --config FILE` names the config KES reads, and its `EnvironmentFile=`
       lines the files systemd reads KES's environment from. In a repository they usually point at where the files
       will be installed (`/etc/kes/config.yaml`, `/etc/default/kes`), not where they are kept, so lint mode only
       notes that kescheck could not read them there: the one KES config among the inputs is checked with the unit
       instead, and without an environment file KES's environment stays unknown (as without --kes-env). A file
-      named with a leading `-` is optional: systemd skips it when it does not exist, and so does kescheck. On the
-      host (or with --require-files) a missing file is an error (SYS007).""",
+      named with a leading `-` is optional: systemd skips it when it does not exist, and so does kescheck. A
+      Compose service's `--config` is a path in the container: kescheck looks for it where a bind mount, config or
+      secret of the service brings it from. On the host (or with --require-files) a missing file is an error
+      (SYS007).""",
       fix="Run kescheck where the files are, name the KES config with the unit, give the environment with "
           "--kes-env FILE, and use --require-files on hosts that hold the files.",
       examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None),
+                _launched("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config "
+                          "/etc/kes/config.yaml\n    volumes: ['./kes-kescheck-example:/etc/kes']\n", True,
+                          "mounted from a directory that is not here", (), _CONFIG_G2),
                 _example("--config config.yaml", False)))
 def config_file_not_found(deployment):
     if deployment.options.require_files:
         return
     for unit, word, path, kind in _missing_files(deployment):
-        if kind == "config":
-            checked = "; the KES config among the inputs was checked with this unit" if deployment.kes is not None else ""
-            yield _at_word(unit, word, f"`--config` names {path}, which does not exist here, so kescheck could not "
-                                       f"check the config this unit starts{checked}", anchor="kes-server:--config")
+        if kind != "env":
+            checked = f"; the KES config among the inputs was checked with {unit.label}" if deployment.kes else ""
+            yield _at_word(unit, word, f"`--config` names {_config_path(word, path, kind)}, which does not exist "
+                                       f"here, so kescheck could not check the config {unit.label} starts{checked}",
+                           anchor="kes-server:--config")
         else:
             yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist here, so kescheck does "
                                        f"not know the environment this unit starts KES with"
@@ -407,8 +424,8 @@ def config_file_not_found(deployment):
                            anchor=f"unit:EnvironmentFile={word.text}")
 
 
-@rule("SYS007", "config-file-missing", Severity.ERROR, "A file the unit names (its KES config, an `EnvironmentFile=`) "
-      "does not exist",
+@rule("SYS007", "config-file-missing", Severity.ERROR, "A file the unit or container names (its KES config, an "
+      "`EnvironmentFile=`) does not exist",
       rationale="""KES reads its config from the file `kes server --config` names and refuses to start when it
       cannot open it (`open FILE: no such file or directory`); systemd does not start the service at all when a
       file its `EnvironmentFile=` names without a leading `-` does not exist (`Failed to load environment files:
@@ -418,6 +435,10 @@ def config_file_not_found(deployment):
           "write `EnvironmentFile=-/path`.",
       examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None,
                          options=(("require_files", True),)),
+                _launched("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config "
+                          "/etc/kes/config.yaml\n    configs: [{source: kes, target: /etc/kes/config.yaml}]\n"
+                          "configs:\n  kes: {file: ./kes-kescheck-example.yaml}\n", True,
+                          "a Compose config from a file that is not here", (("require_files", True),), _CONFIG_G2),
                 _example("--config config.yaml", False, options=(("require_files", True),))))
 def config_file_missing(deployment):
     if not deployment.options.require_files:
@@ -426,6 +447,9 @@ def config_file_missing(deployment):
         if kind == "config":
             yield _at_word(unit, word, f"`--config` names {path}, which does not exist: KES refuses to start "
                                        f"(`open {word.text}: no such file or directory`)", anchor="kes-server:--config")
+        elif kind == "mounted config":
+            yield _at_word(unit, word, f"`--config` names {_config_path(word, path, kind)}, which does not exist: "
+                                       f"{unit.label} has no config to start KES with", anchor="kes-server:--config")
         else:
             yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist: systemd does not start "
                                        f"KES (`Failed to load environment files: No such file or directory`)",
