@@ -235,9 +235,20 @@ def key_weakness(public_key) -> str | None:
         return f"an RSA key of {public_key.key_size} bits (at least 2048 are needed)"
     if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.key_size < 256:
         return f"an EC key on {public_key.curve.name} (at least P-256 is needed)"
-    if isinstance(public_key, dsa.DSAPublicKey):
+    if _is_dsa(public_key, dsa):
         return "a DSA key (Go's TLS stack does not support DSA)"
     return None
+
+
+def _is_dsa(public_key, dsa) -> bool:
+    """cryptography 51 warns on every use of its DSA types, and a report must not begin with that warning."""
+    import warnings
+
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return isinstance(public_key, dsa.DSAPublicKey)
 
 
 def weak_signature_hash(certificate) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
-from .load.containers import KesContainer, compose_services, may_start_kes
+from .load.containers import KesContainer, MinioEnvironment, compose_services, may_hold_containers
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
@@ -56,6 +56,8 @@ class LoadedFile:
     env: EnvFile | None = None
     unit: KesUnit | None = None
     containers: list[KesContainer] = field(default_factory=list)
+    minio_envs: list[MinioEnvironment] = field(default_factory=list)
+    """The environments of the file's MinIO containers that hold KMS settings (kind `containers`)."""
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
@@ -92,9 +94,13 @@ class LintResult:
                 notes.setdefault(loaded.source.path, []).append(f"MinIO env file{inside}")
             elif loaded.unit is not None:
                 notes.setdefault(loaded.source.path, []).append("systemd unit that runs `kes server`")
-            elif loaded.containers:
-                labels = ", ".join(container.label for container in loaded.containers)
-                notes.setdefault(loaded.source.path, []).append(f"runs `kes server` in {labels}")
+            elif loaded.kind == "containers":
+                if loaded.containers:
+                    labels = ", ".join(container.label for container in loaded.containers)
+                    notes.setdefault(loaded.source.path, []).append(f"runs `kes server` in {labels}")
+                if loaded.minio_envs:
+                    labels = ", ".join(environment.label for environment in loaded.minio_envs)
+                    notes.setdefault(loaded.source.path, []).append(f"MinIO's KMS settings in {labels}")
         return notes
 
 
@@ -190,24 +196,26 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
                                    "settings from the env file its `EnvironmentFile=` names")
         return None  # found by a walk: some other service's unit
     kind, doc = classify(source, explicit)
-    if kind is not None or may_hold_a_config(source.text) or may_start_kes(source.text):
+    if kind is not None or may_hold_a_config(source.text) or may_hold_containers(source.text):
         manifest = kubernetes_manifest(source)
         if manifest is not None:
             embedded = manifest.linted_in_place()
             if embedded is not None:
                 return _embedded_file(path, source.path, embedded, options)
             if manifest.containers and not manifest.embedded:
-                return LoadedFile(path, source, "containers", containers=list(manifest.containers))
+                return LoadedFile(path, source, "containers", containers=manifest.containers.kes,
+                                  minio_envs=manifest.containers.minio)
             if explicit:
                 raise InputError(path, manifest.refusal("" if path == Path("<stdin>") else str(path)))
             return None  # found by a walk or --by-content: not a config, like any other YAML
         services = compose_services(source) if kind != "env" else None
         if services:
-            return LoadedFile(path, source, "containers", containers=services)
+            return LoadedFile(path, source, "containers", containers=services.kes, minio_envs=services.minio)
         if services is not None and explicit:
-            raise InputError(path, "a Compose file none of whose services runs `kes server`: kescheck reads the KES "
-                                   "config and MinIO env file the services mount, and the command line of a service "
-                                   "that starts KES")
+            raise InputError(path, "a Compose file none of whose services runs `kes server` or gives MinIO KMS "
+                                   "settings: kescheck reads the command line of a service that starts KES, the "
+                                   "MINIO_KMS_ variables of MinIO's services, and the KES config and MinIO env file "
+                                   "they mount")
     if kind == "kes":
         return LoadedFile(path, source, "kes", kes=load_kes_config(source, options.kes_version, doc))
     if kind == "env":
@@ -424,7 +432,7 @@ def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
     env_files = [f for f in rest if f.env is not None]
     deployments = _paired_configs(kes_files, env_files, options)
     deployments = _with_units(deployments, kes_files, [f for f in rest if f.unit is not None], options)
-    deployments = _with_containers(deployments, kes_files, [f for f in rest if f.containers], options)
+    deployments = _with_containers(deployments, kes_files, [f for f in rest if f.kind == "containers"], options)
     for deployment in deployments:
         _with_image_release(deployment)
     return deployments
@@ -458,17 +466,25 @@ def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile],
     for loaded in launchers:
         beside = [f for f in kes_files if f.path.parent == loaded.path.parent]
         nearest = beside[0] if len(beside) == 1 else kes_files[0] if len(kes_files) == 1 else None
-        own: Deployment | None = None
+        own: list[Deployment] = []
+
+        def home_of(target: LoadedFile | None) -> Deployment:
+            found = next((d for d in deployments if target is not None and d.kes is target.kes), None)
+            if found is None:
+                if not own:
+                    own.append(Deployment(str(loaded.source.path), None, [], None, options))
+                    deployments.append(own[0])
+                found = own[0]
+            return found
+
+        joined: Deployment | None = None
         for container in loaded.containers:
             mounted = container_config_path(container)
-            target = (by_key.get(_key(mounted)) if mounted is not None else None) or nearest
-            home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
-            if home is None:
-                if own is None:
-                    own = Deployment(str(loaded.source.path), None, [], None, options)
-                    deployments.append(own)
-                home = own
+            home = home_of((by_key.get(_key(mounted)) if mounted is not None else None) or nearest)
             home.containers.append(container)
+            joined = joined or (home if home.kes is not None else None)
+        for environment in loaded.minio_envs:  # MinIO talks to the KES its file starts, else as an env file would
+            (joined or home_of(nearest)).envs.append(environment)
     return deployments
 
 

@@ -114,15 +114,17 @@ class Deployment:
 
     def resolve(self, path_text: str, origin: SourceFile) -> Path:
         """A path as the process that reads it will see it (relative ones: see `base_dir`). `~` stays a directory
-        name: neither KES nor MinIO nor systemd expands it. An absolute path of the KES config that a container
-        of this KES mounts from this host (a Compose bind mount, config or secret) is where the mount's source is."""
+        name: neither KES nor MinIO nor systemd expands it. An absolute path that a container mounts from this host
+        (a Compose bind mount, config or secret: KES's containers for the KES config's paths, MinIO's for its
+        environment's) is where the mount's source is."""
         path = Path(path_text)
         if path.is_absolute():
-            if self.kes is not None and origin is self.kes.source:
-                for container in self.containers:
-                    mounted = container.on_host(path_text)
-                    if mounted is not None:
-                        return mounted
+            mounting = self.containers if self.kes is not None and origin is self.kes.source else \
+                [env for env in self.envs if env.source is origin]
+            for container in mounting:
+                mounted = container.on_host(path_text)
+                if mounted is not None:
+                    return mounted
             return path
         return (self.base_dir or origin.path.parent) / path
 

@@ -30,12 +30,14 @@ KES_DEPLOYMENT = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\
 
 
 def compose(text: str):
-    return compose_services(SourceFile(Path("compose.yaml"), text))
+    """The services of a Compose file that run `kes server`; None when it is no Compose file."""
+    found = compose_services(SourceFile(Path("compose.yaml"), text))
+    return found.kes if found is not None else None
 
 
 def manifest_containers(text: str):
     found = kubernetes_manifest(SourceFile(Path("kes.yaml"), text))
-    return list(found.containers) if found is not None else []
+    return list(found.containers.kes) if found is not None else []
 
 
 def sys_findings(result) -> list:
@@ -308,7 +310,7 @@ def test_reading_a_manifest_marks_its_secret_values():
 
 
 def manifest_containers_of(source: SourceFile):
-    return list(kubernetes_manifest(source).containers)
+    return list(kubernetes_manifest(source).containers.kes)
 
 
 def test_a_containers_auth_flag_tells_how_old_kes_verifies_clients(write, tmp_path):
@@ -452,7 +454,7 @@ secrets:
 
 
 def test_the_files_a_compose_service_mounts_from_this_host():
-    (kes,) = compose_services(SourceFile(Path("deploy/compose.yaml"), MOUNTING_SERVICE))
+    (kes,) = compose_services(SourceFile(Path("deploy/compose.yaml"), MOUNTING_SERVICE)).kes
     assert [(m.target, m.host, m.line) for m in kes.mounts] == [
         ("/etc/kes", Path("deploy/kes"), 6), ("/certs", Path("deploy/certs"), 8),
         ("/kesconf", Path("deploy/config.yaml"), 14), ("/etc/kes/other.yaml", Path("deploy/config.yaml"), 15),

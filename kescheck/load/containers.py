@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .envfile import is_secret_variable
+from .envfile import EnvEntry, EnvFile, EnvReading, is_secret_variable
 from .kesconfig import TOP_LEVEL_KEYS
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
@@ -34,6 +34,7 @@ _POD_SPEC_PATHS = {
 _MAY_START_KES = (re.compile(r"\bkes\b"), re.compile(r"\bserver\b"))
 """Both must occur in a text before it is composed to look for containers that run `kes server`."""
 _COMPOSE_SERVICES = re.compile(r"^services[ \t]*:", re.MULTILINE)
+_MAX_MERGE_DEPTH = 8
 
 
 _RELEASE_TAG = re.compile(r"^(?:v?\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$")
@@ -62,20 +63,7 @@ class KesContainer(KesLauncher):
     mounts: list[Mount] = field(default_factory=list)
 
     def on_host(self, container_path: str) -> Path | None:
-        """Where a file the container opens at the absolute `container_path` is on this host, through the mount
-        with the longest target that holds it; None when no mount does (the file is in the image or a volume)."""
-        if not posixpath.isabs(container_path) or "$" in container_path:
-            return None
-        wanted = posixpath.normpath(container_path)
-        best: Mount | None = None
-        for mount in self.mounts:
-            inside = wanted == mount.target or wanted.startswith(mount.target.rstrip("/") + "/")
-            if inside and (best is None or len(mount.target) > len(best.target)):
-                best = mount
-        if best is None:
-            return None
-        rest = wanted[len(best.target):].lstrip("/")
-        return best.host / rest if rest else best.host
+        return on_host(self.mounts, container_path)
 
     @property
     def release(self) -> str | None:
@@ -84,9 +72,74 @@ class KesContainer(KesLauncher):
         return image_release(self.image.text) if self.image is not None else None
 
 
-def may_start_kes(text: str) -> bool:
-    """Whether `text` may hold a container that runs `kes server`: searches that settle most files unread."""
-    return all(pattern.search(text) for pattern in _MAY_START_KES)
+def on_host(mounts: list[Mount], container_path: str) -> Path | None:
+    """Where a file a container opens at the absolute `container_path` is on this host, through the mount with the
+    longest target that holds it; None when no mount does (the file is in the image or a volume)."""
+    if not posixpath.isabs(container_path) or "$" in container_path:
+        return None
+    wanted = posixpath.normpath(container_path)
+    best: Mount | None = None
+    for mount in mounts:
+        inside = wanted == mount.target or wanted.startswith(mount.target.rstrip("/") + "/")
+        if inside and (best is None or len(mount.target) > len(best.target)):
+            best = mount
+    if best is None:
+        return None
+    rest = wanted[len(best.target):].lstrip("/")
+    return best.host / rest if rest else best.host
+
+
+class MinioEnvironment(EnvFile):
+    """The environment of a MinIO container (Compose `environment:`, Kubernetes `env:`) that holds KMS settings, as
+    the entries of an env file that stand where the file writes them. MinIO gets these values as they are: no env
+    file reader runs, so the rules about how readers split lines have nothing to say here.
+
+    A value kescheck cannot know makes its variable present (`present`, `defined`: MinIO counts a variable that is
+    set) without an entry (`get`): Compose fills in `${VAR}` and takes a name without a value from the shell;
+    Kubernetes takes `valueFrom` from a Secret or ConfigMap and replaces `$(VAR)`."""
+
+    source_kind = "containers"
+
+    def __init__(self, source: SourceFile, label: str, position: tuple[int, int],
+                 assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount]) -> None:
+        self.source = source
+        self.systemd_may_read = False
+        self.label = label
+        """`the Compose service 'minio'`, `container 'minio' of StatefulSet 'minio'`."""
+        self.holder = f"the environment of {label}"
+        self.position = position
+        """Where its `environment:` or `env:` key is."""
+        self.mounts = mounts
+        last = {entry.name: (entry, known) for entry, known in assignments}
+        self.unknown = {name: entry for name, (entry, known) in last.items() if not known}
+        """The variables set to a value kescheck cannot know, each with where it is set."""
+        entries = [entry for entry, known in assignments if known]
+        self._reading = EnvReading(entries=entries, last_by_name={name: entry for name, (entry, known) in last.items()
+                                                                  if known})
+
+    def release(self) -> None:
+        """The entries are small and were made while the file was read: there is nothing to read again."""
+
+    def present(self, name: str) -> EnvEntry | None:
+        return self.get(name) or self.unknown.get(name)
+
+    def present_entries(self) -> list[EnvEntry]:
+        return sorted(self.entries + list(self.unknown.values()), key=lambda entry: entry.line)
+
+    def on_host(self, container_path: str) -> Path | None:
+        return on_host(self.mounts, container_path)
+
+
+def is_minio_image(reference: str) -> bool:
+    """`minio/minio`, `quay.io/minio/minio:RELEASE.2024-01-11T07-46-16Z`, `bitnami/minio`: an image named `minio`."""
+    name = reference.strip().partition("@")[0]
+    return name.rsplit("/", 1)[-1].partition(":")[0] == "minio"
+
+
+def may_hold_containers(text: str) -> bool:
+    """Whether `text` may hold a container that runs `kes server`, or a MinIO container's KMS settings: searches that
+    settle most files unread."""
+    return all(pattern.search(text) for pattern in _MAY_START_KES) or "MINIO_KMS_" in text
 
 
 def may_be_compose_file(text: str) -> bool:
@@ -117,6 +170,8 @@ class ContainerReader:
 
         self.source, self.positions = source, positions
         self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
+        self.minio: list[MinioEnvironment] = []
+        """The environments of MinIO's containers read so far that hold KMS settings."""
 
     def pairs(self, node):
         """(name, key node, value node) for each scalar key of a mapping, in order, duplicates included."""
@@ -125,9 +180,23 @@ class ContainerReader:
                 if isinstance(key, self.scalar_node):
                     yield str(key.value), key, value
 
+    def merged_pairs(self, node, depth: int = 0):
+        """`pairs`, with the keys a `<<: *anchor` merge key brings first (YAML's merge: the mapping's own keys win;
+        of several merged mappings, the first does). Compose files share settings between services this way."""
+        merged, own = [], []
+        for name, key, value in self.pairs(node):
+            if name == "<<" and key.style is None:
+                sources = value.value if isinstance(value, self.sequence_node) else [value]
+                if depth < _MAX_MERGE_DEPTH:
+                    for source in reversed(sources):
+                        merged += self.merged_pairs(source, depth + 1)
+            else:
+                own.append((name, key, value))
+        return merged + own
+
     def entries(self, node) -> dict:
         """A mapping's scalar keys: name -> (key node, value node); the last one wins, as in Kubernetes and Compose."""
-        return {name: (key, value) for name, key, value in self.pairs(node)}
+        return {name: (key, value) for name, key, value in self.merged_pairs(node)}
 
     def mark_secret(self, node, value: str | None = None) -> None:
         """Every line of scalar `node` is hidden from code frames, and `value` (else the node's value) from reports."""
@@ -145,7 +214,7 @@ class ContainerReader:
     def _mark_environment(self, node) -> None:
         """Kubernetes `env: [{name, value}]`, Compose `environment:` as a mapping or as `NAME=value` strings."""
         if isinstance(node, self.mapping_node):
-            for name, _, value in self.pairs(node):
+            for name, _, value in self.merged_pairs(node):
                 if is_secret_variable(name):
                     self.mark_secret(value)
         elif isinstance(node, self.sequence_node):
@@ -234,6 +303,78 @@ class ContainerReader:
         launcher.command = ServerCommand(line, column, words[0], flags, arguments)
         return launcher
 
+    def minio_environment(self, entries: dict, label: str, environment_key: str,
+                          mounts: list[Mount]) -> MinioEnvironment | None:
+        """The environment of a container of MinIO's image (`entries`: the container or service) when it sets a
+        `MINIO_KMS_` variable; `environment_key` is Compose's `environment` or Kubernetes' `env`."""
+        image = entries.get("image", (None, None))[1]
+        if not isinstance(image, self.scalar_node) or not is_minio_image(str(image.value)):
+            return None
+        key, node = entries.get(environment_key, (None, None))
+        assignments = (self._compose_environment(node) if environment_key == "environment"
+                       else self._kubernetes_environment(node))
+        if not any(entry.name.startswith("MINIO_KMS_") for entry, _ in assignments):
+            return None
+        return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, mounts)
+
+    def _entry(self, name: str, value: str, name_at: tuple[int, int], value_node, value_offset: int) -> EnvEntry:
+        """An entry whose value starts `value_offset` characters into the string scalar `value_node` (its name, for
+        Compose's `NAME=value` items, is before it in the same scalar)."""
+        line, name_column = name_at
+        where = self._char_positions(value_node) if value_node is not None else []
+        if value_offset < len(where):
+            value_line, value_column = where[value_offset]
+            end = where[-1][1] + 1 if where[-1][0] == value_line else value_column
+        else:
+            value_line, value_column = (self.positions(value_node.end_mark) if value_node is not None
+                                        else (line, name_column + len(name) + 1))
+            end = value_column
+        if value_line != line:
+            line = value_line  # the rules mark the value: its line is the entry's
+        raw = self.source.lines[line - 1] if line <= len(self.source.lines) else ""
+        return EnvEntry(name, value, line, name_column if value_line == name_at[0] else value_column, value_column,
+                        end, raw, env_value=value)
+
+    def _compose_environment(self, node) -> list[tuple[EnvEntry, bool]]:
+        """(entry, whether its value is known) for each variable of a Compose `environment:`, in order."""
+        assignments = []
+        if isinstance(node, self.mapping_node):  # Compose refuses a repeated key; a merged one is overridden
+            for name, (key, value) in self.entries(node).items():
+                if not isinstance(value, self.scalar_node):
+                    continue
+                null = value.tag.endswith(":null")  # `NAME:` takes the value from the shell, as `- NAME` does
+                text = "" if null else str(value.value)
+                known = not null and "$" not in text.replace("$$", "")
+                assignments.append((self._entry(name, text.replace("$$", "$"), self.positions(key.start_mark),
+                                                None if null else value, 0), known))
+        elif isinstance(node, self.sequence_node):
+            for item in node.value:
+                if not isinstance(item, self.scalar_node):
+                    continue
+                name, equals, text = str(item.value).partition("=")
+                known = bool(equals) and "$" not in text.replace("$$", "")
+                start = self._char_positions(item)
+                name_at = start[0] if start else self.positions(item.start_mark)
+                assignments.append((self._entry(name, text.replace("$$", "$"), name_at, item, len(name) + 1), known))
+        return assignments
+
+    def _kubernetes_environment(self, node) -> list[tuple[EnvEntry, bool]]:
+        """(entry, whether its value is known) for each item of a Kubernetes `env:`: `valueFrom` and `$(VAR)` are
+        filled in where the pod starts; an item with neither `value` nor `valueFrom` sets the empty string."""
+        assignments = []
+        for item in node.value if isinstance(node, self.sequence_node) else []:
+            entries = self.entries(item)
+            name_node = entries.get("name", (None, None))[1]
+            if not isinstance(name_node, self.scalar_node):
+                continue
+            value = entries.get("value", (None, None))[1]
+            text = str(value.value) if isinstance(value, self.scalar_node) and not value.tag.endswith(":null") else ""
+            known = "valueFrom" not in entries and "$(" not in text.replace("$$", "")
+            assignments.append((self._entry(str(name_node.value), text.replace("$$(", "$("),
+                                            self.positions(name_node.start_mark),
+                                            value if isinstance(value, self.scalar_node) else None, 0), known))
+        return assignments
+
     def workload(self, entries: dict, owner_label: str, kind: str) -> list[KesContainer]:
         """The containers that run `kes server` in a Kubernetes workload of `kind` (`entries`: its top level)."""
         path = _POD_SPEC_PATHS.get(kind)
@@ -250,11 +391,23 @@ class ContainerReader:
                 continue
             for item in containers.value:
                 name = self.entries(item).get("name", (None, None))[1]
-                named = f" '{name.value}'" if isinstance(name, self.scalar_node) else ""
-                launcher = self.container(item, f"container{named} of {owner_label}", "command", "args", "env", False)
-                if launcher is not None and field_name == "containers":
+                label = f"container{' ' + repr(str(name.value)) if isinstance(name, self.scalar_node) else ''} of " \
+                        f"{owner_label}"
+                launcher = self.container(item, label, "command", "args", "env", False)
+                if field_name != "containers":
+                    continue
+                if launcher is not None:
                     found.append(launcher)
+                else:
+                    self._add_minio(self.minio_environment(self.entries(item), label, "env", []))
         return found
+
+    def _add_minio(self, environment: MinioEnvironment | None) -> None:
+        """Services that share their settings through a YAML anchor share one environment: it is read once."""
+        if environment is not None and not any(
+                (known.source, known.entries, known.unknown) == (environment.source, environment.entries,
+                                                                 environment.unknown) for known in self.minio):
+            self.minio.append(environment)
 
     def compose(self, document) -> list[KesContainer] | None:
         """The services that run `kes server` in a Compose file; None when `document` is no Compose file."""
@@ -265,11 +418,14 @@ class ContainerReader:
         found = []
         for key, service in services.value:
             if isinstance(key, self.scalar_node):
-                launcher = self.container(service, f"the Compose service '{key.value}'", "entrypoint", "command",
-                                          "environment", True)
+                label = f"the Compose service '{key.value}'"
+                launcher = self.container(service, label, "entrypoint", "command", "environment", True)
+                mounts = self.compose_mounts(self.entries(service), top_level)
                 if launcher is not None:
-                    launcher.mounts = self.compose_mounts(self.entries(service), top_level)
+                    launcher.mounts = mounts
                     found.append(launcher)
+                else:
+                    self._add_minio(self.minio_environment(self.entries(service), label, "environment", mounts))
         return found
 
     def _host_path(self, text: str) -> Path | None:
@@ -320,9 +476,23 @@ class ContainerReader:
         return list(node.value) if isinstance(node, self.sequence_node) else []
 
 
-def compose_services(source: SourceFile) -> list[KesContainer] | None:
-    """The services of a Compose file that run `kes server`, or None when the text is no Compose file (one YAML
-    document whose top level has a `services` mapping, and neither `apiVersion` nor the keys of a KES config)."""
+@dataclass
+class Containers:
+    """What kescheck reads of a Compose file's services or a Kubernetes manifest's workloads."""
+
+    kes: list[KesContainer] = field(default_factory=list)
+    """The containers that run `kes server`."""
+    minio: list[MinioEnvironment] = field(default_factory=list)
+    """The environments of MinIO's containers that hold KMS settings."""
+
+    def __bool__(self) -> bool:
+        return bool(self.kes or self.minio)
+
+
+def compose_services(source: SourceFile) -> Containers | None:
+    """The services of a Compose file that run `kes server`, and the environments of its MinIO services that hold KMS
+    settings; None when the text is no Compose file (one YAML document whose top level has a `services` mapping, and
+    neither `apiVersion` nor the keys of a KES config)."""
     if not may_be_compose_file(source.text):
         return None
     from ruamel.yaml import YAML
@@ -338,4 +508,5 @@ def compose_services(source: SourceFile) -> list[KesContainer] | None:
     top_level = set(reader.entries(document))
     if "apiVersion" in top_level or top_level & (TOP_LEVEL_KEYS - {"version"}):
         return None
-    return reader.compose(document)
+    kes = reader.compose(document)
+    return Containers(kes, reader.minio) if kes is not None else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .source import MINIO_LINE_BREAK, SourceFile
 
@@ -155,6 +156,13 @@ class EnvFile:
     """A MinIO env file. It is read on first use, and `release()` drops the reading again (a later use
     reads the file's text anew): a batch of thousands of files then holds only their text."""
 
+    source_kind = "env"
+    """The kind of file its source is (`LoadedFile.kind`): how comments in it are read."""
+    holder = "this env file"
+    """What holds the variables, for messages."""
+    position: tuple[int, int] | None = None
+    """(line, column) where the variables start when they are part of a larger file; None: the whole file."""
+
     def __init__(self, source: SourceFile, systemd_may_read: bool = True):
         source.number_lines_as(MINIO_LINE_BREAK)  # the rules number lines as MinIO's reader does
         self.source = source
@@ -198,8 +206,21 @@ class EnvFile:
         """The entry MinIO uses: the last assignment wins."""
         return self.reading.last_by_name.get(name)
 
+    def present(self, name: str) -> EnvEntry | None:
+        """The entry of a variable that is set, whether or not kescheck knows its value (a container's environment
+        may take it from elsewhere: `MinioEnvironment`); in a file, every value is known."""
+        return self.get(name)
+
+    def present_entries(self) -> list[EnvEntry]:
+        """Every assignment, whether or not kescheck knows its value (see `present`)."""
+        return self.entries
+
     def defined(self, name: str) -> bool:
-        return self.get(name) is not None
+        return self.present(name) is not None
+
+    def on_host(self, path: str) -> Path | None:
+        """Where a path MinIO opens is on this host when a container mounts it from here; a file mounts nothing."""
+        return None
 
     def value(self, name: str) -> str | None:
         entry = self.get(name)

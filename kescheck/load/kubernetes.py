@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .containers import ContainerReader, KesContainer
+from .containers import ContainerReader, Containers
 from .envfile import looks_like_minio_env, sets_minio_variables
 from .kesconfig import looks_like_kes_config, looks_like_kes_keys, may_be_kes_config
 from .source import LINE_BREAK, SourceFile
@@ -102,8 +102,9 @@ class Manifest:
     parsed: bool
     """False when the text does not parse as YAML (a Helm template, or a YAML error) and only its top-level
     `apiVersion` and `kind` lines tell what it is."""
-    containers: tuple[KesContainer, ...] = ()
-    """The containers of its workloads that run `kes server`."""
+    containers: Containers = field(default_factory=Containers)
+    """The containers of its workloads that run `kes server`, and the environments of MinIO's that hold KMS
+    settings."""
 
     def linted_in_place(self) -> EmbeddedFile | None:
         """The value linted where it stands: the manifest's only KES config or env file, written as a literal block.
@@ -205,7 +206,7 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
         return _template(text)
     objects: list[K8sObject] = []
     embedded: list[EmbeddedFile] = []
-    containers: list[KesContainer] = []
+    containers = Containers()
     reader = ContainerReader(source, positions)
     for document in documents:
         entries = reader.entries(document)
@@ -218,7 +219,7 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
         owner = K8sObject(str(kind[1].value), str(name.value) if isinstance(name, ScalarNode) else "",
                           positions(kind[0].start_mark)[0])
         objects.append(owner)
-        containers += reader.workload(entries, owner.label(), owner.kind)
+        containers.kes += reader.workload(entries, owner.label(), owner.kind)
         if owner.kind == "Secret":
             reader.mark_secret_values(entries)
         for field_name, encoded in _VALUE_FIELDS.get(owner.kind, ()):
@@ -235,4 +236,5 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
                                                  *(lines or (None, 0, 0, 0))))
     if not objects:
         return None
-    return Manifest(tuple(objects), tuple(embedded), parsed=True, containers=tuple(containers))
+    containers.minio = reader.minio
+    return Manifest(tuple(objects), tuple(embedded), parsed=True, containers=containers)

@@ -142,3 +142,12 @@ def at_entry(env: EnvFile, entry: EnvEntry, message: str, *, fix: str | None = N
 def at_file(source: SourceFile, message: str, *, fix: str | None = None, anchor: str = "") -> Finding:
     """A finding about the whole file, at the start of its content."""
     return Finding(Location(source.path, source.first_line, source.first_column), message, fix=fix, anchor=anchor)
+
+
+def at_environment(env, message: str, *, anchor: str = "") -> Finding:
+    """A finding about MinIO's environment as a whole: at the start of its env file, or at a container's
+    `environment:` or `env:` key."""
+    if env.position is None:
+        return at_file(env.source, message, anchor=anchor)
+    line, column = env.position
+    return Finding(Location(env.source.path, line, column), message, anchor=anchor)

@@ -18,12 +18,13 @@ _QUOTES = "\"'"
 
 
 def _envs(deployment):
-    return deployment.envs
+    """The env files: a container's environment (`MinioEnvironment`) has no lines for a reader to split."""
+    return [env for env in deployment.envs if env.source_kind == "env"]
 
 
 def _envs_systemd_may_read(deployment):
     """The env files whose systemd reading matters: a rule that only compares it with MinIO's skips the others."""
-    return [env for env in deployment.envs if env.systemd_may_read]
+    return [env for env in _envs(deployment) if env.systemd_may_read]
 
 
 def _same_value(systemd_value: str, entry: EnvEntry) -> bool:

@@ -24,7 +24,7 @@ from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, CONFIG_E
                            SECRET_KEY, SECRET_KEY_FILE)
 from ..placeholders import ANY_PLACEHOLDER
 from ..policy import key_route
-from .base import Example, at_entry, at_file, at_line, rule
+from .base import Example, at_entry, at_environment, at_line, rule
 
 
 KES_SET = (ENDPOINT, KEY_NAME, API_KEY, CERT_FILE, KEY_FILE, KEY_PASSWORD, CAPATH)
@@ -49,7 +49,7 @@ _TRUE = {"1", "t", "T", "true", "TRUE", "True", "on", "ON", "On"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False", "off", "OFF", "Off"}
 _PLAY_HOSTS = {"play.min.io", "play.minio.io"}
 def _set_present(env: EnvFile, names) -> list[EnvEntry]:
-    return [e for e in (env.get(n) for n in names) if e is not None]
+    return [e for e in (env.present(n) for n in names) if e is not None]
 
 
 def static_key_present(env: EnvFile) -> list[EnvEntry]:
@@ -78,7 +78,7 @@ def _refusal(text: str) -> str:
 
 def _near_miss(env: EnvFile, name: str) -> EnvEntry | None:
     """An assignment that meant `name` but that MinIO does not read as it (`NAME =`, lower case, ...)."""
-    return next((e for e in env.entries if e.name != name and e.key.upper() == name), None)
+    return next((e for e in env.present_entries() if e.name != name and e.key.upper() == name), None)
 
 
 def kes_endpoints(entry: EnvEntry):
@@ -158,7 +158,7 @@ def kms_config_incomplete(deployment):
                     yield at_entry(env, near, f"{message}; this line sets `{near.name}`, which is not {name}",
                                    on_value=False)
                 else:
-                    yield at_file(env.source, message, anchor=name)
+                    yield at_environment(env, message, anchor=name)
 
 
 @rule("ENV052", "kes-auth-conflict", Severity.ERROR, "API key and client certificate are both configured",
@@ -173,11 +173,11 @@ def kms_config_incomplete(deployment):
                             "MINIO_KMS_KES_KEY_FILE=/etc/minio/client.key\n", False)))
 def kes_auth_conflict(deployment):
     for env in deployment.envs:
-        api_key = env.get(API_KEY)
+        api_key = env.present(API_KEY)
         others = _set_present(env, (CERT_FILE, KEY_FILE, KEY_PASSWORD))
         if api_key is None or not others:
             continue
-        empty = " (an empty value counts as present)" if not api_key.value else ""
+        empty = " (an empty value counts as present)" if api_key is env.get(API_KEY) and not api_key.value else ""
         listed = ", ".join(f"{e.key} at line {e.line}" for e in others)
         yield at_entry(env, api_key, _refusal(f"kms: invalid configuration for MinIO KES: '{API_KEY}' and client "
                                               f"certificate is present") + f"{empty}; also set: {listed}",
@@ -199,9 +199,9 @@ def kes_auth_missing(deployment):
     for env in deployment.envs:
         if "MinIO KES" not in kms_sets(env) or env.defined(API_KEY):
             continue
-        cert, key, password = env.get(CERT_FILE), env.get(KEY_FILE), env.get(KEY_PASSWORD)
+        cert, key, password = env.present(CERT_FILE), env.present(KEY_FILE), env.present(KEY_PASSWORD)
         if cert is None and key is None and password is None:
-            yield at_file(env.source, _refusal("kms: incomplete configuration for MinIO KES: missing authentication "
+            yield at_environment(env, _refusal("kms: incomplete configuration for MinIO KES: missing authentication "
                                                "method") + " (neither an API key nor a client certificate is set)",
                           anchor="kes-authentication")
             continue
@@ -337,7 +337,7 @@ def auto_encryption_value(deployment):
                 Example.env("MINIO_KMS_KES_CAPATH=/etc/minio/certs/kes-ca.crt\n", False)))
 def unknown_kms_variable(deployment):
     for env in deployment.envs:
-        for entry in env.entries:
+        for entry in env.present_entries():
             upper = entry.key.upper()
             if not upper.startswith(("MINIO_KMS_", "MINIO_KES_", "MINIO_SSE_VAULT_")) or entry.key in KNOWN:
                 continue
@@ -627,9 +627,10 @@ def root_credentials_missing(deployment):
     if not kes_envs or _root_credentials_elsewhere(deployment):
         return
     files = ", ".join(str(e.source.path) for e in deployment.envs)
-    where = f"no env file of this deployment ({files}) sets" if len(deployment.envs) > 1 else "this env file does not set"
+    where = f"no env file of this deployment ({files}) sets" if len(deployment.envs) > 1 \
+        else f"{deployment.envs[0].holder} does not set"
     unset = f"{where} MinIO's root credentials ({ROOT_USER}/{ROOT_PASSWORD} or their variants)"
-    access = [(env, env.get(ROOT_ACCESS)) for env in deployment.envs if env.defined(ROOT_ACCESS)]
+    access = [(env, env.get(ROOT_ACCESS)) for env in deployment.envs if env.get(ROOT_ACCESS) is not None]
     off = next(((env, entry) for env, entry in access if entry.value == "off"), None)
     if off is not None:
         refusal = _hmac_refusal(deployment)

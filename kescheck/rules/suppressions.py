@@ -17,7 +17,7 @@ def _directives(deployment):
     if deployment.kes is not None:
         yield from scan(deployment.kes.source, "kes")
     for env in deployment.envs:
-        yield from scan(env.source, "env")
+        yield from scan(env.source, env.source_kind)
     if deployment.unit is not None:
         yield from scan(deployment.unit.source, "unit")
     for source in {id(c.source): c.source for c in deployment.containers}.values():

@@ -1,0 +1,270 @@
+"""MinIO's KMS settings in the environment of its containers: Compose `environment:` and Kubernetes `env:`, read as
+an env file whose entries stand where the file writes them, paired with KES, and checked through the mounts."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from certgen import issue
+from kescheck.engine import lint
+from kescheck.identity import identity_of_certificate
+from kescheck.load.containers import compose_services, is_minio_image
+from kescheck.load.kubernetes import kubernetes_manifest
+from kescheck.load.source import SourceFile
+
+CANARY = "Canary-Api-Key-Value-8f3a1c"
+
+
+def text_at(path: Path, line: int, column: int, length: int) -> str:
+    return path.read_text().splitlines()[line - 1][column - 1:column - 1 + length]
+
+
+@pytest.mark.parametrize("image, expected", [
+    ("minio/minio", True), ("quay.io/minio/minio:RELEASE.2024-01-11T07-46-16Z", True), ("bitnami/minio:2024", True),
+    ("minio/minio@sha256:0123abcd", True), ("minio/kes", False), ("minio/mc", False), ("minio-proxy:1", False)])
+def test_minio_images_are_known_by_their_name(image, expected):
+    assert is_minio_image(image) is expected
+
+
+def test_a_compose_environment_in_both_forms():
+    text = """\
+services:
+  minio:
+    image: quay.io/minio/minio
+    environment:
+      MINIO_KMS_KES_ENDPOINT: "https://kes.example.net:7373"
+      MINIO_KMS_KES_KEY_NAME: ${KEY_NAME}
+      MINIO_KMS_KES_CAPATH:
+      MINIO_ROOT_PASSWORD: pa$$word
+  minio-list:
+    image: minio/minio
+    environment:
+      - MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373
+      - MINIO_KMS_KES_KEY_NAME
+      - MINIO_KMS_KES_CERT_FILE=$CERT
+  other:
+    image: minio/minio
+    environment: {MINIO_ROOT_USER: admin}
+"""
+    found = compose_services(SourceFile(Path("compose.yaml"), text))
+    assert not found.kes and [env.label for env in found.minio] == ["the Compose service 'minio'",
+                                                                   "the Compose service 'minio-list'"]
+    mapping, listed = found.minio
+    endpoint = mapping.get("MINIO_KMS_KES_ENDPOINT")
+    assert endpoint.value == "https://kes.example.net:7373"
+    assert (endpoint.line, endpoint.name_column, endpoint.value_column, endpoint.value_end_column) == (5, 7, 32, 60)
+    assert mapping.get("MINIO_ROOT_PASSWORD").value == "pa$word"  # Compose's `$$` is one `$`
+    # Compose fills in `${VAR}` and takes a bare name from the shell: set, to a value kescheck cannot know.
+    assert set(mapping.unknown) == {"MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CAPATH"}
+    assert mapping.get("MINIO_KMS_KES_KEY_NAME") is None and mapping.defined("MINIO_KMS_KES_KEY_NAME")
+    assert mapping.present("MINIO_KMS_KES_CAPATH").line == 7
+    item = listed.get("MINIO_KMS_KES_ENDPOINT")
+    assert (item.line, item.name_column, item.value_column) == (12, 9, 32)
+    assert set(listed.unknown) == {"MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CERT_FILE"}
+    assert listed.entries == [item] and not listed.systemd.assignments
+
+
+def test_services_that_share_an_anchor_share_one_environment():
+    text = """\
+x-minio: &minio
+  image: minio/minio
+  environment:
+    MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373
+    MINIO_KMS_KES_KEY_NAME: minio-key
+services:
+  minio1: {<<: *minio, hostname: minio1}
+  minio2:
+    <<: *minio
+    environment:
+      <<: {MINIO_KMS_KES_KEY_NAME: other-key}
+      MINIO_KMS_KES_ENDPOINT: https://kes2.example.net:7373
+"""
+    first, second = compose_services(SourceFile(Path("compose.yaml"), text)).minio
+    assert first.label == "the Compose service 'minio1'" and first.get("MINIO_KMS_KES_KEY_NAME").line == 5
+    assert [(e.name, e.value) for e in second.entries] == [("MINIO_KMS_KES_KEY_NAME", "other-key"),
+                                                          ("MINIO_KMS_KES_ENDPOINT", "https://kes2.example.net:7373")]
+
+
+def test_a_kubernetes_env_with_values_from_secrets():
+    text = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: minio}
+spec:
+  template:
+    spec:
+      containers:
+        - name: minio
+          image: quay.io/minio/minio
+          env:
+            - {name: MINIO_KMS_KES_ENDPOINT, value: "https://kes.example.net:7373"}
+            - name: MINIO_KMS_KES_API_KEY
+              valueFrom: {secretKeyRef: {name: kes, key: api-key}}
+            - {name: MINIO_KMS_KES_KEY_NAME, value: "$(KEY_NAME)"}
+            - {name: MINIO_KMS_KES_CAPATH}
+"""
+    (env,) = kubernetes_manifest(SourceFile(Path("minio.yaml"), text)).containers.minio
+    assert env.label == "container 'minio' of StatefulSet 'minio'"
+    assert env.get("MINIO_KMS_KES_ENDPOINT").value_column == 54
+    assert set(env.unknown) == {"MINIO_KMS_KES_API_KEY", "MINIO_KMS_KES_KEY_NAME"}
+    assert env.get("MINIO_KMS_KES_CAPATH").value == ""  # neither value nor valueFrom: the empty string
+
+
+KES_CONFIG = """\
+address: 0.0.0.0:7373
+admin: {identity: disabled}
+tls: {key: /certs/kes.key, cert: /certs/kes.crt}
+cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}
+policy:
+  minio:
+    allow: [/v1/key/create/minio-*, /v1/key/generate/minio-*, /v1/key/decrypt/minio-*]
+    identities: [IDENTITY]
+keystore: {fs: {path: /data/keys}}
+"""
+
+COMPOSE = """\
+x-minio: &minio
+  image: quay.io/minio/minio:RELEASE.2024-01-11T07-46-16Z
+  command: server http://minio{1...2}/data
+  environment:
+    MINIO_KMS_KES_ENDPOINT: https://HOST:7373
+    MINIO_KMS_KES_CERT_FILE: /certs/minio.crt
+    MINIO_KMS_KES_KEY_FILE: /certs/minio.key
+    MINIO_KMS_KES_CAPATH: /certs/ca.crt
+    MINIO_KMS_KES_KEY_NAME: minio-default-key
+  volumes: [./certs:/certs:ro]
+services:
+  minio1: {<<: *minio}
+  minio2: {<<: *minio}
+  kes:
+    image: minio/kes:2024-01-11T13-09-29Z
+    command: server --config /etc/kes/config.yaml
+    volumes: [./kes:/etc/kes:ro, ./certs:/certs:ro]
+"""
+
+
+def _compose_project(write, tmp_path, host: str, bound: bool) -> tuple[Path, str]:
+    """A Compose project of two MinIO services and KES, with its certificates; `bound`: the policy names MinIO's
+    identity."""
+    ca = issue("Example CA", ca=True)
+    issue("kes", issuer=ca, dns=("kes.example.net",), eku=("server",)).write(tmp_path / "certs", "kes")
+    client = issue("minio", issuer=ca, eku=("client",))
+    client.write(tmp_path / "certs", "minio")
+    (tmp_path / "certs" / "ca.crt").write_bytes(ca.cert_pem())
+    identity = identity_of_certificate(client.certificate)
+    write("kes/config.yaml", KES_CONFIG.replace("IDENTITY", identity if bound else "0" * 64))
+    return write("compose.yaml", COMPOSE.replace("HOST", host)), identity
+
+
+def test_a_compose_project_is_checked_as_one_deployment(write, tmp_path):
+    compose_file, identity = _compose_project(write, tmp_path, "kes", bound=False)
+    result = lint([tmp_path])
+    (deployment,) = result.deployments
+    assert deployment.kes is not None and [env.label for env in deployment.envs] == ["the Compose service 'minio1'"]
+    assert result.file_notes()[compose_file] == ["runs `kes server` in the Compose service 'kes'",
+                                                 "MinIO's KMS settings in the Compose service 'minio1'"]
+    by_code = {f.code: f for f in result.findings}
+    assert "CRT001" not in by_code  # every certificate was found through the services' mounts
+    unbound, not_in_san = by_code["DEP100"], by_code["CRT021"]
+    assert unbound.location.path == compose_file and identity in unbound.message
+    assert text_at(compose_file, unbound.location.line, unbound.location.column, 16) == "/certs/minio.crt"
+    assert text_at(compose_file, not_in_san.location.line, not_in_san.location.column, 17) == "https://kes:7373"[:17]
+    assert "host 'kes' of MINIO_KMS_KES_ENDPOINT is not covered" in not_in_san.message
+
+
+def test_a_compose_project_that_is_right_has_no_such_findings(write, tmp_path):
+    _compose_project(write, tmp_path, "kes.example.net", bound=True)
+    codes = {f.code for f in lint([tmp_path]).findings}
+    assert not codes & {"DEP100", "CRT021", "CRT001", "ENV051", "ENV053"}
+
+
+def test_values_kescheck_cannot_know_count_as_set(write, tmp_path):
+    path = write("compose.yaml", """\
+        services:
+          minio:
+            image: minio/minio
+            environment:
+              MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373
+              MINIO_KMS_KES_KEY_NAME: ${KES_KEY_NAME}
+              MINIO_KMS_KES_API_KEY: ${KES_API_KEY}
+              MINIO_KMS_KES_CERT_FILE: /certs/minio.crt
+        """)
+    findings = lint([path]).findings
+    codes = {f.code for f in findings}
+    assert "ENV051" not in codes and "ENV105" not in codes  # the key name is set, to a value not known here
+    (conflict,) = [f for f in findings if f.code == "ENV052"]  # MinIO refuses an API key next to a certificate
+    assert conflict.location.path == path
+
+
+def test_a_named_compose_file_with_minio_alone_is_read(cli, write):
+    path = write("compose.yaml", f"""\
+        services:
+          minio:
+            image: minio/minio
+            environment:
+              - MINIO_KMS_KES_ENDPOINT=https://play.min.io:7373
+              - MINIO_KMS_KES_KEY_NAME=my-key
+              - MINIO_KMS_KES_API_KEY={CANARY}
+        """)
+    run = cli("lint", path, "--format", "json")
+    report = json.loads(run.stdout)
+    assert run.status == 1 and report["files"][0]["kind"] == "containers"
+    assert {"ENV102", "ENV057"} <= {f["code"] for f in report["findings"]}
+    for fmt in ("json", "sarif", "rich", "github", "junit", "gitlab"):
+        assert CANARY not in cli("lint", path, "--format", fmt).stdout
+
+
+def test_a_suppression_comment_on_an_environment_line(write):
+    path = write("compose.yaml", """\
+        services:
+          minio:
+            image: minio/minio
+            environment:
+              MINIO_KMS_KES_ENDPOINT: https://play.min.io:7373  # kescheck: ignore[ENV102] -- the sandbox is intended
+              MINIO_KMS_KES_KEY_NAME: my-key
+        """)
+    (finding,) = [f for f in lint([path]).findings if f.code == "ENV102"]
+    assert finding.suppressed_by is not None
+
+
+def test_a_run_with_certificates_writes_nothing_to_stderr(tmp_path, write):
+    _compose_project(write, tmp_path, "kes.example.net", bound=True)
+    run = subprocess.run([sys.executable, "-m", "kescheck", "lint", str(tmp_path), "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.stderr == "" and json.loads(run.stdout)["files"]
+
+
+def test_what_a_container_environment_lacks_is_reported_at_its_key(write):
+    path = write("compose.yaml", """\
+        services:
+          minio:
+            image: minio/minio
+            environment:
+              MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373
+        """)
+    findings = {f.code: f for f in lint([path]).findings}
+    for code in ("ENV051", "ENV053"):  # no key name; no way to authenticate
+        assert (findings[code].location.line, findings[code].location.column) == (4, 5)
+    assert "the environment of the Compose service 'minio' does not set MinIO's root credentials" in \
+        findings["ENV111"].message
+
+
+def test_a_variable_that_overrides_a_merged_one_is_no_duplicate(write):
+    path = write("compose.yaml", """\
+        x-kms: &kms
+          MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373
+          MINIO_KMS_KES_KEY_NAME: minio-key
+        services:
+          minio:
+            image: minio/minio
+            environment:
+              <<: *kms
+              MINIO_KMS_KES_KEY_NAME: other-key
+        """)
+    (env,) = lint([path]).deployments[0].envs
+    assert [(e.name, e.value) for e in env.entries] == [("MINIO_KMS_KES_ENDPOINT", "https://kes.example.net:7373"),
+                                                       ("MINIO_KMS_KES_KEY_NAME", "other-key")]
