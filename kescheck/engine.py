@@ -375,17 +375,11 @@ def unit_config_path(loaded: LoadedFile) -> Path | None:
     return path if path.is_absolute() else loaded.path.parent / path
 
 
-def container_config_path(container: KesContainer) -> Path | None:
-    """Where the KES config a container's `kes server --config` names is on this host, when a mount tells."""
-    config = container.config
-    return container.on_host(config.text) if config is not None and config.names_known_path else None
-
-
 def _launcher_configs(collector: _Collector) -> None:
     """The KES config each unit names, and each container's mounted one, is loaded like a partner (not named)
     when it exists and is not yet in."""
     for loaded in list(collector.files.values()):
-        for path in [unit_config_path(loaded)] + [container_config_path(c) for c in loaded.containers]:
+        for path in [unit_config_path(loaded)] + [c.config_on_host for c in loaded.containers]:
             if path is not None and path.is_file() and collector.count < MAX_FILES:
                 collector.add(path, named=False, explicit=True)
 
@@ -479,7 +473,7 @@ def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile],
 
         joined: Deployment | None = None
         for container in loaded.containers:
-            mounted = container_config_path(container)
+            mounted = container.config_on_host
             home = home_of((by_key.get(_key(mounted)) if mounted is not None else None) or nearest)
             home.containers.append(container)
             joined = joined or (home if home.kes is not None else None)
@@ -490,7 +484,7 @@ def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile],
 
 def _with_image_release(deployment: Deployment) -> None:
     """Without --kes-version, the release that KES's image tag names (`minio/kes:v0.22.3`) is the one a deployment
-    runs when its containers agree on it (SYS006 reports when they do not): its KES config's generation is decided
+    runs when its containers agree on it (SYS010 reports when they do not): its KES config's generation is decided
     again for that release, and every rule that reads `kes_version` uses it."""
     tagged = [container for container in deployment.containers if container.release]
     if deployment.options.kes_version is not None or not tagged:

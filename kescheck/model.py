@@ -121,8 +121,8 @@ class Deployment:
         if path.is_absolute():
             mounting = self.containers if self.kes is not None and origin is self.kes.source else \
                 [env for env in self.envs if env.source is origin]
-            for container in mounting:
-                mounted = container.on_host(path_text)
+            for mounter in mounting:
+                mounted = mounter.on_host(path_text)
                 if mounted is not None:
                     return mounted
             return path

@@ -19,6 +19,13 @@ from kescheck.load.source import SourceFile
 CANARY = "Canary-Api-Key-Value-8f3a1c"
 
 
+def minio_compose(*variables: str) -> str:
+    """A Compose file whose service `minio` sets the KES endpoint (line 5) and `variables` (`NAME: value`)."""
+    return ("services:\n  minio:\n    image: minio/minio\n    environment:\n"
+            "      MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373\n"
+            + "".join(f"      {variable}\n" for variable in variables))
+
+
 def text_at(path: Path, line: int, column: int, length: int) -> str:
     return path.read_text().splitlines()[line - 1][column - 1:column - 1 + length]
 
@@ -183,16 +190,9 @@ def test_a_compose_project_that_is_right_has_no_such_findings(write, tmp_path):
 
 
 def test_values_kescheck_cannot_know_count_as_set(write, tmp_path):
-    path = write("compose.yaml", """\
-        services:
-          minio:
-            image: minio/minio
-            environment:
-              MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373
-              MINIO_KMS_KES_KEY_NAME: ${KES_KEY_NAME}
-              MINIO_KMS_KES_API_KEY: ${KES_API_KEY}
-              MINIO_KMS_KES_CERT_FILE: /certs/minio.crt
-        """)
+    path = write("compose.yaml", minio_compose("MINIO_KMS_KES_KEY_NAME: ${KES_KEY_NAME}",
+                                               "MINIO_KMS_KES_API_KEY: ${KES_API_KEY}",
+                                               "MINIO_KMS_KES_CERT_FILE: /certs/minio.crt"))
     findings = lint([path]).findings
     codes = {f.code for f in findings}
     assert "ENV051" not in codes and "ENV105" not in codes  # the key name is set, to a value not known here
@@ -239,13 +239,7 @@ def test_a_run_with_certificates_writes_nothing_to_stderr(tmp_path, write):
 
 
 def test_what_a_container_environment_lacks_is_reported_at_its_key(write):
-    path = write("compose.yaml", """\
-        services:
-          minio:
-            image: minio/minio
-            environment:
-              MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373
-        """)
+    path = write("compose.yaml", minio_compose())
     findings = {f.code: f for f in lint([path]).findings}
     for code in ("ENV051", "ENV053"):  # no key name; no way to authenticate
         assert (findings[code].location.line, findings[code].location.column) == (4, 5)
@@ -268,3 +262,32 @@ def test_a_variable_that_overrides_a_merged_one_is_no_duplicate(write):
     (env,) = lint([path]).deployments[0].envs
     assert [(e.name, e.value) for e in env.entries] == [("MINIO_KMS_KES_ENDPOINT", "https://kes.example.net:7373"),
                                                        ("MINIO_KMS_KES_KEY_NAME", "other-key")]
+
+
+def test_anchors_merged_into_anchors_are_read_once():
+    """Each level merges every mapping of the level below six times: expanded, 6**8 merges; read once, a few dozen."""
+    levels = ["x-level0: &level0 {MINIO_KMS_KES_KEY_NAME: minio-key}\n"]
+    for depth in range(1, 9):
+        sources = ", ".join([f"*level{depth - 1}"] * 6)
+        levels.append(f"x-level{depth}: &level{depth} {{<<: [{sources}], MINIO_LEVEL_{depth}: '{depth}'}}\n")
+    text = "".join(levels) + ("services:\n  minio:\n    image: minio/minio\n    environment:\n      <<: *level8\n"
+                              "      MINIO_KMS_KES_ENDPOINT: https://kes.example.net:7373\n")
+    (env,) = compose_services(SourceFile(Path("compose.yaml"), text)).minio
+    assert env.get("MINIO_KMS_KES_KEY_NAME").line == 1 and env.get("MINIO_LEVEL_8").value == "8"
+
+
+def test_a_merged_secret_is_masked_where_every_service_overrides_it(cli, write):
+    path = write("compose.yaml", f"""\
+        x-common: &common
+          MINIO_ROOT_PASSWORD: {CANARY}
+          MINIO_KMS_KES_ENDPOINT: https://play.min.io:7373
+          MINIO_KMS_KES_KEY_NAME: minio-key
+        services:
+          minio:
+            image: minio/minio
+            environment:
+              <<: *common
+              MINIO_ROOT_PASSWORD: ${{ROOT_PASSWORD}}
+        """)
+    run = cli("lint", path, "--format", "rich")  # ENV102's code frame shows line 2
+    assert "ENV102" in run.stdout and "MINIO_ROOT_PASSWORD" in run.stdout and CANARY not in run.stdout

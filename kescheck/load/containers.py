@@ -34,7 +34,6 @@ _POD_SPEC_PATHS = {
 _MAY_START_KES = (re.compile(r"\bkes\b"), re.compile(r"\bserver\b"))
 """Both must occur in a text before it is composed to look for containers that run `kes server`."""
 _COMPOSE_SERVICES = re.compile(r"^services[ \t]*:", re.MULTILINE)
-_MAX_MERGE_DEPTH = 8
 
 
 _RELEASE_TAG = re.compile(r"^(?:v?\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$")
@@ -64,6 +63,12 @@ class KesContainer(KesLauncher):
 
     def on_host(self, container_path: str) -> Path | None:
         return on_host(self.mounts, container_path)
+
+    @property
+    def config_on_host(self) -> Path | None:
+        """Where the KES config its `kes server --config` names is on this host, when a mount tells."""
+        config = self.config
+        return self.on_host(config.text) if config is not None and config.names_known_path else None
 
     @property
     def release(self) -> str | None:
@@ -172,6 +177,8 @@ class ContainerReader:
         self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
         self.minio: list[MinioEnvironment] = []
         """The environments of MinIO's containers read so far that hold KMS settings."""
+        self._merged: dict[int, list] = {}
+        self._marked: set[int] = set()
 
     def pairs(self, node):
         """(name, key node, value node) for each scalar key of a mapping, in order, duplicates included."""
@@ -180,19 +187,29 @@ class ContainerReader:
                 if isinstance(key, self.scalar_node):
                     yield str(key.value), key, value
 
-    def merged_pairs(self, node, depth: int = 0):
+    def merged_pairs(self, node) -> list:
         """`pairs`, with the keys a `<<: *anchor` merge key brings first (YAML's merge: the mapping's own keys win;
-        of several merged mappings, the first does). Compose files share settings between services this way."""
-        merged, own = [], []
+        of several merged mappings, the first does). Compose files share settings between services this way. Each
+        mapping is merged once per file, so anchors merged into anchors cannot make the work grow."""
+        cached = self._merged.get(id(node))
+        if cached is not None:
+            return cached
+        self._merged[id(node)] = []  # a merge that leads back to this mapping adds nothing
+        merged: dict[str, tuple] = {}
+        own = []
         for name, key, value in self.pairs(node):
-            if name == "<<" and key.style is None:
-                sources = value.value if isinstance(value, self.sequence_node) else [value]
-                if depth < _MAX_MERGE_DEPTH:
-                    for source in reversed(sources):
-                        merged += self.merged_pairs(source, depth + 1)
+            if self._is_merge(name, key):
+                for source in value.value if isinstance(value, self.sequence_node) else [value]:
+                    for pair in self.merged_pairs(source):
+                        merged.setdefault(pair[0], pair)
             else:
                 own.append((name, key, value))
-        return merged + own
+        self._merged[id(node)] = found = list(merged.values()) + own
+        return found
+
+    @staticmethod
+    def _is_merge(name: str, key) -> bool:
+        return name == "<<" and key.style is None
 
     def entries(self, node) -> dict:
         """A mapping's scalar keys: name -> (key node, value node); the last one wins, as in Kubernetes and Compose."""
@@ -214,8 +231,14 @@ class ContainerReader:
     def _mark_environment(self, node) -> None:
         """Kubernetes `env: [{name, value}]`, Compose `environment:` as a mapping or as `NAME=value` strings."""
         if isinstance(node, self.mapping_node):
-            for name, _, value in self.merged_pairs(node):
-                if is_secret_variable(name):
+            if id(node) in self._marked:
+                return
+            self._marked.add(id(node))
+            for name, key, value in self.pairs(node):  # a merged value is marked even where it is overridden
+                if self._is_merge(name, key):
+                    for source in value.value if isinstance(value, self.sequence_node) else [value]:
+                        self._mark_environment(source)
+                elif is_secret_variable(name):
                     self.mark_secret(value)
         elif isinstance(node, self.sequence_node):
             for item in node.value:

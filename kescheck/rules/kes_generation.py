@@ -117,7 +117,8 @@ def key_not_in_generation(deployment):
             continue
         yield at_node(config.source, node, f"`{dotted}` is not a key KES {version.strip()} knows, so that release "
                                            f"ignores it: {release_words(introduced)} introduced it"
-                                           f"{_g2_key_consequence(dotted, version)}{_g2_key_conflict(config, version, deployment.options.kes_version_origin)}",
+                                           f"{_g2_key_consequence(dotted, version)}"
+                                           f"{_g2_key_conflict(config, version, deployment.options.kes_version_origin)}",
                       anchor=dotted)
     for dotted, removed in REMOVED.items():
         node = _key_node(config, dotted) if version and config.generation is not CURRENT else None

@@ -305,10 +305,9 @@ def _missing_files(deployment):
     not exist here. A path holding `$VAR`, a `%` specifier or a glob is not resolved; a missing file named with `-`
     is skipped, as systemd skips it."""
     for container in deployment.containers:
-        config = container.config
-        mounted = container.on_host(config.text) if config is not None and config.names_known_path else None
+        mounted = container.config_on_host
         if mounted is not None and not mounted.exists():
-            yield container, config, mounted, "mounted config"
+            yield container, container.config, mounted, "mounted config"
     unit = deployment.unit
     if unit is None:
         return
