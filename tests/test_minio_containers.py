@@ -291,3 +291,12 @@ def test_a_merged_secret_is_masked_where_every_service_overrides_it(cli, write):
         """)
     run = cli("lint", path, "--format", "rich")  # ENV102's code frame shows line 2
     assert "ENV102" in run.stdout and "MINIO_ROOT_PASSWORD" in run.stdout and CANARY not in run.stdout
+
+
+def test_quotes_compose_keeps_are_reported_at_the_quote(write):
+    path = write("compose.yaml", 'services:\n  minio:\n    image: minio/minio\n    environment:\n'
+                                 '      - MINIO_KMS_KES_ENDPOINT="https://kes.example.net:7373"\n'
+                                 '      - MINIO_KMS_KES_KEY_NAME=minio-key\n')
+    (finding,) = [f for f in lint([path]).findings if f.code == "ENV011"]
+    assert text_at(path, finding.location.line, finding.location.column, 9) == '"https://'
+    assert finding.message.startswith('Compose gives MINIO_KMS_KES_ENDPOINT `"https://kes.example.net:7373"`')

@@ -106,8 +106,10 @@ class MinioEnvironment(EnvFile):
     source_kind = "containers"
 
     def __init__(self, source: SourceFile, label: str, position: tuple[int, int],
-                 assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount]) -> None:
+                 assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False) -> None:
         self.source = source
+        self.compose_list = compose_list
+        """Written as Compose's `- NAME=value` items, whose value is everything after the `=`, quotes included."""
         self.systemd_may_read = False
         self.label = label
         """`the Compose service 'minio'`, `container 'minio' of StatefulSet 'minio'`."""
@@ -338,7 +340,8 @@ class ContainerReader:
                        else self._kubernetes_environment(node))
         if not any(entry.name.startswith("MINIO_KMS_") for entry, _ in assignments):
             return None
-        return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, mounts)
+        return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, mounts,
+                                compose_list=environment_key == "environment" and isinstance(node, self.sequence_node))
 
     def _entry(self, name: str, value: str, name_at: tuple[int, int], value_node, value_offset: int) -> EnvEntry:
         """An entry whose value starts `value_offset` characters into the string scalar `value_node` (its name, for

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Finding, Location, Severity
+from ..load.containers import MinioEnvironment
 from ..load.envfile import EnvEntry, EnvFile, go_trim, is_valid_variable_name
 from .base import Example, at_entry, at_line, rule
 
@@ -311,3 +312,34 @@ def invalid_variable_name(deployment):
                 name = f"`{entry.key}`"
             yield at_entry(env, entry, f"{name} is not a valid variable name: systemd ignores this assignment and "
                            "nothing reads it under the name that was meant", on_value=False)
+
+
+def _compose_quoted(text: str) -> str:
+    """`compose.yaml` with a MinIO service whose list-form environment sets the key name as `text` does."""
+    return ("services:\n  minio:\n    image: minio/minio\n    environment:\n"
+            "      - MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+            f"      - {text}\n")
+
+
+@rule("ENV011", "compose-list-quotes", Severity.WARNING, "Compose keeps the quotes of a `- NAME=\"value\"` item",
+      rationale="""In a Compose `environment:` list, an item `NAME=value` gives the variable everything after
+      the first `=`, quotes included (docker/compose#2854): `- MINIO_KMS_KES_KEY_NAME="minio-key"` makes MinIO ask
+      KES for a key named `"minio-key"`, with the quotes, and an endpoint or file path in quotes is no endpoint or
+      path at all. Env files and the mapping form remove them; this form does not.""",
+      fix="Drop the quotes (`- NAME=value`), or write the mapping form (`NAME: \"value\"`), where YAML removes "
+          "them.",
+      examples=(Example((("compose.yaml", _compose_quoted('MINIO_KMS_KES_KEY_NAME="minio-key"')),), True),
+                Example((("compose.yaml", _compose_quoted("MINIO_KMS_KES_KEY_NAME='minio-key'")),), True),
+                Example((("compose.yaml", _compose_quoted("MINIO_KMS_KES_KEY_NAME=minio-key")),), False),
+                Example((("compose.yaml", _compose_quoted('"MINIO_KMS_KES_KEY_NAME=minio-key"')),), False,
+                        "YAML's quotes around the whole item are YAML's")))
+def compose_list_quotes(deployment):
+    for env in deployment.envs:
+        if not isinstance(env, MinioEnvironment) or not env.compose_list:
+            continue
+        for entry in env.entries:
+            text = entry.value
+            if len(text) >= 2 and text[0] == text[-1] and text[0] in _QUOTES:
+                shown = "its value" if entry.is_secret else f"`{text}`"
+                yield at_entry(env, entry, f"Compose gives {entry.key} {shown} with the quotes: MinIO reads them as "
+                                           "part of the value")
