@@ -300,3 +300,30 @@ def test_quotes_compose_keeps_are_reported_at_the_quote(write):
     (finding,) = [f for f in lint([path]).findings if f.code == "ENV011"]
     assert text_at(path, finding.location.line, finding.location.column, 9) == '"https://'
     assert finding.message.startswith('Compose gives MINIO_KMS_KES_ENDPOINT `"https://kes.example.net:7373"`')
+
+
+def test_a_kubernetes_minio_joins_the_kes_config_beside_it(write, tmp_path):
+    path = write("deploy/minio.yaml", """\
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: minio}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: minio
+                  image: quay.io/minio/minio
+                  env:
+                    - {name: MINIO_KMS_KES_ENDPOINT, value: "https://kes.example.net:7000"}
+                    - {name: MINIO_KMS_KES_KEY_NAME, value: minio-key}
+                    - name: MINIO_KMS_KES_API_KEY
+                      valueFrom: {secretKeyRef: {name: kes, key: api-key}}
+        """)
+    write("deploy/kes-config.yaml", KES_CONFIG.replace("IDENTITY", "0" * 64))
+    result = lint([tmp_path / "deploy"])
+    (deployment,) = result.deployments
+    assert deployment.kes is not None and [e.label for e in deployment.envs] == ["container 'minio' of StatefulSet 'minio'"]
+    (mismatch,) = [f for f in result.findings if f.code == "DEP001"]  # KES listens on 7373
+    location = mismatch.location
+    assert location.path == path and text_at(path, location.line, location.column, 28) == "https://kes.example.net:7000"
+    assert "ENV053" not in {f.code for f in result.findings}  # the API key comes from a Secret
