@@ -19,6 +19,11 @@ from kescheck.load.source import SourceFile
 CANARY = "Canary-Api-Key-Value-8f3a1c"
 
 
+MINIO_STATEFULSET = ("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: minio}\nspec:\n  template:\n    spec:\n"
+                     "      containers:\n        - name: minio\n          image: quay.io/minio/minio\n          env:\n")
+"""A StatefulSet whose MinIO container's `env:` is still open: a test adds its items (12 spaces in), from line 11."""
+
+
 def minio_compose(*variables: str) -> str:
     """A Compose file whose service `minio` sets the KES endpoint (line 5) and `variables` (`NAME: value`)."""
     return ("services:\n  minio:\n    image: minio/minio\n    environment:\n"
@@ -97,17 +102,7 @@ services:
 
 
 def test_a_kubernetes_env_with_values_from_secrets():
-    text = """\
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: minio}
-spec:
-  template:
-    spec:
-      containers:
-        - name: minio
-          image: quay.io/minio/minio
-          env:
+    text = MINIO_STATEFULSET + """\
             - {name: MINIO_KMS_KES_ENDPOINT, value: "https://kes.example.net:7373"}
             - name: MINIO_KMS_KES_API_KEY
               valueFrom: {secretKeyRef: {name: kes, key: api-key}}
@@ -303,22 +298,12 @@ def test_quotes_compose_keeps_are_reported_at_the_quote(write):
 
 
 def test_a_kubernetes_minio_joins_the_kes_config_beside_it(write, tmp_path):
-    path = write("deploy/minio.yaml", """\
-        apiVersion: apps/v1
-        kind: StatefulSet
-        metadata: {name: minio}
-        spec:
-          template:
-            spec:
-              containers:
-                - name: minio
-                  image: quay.io/minio/minio
-                  env:
-                    - {name: MINIO_KMS_KES_ENDPOINT, value: "https://kes.example.net:7000"}
-                    - {name: MINIO_KMS_KES_KEY_NAME, value: minio-key}
-                    - name: MINIO_KMS_KES_API_KEY
-                      valueFrom: {secretKeyRef: {name: kes, key: api-key}}
-        """)
+    path = write("deploy/minio.yaml", MINIO_STATEFULSET + """\
+            - {name: MINIO_KMS_KES_ENDPOINT, value: "https://kes.example.net:7000"}
+            - {name: MINIO_KMS_KES_KEY_NAME, value: minio-key}
+            - name: MINIO_KMS_KES_API_KEY
+              valueFrom: {secretKeyRef: {name: kes, key: api-key}}
+""")
     write("deploy/kes-config.yaml", KES_CONFIG.replace("IDENTITY", "0" * 64))
     result = lint([tmp_path / "deploy"])
     (deployment,) = result.deployments
