@@ -432,6 +432,11 @@ def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
     return deployments
 
 
+def _deployment_of(deployments: list[Deployment], config: LoadedFile | None) -> Deployment | None:
+    """The first deployment of the KES config `config`, which units and containers join."""
+    return next((d for d in deployments if config is not None and d.kes is config.kes), None)
+
+
 def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], units: list[LoadedFile],
                 options: Options) -> list[Deployment]:
     """Each unit joins the deployment of the KES config its `--config` names, or of the only KES config among the
@@ -442,7 +447,7 @@ def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], unit
         target = by_key.get(_key(path)) if path is not None else None
         if target is None and len(kes_files) == 1 and (path is None or not path.exists()):
             target = kes_files[0]  # a file that exists but is no KES config here pairs with nothing
-        home = next((d for d in deployments if target is not None and d.kes is target.kes), None)
+        home = _deployment_of(deployments, target)
         if home is None or home.unit is not None:
             home = Deployment(str(loaded.source.path), target.kes if target else None, [], None, options)
             deployments.append(home)
@@ -463,7 +468,7 @@ def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile],
         own: list[Deployment] = []
 
         def home_of(target: LoadedFile | None) -> Deployment:
-            found = next((d for d in deployments if target is not None and d.kes is target.kes), None)
+            found = _deployment_of(deployments, target)
             if found is None:
                 if not own:
                     own.append(Deployment(str(loaded.source.path), None, [], None, options))

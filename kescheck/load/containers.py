@@ -137,10 +137,16 @@ class MinioEnvironment(EnvFile):
         return on_host(self.mounts, container_path)
 
 
+def _image_name_and_tag(reference: str) -> tuple[str, str]:
+    """(`kes`, `v0.22.3`) of `quay.io/minio/kes:v0.22.3@sha256:...`: the last path part of the repository, without
+    the registry (whose `:port` is no tag), and the tag (empty when there is none)."""
+    name, _, tag = reference.strip().partition("@")[0].rsplit("/", 1)[-1].partition(":")
+    return name, tag
+
+
 def is_minio_image(reference: str) -> bool:
     """`minio/minio`, `quay.io/minio/minio:RELEASE.2024-01-11T07-46-16Z`, `bitnami/minio`: an image named `minio`."""
-    name = reference.strip().partition("@")[0]
-    return name.rsplit("/", 1)[-1].partition(":")[0] == "minio"
+    return _image_name_and_tag(reference)[0] == "minio"
 
 
 def may_hold_containers(text: str) -> bool:
@@ -155,18 +161,14 @@ def may_be_compose_file(text: str) -> bool:
 
 def is_kes_image(reference: str) -> bool:
     """`minio/kes`, `quay.io/minio/kes:2024-01-11T13-09-29Z`, `kes@sha256:...`: an image whose name is `kes`."""
-    name = reference.strip().partition("@")[0]
-    repository = name.rsplit("/", 1)[-1].partition(":")[0]
-    return repository == "kes"
+    return _image_name_and_tag(reference)[0] == "kes"
 
 
 def image_release(reference: str) -> str | None:
     """`v0.22.3` of `minio/kes:v0.22.3`, `2024-01-11T13-09-29Z` of `quay.io/minio/kes:2024-01-11T13-09-29Z@sha256:...`;
     None unless the image is KES's and its tag names a release."""
-    if not is_kes_image(reference):
-        return None
-    tag = reference.strip().partition("@")[0].rsplit("/", 1)[-1].partition(":")[2]
-    return tag if _RELEASE_TAG.match(tag) else None
+    name, tag = _image_name_and_tag(reference)
+    return tag if name == "kes" and _RELEASE_TAG.match(tag) else None
 
 
 class ContainerReader:
@@ -201,7 +203,7 @@ class ContainerReader:
         own = []
         for name, key, value in self.pairs(node):
             if self._is_merge(name, key):
-                for source in value.value if isinstance(value, self.sequence_node) else [value]:
+                for source in self._merge_sources(value):
                     for pair in self.merged_pairs(source):
                         merged.setdefault(pair[0], pair)
             else:
@@ -212,6 +214,10 @@ class ContainerReader:
     @staticmethod
     def _is_merge(name: str, key) -> bool:
         return name == "<<" and key.style is None
+
+    def _merge_sources(self, value) -> list:
+        """The mappings a merge key brings: `<<: *one` or `<<: [*first, *second]`."""
+        return list(value.value) if isinstance(value, self.sequence_node) else [value]
 
     def entries(self, node) -> dict:
         """A mapping's scalar keys: name -> (key node, value node); the last one wins, as in Kubernetes and Compose."""
@@ -238,7 +244,7 @@ class ContainerReader:
             self._marked.add(id(node))
             for name, key, value in self.pairs(node):  # a merged value is marked even where it is overridden
                 if self._is_merge(name, key):
-                    for source in value.value if isinstance(value, self.sequence_node) else [value]:
+                    for source in self._merge_sources(value):
                         self._mark_environment(source)
                 elif is_secret_variable(name):
                     self.mark_secret(value)
