@@ -1,6 +1,7 @@
 """From paths to findings: collect files, recognise them, build deployments, run the rules."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import stat
@@ -21,7 +22,7 @@ from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, displa
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
 from .model import Deployment, Options
-from .parallel import frozen_objects, split_map
+from .parallel import MINIMUM_SHARE, can_fork, frozen_objects, split_in_two_phases, split_map, worker_count
 from .rules import all_rules
 from .rules.base import Rule
 from .settings import Settings
@@ -375,12 +376,18 @@ def unit_config_path(loaded: LoadedFile) -> Path | None:
     return path if path.is_absolute() else loaded.path.parent / path
 
 
+def _launched_configs(loaded: LoadedFile) -> list[Path]:
+    """The KES configs a unit names, or a file's containers have mounted."""
+    paths = [unit_config_path(loaded)] + [container.config_on_host for container in loaded.containers]
+    return [path for path in paths if path is not None]
+
+
 def _launcher_configs(collector: _Collector) -> None:
     """The KES config each unit names, and each container's mounted one, is loaded like a partner (not named)
     when it exists and is not yet in."""
     for loaded in list(collector.files.values()):
-        for path in [unit_config_path(loaded)] + [c.config_on_host for c in loaded.containers]:
-            if path is not None and path.is_file() and collector.count < MAX_FILES:
+        for path in _launched_configs(loaded):
+            if path.is_file() and collector.count < MAX_FILES:
                 collector.add(path, named=False, explicit=True)
 
 
@@ -419,14 +426,17 @@ def _declared(files: dict[Path, LoadedFile], settings: Settings, options: Option
     return deployments, claimed
 
 
-def _paired(rest: list[LoadedFile], options: Options) -> list[Deployment]:
+def _paired(rest: list[LoadedFile], options: Options, shard: bool = False) -> list[Deployment]:
     """Automatic pairing: one KES config among the inputs takes every env file; otherwise each
-    directory holding exactly one KES config pairs it with that directory's env files."""
+    directory holding exactly one KES config pairs it with that directory's env files.
+
+    `shard`: `rest` is one shard of a run whose KES configs are more than one (or none), so none is the only one."""
     kes_files = [f for f in rest if f.kes is not None]
     env_files = [f for f in rest if f.env is not None]
-    deployments = _paired_configs(kes_files, env_files, options)
-    deployments = _with_units(deployments, kes_files, [f for f in rest if f.unit is not None], options)
-    deployments = _with_containers(deployments, kes_files, [f for f in rest if f.kind == "containers"], options)
+    only = kes_files[0] if len(kes_files) == 1 and not shard else None
+    deployments = _paired_configs(kes_files, env_files, only, options)
+    deployments = _with_units(deployments, kes_files, only, [f for f in rest if f.unit is not None], options)
+    deployments = _with_containers(deployments, kes_files, only, [f for f in rest if f.kind == "containers"], options)
     for deployment in deployments:
         _with_image_release(deployment)
     return deployments
@@ -437,16 +447,16 @@ def _deployment_of(deployments: list[Deployment], config: LoadedFile | None) -> 
     return next((d for d in deployments if config is not None and d.kes is config.kes), None)
 
 
-def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], units: list[LoadedFile],
-                options: Options) -> list[Deployment]:
+def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], only: LoadedFile | None,
+                units: list[LoadedFile], options: Options) -> list[Deployment]:
     """Each unit joins the deployment of the KES config its `--config` names, or of the only KES config among the
     inputs (as env files do); a second unit for the same config, or a unit without one, is a deployment of its own."""
     by_key = {_key_of(f): f for f in kes_files}
     for loaded in units:
         path = unit_config_path(loaded)
         target = by_key.get(_key(path)) if path is not None else None
-        if target is None and len(kes_files) == 1 and (path is None or not path.exists()):
-            target = kes_files[0]  # a file that exists but is no KES config here pairs with nothing
+        if target is None and only is not None and (path is None or not path.exists()):
+            target = only  # a file that exists but is no KES config here pairs with nothing
         home = _deployment_of(deployments, target)
         if home is None or home.unit is not None:
             home = Deployment(str(loaded.source.path), target.kes if target else None, [], None, options)
@@ -456,15 +466,15 @@ def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], unit
     return deployments
 
 
-def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile], launchers: list[LoadedFile],
-                     options: Options) -> list[Deployment]:
+def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile], only: LoadedFile | None,
+                     launchers: list[LoadedFile], options: Options) -> list[Deployment]:
     """A container joins the deployment of the KES config its `--config` is mounted from (a Compose bind mount,
     config or secret), else of the only KES config in its file's directory, else of the only KES config among the
     inputs (as env files do). The containers of a file that join none are a deployment of their own."""
     by_key = {_key_of(f): f for f in kes_files}
     for loaded in launchers:
         beside = [f for f in kes_files if f.path.parent == loaded.path.parent]
-        nearest = beside[0] if len(beside) == 1 else kes_files[0] if len(kes_files) == 1 else None
+        nearest = beside[0] if len(beside) == 1 else only
         own: list[Deployment] = []
 
         def home_of(target: LoadedFile | None) -> Deployment:
@@ -515,9 +525,9 @@ def _with_unit_environment(deployment: Deployment) -> None:
                                      kes_env_unset=found.unset)
 
 
-def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], options: Options) -> list[Deployment]:
-    if len(kes_files) == 1:
-        only = kes_files[0]
+def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], only: LoadedFile | None,
+                    options: Options) -> list[Deployment]:
+    if only is not None:
         return [Deployment(str(only.source.path), only.kes, [f.env for f in env_files], None, options)]
     by_dir: dict[Path, list[LoadedFile]] = {}
     for f in kes_files:
@@ -536,7 +546,7 @@ def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], op
 
 
 def build_deployments(files: list[LoadedFile], settings: Settings, options: Options,
-                      collector: _Collector | None = None) -> list[Deployment]:
+                      collector: _Collector | None = None, shard: bool = False) -> list[Deployment]:
     """Settings-declared deployments first, then automatic pairing of the remaining files.
 
     Only deployments holding at least one file the user named are checked: a sibling loaded to
@@ -548,7 +558,7 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
         by_key = {_key_of(f): f for f in collector.files.values()}
     rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
     named_sources = {id(f.source) for f in by_key.values() if f.named}
-    automatic = [d for d in _paired(rest, options) if any(id(s) in named_sources for s in d.sources)]
+    automatic = [d for d in _paired(rest, options, shard) if any(id(s) in named_sources for s in d.sources)]
     return deployments + automatic
 
 
@@ -567,8 +577,13 @@ def run_rules(deployments: Iterable[Deployment], rules: list[Rule], settings: Se
 
     per_deployment = split_map(partial(_check_deployments, rules=rules, settings=settings, release=release),
                                deployments, jobs, before_fork=mark_env_secrets)
+    return _deduplicated(per_deployment)
+
+
+def _deduplicated(finding_lists: Iterable[list[Finding]]) -> list[Finding]:
+    """One finding per rule, place and message (deployments sharing a file find the same), sorted."""
     findings: dict[tuple, Finding] = {}
-    for produced in per_deployment:
+    for produced in finding_lists:
         for found in produced:
             findings.setdefault((found.code, found.location, found.message), found)
     return sorted(findings.values(), key=Finding.sort_key)
@@ -633,27 +648,134 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
     """The library entry point behind `kescheck lint`; `jobs`: worker processes a large batch may use."""
     options = options or Options()
     settings = settings or Settings()
+    paths = list(paths)
+    rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
     with frozen_objects() as settle:  # parsed trees live to the end: collections need not rescan them
-        collector = _Collector(options, settle)
-        named = _add_named(paths, collector, options, stdin)
-        _siblings(named, collector)
-        if not settings.deployments:
-            _repository_partners(named, collector)
-        _launcher_configs(collector)
-        files = list(collector.files.values())
-        deployments = build_deployments(files, settings, options, collector)
-        checked = {id(source) for deployment in deployments for source in deployment.sources}
-        files = sorted((f for f in collector.files.values() if id(f.source) in checked), key=lambda f: str(f.source.path))
-        rules = [r for r in all_rules() if not r.doctor and settings.rule_enabled(r.code, r.name)]
-        absent_files: dict = {}
-        for deployment in deployments:
-            deployment.absent_files = absent_files
-        settle()
-        findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
-    findings = apply_suppressions(findings, ((f.source, f.kind) for f in files), rules, settings, options)
+        checked = _in_shards(paths, options, settings, rules, jobs, settle) if jobs > 1 else None
+        if checked is None:
+            collector = _Collector(options, settle)
+            named = _add_named(paths, collector, options, stdin)
+            checked = _checked(collector, named, settings, rules, jobs)
+    findings = apply_suppressions(checked.findings, ((f.source, f.kind) for f in checked.files), rules, settings,
+                                  options)
+    errors = sorted(checked.errors, key=lambda e: str(e.path))
+    return LintResult(findings, checked.files, checked.deployments, rules, errors, checked.secrets)
+
+
+@dataclass
+class _Checked:
+    """What a lint run found before suppressions: in one process, or in one shard of its files."""
+
+    findings: list[Finding]
+    files: list[LoadedFile]
+    """The files of the deployments checked."""
+    deployments: list[Deployment]
+    errors: list[InputError]
+    secrets: set[str]
+    """The secret values of every file loaded, which no report may show."""
+
+
+def _checked(collector: _Collector, named: list[LoadedFile], settings: Settings, rules: list[Rule], jobs: int = 1,
+             shard: bool = False) -> _Checked:
+    """The rules run over the deployments that the collector's files form, once their partners are loaded."""
+    options = collector.options
+    _siblings(named, collector)
+    if not settings.deployments:
+        _repository_partners(named, collector)
+    _launcher_configs(collector)
+    deployments = build_deployments(list(collector.files.values()), settings, options, collector, shard)
+    in_deployments = {id(source) for deployment in deployments for source in deployment.sources}
+    files = sorted((f for f in collector.files.values() if id(f.source) in in_deployments),
+                   key=lambda f: str(f.source.path))
+    absent_files: dict = {}
+    for deployment in deployments:
+        deployment.absent_files = absent_files
+    collector.settle()
+    findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
     secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
-    errors = sorted(collector.errors, key=lambda e: str(e.path))
-    return LintResult(findings, files, deployments, rules, errors, secrets)
+    return _Checked(findings, files, deployments, collector.errors, secrets)
+
+
+SHARD_FILES = 2 * MINIMUM_SHARE
+"""Files per shard below which loading in one process is as fast (a deployment is about two files)."""
+
+
+def _in_shards(paths: list, options: Options, settings: Settings, rules: list[Rule], jobs: int,
+               settle) -> _Checked | None:
+    """A walk over directories, loaded and checked in shards of whole directories, one per worker process; None
+    when the run is not such a walk, or when its shards turn out not to be independent (the caller then lints
+    in one process, with the same result).
+
+    Pairing is per directory when a run holds several KES configs, so shards of whole directories form the same
+    deployments as the whole run, provided that none holds a file another shard holds too (a symbolic link) and
+    that each unit and container names a config of its own shard or none. Neither is known before the files
+    are read, so each shard reports what it loaded before it checks anything."""
+    if settings.deployments or not can_fork() or any(str(p) == STDIN or not Path(p).is_dir() for p in paths):
+        return None
+    walk_errors: list[InputError] = []
+    found: list[Path] = []
+    for directory in paths:
+        found.extend(itertools.islice(_walk(Path(directory), walk_errors), MAX_FILES + 1 - len(found)))
+        if len(found) > MAX_FILES:
+            return None
+    shares = _directory_shares(found, worker_count(len(found), jobs, SHARD_FILES))
+    if len(shares) < 2:
+        return None
+    parts = split_in_two_phases(partial(_load_share, options=options, settle=settle), _independent,
+                                partial(_check_share, settings=settings, rules=rules), shares)
+    if parts is None:
+        return None
+    files = sorted((f for part in parts for f in part.files), key=lambda f: str(f.source.path))
+    return _Checked(_deduplicated(part.findings for part in parts), files,
+                    [deployment for part in parts for deployment in part.deployments],
+                    walk_errors + [error for part in parts for error in part.errors],
+                    set().union(*(part.secrets for part in parts)))
+
+
+def _directory_shares(paths: list[Path], count: int) -> list[list[Path]]:
+    """`paths` cut into up to `count` contiguous shares of about equal size, never between two files of one
+    directory (they may pair with each other)."""
+    shares: list[list[Path]] = []
+    start = 0
+    for k in range(1, count + 1):
+        end = len(paths) * k // count
+        while 0 < end < len(paths) and paths[end].parent == paths[end - 1].parent:
+            end += 1
+        if end > start:
+            shares.append(paths[start:end])
+            start = end
+    return shares
+
+
+@dataclass(frozen=True)
+class _ShareSummary:
+    keys: frozenset[Path]
+    """The resolved paths of the files the shard loaded."""
+    kes_configs: int
+    self_contained: bool
+    """Every unit and container of the shard names a KES config the shard loaded, or none that exists."""
+
+
+def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSummary, _Collector]:
+    collector = _Collector(options, settle)
+    for path in paths:
+        collector.add(path, named=True)
+    loaded = collector.files
+    targets = [path for f in loaded.values() for path in _launched_configs(f)]
+    summary = _ShareSummary(frozenset(loaded), sum(f.kes is not None for f in loaded.values()),
+                            all(collector.key(path) in loaded for path in targets if path.is_file()))
+    return summary, collector
+
+
+def _independent(summaries: list[_ShareSummary]) -> bool:
+    keys = frozenset().union(*(summary.keys for summary in summaries))
+    return (all(summary.self_contained for summary in summaries)
+            and len(keys) == sum(len(summary.keys) for summary in summaries)
+            and sum(summary.kes_configs for summary in summaries) != 1)
+
+
+def _check_share(collector: _Collector, settings: Settings, rules: list[Rule]) -> _Checked:
+    return _checked(collector, [], settings, rules, shard=True)
 
 
 def with_findings(result: LintResult, findings: list[Finding]) -> LintResult:

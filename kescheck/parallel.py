@@ -1,9 +1,11 @@
 """A batch split over forked worker processes, for CI runs over many deployments.
 
-Workers are forked after every file is parsed, so they inherit the parsed trees instead of
-receiving them; each sends back only its results, pickled through a pipe. Anything that goes
-wrong in a worker (it dies, its answer is cut short) makes the parent compute that share itself:
-parallelism may make a run faster, never different.
+Two ways, one worker protocol. `split_in_two_phases` forks workers that each load and check a shard of the
+files: they report what they loaded, and go on only if the parent agrees that the shards are independent.
+`split_map` forks workers after every file is parsed, so they inherit the parsed trees instead of receiving them.
+Either way a worker keeps what it parsed and sends back only small summaries and its results, pickled through a
+pipe. Anything that goes wrong in a worker (it dies, its answer is cut short) makes the parent compute that share
+itself: parallelism may make a run faster, never different.
 """
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from typing import Callable, Sequence, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Share = TypeVar("Share")
+Summary = TypeVar("Summary")
+State = TypeVar("State")
 
 MINIMUM_SHARE = 50
 """Items per worker below which a fork costs more than it saves."""
@@ -83,6 +88,11 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+def worker_count(items: int, jobs: int, minimum_share: int) -> int:
+    """Processes for `items` when `jobs` are allowed: a share smaller than `minimum_share` costs more than it saves."""
+    return max(1, min(jobs, MAXIMUM_JOBS, items // minimum_share))
+
+
 def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], jobs: int,
               before_fork: Callable[[], None] | None = None) -> list[Result]:
     """`work(items)`, with `items` cut into up to `jobs` contiguous shares computed in parallel.
@@ -90,53 +100,154 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
     `work` must return one result per item, in order, and its results must pickle. `before_fork` runs in
     this process just before workers are forked, and only then: for state the workers would compute in
     vain, since nothing they change reaches this process."""
-    jobs = min(jobs, MAXIMUM_JOBS, len(items) // MINIMUM_SHARE)
+    jobs = worker_count(len(items), jobs, MINIMUM_SHARE)
     if jobs < 2 or not can_fork():
         return work(items)
     if before_fork is not None:
         before_fork()
     bounds = [len(items) * k // jobs for k in range(jobs + 1)]
     shares = [items[bounds[k]:bounds[k + 1]] for k in range(jobs)]
-    # Objects that exist before the fork stay out of the workers' garbage collections, which would
-    # otherwise touch (and so copy) every page the parent holds.
-    with frozen_objects():
-        workers = [_fork(work, share) for share in shares[1:]]
-    results = work(shares[0])
-    for worker, share in zip(workers, shares[1:]):
-        answer = _collect(*worker)
-        results.extend(answer if answer is not None and len(answer) == len(share) else work(share))
-    return results
+
+    def checked_work(share):
+        results = work(share)
+        if len(results) != len(share):
+            raise ValueError("one result per item expected")
+        return results
+
+    answers = split_in_two_phases(lambda share: (None, share), lambda summaries: True, checked_work, shares)
+    return [result for answer in answers for result in answer]
 
 
-def _fork(work, share) -> tuple[int, int]:
+def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree: Callable[[list[Summary]], bool],
+                        finish: Callable[[State], Result], shares: Sequence[Share]) -> list[Result] | None:
+    """`finish(prepare(share)[1])` for every share, the first in this process and each other in a forked worker,
+    all at once; None (and nothing finished) if `agree` turns down the summaries that `prepare` made of the shares.
+
+    The shares are prepared in parallel, then their small summaries come to this process, which decides whether
+    the workers go on. A worker keeps its state (a share's parsed files, say), so only summaries and results cross
+    between processes, pickled through pipes. A share whose worker fails in either phase is prepared or finished
+    again here. Call it only when `can_fork()`."""
     import pickle  # here, not at the top: a run that never forks does not pay for the import
 
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes its buffers
-        status = 1
-        try:
-            os.close(read_end)
-            payload = pickle.dumps(work(share), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    return pid, read_end
-
-
-def _collect(pid: int, read_end: int):
-    """The worker's results, or None if it failed."""
-    import pickle
-
-    with os.fdopen(read_end, "rb") as pipe:
-        payload = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return None
+    workers: list[_Worker] = []
     try:
-        return pickle.loads(payload)
-    except Exception:  # a truncated or garbled answer: the share is computed again
-        return None
+        # Objects that exist before the fork stay out of the workers' garbage collections, which would
+        # otherwise touch (and so copy) every page the parent holds.
+        with frozen_objects():
+            for share in shares[1:]:
+                workers.append(_Worker.fork(prepare, finish, share, workers))
+        summary, state = prepare(shares[0])
+        summaries = [summary]
+        states = {0: state}  # the shares prepared in this process: its own, and those of failed workers
+        for index, (worker, share) in enumerate(zip(workers, shares[1:]), start=1):
+            answer = worker.answer(pickle)
+            if answer is None:
+                worker.end()
+                summary, states[index] = prepare(share)
+                summaries.append(summary)
+            else:
+                summaries.append(answer.value)
+        if not agree(summaries):
+            return None
+        for worker in workers:
+            worker.go_on()
+        results = []
+        for index, share in enumerate(shares):
+            answer = workers[index - 1].answer(pickle) if index not in states else None
+            if answer is None:
+                results.append(finish(states.pop(index) if index in states else prepare(share)[1]))
+            else:
+                results.append(answer.value)
+        return results
+    finally:
+        for worker in workers:
+            worker.end()
+
+
+class _Answer:
+    """A worker's unpickled answer; a class of its own, since the answer itself may be None."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _Worker:
+    """A forked process that prepares a share, sends its summary, waits to be told to go on, then finishes the
+    share and sends the result. Each message is a length and a pickle."""
+
+    def __init__(self, pid: int, results: int, orders: int):
+        self.pid = pid
+        self.results = os.fdopen(results, "rb")
+        self.orders = orders
+        self.ended = False
+
+    @classmethod
+    def fork(cls, prepare, finish, share, siblings: list["_Worker"]) -> "_Worker":
+        import pickle
+
+        results_read, results_write = os.pipe()
+        orders_read, orders_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes its buffers
+            status = 1
+            try:
+                # The siblings' pipe ends held here would keep them waiting for orders that never come.
+                for sibling in siblings:
+                    sibling.results.close()
+                    os.close(sibling.orders)
+                os.close(results_read)
+                os.close(orders_write)
+                with os.fdopen(results_write, "wb") as out:
+                    summary, state = prepare(share)
+                    _send(out, pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
+                    if os.read(orders_read, 1) == _GO_ON:
+                        _send(out, pickle.dumps(finish(state), protocol=pickle.HIGHEST_PROTOCOL))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(results_write)
+        os.close(orders_read)
+        return cls(pid, results_read, orders_write)
+
+    def answer(self, pickle) -> _Answer | None:
+        """The next message, or None if the worker failed (died, or sent something cut short or garbled)."""
+        if self.ended:
+            return None
+        try:
+            header = self.results.read(8)
+            size = int.from_bytes(header, "big") if len(header) == 8 else -1
+            payload = self.results.read(size) if size >= 0 else b""
+            if size < 0 or len(payload) != size:
+                raise ValueError("cut short")
+            return _Answer(pickle.loads(payload))
+        except Exception:
+            self.end()
+            return None
+
+    def go_on(self) -> None:
+        if not self.ended:
+            try:
+                os.write(self.orders, _GO_ON)
+            except OSError:
+                self.end()
+
+    def end(self) -> None:
+        """Closes the pipes (a waiting worker reads the end and exits) and reaps the process."""
+        if self.ended:
+            return
+        self.ended = True
+        self.results.close()
+        os.close(self.orders)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+_GO_ON = b"y"
+
+
+def _send(out, payload: bytes) -> None:
+    out.write(len(payload).to_bytes(8, "big"))
+    out.write(payload)
+    out.flush()

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, strategies as st
 
 from conftest import REPO
 from kescheck import parallel
@@ -155,3 +156,148 @@ def test_worker_count_respects_a_container_cpu_quota(tmp_path, files, quota):
     assert parallel._cpu_quota(str(tmp_path)) == quota
     unlimited = parallel.usable_cpus(str(tmp_path / "absent"))
     assert parallel.usable_cpus(str(tmp_path)) == (unlimited if quota is None else min(unlimited, math.ceil(quota)))
+
+
+# --- two phases: shards prepared in parallel, then finished once the parent agrees ---------------------
+
+def test_two_phases_prepare_in_workers_and_finish_in_order():
+    result = _in_fresh_process("""
+        from kescheck.parallel import split_in_two_phases
+        seen = []
+        shares = [list(range(k * 10, k * 10 + 10)) for k in range(3)]
+        results = split_in_two_phases(lambda share: ((os.getpid(), sum(share)), [x * 2 for x in share]),
+                                      lambda summaries: seen.extend(summaries) or True,
+                                      lambda state: [state, os.getpid()], shares)
+        result = [results, seen, os.getpid()]
+    """)
+    results, summaries, parent = result
+    assert [state for state, _ in results] == [[x * 2 for x in range(k * 10, k * 10 + 10)] for k in range(3)]
+    assert [total for _, total in summaries] == [45, 145, 245]
+    assert summaries[0][0] == parent and len({pid for pid, _ in summaries}) == 3
+    assert [pid for _, pid in results] == [pid for pid, _ in summaries]  # each share finished where it was prepared
+
+
+def test_two_phases_finish_nothing_when_the_parent_disagrees(tmp_path):
+    result = _in_fresh_process(f"""
+        from kescheck.parallel import split_in_two_phases
+        marks = {str(tmp_path)!r}
+
+        def finish(state):
+            open(os.path.join(marks, str(os.getpid())), "w").close()
+            return state
+
+        answer = split_in_two_phases(lambda share: (len(share), share), lambda summaries: False, finish,
+                                     [[1], [2, 3], [4]])
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            left = "a child is left"
+        except ChildProcessError:
+            left = "no child left"
+        result = [answer, left]
+    """)
+    assert result == [None, "no child left"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("phase", ["prepare", "finish"])
+def test_a_worker_failing_in_either_phase_has_its_share_done_by_the_parent(phase):
+    result = _in_fresh_process(f"""
+        from kescheck.parallel import split_in_two_phases
+        parent = os.getpid()
+
+        def prepare(share):
+            if {phase!r} == "prepare" and os.getpid() != parent and share == [2]:
+                os._exit(3)
+            return share[0], share
+
+        def finish(state):
+            if {phase!r} == "finish" and os.getpid() != parent and state == [2]:
+                os._exit(3)
+            return [state, os.getpid()]
+
+        result = [split_in_two_phases(prepare, lambda summaries: summaries == [1, 2, 3], finish, [[1], [2], [3]]),
+                  parent]
+    """)
+    results, parent = result
+    assert [state for state, _ in results] == [[1], [2], [3]]
+    assert results[1][1] == parent and results[2][1] != parent
+
+
+# --- a walked batch checked in shards of whole directories -------------------------------------------
+
+def _lint_counting_parent_loads(paths, jobs: int = 3):
+    """Files the parent process itself loaded, and all the files checked, in a fresh interpreter."""
+    return _in_fresh_process(f"""
+        from kescheck import engine
+        loads = []
+        real_load = engine._load
+        engine._load = lambda *args, **kwargs: (loads.append(1), real_load(*args, **kwargs))[1]
+        run = engine.lint({[str(p) for p in paths]!r}, jobs={jobs})
+        result = [len(loads), len(run.files)]
+    """)
+
+
+def test_a_walked_batch_is_loaded_and_checked_in_shards(batch):
+    parent_loads, files = _lint_counting_parent_loads([batch])
+    assert files == 320
+    assert parent_loads < files / 2  # the workers loaded the rest (they are compared with one process above)
+
+
+def _deployments(root, count: int, first: int = 0):
+    for index in range(first, first + count):
+        directory = root / f"d{index:03d}"
+        directory.mkdir()
+        shutil.copy(REPO / "fixtures" / "examples" / "g2" / "kes-config.yaml", directory)
+        shutil.copy(REPO / "fixtures" / "examples" / "g2" / "minio.env", directory)
+
+
+def _only_config_in_the_run(root):
+    _deployments(root, 1)
+    for index in range(1, 320):
+        directory = root / f"d{index:03d}"
+        directory.mkdir()
+        shutil.copy(REPO / "fixtures" / "examples" / "g2" / "minio.env", directory)
+
+
+def _unit_naming_a_config_of_another_shard(root):
+    _deployments(root, 160)
+    (root / "d159" / "kes.service").write_text(
+        f"[Service]\nExecStart=/usr/local/bin/kes server --config {root / 'd000' / 'kes-config.yaml'}\n")
+
+
+def _file_linked_into_another_shard(root):
+    _deployments(root, 160)
+    (root / "d159" / "minio.env").unlink()
+    (root / "d159" / "minio.env").symlink_to(root / "d000" / "minio.env")
+
+
+@pytest.mark.parametrize("make", [_only_config_in_the_run, _unit_naming_a_config_of_another_shard,
+                                  _file_linked_into_another_shard])
+def test_shards_that_are_not_independent_are_checked_in_one_process(tmp_path, make):
+    make(tmp_path)
+    parent_loads, files = _lint_counting_parent_loads([tmp_path])
+    assert parent_loads >= files  # the shards' loading was thrown away and the parent loaded everything
+    serial = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "1")
+    forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
+    assert json.loads(serial.stdout)["summary"]["files"] == files
+    assert forked.stdout == serial.stdout
+
+
+def test_files_named_one_by_one_are_never_sharded(tmp_path):
+    _deployments(tmp_path, 160)
+    named = sorted(tmp_path.glob("d*/*"))
+    parent_loads, files = _lint_counting_parent_loads(named)
+    assert parent_loads == files == 320
+
+
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=30), st.integers(1, 8))
+def test_directory_shares_never_split_a_directory(directories, count):
+    from pathlib import Path
+
+    from kescheck.engine import _directory_shares
+
+    paths = [Path(f"/r/{index}/{name}") for index, files in enumerate(directories) for name in range(files)]
+    shares = _directory_shares(paths, count)
+    assert [path for share in shares for path in share] == paths
+    assert 1 <= len(shares) <= count and all(shares)
+    assert all(a[-1].parent != b[0].parent for a, b in zip(shares, shares[1:]))
