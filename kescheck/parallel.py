@@ -127,8 +127,6 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
     the workers go on. A worker keeps its state (a share's parsed files, say), so only summaries and results cross
     between processes, pickled through pipes. A share whose worker fails in either phase is prepared or finished
     again here. Call it only when `can_fork()`."""
-    import pickle  # here, not at the top: a run that never forks does not pay for the import
-
     workers: list[_Worker] = []
     try:
         # Objects that exist before the fork stay out of the workers' garbage collections, which would
@@ -140,9 +138,8 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
         summaries = [summary]
         states = {0: state}  # the shares prepared in this process: its own, and those of failed workers
         for index, (worker, share) in enumerate(zip(workers, shares[1:]), start=1):
-            answer = worker.answer(pickle)
+            answer = worker.answer()
             if answer is None:
-                worker.end()
                 summary, states[index] = prepare(share)
                 summaries.append(summary)
             else:
@@ -153,7 +150,7 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
             worker.go_on()
         results = []
         for index, share in enumerate(shares):
-            answer = workers[index - 1].answer(pickle) if index not in states else None
+            answer = workers[index - 1].answer() if index not in states else None
             if answer is None:
                 results.append(finish(states.pop(index) if index in states else prepare(share)[1]))
             else:
@@ -183,7 +180,7 @@ class _Worker:
 
     @classmethod
     def fork(cls, prepare, finish, share, siblings: list["_Worker"]) -> "_Worker":
-        import pickle
+        import pickle  # here, not at the top: a run that never forks does not pay for the import
 
         results_read, results_write = os.pipe()
         orders_read, orders_write = os.pipe()
@@ -209,8 +206,10 @@ class _Worker:
         os.close(orders_read)
         return cls(pid, results_read, orders_write)
 
-    def answer(self, pickle) -> _Answer | None:
+    def answer(self) -> _Answer | None:
         """The next message, or None if the worker failed (died, or sent something cut short or garbled)."""
+        import pickle
+
         if self.ended:
             return None
         try:
