@@ -439,6 +439,7 @@ def _paired(rest: list[LoadedFile], options: Options, shard: bool = False) -> li
     deployments = _with_containers(deployments, kes_files, only, [f for f in rest if f.kind == "containers"], options)
     for deployment in deployments:
         _with_image_release(deployment)
+        _with_container_environment(deployment)
     return deployments
 
 
@@ -523,6 +524,19 @@ def _with_unit_environment(deployment: Deployment) -> None:
     if found.values is not None:
         deployment.options = replace(deployment.options, kes_env=found.values, kes_env_origin=found.origin,
                                      kes_env_unset=found.unset)
+
+
+def _with_container_environment(deployment: Deployment) -> None:
+    """Without --kes-env (or a unit's), the environment KES starts with is what its containers give it, when each
+    says which variables it sets and they agree: the deployment's options then carry it, as for a unit."""
+    environments = [container.environment for container in deployment.containers]
+    if deployment.options.kes_env is not None or not environments or any(e is None for e in environments):
+        return
+    first = environments[0]
+    if any((e.values, e.service_links) != (first.values, first.service_links) for e in environments[1:]):
+        return
+    names = [name for name, _ in deployment.kes.env_references] if deployment.kes is not None else []
+    deployment.options = replace(deployment.options, kes_env=first.for_names(names), kes_env_origin=first.origin)
 
 
 def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], only: LoadedFile | None,

@@ -23,11 +23,13 @@ class Options:
     """Where `kes_version` comes from when it is not --kes-version or the settings: the image a deployment's
     containers run, whose tag names the release (`the image minio/kes:v0.22.3 of the Compose service 'kes' in ...`)."""
     kes_env: Mapping[str, str | None] | None = None
-    """The environment KES will start with (`--kes-env FILE`, else what the deployment's KES unit gives it);
-    None means unknown. A variable mapped to None is set, to a value kescheck cannot know (systemd's
-    `INVOCATION_ID`, a unit's `PassEnvironment=`): it counts as set, and no rule judges its value."""
+    """The environment KES will start with (`--kes-env FILE`, else what the deployment's KES unit or containers give
+    it); None means unknown. A variable mapped to None is set, to a value kescheck cannot know (systemd's
+    `INVOCATION_ID`, a unit's `PassEnvironment=`, a container's `valueFrom`): it counts as set, and no rule judges
+    its value."""
     kes_env_origin: str | None = None
-    """Where `kes_env` comes from when it is not `--kes-env` (`kes.service's EnvironmentFile /etc/default/kes`)."""
+    """Where `kes_env` comes from when it is not `--kes-env` (`kes.service's EnvironmentFile /etc/default/kes`,
+    `` `env:` of container 'kes' of Deployment 'kes' in kes.yaml``)."""
     kes_env_unset: Mapping[str, str] | None = None
     """Why `kes_env` lacks a variable, when kescheck knows (`systemd sets HOME only for units with User= or
     DynamicUser=`): for messages."""

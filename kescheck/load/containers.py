@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .envfile import EnvEntry, EnvFile, EnvReading, is_secret_variable
+from .envfile import EnvEntry, EnvFile, EnvReading, is_secret_variable, is_valid_variable_name
 from .kesconfig import TOP_LEVEL_KEYS
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
@@ -54,12 +54,44 @@ class Mount:
     """Where the mount is written."""
 
 
+_RUNTIME_VARIABLES = ("PATH", "HOSTNAME", "HOME")
+"""What Docker and Kubernetes set in every container besides what its spec gives (their values depend on the image
+and the host)."""
+_SERVICE_LINK = re.compile(r"^[A-Z0-9_]+_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT(?:_[0-9]+_(?:TCP|UDP|SCTP)"
+                           r"(?:_(?:PROTO|PORT|ADDR))?)?)$")
+"""The variables Kubernetes sets for every Service of the pod's namespace (`KES_SERVICE_HOST`, `KES_PORT_7373_TCP`)
+unless the pod spec says `enableServiceLinks: false`: which Services exist is not in the manifest."""
+
+
+@dataclass(frozen=True)
+class ContainerEnvironment:
+    """The environment a container starts KES with, as far as its Compose service or Kubernetes container says."""
+
+    values: dict[str, str | None]
+    """Each variable it sets, with its value; None: set, to a value known only where the container starts (`${VAR}`
+    that Compose fills in, a `valueFrom` Secret, a value of an env file that Compose would unquote or fill in)."""
+    origin: str
+    """`` `environment:` and `env_file:` of the Compose service 'kes' in compose.yaml``, for messages."""
+    service_links: bool = False
+    """Kubernetes may set a variable of each Service of the namespace too."""
+
+    def for_names(self, names) -> dict[str, str | None]:
+        """`values`, with each of `names` (those a KES config refers to) that the runtime may set on its own."""
+        values = dict(self.values)
+        for name in names:
+            if self.service_links and _SERVICE_LINK.match(name):
+                values.setdefault(name, None)
+        return values
+
+
 @dataclass
 class KesContainer(KesLauncher):
     """A Compose service or a Kubernetes container that runs `kes server` (`command`: its command line)."""
 
     image: Word | None = None
     mounts: list[Mount] = field(default_factory=list)
+    environment: ContainerEnvironment | None = None
+    """None when kescheck cannot tell which variables it sets (Kubernetes `envFrom`, an env file it cannot read)."""
 
     def on_host(self, container_path: str) -> Path | None:
         return on_host(self.mounts, container_path)
@@ -407,6 +439,93 @@ class ContainerReader:
                                             value if isinstance(value, self.scalar_node) else None, 0), known))
         return assignments
 
+    def compose_kes_environment(self, service: dict, label: str) -> ContainerEnvironment | None:
+        """What Compose starts the service with: its `env_file:` files in order, then `environment:` over them, and
+        what Docker adds. None when an env file cannot be placed or read here (Compose refuses to start without a
+        required one) or holds what kescheck does not read as Compose does."""
+        values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
+        env_files = self._env_files(service.get("env_file", (None, None))[1])
+        if env_files is None:
+            return None
+        for path, required in env_files:
+            read = self._compose_env_file(path)
+            if read is None:
+                if required or path.exists():
+                    return None
+                continue  # `required: false`: Compose skips a file that is not there
+            values.update(read)
+        for entry, known in self._compose_environment(service.get("environment", (None, None))[1]):
+            values[entry.name] = entry.value if known else None
+        return ContainerEnvironment(values, _origin(label, self.source.path, [key for key in ("environment", "env_file")
+                                                                             if key in service]))
+
+    def _env_files(self, node) -> list[tuple[Path, bool]] | None:
+        """The files of a Compose `env_file:` (a path, or a list of paths and `{path, required}` mappings), each
+        with whether Compose requires it; None when one cannot be placed here."""
+        if node is None:
+            return []
+        items = [node] if isinstance(node, self.scalar_node) else self._items(node)
+        found = []
+        for item in items:
+            if isinstance(item, self.scalar_node):
+                text, required = str(item.value), True
+            else:
+                entries = self.entries(item)
+                path, optional = entries.get("path", (None, None))[1], entries.get("required", (None, None))[1]
+                if not isinstance(path, self.scalar_node):
+                    return None
+                text = str(path.value)
+                required = not (isinstance(optional, self.scalar_node) and str(optional.value).lower() == "false")
+            host = self._host_path(text)
+            if host is None:
+                return None
+            found.append((host, required))
+        return found
+
+    def _compose_env_file(self, path: Path) -> dict[str, str | None] | None:
+        """The variables of an env file as Compose reads it: `NAME=value` lines, `#` comment lines, an optional
+        `export `. A value Compose would unquote, unescape or fill in (quotes, `\\`, `$`, `#`) is set but not known
+        here; a line kescheck does not read as Compose does (a name it would not take, a quoted value that goes on
+        to the next line) makes the whole file unknown. Secret-named values are masked in every report."""
+        from .source import InputError, decode, read_bytes
+
+        try:
+            text = decode(path, read_bytes(path)).text
+        except InputError:
+            return None
+        values: dict[str, str | None] = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("export "):
+                line = line[len("export "):].lstrip()
+            name, equals, value = line.partition("=")
+            name = name.strip()
+            if not is_valid_variable_name(name):
+                return None
+            value = value.strip()
+            if value[:1] in ("'", '"') and (len(value) < 2 or value[-1] != value[0]):
+                return None
+            plain = equals and not any(mark in value for mark in ("'", '"', "\\", "$", "#", "`"))
+            values[name] = value if plain else None
+            if plain and value and is_secret_variable(name):
+                self.source.secret_values.add(value)
+        return values
+
+    def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str) -> ContainerEnvironment | None:
+        """What Kubernetes starts the container with: its `env:` and what the runtime adds; None with `envFrom:`,
+        which brings every key of a ConfigMap or Secret that is not read here."""
+        if "envFrom" in container:
+            return None
+        values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
+        for entry, known in self._kubernetes_environment(container.get("env", (None, None))[1]):
+            values[entry.name] = entry.value if known else None
+        links = pod_spec.get("enableServiceLinks", (None, None))[1]
+        service_links = not (isinstance(links, self.scalar_node) and str(links.value).lower() == "false")
+        return ContainerEnvironment(values, _origin(label, self.source.path, ["env"] if "env" in container else []),
+                                    service_links)
+
     def workload(self, entries: dict, owner_label: str, kind: str) -> list[KesContainer]:
         """The containers that run `kes server` in a Kubernetes workload of `kind` (`entries`: its top level)."""
         path = _POD_SPEC_PATHS.get(kind)
@@ -429,6 +548,7 @@ class ContainerReader:
                 if field_name != "containers":
                     continue
                 if launcher is not None:
+                    launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label)
                     found.append(launcher)
                 else:
                     self._add_minio(self.minio_environment(self.entries(item), label, "env", []))
@@ -455,6 +575,7 @@ class ContainerReader:
                 mounts = self.compose_mounts(self.entries(service), top_level)
                 if launcher is not None:
                     launcher.mounts = mounts
+                    launcher.environment = self.compose_kes_environment(self.entries(service), label)
                     found.append(launcher)
                 else:
                     self._add_minio(self.minio_environment(self.entries(service), label, "environment", mounts))
@@ -506,6 +627,13 @@ class ContainerReader:
 
     def _items(self, node) -> list:
         return list(node.value) if isinstance(node, self.sequence_node) else []
+
+
+def _origin(label: str, path: Path, written: list[str]) -> str:
+    """Where a container's environment comes from, for messages: `` `env:` of container 'kes' of ... in kes.yaml``."""
+    if not written:
+        return f"{label} in {path}, which sets no variables of its own"
+    return f"{' and '.join(f'`{key}:`' for key in written)} of {label} in {path}"
 
 
 @dataclass

@@ -30,8 +30,9 @@ def substituted_references(config):
       KES refuses to start when NAME is not set. KES up to 0.21 (G0 configs, or a release named with
       --kes-version) instead substitutes an unset variable as the empty string without a word, so a missing
       variable silently empties the setting. kescheck cannot see KES's environment unless you give it
-      (`--kes-env FILE`) or the systemd unit that starts KES is among the inputs; then KES100 reports what is
-      missing, or KES108 and KES222 what ends up empty on KES up to 0.21.""",
+      (`--kes-env FILE`) or the systemd unit, Compose service or Kubernetes container that starts KES is among
+      the inputs and says what it sets; then KES100 reports what is missing, or KES108 and KES222 what ends up
+      empty on KES up to 0.21.""",
       fix="Make sure the variable is set where KES starts (systemd `Environment=`/`EnvironmentFile=`, the "
           "container's env), or pass that environment to kescheck with `--kes-env FILE`.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),

@@ -57,8 +57,12 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
       KES108 reports the required settings that end up empty and KES222 a keystore that does. This rule runs
       when kescheck knows the environment KES starts with: `--kes-env FILE`, or the systemd unit that starts KES
       among the inputs, whose environment holds its `Environment=` and `EnvironmentFile=` assignments and the
-      variables systemd sets itself (`HOME` with `User=`, `CREDENTIALS_DIRECTORY` with `LoadCredential=`, ...).
-      A variable set to a value kescheck cannot know (`PassEnvironment=`, `INVOCATION_ID`) counts as set.""",
+      variables systemd sets itself (`HOME` with `User=`, `CREDENTIALS_DIRECTORY` with `LoadCredential=`, ...), or
+      the Compose service or Kubernetes container that runs KES, whose environment holds its `environment:` and
+      `env_file:` files (Compose) or `env:` (Kubernetes, without `envFrom:`) and what the runtime sets (`PATH`,
+      `HOSTNAME`, `HOME`; Kubernetes' variables of the namespace's Services). A variable set to a value kescheck
+      cannot know (`PassEnvironment=`, `INVOCATION_ID`, `${VAR}` that Compose fills in, `valueFrom`) counts as
+      set.""",
       fix="Set the variable in the environment KES starts with (systemd `Environment=`/`EnvironmentFile=`, "
           "the container's env), or write the value into the file if it is not a secret.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n",
@@ -110,8 +114,9 @@ _EMPTY_ADMIN = "admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkey
       0.21 substitutes an unset variable as the empty string too, so for those releases an unset variable counts
       here. An empty keystore field counts for the releases from 2023-04-03 on (`edge: invalid vault keystore: no
       endpoint specified`); older releases skip such a keystore instead (KES222). This rule runs when kescheck
-      knows the environment KES starts with (`--kes-env FILE`, or the systemd unit that starts KES), and never
-      judges a variable set to a value it cannot know (a unit's `PassEnvironment=`).""",
+      knows the environment KES starts with (`--kes-env FILE`, or the systemd unit, Compose service or Kubernetes
+      container that starts KES), and never judges a variable set to a value it cannot know (a unit's
+      `PassEnvironment=`, a container's `valueFrom`).""",
       fix="Give the variable its value in the environment KES starts with, or write the value into the file.",
       examples=(Example.kes(_EMPTY_ADMIN, True, options=(("kes_env", {"KES_ADMIN": ""}),)),
                 Example.kes(_EMPTY_ADMIN, False, options=(("kes_env", {"KES_ADMIN": "disabled"}),))))

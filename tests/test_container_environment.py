@@ -1,0 +1,182 @@
+"""The environment a Compose service or Kubernetes container starts KES with, which a config's `${VAR}` values
+are judged against (KES100) when no --kes-env is given."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from kescheck.engine import lint
+from kescheck.model import Options
+
+CONFIG = """\
+    admin: {identity: "${KES_ADMIN}"}
+    tls: {key: /etc/kes/server.key, cert: /etc/kes/server.crt}
+    cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}
+    keystore:
+      vault:
+        endpoint: https://vault.example.net:8200
+        approle: {id: "${VAULT_ROLE_ID}", secret: "${VAULT_SECRET_ID}"}
+    """
+
+SERVICE = textwrap.dedent("""\
+    services:
+      kes:
+        image: minio/kes:2024-01-11T13-09-29Z
+        command: server --config /etc/kes/config.yaml
+        volumes: ["./config.yaml:/etc/kes/config.yaml:ro"]
+    """)
+"""A Compose file whose service 'kes' is still open: a test adds its settings, indented by four spaces."""
+
+POD = textwrap.dedent("""\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: kes}
+    spec:
+      template:
+        spec:
+          containers:
+            - name: kes
+              image: minio/kes:2024-01-11T13-09-29Z
+              args: [server, --config, /etc/kes/config.yaml]
+    """)
+"""A Deployment whose container 'kes' is still open: a test adds its settings, indented by ten spaces."""
+
+
+def unset_variables(result) -> list[str]:
+    """The variables KES100 reports as not set, in file order."""
+    return [f.message.split("`${")[1].split("}`")[0] for f in result.findings if f.code == "KES100"]
+
+
+def deploy(write, tmp_path, compose_extra: str = "", config: str = CONFIG, **files: str):
+    write("deploy/config.yaml", config)
+    write("deploy/compose.yaml", SERVICE + compose_extra)
+    for name, text in files.items():
+        write(f"deploy/{name.replace('_', '.')}", text)
+    return lint([tmp_path / "deploy"])
+
+
+def test_env_file_then_environment_is_what_kes_starts_with(write, tmp_path):
+    result = deploy(write, tmp_path, "    env_file: [kes.env]\n    environment:\n      KES_ADMIN: disabled\n"
+                                     "      VAULT_ROLE_ID: ${ROLE_FROM_THE_SHELL}\n", kes_env="KES_ADMIN=\nVAULT_SECRET=typo-in-the-name\n")
+    (deployment,) = result.deployments
+    env = deployment.options.kes_env
+    assert env["KES_ADMIN"] == "disabled"  # environment: wins over env_file:
+    assert "VAULT_ROLE_ID" in env and env["VAULT_ROLE_ID"] is None  # set, to what Compose fills in
+    assert {"PATH", "HOSTNAME", "HOME"} <= set(env)
+    (finding,) = [f for f in result.findings if f.code == "KES100"]
+    assert unset_variables(result) == ["VAULT_SECRET_ID"]
+    origin = f"`environment:` and `env_file:` of the Compose service 'kes' in {tmp_path / 'deploy' / 'compose.yaml'}"
+    assert f"the KES environment ({origin}) does not set" in finding.message
+    assert (finding.location.path.name, finding.location.line) == ("config.yaml", 7)
+    assert not [f for f in result.findings if f.code == "KES213"]  # the environment is known: no mere note
+
+
+def test_a_service_without_environment_sets_only_what_docker_sets(write, tmp_path):
+    result = deploy(write, tmp_path)
+    assert unset_variables(result) == ["KES_ADMIN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"]
+    assert all("the Compose service 'kes' in " in f.message and ", which sets no variables of its own) does not set"
+               in f.message for f in result.findings if f.code == "KES100")
+
+
+def test_kes_env_wins_over_the_container(write, tmp_path):
+    write("deploy/config.yaml", CONFIG)
+    write("deploy/compose.yaml", SERVICE)
+    kes_env = {"KES_ADMIN": "disabled", "VAULT_ROLE_ID": "r", "VAULT_SECRET_ID": "s"}
+    result = lint([tmp_path / "deploy"], Options(kes_env=kes_env))
+    assert unset_variables(result) == []
+    assert result.deployments[0].options.kes_env_origin is None
+
+
+@pytest.mark.parametrize("env_file, known", [
+    ("env_file: missing.env", False),  # Compose refuses to start without it; kescheck cannot tell what it sets
+    ("env_file: [{path: missing.env, required: false}]", True),  # skipped, as Compose skips it
+    ("env_file: ${ENV_DIR}/kes.env", False),
+    ("env_file: kes.env", True),
+], ids=["required-missing", "optional-missing", "variable-path", "present"])
+def test_env_files_that_cannot_be_read(write, tmp_path, env_file, known):
+    result = deploy(write, tmp_path, f"    {env_file}\n",
+                    kes_env="KES_ADMIN=disabled\nVAULT_ROLE_ID=r\nVAULT_SECRET_ID=s\n")
+    env = result.deployments[0].options.kes_env
+    assert (env is not None) is known
+    codes = {f.code for f in result.findings}
+    if known:
+        assert "KES213" not in codes
+    else:
+        assert "KES213" in codes and "KES100" not in codes
+
+
+@pytest.mark.parametrize("line, value", [
+    ("KES_ADMIN=disabled", "disabled"),
+    ("export KES_ADMIN=disabled", "disabled"),
+    ("  KES_ADMIN = disabled  ", "disabled"),
+    ("KES_ADMIN=", ""),
+    ('KES_ADMIN="disabled"', None),  # Compose unquotes it: set, value not judged here
+    ("KES_ADMIN='dis abled'", None),
+    ("KES_ADMIN=${ADMIN}", None),
+    ("KES_ADMIN=disabled # a comment", None),
+    ("KES_ADMIN", None),  # taken from the shell
+])
+def test_env_file_lines_as_compose_reads_them(write, tmp_path, line, value):
+    result = deploy(write, tmp_path, "    env_file: kes.env\n", kes_env=f"# KES\n\n{line}\n")
+    env = result.deployments[0].options.kes_env
+    assert env["KES_ADMIN"] == value
+    assert "KES_ADMIN" not in unset_variables(result)
+
+
+@pytest.mark.parametrize("text", ['KES_ADMIN="first line\nsecond line"\n', "KES ADMIN=x\n", "KES_ADMIN: disabled\n"],
+                         ids=["quoted-over-two-lines", "blank-in-name", "yaml-style"])
+def test_an_env_file_kescheck_does_not_read_as_compose_leaves_the_environment_unknown(write, tmp_path, text):
+    result = deploy(write, tmp_path, "    env_file: kes.env\n", kes_env=text)
+    assert result.deployments[0].options.kes_env is None
+    assert "KES100" not in {f.code for f in result.findings}
+
+
+def test_a_secret_from_an_env_file_is_masked_in_every_report(cli, write, tmp_path):
+    canary = "hvs.CANARYCONTAINERENV0123456789"
+    result = deploy(write, tmp_path, "    env_file: kes.env\n",
+                    kes_env=f"VAULT_SECRET_ID={canary}\nVAULT_ROLE_ID=kes-role\nKES_ADMIN=disabled\n")
+    assert canary in result.secrets and "kes-role" not in result.secrets
+    for fmt in ("plain", "json", "sarif"):
+        run = cli("lint", str(tmp_path / "deploy"), "--format", fmt)
+        assert str(tmp_path) in run.stdout
+        assert canary not in run.stdout + run.stderr
+
+
+def test_kubernetes_env_value_from_and_service_links(write, tmp_path):
+    config = CONFIG.replace('"${VAULT_ROLE_ID}"', '"${VAULT_SERVICE_HOST}"')
+    write("deploy/config.yaml", config)
+    pod = POD + ("          env:\n            - {name: KES_ADMIN, value: disabled}\n"
+                 "            - name: VAULT_SECRET_ID\n              valueFrom: {secretKeyRef: {name: kes, key: secret}}\n")
+    path = write("deploy/kes.yaml", pod)
+    result = lint([tmp_path / "deploy"])
+    env = result.deployments[0].options.kes_env
+    assert env["KES_ADMIN"] == "disabled" and env["VAULT_SECRET_ID"] is None
+    assert env["VAULT_SERVICE_HOST"] is None  # a Service named vault sets it
+    assert unset_variables(result) == []
+    assert result.deployments[0].options.kes_env_origin.startswith("`env:` of container 'kes' of Deployment 'kes'")
+    # Without service links, nothing sets it.
+    path.write_text(path.read_text().replace("    spec:\n      containers:",
+                                             "    spec:\n      enableServiceLinks: false\n      containers:"))
+    assert unset_variables(lint([tmp_path / "deploy"])) == ["VAULT_SERVICE_HOST"]
+
+
+def test_kubernetes_env_from_leaves_the_environment_unknown(write, tmp_path):
+    write("deploy/config.yaml", CONFIG)
+    write("deploy/kes.yaml", POD + "          envFrom: [{secretRef: {name: kes-env}}]\n")
+    result = lint([tmp_path / "deploy"])
+    assert result.deployments[0].options.kes_env is None
+    assert {f.code for f in result.findings} & {"KES213"} and "KES100" not in {f.code for f in result.findings}
+
+
+def test_kes_containers_that_set_different_environments_give_none(write, tmp_path):
+    two = SERVICE + "    environment: {KES_ADMIN: disabled}\n" + SERVICE.replace("services:\n", "").replace(
+        "  kes:", "  kes-2:") + "    environment: {KES_ADMIN: disabled, VAULT_ROLE_ID: r}\n"
+    write("deploy/config.yaml", CONFIG)
+    path = write("deploy/compose.yaml", two)
+    result = lint([tmp_path / "deploy"])
+    (deployment,) = result.deployments
+    assert len(deployment.containers) == 2 and deployment.options.kes_env is None
+    # The same environment in both (a YAML anchor, say) is KES's environment.
+    path.write_text(path.read_text().replace(", VAULT_ROLE_ID: r", ""))
+    assert unset_variables(lint([tmp_path / "deploy"])) == ["VAULT_ROLE_ID", "VAULT_SECRET_ID"]
