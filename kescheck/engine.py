@@ -59,6 +59,8 @@ class LoadedFile:
     containers: list[KesContainer] = field(default_factory=list)
     minio_envs: list[MinioEnvironment] = field(default_factory=list)
     """The environments of the file's MinIO containers that hold KMS settings (kind `containers`)."""
+    claimed_env_files: list[Path] = field(default_factory=list)
+    """The env files Compose reads for the file's MinIO services (`env_file:`): none is an env file of its own."""
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
@@ -91,6 +93,9 @@ class LintResult:
             inside = f" in the manifest's {loaded.embedded.place()} (linted in place)" if loaded.embedded else ""
             if loaded.kes is not None:
                 notes.setdefault(loaded.source.path, []).append(f"KES config{inside}: {loaded.kes.generation_reason}")
+            elif isinstance(loaded.env, MinioEnvironment):
+                notes.setdefault(loaded.source.path, []).append(f"MinIO's KMS settings in {loaded.env.label}, "
+                                                                "which Compose reads from this env file")
             elif loaded.env is not None:
                 notes.setdefault(loaded.source.path, []).append(f"MinIO env file{inside}")
             elif loaded.unit is not None:
@@ -211,7 +216,8 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
             return None  # found by a walk or --by-content: not a config, like any other YAML
         services = compose_services(source) if kind != "env" else None
         if services:
-            return LoadedFile(path, source, "containers", containers=services.kes, minio_envs=services.minio)
+            return LoadedFile(path, source, "containers", containers=services.kes, minio_envs=services.minio,
+                              claimed_env_files=services.claimed_env_files)
         if services is not None and explicit:
             raise InputError(path, "a Compose file none of whose services runs `kes server` or gives MinIO KMS "
                                    "settings: kescheck reads the command line of a service that starts KES, the "
@@ -308,7 +314,17 @@ class _Collector:
             loaded.named = named
             loaded.key = key
             self.files[key] = loaded
+            self._adopt_env_files(loaded)
         return loaded
+
+    def _adopt_env_files(self, loaded: LoadedFile) -> None:
+        """A MinIO environment a Compose file read from an env file is that file's content here: the file is
+        reported with it (its findings, notes and suppression comments), whether it was loaded before or comes later."""
+        for environment in loaded.minio_envs:
+            if environment.source is not loaded.source:
+                key = self.key(environment.source.path)
+                self.files[key] = LoadedFile(environment.source.path, environment.source, "env", env=environment,
+                                             named=loaded.named, key=key)
 
     def add_stdin(self, stream) -> None:
         data = stream.buffer.read(MAX_FILE_BYTES + 1) if hasattr(stream, "buffer") else stream.read().encode()
@@ -432,7 +448,10 @@ def _paired(rest: list[LoadedFile], options: Options, shard: bool = False) -> li
 
     `shard`: `rest` is one shard of a run whose KES configs are more than one (or none), so none is the only one."""
     kes_files = [f for f in rest if f.kes is not None]
-    env_files = [f for f in rest if f.env is not None]
+    claimed = {_key(path) for f in rest for path in f.claimed_env_files}
+    # An env file Compose reads for a MinIO service joins with the service's Compose file, as its environment.
+    env_files = [f for f in rest if f.env is not None and not isinstance(f.env, MinioEnvironment)
+                 and _key_of(f) not in claimed]
     only = kes_files[0] if len(kes_files) == 1 and not shard else None
     deployments = _paired_configs(kes_files, env_files, only, options)
     deployments = _with_units(deployments, kes_files, only, [f for f in rest if f.unit is not None], options)
@@ -722,8 +741,8 @@ def _in_shards(paths: list, options: Options, settings: Settings, rules: list[Ru
 
     Pairing is per directory when a run holds several KES configs, so shards of whole directories form the same
     deployments as the whole run, provided that none holds a file another shard holds too (a symbolic link) and
-    that each unit and container names a config of its own shard or none. Neither is known before the files
-    are read, so each shard reports what it loaded before it checks anything."""
+    that no unit or container names a file another shard holds (its KES config, a MinIO service's env file).
+    Neither is known before the files are read, so each shard reports what it loaded before it checks anything."""
     if settings.deployments or not can_fork() or any(str(p) == STDIN or not Path(p).is_dir() for p in paths):
         return None
     walk_errors: list[InputError] = []
@@ -766,8 +785,9 @@ class _ShareSummary:
     keys: frozenset[Path]
     """The resolved paths of the files the shard loaded."""
     kes_configs: int
-    self_contained: bool
-    """Every unit and container of the shard names a KES config the shard loaded, or none that exists."""
+    targets: frozenset[Path]
+    """The resolved paths of the existing files that the shard's units and containers name: KES configs, and the
+    env files Compose reads for MinIO's services."""
 
 
 def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSummary, _Collector]:
@@ -775,16 +795,18 @@ def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSumm
     for path in paths:
         collector.add(path, named=True)
     loaded = collector.files
-    targets = [path for f in loaded.values() for path in _launched_configs(f)]
+    named = [path for f in loaded.values() for path in _launched_configs(f) + f.claimed_env_files]
     summary = _ShareSummary(frozenset(loaded), sum(f.kes is not None for f in loaded.values()),
-                            all(collector.key(path) in loaded for path in targets if path.is_file()))
+                            frozenset(collector.key(path) for path in named if path.is_file()))
     return summary, collector
 
 
 def _independent(summaries: list[_ShareSummary]) -> bool:
+    """No file is in two shards, none names a file another shard holds, and the run does not hold exactly one KES
+    config."""
     keys = frozenset().union(*(summary.keys for summary in summaries))
-    return (all(summary.self_contained for summary in summaries)
-            and len(keys) == sum(len(summary.keys) for summary in summaries)
+    return (len(keys) == sum(len(summary.keys) for summary in summaries)
+            and not any(summary.targets & (keys - summary.keys) for summary in summaries)
             and sum(summary.kes_configs for summary in summaries) != 1)
 
 

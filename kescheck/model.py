@@ -79,6 +79,7 @@ class Deployment:
     def sources(self) -> list[SourceFile]:
         found = [self.kes.source] if self.kes else []
         found += [env.source for env in self.envs] + [launcher.source for launcher in self.launchers]
+        found += [env.declared_in for env in self.envs if env.declared_in is not None]
         return list({id(source): source for source in found}.values())
 
     @property

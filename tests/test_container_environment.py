@@ -111,8 +111,11 @@ def test_env_files_that_cannot_be_read(write, tmp_path, env_file, known):
     ("export KES_ADMIN=disabled", "disabled"),
     ("  KES_ADMIN = disabled  ", "disabled"),
     ("KES_ADMIN=", ""),
-    ('KES_ADMIN="disabled"', None),  # Compose unquotes it: set, value not judged here
-    ("KES_ADMIN='dis abled'", None),
+    ('KES_ADMIN="disabled"', "disabled"),
+    ("KES_ADMIN='dis abled'", "dis abled"),
+    ("KES_ADMIN='$literal'", "$literal"),  # single quotes: nothing is filled in
+    ('KES_ADMIN="line\\nbreak"', None),  # Compose unescapes it: set, value not judged here
+    ('KES_ADMIN="${ADMIN}"', None),
     ("KES_ADMIN=${ADMIN}", None),
     ("KES_ADMIN=disabled # a comment", None),
     ("KES_ADMIN", None),  # taken from the shell
@@ -124,8 +127,9 @@ def test_env_file_lines_as_compose_reads_them(write, tmp_path, line, value):
     assert "KES_ADMIN" not in unset_variables(result)
 
 
-@pytest.mark.parametrize("text", ['KES_ADMIN="first line\nsecond line"\n', "KES ADMIN=x\n", "KES_ADMIN: disabled\n"],
-                         ids=["quoted-over-two-lines", "blank-in-name", "yaml-style"])
+@pytest.mark.parametrize("text", ['KES_ADMIN="first line\nsecond line"\n', "KES ADMIN=x\n", "KES_ADMIN: disabled\n",
+                                  "KES_ADMIN='it''s'\n"],
+                         ids=["quoted-over-two-lines", "blank-in-name", "yaml-style", "quote-inside-quotes"])
 def test_an_env_file_kescheck_does_not_read_as_compose_leaves_the_environment_unknown(write, tmp_path, text):
     result = deploy(write, tmp_path, "    env_file: kes.env\n", kes_env=text)
     assert result.deployments[0].options.kes_env is None

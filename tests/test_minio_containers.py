@@ -312,3 +312,98 @@ def test_a_kubernetes_minio_joins_the_kes_config_beside_it(write, tmp_path):
     location = mismatch.location
     assert location.path == path and text_at(path, location.line, location.column, 28) == "https://kes.example.net:7000"
     assert "ENV053" not in {f.code for f in result.findings}  # the API key comes from a Secret
+
+
+# --- env files Compose reads for a MinIO service (`env_file:`) --------------------------------------
+
+MINIO_ENV_FILE = """\
+# MinIO's KMS settings, read by Compose for the service minio
+MINIO_KMS_KES_ENDPOINT=https://HOST:7373
+MINIO_KMS_KES_CERT_FILE=/certs/minio.crt
+MINIO_KMS_KES_KEY_FILE=/certs/minio.key
+MINIO_KMS_KES_CAPATH=/certs/ca.crt
+MINIO_KMS_KES_KEY_NAME=minio-default-key
+"""
+
+COMPOSE_WITH_ENV_FILE = """\
+services:
+  minio:
+    image: quay.io/minio/minio:RELEASE.2024-01-11T07-46-16Z
+    command: server /data
+    env_file: [minio.env]
+    environment:
+      MINIO_ROOT_USER: admin
+      MINIO_ROOT_PASSWORD: ${MINIO_ROOT_PASSWORD}
+    volumes: [./certs:/certs:ro]
+  kes:
+    image: minio/kes:2024-01-11T13-09-29Z
+    command: server --config /etc/kes/config.yaml
+    volumes: [./kes:/etc/kes:ro, ./certs:/certs:ro]
+"""
+
+
+def _env_file_project(write, tmp_path, host: str, bound: bool) -> tuple[Path, Path]:
+    """The project of `_compose_project`, whose MinIO service takes its KMS settings from `minio.env`."""
+    _compose_project(write, tmp_path, host, bound)
+    env_file = write("minio.env", MINIO_ENV_FILE.replace("HOST", host))
+    return write("compose.yaml", COMPOSE_WITH_ENV_FILE), env_file
+
+
+def test_an_env_file_compose_reads_for_minio_is_the_services_environment(write, tmp_path):
+    compose_file, env_file = _env_file_project(write, tmp_path, "kes", bound=False)
+    result = lint([tmp_path])
+    (deployment,) = result.deployments
+    (environment,) = deployment.envs
+    assert environment.source.path == env_file and environment.label == "the Compose service 'minio'"
+    assert {compose_file, env_file} <= {f.source.path for f in result.files}  # both are reported as checked
+    assert result.file_notes()[env_file] == ["MinIO's KMS settings in the Compose service 'minio', which Compose "
+                                             "reads from this env file"]
+    by_code = {f.code: f for f in result.findings}
+    assert "CRT001" not in by_code  # its certificate paths are found through the service's mounts
+    unbound, not_in_san = by_code["DEP100"], by_code["CRT021"]
+    assert unbound.location.path == env_file
+    assert text_at(env_file, unbound.location.line, unbound.location.column, 16) == "/certs/minio.crt"
+    assert not_in_san.location.path == env_file and not_in_san.location.line == 2
+    assert "ENV111" not in by_code  # the root credentials come from `environment:`, a value Compose fills in
+
+
+def test_a_right_project_with_an_env_file_has_no_such_findings(write, tmp_path):
+    _env_file_project(write, tmp_path, "kes.example.net", bound=True)
+    codes = {f.code for f in lint([tmp_path]).findings}
+    assert not codes & {"DEP100", "CRT021", "CRT001", "ENV051", "ENV053", "ENV111"}
+
+
+def test_an_env_file_is_read_as_compose_reads_it_not_as_minio_or_systemd_would(write, tmp_path):
+    _, env_file = _env_file_project(write, tmp_path, "kes.example.net", bound=True)
+    env_file.write_text(env_file.read_text().replace("minio-default-key", "minio-default-key # the default key")
+                        + 'export MINIO_KMS_KES_CAPATH="/certs/ca.crt"\n')
+    result = lint([tmp_path])
+    (environment,) = result.deployments[0].envs
+    assert environment.get("MINIO_KMS_KES_KEY_NAME") is None  # Compose cuts the comment: present, not judged
+    assert environment.present("MINIO_KMS_KES_KEY_NAME") is not None
+    assert environment.get("MINIO_KMS_KES_CAPATH").value == "/certs/ca.crt"  # Compose removes the quotes
+    # No rule about how MinIO's or systemd's readers split lines speaks about a file neither reads.
+    assert not [f for f in result.findings if f.location.path == env_file and f.code <= "ENV011"], \
+        [f.code for f in result.findings]
+
+
+def test_kms_settings_in_environment_with_an_env_file_beside_them(write, tmp_path):
+    compose_file, identity = _compose_project(write, tmp_path, "kes.example.net", bound=True)
+    env_file = write("minio.env", "MINIO_ROOT_USER=admin\nMINIO_ROOT_PASSWORD=CANARY-root-password-1\n")
+    compose_file.write_text(compose_file.read_text().replace(
+        "  volumes: [./certs:/certs:ro]\n", "  volumes: [./certs:/certs:ro]\n  env_file: minio.env\n", 1))
+    result = lint([tmp_path])
+    (deployment,) = result.deployments
+    assert [env.source.path for env in deployment.envs] == [compose_file]  # the env file is no env file of its own
+    assert env_file not in [f.source.path for f in result.files]
+    assert deployment.envs[0].present("MINIO_ROOT_PASSWORD") is not None
+    assert not {f.code for f in result.findings} & {"ENV111", "DEP100", "CRT001"}
+    assert "CANARY-root-password-1" in result.secrets
+
+
+def test_an_env_file_loaded_before_its_compose_file_is_still_the_services(write, tmp_path):
+    _, env_file = _env_file_project(write, tmp_path, "kes", bound=False)
+    result = lint([env_file, tmp_path / "compose.yaml", tmp_path / "kes" / "config.yaml"])
+    (deployment,) = result.deployments
+    assert [env.source.path for env in deployment.envs] == [env_file]
+    assert "DEP100" in {f.code for f in result.findings}

@@ -271,8 +271,16 @@ def _file_linked_into_another_shard(root):
     (root / "d159" / "minio.env").symlink_to(root / "d000" / "minio.env")
 
 
+_MINIO_SERVICE = "services:\n  minio:\n    image: minio/minio\n    env_file: {env_file}\n"
+
+
+def _env_file_of_another_shard(root):
+    _deployments(root, 160)
+    (root / "d159" / "compose.yaml").write_text(_MINIO_SERVICE.format(env_file="../d000/minio.env"))
+
+
 @pytest.mark.parametrize("make", [_only_config_in_the_run, _unit_naming_a_config_of_another_shard,
-                                  _file_linked_into_another_shard])
+                                  _file_linked_into_another_shard, _env_file_of_another_shard])
 def test_shards_that_are_not_independent_are_checked_in_one_process(tmp_path, make):
     make(tmp_path)
     parent_loads, files = _lint_counting_parent_loads([tmp_path])
@@ -281,6 +289,18 @@ def test_shards_that_are_not_independent_are_checked_in_one_process(tmp_path, ma
     forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
     assert json.loads(serial.stdout)["summary"]["files"] == files
     assert forked.stdout == serial.stdout
+
+
+def test_compose_files_that_read_their_own_env_files_are_sharded(tmp_path):
+    _deployments(tmp_path, 120)
+    for directory in tmp_path.iterdir():
+        (directory / "compose.yaml").write_text(_MINIO_SERVICE.format(env_file="minio.env"))
+    parent_loads, files = _lint_counting_parent_loads([tmp_path])
+    assert files == 360 and parent_loads < files / 2
+    serial = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "1")
+    forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
+    assert "which Compose reads from this env file" not in serial.stdout  # notes are for the text report
+    assert forked.stdout == serial.stdout and serial.stdout.count("minio.env") > 120
 
 
 def test_files_named_one_by_one_are_never_sharded(tmp_path):

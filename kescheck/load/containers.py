@@ -127,19 +127,22 @@ def on_host(mounts: list[Mount], container_path: str) -> Path | None:
 
 
 class MinioEnvironment(EnvFile):
-    """The environment of a MinIO container (Compose `environment:`, Kubernetes `env:`) that holds KMS settings, as
-    the entries of an env file that stand where the file writes them. MinIO gets these values as they are: no env
-    file reader runs, so the rules about how readers split lines have nothing to say here.
+    """The environment of a MinIO container (Compose `environment:`, Kubernetes `env:`, or an env file Compose reads
+    for the service) that holds KMS settings, as the entries of an env file that stand where the file writes them.
+    MinIO gets these values as the container runtime gives them: neither MinIO's env file reader nor systemd's
+    runs, so the rules about how those readers split lines have nothing to say here.
 
     A value kescheck cannot know makes its variable present (`present`, `defined`: MinIO counts a variable that is
     set) without an entry (`get`): Compose fills in `${VAR}` and takes a name without a value from the shell;
     Kubernetes takes `valueFrom` from a Secret or ConfigMap and replaces `$(VAR)`."""
 
-    source_kind = "containers"
-
-    def __init__(self, source: SourceFile, label: str, position: tuple[int, int],
-                 assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False) -> None:
+    def __init__(self, source: SourceFile, label: str, position: tuple[int, int] | None,
+                 assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False,
+                 declared_in: SourceFile | None = None) -> None:
         self.source = source
+        self.declared_in = declared_in
+        """The Compose file of the service, when `source` is an env file Compose reads for it."""
+        self.source_kind = "containers" if position is not None else "env"  # None: the lines of an env file
         self.compose_list = compose_list
         """Written as Compose's `- NAME=value` items, whose value is everything after the `=`, quotes included."""
         self.systemd_may_read = False
@@ -147,7 +150,7 @@ class MinioEnvironment(EnvFile):
         """`the Compose service 'minio'`, `container 'minio' of StatefulSet 'minio'`."""
         self.holder = f"the environment of {label}"
         self.position = position
-        """Where its `environment:` or `env:` key is."""
+        """Where its `environment:` or `env:` key is; None when its source is an env file."""
         self.mounts = mounts
         last = {entry.name: (entry, known) for entry, known in assignments}
         self.unknown = {name: entry for name, (entry, known) in last.items() if not known}
@@ -169,6 +172,47 @@ class MinioEnvironment(EnvFile):
         return on_host(self.mounts, container_path)
 
 
+def read_compose_env_file(source: SourceFile) -> list[tuple[EnvEntry, bool]] | None:
+    """The variables of an env file as Compose reads it for `env_file:`, each with whether kescheck knows its value;
+    None when a line is not read here as Compose reads it (a name Compose would not take, `NAME: value` among them,
+    or a quoted value that goes on to the next line).
+
+    Lines are `NAME=value`, with an optional `export ` and `#` comment lines. A value in single quotes is taken as
+    written, one in double quotes without `\\`, `$` or a backtick too; any other value Compose would unescape, fill
+    in (`${VAR}`) or cut at a comment is set but not known here, as is a `NAME` line without `=` (Compose takes it
+    from the shell). Secret-named values are marked in `source`, so that no report shows them."""
+    assignments = []
+    for number, raw in enumerate(source.text.split("\n"), start=1):
+        line = raw.rstrip("\r")
+        body = line.lstrip()
+        if not body or body.startswith("#"):
+            continue
+        start = len(line) - len(body)
+        exported = body.startswith("export ")
+        if exported:
+            rest = body[len("export "):]
+            start += len(body) - len(rest.lstrip())
+            body = rest.lstrip()
+        name, equals, value_text = body.partition("=")
+        name = name.rstrip()
+        if not is_valid_variable_name(name):
+            return None
+        value = value_text.strip()
+        value_column = start + len(body) - len(value_text.lstrip()) + 1
+        quote = value[:1] if value[:1] in ("'", '"') else ""
+        inner = value[1:-1] if quote else value
+        if quote and (len(value) < 2 or value[-1] != quote or quote in inner):
+            return None
+        unsure = ("\\", "$", "`") if quote == '"' else () if quote else ("\\", "$", "`", "#", "'", '"')
+        known = bool(equals) and not any(mark in inner for mark in unsure)
+        entry = EnvEntry(name, inner if known else "", number, start + 1, value_column, value_column + len(value), raw,
+                         had_export=exported, quote=quote, env_value=inner if known else "")
+        if known and inner and is_secret_variable(name):
+            source.mark_secret(number, value_column, value_column + len(value), inner)
+        assignments.append((entry, known))
+    return assignments
+
+
 def _image_name_and_tag(reference: str) -> tuple[str, str]:
     """(`kes`, `v0.22.3`) of `quay.io/minio/kes:v0.22.3@sha256:...`: the last path part of the repository, without
     the registry (whose `:port` is no tag), and the tag (empty when there is none)."""
@@ -182,9 +226,10 @@ def is_minio_image(reference: str) -> bool:
 
 
 def may_hold_containers(text: str) -> bool:
-    """Whether `text` may hold a container that runs `kes server`, or a MinIO container's KMS settings: searches that
-    settle most files unread."""
-    return all(pattern.search(text) for pattern in _MAY_START_KES) or "MINIO_KMS_" in text
+    """Whether `text` may hold a container that runs `kes server`, or a MinIO container's KMS settings (perhaps in an
+    env file): searches that settle most files unread."""
+    return all(pattern.search(text) for pattern in _MAY_START_KES) or "MINIO_KMS_" in text or (
+        "env_file" in text and "minio" in text)  # a MinIO service whose settings are in an env file
 
 
 def may_be_compose_file(text: str) -> bool:
@@ -213,6 +258,8 @@ class ContainerReader:
         self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
         self.minio: list[MinioEnvironment] = []
         """The environments of MinIO's containers read so far that hold KMS settings."""
+        self.claimed_env_files: list[Path] = []
+        """The env files MinIO's Compose services name in `env_file:`: Compose reads them for the service."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -381,6 +428,45 @@ class ContainerReader:
         return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, mounts,
                                 compose_list=environment_key == "environment" and isinstance(node, self.sequence_node))
 
+    def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
+        """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
+        `environment:` over them. One of these sources holds the KMS settings and gives the environment its lines:
+        `environment:` when it sets a `MINIO_KMS_` variable, else the last env file that does. What the others set
+        counts there as set, to values not judged, at the start of the source (its `environment:` key, or the env
+        file's first line). Every env file the service names is Compose's to read (`claimed_env_files`)."""
+        image = service.get("image", (None, None))[1]
+        if not isinstance(image, self.scalar_node) or not is_minio_image(str(image.value)):
+            return None
+        key, node = service.get("environment", (None, None))
+        sources: list[tuple[SourceFile, list[tuple[EnvEntry, bool]]]] = []
+        for path, _ in self._env_files(service.get("env_file", (None, None))[1]) or []:
+            self.claimed_env_files.append(path)
+            source = self._compose_env_file(path)
+            read = read_compose_env_file(source) if source is not None else None
+            if read is not None:
+                sources.append((source, read))
+                self.source.secret_values.update(source.secret_values)
+        if key is not None:
+            sources.append((self.source, self._compose_environment(node)))
+        with_kms = [index for index, (_, read) in enumerate(sources)
+                    if any(entry.name.startswith("MINIO_KMS_") for entry, _ in read)]
+        if not with_kms:
+            return None
+        primary = with_kms[-1]
+        source, _ = sources[primary]
+        position = self.positions(key.start_mark) if source is self.source else None
+        at_line, at_column = position or (1, 1)
+        final: dict[str, tuple[int, EnvEntry, bool]] = {}
+        for index, (_, read) in enumerate(sources):
+            for entry, known in read:
+                final[entry.name] = (index, entry, known)
+        assignments = [(entry, known) if index == primary else
+                       (EnvEntry(name, "", at_line, at_column, at_column, at_column, ""), False)
+                       for name, (index, entry, known) in final.items()]
+        return MinioEnvironment(source, label, position, assignments, mounts,
+                                compose_list=source is self.source and isinstance(node, self.sequence_node),
+                                declared_in=None if source is self.source else self.source)
+
     def _entry(self, name: str, value: str, name_at: tuple[int, int], value_node, value_offset: int) -> EnvEntry:
         """An entry whose value starts `value_offset` characters into the string scalar `value_node` (its name, for
         Compose's `NAME=value` items, is before it in the same scalar)."""
@@ -448,12 +534,14 @@ class ContainerReader:
         if env_files is None:
             return None
         for path, required in env_files:
-            read = self._compose_env_file(path)
+            source = self._compose_env_file(path)
+            read = read_compose_env_file(source) if source is not None else None
             if read is None:
-                if required or path.exists():
+                if required or source is not None or path.exists():
                     return None
                 continue  # `required: false`: Compose skips a file that is not there
-            values.update(read)
+            values.update((entry.name, entry.value if known else None) for entry, known in read)
+            self.source.secret_values.update(source.secret_values)
         for entry, known in self._compose_environment(service.get("environment", (None, None))[1]):
             values[entry.name] = entry.value if known else None
         return ContainerEnvironment(values, _origin(label, self.source.path, [key for key in ("environment", "env_file")
@@ -482,36 +570,14 @@ class ContainerReader:
             found.append((host, required))
         return found
 
-    def _compose_env_file(self, path: Path) -> dict[str, str | None] | None:
-        """The variables of an env file as Compose reads it: `NAME=value` lines, `#` comment lines, an optional
-        `export `. A value Compose would unquote, unescape or fill in (quotes, `\\`, `$`, `#`) is set but not known
-        here; a line kescheck does not read as Compose does (a name it would not take, a quoted value that goes on
-        to the next line) makes the whole file unknown. Secret-named values are masked in every report."""
+    def _compose_env_file(self, path: Path) -> SourceFile | None:
+        """An env file a service names, decoded; None when it cannot be read here."""
         from .source import InputError, decode, read_bytes
 
         try:
-            text = decode(path, read_bytes(path)).text
+            return decode(path, read_bytes(path))
         except InputError:
             return None
-        values: dict[str, str | None] = {}
-        for line in text.splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("export "):
-                line = line[len("export "):].lstrip()
-            name, equals, value = line.partition("=")
-            name = name.strip()
-            if not is_valid_variable_name(name):
-                return None
-            value = value.strip()
-            if value[:1] in ("'", '"') and (len(value) < 2 or value[-1] != value[0]):
-                return None
-            plain = equals and not any(mark in value for mark in ("'", '"', "\\", "$", "#", "`"))
-            values[name] = value if plain else None
-            if plain and value and is_secret_variable(name):
-                self.source.secret_values.add(value)
-        return values
 
     def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str) -> ContainerEnvironment | None:
         """What Kubernetes starts the container with: its `env:` and what the runtime adds; None with `envFrom:`,
@@ -578,7 +644,7 @@ class ContainerReader:
                     launcher.environment = self.compose_kes_environment(self.entries(service), label)
                     found.append(launcher)
                 else:
-                    self._add_minio(self.minio_environment(self.entries(service), label, "environment", mounts))
+                    self._add_minio(self.compose_minio_environment(self.entries(service), label, mounts))
         return found
 
     def _host_path(self, text: str) -> Path | None:
@@ -643,7 +709,10 @@ class Containers:
     kes: list[KesContainer] = field(default_factory=list)
     """The containers that run `kes server`."""
     minio: list[MinioEnvironment] = field(default_factory=list)
-    """The environments of MinIO's containers that hold KMS settings."""
+    """The environments of MinIO's containers that hold KMS settings; one that a Compose service reads from an env
+    file has that file's lines."""
+    claimed_env_files: list[Path] = field(default_factory=list)
+    """The env files Compose reads for MinIO's services: none of them is an env file of its own."""
 
     def __bool__(self) -> bool:
         return bool(self.kes or self.minio)
@@ -669,4 +738,4 @@ def compose_services(source: SourceFile) -> Containers | None:
     if "apiVersion" in top_level or top_level & (TOP_LEVEL_KEYS - {"version"}):
         return None
     kes = reader.compose(document)
-    return Containers(kes, reader.minio) if kes is not None else None
+    return Containers(kes, reader.minio, reader.claimed_env_files) if kes is not None else None

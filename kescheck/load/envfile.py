@@ -162,6 +162,8 @@ class EnvFile:
     """What holds the variables, for messages."""
     position: tuple[int, int] | None = None
     """(line, column) where the variables start when they are part of a larger file; None: the whole file."""
+    declared_in: SourceFile | None = None
+    """Another file that makes this one MinIO's environment (a Compose file whose service reads it), if any."""
 
     def __init__(self, source: SourceFile, systemd_may_read: bool = True):
         source.number_lines_as(MINIO_LINE_BREAK)  # the rules number lines as MinIO's reader does

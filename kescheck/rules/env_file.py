@@ -19,8 +19,9 @@ _QUOTES = "\"'"
 
 
 def _envs(deployment):
-    """The env files: a container's environment (`MinioEnvironment`) has no lines for a reader to split."""
-    return [env for env in deployment.envs if env.source_kind == "env"]
+    """The env files MinIO's reader (or systemd) reads: a container's environment (`MinioEnvironment`, an env file
+    Compose reads for a service among them) has no lines for those readers to split."""
+    return [env for env in deployment.envs if not isinstance(env, MinioEnvironment)]
 
 
 def _envs_systemd_may_read(deployment):
