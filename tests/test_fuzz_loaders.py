@@ -284,3 +284,45 @@ def test_doctor_statuses_on_random_settings(tmp_path_factory, lines, noise):
         assert document["doctor"]["exit_status"] == run.status
         for finding in document["findings"]:
             assert finding["line"] >= 1 and finding["column"] >= 1
+
+
+COMPOSE_ENV_ALPHABET = "AB_=\"'#$\\` \t\r\n{}xport-:1"
+COMPOSE_LINES = ["services:", "  minio:", "    image: minio/minio", "  kes:", "    image: minio/kes",
+                 "    command: server --config /etc/kes/config.yaml", "    env_file: minio.env",
+                 "    env_file: [minio.env, {path: other.env, required: false}]", "    env_file: {path: minio.env}",
+                 "    env_file: ${DIR}/minio.env", "    environment:", "      MINIO_KMS_KES_KEY_NAME: ${KEY}",
+                 "      - MINIO_KMS_KES_API_KEY=kes:v1:x", "      KES_ADMIN:", "    volumes: [./certs:/certs]",
+                 "    <<: *x", "x: &x {env_file: minio.env}", "  [", ""]
+ENV_FILE_LINES = ["MINIO_KMS_KES_ENDPOINT=https://kes:7373", "MINIO_KMS_KES_CERT_FILE=/certs/minio.crt",
+                  "export MINIO_KMS_KES_KEY_NAME='minio key'", 'MINIO_KMS_KES_CAPATH="/certs/${CA}"', "KES_ADMIN",
+                  "MINIO_ROOT_PASSWORD=s3cr3t # c", 'X="open', "A B=c", "# comment", ""]
+
+
+@CI_BUDGET
+@given(st.lists(st.sampled_from(COMPOSE_LINES), max_size=14),
+       st.lists(st.sampled_from(ENV_FILE_LINES) | st.text(alphabet=COMPOSE_ENV_ALPHABET, max_size=30), max_size=8),
+       st.booleans())
+def test_compose_projects_with_env_files_survive_anything(tmp_path_factory, compose_lines, env_lines, named):
+    directory = tmp_path_factory.mktemp("compose")
+    compose = directory / "compose.yaml"
+    compose.write_text("\n".join(compose_lines))
+    (directory / "minio.env").write_text("\n".join(env_lines))
+    result = lint([compose] if named else [directory])
+    assert_sane(result, [compose, directory / "minio.env"])
+    run = run_cli("lint", str(compose if named else directory), "--format", "json")
+    assert run.status in (0, 1, 2)
+
+
+@CI_BUDGET
+@given(st.text(alphabet=COMPOSE_ENV_ALPHABET, max_size=200))
+def test_compose_env_file_reading_points_where_the_file_writes(text):
+    from kescheck.load.containers import read_compose_env_file
+
+    source = SourceFile(Path("minio.env"), text)
+    read = read_compose_env_file(source)
+    for entry, known in read or []:
+        line = source.lines[entry.line - 1]
+        assert line[entry.name_column - 1:].startswith(entry.name)
+        if known:
+            written = line[entry.value_column - 1:entry.value_end_column - 1]
+            assert written == f"{entry.quote}{entry.value}{entry.quote}"

@@ -22,7 +22,7 @@ from .envfile import EnvEntry, EnvFile, EnvReading, is_secret_variable, is_valid
 from .kesconfig import TOP_LEVEL_KEYS
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
-from .source import SourceFile
+from .source import MINIO_LINE_BREAK, SourceFile
 
 _POD_SPEC_PATHS = {
     "Pod": ("spec",),
@@ -182,8 +182,8 @@ def read_compose_env_file(source: SourceFile) -> list[tuple[EnvEntry, bool]] | N
     in (`${VAR}`) or cut at a comment is set but not known here, as is a `NAME` line without `=` (Compose takes it
     from the shell). Secret-named values are marked in `source`, so that no report shows them."""
     assignments = []
-    for number, raw in enumerate(source.text.split("\n"), start=1):
-        line = raw.rstrip("\r")
+    source.number_lines_as(MINIO_LINE_BREAK)  # lines end at LF or CRLF, for the entries and the report's frames alike
+    for number, line in enumerate(source.lines, start=1):
         body = line.lstrip()
         if not body or body.startswith("#"):
             continue
@@ -205,7 +205,7 @@ def read_compose_env_file(source: SourceFile) -> list[tuple[EnvEntry, bool]] | N
             return None
         unsure = ("\\", "$", "`") if quote == '"' else () if quote else ("\\", "$", "`", "#", "'", '"')
         known = bool(equals) and not any(mark in inner for mark in unsure)
-        entry = EnvEntry(name, inner if known else "", number, start + 1, value_column, value_column + len(value), raw,
+        entry = EnvEntry(name, inner if known else "", number, start + 1, value_column, value_column + len(value), line,
                          had_export=exported, quote=quote, env_value=inner if known else "")
         if known and inner and is_secret_variable(name):
             source.mark_secret(number, value_column, value_column + len(value), inner)
