@@ -407,3 +407,51 @@ def test_an_env_file_loaded_before_its_compose_file_is_still_the_services(write,
     (deployment,) = result.deployments
     assert [env.source.path for env in deployment.envs] == [env_file]
     assert "DEP100" in {f.code for f in result.findings}
+
+
+# --- `.env`: what Compose fills in a Compose file's `${VAR}` with -----------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("plain", "plain"), ("$$HOME", "$HOME"), ("${TAG}", "v1"), ("$TAG-x", "v1-x"), ("a${TAG}b${TAG}", "av1bv1"),
+    ("${EMPTY:-d}", "d"), ("${EMPTY-d}", ""), ("${TAG:-d}", "v1"), ("${EMPTY:+alt}", ""), ("${EMPTY+alt}", "alt"),
+    ("${TAG:?needed}", "v1"), ("${EMPTY:?needed}", None), ("${UNSET:-d}", None), ("${UNSET}", None),
+    ("${SECRET}", None), ("${TAG:-${UNSET}}", None), ("${}", None), ("$", None), ("cost: 5$", None),
+    ("${1BAD}", None)])
+def test_compose_interpolation_from_dot_env(text, expected):
+    from kescheck.load.containers import interpolate
+
+    # UNSET: the shell may set it where Compose runs; SECRET: set in `.env` to a value kescheck cannot know.
+    assert interpolate(text, {"TAG": "v1", "EMPTY": "", "SECRET": None}) == expected
+
+
+def test_a_compose_project_filled_in_from_its_dot_env(write, tmp_path):
+    _compose_project(write, tmp_path, "kes.example.net", bound=True)
+    dot_env = write(".env", "KES_TAG=v0.22.3\nKES_HOST=kes\nCERTS=./certs\nMINIO_ROOT_PASSWORD=CANARY-dot-env-pw\n"
+                            "MINIO_ROOT_USER=admin\n")
+    compose_file = write("compose.yaml", COMPOSE.replace("HOST", "${KES_HOST}").replace("./certs:/certs:ro", '"${CERTS}:/certs:ro"')
+                         .replace("minio/kes:2024-01-11T13-09-29Z", "minio/kes:${KES_TAG}"))
+    result = lint([tmp_path])
+    (deployment,) = result.deployments
+    assert deployment.options.kes_version == "v0.22.3"  # the image tag `.env` fills in names the release
+    (environment,) = deployment.envs
+    assert environment.get("MINIO_KMS_KES_ENDPOINT").value == "https://kes:7373"
+    by_code = {f.code: f for f in result.findings}
+    assert "CRT001" not in by_code  # the certificates were found through `${CERTS}:/certs`
+    # `kes` is not in the KES certificate's SAN: the endpoint `.env` fills in is checked.
+    assert "host 'kes' of MINIO_KMS_KES_ENDPOINT is not covered" in by_code["CRT021"].message
+    assert by_code["CRT021"].location.path == compose_file
+    # `.env` is Compose's, not an env file of MinIO's, and its secret values are never shown.
+    assert dot_env not in [f.source.path for f in result.files]
+    assert "CANARY-dot-env-pw" in result.secrets
+
+
+def test_a_variable_dot_env_does_not_set_stays_unknown(write, tmp_path):
+    _compose_project(write, tmp_path, "kes.example.net", bound=True)
+    write(".env", "OTHER=1\n")
+    write("compose.yaml", COMPOSE.replace("HOST", "${KES_HOST}").replace("minio/kes:2024-01-11T13-09-29Z",
+                                                                         "minio/kes:${KES_TAG:-v0.22.3}"))
+    result = lint([tmp_path])
+    (deployment,) = result.deployments
+    assert deployment.options.kes_version is None  # the shell may set KES_TAG where Compose runs
+    assert deployment.envs[0].get("MINIO_KMS_KES_ENDPOINT") is None
+    assert deployment.envs[0].present("MINIO_KMS_KES_ENDPOINT") is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .envfile import EnvEntry, EnvFile, EnvReading, is_secret_variable, is_valid_variable_name
@@ -172,6 +172,45 @@ class MinioEnvironment(EnvFile):
         return on_host(self.mounts, container_path)
 
 
+_INTERPOLATION = re.compile(r"\$(?:\$|\{(?P<braced>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*)|)")
+_EXPRESSION = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<operator>:?[-?+])(?P<argument>.*))?", re.DOTALL)
+
+
+def interpolate(text: str, variables: dict[str, str | None]) -> str | None:
+    """`text` with the variables Compose fills in replaced (`$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
+    `${VAR:?error}`, `${VAR:+other}`, ..., and `$$` for `$`), from `variables` (its `.env` file; None: set, to a
+    value not known here). None when a value cannot be known here: a variable `.env` does not set (the shell may),
+    a nested or malformed reference, or an error Compose would stop at."""
+    if "$" not in text:
+        return text
+    parts, position = [], 0
+    for match in _INTERPOLATION.finditer(text):
+        parts.append(text[position:match.start()])
+        position = match.end()
+        if match[0] == "$$":
+            parts.append("$")
+            continue
+        expression = match["braced"] if match["braced"] is not None else match["plain"]
+        found = _EXPRESSION.fullmatch(expression or "")
+        if found is None or variables.get(found["name"]) is None or "$" in (found["argument"] or ""):
+            return None
+        value, operator, argument = variables[found["name"]], found["operator"], found["argument"]
+        if operator is None:
+            parts.append(value)
+            continue
+        is_set = value != "" or not operator.startswith(":")
+        if operator.endswith("-"):
+            parts.append(value if is_set else argument)
+        elif operator.endswith("+"):
+            parts.append(argument if is_set else "")
+        elif is_set:
+            parts.append(value)
+        else:
+            return None  # `${VAR:?message}`: Compose refuses to start
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def read_compose_env_file(source: SourceFile) -> list[tuple[EnvEntry, bool]] | None:
     """The variables of an env file as Compose reads it for `env_file:`, each with whether kescheck knows its value;
     None when a line is not read here as Compose reads it (a name Compose would not take, `NAME: value` among them,
@@ -259,7 +298,9 @@ class ContainerReader:
         self.minio: list[MinioEnvironment] = []
         """The environments of MinIO's containers read so far that hold KMS settings."""
         self.claimed_env_files: list[Path] = []
-        """The env files MinIO's Compose services name in `env_file:`: Compose reads them for the service."""
+        """The env files Compose reads: the `env_file:` files of MinIO's services, and `.env` beside a Compose file."""
+        self.variables: dict[str, str | None] = {}
+        """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -339,6 +380,14 @@ class ContainerReader:
                 if isinstance(name, self.scalar_node) and is_secret_variable(str(name.value)):
                     self.mark_secret(entries.get("value", (None, None))[1])
 
+    def _image(self, node) -> Word | None:
+        """The image a container runs, with what Compose fills in (`minio/kes:${KES_TAG}`) where `.env` tells."""
+        if not isinstance(node, self.scalar_node):
+            return None
+        word = self._word(node)
+        expanded = self.interpolate(word.text)
+        return replace(word, text=expanded) if expanded is not None else word
+
     def _word(self, node) -> Word:
         (line, column), (end_line, end_column) = self.positions(node.start_mark), self.positions(node.end_mark)
         return Word(str(node.value), line, column, end_line, end_column, node.style in ("'", '"'))
@@ -375,7 +424,7 @@ class ContainerReader:
         entries = self.entries(node)
         self._mark_environment(entries.get(environment_key, (None, None))[1])
         image = entries.get("image", (None, None))[1]
-        image_word = self._word(image) if isinstance(image, self.scalar_node) else None
+        image_word = self._image(image)
         if entrypoint_key in entries:
             words: list[Word] = []
         elif image_word is not None and is_kes_image(image_word.text):
@@ -434,8 +483,8 @@ class ContainerReader:
         `environment:` when it sets a `MINIO_KMS_` variable, else the last env file that does. What the others set
         counts there as set, to values not judged, at the start of the source (its `environment:` key, or the env
         file's first line). Every env file the service names is Compose's to read (`claimed_env_files`)."""
-        image = service.get("image", (None, None))[1]
-        if not isinstance(image, self.scalar_node) or not is_minio_image(str(image.value)):
+        image = self._image(service.get("image", (None, None))[1])
+        if image is None or not is_minio_image(image.text):
             return None
         key, node = service.get("environment", (None, None))
         sources: list[tuple[SourceFile, list[tuple[EnvEntry, bool]]]] = []
@@ -493,19 +542,18 @@ class ContainerReader:
                 if not isinstance(value, self.scalar_node):
                     continue
                 null = value.tag.endswith(":null")  # `NAME:` takes the value from the shell, as `- NAME` does
-                text = "" if null else str(value.value)
-                known = not null and "$" not in text.replace("$$", "")
-                assignments.append((self._entry(name, text.replace("$$", "$"), self.positions(key.start_mark),
-                                                None if null else value, 0), known))
+                filled = None if null else self.interpolate(str(value.value))
+                assignments.append((self._entry(name, filled or "", self.positions(key.start_mark),
+                                                None if null else value, 0), filled is not None))
         elif isinstance(node, self.sequence_node):
             for item in node.value:
                 if not isinstance(item, self.scalar_node):
                     continue
                 name, equals, text = str(item.value).partition("=")
-                known = bool(equals) and "$" not in text.replace("$$", "")
+                filled = self.interpolate(text) if equals else None
                 start = self._char_positions(item)
                 name_at = start[0] if start else self.positions(item.start_mark)
-                assignments.append((self._entry(name, text.replace("$$", "$"), name_at, item, len(name) + 1), known))
+                assignments.append((self._entry(name, filled or "", name_at, item, len(name) + 1), filled is not None))
         return assignments
 
     def _kubernetes_environment(self, node) -> list[tuple[EnvEntry, bool]]:
@@ -570,6 +618,23 @@ class ContainerReader:
             found.append((host, required))
         return found
 
+    def interpolate(self, text: str) -> str | None:
+        return interpolate(text, self.variables)
+
+    def read_dot_env(self) -> None:
+        """The variables of the `.env` file beside a Compose file, from which Compose fills in the file's `${VAR}`
+        (where it runs, the shell's environment overrides them)."""
+        if self.source.path == Path("<stdin>"):
+            return
+        path = self.source.path.parent / ".env"
+        source = self._compose_env_file(path) if path.is_file() else None
+        read = read_compose_env_file(source) if source is not None else None
+        if source is not None:
+            self.claimed_env_files.append(path)
+        if read is not None:
+            self.variables = {entry.name: entry.value if known else None for entry, known in read}
+            self.source.secret_values.update(source.secret_values)
+
     def _compose_env_file(self, path: Path) -> SourceFile | None:
         """An env file a service names, decoded; None when it cannot be read here."""
         from .source import InputError, decode, read_bytes
@@ -633,6 +698,7 @@ class ContainerReader:
         services = top_level.get("services", (None, None))[1]
         if not isinstance(services, self.mapping_node):
             return None
+        self.read_dot_env()
         found = []
         for key, service in services.value:
             if isinstance(key, self.scalar_node):
@@ -648,14 +714,16 @@ class ContainerReader:
         return found
 
     def _host_path(self, text: str) -> Path | None:
-        """A mount's source on this host: relative to the Compose file's directory. None for what kescheck cannot
-        place: `~` (the home of whoever deploys), a variable Compose fills in, a Windows path, standard input."""
+        """A mount's source on this host: relative to the Compose file's directory, with the variables `.env` sets
+        filled in. None for what kescheck cannot place: `~` (the home of whoever deploys), a variable `.env` does not
+        set, a Windows path, standard input."""
+        text = self.interpolate(text) or ""
         if not text or text.startswith("~") or "$" in text or "\\" in text or self.source.path == Path("<stdin>"):
             return None
         return self.source.path.parent / text
 
     def _mount(self, target: str, source_text: str, at, default_directory: str = "/") -> Mount | None:
-        host = self._host_path(source_text)
+        host, target = self._host_path(source_text), self.interpolate(target) or ""
         if host is None or not target or "$" in target:
             return None
         line, _ = self.positions(at.start_mark)
@@ -668,7 +736,7 @@ class ContainerReader:
         mounts = []
         for item in self._items(service.get("volumes", (None, None))[1]):
             if isinstance(item, self.scalar_node):
-                parts = str(item.value).split(":")
+                parts = (self.interpolate(str(item.value)) or "$").split(":")
                 if len(parts) in (2, 3) and parts[0].startswith((".", "/")):
                     mounts.append(self._mount(parts[1], parts[0], item))
                 continue
