@@ -455,3 +455,16 @@ def test_a_variable_dot_env_does_not_set_stays_unknown(write, tmp_path):
     assert deployment.options.kes_version is None  # the shell may set KES_TAG where Compose runs
     assert deployment.envs[0].get("MINIO_KMS_KES_ENDPOINT") is None
     assert deployment.envs[0].present("MINIO_KMS_KES_ENDPOINT") is not None
+
+
+def test_an_anchor_defined_twice_writes_nothing_to_stderr(tmp_path, write):
+    """YAML allows it (an alias takes the latest definition); ruamel warns about it on stderr."""
+    write("compose.yaml", "x-a: &common {image: minio/minio}\nx-b: &common {image: minio/minio}\n"
+                          + minio_compose().replace("    image: minio/minio\n", "    <<: *common\n"))
+    write("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: &m {name: kes}\nspec: &m\n  containers:\n"
+                      "    - {name: kes, image: minio/kes, args: [server, --mlock]}\n")
+    run = subprocess.run([sys.executable, "-m", "kescheck", "lint", str(tmp_path), "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.stderr == ""
+    assert {record["path"] for record in json.loads(run.stdout)["files"]} == {str(tmp_path / "compose.yaml"),
+                                                                              str(tmp_path / "pod.yaml")}

@@ -795,10 +795,11 @@ def compose_services(source: SourceFile) -> Containers | None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    from .yamldoc import _Positions
+    from .yamldoc import _Positions, without_anchor_warnings
 
     try:
-        document = YAML(typ="safe", pure=True).compose(source.text)
+        with without_anchor_warnings():
+            document = YAML(typ="safe", pure=True).compose(source.text)
     except (YAMLError, ValueError, TypeError, RecursionError):
         return None
     reader = ContainerReader(source, _Positions(source.text))

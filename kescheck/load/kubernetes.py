@@ -21,7 +21,7 @@ from .containers import ContainerReader, Containers
 from .envfile import looks_like_minio_env, sets_minio_variables
 from .kesconfig import looks_like_kes_config, looks_like_kes_keys, may_be_kes_config
 from .source import LINE_BREAK, SourceFile
-from .yamldoc import _Positions, parse_yaml
+from .yamldoc import _Positions, parse_yaml, without_anchor_warnings
 
 _MAYBE = (re.compile(r"""apiVersion["']?[ \t]*:"""), re.compile(r"""kind["']?[ \t]*:"""))
 """Both must occur somewhere in the text before it is composed: most files are settled by these two searches."""
@@ -201,7 +201,8 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
     positions = _Positions(text)
     text_lines = LINE_BREAK.split(text)
     try:
-        documents = list(YAML(typ="safe", pure=True).compose_all(text))
+        with without_anchor_warnings():
+            documents = list(YAML(typ="safe", pure=True).compose_all(text))
     except (YAMLError, ValueError, TypeError, RecursionError):
         return _template(text)
     objects: list[K8sObject] = []

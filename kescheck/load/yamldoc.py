@@ -10,8 +10,10 @@ for that subset without ruamel, and declines anything else, which then goes thro
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -216,6 +218,17 @@ def _composer():
         compose = YAML(typ="safe", pure=True).compose
     _compose = compose
     return compose
+
+
+@contextlib.contextmanager
+def without_anchor_warnings():
+    """ruamel warns on stderr about an anchor defined twice, which YAML allows (an alias takes the latest
+    definition): kescheck prints nothing but its report."""
+    from ruamel.yaml.error import ReusedAnchorWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        yield
 
 
 def _flow_depth(text: str) -> int:
