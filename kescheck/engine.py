@@ -323,8 +323,9 @@ class _Collector:
         for environment in loaded.minio_envs:
             if environment.source is not loaded.source:
                 key = self.key(environment.source.path)
+                before = self.files.get(key)
                 self.files[key] = LoadedFile(environment.source.path, environment.source, "env", env=environment,
-                                             named=loaded.named, key=key)
+                                             named=loaded.named or (before is not None and before.named), key=key)
 
     def add_stdin(self, stream) -> None:
         data = stream.buffer.read(MAX_FILE_BYTES + 1) if hasattr(stream, "buffer") else stream.read().encode()

@@ -468,3 +468,12 @@ def test_an_anchor_defined_twice_writes_nothing_to_stderr(tmp_path, write):
     assert run.stderr == ""
     assert {record["path"] for record in json.loads(run.stdout)["files"]} == {str(tmp_path / "compose.yaml"),
                                                                               str(tmp_path / "pod.yaml")}
+
+
+def test_an_env_file_named_alone_is_checked_as_its_services_environment(write, tmp_path):
+    """As pre-commit names a changed file: its Compose file beside it makes it the MinIO service's environment."""
+    _, env_file = _env_file_project(write, tmp_path, "kes", bound=False)
+    result = lint([env_file])
+    (deployment,) = result.deployments
+    assert [env.source.path for env in deployment.envs] == [env_file]
+    assert "DEP100" in {f.code for f in result.findings if f.location.path == env_file}
