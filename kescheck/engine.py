@@ -760,10 +760,10 @@ def _in_shards(paths: list, options: Options, settings: Settings, rules: list[Ru
     if parts is None:
         return None
     files = sorted((f for part in parts for f in part.files), key=lambda f: str(f.source.path))
+    errors = {(str(error.path), error.reason): error for part in parts for error in part.errors}
     return _Checked(_deduplicated(part.findings for part in parts), files,
                     [deployment for part in parts for deployment in part.deployments],
-                    walk_errors + [error for part in parts for error in part.errors],
-                    set().union(*(part.secrets for part in parts)))
+                    walk_errors + list(errors.values()), set().union(*(part.secrets for part in parts)))
 
 
 def _directory_shares(paths: list[Path], count: int) -> list[list[Path]]:
@@ -784,31 +784,35 @@ def _directory_shares(paths: list[Path], count: int) -> list[list[Path]]:
 @dataclass(frozen=True)
 class _ShareSummary:
     keys: frozenset[Path]
-    """The resolved paths of the files the shard loaded."""
+    """The resolved paths of the files the shard loaded: its own, and the KES configs its units and containers name."""
     kes_configs: int
     targets: frozenset[Path]
     """The resolved paths of the existing files that the shard's units and containers name: KES configs, and the
     env files Compose reads for MinIO's services."""
+    attempts: int
+    """Files the shard tried to load, which one process counts against `MAX_FILES`."""
 
 
 def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSummary, _Collector]:
     collector = _Collector(options, settle)
     for path in paths:
         collector.add(path, named=True)
+    _launcher_configs(collector)  # as one process would next: a walk names no file for `_siblings` or partners
     loaded = collector.files
     named = [path for f in loaded.values() for path in _launched_configs(f) + f.claimed_env_files]
     summary = _ShareSummary(frozenset(loaded), sum(f.kes is not None for f in loaded.values()),
-                            frozenset(collector.key(path) for path in named if path.is_file()))
+                            frozenset(collector.key(path) for path in named if path.is_file()), collector.count)
     return summary, collector
 
 
 def _independent(summaries: list[_ShareSummary]) -> bool:
-    """No file is in two shards, none names a file another shard holds, and the run does not hold exactly one KES
-    config."""
+    """No file is in two shards, none names a file another shard holds, the run does not hold exactly one KES
+    config, and one process would not have reached `MAX_FILES`."""
     keys = frozenset().union(*(summary.keys for summary in summaries))
     return (len(keys) == sum(len(summary.keys) for summary in summaries)
             and not any(summary.targets & (keys - summary.keys) for summary in summaries)
-            and sum(summary.kes_configs for summary in summaries) != 1)
+            and sum(summary.kes_configs for summary in summaries) != 1
+            and sum(summary.attempts for summary in summaries) <= MAX_FILES)
 
 
 def _check_share(collector: _Collector, settings: Settings, rules: list[Rule]) -> _Checked:

@@ -291,6 +291,28 @@ def test_shards_that_are_not_independent_are_checked_in_one_process(tmp_path, ma
     assert forked.stdout == serial.stdout
 
 
+@pytest.mark.parametrize("units", [("d000", "d159"), ("d010",)], ids=["in-two-shards", "making-the-only-config"])
+def test_units_naming_a_config_outside_the_walk(tmp_path, units):
+    """The config outside the walked tree is loaded by each shard whose unit names it: one process loads it once,
+    and with no other config in the run it is the only one, which every env file joins."""
+    outside = tmp_path / "etc" / "kes-config.yaml"
+    outside.parent.mkdir()
+    shutil.copy(REPO / "fixtures" / "examples" / "g2" / "kes-config.yaml", outside)
+    walked = tmp_path / "walked"
+    walked.mkdir()
+    _deployments(walked, 160 * (3 - len(units)))
+    if len(units) == 1:  # no config in the walked tree itself (and as many files as two shards need)
+        for config in walked.glob("*/kes-config.yaml"):
+            config.unlink()
+    for name in units:
+        (walked / name / "kes.service").write_text(f"[Service]\nExecStart=/usr/local/bin/kes server --config {outside}\n")
+    parent_loads, files = _lint_counting_parent_loads([walked])
+    assert parent_loads >= files - 1  # one process loaded everything (the outside config it may count once)
+    serial = _kescheck("lint", str(walked), "--format", "json", "--jobs", "1")
+    forked = _kescheck("lint", str(walked), "--format", "json", "--jobs", "3")
+    assert forked.stdout == serial.stdout and str(outside) in serial.stdout
+
+
 def test_compose_files_that_read_their_own_env_files_are_sharded(tmp_path):
     _deployments(tmp_path, 120)
     for directory in tmp_path.iterdir():
