@@ -591,7 +591,10 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
     if collector is not None:
         by_key = {_key_of(f): f for f in collector.files.values()}
     rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
-    named_sources = {id(f.source) for f in by_key.values() if f.named}
+    named_keys = {key for key, f in by_key.items() if f.named}
+    # A changed `.env` or env file that Compose reads changes what its Compose file gives: that file is checked.
+    named_sources = {id(f.source) for key, f in by_key.items()
+                     if f.named or any(_key(path) in named_keys for path in f.claimed_env_files)}
     automatic = [d for d in _paired(rest, options, shard) if any(id(s) in named_sources for s in d.sources)]
     return deployments + automatic
 

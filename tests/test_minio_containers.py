@@ -477,3 +477,16 @@ def test_an_env_file_named_alone_is_checked_as_its_services_environment(write, t
     (deployment,) = result.deployments
     assert [env.source.path for env in deployment.envs] == [env_file]
     assert "DEP100" in {f.code for f in result.findings if f.location.path == env_file}
+
+
+def test_a_changed_dot_env_named_alone_checks_its_compose_file(write, tmp_path):
+    """As the pre-commit hook names it (`--by-content`): `.env` is no env file of MinIO's, but what it changes is
+    what the Compose file beside it gives MinIO, so that deployment is checked."""
+    from kescheck.model import Options
+
+    _compose_project(write, tmp_path, "kes.example.net", bound=True)
+    dot_env = write(".env", "KES_HOST=kes\nMINIO_ROOT_USER=admin\n")
+    compose_file = write("compose.yaml", COMPOSE.replace("HOST", "${KES_HOST}"))
+    result = lint([dot_env], Options(by_content=True))
+    assert [f.location.path for f in result.findings if f.code == "CRT021"] == [compose_file]
+    assert dot_env not in [f.source.path for f in result.files]
