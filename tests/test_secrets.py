@@ -197,3 +197,30 @@ def test_a_secret_assigned_inside_another_value_stays_hidden(cli, write, name, t
     path = write(name, text)
     result = cli("lint", path, "--format", fmt)
     assert EMBEDDED not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    token: {}\n", "CANARYvaulttokenunderunknownkey9"),
+    ("keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    approle: {{id: kes, secert: {}}}\n",
+     "CANARYmisspeltapprolesecret9"),
+    ("keystore:\n  vault:\n    endpoint: https://vault.example.net:8200\n    auth: {{x: {}}}\n",
+     "hvs.CANARYtokenbyitsform0123456789"),
+    ("admin:\n  identity: disabled\n  note: {}\n", "kes:v1:CANARYapikeybyitsform0123456789"),
+], ids=["vault-token-key", "misspelt-secret", "vault-token-form", "api-key-form"])
+@pytest.mark.parametrize("fmt", ["plain", "json", "sarif"])
+def test_a_secret_under_a_key_kes_does_not_know_stays_hidden(cli, write, tmp_path, setting, value, fmt):
+    """KES010 reports the unknown key with a code frame of its line: the value there is still what its author
+    meant to be secret."""
+    config = "tls: {key: /k, cert: /c}\n" + setting.format(value)
+    if not config.startswith("admin"):
+        config = "admin: {identity: disabled}\n" + config
+    path = write("kes-config.yaml", config)
+    run = cli("lint", str(path), "--format", fmt)
+    assert "KES010" in run.stdout and value not in run.stdout + run.stderr
+
+
+def test_values_under_known_keys_that_are_no_secret_stay_shown(cli, write):
+    path = write("kes-config.yaml", "admin: {identity: disabled}\ntls: {key: /etc/kes/VISIBLE.key, cert: /c}\n"
+                                    "keystore: {fs: {path: /var/VISIBLE-keys}}\nbogus_key_path: /VISIBLE/x\n")
+    run = cli("lint", str(path), "--format", "plain")
+    assert "/etc/kes/VISIBLE.key" in run.stdout and "/VISIBLE/x" in run.stdout

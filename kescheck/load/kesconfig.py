@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass, field
 
-from .envfile import embedded_secret
+from .envfile import embedded_secret, is_secret_variable
 from .source import SourceFile
 from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
 
@@ -320,8 +321,36 @@ container runtimes expand one by one, and KES looks up as one name."""
 _SECRET_PATH = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_PATHS))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_path(path: str) -> bool:
+    """Cached: every scalar of every config asks, and a batch repeats the same few hundred paths."""
     return _SECRET_PATH.match(path) is not None
+
+
+_SECRET_VALUE_PREFIXES = ("hvs.", "hvb.", "hvr.", "kes:v1:")
+"""Vault service, batch and recovery tokens, and KES API keys: secrets wherever they are written."""
+
+
+_SECRET_KEY_NAMES = sorted({path.rsplit(".", 1)[-1] for path in SECRET_PATHS} - {"key"})
+"""The names of KES's secret settings; `key` (Fortanix) is left out: it is `tls.key`'s name too, a path."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_like_a_secret(path: str) -> bool:
+    """The value's key is named like a secret (`token`, `secret-id`, `password`) or misspells a secret setting's
+    name (`secert`): a key KES does not know, misspelt or placed wrongly, still holds what its author meant to be
+    secret. Cached by path, as `is_secret_path` is."""
+    import difflib
+
+    name = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    return is_secret_variable(re.sub(r"[^A-Za-z0-9]", "_", name)) or bool(
+        difflib.get_close_matches(name.lower(), _SECRET_KEY_NAMES, n=1, cutoff=0.8))
+
+
+def _secret_elsewhere(node: YScalar) -> bool:
+    """A value that is no secret setting of KES but still a secret: under a key named like one, or a token or API
+    key by its form."""
+    return _named_like_a_secret(node.path) or node.text.lstrip().startswith(_SECRET_VALUE_PREFIXES)
 
 
 _POLICY_IDENTITY_PATH = re.compile(r"policy\..+\.identities\[\d+\]")
@@ -435,7 +464,11 @@ def _mark_secrets(doc: YamlDocument) -> None:
         _mark_secret_lines(doc.source)
         return
     for node in doc.nodes():
-        if getattr(node, "is_key", False) or not node.path or not is_secret_path(node.path):
+        if getattr(node, "is_key", False) or not node.path:
+            continue
+        if not is_secret_path(node.path):
+            if isinstance(node, YScalar) and not node.is_null and _secret_elsewhere(node) and env_reference(node) is None:
+                _mark_scalar(doc.source, node)
             continue
         if isinstance(node, YScalar):
             expansion = shell_expansion(env_reference(node))
