@@ -66,6 +66,19 @@ class LoadedFile:
     """The resolved path the collector files it under (None for standard input)."""
     embedded: EmbeddedFile | None = None
     """The Kubernetes manifest's value this file is, linted in place (`path` is the manifest)."""
+    manifest: SourceFile | None = None
+    """The whole manifest, when this file is a value embedded in it and the manifest's containers are read too: their
+    findings, suppression comments and secrets are the manifest's."""
+
+    def sources(self) -> list[SourceFile]:
+        """What the file is read from: its source, and the whole manifest its value stands in."""
+        return [self.source] + ([self.manifest] if self.manifest is not None else [])
+
+    @property
+    def shown(self) -> SourceFile:
+        """The text a report shows around a finding in this file: the whole manifest, when its containers are read
+        too (the value stands on the same lines there, and its secrets are masked there too: `_checked`)."""
+        return self.manifest if self.manifest is not None else self.source
 
 
 @dataclass
@@ -100,13 +113,12 @@ class LintResult:
                 notes.setdefault(loaded.source.path, []).append(f"MinIO env file{inside}")
             elif loaded.unit is not None:
                 notes.setdefault(loaded.source.path, []).append("systemd unit that runs `kes server`")
-            elif loaded.kind == "containers":
-                if loaded.containers:
-                    labels = ", ".join(container.label for container in loaded.containers)
-                    notes.setdefault(loaded.source.path, []).append(f"runs `kes server` in {labels}")
-                if loaded.minio_envs:
-                    labels = ", ".join(environment.label for environment in loaded.minio_envs)
-                    notes.setdefault(loaded.source.path, []).append(f"MinIO's KMS settings in {labels}")
+            if loaded.containers:
+                labels = ", ".join(container.label for container in loaded.containers)
+                notes.setdefault(loaded.source.path, []).append(f"runs `kes server` in {labels}")
+            if loaded.minio_envs:
+                labels = ", ".join(environment.label for environment in loaded.minio_envs)
+                notes.setdefault(loaded.source.path, []).append(f"MinIO's KMS settings in {labels}")
         return notes
 
 
@@ -207,7 +219,11 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
         if manifest is not None:
             embedded = manifest.linted_in_place()
             if embedded is not None:
-                return _embedded_file(path, source.path, embedded, options)
+                loaded = _embedded_file(path, source.path, embedded, options)
+                if manifest.containers:  # the workload beside its config, as a manifest so often holds them
+                    loaded.containers, loaded.minio_envs = manifest.containers.kes, manifest.containers.minio
+                    loaded.manifest = source
+                return loaded
             if manifest.containers and not manifest.embedded:
                 return LoadedFile(path, source, "containers", containers=manifest.containers.kes,
                                   minio_envs=manifest.containers.minio)
@@ -456,7 +472,8 @@ def _paired(rest: list[LoadedFile], options: Options, shard: bool = False) -> li
     only = kes_files[0] if len(kes_files) == 1 and not shard else None
     deployments = _paired_configs(kes_files, env_files, only, options)
     deployments = _with_units(deployments, kes_files, only, [f for f in rest if f.unit is not None], options)
-    deployments = _with_containers(deployments, kes_files, only, [f for f in rest if f.kind == "containers"], options)
+    deployments = _with_containers(deployments, kes_files, only, [f for f in rest if f.containers or f.minio_envs],
+                                   options)
     for deployment in deployments:
         _with_image_release(deployment)
         _with_container_environment(deployment)
@@ -495,7 +512,8 @@ def _with_containers(deployments: list[Deployment], kes_files: list[LoadedFile],
     by_key = {_key_of(f): f for f in kes_files}
     for loaded in launchers:
         beside = [f for f in kes_files if f.path.parent == loaded.path.parent]
-        nearest = beside[0] if len(beside) == 1 else only
+        # A manifest's workload joins the config in the same manifest first.
+        nearest = loaded if loaded.kes is not None else beside[0] if len(beside) == 1 else only
         own: list[Deployment] = []
 
         def home_of(target: LoadedFile | None) -> Deployment:
@@ -693,8 +711,9 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
             collector = _Collector(options, settle)
             named = _add_named(paths, collector, options, stdin)
             checked = _checked(collector, named, settings, rules, jobs)
-    findings = apply_suppressions(checked.findings, ((f.source, f.kind) for f in checked.files), rules, settings,
-                                  options)
+    scanned = [(f.source, f.kind) for f in checked.files] + [(f.manifest, "containers") for f in checked.files
+                                                              if f.manifest is not None]
+    findings = apply_suppressions(checked.findings, scanned, rules, settings, options)
     errors = sorted(checked.errors, key=lambda e: str(e.path))
     return LintResult(findings, checked.files, checked.deployments, rules, errors, checked.secrets)
 
@@ -729,7 +748,11 @@ def _checked(collector: _Collector, named: list[LoadedFile], settings: Settings,
         deployment.absent_files = absent_files
     collector.settle()
     findings = run_rules(deployments, rules, settings, release=True, jobs=jobs)
-    secrets = set().union(*(f.source.secret_values for f in collector.files.values()))
+    for loaded in files:
+        if loaded.manifest is not None:  # the value's secrets, marked where it stands in the manifest
+            loaded.manifest.secret_spans.extend(loaded.source.secret_spans)
+            loaded.manifest.secret_values.update(loaded.source.secret_values)
+    secrets = set().union(*(source.secret_values for f in collector.files.values() for source in f.sources()))
     return _Checked(findings, files, deployments, collector.errors, secrets)
 
 

@@ -266,8 +266,9 @@ def apply(findings: list[Finding], files: Iterable[tuple[SourceFile, str]], rule
     resolve = {**{r.code.upper(): r.code for r in rules}, **{r.name: r.code for r in rules}}
     today = options.now().date()
     files = list(files)
-    directives = [d for source, kind in files for d in scan(source, kind) if d.problem is None] \
-        if options.inline_ignores else []
+    # A manifest and a value linted in place in it are scanned both: a comment in the value is one directive.
+    directives = list({(d.path, d.line, d.column): d for source, kind in files for d in scan(source, kind)
+                       if d.problem is None}.values()) if options.inline_ignores else []
     used: set[tuple[int, str]] = set()
     result = []
     for finding in findings:

@@ -555,3 +555,63 @@ def test_a_config_mounted_from_a_file_that_is_not_here(write, tmp_path, monkeypa
     assert error.location == note.location and "has no config to start KES with" in error.message
     write("kes/config.yaml", G2_CONFIG)
     assert not [f for f in lint([path]).findings if f.code in ("SYS006", "SYS007")]
+
+
+# --- a manifest that holds the KES config and the workload that runs it -----------------------------
+
+CONFIG_AND_WORKLOAD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kes-config}
+data:
+  config.yaml: |
+    admin: {identity: disabled}
+    tls: {key: /certs/tls.key, cert: /certs/tls.crt}
+    cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}
+    keystore:
+      vault:
+        endpoint: https://vault.example.net:8200
+        approle: {id: "${VAULT_ROLE_ID}", secret: "${VAULT_SECRET_ID}"}
+        token: hvs.CANARYMANIFESTTOKEN0123456789
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kes}
+spec:
+  template:
+    spec:
+      containers:
+        - name: kes
+          image: quay.io/minio/kes:2024-01-11T13-09-29Z
+          args: [server, --config, /etc/kes/config.yaml, --mlock]
+          env:
+            - {name: VAULT_ROLE_ID, value: kes}
+"""
+
+
+def test_a_manifest_with_the_config_and_its_workload_checks_both(cli, write, tmp_path):
+    path = write("kes.yaml", CONFIG_AND_WORKLOAD)
+    result = lint([tmp_path])
+    (deployment,) = result.deployments
+    assert deployment.kes is not None and [c.label for c in deployment.containers] == [
+        "container 'kes' of Deployment 'kes'"]
+    assert deployment.options.kes_version == "2024-01-11T13-09-29Z"  # the image's tag decides the generation
+    assert result.file_notes()[path][1] == "runs `kes server` in container 'kes' of Deployment 'kes'"
+    by_code = {f.code: f for f in result.findings}
+    mlock = by_code["SYS002"]
+    assert (mlock.location.path, mlock.location.line) == (path, 24) and text_at(path, 24, mlock.location.column, 7) == "--mlock"
+    # The container's `env:` is KES's environment: VAULT_SECRET_ID is set nowhere.
+    assert [f.message.split("`${")[1].split("}`")[0] for f in result.findings if f.code == "KES100"] == [
+        "VAULT_SECRET_ID"]
+    plain = cli("lint", str(tmp_path), "--format", "plain").stdout
+    assert "> 24 |           args: [server, --config, /etc/kes/config.yaml, --mlock]" in plain  # the manifest's line
+    assert "CANARYMANIFESTTOKEN" not in plain
+
+
+def test_a_suppression_comment_beside_the_workload_of_a_manifest_with_a_config(write, tmp_path):
+    write("kes.yaml", CONFIG_AND_WORKLOAD.replace(
+        "          args: [server", "          # kescheck: ignore[SYS002] -- the image is pinned to 0.20 by the operator\n"
+                                   "          args: [server"))
+    result = lint([tmp_path])
+    (mlock,) = [f for f in result.findings if f.code == "SYS002"]
+    assert mlock.suppressed_by is not None
