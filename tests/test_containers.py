@@ -606,6 +606,9 @@ def test_a_manifest_with_the_config_and_its_workload_checks_both(cli, write, tmp
     plain = cli("lint", str(tmp_path), "--format", "plain").stdout
     assert "> 24 |           args: [server, --config, /etc/kes/config.yaml, --mlock]" in plain  # the manifest's line
     assert "CANARYMANIFESTTOKEN" not in plain
+    # Frames come from the whole manifest, which masks the config's secrets where they stand.
+    (loaded,) = result.files
+    assert loaded.shown is not loaded.source and "CANARY" not in loaded.shown.display_line(13)
 
 
 def test_a_suppression_comment_beside_the_workload_of_a_manifest_with_a_config(write, tmp_path):
