@@ -8,6 +8,7 @@ import pytest
 
 from kescheck.engine import lint
 from kescheck.model import Options
+from tests.test_containers import KES_DEPLOYMENT
 
 CONFIG = """\
     admin: {identity: "${KES_ADMIN}"}
@@ -28,18 +29,8 @@ SERVICE = textwrap.dedent("""\
     """)
 """A Compose file whose service 'kes' is still open: a test adds its settings, indented by four spaces."""
 
-POD = textwrap.dedent("""\
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: kes}
-    spec:
-      template:
-        spec:
-          containers:
-            - name: kes
-              image: minio/kes:2024-01-11T13-09-29Z
-              args: [server, --config, /etc/kes/config.yaml]
-    """)
+POD = KES_DEPLOYMENT.replace("minio/kes", "minio/kes:2024-01-11T13-09-29Z") + \
+    "          args: [server, --config, /etc/kes/config.yaml]\n"
 """A Deployment whose container 'kes' is still open: a test adds its settings, indented by ten spaces."""
 
 

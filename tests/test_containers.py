@@ -574,15 +574,7 @@ data:
         approle: {id: "${VAULT_ROLE_ID}", secret: "${VAULT_SECRET_ID}"}
         token: hvs.CANARYMANIFESTTOKEN0123456789
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kes}
-spec:
-  template:
-    spec:
-      containers:
-        - name: kes
-          image: quay.io/minio/kes:2024-01-11T13-09-29Z
+""" + KES_DEPLOYMENT.replace("minio/kes", "quay.io/minio/kes:2024-01-11T13-09-29Z") + """\
           args: [server, --config, /etc/kes/config.yaml, --mlock]
           env:
             - {name: VAULT_ROLE_ID, value: kes}
