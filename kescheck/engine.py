@@ -459,16 +459,18 @@ def _declared(files: dict[Path, LoadedFile], settings: Settings, options: Option
     return deployments, claimed
 
 
-def _paired(rest: list[LoadedFile], options: Options, shard: bool = False) -> list[Deployment]:
+def _paired(rest: list[LoadedFile], options: Options, read_by_compose: set[Path],
+            shard: bool = False) -> list[Deployment]:
     """Automatic pairing: one KES config among the inputs takes every env file; otherwise each
     directory holding exactly one KES config pairs it with that directory's env files.
 
-    `shard`: `rest` is one shard of a run whose KES configs are more than one (or none), so none is the only one."""
+    `read_by_compose`: the keys of the env files Compose reads (`LoadedFile.claimed_env_files`), which are no env
+    files of their own. `shard`: `rest` is one shard of a run whose KES configs are more than one (or none), so none
+    is the only one."""
     kes_files = [f for f in rest if f.kes is not None]
-    claimed = {_key(path) for f in rest for path in f.claimed_env_files}
     # An env file Compose reads for a MinIO service joins with the service's Compose file, as its environment.
     env_files = [f for f in rest if f.env is not None and not isinstance(f.env, MinioEnvironment)
-                 and _key_of(f) not in claimed]
+                 and _key_of(f) not in read_by_compose]
     only = kes_files[0] if len(kes_files) == 1 and not shard else None
     deployments = _paired_configs(kes_files, env_files, only, options)
     deployments = _with_units(deployments, kes_files, only, [f for f in rest if f.unit is not None], options)
@@ -610,10 +612,12 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
         by_key = {_key_of(f): f for f in collector.files.values()}
     rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
     named_keys = {key for key, f in by_key.items() if f.named}
+    env_file_keys = {id(f): {_key(path) for path in f.claimed_env_files} for f in by_key.values()}
     # A changed `.env` or env file that Compose reads changes what its Compose file gives: that file is checked.
-    named_sources = {id(f.source) for key, f in by_key.items()
-                     if f.named or any(_key(path) in named_keys for path in f.claimed_env_files)}
-    automatic = [d for d in _paired(rest, options, shard) if any(id(s) in named_sources for s in d.sources)]
+    named_sources = {id(f.source) for f in by_key.values() if f.named or env_file_keys[id(f)] & named_keys}
+    read_by_compose = set().union(*env_file_keys.values())
+    automatic = [d for d in _paired(rest, options, read_by_compose, shard)
+                 if any(id(s) in named_sources for s in d.sources)]
     return deployments + automatic
 
 
@@ -825,9 +829,9 @@ def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSumm
         collector.add(path, named=True)
     _launcher_configs(collector)  # as one process would next: a walk names no file for `_siblings` or partners
     loaded = collector.files
-    named = [path for f in loaded.values() for path in _launched_configs(f) + f.claimed_env_files]
+    targets = [path for f in loaded.values() for path in _launched_configs(f) + f.claimed_env_files]
     summary = _ShareSummary(frozenset(loaded), sum(f.kes is not None for f in loaded.values()),
-                            frozenset(collector.key(path) for path in named if path.is_file()), collector.count)
+                            frozenset(collector.key(path) for path in targets if path.is_file()), collector.count)
     return summary, collector
 
 

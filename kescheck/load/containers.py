@@ -252,6 +252,15 @@ def read_compose_env_file(source: SourceFile) -> list[tuple[EnvEntry, bool]] | N
     return assignments
 
 
+def _values(assignments: list[tuple[EnvEntry, bool]]) -> dict[str, str | None]:
+    """Each variable with its value; None where kescheck cannot know the value."""
+    return {entry.name: entry.value if known else None for entry, known in assignments}
+
+
+def _sets_kms(assignments: list[tuple[EnvEntry, bool]]) -> bool:
+    return any(entry.name.startswith("MINIO_KMS_") for entry, _ in assignments)
+
+
 def _image_name_and_tag(reference: str) -> tuple[str, str]:
     """(`kes`, `v0.22.3`) of `quay.io/minio/kes:v0.22.3@sha256:...`: the last path part of the repository, without
     the registry (whose `:port` is no tag), and the tag (empty when there is none)."""
@@ -462,20 +471,20 @@ class ContainerReader:
         launcher.command = ServerCommand(line, column, words[0], flags, arguments)
         return launcher
 
-    def minio_environment(self, entries: dict, label: str, environment_key: str,
-                          mounts: list[Mount]) -> MinioEnvironment | None:
-        """The environment of a container of MinIO's image (`entries`: the container or service) when it sets a
-        `MINIO_KMS_` variable; `environment_key` is Compose's `environment` or Kubernetes' `env`."""
-        image = entries.get("image", (None, None))[1]
-        if not isinstance(image, self.scalar_node) or not is_minio_image(str(image.value)):
+    def _runs_minio(self, entries: dict) -> bool:
+        """A container or service of MinIO's image."""
+        image = self._image(entries.get("image", (None, None))[1])
+        return image is not None and is_minio_image(image.text)
+
+    def kubernetes_minio_environment(self, container: dict, label: str) -> MinioEnvironment | None:
+        """The `env:` of a Kubernetes container of MinIO's image when it sets a `MINIO_KMS_` variable."""
+        if not self._runs_minio(container):
             return None
-        key, node = entries.get(environment_key, (None, None))
-        assignments = (self._compose_environment(node) if environment_key == "environment"
-                       else self._kubernetes_environment(node))
-        if not any(entry.name.startswith("MINIO_KMS_") for entry, _ in assignments):
+        key, node = container.get("env", (None, None))
+        assignments = self._kubernetes_environment(node)
+        if not _sets_kms(assignments):
             return None
-        return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, mounts,
-                                compose_list=environment_key == "environment" and isinstance(node, self.sequence_node))
+        return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, [])
 
     def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
         """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
@@ -483,22 +492,18 @@ class ContainerReader:
         `environment:` when it sets a `MINIO_KMS_` variable, else the last env file that does. What the others set
         counts there as set, to values not judged, at the start of the source (its `environment:` key, or the env
         file's first line). Every env file the service names is Compose's to read (`claimed_env_files`)."""
-        image = self._image(service.get("image", (None, None))[1])
-        if image is None or not is_minio_image(image.text):
+        if not self._runs_minio(service):
             return None
         key, node = service.get("environment", (None, None))
         sources: list[tuple[SourceFile, list[tuple[EnvEntry, bool]]]] = []
         for path, _ in self._env_files(service.get("env_file", (None, None))[1]) or []:
             self.claimed_env_files.append(path)
-            source = self._compose_env_file(path)
-            read = read_compose_env_file(source) if source is not None else None
+            read = self._read_env_file(path)
             if read is not None:
-                sources.append((source, read))
-                self.source.secret_values.update(source.secret_values)
+                sources.append(read)
         if key is not None:
             sources.append((self.source, self._compose_environment(node)))
-        with_kms = [index for index, (_, read) in enumerate(sources)
-                    if any(entry.name.startswith("MINIO_KMS_") for entry, _ in read)]
+        with_kms = [index for index, (_, read) in enumerate(sources) if _sets_kms(read)]
         if not with_kms:
             return None
         primary = with_kms[-1]
@@ -582,16 +587,13 @@ class ContainerReader:
         if env_files is None:
             return None
         for path, required in env_files:
-            source = self._compose_env_file(path)
-            read = read_compose_env_file(source) if source is not None else None
+            read = self._read_env_file(path)
             if read is None:
-                if required or source is not None or path.exists():
+                if required or path.exists():
                     return None
                 continue  # `required: false`: Compose skips a file that is not there
-            values.update((entry.name, entry.value if known else None) for entry, known in read)
-            self.source.secret_values.update(source.secret_values)
-        for entry, known in self._compose_environment(service.get("environment", (None, None))[1]):
-            values[entry.name] = entry.value if known else None
+            values.update(_values(read[1]))
+        values.update(_values(self._compose_environment(service.get("environment", (None, None))[1])))
         return ContainerEnvironment(values, _origin(label, self.source.path, [key for key in ("environment", "env_file")
                                                                              if key in service]))
 
@@ -627,22 +629,28 @@ class ContainerReader:
         if self.source.path == Path("<stdin>"):
             return
         path = self.source.path.parent / ".env"
-        source = self._compose_env_file(path) if path.is_file() else None
-        read = read_compose_env_file(source) if source is not None else None
-        if source is not None:
-            self.claimed_env_files.append(path)
+        if not path.is_file():
+            return
+        self.claimed_env_files.append(path)
+        read = self._read_env_file(path)
         if read is not None:
-            self.variables = {entry.name: entry.value if known else None for entry, known in read}
-            self.source.secret_values.update(source.secret_values)
+            self.variables = _values(read[1])
 
-    def _compose_env_file(self, path: Path) -> SourceFile | None:
-        """An env file a service names, decoded; None when it cannot be read here."""
+    def _read_env_file(self, path: Path) -> tuple[SourceFile, list[tuple[EnvEntry, bool]]] | None:
+        """An env file Compose reads (`env_file:`, `.env`), and its variables as Compose reads them; None when it
+        cannot be read here, or not as Compose reads it. Its secret values join this file's, so that every report
+        masks them wherever they are filled in."""
         from .source import InputError, decode, read_bytes
 
         try:
-            return decode(path, read_bytes(path))
+            source = decode(path, read_bytes(path))
         except InputError:
             return None
+        read = read_compose_env_file(source)
+        if read is None:
+            return None
+        self.source.secret_values.update(source.secret_values)
+        return source, read
 
     def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str) -> ContainerEnvironment | None:
         """What Kubernetes starts the container with: its `env:` and what the runtime adds; None with `envFrom:`,
@@ -650,8 +658,7 @@ class ContainerReader:
         if "envFrom" in container:
             return None
         values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
-        for entry, known in self._kubernetes_environment(container.get("env", (None, None))[1]):
-            values[entry.name] = entry.value if known else None
+        values.update(_values(self._kubernetes_environment(container.get("env", (None, None))[1])))
         links = pod_spec.get("enableServiceLinks", (None, None))[1]
         service_links = not (isinstance(links, self.scalar_node) and str(links.value).lower() == "false")
         return ContainerEnvironment(values, _origin(label, self.source.path, ["env"] if "env" in container else []),
@@ -682,7 +689,7 @@ class ContainerReader:
                     launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label)
                     found.append(launcher)
                 else:
-                    self._add_minio(self.minio_environment(self.entries(item), label, "env", []))
+                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label))
         return found
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:
