@@ -150,6 +150,19 @@ def test_declines_what_it_does_not_read_exactly(text):
     assert scan_block_yaml(text) is None
 
 
+def test_unscannable_characters_are_those_libyaml_does_not_print_plus_tab_and_breaks():
+    """The scanner's character class, checked over every code point against libyaml's printable set
+    (line feed, `#x20-#x7E`, `#xA0-#xD7FF` without the line and paragraph separators, `#xE000-#xFFFD` without
+    the BOM, `#x10000-#x10FFFF`)."""
+    def scannable(point: int) -> bool:
+        return (point == 0x0A or 0x20 <= point <= 0x7E or 0xA0 <= point <= 0xD7FF and point not in (0x2028, 0x2029)
+                or 0xE000 <= point <= 0xFFFD and point != 0xFEFF or 0x10000 <= point <= 0x10FFFF)
+
+    every_character = "".join(map(chr, range(0x110000)))
+    unscannable = {ord(found) for found in yamldoc._UNSCANNABLE_CHAR.findall(every_character)}
+    assert unscannable == {point for point in range(0x110000) if not scannable(point)}
+
+
 def test_declines_trees_at_the_limits(monkeypatch):
     monkeypatch.setattr(yamldoc, "MAX_DEPTH", 3)
     assert scan_block_yaml("a:\n b:\n  c:\n   d: 1\n") is None
