@@ -8,7 +8,6 @@ itself in the trust set is trusted as it is.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 
@@ -44,6 +43,8 @@ def der_of(certificate) -> bytes:
 
 def fingerprint_sha256(certificate) -> str:
     """What `openssl x509 -fingerprint -sha256` prints (without colons, lower case): NOT a KES identity."""
+    import hashlib  # only with a certificate to hash: loading OpenSSL's hashes is ~3 ms of start-up otherwise
+
     return hashlib.sha256(der_of(certificate)).hexdigest()
 
 

@@ -19,7 +19,7 @@ from .load.kesconfig import (INTRODUCED, TLS_AUTH_SINCE, Generation, env_referen
                              target_release, unset_variable_is_empty)
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
                        load_private_key, load_private_key_unknown_password)
-from .load.source import SourceFile
+from .load.source import SourceFile, path_named
 from .load.yamldoc import YScalar
 from .model import Deployment
 from .minio_names import API_KEY, CAPATH, CERT_FILE, ENDPOINT, KEY_FILE, KEY_PASSWORD, OPTS
@@ -79,7 +79,7 @@ class Reference:
         """How messages name the file: as written, plus where it resolves when that differs."""
         if self.holds_pem_text:
             return "PEM text, not a file name"
-        if os.path.isabs(self.text) and Path(self.text) != self.path:
+        if os.path.isabs(self.text) and path_named(self.text) != self.path:
             return f"'{self.text}' ({self.path} here, mounted into the container)"
         if os.path.isabs(self.text) or self.text == str(self.path):
             return f"'{self.text}'"

@@ -10,7 +10,7 @@ from .load.containers import KesContainer
 from .load.envfile import EnvFile
 from .load.kesconfig import KesConfig, same_release
 from .load.kescommand import KesLauncher
-from .load.source import SourceFile
+from .load.source import SourceFile, path_named
 from .load.systemd import KesUnit
 
 
@@ -120,7 +120,7 @@ class Deployment:
         name: neither KES nor MinIO nor systemd expands it. An absolute path that a container mounts from this host
         (a Compose bind mount, config or secret: KES's containers for the KES config's paths, MinIO's for its
         environment's) is where the mount's source is."""
-        path = Path(path_text)
+        path = path_named(path_text)
         if path.is_absolute():
             mounting = self.containers if self.kes is not None and origin is self.kes.source else \
                 [env for env in self.envs if env.source is origin]

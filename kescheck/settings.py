@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +81,8 @@ def find_settings_file(start: Path) -> Path | None:
             candidate = directory / name
             if candidate.is_file():
                 if name == "pyproject.toml":
+                    import tomllib  # only when a settings file exists: ~4 ms of start-up otherwise
+
                     try:
                         tool = tomllib.loads(candidate.read_text("utf-8")).get("tool")
                         if not isinstance(tool, dict) or "kescheck" not in tool:
@@ -112,6 +113,8 @@ def _strings(value, where: str) -> tuple[str, ...]:
 def load_settings(path: Path | None) -> Settings:
     if path is None:
         return Settings()
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except OSError as err:

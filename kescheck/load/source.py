@@ -1,6 +1,7 @@
 """Reading a user's file safely: regular files only, bounded size, text decoded once."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -16,6 +17,13 @@ MINIO_LINE_BREAK = re.compile(r"\r?\n")
 """MinIO reads env files line by line at LF (dropping one CR before it): a lone CR stays inside the line."""
 _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
 """Base64 runs inside a PEM private key block, however the block is quoted or escaped in its file."""
+
+
+@functools.lru_cache(maxsize=4096)
+def path_named(text: str) -> Path:
+    """One `Path` per text: a batch names the same `/etc/...` files in every deployment, and each new `Path` parses
+    its text again and computes its hash again when it is looked up."""
+    return Path(text)
 
 
 class InputError(Exception):

@@ -10,7 +10,6 @@ import base64
 import binascii
 import difflib
 from functools import lru_cache
-from pathlib import PurePosixPath
 
 from dataclasses import replace
 
@@ -466,7 +465,7 @@ def invalid_key_name(deployment):
 def relative_file_path(deployment):
     for name in FILE_VARIABLES:
         for env, entry in _valued(deployment, name):
-            if PurePosixPath(entry.value).is_absolute() or ANY_PLACEHOLDER.search(entry.value):
+            if entry.value.startswith("/") or ANY_PLACEHOLDER.search(entry.value):
                 continue  # a placeholder is ENV110's
             tilde = " (`~` is not expanded: no shell reads this file)" if entry.value.startswith("~") else ""
             checked = deployment.resolve(entry.value, env.source)
