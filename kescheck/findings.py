@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +21,9 @@ class Severity(enum.IntEnum):
         except KeyError:
             raise ValueError(f"unknown severity {text!r} (use error, warning or note)") from None
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
+        """Cached: reports ask twice per finding, and an enum's `name` is a slow descriptor."""
         return self.name.lower()
 
 
