@@ -60,7 +60,7 @@ class LoadedFile:
     minio_envs: list[MinioEnvironment] = field(default_factory=list)
     """The environments of the file's MinIO containers that hold KMS settings (kind `containers`)."""
     claimed_env_files: list[Path] = field(default_factory=list)
-    """The env files Compose reads for the file's MinIO services (`env_file:`): none is an env file of its own."""
+    """The env files Compose reads for the file (`.env`, its services' `env_file:`): none is an env file of its own."""
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
@@ -281,6 +281,10 @@ class _Collector:
         self.count = 0
         self.settle = settle
         self.real_directories: dict[Path, Path] = {}
+        self.skipped_named: list[Path] = []
+        """Files named with `--by-content` that are not YAML and not a KES config or MinIO env file by content: each
+        may be an env file a Compose file beside it reads (a KES service's `env_file:`), which makes that Compose
+        file's deployment the one a change to it affects."""
 
     def key(self, path: Path) -> Path:
         """`_key(path)`, with each directory resolved once, from its parent's resolution: a batch holds many files
@@ -363,13 +367,34 @@ class _Collector:
 
 def _siblings(named: list[LoadedFile], collector: _Collector) -> None:
     """A file named alone (as pre-commit does) brings the rest of its directory's deployment."""
-    for directory in sorted({f.path.parent for f in named if f.path != Path("<stdin>")}):
+    named_paths = [f.path for f in named if f.path != Path("<stdin>")] + collector.skipped_named
+    for directory in sorted({path.parent for path in named_paths}):
         try:
             entries = sorted(p for p in directory.iterdir() if _is_candidate(p) and p.is_file())
         except OSError:
             continue
         for path in entries[:200]:
             collector.add(path, named=False)
+
+
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+"""The names Compose looks for when it is given no `-f`."""
+_LEVELS_ABOVE_WITHOUT_WORK_TREE = 3
+
+
+def _compose_files_above(named: list[LoadedFile], collector: _Collector) -> None:
+    """The Compose files (by the names Compose looks for) of the directories above each env file named alone, and
+    each file named but skipped by content, up to its git work tree (else a few levels up): a service's `env_file:`
+    may name it from there."""
+    named_env_files = [f.path for f in named if f.kind == "env" and f.path != Path("<stdin>")]
+    for path in named_env_files + collector.skipped_named:
+        above = path.absolute().parent.parents
+        top = _work_tree(path)
+        directories = above[:above.index(top) + 1] if top in above else above[:_LEVELS_ABOVE_WITHOUT_WORK_TREE]
+        for directory in directories:
+            for name in COMPOSE_FILE_NAMES:
+                if (directory / name).is_file():
+                    collector.add(directory / name, named=False)
 
 
 def _work_tree(path: Path) -> Path | None:
@@ -612,6 +637,8 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
         by_key = {_key_of(f): f for f in collector.files.values()}
     rest = [f for key, f in sorted(by_key.items(), key=lambda kv: str(kv[1].source.path)) if key not in claimed]
     named_keys = {key for key, f in by_key.items() if f.named}
+    if collector is not None:
+        named_keys.update(collector.key(path) for path in collector.skipped_named)
     env_file_keys = {id(f): {_key(path) for path in f.claimed_env_files} for f in by_key.values()}
     # A changed `.env` or env file that Compose reads changes what its Compose file gives: that file is checked.
     named_sources = {id(f.source) for f in by_key.values() if f.named or env_file_keys[id(f)] & named_keys}
@@ -699,6 +726,8 @@ def _add_named(paths: Iterable[str | Path], collector: _Collector, options: Opti
         loaded = collector.add(path, named=True, explicit=not options.by_content)
         if loaded is not None:
             named.append(loaded)
+        elif options.by_content and path.suffix.lower() not in (".yaml", ".yml") and path.is_file():
+            collector.skipped_named.append(path)
     return named
 
 
@@ -740,6 +769,7 @@ def _checked(collector: _Collector, named: list[LoadedFile], settings: Settings,
     """The rules run over the deployments that the collector's files form, once their partners are loaded."""
     options = collector.options
     _siblings(named, collector)
+    _compose_files_above(named, collector)
     if not settings.deployments:
         _repository_partners(named, collector)
     _launcher_configs(collector)

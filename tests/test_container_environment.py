@@ -127,6 +127,44 @@ def test_an_env_file_kescheck_does_not_read_as_compose_leaves_the_environment_un
     assert "KES100" not in {f.code for f in result.findings}
 
 
+@pytest.mark.parametrize("env_file", ["kes.env", "secrets/vault"])
+def test_a_changed_env_file_of_kes_named_alone_checks_its_compose_file(write, tmp_path, env_file):
+    """As the pre-commit hook names a changed file (`--by-content`): KES's env file is neither a KES config nor a MinIO
+    env file, but the Compose file beside it starts KES with it, so that deployment is checked. Named outright, it is
+    no MinIO env file either: Compose reads it for KES."""
+    write("deploy/config.yaml", CONFIG)
+    write("deploy/compose.yaml", SERVICE + f"    env_file: [{env_file}]\n")
+    changed = write(f"deploy/{env_file}", "KES_ADMIN=disabled\nVAULT_ROLE_ID=r\nVAULT_SECRET=typo-in-the-name\n")
+    for options in (Options(by_content=True), Options()):
+        result = lint([changed], options)
+        assert unset_variables(result) == ["VAULT_SECRET_ID"]
+        assert [f.source.path.name for f in result.files] == ["compose.yaml", "config.yaml"]
+        assert not [env for deployment in result.deployments for env in deployment.envs]
+
+
+def test_compose_files_above_a_named_env_file_are_looked_for_up_to_its_work_tree(write, tmp_path):
+    write("outer/config.yaml", CONFIG)
+    write("outer/compose.yaml", SERVICE + "    env_file: [repo/env/kes.env]\n")
+    (tmp_path / "outer/repo/.git").mkdir(parents=True)
+    changed = write("outer/repo/env/kes.env", "KES_ADMIN=disabled\n")
+    assert lint([changed], Options(by_content=True)).files == []  # above the work tree: another project's
+    write("outer/repo/config.yaml", CONFIG)
+    write("outer/repo/compose.yaml", SERVICE + "    env_file: [env/kes.env]\n")
+    result = lint([changed], Options(by_content=True))
+    assert [f.source.path for f in result.files] == [tmp_path / "outer/repo/compose.yaml",
+                                                     tmp_path / "outer/repo/config.yaml"]
+    assert unset_variables(result) == ["VAULT_ROLE_ID", "VAULT_SECRET_ID"]
+
+
+def test_a_file_named_alone_that_no_compose_file_reads_checks_nothing(write, tmp_path):
+    write("deploy/config.yaml", CONFIG)
+    write("deploy/compose.yaml", SERVICE + "    env_file: [kes.env]\n")
+    write("deploy/kes.env", "KES_ADMIN=disabled\n")
+    notes = write("deploy/notes.txt", "VAULT_SECRET_ID=not read by anyone\n")
+    result = lint([notes], Options(by_content=True))
+    assert (result.findings, result.files) == ([], [])
+
+
 def test_a_secret_from_an_env_file_is_masked_in_every_report(cli, write, tmp_path):
     canary = "hvs.CANARYCONTAINERENV0123456789"
     result = deploy(write, tmp_path, "    env_file: kes.env\n",

@@ -15,6 +15,7 @@ from kescheck.identity import identity_of_certificate
 from kescheck.load.containers import compose_services, is_minio_image
 from kescheck.load.kubernetes import kubernetes_manifest
 from kescheck.load.source import SourceFile
+from kescheck.model import Options
 
 CANARY = "Canary-Api-Key-Value-8f3a1c"
 
@@ -479,11 +480,22 @@ def test_an_env_file_named_alone_is_checked_as_its_services_environment(write, t
     assert "DEP100" in {f.code for f in result.findings if f.location.path == env_file}
 
 
+def test_an_env_file_in_a_subdirectory_named_alone_is_checked_as_its_services_environment(write, tmp_path):
+    """Compose names it from the directory above (`env_file: [env/minio.env]`), where pre-commit's lone file has no
+    KES config beside it and no git work tree to search: the Compose file above is found by its default name."""
+    _, env_file = _env_file_project(write, tmp_path, "kes", bound=False)
+    moved = write("env/minio.env", env_file.read_text())
+    env_file.unlink()
+    write("compose.yaml", COMPOSE_WITH_ENV_FILE.replace("[minio.env]", "[env/minio.env]"))
+    result = lint([moved], Options(by_content=True))
+    (deployment,) = result.deployments
+    assert [env.source.path for env in deployment.envs] == [moved]
+    assert "DEP100" in {f.code for f in result.findings if f.location.path == moved}
+
+
 def test_a_changed_dot_env_named_alone_checks_its_compose_file(write, tmp_path):
     """As the pre-commit hook names it (`--by-content`): `.env` is no env file of MinIO's, but what it changes is
     what the Compose file beside it gives MinIO, so that deployment is checked."""
-    from kescheck.model import Options
-
     _compose_project(write, tmp_path, "kes.example.net", bound=True)
     dot_env = write(".env", "KES_HOST=kes\nMINIO_ROOT_USER=admin\n")
     compose_file = write("compose.yaml", COMPOSE.replace("HOST", "${KES_HOST}"))

@@ -586,6 +586,7 @@ class ContainerReader:
         env_files = self._env_files(service.get("env_file", (None, None))[1])
         if env_files is None:
             return None
+        self.claimed_env_files.extend(path for path, _ in env_files)
         for path, required in env_files:
             read = self._read_env_file(path)
             if read is None:
@@ -787,7 +788,8 @@ class Containers:
     """The environments of MinIO's containers that hold KMS settings; one that a Compose service reads from an env
     file has that file's lines."""
     claimed_env_files: list[Path] = field(default_factory=list)
-    """The env files Compose reads for MinIO's services: none of them is an env file of its own."""
+    """The env files Compose reads (`.env`, and the `env_file:` files of KES's and MinIO's services): none of them is
+    an env file of MinIO's own."""
 
     def __bool__(self) -> bool:
         return bool(self.kes or self.minio)
