@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 import typer
 
@@ -197,7 +197,7 @@ def lint(
     from .findings import Severity
     from .load.kesconfig import generation_of_version
     from .model import Options
-    from .parallel import usable_cpus
+    from .parallel import frozen_objects, usable_cpus
 
     settings = load_project_settings(config)
     if select:
@@ -220,17 +220,20 @@ def lint(
         inline_ignores=not no_inline_ignores,
         by_content=by_content,
     )
-    result = run_lint(paths, options, settings, jobs=jobs or usable_cpus())
-    if baseline or write_baseline:
-        result = apply_baselines(result, baseline, write_baseline)
-    from .report.common import printable
+    # The run's files and findings live until it ends: kept out of collections while it reports too, where a full
+    # collection over what workers sent back took ~70 ms of a 1,000-deployment run.
+    with frozen_objects():
+        result = run_lint(paths, options, settings, jobs=jobs or usable_cpus())
+        if baseline or write_baseline:
+            result = apply_baselines(result, baseline, write_baseline)
+        from .report.common import printable
 
-    for error in result.input_errors:
-        typer.echo(printable(f"kescheck: {error.path}: {error.reason}"), err=True)
-    if not result.files and not result.input_errors:
-        typer.echo(printable(f"kescheck: no KES config or MinIO env file found in {', '.join(paths)}"), err=True)
-    threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
-    write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
+        for error in result.input_errors:
+            typer.echo(printable(f"kescheck: {error.path}: {error.reason}"), err=True)
+        if not result.files and not result.input_errors:
+            typer.echo(printable(f"kescheck: no KES config or MinIO env file found in {', '.join(paths)}"), err=True)
+        threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
+        write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
     status = result.exit_status(threshold)
     raise typer.Exit(0 if exit_zero and status == 1 else status)
 
@@ -252,16 +255,43 @@ for _module in COMMAND_MODULES:
     importlib.import_module(f"kescheck.commands.{_module}")
 
 
-def main() -> None:
+def main() -> NoReturn:
+    _exit_without_teardown(run_command_line())
+
+
+def run_command_line() -> int:
+    """Runs the command `sys.argv` names; its exit status."""
     try:
         app()
+        return 0
     except KeyboardInterrupt:
         sys.stderr.write("kescheck: interrupted\n")
-        sys.exit(130)
+        return 130
     except BrokenPipeError:
-        sys.exit(1)
-    except SystemExit:
-        raise
+        return 1
+    except SystemExit as done:
+        return _status_of(done)
     except Exception as err:  # never a traceback for the user: name the failure and ask for a report
         sys.stderr.write(f"kescheck: internal error ({type(err).__name__}); please report it with the command you ran\n")
-        sys.exit(2)
+        return 2
+
+
+def _status_of(done: SystemExit) -> int:
+    """The exit status `sys.exit` would give: None is 0, a message is printed and is 1."""
+    if done.code is None or isinstance(done.code, int):
+        return done.code or 0
+    sys.stderr.write(f"{done.code}\n")
+    return 1
+
+
+def _exit_without_teardown(status: int) -> NoReturn:
+    """Ends the process once its output is out, without tearing the interpreter down: freeing, one by one, every
+    object a large run made (parsed files, findings, the report) took ~50 ms of a 1,000-deployment run. Nothing
+    kescheck does waits for teardown: files are closed where they are written, temporary directories removed
+    where they are made, and no exit handler of its own is registered."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that went away (`| head`), or a stream already closed
+            status = status or 1
+    os._exit(status)
