@@ -194,12 +194,70 @@ def test_kubernetes_env_value_from_and_service_links(write, tmp_path):
     assert unset_variables(lint([tmp_path / "deploy"])) == ["VAULT_SERVICE_HOST"]
 
 
-def test_kubernetes_env_from_leaves_the_environment_unknown(write, tmp_path):
+def test_kubernetes_env_from_a_secret_or_config_map_not_in_the_manifest_leaves_the_environment_unknown(write, tmp_path):
     write("deploy/config.yaml", CONFIG)
     write("deploy/kes.yaml", POD + "          envFrom: [{secretRef: {name: kes-env}}]\n")
     result = lint([tmp_path / "deploy"])
     assert result.deployments[0].options.kes_env is None
     assert {f.code for f in result.findings} & {"KES213"} and "KES100" not in {f.code for f in result.findings}
+
+
+ENV_SOURCES = """\
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: kes-vault}
+stringData:
+  VAULT_ROLE_ID: kes-role
+data:
+  VAULT_SECRET: c2VjcmV0
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kes-settings}
+data:
+  ADMIN: disabled
+"""
+"""A Secret whose key misspells VAULT_SECRET_ID, and a ConfigMap whose key takes a prefix to be KES_ADMIN."""
+
+
+def test_kubernetes_env_from_takes_the_keys_of_the_secrets_and_config_maps_of_the_manifest(write, tmp_path):
+    write("deploy/config.yaml", CONFIG)
+    env_from = ("          envFrom:\n            - secretRef: {name: kes-vault}\n"
+                "            - {configMapRef: {name: kes-settings}, prefix: KES_}\n"
+                "            - configMapRef: {name: not-here, optional: true}\n")
+    write("deploy/kes.yaml", POD + env_from + ENV_SOURCES)
+    result = lint([tmp_path / "deploy"])
+    env = result.deployments[0].options.kes_env
+    assert env["KES_ADMIN"] == "disabled" and env["VAULT_ROLE_ID"] is None and env["VAULT_SECRET"] is None
+    assert unset_variables(result) == ["VAULT_SECRET_ID"]
+    assert result.deployments[0].options.kes_env_origin.startswith("`envFrom:` of container 'kes' of Deployment 'kes'")
+    assert "kes-role" in result.secrets
+    # `env:` wins over `envFrom:`, and a later `envFrom:` source over an earlier one.
+    write("deploy/kes.yaml", POD + env_from + "            - configMapRef: {name: kes-settings}\n"
+          "          env: [{name: VAULT_SECRET_ID, value: from-env}, {name: KES_ADMIN, value: enabled}]\n"
+          + ENV_SOURCES.replace("ADMIN: disabled", "ADMIN: disabled\n  VAULT_SECRET: from-the-config-map"))
+    env = lint([tmp_path / "deploy"]).deployments[0].options.kes_env
+    assert (env["VAULT_SECRET_ID"], env["KES_ADMIN"], env["VAULT_SECRET"]) == ("from-env", "enabled",
+                                                                                "from-the-config-map")
+
+
+@pytest.mark.parametrize("env_from, sources", [
+    ("[{secretRef: {name: kes-vault}}, {configMapRef: {name: not-here}}]", ENV_SOURCES),  # may be in the cluster
+    ("[{secretRef: {name: kes-vault}}]", ENV_SOURCES.replace("metadata: {name: kes-vault}",
+                                                             "metadata: {name: kes-vault, namespace: other}")),
+    ("[{configMapRef: {name: kes-settings}}]", ENV_SOURCES + "binaryData: {blob: AAEC}\n"),
+    ("[{configMapRef: {name: kes-settings}, secretRef: {name: kes-vault}}]", ENV_SOURCES),
+    ("{configMapRef: {name: kes-settings}}", ENV_SOURCES),
+], ids=["required-source-elsewhere", "other-namespace", "binary-data", "two-references-in-one-item", "not-a-list"])
+def test_kubernetes_env_from_that_cannot_be_known_here(write, tmp_path, env_from, sources):
+    write("deploy/config.yaml", CONFIG)
+    pod = POD.replace("metadata: {name: kes}", "metadata: {name: kes, namespace: kes}") if "namespace" in sources \
+        else POD
+    write("deploy/kes.yaml", pod + f"          envFrom: {env_from}\n" + sources)
+    result = lint([tmp_path / "deploy"])
+    assert result.deployments[0].options.kes_env is None
+    assert "KES100" not in {f.code for f in result.findings}
 
 
 def test_kes_containers_that_set_different_environments_give_none(write, tmp_path):

@@ -310,6 +310,9 @@ class ContainerReader:
         """The env files Compose reads: the `env_file:` files of MinIO's services, and `.env` beside a Compose file."""
         self.variables: dict[str, str | None] = {}
         """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
+        self.environment_sources: dict[tuple[str, str], list[tuple[str, dict[str, str | None] | None]]] = {}
+        """The ConfigMaps and Secrets of a manifest a container's `envFrom:` can take variables from: (kind, name) ->
+        [(namespace, variables)]; the variables are None when kescheck cannot tell them."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -653,23 +656,99 @@ class ContainerReader:
         self.source.secret_values.update(source.secret_values)
         return source, read
 
-    def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str) -> ContainerEnvironment | None:
-        """What Kubernetes starts the container with: its `env:` and what the runtime adds; None with `envFrom:`,
-        which brings every key of a ConfigMap or Secret that is not read here."""
-        if "envFrom" in container:
-            return None
+    def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str,
+                                   namespace: str) -> ContainerEnvironment | None:
+        """What Kubernetes starts the container with: what the runtime adds, the variables `envFrom:` takes from
+        ConfigMaps and Secrets, then `env:` over them. None when `envFrom:` names one this manifest does not hold
+        (it may exist in the cluster) or whose keys kescheck cannot tell."""
         values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
+        taken = self._environment_from(container.get("envFrom", (None, None))[1], namespace)
+        if taken is None:
+            return None
+        values.update(taken)
         values.update(_values(self._kubernetes_environment(container.get("env", (None, None))[1])))
         links = pod_spec.get("enableServiceLinks", (None, None))[1]
         service_links = not (isinstance(links, self.scalar_node) and str(links.value).lower() == "false")
-        return ContainerEnvironment(values, _origin(label, self.source.path, ["env"] if "env" in container else []),
-                                    service_links)
+        written = [key for key in ("envFrom", "env") if key in container]
+        return ContainerEnvironment(values, _origin(label, self.source.path, written), service_links)
+
+    def _environment_from(self, node, namespace: str) -> dict[str, str | None] | None:
+        """The variables of a Kubernetes `envFrom:` (each item's ConfigMap or Secret, keys with the item's `prefix`;
+        a later item wins); None when one cannot be known here. A ConfigMap's values are known, a Secret's are set
+        to values not judged. A source that is not in this manifest is skipped when `optional: true`, as Kubernetes
+        skips a missing one; otherwise it may exist in the cluster, and the environment is unknown."""
+        if node is None:
+            return {}
+        if not isinstance(node, self.sequence_node):
+            return None
+        found: dict[str, str | None] = {}
+        for item in node.value:
+            entries = self.entries(item)
+            refs = [(kind, entries[field][1]) for kind, field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef"))
+                    if field in entries]
+            prefix = entries.get("prefix", (None, None))[1]
+            if len(refs) != 1 or prefix is not None and not isinstance(prefix, self.scalar_node):
+                return None
+            kind, ref = refs[0]
+            ref_entries = self.entries(ref)
+            name, optional = ref_entries.get("name", (None, None))[1], ref_entries.get("optional", (None, None))[1]
+            if not isinstance(name, self.scalar_node):
+                return None
+            candidates = [variables for where, variables in self.environment_sources.get((kind, str(name.value)), [])
+                          if where == namespace or not where or not namespace]
+            if not candidates:
+                if isinstance(optional, self.scalar_node) and str(optional.value).lower() == "true":
+                    continue
+                return None
+            if len(candidates) > 1 or candidates[0] is None:
+                return None
+            start = str(prefix.value) if prefix is not None and prefix.value is not None else ""
+            found.update({start + key: value for key, value in candidates[0].items()})
+        return found
+
+    def read_environment_sources(self, documents: list) -> None:
+        """The ConfigMaps and Secrets among a manifest's `documents`, for `envFrom:` (`environment_sources`)."""
+        for document in documents:
+            entries = self.entries(document)
+            kind = entries.get("kind", (None, None))[1]
+            if not isinstance(kind, self.scalar_node) or str(kind.value) not in ("ConfigMap", "Secret"):
+                continue
+            metadata = self.entries(entries.get("metadata", (None, None))[1])
+            name, namespace = metadata.get("name", (None, None))[1], metadata.get("namespace", (None, None))[1]
+            if not isinstance(name, self.scalar_node):
+                continue
+            self.environment_sources.setdefault((str(kind.value), str(name.value)), []).append(
+                (str(namespace.value) if isinstance(namespace, self.scalar_node) else "",
+                 self._variables_of(str(kind.value), entries)))
+
+    def _variables_of(self, kind: str, entries: dict) -> dict[str, str | None] | None:
+        """The variables `envFrom:` takes from a ConfigMap (`data`; None with `binaryData`, or a value that is no
+        string) or a Secret (`data` and `stringData`, set to values not judged)."""
+        if kind == "ConfigMap" and "binaryData" in entries:
+            return None
+        variables: dict[str, str | None] = {}
+        for field_name in ("data",) if kind == "ConfigMap" else ("data", "stringData"):
+            node = entries.get(field_name, (None, None))[1]
+            if node is None:
+                continue
+            if not isinstance(node, self.mapping_node):
+                return None
+            for key, _, value in self.pairs(node):
+                if kind == "Secret":
+                    variables[key] = None
+                elif isinstance(value, self.scalar_node) and not value.tag.endswith(":null"):
+                    variables[key] = str(value.value)
+                else:
+                    return None
+        return variables
 
     def workload(self, entries: dict, owner_label: str, kind: str) -> list[KesContainer]:
         """The containers that run `kes server` in a Kubernetes workload of `kind` (`entries`: its top level)."""
         path = _POD_SPEC_PATHS.get(kind)
         if path is None:
             return []
+        namespace = self.entries(entries.get("metadata", (None, None))[1]).get("namespace", (None, None))[1]
+        namespace_text = str(namespace.value) if isinstance(namespace, self.scalar_node) else ""
         current = entries
         for step in path:
             node = current.get(step, (None, None))[1]
@@ -687,7 +766,8 @@ class ContainerReader:
                 if field_name != "containers":
                     continue
                 if launcher is not None:
-                    launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label)
+                    launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label,
+                                                                           namespace_text)
                     found.append(launcher)
                 else:
                     self._add_minio(self.kubernetes_minio_environment(self.entries(item), label))

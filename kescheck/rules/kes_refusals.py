@@ -59,7 +59,8 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
       among the inputs, whose environment holds its `Environment=` and `EnvironmentFile=` assignments and the
       variables systemd sets itself (`HOME` with `User=`, `CREDENTIALS_DIRECTORY` with `LoadCredential=`, ...), or
       the Compose service or Kubernetes container that runs KES, whose environment holds its `environment:` and
-      `env_file:` files (Compose) or `env:` (Kubernetes, without `envFrom:`) and what the runtime sets (`PATH`,
+      `env_file:` files (Compose) or `envFrom:` and `env:` (Kubernetes; `envFrom:` as far as the manifest holds its
+      ConfigMaps and Secrets) and what the runtime sets (`PATH`,
       `HOSTNAME`, `HOME`; Kubernetes' variables of the namespace's Services). A variable set to a value kescheck
       cannot know (`PassEnvironment=`, `INVOCATION_ID`, `${VAR}` that Compose fills in, `valueFrom`) counts as
       set.""",
