@@ -129,7 +129,12 @@ MANIFEST_LINES = ["apiVersion: v1", "kind: Secret", "kind: ConfigMap", "metadata
                   "data:", "binaryData:", "  server-config.yaml: |", "    admin: {identity: disabled}",
                   "    tls: {key: /k, cert: /c}", "    keystore: {fs: {path: /var/kes}}", "  config.env: |",
                   "    MINIO_KMS_KES_ENDPOINT=https://kes:7373", "  kes.yaml: YWRtaW46IHt9Cg==", "---", "{{ .Values }}",
-                  "  x: [", ""]
+                  "  x: [", "", "kind: Deployment", "metadata: {name: kes, namespace: a}", "spec:", "  template:",
+                  "    spec:", "      containers:", "        - name: kes", "          image: minio/kes",
+                  "          args: [server, --config, /etc/kes/config.yaml]", "          envFrom:",
+                  "          envFrom: nope", "            - secretRef: {name: kes}",
+                  "            - {configMapRef: {name: kes, optional: true}, prefix: X_}", "            - configMapRef: 7",
+                  "          env: [{name: A, valueFrom: {}}]", "  KES_ADMIN: disabled", "  KEY: [1]", "  KEY: ~"]
 
 
 @CI_BUDGET

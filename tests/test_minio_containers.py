@@ -117,6 +117,46 @@ def test_a_kubernetes_env_with_values_from_secrets():
     assert env.get("MINIO_KMS_KES_CAPATH").value == ""  # neither value nor valueFrom: the empty string
 
 
+MINIO_ENV_FROM = MINIO_STATEFULSET.replace("          env:\n", "          envFrom:\n            - secretRef: {name: minio-kms}\n"
+                                                                   "          env:\n")
+"""`MINIO_STATEFULSET` whose container also takes the variables of the Secret 'minio-kms' (line 11); `env:` items
+from line 13."""
+MINIO_KMS_SECRET = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: minio-kms}\nstringData:\n"
+"""A Secret 'minio-kms' whose keys are still open: a test adds them (2 spaces in)."""
+
+
+def codes_in(path: Path) -> set[str]:
+    return {f.code for f in lint([path]).findings}
+
+
+def test_a_minio_container_whose_env_from_source_is_not_in_the_manifest_is_missing_nothing(write):
+    """The API key and the root credentials usually come from a Secret that is not in the repository: that MinIO
+    refuses to start without them would be a false alarm. What `env:` does set is still judged."""
+    path = write("minio.yaml", MINIO_ENV_FROM + '            - {name: MINIO_KMS_KES_ENDPOINT, value: "http://kes:7373"}\n')
+    (env,) = kubernetes_manifest(SourceFile(path, path.read_text())).containers.minio
+    assert env.open_ended and env.defined("MINIO_KMS_KES_API_KEY") and env.present("MINIO_KMS_KES_API_KEY") is None
+    codes = codes_in(path)
+    assert not codes & {"ENV051", "ENV053", "ENV111"} and "ENV107" in codes
+    assert {"ENV051", "ENV053", "ENV111"} <= codes_in(write("minio.yaml", path.read_text().replace(
+        "          envFrom:\n            - secretRef: {name: minio-kms}\n", "")))
+
+
+def test_a_minio_container_takes_the_keys_of_the_env_from_sources_in_its_manifest(write):
+    path = write("minio.yaml", MINIO_ENV_FROM + '            - {name: MINIO_KMS_KES_ENDPOINT, value: "https://kes:7373"}\n'
+                 + MINIO_KMS_SECRET + "  MINIO_KMS_KES_KEY_NAME: minio-key\n  MINIO_KMS_KES_APIKEY: kes:v1:typo\n")
+    (env,) = kubernetes_manifest(SourceFile(path, path.read_text())).containers.minio
+    assert env.open_ended is None
+    assert env.unknown["MINIO_KMS_KES_KEY_NAME"].line == 11  # set at its `envFrom:` item, to a value not judged
+    codes = codes_in(path)
+    assert "ENV053" in codes and "ENV051" not in codes  # the Secret names the key, not the API key
+    # A Secret's keys alone can be the KMS settings.
+    only_from = write("minio.yaml", MINIO_ENV_FROM.replace("          env:\n", "") + MINIO_KMS_SECRET
+                      + "  MINIO_KMS_KES_ENDPOINT: https://kes:7373\n")
+    assert [env.label for env in kubernetes_manifest(SourceFile(only_from, only_from.read_text())).containers.minio] \
+        == ["container 'minio' of StatefulSet 'minio'"]
+    assert {"ENV051", "ENV053"} <= codes_in(only_from)
+
+
 KES_CONFIG = """\
 address: 0.0.0.0:7373
 admin: {identity: disabled}

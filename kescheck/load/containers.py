@@ -134,12 +134,16 @@ class MinioEnvironment(EnvFile):
 
     A value kescheck cannot know makes its variable present (`present`, `defined`: MinIO counts a variable that is
     set) without an entry (`get`): Compose fills in `${VAR}` and takes a name without a value from the shell;
-    Kubernetes takes `valueFrom` from a Secret or ConfigMap and replaces `$(VAR)`."""
+    Kubernetes takes `valueFrom` from a Secret or ConfigMap and replaces `$(VAR)`, and sets the keys of the ConfigMaps
+    and Secrets `envFrom:` names."""
 
     def __init__(self, source: SourceFile, label: str, position: tuple[int, int] | None,
                  assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False,
-                 declared_in: SourceFile | None = None) -> None:
+                 declared_in: SourceFile | None = None, open_ended: str | None = None) -> None:
         self.source = source
+        self.open_ended = open_ended
+        """What may set variables kescheck cannot name (`envFrom:` of a Secret that is not in the manifest): any
+        variable may then be set, so none is reported missing."""
         self.declared_in = declared_in
         """The Compose file of the service, when `source` is an env file Compose reads for it."""
         self.source_kind = "containers" if position is not None else "env"  # None: the lines of an env file
@@ -164,6 +168,9 @@ class MinioEnvironment(EnvFile):
 
     def present(self, name: str) -> EnvEntry | None:
         return self.get(name) or self.unknown.get(name)
+
+    def defined(self, name: str) -> bool:
+        return self.open_ended is not None or self.present(name) is not None
 
     def present_entries(self) -> list[EnvEntry]:
         return sorted(self.entries + list(self.unknown.values()), key=lambda entry: entry.line)
@@ -479,15 +486,25 @@ class ContainerReader:
         image = self._image(entries.get("image", (None, None))[1])
         return image is not None and is_minio_image(image.text)
 
-    def kubernetes_minio_environment(self, container: dict, label: str) -> MinioEnvironment | None:
-        """The `env:` of a Kubernetes container of MinIO's image when it sets a `MINIO_KMS_` variable."""
+    def kubernetes_minio_environment(self, container: dict, label: str, namespace: str) -> MinioEnvironment | None:
+        """The environment of a Kubernetes container of MinIO's image when it sets a `MINIO_KMS_` variable: the keys of
+        the ConfigMaps and Secrets its `envFrom:` names (set, at their `envFrom:` item, to values not judged here),
+        then its `env:`. An `envFrom:` source that is not in the manifest may set any variable (`open_ended`)."""
         if not self._runs_minio(container):
             return None
+        from_key, from_node = container.get("envFrom", (None, None))
+        sources = self._environment_from(from_node, namespace)
+        assignments = [(self._entry(name, "", self.positions(item.start_mark), None, 0), False)
+                       for item, variables in sources or [] for name in variables or {}]
         key, node = container.get("env", (None, None))
-        assignments = self._kubernetes_environment(node)
+        assignments += self._kubernetes_environment(node)
         if not _sets_kms(assignments):
             return None
-        return MinioEnvironment(self.source, label, self.positions(key.start_mark), assignments, [])
+        open_ended = None
+        if sources is None or any(variables is None for _, variables in sources):
+            open_ended = f"`envFrom:` of {label}, whose sources are not all in this manifest"
+        position = self.positions((key or from_key).start_mark)
+        return MinioEnvironment(self.source, label, position, assignments, [], open_ended=open_ended)
 
     def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
         """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
@@ -662,26 +679,28 @@ class ContainerReader:
         ConfigMaps and Secrets, then `env:` over them. None when `envFrom:` names one this manifest does not hold
         (it may exist in the cluster) or whose keys kescheck cannot tell."""
         values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
-        taken = self._environment_from(container.get("envFrom", (None, None))[1], namespace)
-        if taken is None:
+        sources = self._environment_from(container.get("envFrom", (None, None))[1], namespace)
+        if sources is None or any(variables is None for _, variables in sources):
             return None
-        values.update(taken)
+        for _, variables in sources:
+            values.update(variables)
         values.update(_values(self._kubernetes_environment(container.get("env", (None, None))[1])))
         links = pod_spec.get("enableServiceLinks", (None, None))[1]
         service_links = not (isinstance(links, self.scalar_node) and str(links.value).lower() == "false")
         written = [key for key in ("envFrom", "env") if key in container]
         return ContainerEnvironment(values, _origin(label, self.source.path, written), service_links)
 
-    def _environment_from(self, node, namespace: str) -> dict[str, str | None] | None:
-        """The variables of a Kubernetes `envFrom:` (each item's ConfigMap or Secret, keys with the item's `prefix`;
-        a later item wins); None when one cannot be known here. A ConfigMap's values are known, a Secret's are set
-        to values not judged. A source that is not in this manifest is skipped when `optional: true`, as Kubernetes
-        skips a missing one; otherwise it may exist in the cluster, and the environment is unknown."""
+    def _environment_from(self, node, namespace: str) -> list[tuple[object, dict[str, str | None] | None]] | None:
+        """(item, its variables) for each source of a Kubernetes `envFrom:` in order (a later one wins): the keys of
+        its ConfigMap or Secret with the item's `prefix`, a ConfigMap's values known, a Secret's set to values not
+        judged. The variables are None when the source is not in this manifest (it may exist in the cluster), is
+        there more than once, or its keys cannot be told; a source not here with `optional: true` is left out, as
+        Kubernetes skips a missing one. None when `envFrom:` is not written as Kubernetes reads it."""
         if node is None:
-            return {}
+            return []
         if not isinstance(node, self.sequence_node):
             return None
-        found: dict[str, str | None] = {}
+        found: list[tuple[object, dict[str, str | None] | None]] = []
         for item in node.value:
             entries = self.entries(item)
             refs = [(kind, entries[field][1]) for kind, field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef"))
@@ -696,14 +715,13 @@ class ContainerReader:
                 return None
             candidates = [variables for where, variables in self.environment_sources.get((kind, str(name.value)), [])
                           if where == namespace or not where or not namespace]
-            if not candidates:
-                if isinstance(optional, self.scalar_node) and str(optional.value).lower() == "true":
-                    continue
-                return None
-            if len(candidates) > 1 or candidates[0] is None:
-                return None
-            start = str(prefix.value) if prefix is not None and prefix.value is not None else ""
-            found.update({start + key: value for key, value in candidates[0].items()})
+            if not candidates and isinstance(optional, self.scalar_node) and str(optional.value).lower() == "true":
+                continue
+            if len(candidates) != 1 or candidates[0] is None:
+                found.append((item, None))
+                continue
+            start = str(prefix.value) if prefix is not None else ""
+            found.append((item, {start + key: value for key, value in candidates[0].items()}))
         return found
 
     def read_environment_sources(self, documents: list) -> None:
@@ -770,7 +788,7 @@ class ContainerReader:
                                                                            namespace_text)
                     found.append(launcher)
                 else:
-                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label))
+                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace_text))
         return found
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:
