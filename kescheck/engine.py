@@ -119,6 +119,10 @@ class LintResult:
             if loaded.minio_envs:
                 labels = ", ".join(environment.label for environment in loaded.minio_envs)
                 notes.setdefault(loaded.source.path, []).append(f"MinIO's KMS settings in {labels}")
+            for environment in loaded.minio_envs:
+                if environment.open_ended:
+                    notes[loaded.source.path].append(f"{environment.label} may take further variables from "
+                                                     f"{environment.open_ended}: none is reported missing")
         return notes
 
 

@@ -137,6 +137,9 @@ def test_a_minio_container_whose_env_from_source_is_not_in_the_manifest_is_missi
     assert env.open_ended and env.defined("MINIO_KMS_KES_API_KEY") and env.present("MINIO_KMS_KES_API_KEY") is None
     codes = codes_in(path)
     assert not codes & {"ENV051", "ENV053", "ENV111"} and "ENV107" in codes
+    assert lint([path]).file_notes()[path][-1] == ("container 'minio' of StatefulSet 'minio' may take further variables "
+                                                   "from `envFrom:` sources that are not in this manifest: none is "
+                                                   "reported missing")
     assert {"ENV051", "ENV053", "ENV111"} <= codes_in(write("minio.yaml", path.read_text().replace(
         "          envFrom:\n            - secretRef: {name: minio-kms}\n", "")))
 
@@ -155,6 +158,22 @@ def test_a_minio_container_takes_the_keys_of_the_env_from_sources_in_its_manifes
     assert [env.label for env in kubernetes_manifest(SourceFile(only_from, only_from.read_text())).containers.minio] \
         == ["container 'minio' of StatefulSet 'minio'"]
     assert {"ENV051", "ENV053"} <= codes_in(only_from)
+
+
+@pytest.mark.parametrize("env_file, open_ended", [
+    ("[secrets.env]", True),  # kept out of the repository, as secrets are
+    ("${SECRETS_DIR}/minio.env", True),  # cannot be placed: `.env` does not set the variable
+    ("[{path: secrets.env, required: false}]", False),  # Compose skips it when it is not there
+], ids=["required-not-here", "unplaceable", "optional-not-here"])
+def test_a_minio_service_whose_env_file_is_not_here_is_missing_nothing(write, env_file, open_ended):
+    path = write("compose.yaml", "services:\n  minio:\n    image: quay.io/minio/minio\n    env_file: " + env_file
+                 + "\n    environment:\n      MINIO_KMS_KES_ENDPOINT: http://kes:7373\n")
+    result = lint([path])
+    codes = {f.code for f in result.findings}
+    assert "ENV107" in codes  # what the service does set is judged either way
+    assert bool(codes & {"ENV051", "ENV053", "ENV111"}) is not open_ended
+    notes = result.file_notes()[path]
+    assert any(note.endswith("which kescheck cannot read here: none is reported missing") for note in notes) is open_ended
 
 
 KES_CONFIG = """\

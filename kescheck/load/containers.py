@@ -142,8 +142,9 @@ class MinioEnvironment(EnvFile):
                  declared_in: SourceFile | None = None, open_ended: str | None = None) -> None:
         self.source = source
         self.open_ended = open_ended
-        """What may set variables kescheck cannot name (`envFrom:` of a Secret that is not in the manifest): any
-        variable may then be set, so none is reported missing."""
+        """What may set variables kescheck cannot name (`envFrom:` of a Secret that is not in the manifest, an env file
+        Compose reads that is not here), for the report's notes: any variable may then be set, so none is reported
+        missing."""
         self.declared_in = declared_in
         """The Compose file of the service, when `source` is an env file Compose reads for it."""
         self.source_kind = "containers" if position is not None else "env"  # None: the lines of an env file
@@ -502,7 +503,7 @@ class ContainerReader:
             return None
         open_ended = None
         if sources is None or any(variables is None for _, variables in sources):
-            open_ended = f"`envFrom:` of {label}, whose sources are not all in this manifest"
+            open_ended = "`envFrom:` sources that are not in this manifest"
         position = self.positions((key or from_key).start_mark)
         return MinioEnvironment(self.source, label, position, assignments, [], open_ended=open_ended)
 
@@ -511,16 +512,22 @@ class ContainerReader:
         `environment:` over them. One of these sources holds the KMS settings and gives the environment its lines:
         `environment:` when it sets a `MINIO_KMS_` variable, else the last env file that does. What the others set
         counts there as set, to values not judged, at the start of the source (its `environment:` key, or the env
-        file's first line). Every env file the service names is Compose's to read (`claimed_env_files`)."""
+        file's first line). Every env file the service names is Compose's to read (`claimed_env_files`). One that
+        cannot be placed or read here (a secrets file kept out of the repository) may set any variable
+        (`open_ended`); one with `required: false` that is not here is skipped, as Compose skips it."""
         if not self._runs_minio(service):
             return None
         key, node = service.get("environment", (None, None))
         sources: list[tuple[SourceFile, list[tuple[EnvEntry, bool]]]] = []
-        for path, _ in self._env_files(service.get("env_file", (None, None))[1]) or []:
+        env_files = self._env_files(service.get("env_file", (None, None))[1])
+        unread = [] if env_files is not None else ["`env_file:`"]
+        for path, required in env_files or []:
             self.claimed_env_files.append(path)
             read = self._read_env_file(path)
             if read is not None:
                 sources.append(read)
+            elif required or path.exists():
+                unread.append(f"`{path.name}`")
         if key is not None:
             sources.append((self.source, self._compose_environment(node)))
         with_kms = [index for index, (_, read) in enumerate(sources) if _sets_kms(read)]
@@ -537,9 +544,10 @@ class ContainerReader:
         assignments = [(entry, known) if index == primary else
                        (EnvEntry(name, "", at_line, at_column, at_column, at_column, ""), False)
                        for name, (index, entry, known) in final.items()]
+        open_ended = f"{', '.join(unread)}, which kescheck cannot read here" if unread else None
         return MinioEnvironment(source, label, position, assignments, mounts,
                                 compose_list=source is self.source and isinstance(node, self.sequence_node),
-                                declared_in=None if source is self.source else self.source)
+                                declared_in=None if source is self.source else self.source, open_ended=open_ended)
 
     def _entry(self, name: str, value: str, name_at: tuple[int, int], value_node, value_offset: int) -> EnvEntry:
         """An entry whose value starts `value_offset` characters into the string scalar `value_node` (its name, for
