@@ -388,10 +388,11 @@ _LEVELS_ABOVE_WITHOUT_WORK_TREE = 3
 
 def _compose_files_above(named: list[LoadedFile], collector: _Collector) -> None:
     """The Compose files (by the names Compose looks for) of the directories above each env file named alone, and
-    each file named but skipped by content, up to its git work tree (else a few levels up): a service's `env_file:`
-    may name it from there."""
+    each file named but skipped by content, up to its git work tree (else a few levels up), when no KES config is
+    beside it: a service's `env_file:` may name it from there."""
+    with_kes = {f.path.parent for f in collector.files.values() if f.kind == "kes"}
     named_env_files = [f.path for f in named if f.kind == "env" and f.path != Path("<stdin>")]
-    for path in named_env_files + collector.skipped_named:
+    for path in [path for path in named_env_files + collector.skipped_named if path.parent not in with_kes]:
         above = path.absolute().parent.parents
         top = _work_tree(path)
         directories = above[:above.index(top) + 1] if top in above else above[:_LEVELS_ABOVE_WITHOUT_WORK_TREE]

@@ -156,6 +156,17 @@ def test_compose_files_above_a_named_env_file_are_looked_for_up_to_its_work_tree
     assert unset_variables(result) == ["VAULT_ROLE_ID", "VAULT_SECRET_ID"]
 
 
+def test_an_env_file_named_beside_its_kes_config_does_not_look_above(write, tmp_path):
+    """The Compose files above are looked for only when nothing beside the file can pair with it: a Compose file
+    above must not lend its KES containers (and the release of their image) to the deployment beside the file."""
+    write("compose.yaml", SERVICE.replace("2024-01-11T13-09-29Z", "v0.22.3"))
+    write("deploy/config.yaml", CONFIG)
+    env_file = write("deploy/minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+                                         "MINIO_KMS_KES_KEY_NAME=minio-key\nMINIO_KMS_KES_API_KEY=${API_KEY}\n")
+    (deployment,) = lint([env_file], Options(by_content=True)).deployments
+    assert deployment.containers == [] and deployment.kes.generation.name == "G2"
+
+
 def test_a_file_named_alone_that_no_compose_file_reads_checks_nothing(write, tmp_path):
     write("deploy/config.yaml", CONFIG)
     write("deploy/compose.yaml", SERVICE + "    env_file: [kes.env]\n")

@@ -315,7 +315,7 @@ class ContainerReader:
         self.minio: list[MinioEnvironment] = []
         """The environments of MinIO's containers read so far that hold KMS settings."""
         self.claimed_env_files: list[Path] = []
-        """The env files Compose reads: the `env_file:` files of MinIO's services, and `.env` beside a Compose file."""
+        """The env files Compose reads: the `env_file:` files of the services, and `.env` beside a Compose file."""
         self.variables: dict[str, str | None] = {}
         """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
         self.environment_sources: dict[tuple[str, str], list[tuple[str, dict[str, str | None] | None]]] = {}
