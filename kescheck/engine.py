@@ -394,7 +394,7 @@ def _compose_files_above(named: list[LoadedFile], collector: _Collector) -> None
     named_env_files = [f.path for f in named if f.kind == "env" and f.path != Path("<stdin>")]
     for path in [path for path in named_env_files + collector.skipped_named if path.parent not in with_kes]:
         above = path.absolute().parent.parents
-        top = _work_tree(path)
+        top = _work_tree(path.absolute())
         directories = above[:above.index(top) + 1] if top in above else above[:_LEVELS_ABOVE_WITHOUT_WORK_TREE]
         for directory in directories:
             for name in COMPOSE_FILE_NAMES:

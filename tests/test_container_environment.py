@@ -3,6 +3,7 @@ are judged against (KES100) when no --kes-env is given."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -142,17 +143,18 @@ def test_a_changed_env_file_of_kes_named_alone_checks_its_compose_file(write, tm
         assert not [env for deployment in result.deployments for env in deployment.envs]
 
 
-def test_compose_files_above_a_named_env_file_are_looked_for_up_to_its_work_tree(write, tmp_path):
+def test_compose_files_above_a_named_env_file_are_looked_for_up_to_its_work_tree(write, tmp_path, monkeypatch):
     write("outer/config.yaml", CONFIG)
     write("outer/compose.yaml", SERVICE + "    env_file: [repo/env/kes.env]\n")
     (tmp_path / "outer/repo/.git").mkdir(parents=True)
     changed = write("outer/repo/env/kes.env", "KES_ADMIN=disabled\n")
     assert lint([changed], Options(by_content=True)).files == []  # above the work tree: another project's
+    monkeypatch.chdir(tmp_path / "outer/repo")  # as pre-commit names it: relative to the top of the work tree
+    assert lint([Path("env/kes.env")], Options(by_content=True)).files == []
     write("outer/repo/config.yaml", CONFIG)
     write("outer/repo/compose.yaml", SERVICE + "    env_file: [env/kes.env]\n")
-    result = lint([changed], Options(by_content=True))
-    assert [f.source.path for f in result.files] == [tmp_path / "outer/repo/compose.yaml",
-                                                     tmp_path / "outer/repo/config.yaml"]
+    result = lint([Path("env/kes.env")], Options(by_content=True))
+    assert [f.source.path for f in result.files] == [Path("compose.yaml"), Path("config.yaml")]
     assert unset_variables(result) == ["VAULT_ROLE_ID", "VAULT_SECRET_ID"]
 
 
