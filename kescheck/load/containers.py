@@ -739,13 +739,17 @@ class ContainerReader:
             kind = entries.get("kind", (None, None))[1]
             if not isinstance(kind, self.scalar_node) or str(kind.value) not in ("ConfigMap", "Secret"):
                 continue
-            metadata = self.entries(entries.get("metadata", (None, None))[1])
-            name, namespace = metadata.get("name", (None, None))[1], metadata.get("namespace", (None, None))[1]
+            name = self.entries(entries.get("metadata", (None, None))[1]).get("name", (None, None))[1]
             if not isinstance(name, self.scalar_node):
                 continue
             self.environment_sources.setdefault((str(kind.value), str(name.value)), []).append(
-                (str(namespace.value) if isinstance(namespace, self.scalar_node) else "",
-                 self._variables_of(str(kind.value), entries)))
+                (self._namespace(entries), self._variables_of(str(kind.value), entries)))
+
+    def _namespace(self, entries: dict) -> str:
+        """An object's `metadata.namespace` (entries: its top level); empty when it names none (then it is created
+        in the namespace `kubectl` is given)."""
+        namespace = self.entries(entries.get("metadata", (None, None))[1]).get("namespace", (None, None))[1]
+        return str(namespace.value) if isinstance(namespace, self.scalar_node) else ""
 
     def _variables_of(self, kind: str, entries: dict) -> dict[str, str | None] | None:
         """The variables `envFrom:` takes from a ConfigMap (`data`; None with `binaryData`, or a value that is no
@@ -773,8 +777,7 @@ class ContainerReader:
         path = _POD_SPEC_PATHS.get(kind)
         if path is None:
             return []
-        namespace = self.entries(entries.get("metadata", (None, None))[1]).get("namespace", (None, None))[1]
-        namespace_text = str(namespace.value) if isinstance(namespace, self.scalar_node) else ""
+        namespace = self._namespace(entries)
         current = entries
         for step in path:
             node = current.get(step, (None, None))[1]
@@ -793,10 +796,10 @@ class ContainerReader:
                     continue
                 if launcher is not None:
                     launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label,
-                                                                           namespace_text)
+                                                                           namespace)
                     found.append(launcher)
                 else:
-                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace_text))
+                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace))
         return found
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:
