@@ -603,10 +603,12 @@ def _with_container_environment(deployment: Deployment) -> None:
     if deployment.options.kes_env is not None or not environments or any(e is None for e in environments):
         return
     first = environments[0]
-    if any((e.values, e.service_links) != (first.values, first.service_links) for e in environments[1:]):
+    if any((e.values, e.service_links, e.open_ended) != (first.values, first.service_links, first.open_ended)
+           for e in environments[1:]):
         return
     names = [name for name, _ in deployment.kes.env_references] if deployment.kes is not None else []
-    deployment.options = replace(deployment.options, kes_env=first.for_names(names), kes_env_origin=first.origin)
+    deployment.options = replace(deployment.options, kes_env=first.for_names(names), kes_env_origin=first.origin,
+                                 kes_env_uncertain=first.uncertain(names))
 
 
 def _paired_configs(kes_files: list[LoadedFile], env_files: list[LoadedFile], only: LoadedFile | None,

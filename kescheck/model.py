@@ -30,6 +30,9 @@ class Options:
     kes_env_origin: str | None = None
     """Where `kes_env` comes from when it is not `--kes-env` (`kes.service's EnvironmentFile /etc/default/kes`,
     `` `env:` of container 'kes' of Deployment 'kes' in kes.yaml``)."""
+    kes_env_uncertain: Mapping[str, str] | None = None
+    """The variables `kes_env` sets to None only because a source kescheck cannot read may set them (an `envFrom:`
+    Secret that is not in the manifest, an env file that is not here), each with that source: for KES213's notes."""
     kes_env_unset: Mapping[str, str] | None = None
     """Why `kes_env` lacks a variable, when kescheck knows (`systemd sets HOME only for units with User= or
     DynamicUser=`): for messages."""

@@ -80,22 +80,33 @@ def test_kes_env_wins_over_the_container(write, tmp_path):
     assert result.deployments[0].options.kes_env_origin is None
 
 
-@pytest.mark.parametrize("env_file, known", [
-    ("env_file: missing.env", False),  # Compose refuses to start without it; kescheck cannot tell what it sets
+REFERENCED = ["KES_ADMIN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"]
+"""The variables `CONFIG` refers to, in file order."""
+
+
+def noted_variables(result) -> list[str]:
+    """The variables KES213 notes as needed, in file order."""
+    return [f.message.split("`")[1] for f in result.findings if f.code == "KES213"]
+
+
+@pytest.mark.parametrize("env_file, readable", [
+    ("env_file: missing.env", False),  # a file kept out of the repository: kescheck cannot tell what it sets
     ("env_file: [{path: missing.env, required: false}]", True),  # skipped, as Compose skips it
     ("env_file: ${ENV_DIR}/kes.env", False),
     ("env_file: kes.env", True),
 ], ids=["required-missing", "optional-missing", "variable-path", "present"])
-def test_env_files_that_cannot_be_read(write, tmp_path, env_file, known):
-    result = deploy(write, tmp_path, f"    {env_file}\n",
-                    kes_env="KES_ADMIN=disabled\nVAULT_ROLE_ID=r\nVAULT_SECRET_ID=s\n")
-    env = result.deployments[0].options.kes_env
-    assert (env is not None) is known
-    codes = {f.code for f in result.findings}
-    if known:
-        assert "KES213" not in codes
-    else:
-        assert "KES213" in codes and "KES100" not in codes
+def test_env_files_that_cannot_be_read(write, tmp_path, env_file, readable):
+    result = deploy(write, tmp_path, f"    {env_file}\n    environment: {{KES_ADMIN: disabled}}\n",
+                    kes_env="VAULT_ROLE_ID=r\nVAULT_SECRET_ID=s\n")
+    options = result.deployments[0].options
+    assert options.kes_env is not None and options.kes_env["KES_ADMIN"] == "disabled"
+    if readable:
+        assert not options.kes_env_uncertain and noted_variables(result) == []
+        assert unset_variables(result) == ([] if "kes.env" in env_file else ["VAULT_ROLE_ID", "VAULT_SECRET_ID"])
+    else:  # what `environment:` sets is known; the rest only the file that is not here can set
+        assert set(options.kes_env_uncertain) == {"VAULT_ROLE_ID", "VAULT_SECRET_ID"}
+        assert noted_variables(result) == ["VAULT_ROLE_ID", "VAULT_SECRET_ID"] and unset_variables(result) == []
+        assert all("which kescheck cannot read here" in f.message for f in result.findings if f.code == "KES213")
 
 
 @pytest.mark.parametrize("line, value", [
@@ -122,10 +133,10 @@ def test_env_file_lines_as_compose_reads_them(write, tmp_path, line, value):
 @pytest.mark.parametrize("text", ['KES_ADMIN="first line\nsecond line"\n', "KES ADMIN=x\n", "KES_ADMIN: disabled\n",
                                   "KES_ADMIN='it''s'\n"],
                          ids=["quoted-over-two-lines", "blank-in-name", "yaml-style", "quote-inside-quotes"])
-def test_an_env_file_kescheck_does_not_read_as_compose_leaves_the_environment_unknown(write, tmp_path, text):
+def test_an_env_file_kescheck_does_not_read_as_compose_may_set_anything(write, tmp_path, text):
     result = deploy(write, tmp_path, "    env_file: kes.env\n", kes_env=text)
-    assert result.deployments[0].options.kes_env is None
-    assert "KES100" not in {f.code for f in result.findings}
+    assert set(result.deployments[0].options.kes_env_uncertain) == set(REFERENCED)
+    assert noted_variables(result) == REFERENCED and unset_variables(result) == []
 
 
 @pytest.mark.parametrize("env_file", ["kes.env", "secrets/vault"])
@@ -207,12 +218,14 @@ def test_kubernetes_env_value_from_and_service_links(write, tmp_path):
     assert unset_variables(lint([tmp_path / "deploy"])) == ["VAULT_SERVICE_HOST"]
 
 
-def test_kubernetes_env_from_a_secret_or_config_map_not_in_the_manifest_leaves_the_environment_unknown(write, tmp_path):
+def test_kubernetes_env_from_a_secret_or_config_map_not_in_the_manifest_may_set_what_env_does_not(write, tmp_path):
     write("deploy/config.yaml", CONFIG)
-    write("deploy/kes.yaml", POD + "          envFrom: [{secretRef: {name: kes-env}}]\n")
+    write("deploy/kes.yaml", POD + "          envFrom: [{secretRef: {name: kes-env}}]\n"
+                                   "          env: [{name: KES_ADMIN, value: disabled}]\n")
     result = lint([tmp_path / "deploy"])
-    assert result.deployments[0].options.kes_env is None
-    assert {f.code for f in result.findings} & {"KES213"} and "KES100" not in {f.code for f in result.findings}
+    assert noted_variables(result) == ["VAULT_ROLE_ID", "VAULT_SECRET_ID"] and unset_variables(result) == []
+    (note, _) = [f for f in result.findings if f.code == "KES213"]
+    assert note.message.endswith("can get it only from `envFrom:` sources that are not in this manifest")
 
 
 ENV_SOURCES = """\
@@ -255,22 +268,23 @@ def test_kubernetes_env_from_takes_the_keys_of_the_secrets_and_config_maps_of_th
                                                                                 "from-the-config-map")
 
 
-@pytest.mark.parametrize("env_from, sources", [
-    ("[{secretRef: {name: kes-vault}}, {configMapRef: {name: not-here}}]", ENV_SOURCES),  # may be in the cluster
+@pytest.mark.parametrize("env_from, sources, noted", [
+    ("[{secretRef: {name: kes-vault}}, {configMapRef: {name: not-here}}]", ENV_SOURCES,  # may be in the cluster
+     ["KES_ADMIN", "VAULT_SECRET_ID"]),  # the Secret that is here sets VAULT_ROLE_ID
     ("[{secretRef: {name: kes-vault}}]", ENV_SOURCES.replace("metadata: {name: kes-vault}",
-                                                             "metadata: {name: kes-vault, namespace: other}")),
-    ("[{configMapRef: {name: kes-settings}}]", ENV_SOURCES + "binaryData: {blob: AAEC}\n"),
-    ("[{configMapRef: {name: kes-settings}, secretRef: {name: kes-vault}}]", ENV_SOURCES),
-    ("{configMapRef: {name: kes-settings}}", ENV_SOURCES),
+                                                             "metadata: {name: kes-vault, namespace: other}"),
+     REFERENCED),
+    ("[{configMapRef: {name: kes-settings}}]", ENV_SOURCES + "binaryData: {blob: AAEC}\n", REFERENCED),
+    ("[{configMapRef: {name: kes-settings}, secretRef: {name: kes-vault}}]", ENV_SOURCES, REFERENCED),
+    ("{configMapRef: {name: kes-settings}}", ENV_SOURCES, REFERENCED),
 ], ids=["required-source-elsewhere", "other-namespace", "binary-data", "two-references-in-one-item", "not-a-list"])
-def test_kubernetes_env_from_that_cannot_be_known_here(write, tmp_path, env_from, sources):
+def test_kubernetes_env_from_that_cannot_be_known_here(write, tmp_path, env_from, sources, noted):
     write("deploy/config.yaml", CONFIG)
     pod = POD.replace("metadata: {name: kes}", "metadata: {name: kes, namespace: kes}") if "namespace" in sources \
         else POD
     write("deploy/kes.yaml", pod + f"          envFrom: {env_from}\n" + sources)
     result = lint([tmp_path / "deploy"])
-    assert result.deployments[0].options.kes_env is None
-    assert "KES100" not in {f.code for f in result.findings}
+    assert noted_variables(result) == noted and unset_variables(result) == []
 
 
 def test_kes_containers_that_set_different_environments_give_none(write, tmp_path):

@@ -74,14 +74,22 @@ class ContainerEnvironment:
     """`` `environment:` and `env_file:` of the Compose service 'kes' in compose.yaml``, for messages."""
     service_links: bool = False
     """Kubernetes may set a variable of each Service of the namespace too."""
+    open_ended: str | None = None
+    """What may set further variables that kescheck cannot read (`envFrom:` sources that are not in the manifest, an
+    env file that is not here), for messages."""
 
     def for_names(self, names) -> dict[str, str | None]:
-        """`values`, with each of `names` (those a KES config refers to) that the runtime may set on its own."""
+        """`values`, with each of `names` (those a KES config refers to) that the runtime, or a source kescheck
+        cannot read, may set on its own."""
         values = dict(self.values)
         for name in names:
-            if self.service_links and _SERVICE_LINK.match(name):
+            if self.open_ended or self.service_links and _SERVICE_LINK.match(name):
                 values.setdefault(name, None)
         return values
+
+    def uncertain(self, names) -> dict[str, str]:
+        """Each of `names` that only a source kescheck cannot read may set, with that source."""
+        return {name: self.open_ended for name in names if self.open_ended and name not in self.values}
 
 
 @dataclass
@@ -501,33 +509,20 @@ class ContainerReader:
         assignments += self._kubernetes_environment(node)
         if not _sets_kms(assignments):
             return None
-        open_ended = None
-        if sources is None or any(variables is None for _, variables in sources):
-            open_ended = "`envFrom:` sources that are not in this manifest"
         position = self.positions((key or from_key).start_mark)
-        return MinioEnvironment(self.source, label, position, assignments, [], open_ended=open_ended)
+        return MinioEnvironment(self.source, label, position, assignments, [],
+                                open_ended=_ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None)
 
     def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
         """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
         `environment:` over them. One of these sources holds the KMS settings and gives the environment its lines:
         `environment:` when it sets a `MINIO_KMS_` variable, else the last env file that does. What the others set
         counts there as set, to values not judged, at the start of the source (its `environment:` key, or the env
-        file's first line). Every env file the service names is Compose's to read (`claimed_env_files`). One that
-        cannot be placed or read here (a secrets file kept out of the repository) may set any variable
-        (`open_ended`); one with `required: false` that is not here is skipped, as Compose skips it."""
+        file's first line). An env file that cannot be read here may set any variable (`open_ended`)."""
         if not self._runs_minio(service):
             return None
         key, node = service.get("environment", (None, None))
-        sources: list[tuple[SourceFile, list[tuple[EnvEntry, bool]]]] = []
-        env_files = self._env_files(service.get("env_file", (None, None))[1])
-        unread = [] if env_files is not None else ["`env_file:`"]
-        for path, required in env_files or []:
-            self.claimed_env_files.append(path)
-            read = self._read_env_file(path)
-            if read is not None:
-                sources.append(read)
-            elif required or path.exists():
-                unread.append(f"`{path.name}`")
+        sources, unread = self._compose_env_files(service)
         if key is not None:
             sources.append((self.source, self._compose_environment(node)))
         with_kms = [index for index, (_, read) in enumerate(sources) if _sets_kms(read)]
@@ -544,10 +539,10 @@ class ContainerReader:
         assignments = [(entry, known) if index == primary else
                        (EnvEntry(name, "", at_line, at_column, at_column, at_column, ""), False)
                        for name, (index, entry, known) in final.items()]
-        open_ended = f"{', '.join(unread)}, which kescheck cannot read here" if unread else None
         return MinioEnvironment(source, label, position, assignments, mounts,
                                 compose_list=source is self.source and isinstance(node, self.sequence_node),
-                                declared_in=None if source is self.source else self.source, open_ended=open_ended)
+                                declared_in=None if source is self.source else self.source,
+                                open_ended=_not_read_here(unread))
 
     def _entry(self, name: str, value: str, name_at: tuple[int, int], value_node, value_offset: int) -> EnvEntry:
         """An entry whose value starts `value_offset` characters into the string scalar `value_node` (its name, for
@@ -606,25 +601,37 @@ class ContainerReader:
                                             value if isinstance(value, self.scalar_node) else None, 0), known))
         return assignments
 
-    def compose_kes_environment(self, service: dict, label: str) -> ContainerEnvironment | None:
-        """What Compose starts the service with: its `env_file:` files in order, then `environment:` over them, and
-        what Docker adds. None when an env file cannot be placed or read here (Compose refuses to start without a
-        required one) or holds what kescheck does not read as Compose does."""
+    def compose_kes_environment(self, service: dict, label: str) -> ContainerEnvironment:
+        """What Compose starts the service with: what Docker adds, its `env_file:` files in order, then `environment:`
+        over them; an env file that cannot be read here may set further variables (`open_ended`)."""
         values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
-        env_files = self._env_files(service.get("env_file", (None, None))[1])
-        if env_files is None:
-            return None
-        self.claimed_env_files.extend(path for path, _ in env_files)
-        for path, required in env_files:
-            read = self._read_env_file(path)
-            if read is None:
-                if required or path.exists():
-                    return None
-                continue  # `required: false`: Compose skips a file that is not there
-            values.update(_values(read[1]))
+        read_files, unread = self._compose_env_files(service)
+        for _, read in read_files:
+            values.update(_values(read))
         values.update(_values(self._compose_environment(service.get("environment", (None, None))[1])))
         return ContainerEnvironment(values, _origin(label, self.source.path, [key for key in ("environment", "env_file")
-                                                                             if key in service]))
+                                                                             if key in service]),
+                                    open_ended=_not_read_here(unread))
+
+    def _compose_env_files(self, service: dict) -> tuple[list[tuple[SourceFile, list[tuple[EnvEntry, bool]]]],
+                                                         list[str]]:
+        """The `env_file:` files of a Compose service that are read here, in order, with their variables as Compose
+        reads them; and the names of those that may set variables kescheck cannot read: a required file that is not
+        here (a secrets file kept out of the repository), one not read as Compose reads it, or `env_file:` itself
+        when a path cannot be placed. An optional file that is not here is skipped, as Compose skips it. Every file
+        the service names is Compose's to read (`claimed_env_files`)."""
+        env_files = self._env_files(service.get("env_file", (None, None))[1])
+        if env_files is None:
+            return [], ["`env_file:`"]
+        read_files, unread = [], []
+        for path, required in env_files:
+            self.claimed_env_files.append(path)
+            read = self._read_env_file(path)
+            if read is not None:
+                read_files.append(read)
+            elif required or path.exists():
+                unread.append(f"`{path.name}`")
+        return read_files, unread
 
     def _env_files(self, node) -> list[tuple[Path, bool]] | None:
         """The files of a Compose `env_file:` (a path, or a list of paths and `{path, required}` mappings), each
@@ -682,21 +689,20 @@ class ContainerReader:
         return source, read
 
     def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str,
-                                   namespace: str) -> ContainerEnvironment | None:
+                                   namespace: str) -> ContainerEnvironment:
         """What Kubernetes starts the container with: what the runtime adds, the variables `envFrom:` takes from
-        ConfigMaps and Secrets, then `env:` over them. None when `envFrom:` names one this manifest does not hold
-        (it may exist in the cluster) or whose keys kescheck cannot tell."""
+        ConfigMaps and Secrets, then `env:` over them. An `envFrom:` source this manifest does not hold (it may exist
+        in the cluster), or whose keys kescheck cannot tell, may set further variables (`open_ended`)."""
         values: dict[str, str | None] = dict.fromkeys(_RUNTIME_VARIABLES)
         sources = self._environment_from(container.get("envFrom", (None, None))[1], namespace)
-        if sources is None or any(variables is None for _, variables in sources):
-            return None
-        for _, variables in sources:
-            values.update(variables)
+        for _, variables in sources or []:
+            values.update(variables or {})
         values.update(_values(self._kubernetes_environment(container.get("env", (None, None))[1])))
         links = pod_spec.get("enableServiceLinks", (None, None))[1]
         service_links = not (isinstance(links, self.scalar_node) and str(links.value).lower() == "false")
         written = [key for key in ("envFrom", "env") if key in container]
-        return ContainerEnvironment(values, _origin(label, self.source.path, written), service_links)
+        return ContainerEnvironment(values, _origin(label, self.source.path, written), service_links,
+                                    _ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None)
 
     def _environment_from(self, node, namespace: str) -> list[tuple[object, dict[str, str | None] | None]] | None:
         """(item, its variables) for each source of a Kubernetes `envFrom:` in order (a later one wins): the keys of
@@ -878,6 +884,18 @@ class ContainerReader:
 
     def _items(self, node) -> list:
         return list(node.value) if isinstance(node, self.sequence_node) else []
+
+
+_ENV_FROM_ELSEWHERE = "`envFrom:` sources that are not in this manifest"
+
+
+def _reads_elsewhere(sources: list | None) -> bool:
+    """An `envFrom:` (see `_environment_from`) with a source whose variables kescheck cannot tell."""
+    return sources is None or any(variables is None for _, variables in sources)
+
+
+def _not_read_here(env_files: list[str]) -> str | None:
+    return f"{', '.join(env_files)}, which kescheck cannot read here" if env_files else None
 
 
 def _origin(label: str, path: Path, written: list[str]) -> str:

@@ -32,22 +32,29 @@ def substituted_references(config):
       variable silently empties the setting. kescheck cannot see KES's environment unless you give it
       (`--kes-env FILE`) or the systemd unit, Compose service or Kubernetes container that starts KES is among
       the inputs and says what it sets; then KES100 reports what is missing, or KES108 and KES222 what ends up
-      empty on KES up to 0.21.""",
+      empty on KES up to 0.21. When part of a container's environment comes from a source kescheck cannot read
+      (an `envFrom:` Secret that is not in the manifest, an env file that is not in the repository), this note
+      names the variables only that source can set.""",
       fix="Make sure the variable is set where KES starts (systemd `Environment=`/`EnvironmentFile=`, the "
           "container's env), or pass that environment to kescheck with `--kes-env FILE`.",
       examples=(Example.kes("admin: {identity: '${KES_ADMIN}'}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/kes}}\n", True),
                 Example.kes(_BASE, False)))
 def env_variable_needed(deployment):
-    config = deployment.kes
-    if config is None or deployment.options.kes_env is not None:
+    config, options = deployment.kes, deployment.options
+    uncertain = options.kes_env_uncertain or {}
+    if config is None or options.kes_env is not None and not uncertain:
         return
-    version = deployment.options.kes_version
+    version = options.kes_version
     silent = unset_variable_is_empty(config.generation, version)
     release = target_release(config.generation, version)
     for name, node in substituted_references(config):
         if shell_expansion(name) is not None:
             continue  # KES216: the name is not what the author meant
+        if options.kes_env is not None and name not in uncertain:
+            continue  # the environment is known to set it, or KES100 reports it missing
         message = f"KES needs `{name}` set in its environment at start (`{node.path}`)"
+        if name in uncertain:
+            message += f": {options.kes_environment()} can get it only from {uncertain[name]}"
         if silent:
             message += (f": {release} does not refuse to start without it, but silently substitutes an empty value, "
                         "so the setting ends up empty")
