@@ -591,9 +591,15 @@ def _with_unit_environment(deployment: Deployment) -> None:
     if unit is None or deployment.options.kes_env is not None:
         return
     found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source))
-    if found.values is not None:
-        deployment.options = replace(deployment.options, kes_env=found.values, kes_env_origin=found.origin,
-                                     kes_env_unset=found.unset)
+    if found.values is None:
+        return
+    values, uncertain = found.values, {}
+    if found.open_ended:
+        names = [name for name, _ in deployment.kes.env_references] if deployment.kes is not None else []
+        uncertain = {name: found.open_ended for name in names if name not in values}
+        values = {**values, **dict.fromkeys(uncertain)}
+    deployment.options = replace(deployment.options, kes_env=values, kes_env_origin=found.origin,
+                                 kes_env_unset=found.unset, kes_env_uncertain=uncertain)
 
 
 def _with_container_environment(deployment: Deployment) -> None:

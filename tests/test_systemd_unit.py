@@ -357,14 +357,24 @@ def test_an_optional_environment_file_that_is_missing_is_skipped(write, tmp_path
         "(`open /nonexistent-kescheck/config.yaml: no such file or directory`)"]
 
 
-def test_a_missing_environment_file_leaves_the_environment_unknown(write, tmp_path):
-    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\nEnvironmentFile=/nonexistent-kescheck/kes.env\n")
+def test_a_missing_environment_file_may_set_what_the_unit_does_not(write, tmp_path):
+    """The unit's `Environment=` is known (KES_ADMIN is set, though the file may give it another value); the variables
+    it does not set only the file that is not here can set: noted (KES213), not reported missing (KES100)."""
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\nEnvironmentFile=/nonexistent-kescheck/kes.env\n"
+                                     "EnvironmentFile=-/nonexistent-kescheck/optional.env\n")
     result = lint([tmp_path])
-    assert result.deployments[0].options.kes_env is None
-    assert "KES100" not in codes(result, "KES") and "KES213" in codes(result, "KES")
+    options = result.deployments[0].options
+    assert options.kes_env["KES_ADMIN"] is None  # set, to a value the file may change
+    assert set(options.kes_env_uncertain) == {"VAULT_ROLE_ID", "VAULT_SECRET_ID"}
+    assert "KES100" not in codes(result, "KES")
+    notes = [f.message for f in result.findings if f.code == "KES213"]
+    assert len(notes) == 2 and all(m.endswith("can get it only from kes.service's EnvironmentFile "
+                                              "/nonexistent-kescheck/kes.env, which kescheck cannot read here")
+                                   for m in notes)
     [note] = [f for f in result.findings if f.code == "SYS006" and "EnvironmentFile" in f.message]
     assert note.location.line == 5 and note.location.column == len("EnvironmentFile=") + 1
-    assert "does not know the environment this unit starts KES with (give it with --kes-env FILE)" in note.message
+    assert note.message.endswith("so kescheck does not know what it adds to the environment this unit starts KES "
+                                 "with (give the whole environment with --kes-env FILE)")
     result = lint([tmp_path], Options(require_files=True))
     [missing] = [f for f in result.findings if f.code == "SYS007" and "EnvironmentFile" in f.message]
     assert "systemd does not start KES (`Failed to load environment files" in missing.message
@@ -405,7 +415,7 @@ def test_an_environment_file_path_with_a_space_is_one_path(write, tmp_path):
     result = lint([tmp_path], Options(require_files=True))
     [missing] = [f for f in result.findings if f.code == "SYS007" and "EnvironmentFile" in f.message]
     assert f"{tmp_path}/kes.env {tmp_path}/other.env" in missing.message
-    assert result.deployments[0].options.kes_env is None
+    assert result.deployments[0].options.kes_env_uncertain  # the one file of that odd name is not here
 
 
 def test_an_explicit_kes_env_wins_over_the_unit(write, tmp_path):

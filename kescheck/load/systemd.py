@@ -265,6 +265,9 @@ class UnitEnvironment:
     """Where the environment comes from, for messages: `deploy/kes.service's EnvironmentFile /etc/default/kes`."""
     unset: dict[str, str] = field(default_factory=dict)
     """Why some variables are not set, for messages: `kes.service's UnsetEnvironment= removes it`."""
+    open_ended: str | None = None
+    """The `EnvironmentFile=`s that are not here to read, which may set further variables (and give those set
+    before them other values), for messages."""
 
 
 def _listed(settings: list[tuple[str, str]], *keys: str) -> list[str]:
@@ -328,8 +331,8 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
 def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it.
 
-    Unknown when a path holds a `$VAR`, `%` specifier or glob; when a file without `-` does not exist here or cannot
-    be read; for a drop-in, or a unit with drop-ins (`kes.service.d/`) beside it; with `PAMName=` (PAM modules may
+    A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
+    before it another value (`open_ended`). Unknown when a path holds a `$VAR`, `%` specifier or glob; for a drop-in, or a unit with drop-ins (`kes.service.d/`) beside it; with `PAMName=` (PAM modules may
     set any variable); or when an `Environment=`, `PassEnvironment=` or `UnsetEnvironment=` value holds a `%`
     specifier (systemd replaces them; `$VAR` it leaves as written). A missing file named with `-` is skipped, as
     systemd skips it. The files' secret values join the unit's, so every report masks them."""
@@ -354,6 +357,7 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
             return UnitEnvironment(None, f"{name}'s Environment=")
         values[variable] = value.replace("%%", "%")
     read: list[str] = []
+    unread: list[str] = []
     for ref in unit.environment_files:
         if ref.ignored:
             continue  # systemd reads nothing from it (SYS008)
@@ -365,7 +369,9 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
         except InputError:
             if ref.optional and not path.exists():
                 continue  # systemd skips an optional file that does not exist
-            return UnitEnvironment(None, f"{name}'s EnvironmentFile {ref.path.text}")
+            unread.append(ref.path.text)
+            values = dict.fromkeys(values)  # still set, but the file may give them other values
+            continue
         source = decode(path, data)
         reading = parse_env(source).systemd  # parsing marks the file's secret values
         unit.source.secret_values.update(source.secret_values)
@@ -381,6 +387,8 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
             why_unset[variable] = f"{name}'s UnsetEnvironment= removes it"
     parts = (["PassEnvironment="] if passed else []) + (["Environment="] if unit.environment else []) + \
         ([f"EnvironmentFile{'s' if len(read) > 1 else ''} {', '.join(read)}"] if read else [])
-    origin = (f"{name}'s {' and '.join(parts)}" if parts else
+    origin = (f"{name}'s {' and '.join(parts)}" if parts else f"what systemd itself sets for {name}" if unread else
               f"what systemd itself sets for {name}, which has no Environment= or EnvironmentFile=")
-    return UnitEnvironment(values, origin, why_unset)
+    open_ended = f"{name}'s EnvironmentFile{'s' if len(unread) > 1 else ''} {', '.join(unread)}, which kescheck " \
+                 "cannot read here" if unread else None
+    return UnitEnvironment(values, origin, why_unset, open_ended)

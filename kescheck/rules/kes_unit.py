@@ -384,9 +384,9 @@ def _config_path(word: Word, path, kind: str) -> str:
 
 
 def _unknown_environment(deployment) -> str:
-    if deployment.options.kes_env is not None:
+    if deployment.options.kes_env is not None and deployment.options.kes_env_origin is None:
         return "; --kes-env gives that environment instead"
-    return " (give it with --kes-env FILE)"
+    return " (give the whole environment with --kes-env FILE)"
 
 
 @rule("SYS006", "config-file-not-found", Severity.NOTE,
@@ -395,7 +395,8 @@ def _unknown_environment(deployment) -> str:
       lines the files systemd reads KES's environment from. In a repository they usually point at where the files
       will be installed (`/etc/kes/config.yaml`, `/etc/default/kes`), not where they are kept, so lint mode only
       notes that kescheck could not read them there: the one KES config among the inputs is checked with the unit
-      instead, and without an environment file KES's environment stays unknown (as without --kes-env). A file
+      instead, and what an environment file that is not here would set stays unknown (KES213 notes the variables
+      only it can set). A file
       named with a leading `-` is optional: systemd skips it when it does not exist, and so does kescheck. A
       Compose service's `--config` is a path in the container: kescheck looks for it where a bind mount, config or
       secret of the service brings it from. On the host (or with --require-files) a missing file is an error
@@ -418,7 +419,7 @@ def config_file_not_found(deployment):
                            anchor="kes-server:--config")
         else:
             yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist here, so kescheck does "
-                                       f"not know the environment this unit starts KES with"
+                                       f"not know what it adds to the environment this unit starts KES with"
                                        f"{_unknown_environment(deployment)}",
                            anchor=f"unit:EnvironmentFile={word.text}")
 
