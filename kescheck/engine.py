@@ -345,7 +345,7 @@ class _Collector:
         """A MinIO environment a Compose file read from an env file is that file's content here: the file is
         reported with it (its findings, notes and suppression comments), whether it was loaded before or comes later."""
         for environment in loaded.minio_envs:
-            if environment.source is not loaded.source:
+            if environment.declared_in is not None:  # not the environment in a manifest beside its KES config
                 key = self.key(environment.source.path)
                 before = self.files.get(key)
                 self.files[key] = LoadedFile(environment.source.path, environment.source, "env", env=environment,

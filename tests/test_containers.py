@@ -581,6 +581,24 @@ data:
 """
 
 
+MINIO_IN_MANIFEST = """\
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: minio}
+spec:
+  template:
+    spec:
+      containers:
+        - name: minio
+          image: quay.io/minio/minio
+          env:
+            - {name: MINIO_KMS_KES_ENDPOINT, value: "http://kes:7373"}
+            - {name: MINIO_KMS_KES_KEY_NAME, value: minio-key}
+            - {name: MINIO_KMS_KES_API_KEY, valueFrom: {secretKeyRef: {name: kes, key: api-key}}}
+"""
+
+
 def test_a_manifest_with_the_config_and_its_workload_checks_both(cli, write, tmp_path):
     path = write("kes.yaml", CONFIG_AND_WORKLOAD)
     result = lint([tmp_path])
@@ -601,6 +619,17 @@ def test_a_manifest_with_the_config_and_its_workload_checks_both(cli, write, tmp
     # Frames come from the whole manifest, which masks the config's secrets where they stand.
     (loaded,) = result.files
     assert loaded.shown is not loaded.source and "CANARY" not in loaded.shown.display_line(13)
+
+
+def test_a_manifest_with_the_config_kes_and_minio_checks_all_three(write, tmp_path):
+    """MinIO's StatefulSet in the same manifest: its environment joins the config's deployment, and the manifest stays
+    the KES config it holds (its environment once took the manifest's place, and nothing was checked at all)."""
+    path = write("kes.yaml", CONFIG_AND_WORKLOAD + MINIO_IN_MANIFEST)
+    result = lint([path])
+    (deployment,) = result.deployments
+    assert deployment.kes is not None and [e.label for e in deployment.envs] == ["container 'minio' of StatefulSet 'minio'"]
+    assert {"SYS002", "KES100", "ENV107"} <= {f.code for f in result.findings if f.location.path == path}
+    assert [loaded.kind for loaded in result.files] == ["kes"]
 
 
 def test_a_suppression_comment_beside_the_workload_of_a_manifest_with_a_config(write, tmp_path):
