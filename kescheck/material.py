@@ -14,11 +14,12 @@ from pathlib import Path
 
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
+from .load.containers import MountedValue
 from .load.envfile import EnvEntry, EnvFile
 from .load.kesconfig import (INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, is_edge_g1, predates,
                              target_release, unset_variable_is_empty)
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
-                       load_private_key, load_private_key_unknown_password)
+                       load_private_key, load_private_key_unknown_password, pem_of_data)
 from .load.source import SourceFile, path_named
 from .load.yamldoc import YScalar
 from .model import Deployment
@@ -65,6 +66,8 @@ class Reference:
     node: YScalar | None = None
     env: EnvFile | None = None
     entry: EnvEntry | None = None
+    mounted: MountedValue | None = None
+    """The Secret or ConfigMap value a Kubernetes volume mounts at the path, when the manifest holds it."""
 
     @property
     def consumer(self) -> str:
@@ -79,6 +82,8 @@ class Reference:
         """How messages name the file: as written, plus where it resolves when that differs."""
         if self.holds_pem_text:
             return "PEM text, not a file name"
+        if self.mounted is not None:
+            return f"'{self.text}' ({self.mounted.origin}, mounted into the container)"
         if os.path.isabs(self.text) and path_named(self.text) != self.path:
             return f"'{self.text}' ({self.path} here, mounted into the container)"
         if os.path.isabs(self.text) or self.text == str(self.path):
@@ -235,7 +240,8 @@ def _kes_reference(deployment: Deployment, role: Role, dotted: str) -> Reference
     text = kes_value(deployment, node)
     if kes is None or text is None:
         return None
-    return Reference(role, text, deployment.resolve(text, kes.source), kes.source, dotted, node=node)
+    return Reference(role, text, deployment.resolve(text, kes.source), kes.source, dotted, node=node,
+                     mounted=deployment.mounted_value(text, kes.source))
 
 
 def _env_reference(deployment: Deployment, env: EnvFile, role: Role, name: str) -> Reference | None:
@@ -243,7 +249,7 @@ def _env_reference(deployment: Deployment, env: EnvFile, role: Role, name: str) 
     if entry is None or not entry.value:
         return None
     return Reference(role, entry.value, deployment.resolve(entry.value, env.source), env.source, name,
-                     env=env, entry=entry)
+                     env=env, entry=entry, mounted=deployment.mounted_value(entry.value, env.source))
 
 
 def server_option(opts: str, names: tuple[str, ...]) -> str | None:
@@ -378,6 +384,8 @@ def material(deployment: Deployment) -> Material:
 
 
 def pem_of(deployment: Deployment, ref: Reference) -> PemFile:
+    if ref.mounted is not None:
+        return deployment.memo(("mounted pem", ref.mounted.origin), lambda: pem_of_data(ref.path, ref.mounted.data))
     key = ("pem", ref.role.is_ca, ref.path)
     found = deployment.cache.get(key)
     if found is None:  # inlined memo: rules ask ~60 times per deployment, almost always for a file already looked at
@@ -403,7 +411,8 @@ def key_of(deployment: Deployment, pair: KeyPair) -> LoadedKey | None:
             return load_private_key_unknown_password(pem)
         return load_private_key(pem, pair.password)
 
-    return deployment.memo(("key", pair.key.path, pair.password), compute)
+    mounted = pair.key.mounted.origin if pair.key.mounted is not None else None  # two containers, one path
+    return deployment.memo(("key", pair.key.path, mounted, pair.password), compute)
 
 
 def leaves(certificates: list[LoadedCertificate]) -> list[LoadedCertificate]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .load.containers import KesContainer
+from .load.containers import KesContainer, MountedValue, mounted_value
 from .load.envfile import EnvFile
 from .load.kesconfig import KesConfig, same_release
 from .load.kescommand import KesLauncher
@@ -125,14 +125,28 @@ class Deployment:
         environment's) is where the mount's source is."""
         path = path_named(path_text)
         if path.is_absolute():
-            mounting = self.containers if self.kes is not None and origin is self.kes.source else \
-                [env for env in self.envs if env.source is origin]
-            for mounter in mounting:
+            for mounter in self._mounters(origin):
                 mounted = mounter.on_host(path_text)
                 if mounted is not None:
                     return mounted
             return path
         return (self.base_dir or origin.path.parent) / path
+
+    def mounted_value(self, path_text: str, origin: SourceFile) -> MountedValue | None:
+        """The Secret or ConfigMap value of a Kubernetes manifest that a volume mounts where the process that reads
+        `path_text` (written in `origin`) opens it."""
+        for mounter in self._mounters(origin):
+            found = mounted_value(getattr(mounter, "mounted_values", []), path_text)
+            if found is not None:
+                return found
+        return None
+
+    def _mounters(self, origin: SourceFile) -> list:
+        """The containers whose mounts decide what a path written in `origin` opens: KES's for the KES config's
+        paths, MinIO's for its environment's."""
+        if self.kes is not None and origin is self.kes.source:
+            return self.containers
+        return [env for env in self.envs if env.source is origin]
 
     def memo(self, key: Any, compute):
         try:

@@ -134,7 +134,11 @@ MANIFEST_LINES = ["apiVersion: v1", "kind: Secret", "kind: ConfigMap", "metadata
                   "          args: [server, --config, /etc/kes/config.yaml]", "          envFrom:",
                   "          envFrom: nope", "            - secretRef: {name: kes}",
                   "            - {configMapRef: {name: kes, optional: true}, prefix: X_}", "            - configMapRef: 7",
-                  "          env: [{name: A, valueFrom: {}}]", "  KES_ADMIN: disabled", "  KEY: [1]", "  KEY: ~"]
+                  "          env: [{name: A, valueFrom: {}}]", "  KES_ADMIN: disabled", "  KEY: [1]", "  KEY: ~",
+                  "          volumeMounts: [{name: tls, mountPath: /c}]", "          volumeMounts: [{name: tls, subPath: k}]",
+                  "      volumes: [{name: tls, secret: {secretName: kes, items: [{key: k, path: c}]}}]",
+                  "      volumes: [{name: tls, configMap: {name: kes}}]", "  k: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
+                  "  c: '-----BEGIN CERTIFICATE-----'", "    tls: {key: /c/k, cert: /c/c}"]
 
 
 @CI_BUDGET

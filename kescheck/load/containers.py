@@ -13,6 +13,8 @@ environment variables with secret names of every container and service. Nothing 
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
@@ -52,6 +54,26 @@ class Mount:
     """Where it is here: a relative source is relative to the Compose file's directory."""
     line: int
     """Where the mount is written."""
+
+
+@dataclass(frozen=True)
+class MountedValue:
+    """A file a Kubernetes container sees at `target` because a volume mounts a key of a Secret or ConfigMap that the
+    manifest holds (`data` base64-decoded, `stringData` as written)."""
+
+    target: str
+    """The absolute path in the container, normalised."""
+    data: bytes = field(repr=False)
+    origin: str
+    """`key 'tls.crt' of Secret 'kes-tls' in kes.yaml`, for messages."""
+
+
+def mounted_value(values: list[MountedValue], container_path: str) -> MountedValue | None:
+    """The Secret or ConfigMap value a container opens at the absolute `container_path`, when a volume mounts one."""
+    if not posixpath.isabs(container_path) or "$" in container_path:
+        return None
+    wanted = posixpath.normpath(container_path)
+    return next((value for value in values if value.target == wanted), None)
 
 
 _RUNTIME_VARIABLES = ("PATH", "HOSTNAME", "HOME")
@@ -98,8 +120,10 @@ class KesContainer(KesLauncher):
 
     image: Word | None = None
     mounts: list[Mount] = field(default_factory=list)
+    mounted_values: list[MountedValue] = field(default_factory=list)
+    """The Secret and ConfigMap values of the manifest that Kubernetes volumes mount into the container."""
     environment: ContainerEnvironment | None = None
-    """None when kescheck cannot tell which variables it sets (Kubernetes `envFrom`, an env file it cannot read)."""
+    """What the container starts KES with; None when it is not read."""
 
     def on_host(self, container_path: str) -> Path | None:
         return on_host(self.mounts, container_path)
@@ -147,8 +171,11 @@ class MinioEnvironment(EnvFile):
 
     def __init__(self, source: SourceFile, label: str, position: tuple[int, int] | None,
                  assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False,
-                 declared_in: SourceFile | None = None, open_ended: str | None = None) -> None:
+                 declared_in: SourceFile | None = None, open_ended: str | None = None,
+                 mounted_values: list[MountedValue] | None = None) -> None:
         self.source = source
+        self.mounted_values = mounted_values or []
+        """The Secret and ConfigMap values of the manifest that Kubernetes volumes mount into MinIO's container."""
         self.open_ended = open_ended
         """What may set variables kescheck cannot name (`envFrom:` of a Secret that is not in the manifest, an env file
         Compose reads that is not here), for the report's notes: any variable may then be set, so none is reported
@@ -329,6 +356,8 @@ class ContainerReader:
         self.environment_sources: dict[tuple[str, str], list[tuple[str, dict[str, str | None] | None]]] = {}
         """The ConfigMaps and Secrets of a manifest a container's `envFrom:` can take variables from: (kind, name) ->
         [(namespace, variables)]; the variables are None when kescheck cannot tell them."""
+        self.file_sources: dict[tuple[str, str], list[tuple[str, dict[str, bytes]]]] = {}
+        """The ConfigMaps and Secrets of a manifest a volume can mount: (kind, name) -> [(namespace, key -> value)]."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -495,7 +524,8 @@ class ContainerReader:
         image = self._image(entries.get("image", (None, None))[1])
         return image is not None and is_minio_image(image.text)
 
-    def kubernetes_minio_environment(self, container: dict, label: str, namespace: str) -> MinioEnvironment | None:
+    def kubernetes_minio_environment(self, container: dict, label: str, namespace: str,
+                                     mounted: list[MountedValue]) -> MinioEnvironment | None:
         """The environment of a Kubernetes container of MinIO's image when it sets a `MINIO_KMS_` variable: the keys of
         the ConfigMaps and Secrets its `envFrom:` names (set, at their `envFrom:` item, to values not judged here),
         then its `env:`. An `envFrom:` source that is not in the manifest may set any variable (`open_ended`)."""
@@ -511,7 +541,8 @@ class ContainerReader:
             return None
         position = self.positions((key or from_key).start_mark)
         return MinioEnvironment(self.source, label, position, assignments, [],
-                                open_ended=_ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None)
+                                open_ended=_ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None,
+                                mounted_values=mounted)
 
     def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
         """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
@@ -750,6 +781,71 @@ class ContainerReader:
                 continue
             self.environment_sources.setdefault((str(kind.value), str(name.value)), []).append(
                 (self._namespace(entries), self._variables_of(str(kind.value), entries)))
+            self.file_sources.setdefault((str(kind.value), str(name.value)), []).append(
+                (self._namespace(entries), self._files_of(entries)))
+
+    def _files_of(self, entries: dict) -> dict[str, bytes]:
+        """The values of a Secret or ConfigMap as the files a volume mounts (`stringData` over `data`, base64 values
+        decoded; one that does not decode is left out)."""
+        files: dict[str, bytes] = {}
+        for field_name, encoded in (("data", True), ("binaryData", True), ("stringData", False)):
+            for key, _, value in self.pairs(entries.get(field_name, (None, None))[1]):
+                if not isinstance(value, self.scalar_node):
+                    continue
+                text = str(value.value)
+                if not encoded:
+                    files[key] = text.encode("utf-8", errors="replace")
+                    continue
+                try:
+                    files[key] = base64.b64decode("".join(text.split()), validate=True)
+                except (binascii.Error, ValueError):
+                    continue
+        return files
+
+    def mounted_values(self, container: dict, pod_spec: dict, namespace: str) -> list[MountedValue]:
+        """The files a container's `volumeMounts:` bring from `secret:` and `configMap:` volumes whose Secret or
+        ConfigMap the manifest holds (all keys, or the volume's `items:`; a `subPath:` mounts one of them)."""
+        volumes = {}
+        for volume in self._items(pod_spec.get("volumes", (None, None))[1]):
+            volume_entries = self.entries(volume)
+            name = volume_entries.get("name", (None, None))[1]
+            if isinstance(name, self.scalar_node):
+                volumes[str(name.value)] = volume_entries
+        found: list[MountedValue] = []
+        for mount in self._items(container.get("volumeMounts", (None, None))[1]):
+            mount_entries = {key: value for key, (_, value) in self.entries(mount).items()}
+            name, target, sub_path = (mount_entries.get(key) for key in ("name", "mountPath", "subPath"))
+            if not isinstance(name, self.scalar_node) or not isinstance(target, self.scalar_node):
+                continue
+            files = self._volume_files(volumes.get(str(name.value), {}), namespace)
+            for path, (data, origin) in files.items():
+                if isinstance(sub_path, self.scalar_node):
+                    if path == str(sub_path.value):
+                        found.append(MountedValue(posixpath.normpath(str(target.value)), data, origin))
+                else:
+                    found.append(MountedValue(posixpath.normpath(posixpath.join(str(target.value), path)), data, origin))
+        return found
+
+    def _volume_files(self, volume: dict, namespace: str) -> dict[str, tuple[bytes, str]]:
+        """The files of a `secret:` or `configMap:` volume, by their path in it, with where each comes from; none when
+        the manifest does not hold its Secret or ConfigMap (once, in a namespace that fits)."""
+        for kind, field_name, name_key in (("Secret", "secret", "secretName"), ("ConfigMap", "configMap", "name")):
+            spec = self.entries(volume.get(field_name, (None, None))[1])
+            name = spec.get(name_key, (None, None))[1]
+            if not isinstance(name, self.scalar_node):
+                continue
+            candidates = [files for where, files in self.file_sources.get((kind, str(name.value)), [])
+                          if where == namespace or not where or not namespace]
+            if len(candidates) != 1:
+                return {}
+            items = self._items(spec.get("items", (None, None))[1])
+            paths = [(str(item_entries["key"][1].value), str(item_entries["path"][1].value))
+                     for item_entries in map(self.entries, items)
+                     if all(isinstance(item_entries.get(k, (None, None))[1], self.scalar_node) for k in ("key", "path"))]
+            mapping = paths if items else [(key, key) for key in candidates[0]]
+            return {path: (candidates[0][key], f"key '{key}' of {kind} '{name.value}' in {self.source.path}")
+                    for key, path in mapping if key in candidates[0]}
+        return {}
 
     def _namespace(self, entries: dict) -> str:
         """An object's `metadata.namespace` (entries: its top level); empty when it names none (then it is created
@@ -800,12 +896,14 @@ class ContainerReader:
                 launcher = self.container(item, label, "command", "args", "env", False)
                 if field_name != "containers":
                     continue
+                mounted = self.mounted_values(self.entries(item), current, namespace)
                 if launcher is not None:
                     launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label,
                                                                            namespace)
+                    launcher.mounted_values = mounted
                     found.append(launcher)
                 else:
-                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace))
+                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace, mounted))
         return found
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:

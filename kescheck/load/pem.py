@@ -243,6 +243,12 @@ def load_pem_file(path: Path) -> PemFile:
         return PemFile(path, FileState.UNREADABLE, err.reason)
     except OSError as err:
         return PemFile(path, FileState.UNREADABLE, err.strerror or "cannot be read")
+    return pem_of_data(path, data, mode)
+
+
+def pem_of_data(path: Path, data: bytes, mode: int | None = None) -> PemFile:
+    """The PEM file `path` that holds `data` (a file read, or a Kubernetes Secret's value a volume mounts there);
+    `mode`: its permission bits, None when not known."""
     blocks, trailing = parse_blocks(data)
     pem = PemFile(path, FileState.OK, blocks=blocks, trailing_data=trailing, mode=mode)
     if not blocks:
