@@ -16,6 +16,7 @@ from kescheck.load.kubernetes import kubernetes_manifest
 from kescheck.load.source import SourceFile
 from certgen import Issued, issue
 from tests.test_fuzz import CI_BUDGET
+from tests.test_minio_containers import MINIO_STATEFULSET
 
 G2_CONFIG = """\
     admin: {identity: disabled}
@@ -581,18 +582,7 @@ data:
 """
 
 
-MINIO_IN_MANIFEST = """\
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: minio}
-spec:
-  template:
-    spec:
-      containers:
-        - name: minio
-          image: quay.io/minio/minio
-          env:
+MINIO_IN_MANIFEST = "---\n" + MINIO_STATEFULSET + """\
             - {name: MINIO_KMS_KES_ENDPOINT, value: "http://kes:7373"}
             - {name: MINIO_KMS_KES_KEY_NAME, value: minio-key}
             - {name: MINIO_KMS_KES_API_KEY, valueFrom: {secretKeyRef: {name: kes, key: api-key}}}

@@ -10,6 +10,7 @@ import pytest
 from certgen import issue
 from kescheck.engine import lint
 from kescheck.identity import identity_of_certificate
+from tests.test_minio_containers import MINIO_STATEFULSET
 
 CA = issue("Local CA", ca=True)
 KES_CERT = issue("kes", issuer=CA, dns=("kes.minio.svc.cluster.local",), eku=("server",))
@@ -73,16 +74,7 @@ spec:
       volumes:
         - {kes_volume}
 ---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {{name: minio}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: minio
-          image: quay.io/minio/minio
-          env:
+{MINIO_STATEFULSET}\
             - {{name: MINIO_KMS_KES_ENDPOINT, value: "{endpoint}"}}
             - {{name: MINIO_KMS_KES_KEY_NAME, value: minio-key}}
             - {{name: MINIO_KMS_KES_CERT_FILE, value: /certs/client.crt}}
