@@ -70,7 +70,7 @@ class MountedValue:
 
 def mounted_value(values: list[MountedValue], container_path: str) -> MountedValue | None:
     """The Secret or ConfigMap value a container opens at the absolute `container_path`, when a volume mounts one."""
-    if not posixpath.isabs(container_path) or "$" in container_path:
+    if not values or not posixpath.isabs(container_path) or "$" in container_path:
         return None
     wanted = posixpath.normpath(container_path)
     return next((value for value in values if value.target == wanted), None)
