@@ -353,11 +353,9 @@ class ContainerReader:
         """The env files Compose reads: the `env_file:` files of the services, and `.env` beside a Compose file."""
         self.variables: dict[str, str | None] = {}
         """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
-        self.environment_sources: dict[tuple[str, str], list[tuple[str, dict[str, str | None] | None]]] = {}
-        """The ConfigMaps and Secrets of a manifest a container's `envFrom:` can take variables from: (kind, name) ->
-        [(namespace, variables)]; the variables are None when kescheck cannot tell them."""
-        self.file_sources: dict[tuple[str, str], list[tuple[str, dict[str, bytes]]]] = {}
-        """The ConfigMaps and Secrets of a manifest a volume can mount: (kind, name) -> [(namespace, key -> value)]."""
+        self.config_objects: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        """The ConfigMaps and Secrets of a manifest, which `envFrom:` and volumes name: (kind, name) -> [(namespace,
+        the object's top-level entries)]."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -680,7 +678,7 @@ class ContainerReader:
                 if not isinstance(path, self.scalar_node):
                     return None
                 text = str(path.value)
-                required = not (isinstance(optional, self.scalar_node) and str(optional.value).lower() == "false")
+                required = not self._scalar_is(optional, "false")
             host = self._host_path(text)
             if host is None:
                 return None
@@ -730,7 +728,7 @@ class ContainerReader:
             values.update(variables or {})
         values.update(_values(self._kubernetes_environment(container.get("env", (None, None))[1])))
         links = pod_spec.get("enableServiceLinks", (None, None))[1]
-        service_links = not (isinstance(links, self.scalar_node) and str(links.value).lower() == "false")
+        service_links = not self._scalar_is(links, "false")
         written = [key for key in ("envFrom", "env") if key in container]
         return ContainerEnvironment(values, _origin(label, self.source.path, written), service_links,
                                     _ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None)
@@ -758,19 +756,20 @@ class ContainerReader:
             name, optional = ref_entries.get("name", (None, None))[1], ref_entries.get("optional", (None, None))[1]
             if not isinstance(name, self.scalar_node):
                 return None
-            candidates = [variables for where, variables in self.environment_sources.get((kind, str(name.value)), [])
-                          if where == namespace or not where or not namespace]
-            if not candidates and isinstance(optional, self.scalar_node) and str(optional.value).lower() == "true":
+            candidates = self._config_objects(kind, str(name.value), namespace)
+            if not candidates and self._scalar_is(optional, "true"):
                 continue
-            if len(candidates) != 1 or candidates[0] is None:
+            variables = self._variables_of(kind, candidates[0]) if len(candidates) == 1 else None
+            if variables is None:
                 found.append((item, None))
                 continue
             start = str(prefix.value) if prefix is not None else ""
-            found.append((item, {start + key: value for key, value in candidates[0].items()}))
+            found.append((item, {start + key: value for key, value in variables.items()}))
         return found
 
-    def read_environment_sources(self, documents: list) -> None:
-        """The ConfigMaps and Secrets among a manifest's `documents`, for `envFrom:` (`environment_sources`)."""
+    def read_config_objects(self, documents: list) -> None:
+        """The ConfigMaps and Secrets among a manifest's `documents` (`config_objects`); their values are read only
+        where a workload takes them."""
         for document in documents:
             entries = self.entries(document)
             kind = entries.get("kind", (None, None))[1]
@@ -779,10 +778,18 @@ class ContainerReader:
             name = self.entries(entries.get("metadata", (None, None))[1]).get("name", (None, None))[1]
             if not isinstance(name, self.scalar_node):
                 continue
-            self.environment_sources.setdefault((str(kind.value), str(name.value)), []).append(
-                (self._namespace(entries), self._variables_of(str(kind.value), entries)))
-            self.file_sources.setdefault((str(kind.value), str(name.value)), []).append(
-                (self._namespace(entries), self._files_of(entries)))
+            self.config_objects.setdefault((str(kind.value), str(name.value)), []).append(
+                (self._namespace(entries), entries))
+
+    def _config_objects(self, kind: str, name: str, namespace: str) -> list[dict]:
+        """The entries of each ConfigMap or Secret `kind` 'name' of the manifest that a workload in `namespace` may
+        mean (an object or workload that names no namespace is created in the one `kubectl` is given)."""
+        return [entries for where, entries in self.config_objects.get((kind, name), [])
+                if where == namespace or not where or not namespace]
+
+    def _scalar_is(self, node, word: str) -> bool:
+        """A scalar that is `word` (`true`, `false`), in any case."""
+        return isinstance(node, self.scalar_node) and str(node.value).lower() == word
 
     def _files_of(self, entries: dict) -> dict[str, bytes]:
         """The values of a Secret or ConfigMap as the files a volume mounts (`stringData` over `data`, base64 values
@@ -834,17 +841,17 @@ class ContainerReader:
             name = spec.get(name_key, (None, None))[1]
             if not isinstance(name, self.scalar_node):
                 continue
-            candidates = [files for where, files in self.file_sources.get((kind, str(name.value)), [])
-                          if where == namespace or not where or not namespace]
+            candidates = self._config_objects(kind, str(name.value), namespace)
             if len(candidates) != 1:
                 return {}
+            files = self._files_of(candidates[0])
             items = self._items(spec.get("items", (None, None))[1])
             paths = [(str(item_entries["key"][1].value), str(item_entries["path"][1].value))
                      for item_entries in map(self.entries, items)
                      if all(isinstance(item_entries.get(k, (None, None))[1], self.scalar_node) for k in ("key", "path"))]
-            mapping = paths if items else [(key, key) for key in candidates[0]]
-            return {path: (candidates[0][key], f"key '{key}' of {kind} '{name.value}' in {self.source.path}")
-                    for key, path in mapping if key in candidates[0]}
+            mapping = paths if items else [(key, key) for key in files]
+            return {path: (files[key], f"key '{key}' of {kind} '{name.value}' in {self.source.path}")
+                    for key, path in mapping if key in files}
         return {}
 
     def _namespace(self, entries: dict) -> str:

@@ -209,7 +209,7 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
     embedded: list[EmbeddedFile] = []
     containers = Containers()
     reader = ContainerReader(source, positions)
-    reader.read_environment_sources(documents)
+    reader.read_config_objects(documents)
     for document in documents:
         entries = reader.entries(document)
         if looks_like_kes_keys(set(entries)):
