@@ -595,11 +595,15 @@ def _with_unit_environment(deployment: Deployment) -> None:
         return
     values, uncertain = found.values, {}
     if found.open_ended:
-        names = [name for name, _ in deployment.kes.env_references] if deployment.kes is not None else []
-        uncertain = {name: found.open_ended for name in names if name not in values}
+        uncertain = {name: found.open_ended for name in _referenced_names(deployment) if name not in values}
         values = {**values, **dict.fromkeys(uncertain)}
     deployment.options = replace(deployment.options, kes_env=values, kes_env_origin=found.origin,
                                  kes_env_unset=found.unset, kes_env_uncertain=uncertain)
+
+
+def _referenced_names(deployment: Deployment) -> list[str]:
+    """The variables the deployment's KES config refers to as `${NAME}`."""
+    return [name for name, _ in deployment.kes.env_references] if deployment.kes is not None else []
 
 
 def _with_container_environment(deployment: Deployment) -> None:
@@ -612,7 +616,7 @@ def _with_container_environment(deployment: Deployment) -> None:
     if any((e.values, e.service_links, e.open_ended) != (first.values, first.service_links, first.open_ended)
            for e in environments[1:]):
         return
-    names = [name for name, _ in deployment.kes.env_references] if deployment.kes is not None else []
+    names = _referenced_names(deployment)
     deployment.options = replace(deployment.options, kes_env=first.for_names(names), kes_env_origin=first.origin,
                                  kes_env_uncertain=first.uncertain(names))
 
@@ -861,7 +865,7 @@ class _ShareSummary:
     kes_configs: int
     targets: frozenset[Path]
     """The resolved paths of the existing files that the shard's units and containers name: KES configs, and the
-    env files Compose reads for MinIO's services."""
+    env files Compose reads (`.env`, the services' `env_file:`)."""
     attempts: int
     """Files the shard tried to load, which one process counts against `MAX_FILES`."""
 
