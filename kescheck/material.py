@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
-from .load.containers import MountedValue
+from .load.containers import KesContainer, MountedValue
 from .load.envfile import EnvEntry, EnvFile
 from .load.kesconfig import (INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, is_edge_g1, predates,
                              target_release, unset_variable_is_empty)
@@ -330,6 +330,20 @@ def _vault_jwt(deployment: Deployment) -> Reference | None:
         return None
     ref = _kes_reference(deployment, Role.VAULT_JWT, "keystore.vault.kubernetes.jwt")
     return ref if ref is not None and "/" in ref.text else None
+
+
+def in_pods(deployment: Deployment, ref: Reference) -> list[tuple[KesContainer, bool | None, str]]:
+    """For each Kubernetes container that starts this KES: whether it has a file at `ref`'s path when it starts (its
+    service account token, a volume's file), and why not (see `KesContainer.holds`)."""
+    return [(container, *container.holds(ref.text)) for container in deployment.containers
+            if container.volume_mounts is not None]
+
+
+def pods_decide(deployment: Deployment, ref: Reference) -> bool:
+    """KES runs in Kubernetes, and its pods tell whether the file `ref` names is there: it is a file of the pod, not
+    one to look for on this host."""
+    verdicts = [verdict for _, verdict, _ in in_pods(deployment, ref)]
+    return bool(verdicts) and None not in verdicts
 
 
 def _minio_side(deployment: Deployment, env: EnvFile, found: Material) -> MinioSide:

@@ -138,7 +138,14 @@ MANIFEST_LINES = ["apiVersion: v1", "kind: Secret", "kind: ConfigMap", "metadata
                   "          volumeMounts: [{name: tls, mountPath: /c}]", "          volumeMounts: [{name: tls, subPath: k}]",
                   "      volumes: [{name: tls, secret: {secretName: kes, items: [{key: k, path: c}]}}]",
                   "      volumes: [{name: tls, configMap: {name: kes}}]", "  k: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
-                  "  c: '-----BEGIN CERTIFICATE-----'", "    tls: {key: /c/k, cert: /c/c}"]
+                  "  c: '-----BEGIN CERTIFICATE-----'", "    tls: {key: /c/k, cert: /c/c}",
+                  "    keystore: {vault: {endpoint: 'https://v', kubernetes: {role: r, jwt: /c/t}}}",
+                  "      automountServiceAccountToken: false", "      automountServiceAccountToken: [1]",
+                  "      serviceAccountName: kes", "kind: ServiceAccount", "automountServiceAccountToken: false",
+                  "      volumes: [{name: tls, projected: {sources: [{secret: {name: kes}}, {serviceAccountToken: {path: t}}]}}]",
+                  "      volumes: [{name: tls, projected: {sources: [{downwardAPI: {items: [{path: t}]}}, 3]}}]",
+                  "      volumes: [{name: tls, projected: 7}]", "          volumeMounts: [{name: tls, mountPath: /c, subPath: ''}]",
+                  "          volumeMounts: [{name: tls, mountPath: /c/t, subPathExpr: $(X)}]"]
 
 
 @CI_BUDGET

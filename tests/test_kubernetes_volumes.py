@@ -143,3 +143,111 @@ def test_mounted_secret_values_are_never_shown(cli, write, tmp_path):
         out = cli("lint", str(path), "--format", fmt).stdout
         assert key_base64 not in out and minio_key_line not in out
     assert json.loads(cli("lint", str(tmp_path), "--format", "json").stdout)["findings"]
+
+
+PROJECTED_TLS = ("{name: tls, projected: {sources: [{secret: {name: kes-tls, items: [{key: tls.crt, path: tls.crt}]}}, "
+                 "{secret: {name: kes-tls, items: [{key: tls.key, path: tls.key}]}}]}}")
+
+
+@pytest.mark.parametrize("volume, missing", [
+    (PROJECTED_TLS, []),
+    ("{name: tls, projected: {sources: [{secret: {name: kes-tls}}, {configMap: {name: not-in-this-manifest}}]}}", []),
+    ("{name: tls, projected: {sources: [{secret: {name: kes-tls, items: [{key: tls.crt, path: tls.crt}]}}]}}",
+     ["tls.key"]),
+], ids=["two-sources", "one-source-elsewhere", "key-left-out"])
+def test_projected_volumes_mount_their_sources(write, volume, missing):
+    path = write("kes.yaml", manifest(identity_of_certificate(MINIO_CERT.certificate), kes_volume=volume))
+    result = lint([path])
+    assert sorted(f.message.split(" ")[0] for f in result.findings if f.code == "CRT001") == missing
+    assert "DEP100" not in codes(result) and "CRT021" not in codes(result)
+
+
+def test_a_projected_certificate_is_checked_against_the_policies(write):
+    path = write("kes.yaml", manifest(identity_of_certificate(OTHER_CERT.certificate),
+                                      kes_volume=PROJECTED_TLS, endpoint="https://kes.minio.svc:7373"))
+    assert {"DEP100", "CRT021"} <= codes(lint([path]))
+
+
+TOKEN_CONFIG = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: kes-config}}
+data:
+  config.yaml: |
+    admin: {{identity: disabled}}
+    tls: {{key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}}
+    keystore:
+      vault:
+        endpoint: https://vault:8200
+        kubernetes: {{role: kes, jwt: {jwt}}}
+---
+{extra}apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: kes}}
+spec:
+  template:
+    spec:
+{pod}      containers:
+        - name: kes
+          image: quay.io/minio/kes:2024-01-11T13-09-29Z
+          args: [server, --config=/etc/kes/config.yaml]
+{container}"""
+SERVICE_ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: kes}\nautomountServiceAccountToken: false\n---\n"
+DEFAULT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+def token_findings(write, jwt: str, *, pod: str = "", container: str = "", extra: str = "", **options):
+    from kescheck.model import Options
+
+    text = TOKEN_CONFIG.format(jwt=jwt, extra=extra, pod="".join(f"      {line}\n" for line in pod.splitlines()),
+                               container="".join(f"          {line}\n" for line in container.splitlines()))
+    result = lint([write("kes.yaml", text)], Options(**options))
+    return {f.code: f for f in result.findings
+            if f.code in ("SYS011", "CRT001", "KES107") and "keystore.vault.kubernetes.jwt" in f.message}
+
+
+@pytest.mark.parametrize("jwt, pod, container, extra, fires", [
+    (DEFAULT_TOKEN, "automountServiceAccountToken: false", "", "", True),
+    (DEFAULT_TOKEN, "serviceAccountName: kes", "", SERVICE_ACCOUNT, True),
+    (DEFAULT_TOKEN, "serviceAccountName: kes\nautomountServiceAccountToken: true", "", SERVICE_ACCOUNT, False),
+    (DEFAULT_TOKEN, "serviceAccountName: other", "", SERVICE_ACCOUNT, None),
+    (DEFAULT_TOKEN, "", "", "", None),
+    ("/var/run/secrets/kubernetes.io/serviceaccount/jwt", "automountServiceAccountToken: true", "", "", True),
+    ("/etc/kes/token", "automountServiceAccountToken: true", "", "", True),
+    ("/etc/kes/vault/token", "volumes: [{name: t, secret: {secretName: vault-jwt}}]",
+     "volumeMounts: [{name: t, mountPath: /etc/kes/vault}]", "", None),
+    ("/etc/kes/vault/token", "volumes: [{name: t, secret: {secretName: vault-jwt, items: [{key: jwt, path: token}]}}]",
+     "volumeMounts: [{name: t, mountPath: /etc/kes/vault}]", "", False),
+    ("/etc/kes/token", "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
+     "volumeMounts: [{name: t, mountPath: /etc/kes/token, subPath: vault}]", "", False),
+    ("/etc/kes/token", "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
+     "volumeMounts: [{name: t, mountPath: /etc/kes/token, subPath: other}]", "", True),
+    (DEFAULT_TOKEN, "automountServiceAccountToken: true\n"
+                    "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
+     f"volumeMounts: [{{name: t, mountPath: '{DEFAULT_TOKEN.rsplit('/', 1)[0]}'}}]", "", True),
+    (DEFAULT_TOKEN, "automountServiceAccountToken: true\n"
+                    "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
+     "volumeMounts: [{name: t, mountPath: /var/run/secrets}]", "", False),
+], ids=["turned-off", "service-account-turns-off", "pod-turns-on", "other-service-account", "pod-silent",
+        "not-the-token", "nothing-mounted", "secret-elsewhere", "secret-items", "sub-path", "sub-path-other",
+        "own-volume-over-the-token", "own-volume-above-the-token"])
+def test_the_vault_token_in_kes_pod(write, jwt, pod, container, extra, fires):
+    """fires: True (SYS011), False (the pod has it: no finding, not even CRT001's note), None (not known: CRT001)."""
+    found = token_findings(write, jwt, pod=pod, container=container, extra=extra)
+    assert ("SYS011" in found) is (fires is True)
+    assert ("CRT001" in found) is (fires is None)
+    assert "KES107" not in token_findings(write, jwt, pod=pod, container=container, extra=extra, require_files=True) \
+        or fires is None
+
+
+def test_the_token_finding_says_why_and_points_at_the_container(write):
+    found = token_findings(write, "/var/run/secrets/tokens/token",
+                           pod="volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault-token}}]}}]",
+                           container="volumeMounts: [{name: t, mountPath: /var/run/secrets/tokens}]")["SYS011"]
+    assert "container 'kes' of Deployment 'kes'" in found.message
+    assert "does not have: the volume mounted at '/var/run/secrets/tokens' (line 24) " in found.message
+    assert "holds 'vault-token', not 'token'" in found.message and "KES refuses to start" in found.message
+    assert (found.location.line, found.location.column) == (11, 38)
+    assert [(r.line, r.column) for r in found.related] == [(23, 11)]  # its `args:`
+    turned_off = token_findings(write, DEFAULT_TOKEN, pod="serviceAccountName: kes", extra=SERVICE_ACCOUNT)["SYS011"]
+    assert "its ServiceAccount 'kes' in the same file sets `automountServiceAccountToken: false`" in turned_off.message

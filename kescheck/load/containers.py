@@ -68,6 +68,31 @@ class MountedValue:
     """`key 'tls.crt' of Secret 'kes-tls' in kes.yaml`, for messages."""
 
 
+@dataclass(frozen=True)
+class VolumeMount:
+    """What one of a Kubernetes container's `volumeMounts:` puts at `target`."""
+
+    target: str
+    """The absolute path in the container, normalised."""
+    files: frozenset[str] | None
+    """The paths below `target` that hold files (`''`: the mount is a single file, through `subPath:`), when the volume
+    says which: the keys of a Secret or ConfigMap of the manifest, `items:`, a projected service account token or
+    downward API file; None when what it holds is not known here (an `emptyDir:`, a claim, a host path, a Secret that
+    is not in the manifest)."""
+    line: int
+    """Where the mount is written."""
+
+
+SERVICE_ACCOUNT_DIRECTORY = "/var/run/secrets/kubernetes.io/serviceaccount"
+"""Where Kubernetes mounts a pod's service account token (`token`, with `ca.crt` and `namespace`) into each of its
+containers, unless `automountServiceAccountToken: false` (of the pod spec, else of its ServiceAccount) turns it off or
+the container mounts a volume there itself."""
+_TOKEN_VOLUME = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset({"token", "ca.crt", "namespace"}), 0)
+"""The service account token's volume, which Kubernetes adds to each container (it is written nowhere)."""
+_TOKEN_VOLUME_UNKNOWN = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, None, 0)
+"""The same, where the ServiceAccount that decides whether it is added is not in the manifest."""
+
+
 def mounted_value(values: list[MountedValue], container_path: str) -> MountedValue | None:
     """The Secret or ConfigMap value a container opens at the absolute `container_path`, when a volume mounts one."""
     if not values or not posixpath.isabs(container_path) or "$" in container_path:
@@ -122,11 +147,42 @@ class KesContainer(KesLauncher):
     mounts: list[Mount] = field(default_factory=list)
     mounted_values: list[MountedValue] = field(default_factory=list)
     """The Secret and ConfigMap values of the manifest that Kubernetes volumes mount into the container."""
+    volume_mounts: list[VolumeMount] | None = None
+    """A Kubernetes container's `volumeMounts:`; None for a Compose service."""
+    service_account_token: bool | None = None
+    """Whether Kubernetes mounts the service account token into the container (None: its ServiceAccount decides, and
+    it is not in the manifest)."""
+    token_turned_off: str = ""
+    """What turns the token off, for messages (`` `automountServiceAccountToken: false` at line 12``)."""
     environment: ContainerEnvironment | None = None
     """What the container starts KES with; None when it is not read."""
 
     def on_host(self, container_path: str) -> Path | None:
         return on_host(self.mounts, container_path)
+
+    def holds(self, container_path: str) -> tuple[bool | None, str]:
+        """Whether a Kubernetes container has a file at the absolute `container_path` when it starts, as far as its
+        volumes and the service account token tell, with why not (for messages). None: not known here (a Compose
+        service, a volume whose content is not in the manifest, a path with `$`); a file of the image is not known
+        either, but a token (what this is asked for) is never baked into one."""
+        if self.volume_mounts is None or not posixpath.isabs(container_path) or "$" in container_path:
+            return None, ""
+        wanted = posixpath.normpath(container_path)
+        mounts = list(self.volume_mounts)
+        if self.service_account_token is not False and all(m.target != SERVICE_ACCOUNT_DIRECTORY for m in mounts):
+            mounts.append(_TOKEN_VOLUME if self.service_account_token else _TOKEN_VOLUME_UNKNOWN)
+        mount = _deepest(mounts, wanted)
+        if mount is None:
+            if _inside(wanted, SERVICE_ACCOUNT_DIRECTORY):
+                return False, f"Kubernetes mounts no service account token into it: {self.token_turned_off}"
+            return False, "no volume of the container is mounted at or above that path"
+        rest = wanted[len(mount.target):].lstrip("/")
+        if mount.files is None or rest in mount.files:
+            return (None if mount.files is None else True), ""
+        if mount is _TOKEN_VOLUME:
+            return False, f"Kubernetes mounts only 'token', 'ca.crt' and 'namespace' at {SERVICE_ACCOUNT_DIRECTORY}"
+        held = ", ".join(f"'{name}'" for name in sorted(mount.files)) or "no file"
+        return False, f"the volume mounted at '{mount.target}' (line {mount.line}) holds {held}, not '{rest}'"
 
     @property
     def config_on_host(self) -> Path | None:
@@ -141,17 +197,23 @@ class KesContainer(KesLauncher):
         return image_release(self.image.text) if self.image is not None else None
 
 
+def _inside(path: str, directory: str) -> bool:
+    """`path` is `directory` or below it (both normalised and absolute)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _deepest(mounts: list, path: str):
+    """Of `mounts` (each with a `target`), the one with the longest target that holds the normalised `path`."""
+    return max((mount for mount in mounts if _inside(path, mount.target)), key=lambda m: len(m.target), default=None)
+
+
 def on_host(mounts: list[Mount], container_path: str) -> Path | None:
     """Where a file a container opens at the absolute `container_path` is on this host, through the mount with the
     longest target that holds it; None when no mount does (the file is in the image or a volume)."""
     if not posixpath.isabs(container_path) or "$" in container_path:
         return None
     wanted = posixpath.normpath(container_path)
-    best: Mount | None = None
-    for mount in mounts:
-        inside = wanted == mount.target or wanted.startswith(mount.target.rstrip("/") + "/")
-        if inside and (best is None or len(mount.target) > len(best.target)):
-            best = mount
+    best = _deepest(mounts, wanted)
     if best is None:
         return None
     rest = wanted[len(best.target):].lstrip("/")
@@ -354,8 +416,8 @@ class ContainerReader:
         self.variables: dict[str, str | None] = {}
         """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
         self.config_objects: dict[tuple[str, str], list[tuple[str, dict]]] = {}
-        """The ConfigMaps and Secrets of a manifest, which `envFrom:` and volumes name: (kind, name) -> [(namespace,
-        the object's top-level entries)]."""
+        """The ConfigMaps, Secrets and ServiceAccounts of a manifest, which `envFrom:`, volumes and pod specs name:
+        (kind, name) -> [(namespace, the object's top-level entries)]."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -768,12 +830,12 @@ class ContainerReader:
         return found
 
     def read_config_objects(self, documents: list) -> None:
-        """The ConfigMaps and Secrets among a manifest's `documents` (`config_objects`); their values are read only
-        where a workload takes them."""
+        """The ConfigMaps, Secrets and ServiceAccounts among a manifest's `documents` (`config_objects`); their values
+        are read only where a workload takes them."""
         for document in documents:
             entries = self.entries(document)
             kind = entries.get("kind", (None, None))[1]
-            if not isinstance(kind, self.scalar_node) or str(kind.value) not in ("ConfigMap", "Secret"):
+            if not isinstance(kind, self.scalar_node) or str(kind.value) not in _CONFIG_OBJECT_KINDS:
                 continue
             name = self.entries(entries.get("metadata", (None, None))[1]).get("name", (None, None))[1]
             if not isinstance(name, self.scalar_node):
@@ -782,8 +844,9 @@ class ContainerReader:
                 (self._namespace(entries), entries))
 
     def _config_objects(self, kind: str, name: str, namespace: str) -> list[dict]:
-        """The entries of each ConfigMap or Secret `kind` 'name' of the manifest that a workload in `namespace` may
-        mean (an object or workload that names no namespace is created in the one `kubectl` is given)."""
+        """The entries of each object of `kind` (one of `_CONFIG_OBJECT_KINDS`) 'name' of the manifest that a workload
+        in `namespace` may mean (an object or workload that names no namespace is created in the one `kubectl` is
+        given)."""
         return [entries for where, entries in self.config_objects.get((kind, name), [])
                 if where == namespace or not where or not namespace]
 
@@ -809,50 +872,108 @@ class ContainerReader:
                     continue
         return files
 
-    def mounted_values(self, container: dict, pod_spec: dict, namespace: str) -> list[MountedValue]:
-        """The files a container's `volumeMounts:` bring from `secret:` and `configMap:` volumes whose Secret or
-        ConfigMap the manifest holds (all keys, or the volume's `items:`; a `subPath:` mounts one of them)."""
+    def volume_mounts(self, container: dict, pod_spec: dict,
+                      namespace: str) -> tuple[list[VolumeMount], list[MountedValue]]:
+        """A container's `volumeMounts:`, and the files they bring from `secret:`, `configMap:` and `projected:`
+        volumes whose Secrets and ConfigMaps the manifest holds (all keys, or the `items:`; a `subPath:` mounts one
+        file or directory of the volume)."""
         volumes = {}
         for volume in self._items(pod_spec.get("volumes", (None, None))[1]):
             volume_entries = self.entries(volume)
             name = volume_entries.get("name", (None, None))[1]
             if isinstance(name, self.scalar_node):
                 volumes[str(name.value)] = volume_entries
-        found: list[MountedValue] = []
+        mounts: list[VolumeMount] = []
+        values: list[MountedValue] = []
         for mount in self._items(container.get("volumeMounts", (None, None))[1]):
             mount_entries = {key: value for key, (_, value) in self.entries(mount).items()}
             name, target, sub_path = (mount_entries.get(key) for key in ("name", "mountPath", "subPath"))
             if not isinstance(name, self.scalar_node) or not isinstance(target, self.scalar_node):
                 continue
-            files = self._volume_files(volumes.get(str(name.value), {}), namespace)
-            for path, (data, origin) in files.items():
-                if isinstance(sub_path, self.scalar_node):
-                    if path == str(sub_path.value):
-                        found.append(MountedValue(posixpath.normpath(str(target.value)), data, origin))
-                else:
-                    found.append(MountedValue(posixpath.normpath(posixpath.join(str(target.value), path)), data, origin))
-        return found
+            files, complete = self._volume_files(volumes.get(str(name.value), {}), namespace)
+            if "subPathExpr" in mount_entries or sub_path is not None and not isinstance(sub_path, self.scalar_node):
+                files, complete = {}, False
+            elif isinstance(sub_path, self.scalar_node) and str(sub_path.value):  # what the volume holds there
+                inner = posixpath.normpath(str(sub_path.value))
+                files = {"" if path == inner else path[len(inner) + 1:]: found for path, found in files.items()
+                         if _inside(path, inner)}
+            target_path = posixpath.normpath(str(target.value))
+            mounts.append(VolumeMount(target_path, frozenset(files) if complete else None,
+                                      self.positions(target.start_mark)[0]))
+            values.extend(MountedValue(posixpath.join(target_path, path) if path else target_path, data, origin)
+                          for path, (data, origin) in files.items() if data is not None)
+        return mounts, values
 
-    def _volume_files(self, volume: dict, namespace: str) -> dict[str, tuple[bytes, str]]:
-        """The files of a `secret:` or `configMap:` volume, by their path in it, with where each comes from; none when
-        the manifest does not hold its Secret or ConfigMap (once, in a namespace that fits)."""
-        for kind, field_name, name_key in (("Secret", "secret", "secretName"), ("ConfigMap", "configMap", "name")):
-            spec = self.entries(volume.get(field_name, (None, None))[1])
+    def _volume_files(self, volume: dict, namespace: str) -> tuple[dict[str, tuple[bytes | None, str]], bool]:
+        """The files of a volume by their path in it, with their content when the manifest holds it (else None) and
+        where each comes from; and whether those are all its files."""
+        projected = self.entries(volume.get("projected", (None, None))[1])
+        if projected:
+            found: dict[str, tuple[bytes | None, str]] = {}
+            complete = True
+            for source in self._items(projected.get("sources", (None, None))[1]):
+                files, known = self._source_files(self.entries(source), "name", namespace)
+                found.update((path, value) for path, value in files.items() if path not in found)
+                complete = complete and known
+            return found, complete
+        return self._source_files(volume, "secretName", namespace)
+
+    def _source_files(self, source: dict, secret_name_key: str,
+                      namespace: str) -> tuple[dict[str, tuple[bytes | None, str]], bool]:
+        """What a volume, or a source of a projected one, holds (see `_volume_files`); a `secret:` names its Secret
+        with `secret_name_key`."""
+        for kind, field_name, name_key in (("Secret", "secret", secret_name_key), ("ConfigMap", "configMap", "name")):
+            if field_name not in source:
+                continue
+            spec = self.entries(source[field_name][1])
             name = spec.get(name_key, (None, None))[1]
             if not isinstance(name, self.scalar_node):
-                continue
+                return {}, False
             candidates = self._config_objects(kind, str(name.value), namespace)
-            if len(candidates) != 1:
-                return {}
-            files = self._files_of(candidates[0])
+            data = self._files_of(candidates[0]) if len(candidates) == 1 else None
             items = self._items(spec.get("items", (None, None))[1])
-            paths = [(str(item_entries["key"][1].value), str(item_entries["path"][1].value))
-                     for item_entries in map(self.entries, items)
-                     if all(isinstance(item_entries.get(k, (None, None))[1], self.scalar_node) for k in ("key", "path"))]
-            mapping = paths if items else [(key, key) for key in files]
-            return {path: (files[key], f"key '{key}' of {kind} '{name.value}' in {self.source.path}")
-                    for key, path in mapping if key in files}
-        return {}
+            if not items and data is None:
+                return {}, False
+            pairs = self._item_paths(items, "key") if items else [(key, key) for key in data]
+            return {posixpath.normpath(path): (data.get(key) if data is not None else None,
+                                               f"key '{key}' of {kind} '{name.value}' in {self.source.path}")
+                    for key, path in pairs if data is None or key in data}, True
+        if "serviceAccountToken" in source:
+            path = self.entries(source["serviceAccountToken"][1]).get("path", (None, None))[1]
+            if isinstance(path, self.scalar_node):
+                return {posixpath.normpath(str(path.value)): (None, "a projected service account token")}, True
+        if "downwardAPI" in source:
+            items = self._items(self.entries(source["downwardAPI"][1]).get("items", (None, None))[1])
+            return {posixpath.normpath(path): (None, "the downward API") for _, path in self._item_paths(items, "path")}, True
+        return {}, False
+
+    def _item_paths(self, items: list, key_name: str) -> list[tuple[str, str]]:
+        """(what each of `items:` takes, the path it gives it) for the items that name both as scalars."""
+        found = []
+        for item in items:
+            entries = self.entries(item)
+            key, path = entries.get(key_name, (None, None))[1], entries.get("path", (None, None))[1]
+            if isinstance(key, self.scalar_node) and isinstance(path, self.scalar_node):
+                found.append((str(key.value), str(path.value)))
+        return found
+
+    def service_account_token(self, pod_spec: dict, namespace: str) -> tuple[bool | None, str]:
+        """Whether Kubernetes mounts the service account token into the pod's containers (the pod spec's
+        `automountServiceAccountToken:`, else its ServiceAccount's, when the manifest holds it; None: not known
+        here), with what turns it off, for messages."""
+        key, value = pod_spec.get("automountServiceAccountToken", (None, None))
+        if isinstance(value, self.scalar_node) and str(value.value).lower() in ("true", "false"):
+            turned_on = self._scalar_is(value, "true")
+            line = self.positions(key.start_mark)[0]
+            return turned_on, f"`automountServiceAccountToken: false` at line {line}"
+        account = next((pod_spec[key][1] for key in ("serviceAccountName", "serviceAccount") if key in pod_spec), None)
+        name = str(account.value) if isinstance(account, self.scalar_node) else "default"
+        candidates = self._config_objects("ServiceAccount", name, namespace)
+        if len(candidates) != 1:
+            return None, ""
+        setting = candidates[0].get("automountServiceAccountToken", (None, None))[1]
+        return (not self._scalar_is(setting, "false"),
+                f"its ServiceAccount '{name}' in the same file sets `automountServiceAccountToken: false`")
 
     def _namespace(self, entries: dict) -> str:
         """An object's `metadata.namespace` (entries: its top level); empty when it names none (then it is created
@@ -903,11 +1024,13 @@ class ContainerReader:
                 launcher = self.container(item, label, "command", "args", "env", False)
                 if field_name != "containers":
                     continue
-                mounted = self.mounted_values(self.entries(item), current, namespace)
+                volume_mounts, mounted = self.volume_mounts(self.entries(item), current, namespace)
                 if launcher is not None:
                     launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label,
                                                                            namespace)
-                    launcher.mounted_values = mounted
+                    launcher.mounted_values, launcher.volume_mounts = mounted, volume_mounts
+                    launcher.service_account_token, launcher.token_turned_off = self.service_account_token(current,
+                                                                                                         namespace)
                     found.append(launcher)
                 else:
                     self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace, mounted))
@@ -992,6 +1115,7 @@ class ContainerReader:
 
 
 _ENV_FROM_ELSEWHERE = "`envFrom:` sources that are not in this manifest"
+_CONFIG_OBJECT_KINDS = ("ConfigMap", "Secret", "ServiceAccount")
 
 
 def _reads_elsewhere(sources: list | None) -> bool:

@@ -10,7 +10,8 @@ from dataclasses import replace
 from ..findings import Finding, Severity
 from ..load.kesconfig import Generation
 from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile, plain_file_state
-from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of)
+from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of,
+                        pods_decide)
 from .base import Example, at_entry, at_file, at_node, rule
 
 KES_KEY_BLOCKS = ("CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
@@ -142,10 +143,11 @@ def _absent(deployment):
 
 def _missing_here(deployment):
     """What CRT001 notes: the certificates and keys that are absent, and the Vault token file (no PEM, so
-    outside `_absent`; with --require-files KES107 reports it, not CRT002)."""
+    outside `_absent`; with --require-files KES107 reports it, not CRT002; where KES's pods tell whether they have
+    it, SYS011 does)."""
     yield from (ref for ref, _ in _absent(deployment))
     token = material(deployment).vault_jwt
-    if token is not None and plain_file_state(token.path) is FileState.ABSENT:
+    if token is not None and plain_file_state(token.path) is FileState.ABSENT and not pods_decide(deployment, token):
         yield token
 
 

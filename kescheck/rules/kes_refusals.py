@@ -13,7 +13,7 @@ from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, Ke
                               shell_expansion, target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
-from ..material import kes_resolved, material
+from ..material import kes_resolved, material, pods_decide
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
@@ -486,7 +486,7 @@ def _vault_jwt_config(jwt: str) -> str:
 def vault_jwt_file(deployment):
     config = deployment.kes
     token = material(deployment).vault_jwt if config is not None else None
-    if token is None:
+    if token is None or pods_decide(deployment, token):  # a file of the pod: SYS011 judges it
         return
     state = plain_file_state(token.path)
     if state is FileState.UNREADABLE or state is FileState.ABSENT and deployment.options.require_files:

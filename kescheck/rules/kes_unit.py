@@ -12,8 +12,10 @@ from __future__ import annotations
 import posixpath
 
 from ..findings import Finding, Location, Severity
-from ..load.kesconfig import Generation, predates, release_date, same_release, target_release
+from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
+from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
+from ..material import in_pods, material
 from .base import Example, rule
 
 
@@ -51,10 +53,14 @@ def _compose(command: str, fails: bool, note: str = "", options=(), config: str 
     return _launched("compose.yaml", service, fails, note, options, config)
 
 
-def _kubernetes(args: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2) -> Example:
-    """A Deployment whose container runs KES's image with `args` (a YAML flow list)."""
+def _kubernetes(args: str, fails: bool, note: str = "", options=(), config: str | None = _CONFIG_G2,
+                pod: str = "", container: str = "") -> Example:
+    """A Deployment whose container runs KES's image with `args` (a YAML flow list); `pod` and `container` are more
+    lines of the pod spec and of the container."""
     workload = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\nspec:\n  template:\n    spec:\n"
-                f"      containers:\n        - name: kes\n          image: minio/kes\n          args: {args}\n")
+                + "".join(f"      {line}\n" for line in pod.splitlines())
+                + "      containers:\n        - name: kes\n          image: minio/kes\n"
+                + "".join(f"          {line}\n" for line in [f"args: {args}", *container.splitlines()]))
     return _launched("kes-deployment.yaml", workload, fails, note, options, config)
 
 
@@ -297,6 +303,64 @@ def image_release_disagrees(deployment):
                                container.image.end_line, container.image.end_column),
                       f"{container.label} runs KES {container.release} ({container.image.text}), but {other}",
                       anchor="image-release")
+
+
+def _vault_token_config(jwt: str) -> str:
+    return ("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore:\n  vault:\n"
+            f"    endpoint: https://vault:8200\n    kubernetes: {{role: kes, jwt: {jwt}}}\n")
+
+
+_DEFAULT_TOKEN = f"{SERVICE_ACCOUNT_DIRECTORY}/token"
+_PROJECTED_TOKEN = ("volumes:\n  - name: vault-token\n    projected:\n      sources:\n"
+                    "        - serviceAccountToken: {path: vault-token, audience: vault, expirationSeconds: 3600}")
+_TOKEN_MOUNT = "volumeMounts: [{name: vault-token, mountPath: /var/run/secrets/tokens}]"
+
+
+@rule("SYS011", "vault-jwt-not-mounted", Severity.ERROR, "The Vault Kubernetes JWT file is not in KES's pod",
+      rationale="""KES reads a `keystore.vault.kubernetes.jwt` that holds `/` as the token file when it starts, and
+      refuses to start when it cannot (`kesconf: failed to read vault kubernetes JWT from ...`). In Kubernetes the
+      token reaches KES's container in one of two ways: Kubernetes mounts the pod's service account token at
+      /var/run/secrets/kubernetes.io/serviceaccount/token unless `automountServiceAccountToken: false` turns that off
+      (in the pod spec, else in the pod's ServiceAccount), and a volume (a projected `serviceAccountToken` with
+      Vault's audience, a Secret) puts one where its `volumeMounts:` entry says. kescheck reports a `jwt` path that
+      neither brings: the token turned off, no volume mounted at or above the path, or a volume whose files are all
+      known (a projected token, `items:`, a Secret or ConfigMap of the manifest) under other names. A volume whose
+      files are not known here (an `emptyDir:` that a sidecar fills, a Secret that is not in the manifest) is taken
+      to hold it. A ServiceAccount that is not in the manifest is not known either, so a pod spec that does not say
+      is judged only against one that is.""",
+      fix="""Point `jwt` at the token the container gets, mount one there (a `projected:` volume with a
+      `serviceAccountToken` source whose `audience` Vault's Kubernetes role accepts), or let Kubernetes mount the
+      service account token into KES's pod (drop `automountServiceAccountToken: false`).""",
+      examples=(_kubernetes("[server, --config=/etc/kes/config.yaml]", True, "the token is turned off",
+                            config=_vault_token_config(_DEFAULT_TOKEN), pod="automountServiceAccountToken: false"),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", True, "the projected token has another name",
+                            config=_vault_token_config("/var/run/secrets/tokens/token"), pod=_PROJECTED_TOKEN,
+                            container=_TOKEN_MOUNT),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", True, "nothing is mounted there",
+                            config=_vault_token_config("/etc/kes/token")),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", False, "the service account token",
+                            config=_vault_token_config(_DEFAULT_TOKEN)),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", False, "a projected token",
+                            config=_vault_token_config("/var/run/secrets/tokens/vault-token"), pod=_PROJECTED_TOKEN,
+                            container=_TOKEN_MOUNT),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", False, "a volume that another container fills",
+                            config=_vault_token_config("/var/run/secrets/tokens/token"),
+                            pod="volumes: [{name: vault-token, emptyDir: {}}]", container=_TOKEN_MOUNT)))
+def vault_jwt_not_mounted(deployment):
+    config = deployment.kes
+    token = material(deployment).vault_jwt if config is not None else None
+    if token is None:
+        return
+    for container, verdict, why in in_pods(deployment, token):
+        if verdict is False:
+            yield Finding(Location(config.source.path, token.node.line, token.node.column, token.node.end_line,
+                                   token.node.end_column),
+                          f"`keystore.vault.kubernetes.jwt` names '{token.text}', which {container.describe()} "
+                          f"does not have: {why}; KES refuses to start "
+                          + as_released("(`kesconf: failed to read vault kubernetes JWT from ...`)",
+                                        deployment.options.kes_version),
+                          anchor=token.node.path,
+                          related=(Location(container.source.path, container.command.line, container.command.column),))
 
 
 def _missing_files(deployment):
