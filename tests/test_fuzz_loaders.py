@@ -145,7 +145,10 @@ MANIFEST_LINES = ["apiVersion: v1", "kind: Secret", "kind: ConfigMap", "metadata
                   "      volumes: [{name: tls, projected: {sources: [{secret: {name: kes}}, {serviceAccountToken: {path: t}}]}}]",
                   "      volumes: [{name: tls, projected: {sources: [{downwardAPI: {items: [{path: t}]}}, 3]}}]",
                   "      volumes: [{name: tls, projected: 7}]", "          volumeMounts: [{name: tls, mountPath: /c, subPath: ''}]",
-                  "          volumeMounts: [{name: tls, mountPath: /c/t, subPathExpr: $(X)}]"]
+                  "          volumeMounts: [{name: tls, mountPath: /c/t, subPathExpr: $(X)}]",
+                  "          readinessProbe: {httpGet: {path: /v1/ready, port: https}}", "          ports: [{name: https}]",
+                  "          livenessProbe: {httpGet: {port: [1], scheme: 7, path: {}}}", "          startupProbe: 3",
+                  "    api: {/v1/ready: {skip_auth: true}}", "    address: 0.0.0.0:7000"]
 
 
 @CI_BUDGET

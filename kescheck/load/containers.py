@@ -83,6 +83,33 @@ class VolumeMount:
     """Where the mount is written."""
 
 
+@dataclass(frozen=True)
+class HttpProbe:
+    """An `httpGet:` liveness, readiness or startup probe of a Kubernetes container: kubelet's plain request, without
+    a client certificate (and, with `scheme: HTTPS`, without verifying the server's)."""
+
+    kind: str
+    """`livenessProbe`, `readinessProbe` or `startupProbe`."""
+    at: Word
+    """The `httpGet` key."""
+    scheme: Word | None
+    """None: not written, so HTTP."""
+    path: Word | None
+    """None: not written, so `/`."""
+    port: int | None
+    """The port kubelet connects to (a named port resolved through the container's `ports:`); None when not known."""
+    port_word: Word | None
+
+    @property
+    def https(self) -> bool:
+        return self.scheme is not None and self.scheme.text.upper() == "HTTPS"
+
+    @property
+    def route(self) -> str:
+        """The path asked for, without its query."""
+        return (self.path.text if self.path is not None else "/").split("?", 1)[0] or "/"
+
+
 SERVICE_ACCOUNT_DIRECTORY = "/var/run/secrets/kubernetes.io/serviceaccount"
 """Where Kubernetes mounts a pod's service account token (`token`, with `ca.crt` and `namespace`) into each of its
 containers, unless `automountServiceAccountToken: false` (of the pod spec, else of its ServiceAccount) turns it off or
@@ -154,6 +181,8 @@ class KesContainer(KesLauncher):
     it is not in the manifest)."""
     token_turned_off: str = ""
     """What turns the token off, for messages (`` `automountServiceAccountToken: false` at line 12``)."""
+    probes: list[HttpProbe] = field(default_factory=list)
+    """A Kubernetes container's `httpGet:` probes."""
     environment: ContainerEnvironment | None = None
     """What the container starts KES with; None when it is not read."""
 
@@ -957,6 +986,29 @@ class ContainerReader:
                 found.append((str(key.value), str(path.value)))
         return found
 
+    def http_probes(self, container: dict) -> list[HttpProbe]:
+        """A Kubernetes container's `httpGet:` probes; a named `port:` is looked up in its `ports:`."""
+        ports: dict[str, int] = {}
+        for item in self._items(container.get("ports", (None, None))[1]):
+            entries = self.entries(item)
+            name, number = entries.get("name", (None, None))[1], entries.get("containerPort", (None, None))[1]
+            if isinstance(name, self.scalar_node) and isinstance(number, self.scalar_node) and \
+                    str(number.value).isdigit():
+                ports[str(name.value)] = int(str(number.value))
+        probes = []
+        for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+            key, http = self.entries(container.get(kind, (None, None))[1]).get("httpGet", (None, None))
+            settings = self.entries(http)
+            if key is None or not settings or "host" in settings:  # another host's answer says nothing of KES
+                continue
+            words = {name: self._word(settings[name][1]) if isinstance(settings.get(name, (None, None))[1],
+                                                                        self.scalar_node) else None
+                     for name in ("scheme", "path", "port")}
+            port = words["port"]
+            number = (int(port.text) if port.text.isdigit() else ports.get(port.text)) if port is not None else None
+            probes.append(HttpProbe(kind, self._word(key), words["scheme"], words["path"], number, port))
+        return probes
+
     def service_account_token(self, pod_spec: dict, namespace: str) -> tuple[bool | None, str]:
         """Whether Kubernetes mounts the service account token into the pod's containers (the pod spec's
         `automountServiceAccountToken:`, else its ServiceAccount's, when the manifest holds it; None: not known
@@ -1031,6 +1083,7 @@ class ContainerReader:
                     launcher.mounted_values, launcher.volume_mounts = mounted, volume_mounts
                     launcher.service_account_token, launcher.token_turned_off = self.service_account_token(current,
                                                                                                          namespace)
+                    launcher.probes = self.http_probes(self.entries(item))
                     found.append(launcher)
                 else:
                     self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace, mounted))

@@ -43,6 +43,11 @@ def kes_listen_address(kes):
     return host.strip("[]"), int(port), node
 
 
+def address_said(node) -> str:
+    """Where KES's listening address comes from, for messages (`node`: the `address` scalar, or None)."""
+    return f"`address: {node.text.strip()}`" if node is not None else f"no `address`, so the default {KES_DEFAULT_ADDRESS}"
+
+
 def _related(kes, node) -> tuple[Location, ...]:
     return (Location(kes.source.path, node.line, node.column),) if node is not None else ()
 
@@ -62,7 +67,7 @@ def endpoint_port_mismatch(deployment):
     if listen is None:
         return
     _, port, node = listen
-    said = f"`address: {node.text.strip()}`" if node is not None else f"no `address`, so the default {KES_DEFAULT_ADDRESS}"
+    said = address_said(node)
     for env in deployment.envs:
         entry = env.get(ENDPOINT)
         if entry is None:

@@ -88,7 +88,7 @@ def play_identity(deployment):
                           "anyone can download: anybody can act as this client")
 
 
-def _api_routes(deployment):
+def api_routes(deployment):
     """The `api` entries of the KES config, unless the release kescheck checks for predates `api` and ignores it
     (KES220 says so)."""
     config = deployment.kes
@@ -98,7 +98,7 @@ def _api_routes(deployment):
             yield key, body
 
 
-def _skip_auth(body) -> YScalar | None:
+def skip_auth_set(body) -> YScalar | None:
     """The `skip_auth` node when it is true (an unresolved `${VAR}` counts as not known to be true)."""
     node = body.get("skip_auth") if isinstance(body, YMap) else None
     if not isinstance(node, YScalar) or env_reference(node) is not None:
@@ -123,8 +123,8 @@ def skip_auth_sensitive(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, body in _api_routes(deployment):
-        node = _skip_auth(body)
+    for key, body in api_routes(deployment):
+        node = skip_auth_set(body)
         if node is not None and key.text in ROUTES and is_sensitive(key.text):
             yield at_node(config.source, node, f"`skip_auth` on `{key.text}` lets anyone who can reach KES call it "
                           "without a client certificate")
@@ -141,8 +141,8 @@ def skip_auth_route(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, body in _api_routes(deployment):
-        node = _skip_auth(body)
+    for key, body in api_routes(deployment):
+        node = skip_auth_set(body)
         if node is not None and key.text in ROUTES and not is_sensitive(key.text) and key.text not in READ_ONLY_ROUTES:
             yield at_node(config.source, node, f"`skip_auth` on `{key.text}` serves it without authentication")
 
@@ -159,8 +159,8 @@ def skip_auth_relaxes_tls(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, body in _api_routes(deployment):
-        node = _skip_auth(body)
+    for key, body in api_routes(deployment):
+        node = skip_auth_set(body)
         if node is not None and key.text in ROUTES:
             yield at_node(config.source, node, f"`skip_auth` on `{key.text}` makes KES stop requiring a client certificate "
                           "in the TLS handshake for all routes")
@@ -177,7 +177,7 @@ def api_unknown_route(deployment):
     config = deployment.kes
     if config is None:
         return
-    for key, _ in _api_routes(deployment):
+    for key, _ in api_routes(deployment):
         route = key.text
         if route in ROUTES:
             continue

@@ -10,13 +10,17 @@ the config's generation, else kescheck assumes the current KES and says so.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 
 from ..findings import Finding, Location, Severity
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
 from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
 from ..material import in_pods, material
+from ..routes import ROUTES
 from .base import Example, rule
+from .deployment import address_said, kes_listen_address
+from .kes_risks import api_routes, skip_auth_set
 
 
 def unknown_flag(name: str) -> str:
@@ -361,6 +365,69 @@ def vault_jwt_not_mounted(deployment):
                                         deployment.options.kes_version),
                           anchor=token.node.path,
                           related=(Location(container.source.path, container.command.line, container.command.column),))
+
+
+_PROBE_OUTCOME = {
+    "readinessProbe": "Kubernetes never marks the pod Ready, and a Service in front of KES sends MinIO's requests "
+                      "to Ready pods only",
+    "livenessProbe": "Kubernetes restarts KES again and again",
+    "startupProbe": "Kubernetes kills KES again and again before it counts as started",
+}
+_PROBED_CONFIG = _CONFIG_G2 + "api: {/v1/ready: {skip_auth: true}}\n"
+
+
+def _probed(probe: str, fails: bool, note: str = "", config: str = _PROBED_CONFIG, more: str = "") -> Example:
+    """KES's container with a readiness probe `httpGet: probe` (and `more` lines of the container)."""
+    return _kubernetes("[server, --config=/etc/kes/config.yaml]", fails, note, config=config,
+                       container=f"readinessProbe: {{httpGet: {probe}}}\n{more}")
+
+
+@rule("SYS012", "probe-always-fails", Severity.ERROR, "A Kubernetes probe of KES's container can never succeed",
+      rationale="""kubelet's `httpGet` probes send a plain request and no client certificate. KES speaks only TLS,
+      on the port of its `address` (7373 by default), and serves a route only to a client that presents a
+      certificate, unless its config sets `api.<route>.skip_auth: true` (KES 2023-04-03 and later; earlier releases
+      serve nothing without one). So a probe with the default `scheme: HTTP`, on another port, or on a route without
+      `skip_auth` fails every time: a readiness probe keeps KES's pod out of its Service's endpoints, so MinIO cannot
+      reach KES through the Service, and a liveness or startup probe has Kubernetes restart KES again and again.
+      `/v1/ready` is the route made for probes (it answers 504 while the keystore cannot be reached); a `tcpSocket:`
+      probe needs nothing from the config. A probe of another `host:` is not judged.""",
+      fix="""Probe with `httpGet: {path: /v1/ready, port: 7373, scheme: HTTPS}` and set
+      `api: {/v1/ready: {skip_auth: true}}` in the KES config, or use a `tcpSocket:` probe on KES's port.""",
+      examples=(_probed("{path: /v1/ready, port: 7373}", True, "plain HTTP"),
+                _probed("{path: /v1/ready, port: 7373, scheme: HTTPS}", True, "no `skip_auth` on the route",
+                        config=_CONFIG_G2),
+                _probed("{path: /v1/ready, port: 8080, scheme: HTTPS}", True, "another port"),
+                _probed("{path: /v1/ready, port: 7373, scheme: HTTPS}", False),
+                _probed("{path: /v1/ready, port: https, scheme: HTTPS}", False, "a named port",
+                        more="ports: [{name: https, containerPort: 7373}]"),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", False, "a TCP probe", config=_CONFIG_G2,
+                            container="livenessProbe: {tcpSocket: {port: 7373}}")))
+def probe_always_fails(deployment):
+    config = deployment.kes
+    listen = kes_listen_address(config) if config is not None else None
+    served = {key.text for key, body in api_routes(deployment) if skip_auth_set(body) is not None} if config else set()
+    for container in deployment.containers:
+        port = listen[1] if listen is not None and container.flag("addr") is None else None
+        for probe in container.probes:
+            related: tuple[Location, ...] = ()
+            if probe.port is not None and port is not None and probe.port != port:
+                word, problem = probe.port_word, f"connects to port {probe.port}, but KES listens on port {port} " \
+                    f"({address_said(listen[2])} in {config.source.path})"
+                if listen[2] is not None:
+                    related = (Location(config.source.path, listen[2].line, listen[2].column),)
+            elif not probe.https:
+                word, problem = probe.scheme or probe.at, "sends plain HTTP (no `scheme: HTTPS`), but KES speaks only TLS"
+            elif config is not None and probe.route not in served:
+                word = probe.path or probe.at
+                problem = (f"asks for `{probe.route}` without a client certificate, and "
+                           + (f"the KES config at {config.source.path} does not serve it without one "
+                              f"(`api.{probe.route}.skip_auth: true`)" if probe.route in ROUTES else
+                              "that is no KES route (KES serves probes at `/v1/ready`)"))
+            else:
+                continue
+            finding = _at_word(container, word, f"The {probe.kind} of {container.label} {problem}, so it always "
+                                                f"fails: {_PROBE_OUTCOME[probe.kind]}", anchor=f"k8s:{probe.kind}")
+            yield replace(finding, related=related) if related else finding
 
 
 def _missing_files(deployment):
