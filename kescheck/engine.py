@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
-from .load.containers import KesContainer, MinioEnvironment, compose_services, may_hold_containers
+from .load.containers import (KesContainer, MinioEnvironment, compose_services, may_hold_config_objects,
+                              may_hold_containers)
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
@@ -61,6 +62,8 @@ class LoadedFile:
     """The environments of the file's MinIO containers that hold KMS settings (kind `containers`)."""
     claimed_env_files: list[Path] = field(default_factory=list)
     """The env files Compose reads for the file (`.env`, its services' `env_file:`): none is an env file of its own."""
+    object_files: list[Path] = field(default_factory=list)
+    """The manifests of the file's directory whose ConfigMaps, Secrets or ServiceAccounts its workloads take."""
     named: bool = True
     key: Path | None = None
     """The resolved path the collector files it under (None for standard input)."""
@@ -226,11 +229,11 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
                 loaded = _embedded_file(path, source.path, embedded, options)
                 if manifest.containers:  # the workload beside its config, as a manifest so often holds them
                     loaded.containers, loaded.minio_envs = manifest.containers.kes, manifest.containers.minio
-                    loaded.manifest = source
+                    loaded.manifest, loaded.object_files = source, manifest.containers.object_files
                 return loaded
             if manifest.containers and not manifest.embedded:
                 return LoadedFile(path, source, "containers", containers=manifest.containers.kes,
-                                  minio_envs=manifest.containers.minio)
+                                  minio_envs=manifest.containers.minio, object_files=manifest.containers.object_files)
             if explicit:
                 raise InputError(path, manifest.refusal("" if path == Path("<stdin>") else str(path)))
             return None  # found by a walk or --by-content: not a config, like any other YAML
@@ -286,9 +289,10 @@ class _Collector:
         self.settle = settle
         self.real_directories: dict[Path, Path] = {}
         self.skipped_named: list[Path] = []
-        """Files named with `--by-content` that are not YAML and not a KES config or MinIO env file by content: each
-        may be an env file a Compose file beside it reads (a KES service's `env_file:`), which makes that Compose
-        file's deployment the one a change to it affects."""
+        """Files named with `--by-content` that are not a KES config or MinIO env file by content, and either not YAML
+        or a manifest of Secrets, ConfigMaps or ServiceAccounts: each may be an env file a Compose file beside it
+        reads (a KES service's `env_file:`) or hold objects a workload beside it takes (a TLS Secret its volume
+        mounts), which makes that Compose file's or manifest's deployment the one a change to it affects."""
 
     def key(self, path: Path) -> Path:
         """`_key(path)`, with each directory resolved once, from its parent's resolution: a batch holds many files
@@ -657,8 +661,10 @@ def build_deployments(files: list[LoadedFile], settings: Settings, options: Opti
     if collector is not None:
         named_keys.update(collector.key(path) for path in collector.skipped_named)
     env_file_keys = {id(f): {_key(path) for path in f.claimed_env_files} for f in by_key.values()}
-    # A changed `.env` or env file that Compose reads changes what its Compose file gives: that file is checked.
-    named_sources = {id(f.source) for f in by_key.values() if f.named or env_file_keys[id(f)] & named_keys}
+    # A changed `.env` or env file that Compose reads changes what its Compose file gives, and a changed Secret what
+    # the workloads beside it mount: the file that reads it is checked.
+    taken_keys = {id(f): env_file_keys[id(f)] | {_key(path) for path in f.object_files} for f in by_key.values()}
+    named_sources = {id(f.source) for f in by_key.values() if f.named or taken_keys[id(f)] & named_keys}
     read_by_compose = set().union(*env_file_keys.values())
     automatic = [d for d in _paired(rest, options, read_by_compose, shard)
                  if any(id(s) in named_sources for s in d.sources)]
@@ -743,9 +749,18 @@ def _add_named(paths: Iterable[str | Path], collector: _Collector, options: Opti
         loaded = collector.add(path, named=True, explicit=not options.by_content)
         if loaded is not None:
             named.append(loaded)
-        elif options.by_content and path.suffix.lower() not in (".yaml", ".yml") and path.is_file():
+        elif options.by_content and path.is_file() and (path.suffix.lower() not in (".yaml", ".yml")
+                                                         or _holds_config_objects(path)):
             collector.skipped_named.append(path)
     return named
+
+
+def _holds_config_objects(path: Path) -> bool:
+    """A YAML file that may hold a Secret, ConfigMap or ServiceAccount that a workload of its directory takes."""
+    try:
+        return may_hold_config_objects(decode(path, read_bytes(path)).text)
+    except InputError:
+        return False
 
 
 def lint(paths: Iterable[str | Path], options: Options | None = None, settings: Settings | None = None,

@@ -251,3 +251,73 @@ def test_the_token_finding_says_why_and_points_at_the_container(write):
     assert [(r.line, r.column) for r in found.related] == [(23, 11)]  # its `args:`
     turned_off = token_findings(write, DEFAULT_TOKEN, pod="serviceAccountName: kes", extra=SERVICE_ACCOUNT)["SYS011"]
     assert "its ServiceAccount 'kes' in the same file sets `automountServiceAccountToken: false`" in turned_off.message
+
+
+def split_manifest(write, text: str) -> dict[str, object]:
+    """Each document of `text` in a file of its own, named after its object (`Secret-kes-tls.yaml`), as repositories
+    often keep them; returns the paths by file name."""
+    paths = {}
+    for document in text.split("\n---\n"):
+        kind = next(line.split(": ", 1)[1] for line in document.splitlines() if line.startswith("kind: "))
+        name = next(line for line in document.splitlines() if line.startswith("metadata:")).split("name: ")[1]
+        file_name = f"{kind}-{name.strip('{} ').split(',')[0]}.yaml"
+        paths[file_name] = write(file_name, document.rstrip("\n") + "\n")
+    return paths
+
+
+def test_secrets_in_other_files_of_the_directory_are_mounted(write, tmp_path):
+    paths = split_manifest(write, manifest(identity_of_certificate(OTHER_CERT.certificate),
+                                           endpoint="https://kes.minio.svc:7373"))
+    assert sorted(paths) == ["ConfigMap-kes-config.yaml", "Deployment-kes.yaml", "Secret-kes-tls.yaml",
+                             "Secret-minio-kes-client.yaml", "StatefulSet-minio.yaml"]
+    result = lint([tmp_path])
+    assert "CRT001" not in codes(result)
+    by_code = {f.code: f for f in result.findings}
+    assert "DEP100" in by_code and "DEP102" in by_code
+    assert f"(key 'tls.crt' of Secret 'kes-tls' in {paths['Secret-kes-tls.yaml']}, mounted into the container)" \
+        in by_code["CRT021"].message
+
+
+def test_the_manifest_holding_a_name_wins_over_other_files(write, tmp_path):
+    text = manifest(identity_of_certificate(MINIO_CERT.certificate))
+    write("kes.yaml", text)
+    expired = issue("kes", issuer=CA, dns=("kes.minio.svc.cluster.local",), eku=("server",), days=10,
+                    not_before_days=-20)
+    write("old-secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: kes-tls}\ndata:\n"
+                             f"  tls.crt: {base64.b64encode(expired.cert_pem()).decode()}\n")
+    assert "CRT010" not in codes(lint([tmp_path]))
+
+
+def test_a_name_in_two_other_files_is_not_known(write, tmp_path):
+    split_manifest(write, manifest(identity_of_certificate(MINIO_CERT.certificate)))
+    (tmp_path / "Secret-kes-tls-copy.yaml").write_text((tmp_path / "Secret-kes-tls.yaml").read_text())
+    missing = [f.message for f in lint([tmp_path]).findings if f.code == "CRT001"]
+    assert any(message.startswith("tls.cert") for message in missing)
+
+
+def test_a_changed_secret_file_checks_the_workload_that_mounts_it(write, tmp_path):
+    """pre-commit names only the renewed Secret: the Deployment beside it is what the change affects."""
+    from kescheck.model import Options
+
+    expired = issue("kes", issuer=CA, dns=("kes.minio.svc.cluster.local",), eku=("server",), days=10,
+                    not_before_days=-20)
+    paths = split_manifest(write, manifest(identity_of_certificate(MINIO_CERT.certificate), kes_cert=expired))
+    result = lint([paths["Secret-kes-tls.yaml"]], Options(by_content=True))
+    assert "CRT010" in codes(result)
+    unrelated = write("other/Secret-unrelated.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n")
+    assert lint([unrelated], Options(by_content=True)).findings == []
+
+
+def test_other_files_secret_values_are_never_shown(cli, write, tmp_path):
+    split_manifest(write, manifest(identity_of_certificate(OTHER_CERT.certificate)))
+    key_base64 = base64.b64encode(KES_CERT.key_pem()).decode()
+    minio_key_line = MINIO_CERT.key_pem().decode().splitlines()[1]
+    for fmt in ("plain", "json", "sarif"):
+        out = cli("lint", str(tmp_path), "--format", fmt).stdout
+        assert "DEP100" in out and key_base64 not in out and minio_key_line not in out
+
+
+def test_a_service_account_in_another_file_turns_the_token_off(write, tmp_path):
+    write("ServiceAccount-kes.yaml", SERVICE_ACCOUNT.removesuffix("---\n"))
+    found = token_findings(write, DEFAULT_TOKEN, pod="serviceAccountName: kes")["SYS011"]
+    assert f"its ServiceAccount 'kes' in {tmp_path / 'ServiceAccount-kes.yaml'} sets" in found.message

@@ -444,9 +444,14 @@ class ContainerReader:
         """The env files Compose reads: the `env_file:` files of the services, and `.env` beside a Compose file."""
         self.variables: dict[str, str | None] = {}
         """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
-        self.config_objects: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        self.config_objects: dict[tuple[str, str], list[tuple[str, dict, Path]]] = {}
         """The ConfigMaps, Secrets and ServiceAccounts of a manifest, which `envFrom:`, volumes and pod specs name:
-        (kind, name) -> [(namespace, the object's top-level entries)]."""
+        (kind, name) -> [(namespace, the object's top-level entries, its file)]."""
+        self._neighbour_objects: dict[tuple[str, str], list[tuple[str, dict, Path]]] | None = None
+        """The same, of the other YAML files of the directory (read at the first name this file does not hold)."""
+        self.object_files: list[Path] = []
+        """The other files of the directory whose objects a workload of this file takes: a change to one of them
+        changes what this file's containers get."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
 
@@ -850,7 +855,7 @@ class ContainerReader:
             candidates = self._config_objects(kind, str(name.value), namespace)
             if not candidates and self._scalar_is(optional, "true"):
                 continue
-            variables = self._variables_of(kind, candidates[0]) if len(candidates) == 1 else None
+            variables = self._variables_of(kind, candidates[0][0]) if len(candidates) == 1 else None
             if variables is None:
                 found.append((item, None))
                 continue
@@ -860,24 +865,66 @@ class ContainerReader:
 
     def read_config_objects(self, documents: list) -> None:
         """The ConfigMaps, Secrets and ServiceAccounts among a manifest's `documents` (`config_objects`); their values
-        are read only where a workload takes them."""
+        are read only where a workload takes them, but a Secret's are marked as secrets at once."""
         for document in documents:
             entries = self.entries(document)
             kind = entries.get("kind", (None, None))[1]
             if not isinstance(kind, self.scalar_node) or str(kind.value) not in _CONFIG_OBJECT_KINDS:
                 continue
+            if str(kind.value) == "Secret":
+                self.mark_secret_values(entries)
             name = self.entries(entries.get("metadata", (None, None))[1]).get("name", (None, None))[1]
             if not isinstance(name, self.scalar_node):
                 continue
             self.config_objects.setdefault((str(kind.value), str(name.value)), []).append(
-                (self._namespace(entries), entries))
+                (self._namespace(entries), entries, self.source.path))
 
-    def _config_objects(self, kind: str, name: str, namespace: str) -> list[dict]:
-        """The entries of each object of `kind` (one of `_CONFIG_OBJECT_KINDS`) 'name' of the manifest that a workload
-        in `namespace` may mean (an object or workload that names no namespace is created in the one `kubectl` is
-        given)."""
-        return [entries for where, entries in self.config_objects.get((kind, name), [])
-                if where == namespace or not where or not namespace]
+    def _config_objects(self, kind: str, name: str, namespace: str) -> list[tuple[dict, Path]]:
+        """(the entries, the file) of each object of `kind` (one of `_CONFIG_OBJECT_KINDS`) 'name' that a workload in
+        `namespace` may mean (an object or workload that names no namespace is created in the one `kubectl` is
+        given): of this manifest, else of the other YAML files of its directory."""
+        found = _in_namespace(self.config_objects.get((kind, name), []), namespace)
+        if found:
+            return found
+        if self._neighbour_objects is None:
+            self._neighbour_objects = self._read_neighbour_objects()
+        found = _in_namespace(self._neighbour_objects.get((kind, name), []), namespace)
+        self.object_files.extend(path for _, path in found if path not in self.object_files)
+        return found
+
+    def _read_neighbour_objects(self) -> dict[tuple[str, str], list[tuple[str, dict, Path]]]:
+        """The ConfigMaps, Secrets and ServiceAccounts of the other YAML files of this file's directory: a repository
+        often keeps one object per file (as Kustomize bases do), and `kubectl apply -f DIR` applies them together.
+        Their Secret values join this file's, so that every report masks them."""
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        from .source import InputError, decode, read_bytes
+        from .yamldoc import _Positions, without_anchor_warnings
+
+        if self.source.path == Path("<stdin>"):
+            return {}
+        try:
+            paths = sorted(path for path in self.source.path.parent.iterdir()
+                           if path.suffix.lower() in (".yaml", ".yml") and path.name != self.source.path.name)
+        except OSError:
+            return {}
+        found: dict[tuple[str, str], list[tuple[str, dict, Path]]] = {}
+        for path in paths[:_NEIGHBOURS_READ]:
+            try:
+                source = decode(path, read_bytes(path))
+                if not may_hold_config_objects(source.text):
+                    continue
+                with without_anchor_warnings():
+                    documents = list(YAML(typ="safe", pure=True).compose_all(source.text))
+            except (InputError, OSError, YAMLError, ValueError, TypeError, RecursionError):
+                continue
+            reader = ContainerReader(source, _Positions(source.text))
+            reader.read_config_objects(documents)
+            for key, objects in reader.config_objects.items():
+                found.setdefault(key, []).extend(objects)
+            self.source.secret_values.update(source.secret_values)
+        return found
 
     def _scalar_is(self, node, word: str) -> bool:
         """A scalar that is `word` (`true`, `false`), in any case."""
@@ -959,13 +1006,14 @@ class ContainerReader:
             if not isinstance(name, self.scalar_node):
                 return {}, False
             candidates = self._config_objects(kind, str(name.value), namespace)
-            data = self._files_of(candidates[0]) if len(candidates) == 1 else None
+            data = self._files_of(candidates[0][0]) if len(candidates) == 1 else None
+            where = candidates[0][1] if len(candidates) == 1 else self.source.path
             items = self._items(spec.get("items", (None, None))[1])
             if not items and data is None:
                 return {}, False
             pairs = self._item_paths(items, "key") if items else [(key, key) for key in data]
             return {posixpath.normpath(path): (data.get(key) if data is not None else None,
-                                               f"key '{key}' of {kind} '{name.value}' in {self.source.path}")
+                                               f"key '{key}' of {kind} '{name.value}' in {where}")
                     for key, path in pairs if data is None or key in data}, True
         if "serviceAccountToken" in source:
             path = self.entries(source["serviceAccountToken"][1]).get("path", (None, None))[1]
@@ -1023,9 +1071,10 @@ class ContainerReader:
         candidates = self._config_objects("ServiceAccount", name, namespace)
         if len(candidates) != 1:
             return None, ""
-        setting = candidates[0].get("automountServiceAccountToken", (None, None))[1]
+        setting = candidates[0][0].get("automountServiceAccountToken", (None, None))[1]
+        where = "the same file" if candidates[0][1] == self.source.path else candidates[0][1]
         return (not self._scalar_is(setting, "false"),
-                f"its ServiceAccount '{name}' in the same file sets `automountServiceAccountToken: false`")
+                f"its ServiceAccount '{name}' in {where} sets `automountServiceAccountToken: false`")
 
     def _namespace(self, entries: dict) -> str:
         """An object's `metadata.namespace` (entries: its top level); empty when it names none (then it is created
@@ -1169,6 +1218,19 @@ class ContainerReader:
 
 _ENV_FROM_ELSEWHERE = "`envFrom:` sources that are not in this manifest"
 _CONFIG_OBJECT_KINDS = ("ConfigMap", "Secret", "ServiceAccount")
+_CONFIG_OBJECT_LINE = re.compile(r"^kind[ \t]*:[ \t]*['\"]?(?:ConfigMap|Secret|ServiceAccount)\b", re.MULTILINE)
+"""A top-level `kind:` of one of `_CONFIG_OBJECT_KINDS`: a file of the directory without one is not composed."""
+_NEIGHBOURS_READ = 200
+"""YAML files of a manifest's directory read for the objects it names (a directory of thousands is no deployment)."""
+
+
+def may_hold_config_objects(text: str) -> bool:
+    """Whether a YAML text may hold a ConfigMap, Secret or ServiceAccount that a workload beside it takes."""
+    return _CONFIG_OBJECT_LINE.search(text) is not None
+
+
+def _in_namespace(objects: list[tuple[str, dict, Path]], namespace: str) -> list[tuple[dict, Path]]:
+    return [(entries, path) for where, entries, path in objects if where == namespace or not where or not namespace]
 
 
 def _reads_elsewhere(sources: list | None) -> bool:
@@ -1199,6 +1261,8 @@ class Containers:
     claimed_env_files: list[Path] = field(default_factory=list)
     """The env files Compose reads (`.env`, and the `env_file:` files of KES's and MinIO's services): none of them is
     an env file of MinIO's own."""
+    object_files: list[Path] = field(default_factory=list)
+    """The other files of a manifest's directory whose ConfigMaps, Secrets or ServiceAccounts its workloads take."""
 
     def __bool__(self) -> bool:
         return bool(self.kes or self.minio)

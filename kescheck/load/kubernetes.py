@@ -222,8 +222,6 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
                           positions(kind[0].start_mark)[0])
         objects.append(owner)
         containers.kes += reader.workload(entries, owner.label(), owner.kind)
-        if owner.kind == "Secret":
-            reader.mark_secret_values(entries)
         for field_name, encoded in _VALUE_FIELDS.get(owner.kind, ()):
             values = entries.get(field_name, (None, None))[1]
             for key_text, key, value in reader.pairs(values):
@@ -238,5 +236,5 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
                                                  *(lines or (None, 0, 0, 0))))
     if not objects:
         return None
-    containers.minio = reader.minio
+    containers.minio, containers.object_files = reader.minio, reader.object_files
     return Manifest(tuple(objects), tuple(embedded), parsed=True, containers=containers)
