@@ -148,7 +148,9 @@ MANIFEST_LINES = ["apiVersion: v1", "kind: Secret", "kind: ConfigMap", "metadata
                   "          volumeMounts: [{name: tls, mountPath: /c/t, subPathExpr: $(X)}]",
                   "          readinessProbe: {httpGet: {path: /v1/ready, port: https}}", "          ports: [{name: https}]",
                   "          livenessProbe: {httpGet: {port: [1], scheme: 7, path: {}}}", "          startupProbe: 3",
-                  "    api: {/v1/ready: {skip_auth: true}}", "    address: 0.0.0.0:7000"]
+                  "    api: {/v1/ready: {skip_auth: true}}", "    address: 0.0.0.0:7000", "apiVersion: minio.min.io/v2",
+                  "kind: Tenant", "  kes: {image: minio/kes:v0.22.3, keyName: k, env: [{name: X, value: y}]}",
+                  "  kes: 7", "  kes: {keyName: [], env: 3, image: {}}", "  env: [{name: MINIO_ROOT_USER, value: u}]"]
 
 
 @CI_BUDGET

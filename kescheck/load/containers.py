@@ -36,6 +36,14 @@ _POD_SPEC_PATHS = {
 _MAY_START_KES = (re.compile(r"\bkes\b"), re.compile(r"\bserver\b"))
 """Both must occur in a text before it is composed to look for containers that run `kes server`."""
 _COMPOSE_SERVICES = re.compile(r"^services[ \t]*:", re.MULTILINE)
+_TENANT_KIND = re.compile(r"^kind[ \t]*:[ \t]*[\"']?Tenant\b", re.MULTILINE)
+OPERATOR_IDENTITY = "MINIO_KES_IDENTITY"
+"""What the MinIO Operator sets in the environment of a Tenant's KES pods, when `spec.kes.env` does not: the identity of
+the client certificate it gives MinIO, for the KES config's policy to name as `${MINIO_KES_IDENTITY}`."""
+_OPERATOR_KMS_SETTINGS = ("MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE",
+                          "MINIO_KMS_KES_CAPATH")
+"""What the MinIO Operator sets in the environment of a Tenant's MinIO pods from its `spec.kes` section, besides
+MINIO_KMS_KES_KEY_NAME (from `keyName`): values it computes, which the manifest does not show."""
 
 
 _RELEASE_TAG = re.compile(r"^(?:v?\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$")
@@ -409,9 +417,10 @@ def is_minio_image(reference: str) -> bool:
 
 def may_hold_containers(text: str) -> bool:
     """Whether `text` may hold a container that runs `kes server`, or a MinIO container's KMS settings (perhaps in an
-    env file): searches that settle most files unread."""
+    env file), or a MinIO Operator Tenant that runs KES: searches that settle most files unread."""
     return all(pattern.search(text) for pattern in _MAY_START_KES) or "MINIO_KMS_" in text or (
-        "env_file" in text and "minio" in text)  # a MinIO service whose settings are in an env file
+        "env_file" in text and "minio" in text) or (  # a MinIO service whose settings are in an env file
+        _TENANT_KIND.search(text) is not None and "kes" in text)
 
 
 def may_be_compose_file(text: str) -> bool:
@@ -1137,6 +1146,43 @@ class ContainerReader:
                 else:
                     self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace, mounted))
         return found
+
+    def tenant(self, entries: dict, label: str) -> KesContainer | None:
+        """The KES that the MinIO Operator runs for a Tenant with a `spec.kes` section (`entries`: the Tenant's top
+        level): its image, and its environment (`spec.kes.env`, and MINIO_KES_IDENTITY, which the operator sets unless
+        that does). The KMS settings the operator gives the Tenant's MinIO pods join `minio`: MINIO_KMS_KES_KEY_NAME
+        from `keyName`, the others at values the manifest does not show, and `spec.env` over them; the operator sets
+        further variables (the root credentials of the `spec.configuration` Secret), so none is reported missing."""
+        spec = self.entries(entries.get("spec", (None, None))[1])
+        kes_key, kes_node = spec.get("kes", (None, None))
+        if not isinstance(kes_node, self.mapping_node):
+            return None
+        kes = self.entries(kes_node)
+        line, column = self.positions(kes_key.start_mark)
+        launcher = KesContainer(self.source, label=f"the KES StatefulSet the MinIO Operator makes for {label}",
+                                image=self._image(kes.get("image", (None, None))[1]))
+        launcher.command = ServerCommand(line, column, Word("kes", line, column, line, column + 3), (), ())
+        env_node = kes.get("env", (None, None))[1]
+        self._mark_environment(env_node)
+        values: dict[str, str | None] = dict.fromkeys((*_RUNTIME_VARIABLES, OPERATOR_IDENTITY))
+        values.update(_values(self._kubernetes_environment(env_node)))
+        written = f"`spec.kes.env` of {label} in {self.source.path}, and " if env_node is not None else ""
+        launcher.environment = ContainerEnvironment(values, f"{written}the {OPERATOR_IDENTITY} the MinIO Operator "
+                                                            f"sets for {label}", service_links=True)
+        operator_set = [(self._entry(name, "", (line, column), None, 0), False) for name in _OPERATOR_KMS_SETTINGS]
+        key_name_key, key_name = kes.get("keyName", (None, None))
+        if isinstance(key_name, self.scalar_node) and not key_name.tag.endswith(":null"):
+            operator_set.append((self._entry("MINIO_KMS_KES_KEY_NAME", str(key_name.value),
+                                             self.positions(key_name_key.start_mark), key_name, 0), True))
+        else:
+            operator_set.append((self._entry("MINIO_KMS_KES_KEY_NAME", "", (line, column), None, 0), False))
+        env_key, minio_env = spec.get("env", (None, None))
+        self._mark_environment(minio_env)
+        self._add_minio(MinioEnvironment(self.source, f"the MinIO pods of {label}", (line, column),
+                                         operator_set + self._kubernetes_environment(minio_env), [],
+                                         open_ended=f"the MinIO Operator (the `config.env` of the Secret that "
+                                                    f"`spec.configuration` of {label} names, among others)"))
+        return launcher
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:
         """Services that share their settings through a YAML anchor share one environment: it is read once."""

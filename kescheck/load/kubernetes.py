@@ -222,6 +222,8 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
                           positions(kind[0].start_mark)[0])
         objects.append(owner)
         containers.kes += reader.workload(entries, owner.label(), owner.kind)
+        if owner.kind == "Tenant" and str(api_version[1].value).startswith("minio.min.io/"):
+            containers.kes += [tenant for tenant in [reader.tenant(entries, owner.label())] if tenant is not None]
         for field_name, encoded in _VALUE_FIELDS.get(owner.kind, ()):
             values = entries.get(field_name, (None, None))[1]
             for key_text, key, value in reader.pairs(values):
