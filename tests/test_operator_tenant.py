@@ -72,6 +72,9 @@ def test_the_minio_pods_get_the_key_name_and_what_the_operator_sets(write):
     [invalid] = [f for f in result.findings if f.code == "ENV105"]
     assert (invalid.location.line, invalid.location.column) == (26, 15) and "`my minio key`" in invalid.message
     assert not codes & {"ENV051", "ENV053", "ENV111"}  # the operator sets the rest: nothing is missing
+    _, codes = findings(write, ("other/tenant.yaml", SECRET.format(config=CONFIG) + "---\n"
+                                + tenant(ENV + "\nkeyName: ''\nimage: ''")))
+    assert "ENV105" not in codes  # empty: the operator's default key name (its examples say so)
 
 
 def test_a_tenant_in_a_file_of_its_own_joins_the_config_beside_it(write):

@@ -1171,7 +1171,7 @@ class ContainerReader:
                                                             f"sets for {label}", service_links=True)
         operator_set = [(self._entry(name, "", (line, column), None, 0), False) for name in _OPERATOR_KMS_SETTINGS]
         key_name_key, key_name = kes.get("keyName", (None, None))
-        if isinstance(key_name, self.scalar_node) and not key_name.tag.endswith(":null"):
+        if isinstance(key_name, self.scalar_node) and str(key_name.value).strip():  # else the operator's default
             operator_set.append((self._entry("MINIO_KMS_KES_KEY_NAME", str(key_name.value),
                                              self.positions(key_name_key.start_mark), key_name, 0), True))
         else:
