@@ -183,8 +183,9 @@ def test_a_workload_alone_is_a_deployment_of_its_own(write, tmp_path):
     path = write("k8s/kes.yaml", KES_DEPLOYMENT + '          args: ["server", "--config", "/etc/kes/config.yaml", '
                                                   '"--root", "disabled"]\n')
     result = lint([path])
-    (finding,) = sys_findings(result)
+    not_here, finding = sys_findings(result)
     assert finding.code == "SYS003" and text_at(path, finding.location.line, finding.location.column, 8) == '"--root"'
+    assert not_here.code == "SYS006" and "no ConfigMap or Secret among the inputs holds" in not_here.message
     assert [f.kind for f in result.files] == ["containers"]
     assert result.file_notes()[path] == ["runs `kes server` in container 'kes' of Deployment 'kes'"]
 

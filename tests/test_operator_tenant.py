@@ -97,3 +97,11 @@ def test_values_of_secret_variables_in_spec_kes_env_are_never_shown(cli, write, 
     for fmt in ("plain", "json", "sarif"):
         out = cli("lint", str(tmp_path), "--format", fmt).stdout
         assert "s3cr3t-vault-9d2c" not in out
+
+
+def test_a_tenant_whose_config_is_not_among_the_inputs_says_so(write):
+    path = write("tenant.yaml", tenant(ENV))
+    [note] = [f for f in lint([path]).findings if f.code == "SYS006"]
+    assert "`kesSecret` names Secret 'kes-configuration'" in note.message and note.location.line == 7
+    assert not [f for f in lint([write("tenant.yaml", SECRET.format(config=CONFIG) + "---\n" + tenant(ENV))]).findings
+                if f.code == "SYS006"]

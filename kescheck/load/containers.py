@@ -191,6 +191,8 @@ class KesContainer(KesLauncher):
     """What turns the token off, for messages (`` `automountServiceAccountToken: false` at line 12``)."""
     probes: list[HttpProbe] = field(default_factory=list)
     """A Kubernetes container's `httpGet:` probes."""
+    config_secret: Word | None = None
+    """For the KES of a MinIO Operator Tenant: the name of the Secret that `spec.kes.kesSecret` says holds its config."""
     environment: ContainerEnvironment | None = None
     """What the container starts KES with; None when it is not read."""
 
@@ -1162,6 +1164,8 @@ class ContainerReader:
         launcher = KesContainer(self.source, label=f"the KES StatefulSet the MinIO Operator makes for {label}",
                                 image=self._image(kes.get("image", (None, None))[1]))
         launcher.command = ServerCommand(line, column, Word("kes", line, column, line, column + 3), (), ())
+        secret_name = self.entries(kes.get("kesSecret", (None, None))[1]).get("name", (None, None))[1]
+        launcher.config_secret = self._word(secret_name) if isinstance(secret_name, self.scalar_node) else None
         env_node = kes.get("env", (None, None))[1]
         self._mark_environment(env_node)
         values: dict[str, str | None] = dict.fromkeys((*_RUNTIME_VARIABLES, OPERATOR_IDENTITY))

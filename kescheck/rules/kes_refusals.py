@@ -21,6 +21,8 @@ from .kes_schema import edge_g1
 
 _FS = "keystore: {fs: {path: /var/kes}}\n"
 _BASE = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+_G0_VAULT = ("root: _\ntls: {{key: /k, cert: /c}}\nkeystore:\n  vault:\n    endpoint: {endpoint}\n"
+             "    approle: {{id: {id}, secret: ''}}\n    kubernetes: {{role: {role}, jwt: ''}}\n")
 ID_A = "9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b"
 ID_B = "0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a"
 
@@ -382,6 +384,19 @@ def _present(node: YMap, key: str) -> bool:
     return value is not None and not (isinstance(value, YScalar) and value.is_null)
 
 
+def _logs_in_twice(vault: YMap) -> bool:
+    """How KES up to 2023-02-15 sees two login methods: it uses a vault block only when its `endpoint` is set (else
+    the block is no keystore), and refuses AppRole and Kubernetes only when both carry credentials."""
+
+    def carries(block: str, keys: tuple[str, ...]) -> bool:
+        node = vault.get(block)
+        return isinstance(node, YMap) and any(isinstance(node.get(k), YScalar) and node.get(k).text.strip() for k in keys)
+
+    endpoint = vault.get("endpoint")
+    return (isinstance(endpoint, YScalar) and bool(endpoint.text.strip()) and carries("approle", ("id", "secret"))
+            and carries("kubernetes", ("role", "jwt")))
+
+
 @rule("KES106", "keystore-auth-method", Severity.ERROR, "A keystore with no or with two login methods",
       rationale="""Vault needs exactly one of `approle` and `kubernetes` (`kesconf: invalid vault keystore:
       no authentication method specified` / `more than one authentication method specified`); Azure
@@ -389,19 +404,27 @@ def _present(node: YMap, key: str) -> bool:
       releases up to 2024-05-03 named with --kes-version (`edge:`/`kesconf: invalid Azure keyvault keystore: no
       authentication method specified` from 2023-04-03; KES <= 0.21 when no login value is set: `failed to connect
       to Azure KeyVault: no client credentials or managed identity`); KES 2024-06-17 and later fall back to Azure's
-      default credential chain instead.""",
+      default credential chain instead. KES up to 2023-02-15 (configs of generations G0 and G1) uses a vault block
+      only when its `endpoint` is set, and refuses two login methods only when both hold credentials (`yml:
+      amiguous KMS configuration: Hashicorp Vault AppRole and Kubernetes credentials found`), so the documented
+      template with every value empty is no refusal there.""",
       fix="Keep exactly one login method in the keystore block.",
       examples=(Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n", True),
                 Example.kes(_BASE + "keystore:\n  azure:\n    keyvault:\n      endpoint: https://kv.vault.azure.net\n", True,
                             "KES 2023-11-09 to 2024-05-03 need a login method", options=(("kes_version", "2024-04-12"),)),
-                Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False)))
+                Example.kes(_BASE + "keystore:\n  vault:\n    endpoint: https://v:8200\n    approle: {id: a, secret: '${S}'}\n", False),
+                Example.kes(_G0_VAULT.format(endpoint="https://v:8200", id="a", role="r"), True,
+                            "G0: both carry credentials"),
+                Example.kes(_G0_VAULT.format(endpoint="''", id="''", role="''"), False,
+                            "G0: the template with empty values (no vault keystore at all)")))
 def keystore_auth_method(deployment):
     config = deployment.kes
     if config is None:
         return
     vault = config.find("keystore.vault")
     if isinstance(vault, YMap):
-        if _present(vault, "approle") and _present(vault, "kubernetes"):
+        if _present(vault, "approle") and _present(vault, "kubernetes") and (
+                config.generation is Generation.G2 or edge_g1(deployment) or _logs_in_twice(vault)):
             yield at_node(config.source, vault.key_node("kubernetes"), "vault has both `approle` and `kubernetes` login: "
                           "KES refuses to start (`more than one authentication method specified`)")
         elif (config.generation is Generation.G2 or edge_g1(deployment)) and not _present(vault, "approle") \

@@ -509,6 +509,24 @@ def config_path_relative(deployment):
                    anchor="kes-server:--config")
 
 
+def _pod_config_not_found(deployment):
+    """The Kubernetes containers and Operator Tenants whose KES config is not among the inputs: their config is a file
+    of the pod (a ConfigMap or Secret mounted into it), so without it nothing of what KES reads was checked."""
+    if deployment.kes is not None:
+        return
+    for container in deployment.containers:
+        if container.config_secret is not None:
+            yield _at_word(container, container.config_secret,
+                           f"`kesSecret` names Secret '{container.config_secret.text}', which holds the KES config of "
+                           f"{container.label}, but no file among the inputs holds that Secret's KES config, so "
+                           "kescheck could not check it", anchor="kesSecret")
+        elif container.volume_mounts is not None and container.config is not None:
+            yield _at_word(container, container.config,
+                           f"`--config` names {container.config.text}, a file of the pod that no ConfigMap or Secret "
+                           f"among the inputs holds, so kescheck could not check the config {container.label} starts",
+                           anchor="kes-server:--config")
+
+
 def _config_path(word: Word, path, kind: str) -> str:
     """The config's path for messages, with where a container's mount brings it from."""
     return f"{word.text}, mounted from {path}" if kind == "mounted config" else str(path)
@@ -531,15 +549,24 @@ def _unknown_environment(deployment) -> str:
       named with a leading `-` is optional: systemd skips it when it does not exist, and so does kescheck. A
       Compose service's `--config` is a path in the container: kescheck looks for it where a bind mount, config or
       secret of the service brings it from. On the host (or with --require-files) a missing file is an error
-      (SYS007).""",
-      fix="Run kescheck where the files are, name the KES config with the unit, give the environment with "
-          "--kes-env FILE, and use --require-files on hosts that hold the files.",
+      (SYS007). A Kubernetes container's `--config` (and the `kesSecret` of a MinIO Operator Tenant) names a file of
+      the pod, which a ConfigMap or Secret brings: when none among the inputs holds a KES config for it, the
+      container is checked without one, and this note says so.""",
+      fix="Run kescheck where the files are, name the KES config with the unit (for Kubernetes: the manifest of the "
+          "ConfigMap or Secret that holds it), give the environment with --kes-env FILE, and use --require-files on "
+          "hosts that hold the files.",
       examples=(_example("--config /etc/kes-kescheck-example/config.yaml", True, config=None),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", True, "a Kubernetes container whose ConfigMap "
+                            "is not among the inputs", config=None,
+                            pod="volumes: [{name: c, configMap: {name: kes-config}}]",
+                            container="volumeMounts: [{name: c, mountPath: /etc/kes}]"),
+                _kubernetes("[server, --config=/etc/kes/config.yaml]", False, config=_CONFIG_G2),
                 _launched("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config "
                           "/etc/kes/config.yaml\n    volumes: ['./kes-kescheck-example:/etc/kes']\n", True,
                           "mounted from a directory that is not here", (), _CONFIG_G2),
                 _example("--config config.yaml", False)))
 def config_file_not_found(deployment):
+    yield from _pod_config_not_found(deployment)
     if deployment.options.require_files:
         return
     for unit, word, path, kind in _missing_files(deployment):
