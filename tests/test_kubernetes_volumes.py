@@ -321,3 +321,12 @@ def test_a_service_account_in_another_file_turns_the_token_off(write, tmp_path):
     write("ServiceAccount-kes.yaml", SERVICE_ACCOUNT.removesuffix("---\n"))
     found = token_findings(write, DEFAULT_TOKEN, pod="serviceAccountName: kes")["SYS011"]
     assert f"its ServiceAccount 'kes' in {tmp_path / 'ServiceAccount-kes.yaml'} sets" in found.message
+
+
+def test_other_files_are_read_within_a_budget(write, tmp_path, monkeypatch):
+    """A directory of huge YAML files is no deployment's: past the budget, other files are not parsed."""
+    import kescheck.load.containers as containers
+
+    split_manifest(write, manifest(identity_of_certificate(MINIO_CERT.certificate)))
+    monkeypatch.setattr(containers, "_NEIGHBOUR_BYTES", 10)
+    assert "CRT001" in codes(lint([tmp_path]))

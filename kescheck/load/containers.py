@@ -921,9 +921,14 @@ class ContainerReader:
         except OSError:
             return {}
         found: dict[tuple[str, str], list[tuple[str, dict, Path]]] = {}
+        budget = _NEIGHBOUR_BYTES
         for path in paths[:_NEIGHBOURS_READ]:
             try:
-                source = decode(path, read_bytes(path))
+                data = read_bytes(path)
+                budget -= len(data)
+                if budget < 0:  # a directory of huge YAML files is no deployment's: parsing them could take minutes
+                    break
+                source = decode(path, data)
                 if not may_hold_config_objects(source.text):
                     continue
                 with without_anchor_warnings():
@@ -1272,6 +1277,8 @@ _CONFIG_OBJECT_LINE = re.compile(r"^kind[ \t]*:[ \t]*['\"]?(?:ConfigMap|Secret|S
 """A top-level `kind:` of one of `_CONFIG_OBJECT_KINDS`: a file of the directory without one is not composed."""
 _NEIGHBOURS_READ = 200
 """YAML files of a manifest's directory read for the objects it names (a directory of thousands is no deployment)."""
+_NEIGHBOUR_BYTES = 16 * 1024 * 1024
+"""And at most this much of them."""
 
 
 def may_hold_config_objects(text: str) -> bool:
