@@ -6,37 +6,19 @@ import pytest
 
 from kescheck.engine import lint
 from kescheck.model import Options
+from tests.test_kubernetes_volumes import kes_pod
 from tests.test_minio_containers import MINIO_STATEFULSET
 
-CONFIG = """\
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: kes-config}}
-data:
-  config.yaml: |
-{address}    admin: {{identity: disabled}}
-    tls: {{key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}}
-    keystore: {{fs: {{path: /var/lib/kes}}}}
-{api}---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: kes}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: kes
-          image: quay.io/minio/kes:2024-01-11T13-09-29Z
-          args: {args}
-          ports: [{{name: https, containerPort: 7373}}]
-{probes}"""
-READY_SERVED = "    api: {/v1/ready: {skip_auth: true}}\n"
+CONFIG = ("{address}admin: {{identity: disabled}}\ntls: {{key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}}\n"
+          "keystore: {{fs: {{path: /var/lib/kes}}}}\n{api}")
+PORTS = "ports: [{name: https, containerPort: 7373}]\n"
+READY_SERVED = "api: {/v1/ready: {skip_auth: true}}\n"
 
 
 def probe_findings(write, probes: str, *, api: str = READY_SERVED, address: str = "",
                    args: str = "[server, --config=/etc/kes/config.yaml]", **options):
-    text = CONFIG.format(address=f"    address: {address}\n" if address else "", api=api, args=args,
-                         probes="".join(f"          {line}\n" for line in probes.splitlines()))
+    text = kes_pod(CONFIG.format(address=f"address: {address}\n" if address else "", api=api), args=args,
+                   container=PORTS + probes)
     result = lint([write("kes.yaml", text)], Options(**options))
     return [f for f in result.findings if f.code == "SYS012"]
 
@@ -92,8 +74,7 @@ def test_a_release_that_ignores_api_serves_nothing_without_a_certificate(write):
 
 
 def test_minio_probes_are_not_kes_probes(write):
-    text = (CONFIG.format(address="", api=READY_SERVED, args="[server, --config=/etc/kes/config.yaml]", probes="")
-            + "---\n" + MINIO_STATEFULSET.replace("env:\n", "readinessProbe: {httpGet: {path: /minio/health/ready, "
+    text = (kes_pod(CONFIG.format(address="", api=READY_SERVED), container=PORTS) + "---\n" + MINIO_STATEFULSET.replace("env:\n", "readinessProbe: {httpGet: {path: /minio/health/ready, "
                                                            "port: 9000}}\n          env:\n", 1)
             + "            - {name: MINIO_KMS_KES_ENDPOINT, value: 'https://kes:7373'}\n")
     assert not [f for f in lint([write("kes.yaml", text)]).findings if f.code == "SYS012"]

@@ -168,30 +168,20 @@ def test_a_projected_certificate_is_checked_against_the_policies(write):
     assert {"DEP100", "CRT021"} <= codes(lint([path]))
 
 
-TOKEN_CONFIG = """\
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: kes-config}}
-data:
-  config.yaml: |
-    admin: {{identity: disabled}}
-    tls: {{key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}}
-    keystore:
-      vault:
-        endpoint: https://vault:8200
-        kubernetes: {{role: kes, jwt: {jwt}}}
----
-{extra}apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: kes}}
-spec:
-  template:
-    spec:
-{pod}      containers:
-        - name: kes
-          image: quay.io/minio/kes:2024-01-11T13-09-29Z
-          args: [server, --config=/etc/kes/config.yaml]
-{container}"""
+def kes_pod(config: str, *, pod: str = "", container: str = "", before: str = "",
+            args: str = "[server, --config=/etc/kes/config.yaml]") -> str:
+    """A ConfigMap holding the KES config `config`, the whole documents `before`, then a Deployment whose container runs
+    KES's image with `args`; `pod` and `container` are more lines of the pod spec and of the container."""
+    return ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kes-config}\ndata:\n  config.yaml: |\n"
+            + "".join(f"    {line}\n" for line in config.splitlines()) + "---\n" + before
+            + "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\nspec:\n  template:\n    spec:\n"
+            + "".join(f"      {line}\n" for line in pod.splitlines())
+            + "      containers:\n        - name: kes\n          image: quay.io/minio/kes:2024-01-11T13-09-29Z\n"
+            + "".join(f"          {line}\n" for line in [f"args: {args}", *container.splitlines()]))
+
+
+TOKEN_CONFIG = ("admin: {{identity: disabled}}\ntls: {{key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}}\n"
+                "keystore:\n  vault:\n    endpoint: https://vault:8200\n    kubernetes: {{role: kes, jwt: {jwt}}}\n")
 SERVICE_ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: kes}\nautomountServiceAccountToken: false\n---\n"
 DEFAULT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
@@ -199,8 +189,7 @@ DEFAULT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 def token_findings(write, jwt: str, *, pod: str = "", container: str = "", extra: str = "", **options):
     from kescheck.model import Options
 
-    text = TOKEN_CONFIG.format(jwt=jwt, extra=extra, pod="".join(f"      {line}\n" for line in pod.splitlines()),
-                               container="".join(f"          {line}\n" for line in container.splitlines()))
+    text = kes_pod(TOKEN_CONFIG.format(jwt=jwt), pod=pod, container=container, before=extra)
     result = lint([write("kes.yaml", text)], Options(**options))
     return {f.code: f for f in result.findings
             if f.code in ("SYS011", "CRT001", "KES107") and "keystore.vault.kubernetes.jwt" in f.message}
