@@ -997,8 +997,8 @@ class ContainerReader:
         return mounts, values
 
     def _volume_files(self, volume: dict, namespace: str) -> tuple[dict[str, tuple[bytes | None, str]], bool]:
-        """The files of a volume by their path in it, with their content when the manifest holds it (else None) and
-        where each comes from; and whether those are all its files."""
+        """The files of a volume by their path in it, with their content and where it comes from when the manifest
+        (or its directory) holds it, else (None, ""); and whether those are all its files."""
         projected = self.entries(volume.get("projected", (None, None))[1])
         if projected:
             found: dict[str, tuple[bytes | None, str]] = {}
@@ -1022,22 +1022,20 @@ class ContainerReader:
             if not isinstance(name, self.scalar_node):
                 return {}, False
             candidates = self._config_objects(kind, str(name.value), namespace)
-            data = self._files_of(candidates[0][0]) if len(candidates) == 1 else None
-            where = candidates[0][1] if len(candidates) == 1 else self.source.path
             items = self._items(spec.get("items", (None, None))[1])
-            if not items and data is None:
-                return {}, False
+            if len(candidates) != 1:  # not here (or ambiguous): `items:` still say which files the volume holds
+                return {posixpath.normpath(path): (None, "") for _, path in self._item_paths(items, "key")}, bool(items)
+            data, where = self._files_of(candidates[0][0]), candidates[0][1]
             pairs = self._item_paths(items, "key") if items else [(key, key) for key in data]
-            return {posixpath.normpath(path): (data.get(key) if data is not None else None,
-                                               f"key '{key}' of {kind} '{name.value}' in {where}")
-                    for key, path in pairs if data is None or key in data}, True
+            return {posixpath.normpath(path): (data[key], f"key '{key}' of {kind} '{name.value}' in {where}")
+                    for key, path in pairs if key in data}, True
         if "serviceAccountToken" in source:
             path = self.entries(source["serviceAccountToken"][1]).get("path", (None, None))[1]
             if isinstance(path, self.scalar_node):
-                return {posixpath.normpath(str(path.value)): (None, "a projected service account token")}, True
+                return {posixpath.normpath(str(path.value)): (None, "")}, True
         if "downwardAPI" in source:
             items = self._items(self.entries(source["downwardAPI"][1]).get("items", (None, None))[1])
-            return {posixpath.normpath(path): (None, "the downward API") for _, path in self._item_paths(items, "path")}, True
+            return {posixpath.normpath(path): (None, "") for _, path in self._item_paths(items, "path")}, True
         return {}, False
 
     def _item_paths(self, items: list, key_name: str) -> list[tuple[str, str]]:
