@@ -6,10 +6,13 @@ import base64
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from certgen import issue
 from kescheck.engine import lint
 from kescheck.identity import identity_of_certificate
+from tests.test_fuzz import CI_BUDGET
 from tests.test_minio_containers import MINIO_STATEFULSET
 
 CA = issue("Local CA", ca=True)
@@ -319,3 +322,46 @@ def test_other_files_are_read_within_a_budget(write, tmp_path, monkeypatch):
     split_manifest(write, manifest(identity_of_certificate(MINIO_CERT.certificate)))
     monkeypatch.setattr(containers, "_NEIGHBOUR_BYTES", 10)
     assert "CRT001" in codes(lint([tmp_path]))
+
+
+KEYS = ["tls.crt", "tls.key", "ca.crt", "token", "sub/dir.pem"]
+volume_sources = st.one_of(
+    st.builds(lambda name, items: {"secret": {"secretName": name, **({"items": items} if items is not None else {})}},
+              st.sampled_from(["in-manifest", "elsewhere"]),
+              st.none() | st.lists(st.builds(lambda k, p: {"key": k, "path": p}, st.sampled_from(KEYS),
+                                             st.sampled_from(["a", "b/c", "token", "tls.crt"])), max_size=3)),
+    st.builds(lambda sources: {"projected": {"sources": sources}}, st.lists(st.one_of(
+        st.builds(lambda name: {"secret": {"name": name}}, st.sampled_from(["in-manifest", "elsewhere"])),
+        st.builds(lambda path: {"serviceAccountToken": {"path": path}}, st.sampled_from(["token", "vault/jwt"]))),
+        max_size=3)),
+    st.just({"emptyDir": {}}))
+mounts = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["/etc/kes", "/etc/kes/tls", "/var/run/secrets",
+                                                                 "/var/run/secrets/kubernetes.io/serviceaccount"]),
+                            st.none() | st.sampled_from(["tls.crt", "sub", "token", "a"])), max_size=3)
+
+
+@CI_BUDGET
+@given(st.lists(volume_sources, min_size=1, max_size=3), mounts, st.sampled_from([None, True, False]))
+def test_what_a_pod_holds_agrees_with_what_its_volumes_mount(volumes, mounted, token):
+    """Every Secret value a volume mounts is a file the pod holds; a path that no mount and no token reaches is not."""
+    from pathlib import Path
+
+    from kescheck.load.kubernetes import kubernetes_manifest
+    from kescheck.load.source import SourceFile
+
+    pod = {"volumes": [{"name": f"v{index}", **volume} for index, volume in enumerate(volumes)],
+           "containers": [{"name": "kes", "image": "minio/kes", "args": ["server", "--config=/c.yaml"],
+                           "volumeMounts": [{"name": f"v{index % len(volumes)}", "mountPath": target,
+                                             **({"subPath": sub} if sub else {})} for index, target, sub in mounted]}]}
+    if token is not None:
+        pod["automountServiceAccountToken"] = token
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "in-manifest"},
+              "stringData": {key: f"value of {key}" for key in KEYS}}
+    workload = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kes"},
+                "spec": {"template": {"spec": pod}}}
+    text = json.dumps(secret) + "\n---\n" + json.dumps(workload)
+    [container] = kubernetes_manifest(SourceFile(Path("/nonexistent-dir/kes.yaml"), text)).containers.kes
+    for value in container.mounted_values:
+        assert container.holds(value.target)[0] is True, value
+    verdict, why = container.holds("/opt/nothing/here")
+    assert verdict is False and why == "no volume of the container is mounted at or above that path"

@@ -82,11 +82,11 @@ class VolumeMount:
 
     target: str
     """The absolute path in the container, normalised."""
-    files: frozenset[str] | None
-    """The paths below `target` that hold files (`''`: the mount is a single file, through `subPath:`), when the volume
-    says which: the keys of a Secret or ConfigMap of the manifest, `items:`, a projected service account token or
-    downward API file; None when what it holds is not known here (an `emptyDir:`, a claim, a host path, a Secret that
-    is not in the manifest)."""
+    files: frozenset[str]
+    """The paths below `target` known to hold files (`''`: the mount is a single file, through `subPath:`): the keys of
+    a Secret or ConfigMap of the manifest, `items:`, a projected service account token or downward API file."""
+    complete: bool
+    """Whether those are all its files; not for an `emptyDir:`, a claim, a host path, a Secret that is elsewhere."""
     line: int
     """Where the mount is written."""
 
@@ -122,9 +122,9 @@ SERVICE_ACCOUNT_DIRECTORY = "/var/run/secrets/kubernetes.io/serviceaccount"
 """Where Kubernetes mounts a pod's service account token (`token`, with `ca.crt` and `namespace`) into each of its
 containers, unless `automountServiceAccountToken: false` (of the pod spec, else of its ServiceAccount) turns it off or
 the container mounts a volume there itself."""
-_TOKEN_VOLUME = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset({"token", "ca.crt", "namespace"}), 0)
+_TOKEN_VOLUME = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset({"token", "ca.crt", "namespace"}), True, 0)
 """The service account token's volume, which Kubernetes adds to each container (it is written nowhere)."""
-_TOKEN_VOLUME_UNKNOWN = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, None, 0)
+_TOKEN_VOLUME_UNKNOWN = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset(), False, 0)
 """The same, where the ServiceAccount that decides whether it is added is not in the manifest."""
 
 
@@ -216,8 +216,8 @@ class KesContainer(KesLauncher):
                 return False, f"Kubernetes mounts no service account token into it: {self.token_turned_off}"
             return False, "no volume of the container is mounted at or above that path"
         rest = wanted[len(mount.target):].lstrip("/")
-        if mount.files is None or rest in mount.files:
-            return (None if mount.files is None else True), ""
+        if rest in mount.files or not mount.complete:
+            return (True if rest in mount.files else None), ""
         if mount is _TOKEN_VOLUME:
             return False, f"Kubernetes mounts only 'token', 'ca.crt' and 'namespace' at {SERVICE_ACCOUNT_DIRECTORY}"
         held = ", ".join(f"'{name}'" for name in sorted(mount.files)) or "no file"
@@ -990,8 +990,9 @@ class ContainerReader:
                 files = {"" if path == inner else path[len(inner) + 1:]: found for path, found in files.items()
                          if _inside(path, inner)}
             target_path = posixpath.normpath(str(target.value))
-            mounts.append(VolumeMount(target_path, frozenset(files) if complete else None,
-                                      self.positions(target.start_mark)[0]))
+            if any(known.target == target_path for known in mounts):
+                continue  # Kubernetes refuses a second mount at one path: the first one is what is read here
+            mounts.append(VolumeMount(target_path, frozenset(files), complete, self.positions(target.start_mark)[0]))
             values.extend(MountedValue(posixpath.join(target_path, path) if path else target_path, data, origin)
                           for path, (data, origin) in files.items() if data is not None)
         return mounts, values
