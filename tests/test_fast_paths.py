@@ -394,3 +394,26 @@ def test_a_missing_file_shared_by_deployments_is_reported_for_each(tmp_path):
     result = lint([tmp_path])
     noted = sorted((f.location.path.parent.name, f.location.line) for f in result.findings if f.code == "CRT001")
     assert noted == [(name, line) for name in ("a", "b", "c") for line in (3, 4)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["/", "/tmp", "/tmp/a", "/tmp/a b"]),
+       st.lists(st.sampled_from(["", "/", "//", "a", "a b", "..", ".", "tmp", "ab"]), max_size=5))
+def test_display_path_is_relative_to_as_plain_paths_compute_it(cwd, parts):
+    """`display_path` compares text; `Path.relative_to(Path.cwd())` compares parts."""
+    import os
+
+    from kescheck.load.source import display_path
+
+    Path(cwd).mkdir(parents=True, exist_ok=True)
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        path = Path("/".join(parts) or ".")
+        try:
+            expected = path.absolute().relative_to(Path.cwd())
+        except ValueError:
+            expected = path.absolute()
+        assert display_path(path) == expected
+    finally:
+        os.chdir(before)

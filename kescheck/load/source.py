@@ -148,12 +148,15 @@ class SourceFile:
 
 
 def display_path(path: Path) -> Path:
-    """Paths are shown relative to the working directory when they lie below it."""
-    try:
-        absolute = path.absolute()
-        return absolute.relative_to(Path.cwd())
-    except ValueError:
-        return path.absolute()
+    """Paths are shown relative to the working directory when they lie below it. (Compared as text: a batch outside
+    the working directory made `relative_to` raise for every file, and a fresh `Path.cwd()` each time costs too.)"""
+    absolute = path if path.is_absolute() else path.absolute()
+    text, cwd = str(absolute), os.getcwd()
+    if text == cwd:
+        return Path(".")
+    below = cwd.rstrip("/") + "/"
+    rest = text[len(below):]
+    return Path(rest) if text.startswith(below) and not rest.startswith("/") else absolute  # `//x` has its own root
 
 
 def check_readable_file(path: Path) -> os.stat_result:
