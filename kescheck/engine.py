@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .findings import Finding, Location, Severity
-from .load.containers import (KesContainer, MinioEnvironment, compose_services, may_hold_config_objects,
-                              may_hold_containers)
+from .load.containers import (KUSTOMIZATION_FILES, KesContainer, MinioEnvironment, compose_services,
+                              may_hold_config_objects, may_hold_containers)
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
@@ -756,7 +756,10 @@ def _add_named(paths: Iterable[str | Path], collector: _Collector, options: Opti
 
 
 def _holds_config_objects(path: Path) -> bool:
-    """A YAML file that may hold a Secret, ConfigMap or ServiceAccount that a workload of its directory takes."""
+    """A YAML file that may hold (or, as a kustomization, generate) a Secret, ConfigMap or ServiceAccount that a
+    workload of its directory takes."""
+    if path.name in KUSTOMIZATION_FILES:
+        return True
     try:
         return may_hold_config_objects(decode(path, read_bytes(path)).text)
     except InputError:

@@ -365,3 +365,44 @@ def test_what_a_pod_holds_agrees_with_what_its_volumes_mount(volumes, mounted, t
         assert container.holds(value.target)[0] is True, value
     verdict, why = container.holds("/opt/nothing/here")
     assert verdict is False and why == "no volume of the container is mounted at or above that path"
+
+
+def test_kustomize_generators_make_the_secrets_a_workload_mounts(write, tmp_path):
+    """`secretGenerator:` takes the certificate files of the repository: they are checked as the pod sees them."""
+    documents = manifest(identity_of_certificate(OTHER_CERT.certificate), endpoint="https://kes.minio.svc:7373")
+    workloads = [d for d in documents.split("\n---\n") if "kind: Secret" not in d]
+    write("kes.yaml", "\n---\n".join(workloads))
+    write("certs/kes.crt", KES_CERT.cert_pem())
+    write("certs/tls.key", KES_CERT.key_pem())
+    write("minio/client.crt", MINIO_CERT.cert_pem())
+    write("minio/client.key", MINIO_CERT.key_pem())
+    write("kustomization.yaml", "resources: [kes.yaml]\nsecretGenerator:\n"
+                                "  - name: kes-tls\n    files: [tls.crt=certs/kes.crt, certs/tls.key]\n"
+                                "  - name: minio-kes-client\n    files: [minio/client.crt, minio/client.key]\n"
+                                "  - name: unrelated\n    behavior: merge\n    literals: [a=b]\n")
+    result = lint([tmp_path / "kes.yaml"])
+    by_code = {f.code: f for f in result.findings}
+    assert "CRT001" not in by_code and "DEP100" in by_code
+    assert f"(key 'tls.crt' of Secret 'kes-tls' in {tmp_path / 'kustomization.yaml'}, mounted into the container)" \
+        in by_code["CRT021"].message
+    from kescheck.model import Options
+
+    assert "DEP100" in codes(lint([tmp_path / "kustomization.yaml"], Options(by_content=True)))  # pre-commit's naming
+    merged = (tmp_path / "kustomization.yaml").read_text().replace("name: minio-kes-client\n",
+                                                                    "name: minio-kes-client\n    behavior: merge\n")
+    write("kustomization.yaml", merged)  # it changes an object made elsewhere: what that object holds is not known
+    assert [f.message.split(" ")[0] for f in lint([tmp_path / "kes.yaml"]).findings if f.code == "CRT001"] == [
+        "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE"]
+    (tmp_path / "certs/kes.crt").unlink()  # a generator whose file is missing makes nothing: back to "not here"
+    assert "CRT001" in codes(lint([tmp_path / "kes.yaml"]))
+
+
+def test_kustomize_generators_give_envfrom_its_variables(write, tmp_path):
+    write("kes.yaml", kes_pod("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+                              "keystore: {vault: {endpoint: 'https://v:8200', approle: {id: '${ID}', secret: '${S}'}}}\n",
+                              container="envFrom: [{configMapRef: {name: kes-env}}, {secretRef: {name: kes-secret}}]"))
+    write("vault.env", "# the role\nID=kes-role\n")
+    write("kustomization.yaml", "namespace: minio\nconfigMapGenerator:\n  - {name: kes-env, envs: [vault.env]}\n"
+                                "secretGenerator:\n  - {name: kes-secret, literals: [S=s3cr3t-approle-secret]}\n")
+    findings = lint([tmp_path / "kes.yaml"]).findings
+    assert not [f for f in findings if f.code in ("KES100", "KES213")], [f.message for f in findings]

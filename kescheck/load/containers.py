@@ -465,6 +465,8 @@ class ContainerReader:
         changes what this file's containers get."""
         self._merged: dict[int, list] = {}
         self._marked: set[int] = set()
+        self._generated_bytes = 0
+        """What the files of a kustomization's generators weighed so far (see `generated`)."""
 
     def pairs(self, node):
         """(name, key node, value node) for each scalar key of a mapping, in order, duplicates included."""
@@ -917,7 +919,8 @@ class ContainerReader:
             return {}
         try:
             paths = sorted(path for path in self.source.path.parent.iterdir()
-                           if path.suffix.lower() in (".yaml", ".yml") and path.name != self.source.path.name)
+                           if (path.suffix.lower() in (".yaml", ".yml") or path.name in KUSTOMIZATION_FILES)
+                           and path.name != self.source.path.name)
         except OSError:
             return {}
         found: dict[tuple[str, str], list[tuple[str, dict, Path]]] = {}
@@ -929,10 +932,14 @@ class ContainerReader:
                 if budget < 0:  # a directory of huge YAML files is no deployment's: parsing them could take minutes
                     break
                 source = decode(path, data)
-                if not may_hold_config_objects(source.text):
+                kustomization = path.name in KUSTOMIZATION_FILES
+                if not kustomization and not may_hold_config_objects(source.text):
                     continue
                 with without_anchor_warnings():
                     documents = list(YAML(typ="safe", pure=True).compose_all(source.text))
+                    if kustomization:  # what its generators make stands in for the file
+                        source = SourceFile(path, ContainerReader(source, _Positions(source.text)).generated(documents))
+                        documents = list(YAML(typ="safe", pure=True).compose_all(source.text))
             except (InputError, OSError, YAMLError, ValueError, TypeError, RecursionError):
                 continue
             reader = ContainerReader(source, _Positions(source.text))
@@ -941,6 +948,76 @@ class ContainerReader:
                 found.setdefault(key, []).extend(objects)
             self.source.secret_values.update(source.secret_values)
         return found
+
+    def generated(self, documents: list) -> str:
+        """The Secrets and ConfigMaps that a kustomization's `secretGenerator:` and `configMapGenerator:` make, as JSON
+        documents: their `files:` (`key=path`, or `path` under its file name; relative to the kustomization),
+        `literals:` (`key=value`) and `envs:` (files of `KEY=value` lines), in the kustomization's `namespace:`.
+        Kustomize adds a hash to each name and changes its resources' references to match, so a workload finds them
+        under the name written. A generator that merges into or replaces another object (`behavior:`), or one whose
+        sources kescheck cannot read, makes nothing."""
+        import json
+
+        top = self.entries(documents[0]) if documents else {}
+        namespace = top.get("namespace", (None, None))[1]
+        made = []
+        for field_name, kind in (("secretGenerator", "Secret"), ("configMapGenerator", "ConfigMap")):
+            for item in self._items(top.get(field_name, (None, None))[1]):
+                spec = self.entries(item)
+                name, behavior = spec.get("name", (None, None))[1], spec.get("behavior", (None, None))[1]
+                if not isinstance(name, self.scalar_node) or behavior is not None and not self._scalar_is(behavior,
+                                                                                                          "create"):
+                    continue
+                values = self._generator_values(spec)
+                if values is None:
+                    continue
+                texts = {key: value.decode("utf-8") for key, value in values.items() if _is_text(value)}
+                binary = {key: base64.b64encode(value).decode() for key, value in values.items() if key not in texts}
+                body = ({"data": {key: base64.b64encode(value).decode() for key, value in values.items()}}
+                        if kind == "Secret" else {"data": texts, "binaryData": binary} if binary else {"data": texts})
+                metadata = {"name": str(name.value)}
+                if isinstance(namespace, self.scalar_node):
+                    metadata["namespace"] = str(namespace.value)
+                made.append(json.dumps({"apiVersion": "v1", "kind": kind, "metadata": metadata, **body}))
+        return "\n---\n".join(made) + "\n"
+
+    def _generator_values(self, spec: dict) -> dict[str, bytes] | None:
+        """What one kustomize generator puts in its object, key by key; None when a source cannot be read here."""
+        from .source import InputError, read_bytes
+
+        directory = self.source.path.parent
+        values: dict[str, bytes] = {}
+        try:
+            for text in self._strings(spec.get("files", (None, None))[1]):
+                key, equals, file_name = text.partition("=")
+                if not equals:
+                    key, file_name = posixpath.basename(text), text
+                values[key.strip()] = read_bytes(directory / file_name.strip())
+                self._generated_bytes += len(values[key.strip()])
+                if self._generated_bytes > _NEIGHBOUR_BYTES:
+                    return None
+            for text in self._strings(spec.get("literals", (None, None))[1]):
+                key, equals, value = text.partition("=")
+                if not equals:
+                    return None
+                values[key.strip()] = value.encode()
+            env_files = self._strings(spec.get("envs", (None, None))[1]) + self._strings(spec.get("env", (None, None))[1])
+            for file_name in env_files:
+                for line in read_bytes(directory / file_name).decode("utf-8").splitlines():
+                    if line.strip() and not line.lstrip().startswith("#"):
+                        key, equals, value = line.strip().partition("=")
+                        if not equals:
+                            return None
+                        values[key.strip()] = value.encode()
+        except (InputError, UnicodeDecodeError):
+            return None
+        return values
+
+    def _strings(self, node) -> list[str]:
+        """A scalar's text, or the texts of a list of scalars."""
+        if isinstance(node, self.scalar_node) and not node.tag.endswith(":null"):
+            return [str(node.value)]
+        return [str(item.value) for item in self._items(node) if isinstance(item, self.scalar_node)]
 
     def _scalar_is(self, node, word: str) -> bool:
         """A scalar that is `word` (`true`, `false`), in any case."""
@@ -1283,6 +1360,18 @@ _NEIGHBOUR_BYTES = 16 * 1024 * 1024
 def may_hold_config_objects(text: str) -> bool:
     """Whether a YAML text may hold a ConfigMap, Secret or ServiceAccount that a workload beside it takes."""
     return _CONFIG_OBJECT_LINE.search(text) is not None
+
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+"""The names `kustomize build DIR` looks for."""
+
+
+def _is_text(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _in_namespace(objects: list[tuple[str, dict, Path]], namespace: str) -> list[tuple[dict, Path]]:
