@@ -406,3 +406,25 @@ def test_kustomize_generators_give_envfrom_its_variables(write, tmp_path):
                                 "secretGenerator:\n  - {name: kes-secret, literals: [S=s3cr3t-approle-secret]}\n")
     findings = lint([tmp_path / "kes.yaml"]).findings
     assert not [f for f in findings if f.code in ("KES100", "KES213")], [f.message for f in findings]
+
+
+FS_CONFIG = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/lib/kes/keys}}\n"
+
+
+@pytest.mark.parametrize("pod, container, problem", [
+    ("", "", "is on no volume of container 'kes' of Deployment 'kes': it is in the container's own file system"),
+    ("volumes: [{name: k, emptyDir: {medium: Memory}}]", "volumeMounts: [{name: k, mountPath: /var/lib/kes}]",
+     "is on the `emptyDir:` volume mounted at '/var/lib/kes' (line 21 of"),
+    ("volumes: [{name: k, secret: {secretName: keys}}]", "volumeMounts: [{name: k, mountPath: /var/lib/kes/keys}]",
+     "is on the read-only secret mounted at '/var/lib/kes/keys' (line 21 of"),
+    ("volumes: [{name: k, hostPath: {path: /srv/kes}}, {name: e, emptyDir: {}}]",
+     "volumeMounts: [{name: e, mountPath: /var/lib}, {name: k, mountPath: /var/lib/kes}]", None),
+    ("volumes: [{name: k, persistentVolumeClaim: {claimName: c}}]",
+     "volumeMounts: [{name: k, mountPath: /var/lib/kes, readOnly: false}]", None),
+], ids=["no-volume", "empty-dir", "secret", "deepest-mount-decides", "claim"])
+def test_where_a_pod_keeps_the_fs_keystore(write, pod, container, problem):
+    path = write("kes.yaml", kes_pod(FS_CONFIG, pod=pod, container=container))
+    found = [f for f in lint([path]).findings if f.code == "SYS013"]
+    assert [problem in f.message for f in found] == ([True] if problem else [])
+    if found:
+        assert (found[0].location.line, found[0].location.column) == (8, 27) and found[0].related[0].line == 19 + bool(pod)  # its `args:`

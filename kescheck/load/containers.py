@@ -89,6 +89,10 @@ class VolumeMount:
     """Whether those are all its files; not for an `emptyDir:`, a claim, a host path, a Secret that is elsewhere."""
     line: int
     """Where the mount is written."""
+    volume_type: str = ""
+    """What the volume is (`emptyDir`, `persistentVolumeClaim`, `secret`, ...); empty when the pod spec does not say."""
+    read_only: bool = False
+    """Nothing can be written there: `readOnly: true`, or a volume Kubernetes always mounts read-only."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ SERVICE_ACCOUNT_DIRECTORY = "/var/run/secrets/kubernetes.io/serviceaccount"
 """Where Kubernetes mounts a pod's service account token (`token`, with `ca.crt` and `namespace`) into each of its
 containers, unless `automountServiceAccountToken: false` (of the pod spec, else of its ServiceAccount) turns it off or
 the container mounts a volume there itself."""
+_READ_ONLY_VOLUMES = frozenset({"secret", "configMap", "projected", "downwardAPI"})
+"""Volumes Kubernetes mounts read-only whatever the mount says."""
 _TOKEN_VOLUME = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset({"token", "ca.crt", "namespace"}), True, 0)
 """The service account token's volume, which Kubernetes adds to each container (it is written nowhere)."""
 _TOKEN_VOLUME_UNKNOWN = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset(), False, 0)
@@ -222,6 +228,11 @@ class KesContainer(KesLauncher):
             return False, f"Kubernetes mounts only 'token', 'ca.crt' and 'namespace' at {SERVICE_ACCOUNT_DIRECTORY}"
         held = ", ".join(f"'{name}'" for name in sorted(mount.files)) or "no file"
         return False, f"the volume mounted at '{mount.target}' (line {mount.line}) holds {held}, not '{rest}'"
+
+    def volume_at(self, container_path: str) -> VolumeMount | None:
+        """The volume of a Kubernetes container that holds the absolute `container_path` (the mount with the longest
+        target above it); None when none does, and the path is in the container's own file system."""
+        return _deepest(self.volume_mounts or [], posixpath.normpath(container_path))
 
     @property
     def config_on_host(self) -> Path | None:
@@ -1069,7 +1080,10 @@ class ContainerReader:
             target_path = posixpath.normpath(str(target.value))
             if any(known.target == target_path for known in mounts):
                 continue  # Kubernetes refuses a second mount at one path: the first one is what is read here
-            mounts.append(VolumeMount(target_path, frozenset(files), complete, self.positions(target.start_mark)[0]))
+            volume_type = next((key for key in volumes.get(str(name.value), {}) if key != "name"), "")
+            read_only = volume_type in _READ_ONLY_VOLUMES or self._scalar_is(mount_entries.get("readOnly"), "true")
+            mounts.append(VolumeMount(target_path, frozenset(files), complete, self.positions(target.start_mark)[0],
+                                      volume_type, read_only))
             values.extend(MountedValue(posixpath.join(target_path, path) if path else target_path, data, origin)
                           for path, (data, origin) in files.items() if data is not None)
         return mounts, values

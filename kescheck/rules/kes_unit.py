@@ -16,7 +16,7 @@ from ..findings import Finding, Location, Severity
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
 from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
-from ..material import in_pods, material
+from ..material import in_pods, kes_value, material
 from ..routes import ROUTES
 from .base import Example, rule
 from .deployment import address_said, kes_listen_address
@@ -428,6 +428,60 @@ def probe_always_fails(deployment):
             finding = _at_word(container, word, f"The {probe.kind} of {container.label} {problem}, so it always "
                                                 f"fails: {_PROBE_OUTCOME[probe.kind]}", anchor=f"k8s:{probe.kind}")
             yield replace(finding, related=related) if related else finding
+
+
+_LOST = ": what MinIO encrypted with a lost key cannot be read again"
+_FS_CONFIG = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/lib/kes/keys}}\n"
+
+
+def _fs_keystore(container: str, pod: str, fails: bool, note: str) -> Example:
+    return _kubernetes("[server, --config=/etc/kes/config.yaml]", fails, note, config=_FS_CONFIG, pod=pod,
+                       container=container)
+
+
+@rule("SYS013", "fs-keystore-not-persistent", Severity.ERROR,
+      "A Kubernetes container keeps KES's `fs` keystore where keys do not last",
+      rationale="""The `fs` keystore keeps each key as a file under `keystore.fs.path`; a key that is gone cannot
+      decrypt what MinIO encrypted with it. In a Kubernetes container a path on no volume is in the container's own
+      file system, which Kubernetes discards whenever it restarts or replaces the container, and an `emptyDir:`
+      volume is deleted with the pod: the keys go with them. On a read-only volume (a Secret, ConfigMap, projected or
+      downward API volume, or a mount with `readOnly: true`) KES cannot store a key at all. A persistent volume claim,
+      a host path or another writable volume keeps them.""",
+      fix="""Mount a persistent volume (a `persistentVolumeClaim:`, e.g. from a StatefulSet's `volumeClaimTemplates:`)
+      at `keystore.fs.path`, or better, use a real KMS keystore (KES208).""",
+      examples=(_fs_keystore("", "", True, "on no volume"),
+                _fs_keystore("volumeMounts: [{name: keys, mountPath: /var/lib/kes}]",
+                             "volumes: [{name: keys, emptyDir: {}}]", True, "an emptyDir"),
+                _fs_keystore("volumeMounts: [{name: keys, mountPath: /var/lib/kes/keys, readOnly: true}]",
+                             "volumes: [{name: keys, persistentVolumeClaim: {claimName: kes-keys}}]", True, "read-only"),
+                _fs_keystore("volumeMounts: [{name: keys, mountPath: /var/lib/kes}]",
+                             "volumes: [{name: keys, persistentVolumeClaim: {claimName: kes-keys}}]", False,
+                             "a persistent volume claim")))
+def fs_keystore_not_persistent(deployment):
+    config = deployment.kes
+    node = config.scalar("keystore.fs.path") if config is not None else None
+    path = kes_value(deployment, node)
+    if path is None or not posixpath.isabs(path) or "$" in path:
+        return
+    for container in deployment.containers:
+        if container.volume_mounts is None:
+            continue
+        volume = container.volume_at(path)
+        if volume is None:
+            problem = (f"is on no volume of {container.label}: it is in the container's own file system, which "
+                       f"Kubernetes discards whenever it restarts or replaces the container, and every key with it{_LOST}")
+        elif volume.read_only:
+            problem = (f"is on the read-only {volume.volume_type or 'volume'} mounted at '{volume.target}' (line "
+                       f"{volume.line} of {container.source.path}): KES cannot store a key there, so creating "
+                       "MinIO's keys fails")
+        elif volume.volume_type == "emptyDir":
+            problem = (f"is on the `emptyDir:` volume mounted at '{volume.target}' (line {volume.line} of "
+                       f"{container.source.path}), which Kubernetes deletes with the pod, and every key with it{_LOST}")
+        else:
+            continue
+        yield Finding(Location(config.source.path, node.line, node.column, node.end_line, node.end_column),
+                      f"`keystore.fs.path` {path} {problem}", anchor=node.path,
+                      related=(Location(container.source.path, container.command.line, container.command.column),))
 
 
 def _missing_files(deployment):
