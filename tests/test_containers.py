@@ -169,7 +169,7 @@ def test_compose_findings_point_at_the_flag_in_the_file(write, tmp_path):
     write("deploy/kes-config.yaml", G2_CONFIG)
     result = lint([tmp_path / "deploy"])
     found = {f.code: f for f in sys_findings(result)}
-    assert sorted(found) == ["SYS002", "SYS004"]
+    assert sorted(found) == ["SYS002", "SYS004", "SYS013"]  # SYS013: the fs keystore is on no volume of the service
     for code, written in (("SYS002", "--mlock"), ("SYS004", "--auth=off")):
         location = found[code].location
         assert location.path == compose_file
@@ -630,3 +630,23 @@ def test_a_suppression_comment_beside_the_workload_of_a_manifest_with_a_config(w
     result = lint([tmp_path])
     (mlock,) = [f for f in result.findings if f.code == "SYS002"]
     assert mlock.suppressed_by is not None
+
+
+@pytest.mark.parametrize("service, problem", [
+    ("", "is on no volume of the Compose service 'kes': it is in the container's own file system, which Compose "
+         "discards whenever it recreates the container"),
+    ("read_only: true\n", "whose file system is read-only (`read_only: true`): KES cannot store a key there"),
+    ("tmpfs: /var/lib/kes\n", "is on the `tmpfs` volume mounted at '/var/lib/kes' (line 5 of"),
+    ("volumes: [{type: volume, source: keys, target: /var/lib/kes/keys, read_only: true}]\n",
+     "is on the read-only volume mounted at '/var/lib/kes/keys'"),
+    ("volumes: ['keys:/var/lib/kes:ro']\n", "is on the read-only volume mounted at '/var/lib/kes'"),
+    ("volumes: ['keys:/var/lib/kes']\n", None),
+    ("volumes: ['./keys:/var/lib/kes/keys:rw']\n", None),
+    ("volumes: [{type: tmpfs, target: /var}, {type: bind, source: ./k, target: /var/lib/kes}]\n", None),
+], ids=["no-volume", "read-only-root", "tmpfs", "long-read-only", "short-read-only", "named", "bind", "deepest"])
+def test_where_a_compose_service_keeps_the_fs_keystore(write, service, problem):
+    write("config.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /var/lib/kes/keys}}\n")
+    path = write("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config /etc/kes/c.yaml\n"
+                 + "".join(f"    {line}\n" for line in service.splitlines()))
+    found = [f.message for f in lint([path.parent]).findings if f.code == "SYS013"]
+    assert [problem in message for message in found] == ([True] if problem else []), found

@@ -414,7 +414,7 @@ FS_CONFIG = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {f
 @pytest.mark.parametrize("pod, container, problem", [
     ("", "", "is on no volume of container 'kes' of Deployment 'kes': it is in the container's own file system"),
     ("volumes: [{name: k, emptyDir: {medium: Memory}}]", "volumeMounts: [{name: k, mountPath: /var/lib/kes}]",
-     "is on the `emptyDir:` volume mounted at '/var/lib/kes' (line 21 of"),
+     "is on the `emptyDir` volume mounted at '/var/lib/kes' (line 21 of"),
     ("volumes: [{name: k, secret: {secretName: keys}}]", "volumeMounts: [{name: k, mountPath: /var/lib/kes/keys}]",
      "is on the read-only secret mounted at '/var/lib/kes/keys' (line 21 of"),
     ("volumes: [{name: k, hostPath: {path: /srv/kes}}, {name: e, emptyDir: {}}]",

@@ -190,6 +190,11 @@ class KesContainer(KesLauncher):
     """The Secret and ConfigMap values of the manifest that Kubernetes volumes mount into the container."""
     volume_mounts: list[VolumeMount] | None = None
     """A Kubernetes container's `volumeMounts:`; None for a Compose service."""
+    storage: list[VolumeMount] | None = None
+    """Where the container can keep files beyond its own file system, whatever they hold: a Kubernetes container's
+    `volumeMounts:`, a Compose service's `volumes:` and `tmpfs:`; None when not read."""
+    read_only_root: bool = False
+    """Compose's `read_only: true`: nothing can be written outside the volumes."""
     service_account_token: bool | None = None
     """Whether Kubernetes mounts the service account token into the container (None: its ServiceAccount decides, and
     it is not in the manifest)."""
@@ -230,9 +235,9 @@ class KesContainer(KesLauncher):
         return False, f"the volume mounted at '{mount.target}' (line {mount.line}) holds {held}, not '{rest}'"
 
     def volume_at(self, container_path: str) -> VolumeMount | None:
-        """The volume of a Kubernetes container that holds the absolute `container_path` (the mount with the longest
-        target above it); None when none does, and the path is in the container's own file system."""
-        return _deepest(self.volume_mounts or [], posixpath.normpath(container_path))
+        """The volume that holds the absolute `container_path` (the mount with the longest target above it, see
+        `storage`); None when none does, and the path is in the container's own file system."""
+        return _deepest(self.storage or [], posixpath.normpath(container_path))
 
     @property
     def config_on_host(self) -> Path | None:
@@ -1236,6 +1241,7 @@ class ContainerReader:
                     launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label,
                                                                            namespace)
                     launcher.mounted_values, launcher.volume_mounts = mounted, volume_mounts
+                    launcher.storage = volume_mounts
                     launcher.service_account_token, launcher.token_turned_off = self.service_account_token(current,
                                                                                                          namespace)
                     launcher.probes = self.http_probes(self.entries(item))
@@ -1305,10 +1311,39 @@ class ContainerReader:
                 mounts = self.compose_mounts(self.entries(service), top_level)
                 if launcher is not None:
                     launcher.mounts = mounts
+                    launcher.storage = self.compose_storage(self.entries(service))
+                    launcher.read_only_root = self._scalar_is(self.entries(service).get("read_only", (None, None))[1],
+                                                              "true")
                     launcher.environment = self.compose_kes_environment(self.entries(service), label)
                     found.append(launcher)
                 else:
                     self._add_minio(self.compose_minio_environment(self.entries(service), label, mounts))
+        return found
+
+    def compose_storage(self, service: dict) -> list[VolumeMount]:
+        """Where a Compose service can keep files: each of its `volumes:` (a named or anonymous volume, a bind mount;
+        `:ro` or `read_only: true` for read-only) and `tmpfs:` (in memory: gone when the container stops)."""
+        found = []
+        for item in self._items(service.get("volumes", (None, None))[1]):
+            line = self.positions(item.start_mark)[0]
+            if isinstance(item, self.scalar_node):
+                parts = (self.interpolate(str(item.value)) or "").split(":")
+                target = parts[1] if len(parts) > 1 else parts[0]
+                volume_type = "bind" if len(parts) > 1 and parts[0].startswith((".", "/", "~")) else "volume"
+                read_only = len(parts) > 2 and "ro" in parts[2].split(",")
+            else:
+                entries = self.entries(item)
+                target, volume_type = (next(iter(self._strings(entries.get(key, (None, None))[1])), "")
+                                       for key in ("target", "type"))
+                read_only = self._scalar_is(entries.get("read_only", (None, None))[1], "true")
+            if posixpath.isabs(target) and "$" not in target:
+                found.append(VolumeMount(posixpath.normpath(target), frozenset(), False, line, volume_type, read_only))
+        tmpfs_key, tmpfs = service.get("tmpfs", (None, None))
+        for text in self._strings(tmpfs):
+            target = text.split(":", 1)[0]
+            if posixpath.isabs(target):
+                found.append(VolumeMount(posixpath.normpath(target), frozenset(), False,
+                                         self.positions(tmpfs_key.start_mark)[0], "tmpfs"))
         return found
 
     def _host_path(self, text: str) -> Path | None:

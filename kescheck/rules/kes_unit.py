@@ -440,15 +440,18 @@ def _fs_keystore(container: str, pod: str, fails: bool, note: str) -> Example:
 
 
 @rule("SYS013", "fs-keystore-not-persistent", Severity.ERROR,
-      "A Kubernetes container keeps KES's `fs` keystore where keys do not last",
+      "A container keeps KES's `fs` keystore where keys do not last",
       rationale="""The `fs` keystore keeps each key as a file under `keystore.fs.path`; a key that is gone cannot
-      decrypt what MinIO encrypted with it. In a Kubernetes container a path on no volume is in the container's own
-      file system, which Kubernetes discards whenever it restarts or replaces the container, and an `emptyDir:`
-      volume is deleted with the pod: the keys go with them. On a read-only volume (a Secret, ConfigMap, projected or
-      downward API volume, or a mount with `readOnly: true`) KES cannot store a key at all. A persistent volume claim,
-      a host path or another writable volume keeps them.""",
-      fix="""Mount a persistent volume (a `persistentVolumeClaim:`, e.g. from a StatefulSet's `volumeClaimTemplates:`)
-      at `keystore.fs.path`, or better, use a real KMS keystore (KES208).""",
+      decrypt what MinIO encrypted with it. In a container, a path on no volume is in the container's own file
+      system, which Kubernetes discards whenever it restarts or replaces the container and Compose whenever it
+      recreates it (`docker compose up` after a change of image or settings); an `emptyDir:` volume is deleted with
+      the pod, a `tmpfs` mount when the container stops: the keys go with them. On a read-only volume (a Secret,
+      ConfigMap, projected or downward API volume, `readOnly: true`, Compose's `:ro` or `read_only:`) KES cannot
+      store a key at all. A persistent volume claim, a host path, a named volume, a bind mount or another writable
+      volume keeps them.""",
+      fix="""Mount a persistent volume at `keystore.fs.path` (a `persistentVolumeClaim:`, e.g. from a StatefulSet's
+      `volumeClaimTemplates:`; a named volume or bind mount in Compose), or better, use a real KMS keystore
+      (KES208).""",
       examples=(_fs_keystore("", "", True, "on no volume"),
                 _fs_keystore("volumeMounts: [{name: keys, mountPath: /var/lib/kes}]",
                              "volumes: [{name: keys, emptyDir: {}}]", True, "an emptyDir"),
@@ -456,7 +459,14 @@ def _fs_keystore(container: str, pod: str, fails: bool, note: str) -> Example:
                              "volumes: [{name: keys, persistentVolumeClaim: {claimName: kes-keys}}]", True, "read-only"),
                 _fs_keystore("volumeMounts: [{name: keys, mountPath: /var/lib/kes}]",
                              "volumes: [{name: keys, persistentVolumeClaim: {claimName: kes-keys}}]", False,
-                             "a persistent volume claim")))
+                             "a persistent volume claim"),
+                _launched("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config "
+                          "/etc/kes/config.yaml\n    volumes: ['./config.yaml:/etc/kes/config.yaml:ro']\n", True,
+                          "a Compose service, on no volume", (), _FS_CONFIG),
+                _launched("compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config "
+                          "/etc/kes/config.yaml\n    volumes: ['./config.yaml:/etc/kes/config.yaml:ro', "
+                          "'kes-keys:/var/lib/kes/keys']\n", False, "a Compose service with a named volume", (),
+                          _FS_CONFIG)))
 def fs_keystore_not_persistent(deployment):
     config = deployment.kes
     node = config.scalar("keystore.fs.path") if config is not None else None
@@ -464,24 +474,34 @@ def fs_keystore_not_persistent(deployment):
     if path is None or not posixpath.isabs(path) or "$" in path:
         return
     for container in deployment.containers:
-        if container.volume_mounts is None:
+        if container.storage is None:
             continue
+        runtime = "Kubernetes" if container.volume_mounts is not None else "Compose"
         volume = container.volume_at(path)
-        if volume is None:
+        if volume is None and container.read_only_root:
+            problem = (f"is on no volume of {container.label}, whose file system is read-only (`read_only: true`): "
+                       "KES cannot store a key there, so creating MinIO's keys fails")
+        elif volume is None:
             problem = (f"is on no volume of {container.label}: it is in the container's own file system, which "
-                       f"Kubernetes discards whenever it restarts or replaces the container, and every key with it{_LOST}")
+                       f"{runtime} discards whenever it {_RECREATES[runtime]}, and every key with it{_LOST}")
         elif volume.read_only:
             problem = (f"is on the read-only {volume.volume_type or 'volume'} mounted at '{volume.target}' (line "
                        f"{volume.line} of {container.source.path}): KES cannot store a key there, so creating "
                        "MinIO's keys fails")
-        elif volume.volume_type == "emptyDir":
-            problem = (f"is on the `emptyDir:` volume mounted at '{volume.target}' (line {volume.line} of "
-                       f"{container.source.path}), which Kubernetes deletes with the pod, and every key with it{_LOST}")
+        elif volume.volume_type in _GONE_WITH:
+            problem = (f"is on the `{volume.volume_type}` volume mounted at '{volume.target}' (line {volume.line} of "
+                       f"{container.source.path}), {_GONE_WITH[volume.volume_type]}, and every key with it{_LOST}")
         else:
             continue
         yield Finding(Location(config.source.path, node.line, node.column, node.end_line, node.end_column),
                       f"`keystore.fs.path` {path} {problem}", anchor=node.path,
                       related=(Location(container.source.path, container.command.line, container.command.column),))
+
+
+_RECREATES = {"Kubernetes": "restarts or replaces the container",
+              "Compose": "recreates the container (`docker compose up` after a change of image or settings)"}
+_GONE_WITH = {"emptyDir": "which Kubernetes deletes with the pod", "tmpfs": "which is in memory and gone when the "
+                                                                            "container stops"}
 
 
 def _missing_files(deployment):
