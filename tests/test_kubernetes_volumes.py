@@ -428,3 +428,15 @@ def test_where_a_pod_keeps_the_fs_keystore(write, pod, container, problem):
     assert [problem in f.message for f in found] == ([True] if problem else [])
     if found:
         assert (found[0].location.line, found[0].location.column) == (8, 27) and found[0].related[0].line == 19 + bool(pod)  # its `args:`
+
+
+def test_kustomize_generators_read_nothing_outside_their_directory(write, tmp_path):
+    """As kustomize's own load restriction: a repository cannot make kescheck read the CI host's files."""
+    outside = write("outside/secret.pem", KES_CERT.key_pem())
+    write("base/kes.yaml", "\n---\n".join(d for d in manifest(identity_of_certificate(MINIO_CERT.certificate))
+                                          .split("\n---\n") if "kind: Secret" not in d))
+    (tmp_path / "base/link.pem").symlink_to(outside)
+    for source in (str(outside), "../outside/secret.pem", "link.pem"):
+        write("base/kustomization.yaml", f"secretGenerator:\n  - name: kes-tls\n    files: [tls.key={source}]\n")
+        missing = [f.message for f in lint([tmp_path / "base/kes.yaml"]).findings if f.code == "CRT001"]
+        assert any(message.startswith("tls.key") for message in missing), source

@@ -1002,13 +1002,23 @@ class ContainerReader:
         from .source import InputError, read_bytes
 
         directory = self.source.path.parent
+        root = directory.resolve()
+
+        def below(file_name: str) -> Path:
+            """Kustomize reads only files at or below the kustomization's directory (its default load restriction):
+            a generator that names `/etc/...` or `../..` fails there, and is not read here either."""
+            path = (directory / file_name).resolve()
+            if not path.is_relative_to(root):
+                raise InputError(path, "outside the kustomization's directory")
+            return path
+
         values: dict[str, bytes] = {}
         try:
             for text in self._strings(spec.get("files", (None, None))[1]):
                 key, equals, file_name = text.partition("=")
                 if not equals:
                     key, file_name = posixpath.basename(text), text
-                values[key.strip()] = read_bytes(directory / file_name.strip())
+                values[key.strip()] = read_bytes(below(file_name.strip()))
                 self._generated_bytes += len(values[key.strip()])
                 if self._generated_bytes > _NEIGHBOUR_BYTES:
                     return None
@@ -1019,13 +1029,13 @@ class ContainerReader:
                 values[key.strip()] = value.encode()
             env_files = self._strings(spec.get("envs", (None, None))[1]) + self._strings(spec.get("env", (None, None))[1])
             for file_name in env_files:
-                for line in read_bytes(directory / file_name).decode("utf-8").splitlines():
+                for line in read_bytes(below(file_name)).decode("utf-8").splitlines():
                     if line.strip() and not line.lstrip().startswith("#"):
                         key, equals, value = line.strip().partition("=")
                         if not equals:
                             return None
                         values[key.strip()] = value.encode()
-        except (InputError, UnicodeDecodeError):
+        except (InputError, OSError, RuntimeError, UnicodeDecodeError):  # RuntimeError: a symbolic link loop
             return None
         return values
 
