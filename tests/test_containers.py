@@ -320,7 +320,8 @@ def test_a_containers_auth_flag_tells_how_old_kes_verifies_clients(write, tmp_pa
     from kescheck.model import Options
 
     write("deploy/compose.yaml", "services:\n  kes:\n    image: minio/kes:v0.22.3\n"
-                                 "    command: [server, --config, /etc/kes/config.yaml, --auth=off]\n")
+                                 "    command: [server, --config, /etc/kes/config.yaml, --auth=off]\n"
+                                 "    volumes: ['kes-keys:/var/kes']\n")
     write("deploy/config.yaml", "address: 0.0.0.0:7373\nroot: disabled\ntls: {key: /k, cert: /c}\n"
                                 "keys: {fs: {path: /var/kes}}\n")
     result = lint([tmp_path / "deploy"], Options(kes_version="0.22"))
@@ -632,10 +633,18 @@ def test_a_suppression_comment_beside_the_workload_of_a_manifest_with_a_config(w
     assert mlock.suppressed_by is not None
 
 
+def test_an_old_config_keeps_its_fs_keystore_under_keys(write):
+    write("config.yaml", "root: disabled\ntls: {key: /k, cert: /c}\nkeys: {fs: {path: /keys}}\n")
+    path = write("compose.yaml", "services:\n  kes:\n    image: minio/kes:v0.13.0\n"
+                                 "    command: server --config /etc/kes/c.yaml\n")
+    [found] = [f.message for f in lint([path.parent]).findings if f.code == "SYS013"]
+    assert found.startswith("`keys.fs.path` /keys is on no volume of the Compose service 'kes'")
+
+
 @pytest.mark.parametrize("service, problem", [
     ("", "is on no volume of the Compose service 'kes': it is in the container's own file system, which Compose "
          "discards whenever it recreates the container"),
-    ("read_only: true\n", "whose file system is read-only (`read_only: true`): KES cannot store a key there"),
+    ("read_only: true\n", "whose own file system is read-only (`read_only: true`): KES cannot store a key there"),
     ("tmpfs: /var/lib/kes\n", "is on the `tmpfs` volume mounted at '/var/lib/kes' (line 5 of"),
     ("volumes: [{type: volume, source: keys, target: /var/lib/kes/keys, read_only: true}]\n",
      "is on the read-only volume mounted at '/var/lib/kes/keys'"),

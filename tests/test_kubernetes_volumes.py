@@ -421,7 +421,9 @@ FS_CONFIG = "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {f
      "volumeMounts: [{name: e, mountPath: /var/lib}, {name: k, mountPath: /var/lib/kes}]", None),
     ("volumes: [{name: k, persistentVolumeClaim: {claimName: c}}]",
      "volumeMounts: [{name: k, mountPath: /var/lib/kes, readOnly: false}]", None),
-], ids=["no-volume", "empty-dir", "secret", "deepest-mount-decides", "claim"])
+    ("", "securityContext: {readOnlyRootFilesystem: true}",
+     "whose own file system is read-only (`readOnlyRootFilesystem: true`): KES cannot store a key there"),
+], ids=["no-volume", "empty-dir", "secret", "deepest-mount-decides", "claim", "read-only-root"])
 def test_where_a_pod_keeps_the_fs_keystore(write, pod, container, problem):
     path = write("kes.yaml", kes_pod(FS_CONFIG, pod=pod, container=container))
     found = [f for f in lint([path]).findings if f.code == "SYS013"]

@@ -193,8 +193,9 @@ class KesContainer(KesLauncher):
     storage: list[VolumeMount] | None = None
     """Where the container can keep files beyond its own file system, whatever they hold: a Kubernetes container's
     `volumeMounts:`, a Compose service's `volumes:` and `tmpfs:`; None when not read."""
-    read_only_root: bool = False
-    """Compose's `read_only: true`: nothing can be written outside the volumes."""
+    read_only_root: str = ""
+    """What makes the container's own file system read-only, for messages (Compose's `read_only: true`, Kubernetes'
+    `readOnlyRootFilesystem: true`); empty when it is writable."""
     service_account_token: bool | None = None
     """Whether Kubernetes mounts the service account token into the container (None: its ServiceAccount decides, and
     it is not in the manifest)."""
@@ -1252,6 +1253,9 @@ class ContainerReader:
                                                                            namespace)
                     launcher.mounted_values, launcher.volume_mounts = mounted, volume_mounts
                     launcher.storage = volume_mounts
+                    security = self.entries(self.entries(item).get("securityContext", (None, None))[1])
+                    if self._scalar_is(security.get("readOnlyRootFilesystem", (None, None))[1], "true"):
+                        launcher.read_only_root = "`readOnlyRootFilesystem: true`"
                     launcher.service_account_token, launcher.token_turned_off = self.service_account_token(current,
                                                                                                          namespace)
                     launcher.probes = self.http_probes(self.entries(item))
@@ -1322,8 +1326,8 @@ class ContainerReader:
                 if launcher is not None:
                     launcher.mounts = mounts
                     launcher.storage = self.compose_storage(self.entries(service))
-                    launcher.read_only_root = self._scalar_is(self.entries(service).get("read_only", (None, None))[1],
-                                                              "true")
+                    if self._scalar_is(self.entries(service).get("read_only", (None, None))[1], "true"):
+                        launcher.read_only_root = "`read_only: true`"
                     launcher.environment = self.compose_kes_environment(self.entries(service), label)
                     found.append(launcher)
                 else:

@@ -441,13 +441,15 @@ def _fs_keystore(container: str, pod: str, fails: bool, note: str) -> Example:
 
 @rule("SYS013", "fs-keystore-not-persistent", Severity.ERROR,
       "A container keeps KES's `fs` keystore where keys do not last",
-      rationale="""The `fs` keystore keeps each key as a file under `keystore.fs.path`; a key that is gone cannot
+      rationale="""The `fs` keystore keeps each key as a file under `keystore.fs.path` (`keys.fs.path` up to KES
+      0.17); a key that is gone cannot
       decrypt what MinIO encrypted with it. In a container, a path on no volume is in the container's own file
       system, which Kubernetes discards whenever it restarts or replaces the container and Compose whenever it
       recreates it (`docker compose up` after a change of image or settings); an `emptyDir:` volume is deleted with
       the pod, a `tmpfs` mount when the container stops: the keys go with them. On a read-only volume (a Secret,
-      ConfigMap, projected or downward API volume, `readOnly: true`, Compose's `:ro` or `read_only:`) KES cannot
-      store a key at all. A persistent volume claim, a host path, a named volume, a bind mount or another writable
+      ConfigMap, projected or downward API volume, `readOnly: true`, Compose's `:ro` or `read_only:`), or on no
+      volume of a container whose own file system is read-only (Kubernetes' `readOnlyRootFilesystem: true`,
+      Compose's `read_only: true`), KES cannot store a key at all. A persistent volume claim, a host path, a named volume, a bind mount or another writable
       volume keeps them.""",
       fix="""Mount a persistent volume at `keystore.fs.path` (a `persistentVolumeClaim:`, e.g. from a StatefulSet's
       `volumeClaimTemplates:`; a named volume or bind mount in Compose), or better, use a real KMS keystore
@@ -469,7 +471,8 @@ def _fs_keystore(container: str, pod: str, fails: bool, note: str) -> Example:
                           _FS_CONFIG)))
 def fs_keystore_not_persistent(deployment):
     config = deployment.kes
-    node = config.scalar("keystore.fs.path") if config is not None else None
+    node = next((found for dotted in ("keystore.fs.path", "keys.fs.path")  # `keys` up to v0.17 (G0)
+                 if config is not None and (found := config.scalar(dotted)) is not None), None)
     path = kes_value(deployment, node)
     if path is None or not posixpath.isabs(path) or "$" in path:
         return
@@ -479,8 +482,8 @@ def fs_keystore_not_persistent(deployment):
         runtime = "Kubernetes" if container.volume_mounts is not None else "Compose"
         volume = container.volume_at(path)
         if volume is None and container.read_only_root:
-            problem = (f"is on no volume of {container.label}, whose file system is read-only (`read_only: true`): "
-                       "KES cannot store a key there, so creating MinIO's keys fails")
+            problem = (f"is on no volume of {container.label}, whose own file system is read-only "
+                       f"({container.read_only_root}): KES cannot store a key there, so creating MinIO's keys fails")
         elif volume is None:
             problem = (f"is on no volume of {container.label}: it is in the container's own file system, which "
                        f"{runtime} discards whenever it {_RECREATES[runtime]}, and every key with it{_LOST}")
@@ -494,7 +497,7 @@ def fs_keystore_not_persistent(deployment):
         else:
             continue
         yield Finding(Location(config.source.path, node.line, node.column, node.end_line, node.end_column),
-                      f"`keystore.fs.path` {path} {problem}", anchor=node.path,
+                      f"`{node.path}` {path} {problem}", anchor=node.path,
                       related=(Location(container.source.path, container.command.line, container.command.column),))
 
 
