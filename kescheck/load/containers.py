@@ -1295,7 +1295,7 @@ class ContainerReader:
                                              self.positions(key_name_key.start_mark), key_name, 0), True))
         else:
             operator_set.append((self._entry("MINIO_KMS_KES_KEY_NAME", "", (line, column), None, 0), False))
-        env_key, minio_env = spec.get("env", (None, None))
+        minio_env = spec.get("env", (None, None))[1]
         self._mark_environment(minio_env)
         self._add_minio(MinioEnvironment(self.source, f"the MinIO pods of {label}", (line, column),
                                          operator_set + self._kubernetes_environment(minio_env), [],
