@@ -930,7 +930,7 @@ class ContainerReader:
         from ruamel.yaml.error import YAMLError
 
         from .source import InputError, decode, read_bytes
-        from .yamldoc import _Positions, without_anchor_warnings
+        from .yamldoc import MAX_FLOW_DEPTH, _flow_depth, _Positions, without_anchor_warnings
 
         if self.source.path == Path("<stdin>"):
             return {}
@@ -945,18 +945,20 @@ class ContainerReader:
         for path in paths[:_NEIGHBOURS_READ]:
             try:
                 data = read_bytes(path)
-                budget -= len(data)
-                if budget < 0:  # a directory of huge YAML files is no deployment's: parsing them could take minutes
-                    break
                 source = decode(path, data)
                 kustomization = path.name in KUSTOMIZATION_FILES
                 if not kustomization and not may_hold_config_objects(source.text):
                     continue
-                with without_anchor_warnings():
-                    documents = list(YAML(typ="safe", pure=True).compose_all(source.text))
+                budget -= len(data)
+                if budget < 0:  # composing YAML costs ~1 s per 3 MB: a directory of huge files is no deployment's
+                    break
+                if _flow_depth(source.text) > MAX_FLOW_DEPTH:  # as for any YAML kescheck composes
+                    continue
+                with without_anchor_warnings():  # C parser when installed: these positions are never shown
+                    documents = list(YAML(typ="safe", pure=False).compose_all(source.text))
                     if kustomization:  # what its generators make stands in for the file
                         source = SourceFile(path, ContainerReader(source, _Positions(source.text)).generated(documents))
-                        documents = list(YAML(typ="safe", pure=True).compose_all(source.text))
+                        documents = list(YAML(typ="safe", pure=False).compose_all(source.text))
             except (InputError, OSError, YAMLError, ValueError, TypeError, RecursionError):
                 continue
             reader = ContainerReader(source, _Positions(source.text))
@@ -1416,8 +1418,8 @@ _CONFIG_OBJECT_LINE = re.compile(r"^kind[ \t]*:[ \t]*['\"]?(?:ConfigMap|Secret|S
 """A top-level `kind:` of one of `_CONFIG_OBJECT_KINDS`: a file of the directory without one is not composed."""
 _NEIGHBOURS_READ = 200
 """YAML files of a manifest's directory read for the objects it names (a directory of thousands is no deployment)."""
-_NEIGHBOUR_BYTES = 16 * 1024 * 1024
-"""And at most this much of them."""
+_NEIGHBOUR_BYTES = 4 * 1024 * 1024
+"""And at most this much of them composed (those that may hold such objects)."""
 
 
 def may_hold_config_objects(text: str) -> bool:
