@@ -105,3 +105,29 @@ def test_a_tenant_whose_config_is_not_among_the_inputs_says_so(write):
     assert "`kesSecret` names Secret 'kes-configuration'" in note.message and note.location.line == 7
     assert not [f for f in lint([write("tenant.yaml", SECRET.format(config=CONFIG) + "---\n" + tenant(ENV))]).findings
                 if f.code == "SYS006"]
+
+
+def test_the_policy_naming_the_operators_identity_is_minios(write):
+    """The operator sets MINIO_KES_IDENTITY to the identity of MinIO's client certificate: the policy that names
+    `${MINIO_KES_IDENTITY}` is MinIO's, and must allow what MinIO does with the key `keyName` names."""
+    other_key = CONFIG.replace("my-minio-key", "other-key")
+    result, codes = findings(write, ("tenant.yaml", SECRET.format(config=other_key) + "---\n"
+                                     + tenant(ENV + "\nkeyName: my-minio-key")))
+    denied = [f for f in result.findings if f.code == "POL021"]
+    assert denied and all("MinIO's policy `minio`" in f.message and "key `my-minio-key`" in f.message for f in denied)
+    assert denied[0].related[0].line == 26  # at `keyName`
+    _, codes = findings(write, ("ok/tenant.yaml", SECRET.format(config=CONFIG) + "---\n"
+                                + tenant(ENV + "\nkeyName: my-minio-key")))
+    assert not codes & {"POL020", "POL021", "POL025"}
+    # With MINIO_KES_IDENTITY set in spec.kes.env, the operator sets nothing: which identity MinIO has is not known
+    _, codes = findings(write, ("own/tenant.yaml", SECRET.format(config=other_key) + "---\n"
+                                + tenant(ENV + "\n  - {name: MINIO_KES_IDENTITY, value: abc}\nkeyName: my-minio-key")))
+    assert "POL021" not in codes
+
+
+def test_minio_as_the_admin_has_no_policy_to_check(write):
+    as_admin = CONFIG.replace("admin: {identity: disabled}", "admin: {identity: '${MINIO_KES_IDENTITY}'}").replace(
+        "my-minio-key", "other-key")
+    _, codes = findings(write, ("tenant.yaml", SECRET.format(config=as_admin) + "---\n"
+                                + tenant(ENV + "\nkeyName: my-minio-key")))
+    assert "KES102" in codes and "POL021" not in codes  # KES refuses the config; no policy of MinIO's to judge

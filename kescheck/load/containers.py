@@ -290,8 +290,12 @@ class MinioEnvironment(EnvFile):
     def __init__(self, source: SourceFile, label: str, position: tuple[int, int] | None,
                  assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False,
                  declared_in: SourceFile | None = None, open_ended: str | None = None,
-                 mounted_values: list[MountedValue] | None = None) -> None:
+                 mounted_values: list[MountedValue] | None = None, identity_variable: str | None = None) -> None:
         self.source = source
+        self.identity_variable = identity_variable
+        """The variable of KES's environment that holds this MinIO's identity, when something other than kescheck
+        computes it from MinIO's credential: the MinIO Operator sets MINIO_KES_IDENTITY to the identity of the
+        client certificate it gives a Tenant's MinIO pods (unless `spec.kes.env` sets the variable itself)."""
         self.mounted_values = mounted_values or []
         """The Secret and ConfigMap values of the manifest that Kubernetes volumes mount into MinIO's container."""
         self.open_ended = open_ended
@@ -1286,7 +1290,8 @@ class ContainerReader:
         env_node = kes.get("env", (None, None))[1]
         self._mark_environment(env_node)
         values: dict[str, str | None] = dict.fromkeys((*_RUNTIME_VARIABLES, OPERATOR_IDENTITY))
-        values.update(_values(self._kubernetes_environment(env_node)))
+        written_env = _values(self._kubernetes_environment(env_node))
+        values.update(written_env)
         written = f"`spec.kes.env` of {label} in {self.source.path}, and " if env_node is not None else ""
         launcher.environment = ContainerEnvironment(values, f"{written}the {OPERATOR_IDENTITY} the MinIO Operator "
                                                             f"sets for {label}", service_links=True)
@@ -1302,7 +1307,8 @@ class ContainerReader:
         self._add_minio(MinioEnvironment(self.source, f"the MinIO pods of {label}", (line, column),
                                          operator_set + self._kubernetes_environment(minio_env), [],
                                          open_ended=f"the MinIO Operator (the `config.env` of the Secret that "
-                                                    f"`spec.configuration` of {label} names, among others)"))
+                                                    f"`spec.configuration` of {label} names, among others)",
+                                         identity_variable=None if OPERATOR_IDENTITY in written_env else OPERATOR_IDENTITY))
         return launcher
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:

@@ -100,6 +100,12 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
         env_map = _kes_env(deployment)
         for env in deployment.envs:
             key_entry = env.get("MINIO_KMS_KES_KEY_NAME")
+            variable = getattr(env, "identity_variable", None)
+            if variable is not None:  # the identity is `${variable}` in KES's environment, whatever its value
+                operator_view = _view_by_variable(deployment, found, env, key_entry, variable)
+                if operator_view is not None:
+                    views.append(operator_view)
+                continue
             credential = env.get("MINIO_KMS_KES_API_KEY") or env.get("MINIO_KMS_KES_CERT_FILE")
             if key_entry is None or not key_entry.value or credential is None or not credential.value:
                 continue  # not a MinIO that talks to KES, or one the env rules already reject
@@ -125,6 +131,19 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
         return views, skipped
 
     return deployment.memo("minio-policy-views", compute)
+
+
+def _view_by_variable(deployment, found: list, env, key_entry, variable: str) -> MinioView | None:
+    """MinIO whose identity is whatever `${variable}` holds in KES's environment: the policy that names `${variable}`
+    is MinIO's (none when MinIO is the admin that way, when no or several policies name it, or without a key)."""
+    admin = deployment.kes.scalar("admin.identity") or deployment.kes.scalar("root")
+    if key_entry is None or not key_entry.value or admin is not None and env_reference(admin) == variable:
+        return None
+    bound = [policy for policy in found if any(env_reference(node) == variable for node in policy.identities)]
+    if len(bound) != 1:
+        return None
+    identity = MinioIdentity(f"${{{variable}}}", "variable", env, key_entry, f"the identity in {variable}")
+    return MinioView(identity, bound[0], key_entry.value, key_entry, deployment.kes.generation)
 
 
 def _at_policy(deployment, view: MinioView, message: str, fix: str | None, suffix: str) -> Finding:
