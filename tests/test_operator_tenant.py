@@ -131,3 +131,14 @@ def test_minio_as_the_admin_has_no_policy_to_check(write):
     _, codes = findings(write, ("tenant.yaml", SECRET.format(config=as_admin) + "---\n"
                                 + tenant(ENV + "\nkeyName: my-minio-key")))
     assert "KES102" in codes and "POL021" not in codes  # KES refuses the config; no policy of MinIO's to judge
+
+
+def test_an_identity_written_for_the_operators_certificate(write):
+    by_hand = ENV + "\n  - {name: MINIO_KES_IDENTITY, value: abc}"
+    result, codes = findings(write, ("tenant.yaml", SECRET.format(config=CONFIG) + "---\n" + tenant(by_hand)))
+    [overridden] = [f for f in result.findings if f.code == "SYS014"]
+    assert (overridden.location.line, overridden.location.column) == (26, 16)  # the name in the item
+    assert "the MinIO Operator does not set it" in overridden.message
+    _, codes = findings(write, ("own/tenant.yaml", SECRET.format(config=CONFIG) + "---\n"
+                                + tenant(by_hand + "\nclientCertSecret: {name: minio-client}")))
+    assert "SYS014" not in codes

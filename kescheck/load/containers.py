@@ -96,6 +96,18 @@ class VolumeMount:
 
 
 @dataclass(frozen=True)
+class OperatorKes:
+    """What a MinIO Operator Tenant's `spec.kes` says beyond a container's settings."""
+
+    config_secret: Word | None
+    """The name of the Secret that `kesSecret` says holds the KES config."""
+    identity_set: Word | None
+    """The name of a MINIO_KES_IDENTITY item of `spec.kes.env`: the operator then does not set the variable."""
+    client_certificate: bool
+    """`clientCertSecret` names MinIO's client certificate; without it the operator makes one."""
+
+
+@dataclass(frozen=True)
 class HttpProbe:
     """An `httpGet:` liveness, readiness or startup probe of a Kubernetes container: kubelet's plain request, without
     a client certificate (and, with `scheme: HTTPS`, without verifying the server's)."""
@@ -203,8 +215,8 @@ class KesContainer(KesLauncher):
     """What turns the token off, for messages (`` `automountServiceAccountToken: false` at line 12``)."""
     probes: list[HttpProbe] = field(default_factory=list)
     """A Kubernetes container's `httpGet:` probes."""
-    config_secret: Word | None = None
-    """For the KES of a MinIO Operator Tenant: the name of the Secret that `spec.kes.kesSecret` says holds its config."""
+    tenant: "OperatorKes | None" = None
+    """What a MinIO Operator Tenant says of the KES the operator runs for it; None for any other container."""
     environment: ContainerEnvironment | None = None
     """What the container starts KES with; None when it is not read."""
 
@@ -1285,13 +1297,18 @@ class ContainerReader:
         launcher = KesContainer(self.source, label=f"the KES StatefulSet the MinIO Operator makes for {label}",
                                 image=self._image(kes.get("image", (None, None))[1]))
         launcher.command = ServerCommand(line, column, Word("kes", line, column, line, column + 3), (), ())
-        secret_name = self.entries(kes.get("kesSecret", (None, None))[1]).get("name", (None, None))[1]
-        launcher.config_secret = self._word(secret_name) if isinstance(secret_name, self.scalar_node) else None
         env_node = kes.get("env", (None, None))[1]
         self._mark_environment(env_node)
         values: dict[str, str | None] = dict.fromkeys((*_RUNTIME_VARIABLES, OPERATOR_IDENTITY))
-        written_env = _values(self._kubernetes_environment(env_node))
-        values.update(written_env)
+        env_items = self._kubernetes_environment(env_node)
+        values.update(_values(env_items))
+        identity_set = next((Word(entry.name, entry.line, entry.name_column, entry.line,
+                                  entry.name_column + len(entry.name))
+                             for entry, _ in env_items if entry.name == OPERATOR_IDENTITY), None)
+        secret_name = self.entries(kes.get("kesSecret", (None, None))[1]).get("name", (None, None))[1]
+        client_secret = self.entries(kes.get("clientCertSecret", (None, None))[1]).get("name", (None, None))[1]
+        launcher.tenant = OperatorKes(self._word(secret_name) if isinstance(secret_name, self.scalar_node) else None,
+                                      identity_set, isinstance(client_secret, self.scalar_node))
         written = f"`spec.kes.env` of {label} in {self.source.path}, and " if env_node is not None else ""
         launcher.environment = ContainerEnvironment(values, f"{written}the {OPERATOR_IDENTITY} the MinIO Operator "
                                                             f"sets for {label}", service_links=True)
@@ -1308,7 +1325,7 @@ class ContainerReader:
                                          operator_set + self._kubernetes_environment(minio_env), [],
                                          open_ended=f"the MinIO Operator (the `config.env` of the Secret that "
                                                     f"`spec.configuration` of {label} names, among others)",
-                                         identity_variable=None if OPERATOR_IDENTITY in written_env else OPERATOR_IDENTITY))
+                                         identity_variable=None if identity_set else OPERATOR_IDENTITY))
         return launcher
 
     def _add_minio(self, environment: MinioEnvironment | None) -> None:

@@ -507,6 +507,46 @@ _GONE_WITH = {"emptyDir": "which Kubernetes deletes with the pod", "tmpfs": "whi
                                                                             "container stops"}
 
 
+_IDENTITY_BY_HAND = "env: [{name: MINIO_KES_IDENTITY, value: 9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b}]"
+
+
+def _tenant(kes: str, fails: bool, note: str) -> Example:
+    """A MinIO Operator Tenant whose `spec.kes` section holds `kes` (YAML lines), beside a config naming
+    `${MINIO_KES_IDENTITY}` in its policy."""
+    tenant = ("apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata: {name: tenant}\nspec:\n  kes:\n"
+              "    kesSecret: {name: kes-configuration}\n" + "".join(f"    {line}\n" for line in kes.splitlines()))
+    config = (_CONFIG_G2 + "policy:\n  minio:\n    allow: [/v1/key/generate/minio-*, /v1/key/decrypt/minio-*]\n"
+              "    identities: ['${MINIO_KES_IDENTITY}']\n")
+    return Example((("tenant.yaml", tenant), ("config.yaml", config)), fails, note)
+
+
+@rule("SYS014", "operator-identity-overridden", Severity.WARNING,
+      "A Tenant sets MINIO_KES_IDENTITY for KES itself, so the operator does not",
+      rationale="""The MinIO Operator gives a Tenant's MinIO pods a client certificate (its own, or the one
+      `spec.kes.clientCertSecret` names) and sets MINIO_KES_IDENTITY in KES's environment to that certificate's
+      identity, so a policy naming `${MINIO_KES_IDENTITY}` is MinIO's. It does so only when `spec.kes.env` does not
+      set the variable: a value written there stays when the operator makes MinIO a new certificate (an upgrade, a
+      renewal), and KES then answers MinIO's key requests with `not authorized`. Without `clientCertSecret`, the
+      certificate is one the operator makes, so no value written beforehand can be sure to match it
+      (minio/operator#639: an upgrade left a stale identity).""",
+      fix="""Remove MINIO_KES_IDENTITY from `spec.kes.env` and let the operator set it, or give MinIO a certificate of
+      your own with `spec.kes.clientCertSecret` and keep the value its identity (`kes identity of CERT`).""",
+      examples=(_tenant(_IDENTITY_BY_HAND, True, "set by hand, for a certificate the operator makes"),
+                _tenant("", False, "the operator sets it"),
+                _tenant("clientCertSecret: {name: minio-kes-client}\n" + _IDENTITY_BY_HAND, False,
+                        "the identity of a certificate of one's own")))
+def operator_identity_overridden(deployment):
+    for container in deployment.containers:
+        tenant = container.tenant
+        if tenant is not None and tenant.identity_set is not None and not tenant.client_certificate:
+            yield _at_word(container, tenant.identity_set,
+                           f"`spec.kes.env` sets MINIO_KES_IDENTITY, so the MinIO Operator does not set it to the "
+                           f"identity of the client certificate it makes for MinIO ({container.label}): when that "
+                           "certificate is new (an upgrade, a renewal), a policy naming `${MINIO_KES_IDENTITY}` no "
+                           "longer names MinIO, and KES refuses its key requests",
+                           anchor="spec.kes.env:MINIO_KES_IDENTITY")
+
+
 def _missing_files(deployment):
     """(launcher, the word naming the file, its path here, what it is) for a container's `--config` that a mount
     brings from this host, the unit's `--config` and each `EnvironmentFile=` written without `-`, when the file does
@@ -592,9 +632,10 @@ def _pod_config_not_found(deployment):
     if deployment.kes is not None:
         return
     for container in deployment.containers:
-        if container.config_secret is not None:
-            yield _at_word(container, container.config_secret,
-                           f"`kesSecret` names Secret '{container.config_secret.text}', which holds the KES config of "
+        secret = container.tenant.config_secret if container.tenant is not None else None
+        if secret is not None:
+            yield _at_word(container, secret,
+                           f"`kesSecret` names Secret '{secret.text}', which holds the KES config of "
                            f"{container.label}, but no file among the inputs holds that Secret's KES config, so "
                            "kescheck could not check it", anchor="kesSecret")
         elif container.volume_mounts is not None and container.config is not None:
