@@ -313,7 +313,9 @@ COMPOSE_LINES = ["services:", "  minio:", "    image: minio/minio", "  kes:", " 
                  "    env_file: [minio.env, {path: other.env, required: false}]", "    env_file: {path: minio.env}",
                  "    env_file: ${DIR}/minio.env", "    environment:", "      MINIO_KMS_KES_KEY_NAME: ${KEY}",
                  "      - MINIO_KMS_KES_API_KEY=kes:v1:x", "      KES_ADMIN:", "    volumes: [./certs:/certs]",
-                 "    <<: *x", "x: &x {env_file: minio.env}", "  [", ""]
+                 "    <<: *x", "x: &x {env_file: minio.env}", "  [", "", "    read_only: true", "    tmpfs: [/var/kes, 3]",
+                 "    tmpfs: /keys:size=1m", "    volumes: [keys:/var/kes:ro, {type: tmpfs, target: /k}, {target: 7}]",
+                 "    volumes: [{type: volume, source: k, target: /var/lib/kes, read_only: yes}, /anon]"]
 ENV_FILE_LINES = ["MINIO_KMS_KES_ENDPOINT=https://kes:7373", "MINIO_KMS_KES_CERT_FILE=/certs/minio.crt",
                   "export MINIO_KMS_KES_KEY_NAME='minio key'", 'MINIO_KMS_KES_CAPATH="/certs/${CA}"', "KES_ADMIN",
                   "MINIO_ROOT_PASSWORD=s3cr3t # c", 'X="open', "A B=c", "# comment", ""]
