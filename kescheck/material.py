@@ -249,7 +249,7 @@ def _env_reference(deployment: Deployment, env: EnvFile, role: Role, name: str) 
     if entry is None or not entry.value:
         return None
     return Reference(role, entry.value, deployment.resolve(entry.value, env.source), env.source, name,
-                     env=env, entry=entry, mounted=deployment.mounted_value(entry.value, env.source))
+                     env=env, entry=entry, mounted=deployment.mounted_value(entry.value, env.source, role.is_ca))
 
 
 def server_option(opts: str, names: tuple[str, ...]) -> str | None:

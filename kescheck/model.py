@@ -132,11 +132,12 @@ class Deployment:
             return path
         return (self.base_dir or origin.path.parent) / path
 
-    def mounted_value(self, path_text: str, origin: SourceFile) -> MountedValue | None:
+    def mounted_value(self, path_text: str, origin: SourceFile, directory: bool = False) -> MountedValue | None:
         """The Secret or ConfigMap value of a Kubernetes manifest that a volume mounts where the process that reads
-        `path_text` (written in `origin`) opens it."""
+        `path_text` (written in `origin`) opens it; with `directory`, also the certificates volumes put in a directory
+        there (see `containers.mounted_value`)."""
         for mounter in self._mounters(origin):
-            found = mounted_value(getattr(mounter, "mounted_values", []), path_text)
+            found = mounted_value(getattr(mounter, "mounted_values", []), path_text, directory)
             if found is not None:
                 return found
         return None

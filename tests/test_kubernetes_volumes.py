@@ -442,3 +442,19 @@ def test_kustomize_generators_read_nothing_outside_their_directory(write, tmp_pa
         write("base/kustomization.yaml", f"secretGenerator:\n  - name: kes-tls\n    files: [tls.key={source}]\n")
         missing = [f.message for f in lint([tmp_path / "base/kes.yaml"]).findings if f.code == "CRT001"]
         assert any(message.startswith("tls.key") for message in missing), source
+
+
+def test_a_ca_directory_that_a_volume_fills(write):
+    """MINIO_KMS_KES_CAPATH may name a directory: the certificates of the files a volume puts there are MinIO's CAs
+    (here the Secret's private key lies beside its certificate, as a `kubernetes.io/tls` Secret holds both)."""
+    expired = issue("kes", issuer=CA, dns=("kes.minio.svc.cluster.local",), eku=("server",), days=10,
+                    not_before_days=-20)
+    text = manifest(identity_of_certificate(MINIO_CERT.certificate), kes_cert=expired).replace(
+        "{name: MINIO_KMS_KES_CAPATH, value: /etc/kes/tls/tls.crt}", "{name: MINIO_KMS_KES_CAPATH, value: /etc/kes/tls}"
+    ).replace("{name: kes-ca, secret: {secretName: kes-tls, items: [{key: tls.crt, path: tls.crt}]}}",
+              "{name: kes-ca, secret: {secretName: kes-tls}}")
+    result = lint([write("kes.yaml", text)])
+    expiries = [f.message for f in result.findings if f.code == "CRT010"]
+    assert any(m.startswith("the CA MinIO verifies KES against (MINIO_KMS_KES_CAPATH) '/etc/kes/tls' (key 'tls.crt'")
+               for m in expiries), expiries
+    assert not [f for f in result.findings if f.code == "CRT001" and "MINIO_KMS_KES_CAPATH" in f.message]

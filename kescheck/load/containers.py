@@ -146,12 +146,21 @@ _TOKEN_VOLUME_UNKNOWN = VolumeMount(SERVICE_ACCOUNT_DIRECTORY, frozenset(), Fals
 """The same, where the ServiceAccount that decides whether it is added is not in the manifest."""
 
 
-def mounted_value(values: list[MountedValue], container_path: str) -> MountedValue | None:
-    """The Secret or ConfigMap value a container opens at the absolute `container_path`, when a volume mounts one."""
+def mounted_value(values: list[MountedValue], container_path: str, directory: bool = False) -> MountedValue | None:
+    """The Secret or ConfigMap value a container opens at the absolute `container_path`, when a volume mounts one.
+    With `directory` (a CA setting, which may name a directory: MinIO's CAPATH), a directory that volumes fill with
+    such values is their certificates together."""
     if not values or not posixpath.isabs(container_path) or "$" in container_path:
         return None
     wanted = posixpath.normpath(container_path)
-    return next((value for value in values if value.target == wanted), None)
+    found = next((value for value in values if value.target == wanted), None)
+    if found is not None or not directory:
+        return found
+    inside = [value for value in values if posixpath.dirname(value.target) == wanted]
+    if not inside:
+        return None
+    return MountedValue(wanted, b"\n".join(value.data for value in inside),
+                        " and ".join(value.origin for value in inside))
 
 
 _RUNTIME_VARIABLES = ("PATH", "HOSTNAME", "HOME")
@@ -1046,7 +1055,8 @@ class ContainerReader:
                 if not equals:
                     return None
                 values[key.strip()] = value.encode()
-            env_files = self._strings(spec.get("envs", (None, None))[1]) + self._strings(spec.get("env", (None, None))[1])
+            env_files = [*self._strings(spec.get("envs", (None, None))[1]),
+                         *self._strings(spec.get("env", (None, None))[1])]
             for file_name in env_files:
                 for line in read_bytes(below(file_name)).decode("utf-8").splitlines():
                     if line.strip() and not line.lstrip().startswith("#"):
