@@ -288,16 +288,26 @@ def minio_opts(env: EnvFile) -> str | None:
 
 def _certs_cas(deployment: Deployment, env: EnvFile) -> Reference | None:
     """MinIO verifies KES against `<certs-dir>/CAs` (and the system roots) when MINIO_KMS_KES_CAPATH is not
-    set at all; set but empty, it uses the system roots alone."""
-    opts = env.get(OPTS)
-    if env.defined(CAPATH) or opts is None:
+    set at all; set but empty, it uses the system roots alone. The certs directory is `--certs-dir` (`-S`) of
+    MINIO_OPTS, or of a container's command line."""
+    if env.defined(CAPATH):
         return None
-    certs_dir = certs_dir_option(minio_opts(env))
+    words = getattr(env, "command_words", None)
+    opts = env.get(OPTS)
+    if words:
+        certs_dir = certs_dir_option(" ".join(word.text for word in words))
+        at = next((word for word in words if certs_dir is not None and word.text.endswith(certs_dir)), words[0])
+        entry = EnvEntry("--certs-dir", certs_dir or "", at.line, at.column, at.column, at.end_column, at.text)
+        setting = f"--certs-dir of {env.label}"
+    elif opts is not None:
+        certs_dir, entry, setting = certs_dir_option(minio_opts(env)), opts, f"--certs-dir in {OPTS}"
+    else:
+        return None
     if certs_dir is None:
         return None
     text = certs_dir.rstrip("/") + "/CAs"
-    return Reference(Role.MINIO_CERTS_CAS, text, deployment.resolve(text, env.source), env.source,
-                     f"--certs-dir in {OPTS}", env=env, entry=opts)
+    return Reference(Role.MINIO_CERTS_CAS, text, deployment.resolve(text, env.source), env.source, setting, env=env,
+                     entry=entry, mounted=deployment.mounted_value(text, env.source, directory=True))
 
 
 _KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")

@@ -458,3 +458,26 @@ def test_a_ca_directory_that_a_volume_fills(write):
     assert any(m.startswith("the CA MinIO verifies KES against (MINIO_KMS_KES_CAPATH) '/etc/kes/tls' (key 'tls.crt'")
                for m in expiries), expiries
     assert not [f for f in result.findings if f.code == "CRT001" and "MINIO_KMS_KES_CAPATH" in f.message]
+
+
+SELF_SIGNED_KES = issue("kes", dns=("kes.minio.svc.cluster.local",), eku=("server",))
+
+
+@pytest.mark.parametrize("args, ca_volume, trusted", [
+    ("[server, --certs-dir, /tmp/certs, /data]", "{name: kes-ca, secret: {secretName: kes-tls}}", True),
+    ("[server, '-S=/tmp/certs', /data]", "{name: kes-ca, secret: {secretName: kes-tls}}", True),
+    ("[server, /data]", "{name: kes-ca, secret: {secretName: kes-tls}}", False),  # the default certs dir: unknown
+    ("[server, --certs-dir, /tmp/certs, /data]", "{name: kes-ca, secret: {secretName: minio-kes-client}}", False),
+], ids=["certs-dir", "short-flag", "no-certs-dir", "other-certificates"])
+def test_a_containers_certs_dir_holds_the_cas_without_capath(write, args, ca_volume, trusted):
+    """Without MINIO_KMS_KES_CAPATH, MinIO trusts `<certs-dir>/CAs`: a volume mounted there is read."""
+    text = manifest(identity_of_certificate(MINIO_CERT.certificate), kes_cert=SELF_SIGNED_KES).replace(
+        "            - {name: MINIO_KMS_KES_CAPATH, value: /etc/kes/tls/tls.crt}\n", "").replace(
+        "image: quay.io/minio/minio\n", f"image: quay.io/minio/minio\n          args: {args}\n").replace(
+        "{name: kes-ca, mountPath: /etc/kes/tls}", "{name: kes-ca, mountPath: /tmp/certs/CAs}").replace(
+        "{name: kes-ca, secret: {secretName: kes-tls, items: [{key: tls.crt, path: tls.crt}]}}", ca_volume)
+    found = [f.message for f in lint([write("kes.yaml", text)]).findings if f.code == "CRT024"]
+    assert (found == []) is trusted, found
+    if found and "--certs-dir" in args:
+        assert "'/tmp/certs/CAs' (key 'client.crt' of Secret 'minio-kes-client'" in found[0]
+        assert "(--certs-dir of container 'minio' of StatefulSet 'minio')" in found[0]

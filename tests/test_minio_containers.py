@@ -561,3 +561,25 @@ def test_a_changed_dot_env_named_alone_checks_its_compose_file(write, tmp_path):
     result = lint([dot_env], Options(by_content=True))
     assert [f.location.path for f in result.findings if f.code == "CRT021"] == [compose_file]
     assert dot_env not in [f.source.path for f in result.files]
+
+
+def test_a_compose_minio_certs_dir_holds_the_cas_without_capath(write, tmp_path):
+    """`minio server --certs-dir /certs` in the service's command, its CAs bind-mounted from here: MinIO trusts the
+    KES certificate copied there, so a self-signed one is no error (CRT024)."""
+    from certgen import issue
+
+    kes = issue("kes", dns=("kes",), eku=("server",))
+    write("certs/CAs/kes.crt", kes.cert_pem())
+    write("kes/server.crt", kes.cert_pem())
+    write("kes/server.key", kes.key_pem())
+    write("config.yaml", "admin: {identity: disabled}\ntls: {key: /kes/server.key, cert: /kes/server.crt}\n"
+                         "keystore: {fs: {path: /keys}}\n")
+    compose = ("services:\n  kes:\n    image: minio/kes\n    command: server --config /c.yaml\n"
+               "    volumes: ['./kes:/kes', 'keys:/keys']\n"
+               "  minio:\n    image: minio/minio\n    command: {command}\n    volumes: ['./certs:/certs']\n"
+               "    environment:\n      MINIO_KMS_KES_ENDPOINT: https://kes:7373\n      MINIO_KMS_KES_KEY_NAME: k\n"
+               "      MINIO_KMS_KES_API_KEY: kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n")
+    write("compose.yaml", compose.replace("{command}", "server --certs-dir /certs /data"))
+    assert "CRT024" not in {f.code for f in lint([tmp_path]).findings}
+    write("compose.yaml", compose.replace("{command}", "server /data"))
+    assert "CRT024" in {f.code for f in lint([tmp_path]).findings}

@@ -311,8 +311,12 @@ class MinioEnvironment(EnvFile):
     def __init__(self, source: SourceFile, label: str, position: tuple[int, int] | None,
                  assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False,
                  declared_in: SourceFile | None = None, open_ended: str | None = None,
-                 mounted_values: list[MountedValue] | None = None, identity_variable: str | None = None) -> None:
+                 mounted_values: list[MountedValue] | None = None, identity_variable: str | None = None,
+                 command_words: list[Word] | None = None) -> None:
         self.source = source
+        self.command_words = command_words or []
+        """The words of the container's command line as its Compose file or manifest writes it (`server --certs-dir
+        /certs /data`): they may name MinIO's certs directory."""
         self.identity_variable = identity_variable
         """The variable of KES's environment that holds this MinIO's identity, when something other than kescheck
         computes it from MinIO's credential: the MinIO Operator sets MINIO_KES_IDENTITY to the identity of the
@@ -668,6 +672,16 @@ class ContainerReader:
         launcher.command = ServerCommand(line, column, words[0], flags, arguments)
         return launcher
 
+    def _command_words(self, entries: dict, entrypoint_key: str, arguments_key: str, splits: bool) -> list[Word]:
+        """The words of a container's command line as written (`entrypoint_key`, then `arguments_key`); none of a
+        value that is not written as a list (or, where Compose splits it, a string)."""
+        words: list[Word] = []
+        for name in (entrypoint_key, arguments_key):
+            if name in entries:
+                key, value = entries[name]
+                words += self._words(key, value, [], splits) or []
+        return words
+
     def _runs_minio(self, entries: dict) -> bool:
         """A container or service of MinIO's image."""
         image = self._image(entries.get("image", (None, None))[1])
@@ -691,7 +705,8 @@ class ContainerReader:
         position = self.positions((key or from_key).start_mark)
         return MinioEnvironment(self.source, label, position, assignments, [],
                                 open_ended=_ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None,
-                                mounted_values=mounted)
+                                mounted_values=mounted, command_words=self._command_words(container, "command",
+                                                                                          "args", False))
 
     def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
         """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
@@ -722,7 +737,8 @@ class ContainerReader:
         return MinioEnvironment(source, label, position, assignments, mounts,
                                 compose_list=source is self.source and isinstance(node, self.sequence_node),
                                 declared_in=None if source is self.source else self.source,
-                                open_ended=_not_read_here(unread))
+                                open_ended=_not_read_here(unread),
+                                command_words=self._command_words(service, "entrypoint", "command", True))
 
     def _entry(self, name: str, value: str, name_at: tuple[int, int], value_node, value_offset: int) -> EnvEntry:
         """An entry whose value starts `value_offset` characters into the string scalar `value_node` (its name, for

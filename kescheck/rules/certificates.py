@@ -571,7 +571,7 @@ def _without_capath(deployment):
 def _certs_dir_words(side: MinioSide) -> str:
     if side.certs_cas is None:
         return "its certs/CAs directory (${HOME}/.minio/certs/CAs unless --certs-dir says otherwise)"
-    return f"{side.certs_cas.describe()} (--certs-dir in MINIO_OPTS)"
+    return f"{side.certs_cas.describe()} ({side.certs_cas.setting})"
 
 
 CERTS_DIR_OPTS = 'MINIO_OPTS="--certs-dir certs"\n'
