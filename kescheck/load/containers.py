@@ -687,11 +687,12 @@ class ContainerReader:
         image = self._image(entries.get("image", (None, None))[1])
         return image is not None and is_minio_image(image.text)
 
-    def kubernetes_minio_environment(self, container: dict, label: str, namespace: str,
-                                     mounted: list[MountedValue]) -> MinioEnvironment | None:
+    def kubernetes_minio_environment(self, container: dict, pod_spec: dict, label: str,
+                                     namespace: str) -> MinioEnvironment | None:
         """The environment of a Kubernetes container of MinIO's image when it sets a `MINIO_KMS_` variable: the keys of
         the ConfigMaps and Secrets its `envFrom:` names (set, at their `envFrom:` item, to values not judged here),
-        then its `env:`. An `envFrom:` source that is not in the manifest may set any variable (`open_ended`)."""
+        then its `env:`. An `envFrom:` source that is not in the manifest may set any variable (`open_ended`). The
+        Secret and ConfigMap values its volumes mount come with it."""
         if not self._runs_minio(container):
             return None
         from_key, from_node = container.get("envFrom", (None, None))
@@ -705,8 +706,8 @@ class ContainerReader:
         position = self.positions((key or from_key).start_mark)
         return MinioEnvironment(self.source, label, position, assignments, [],
                                 open_ended=_ENV_FROM_ELSEWHERE if _reads_elsewhere(sources) else None,
-                                mounted_values=mounted, command_words=self._command_words(container, "command",
-                                                                                          "args", False))
+                                mounted_values=self.volume_mounts(container, pod_spec, namespace)[1],
+                                command_words=self._command_words(container, "command", "args", False))
 
     def compose_minio_environment(self, service: dict, label: str, mounts: list[Mount]) -> MinioEnvironment | None:
         """The environment of a MinIO service that holds KMS settings: its `env_file:` files in order, then
@@ -1031,10 +1032,12 @@ class ContainerReader:
                 values = self._generator_values(spec)
                 if values is None:
                     continue
-                texts = {key: value.decode("utf-8") for key, value in values.items() if _is_text(value)}
-                binary = {key: base64.b64encode(value).decode() for key, value in values.items() if key not in texts}
-                body = ({"data": {key: base64.b64encode(value).decode() for key, value in values.items()}}
-                        if kind == "Secret" else {"data": texts, "binaryData": binary} if binary else {"data": texts})
+                if kind == "Secret":
+                    body = {"data": {key: base64.b64encode(value).decode() for key, value in values.items()}}
+                else:  # a ConfigMap keeps text in `data`, the rest base64-encoded in `binaryData`
+                    texts = {key: value.decode("utf-8") for key, value in values.items() if _is_text(value)}
+                    binary = {key: base64.b64encode(value).decode() for key, value in values.items() if key not in texts}
+                    body = {"data": texts, **({"binaryData": binary} if binary else {})}
                 metadata = {"name": str(name.value)}
                 if isinstance(namespace, self.scalar_node):
                     metadata["namespace"] = str(namespace.value)
@@ -1285,27 +1288,26 @@ class ContainerReader:
             if not isinstance(containers, self.sequence_node):
                 continue
             for item in containers.value:
-                name = self.entries(item).get("name", (None, None))[1]
+                container = self.entries(item)
+                name = container.get("name", (None, None))[1]
                 label = f"container{' ' + repr(str(name.value)) if isinstance(name, self.scalar_node) else ''} of " \
                         f"{owner_label}"
                 launcher = self.container(item, label, "command", "args", "env", False)
                 if field_name != "containers":
                     continue
-                volume_mounts, mounted = self.volume_mounts(self.entries(item), current, namespace)
-                if launcher is not None:
-                    launcher.environment = self.kubernetes_kes_environment(self.entries(item), current, label,
-                                                                           namespace)
-                    launcher.mounted_values, launcher.volume_mounts = mounted, volume_mounts
-                    launcher.storage = volume_mounts
-                    security = self.entries(self.entries(item).get("securityContext", (None, None))[1])
-                    if self._scalar_is(security.get("readOnlyRootFilesystem", (None, None))[1], "true"):
-                        launcher.read_only_root = "`readOnlyRootFilesystem: true`"
-                    launcher.service_account_token, launcher.token_turned_off = self.service_account_token(current,
-                                                                                                         namespace)
-                    launcher.probes = self.http_probes(self.entries(item))
-                    found.append(launcher)
-                else:
-                    self._add_minio(self.kubernetes_minio_environment(self.entries(item), label, namespace, mounted))
+                if launcher is None:
+                    self._add_minio(self.kubernetes_minio_environment(container, current, label, namespace))
+                    continue
+                launcher.environment = self.kubernetes_kes_environment(container, current, label, namespace)
+                launcher.volume_mounts, launcher.mounted_values = self.volume_mounts(container, current, namespace)
+                launcher.storage = launcher.volume_mounts
+                security = self.entries(container.get("securityContext", (None, None))[1])
+                if self._scalar_is(security.get("readOnlyRootFilesystem", (None, None))[1], "true"):
+                    launcher.read_only_root = "`readOnlyRootFilesystem: true`"
+                launcher.service_account_token, launcher.token_turned_off = self.service_account_token(current,
+                                                                                                     namespace)
+                launcher.probes = self.http_probes(container)
+                found.append(launcher)
         return found
 
     def tenant(self, entries: dict, label: str) -> KesContainer | None:
