@@ -231,7 +231,7 @@ def kes_admin_identity(deployment: Deployment) -> str | None:
     kes = deployment.kes
     if kes is None:
         return None
-    return kes_value(deployment, kes.scalar("admin.identity") or kes.scalar("root"))
+    return kes_value(deployment, kes.admin_node)
 
 
 def _kes_reference(deployment: Deployment, role: Role, dotted: str) -> Reference | None:

@@ -523,7 +523,7 @@ def policies(deployment) -> list[Policy]:
 def admin_identity(config: KesConfig) -> str | None:
     node = config.scalar("root") if config.generation is Generation.G0 else config.scalar("admin.identity")
     if node is None:
-        node = config.scalar("admin.identity") or config.scalar("root")
+        node = config.admin_node
     return node.text.strip() if node is not None else None
 
 

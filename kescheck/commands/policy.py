@@ -96,7 +96,7 @@ def explain(
              f"  identity {who} ({how})",
              f"  KES generation: {kes.generation_reason}; {matching}"]
     if decision.reason == "admin":
-        admin = kes.scalar("admin.identity") or kes.scalar("root")
+        admin = kes.admin_node
         lines.append(f"  decided by: the identity is the KES admin ({source.path}:{admin.line}), which bypasses policies")
     elif decision.reason == "no-policy":
         lines.append("  decided by: no policy lists this identity, so KES answers 403")

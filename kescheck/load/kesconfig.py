@@ -396,6 +396,11 @@ class KesConfig:
         node = self.scalar(dotted)
         return node.text.strip() if node else ""
 
+    @property
+    def admin_node(self) -> YScalar | None:
+        """Where the config names its admin: `admin.identity`, else `root` (G0)."""
+        return self.scalar("admin.identity") or self.scalar("root")
+
     def retarget(self, kes_version: str, origin: str) -> None:
         """Check the file for the release `origin` runs (a container's image tag) instead of the one it was loaded
         for: the generation is decided again, as `load_kes_config` would with that version."""

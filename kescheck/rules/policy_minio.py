@@ -136,7 +136,7 @@ def minio_views(deployment) -> tuple[list[MinioView], list[Skipped]]:
 def _view_by_variable(deployment, found: list, env, key_entry, variable: str) -> MinioView | None:
     """MinIO whose identity is whatever `${variable}` holds in KES's environment: the policy that names `${variable}`
     is MinIO's (none when MinIO is the admin that way, when no or several policies name it, or without a key)."""
-    admin = deployment.kes.scalar("admin.identity") or deployment.kes.scalar("root")
+    admin = deployment.kes.admin_node
     if key_entry is None or not key_entry.value or admin is not None and env_reference(admin) == variable:
         return None
     bound = [policy for policy in found if any(env_reference(node) == variable for node in policy.identities)]
