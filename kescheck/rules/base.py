@@ -117,10 +117,11 @@ def declare(code: str, name: str, severity: Severity, title: str, *, rationale: 
     return declared
 
 
-def at_node(source: SourceFile, node: YNode, message: str, *, fix: str | None = None, anchor: str | None = None) -> Finding:
+def at_node(source: SourceFile, node: YNode, message: str, *, fix: str | None = None, anchor: str | None = None,
+            related: tuple[Location, ...] = ()) -> Finding:
     return Finding(
         Location(source.path, node.line, node.column, node.end_line, node.end_column),
-        message, fix=fix, anchor=node.path if anchor is None else anchor,
+        message, fix=fix, anchor=node.path if anchor is None else anchor, related=related,
     )
 
 

@@ -48,7 +48,7 @@ def address_said(node) -> str:
     return f"`address: {node.text.strip()}`" if node is not None else f"no `address`, so the default {KES_DEFAULT_ADDRESS}"
 
 
-def _related(kes, node) -> tuple[Location, ...]:
+def related_to(kes, node) -> tuple[Location, ...]:
     return (Location(kes.source.path, node.line, node.column),) if node is not None else ()
 
 
@@ -82,7 +82,7 @@ def endpoint_port_mismatch(deployment):
                               f"port {port} ({said} in {deployment.kes.source.path})",
                               anchor=ENDPOINT, end_column=column + len(part))
             yield Finding(finding.location, finding.message, anchor=finding.anchor,
-                          related=_related(deployment.kes, node))
+                          related=related_to(deployment.kes, node))
 
 
 @rule("DEP002", "kes-listens-on-loopback", Severity.WARNING, "KES listens on loopback only, MinIO connects elsewhere",
@@ -116,4 +116,4 @@ def kes_listens_on_loopback(deployment):
                                   f"(`address` in {deployment.kes.source.path}): it accepts no connection from "
                                   "another host", anchor=ENDPOINT, end_column=column + len(part))
                 yield Finding(finding.location, finding.message, anchor=finding.anchor,
-                              related=_related(deployment.kes, node))
+                              related=related_to(deployment.kes, node))

@@ -10,7 +10,6 @@ the config's generation, else kescheck assumes the current KES and says so.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import replace
 
 from ..findings import Finding, Location, Severity
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
@@ -18,8 +17,8 @@ from ..load.kesconfig import Generation, as_released, predates, release_date, sa
 from ..load.kescommand import KesLauncher, ServerFlag, Word
 from ..material import in_pods, kes_value, material
 from ..routes import ROUTES
-from .base import Example, rule
-from .deployment import address_said, kes_listen_address
+from .base import Example, at_node, rule
+from .deployment import address_said, kes_listen_address, related_to
 from .kes_risks import api_routes, skip_auth_set
 
 
@@ -69,11 +68,16 @@ def _kubernetes(args: str, fails: bool, note: str = "", options=(), config: str 
 
 
 def _at_word(launcher: KesLauncher, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
-             anchor: str = "") -> Finding:
+             anchor: str = "", related: tuple[Location, ...] = ()) -> Finding:
     last = end or word
     end_column = last.end_column if last.end_line == word.line else None
     return Finding(Location(launcher.source.path, word.line, word.column, word.line if end_column else None,
-                            end_column), message, fix=fix, anchor=anchor)
+                            end_column), message, fix=fix, anchor=anchor, related=related)
+
+
+def _started_by(container) -> tuple[Location, ...]:
+    """Where a container's command line starts KES, as a finding's related location."""
+    return (Location(container.source.path, container.command.line, container.command.column),)
 
 
 def _at_flag(launcher: KesLauncher, flag: ServerFlag, message: str, fix: str | None = None) -> Finding:
@@ -357,14 +361,12 @@ def vault_jwt_not_mounted(deployment):
         return
     for container, verdict, why in in_pods(deployment, token):
         if verdict is False:
-            yield Finding(Location(config.source.path, token.node.line, token.node.column, token.node.end_line,
-                                   token.node.end_column),
+            yield at_node(config.source, token.node,
                           f"`keystore.vault.kubernetes.jwt` names '{token.text}', which {container.describe()} "
                           f"does not have: {why}; KES refuses to start "
                           + as_released("(`kesconf: failed to read vault kubernetes JWT from ...`)",
                                         deployment.options.kes_version),
-                          anchor=token.node.path,
-                          related=(Location(container.source.path, container.command.line, container.command.column),))
+                          related=_started_by(container))
 
 
 _PROBE_OUTCOME = {
@@ -413,8 +415,7 @@ def probe_always_fails(deployment):
             if probe.port is not None and port is not None and probe.port != port:
                 word, problem = probe.port_word, f"connects to port {probe.port}, but KES listens on port {port} " \
                     f"({address_said(listen[2])} in {config.source.path})"
-                if listen[2] is not None:
-                    related = (Location(config.source.path, listen[2].line, listen[2].column),)
+                related = related_to(config, listen[2])
             elif not probe.https:
                 word, problem = probe.scheme or probe.at, "sends plain HTTP (no `scheme: HTTPS`), but KES speaks only TLS"
             elif config is not None and probe.route not in served:
@@ -425,9 +426,8 @@ def probe_always_fails(deployment):
                               "that is no KES route (KES serves probes at `/v1/ready`)"))
             else:
                 continue
-            finding = _at_word(container, word, f"The {probe.kind} of {container.label} {problem}, so it always "
-                                                f"fails: {_PROBE_OUTCOME[probe.kind]}", anchor=f"k8s:{probe.kind}")
-            yield replace(finding, related=related) if related else finding
+            yield _at_word(container, word, f"The {probe.kind} of {container.label} {problem}, so it always fails: "
+                                            f"{_PROBE_OUTCOME[probe.kind]}", anchor=f"k8s:{probe.kind}", related=related)
 
 
 _LOST = ": what MinIO encrypted with a lost key cannot be read again"
@@ -496,9 +496,7 @@ def fs_keystore_not_persistent(deployment):
                        f"{container.source.path}), {_GONE_WITH[volume.volume_type]}, and every key with it{_LOST}")
         else:
             continue
-        yield Finding(Location(config.source.path, node.line, node.column, node.end_line, node.end_column),
-                      f"`{node.path}` {path} {problem}", anchor=node.path,
-                      related=(Location(container.source.path, container.command.line, container.command.column),))
+        yield at_node(config.source, node, f"`{node.path}` {path} {problem}", related=_started_by(container))
 
 
 _RECREATES = {"Kubernetes": "restarts or replaces the container",
