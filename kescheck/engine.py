@@ -18,7 +18,7 @@ from .load.containers import (KUSTOMIZATION_FILES, KesContainer, MinioEnvironmen
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
-from .load.systemd import KesUnit, looks_like_unit, read_unit, unit_environment
+from .load.systemd import KesUnit, MinioUnit, looks_like_unit, read_minio_unit, read_unit, unit_environment
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -52,11 +52,12 @@ class LoadedFile:
     """The path to open (as the user gave it, or found in a directory)."""
     source: SourceFile
     kind: str
-    """`kes`, `env`, `unit` (a systemd unit that runs `kes server`) or `containers` (a Compose file or Kubernetes
-    manifest with containers that run `kes server`)."""
+    """`kes`, `env`, `unit` (a systemd unit that runs `kes server` or `minio server`) or `containers` (a Compose file
+    or Kubernetes manifest with containers that run `kes server`)."""
     kes: KesConfig | None = None
     env: EnvFile | None = None
     unit: KesUnit | None = None
+    minio_unit: MinioUnit | None = None
     containers: list[KesContainer] = field(default_factory=list)
     minio_envs: list[MinioEnvironment] = field(default_factory=list)
     """The environments of the file's MinIO containers that hold KMS settings (kind `containers`)."""
@@ -116,6 +117,8 @@ class LintResult:
                 notes.setdefault(loaded.source.path, []).append(f"MinIO env file{inside}")
             elif loaded.unit is not None:
                 notes.setdefault(loaded.source.path, []).append("systemd unit that runs `kes server`")
+            elif loaded.minio_unit is not None:
+                notes.setdefault(loaded.source.path, []).append("systemd unit that runs `minio server`")
             if loaded.containers:
                 labels = ", ".join(container.label for container in loaded.containers)
                 notes.setdefault(loaded.source.path, []).append(f"runs `kes server` in {labels}")
@@ -215,10 +218,13 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
         unit = read_unit(source)
         if unit.command is not None:
             return LoadedFile(path, source, "unit", unit=unit)
+        minio_unit = read_minio_unit(source)
+        if minio_unit is not None:
+            return LoadedFile(path, source, "unit", minio_unit=minio_unit)
         if explicit:
-            raise InputError(path, "a systemd unit that does not run `kes server` (no `ExecStart=` of its [Service] "
-                                   "section starts KES): kescheck reads the units that start KES, and MinIO's "
-                                   "settings from the env file its `EnvironmentFile=` names")
+            raise InputError(path, "a systemd unit that runs neither `kes server` nor `minio server` (no `ExecStart=` "
+                                   "of its [Service] section starts them): kescheck reads the units that start KES or "
+                                   "MinIO")
         return None  # found by a walk: some other service's unit
     kind, doc = classify(source, explicit)
     if kind is not None or may_hold_a_config(source.text) or may_hold_containers(source.text):
@@ -443,15 +449,23 @@ def unit_config_path(loaded: LoadedFile) -> Path | None:
     return path if path.is_absolute() else loaded.path.parent / path
 
 
+def minio_unit_env_files(loaded: LoadedFile) -> list[Path]:
+    """The files a MinIO unit makes MinIO's environment (`MinioUnit.env_files`)."""
+    if loaded.minio_unit is None or loaded.path == Path("<stdin>"):
+        return []
+    return [Path(path) for _, path in loaded.minio_unit.env_files()]
+
+
 def _launched_configs(loaded: LoadedFile) -> list[Path]:
-    """The KES configs a unit names, or a file's containers have mounted."""
+    """The files a launcher names that complete its deployment: the KES config a unit names or a file's containers
+    have mounted, and the env files of MinIO's unit."""
     paths = [unit_config_path(loaded)] + [container.config_on_host for container in loaded.containers]
-    return [path for path in paths if path is not None]
+    return [path for path in paths if path is not None] + minio_unit_env_files(loaded)
 
 
 def _launcher_configs(collector: _Collector) -> None:
-    """The KES config each unit names, and each container's mounted one, is loaded like a partner (not named)
-    when it exists and is not yet in."""
+    """The KES config each unit names, each container's mounted one and the env files of MinIO's unit are loaded like
+    partners (not named) when they exist and are not yet in."""
     for loaded in list(collector.files.values()):
         for path in _launched_configs(loaded):
             if path.is_file() and collector.count < MAX_FILES:
@@ -508,6 +522,8 @@ def _paired(rest: list[LoadedFile], options: Options, read_by_compose: set[Path]
     only = kes_files[0] if len(kes_files) == 1 and not shard else None
     deployments = _paired_configs(kes_files, env_files, only, options)
     deployments = _with_units(deployments, kes_files, only, [f for f in rest if f.unit is not None], options)
+    deployments = _with_minio_units(deployments, env_files, only, [f for f in rest if f.minio_unit is not None],
+                                    options, shard)
     deployments = _with_containers(deployments, kes_files, only, [f for f in rest if f.containers or f.minio_envs],
                                    options)
     for deployment in deployments:
@@ -537,6 +553,26 @@ def _with_units(deployments: list[Deployment], kes_files: list[LoadedFile], only
             deployments.append(home)
         home.unit = loaded.unit
         _with_unit_environment(home)
+    return deployments
+
+
+def _with_minio_units(deployments: list[Deployment], env_files: list[LoadedFile], only: LoadedFile | None,
+                      units: list[LoadedFile], options: Options, shard: bool) -> list[Deployment]:
+    """Each MinIO unit joins the deployment of the first env file among the inputs that it loads, else of an env file
+    in its directory, else of the only env file among the inputs, else of the only KES config; else it is a
+    deployment of its own. `shard`: `env_files` are one shard's, so none is the only one (`_independent`)."""
+    by_key = {_key_of(f): f for f in env_files}
+    for loaded in units:
+        loads = [by_key[_key(path)] for path in minio_unit_env_files(loaded) if _key(path) in by_key]
+        beside = [f for f in env_files if f.path.parent == loaded.path.parent]
+        lone = env_files if len(env_files) == 1 and not shard else []
+        home = next((d for f in loads + beside + lone for d in deployments if any(e is f.env for e in d.envs)), None)
+        if home is None:
+            home = _deployment_of(deployments, only)
+        if home is None:
+            home = Deployment(str(loaded.source.path), None, [], None, options)
+            deployments.append(home)
+        home.minio_units.append(loaded.minio_unit)
     return deployments
 
 
@@ -886,6 +922,8 @@ class _ShareSummary:
     env files Compose reads (`.env`, the services' `env_file:`)."""
     attempts: int
     """Files the shard tried to load, which one process counts against `MAX_FILES`."""
+    env_files: int
+    minio_units: int
 
 
 def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSummary, _Collector]:
@@ -896,17 +934,21 @@ def _load_share(paths: list[Path], options: Options, settle) -> tuple[_ShareSumm
     loaded = collector.files
     targets = [path for f in loaded.values() for path in _launched_configs(f) + f.claimed_env_files]
     summary = _ShareSummary(frozenset(loaded), sum(f.kes is not None for f in loaded.values()),
-                            frozenset(collector.key(path) for path in targets if path.is_file()), collector.count)
+                            frozenset(collector.key(path) for path in targets if path.is_file()), collector.count,
+                            sum(f.env is not None for f in loaded.values()),
+                            sum(f.minio_unit is not None for f in loaded.values()))
     return summary, collector
 
 
 def _independent(summaries: list[_ShareSummary]) -> bool:
     """No file is in two shards, none names a file another shard holds, the run does not hold exactly one KES
-    config, and one process would not have reached `MAX_FILES`."""
+    config (nor, with a MinIO unit, exactly one env file), and one process would not have reached `MAX_FILES`."""
     keys = frozenset().union(*(summary.keys for summary in summaries))
     return (len(keys) == sum(len(summary.keys) for summary in summaries)
             and not any(summary.targets & (keys - summary.keys) for summary in summaries)
             and sum(summary.kes_configs for summary in summaries) != 1
+            and not (sum(summary.env_files for summary in summaries) == 1
+                     and sum(summary.minio_units for summary in summaries) > 0)
             and sum(summary.attempts for summary in summaries) <= MAX_FILES)
 
 

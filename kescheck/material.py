@@ -257,6 +257,12 @@ def server_option(opts: str, names: tuple[str, ...]) -> str | None:
     one or two dashes, the value after `=` or as the next word; the last one wins). systemd splits an unbraced
     `$MINIO_OPTS` at whitespace and keeps quote characters, so a plain split is what MinIO receives."""
     words = opts.split()
+    found = _option_value(words, names)
+    return found[1] if found else None
+
+
+def _option_value(words: list[str], names: tuple[str, ...]) -> tuple[int, str] | None:
+    """(the index of the word that holds it, the value) of the last of the flags `names` among `words`."""
     found = None
     for index, word in enumerate(words):
         if word == "--" or not word.startswith("-"):
@@ -265,10 +271,10 @@ def server_option(opts: str, names: tuple[str, ...]) -> str | None:
         if name not in names or word.startswith("---"):
             continue
         if equals:
-            found = value
+            found = (index, value)
         elif index + 1 < len(words):
-            found = words[index + 1]
-    return found or None
+            found = (index + 1, words[index + 1])
+    return found if found and found[1] else None
 
 
 def certs_dir_option(opts: str) -> str | None:
@@ -294,11 +300,18 @@ def _certs_cas(deployment: Deployment, env: EnvFile) -> Reference | None:
         return None
     words = getattr(env, "command_words", None)
     opts = env.get(OPTS)
+    unit = deployment.minio_units[0] if deployment.minio_units else None
+    source = env.source
     if words:
         certs_dir = certs_dir_option(" ".join(word.text for word in words))
         at = next((word for word in words if certs_dir is not None and word.text.endswith(certs_dir)), words[0])
-        entry = EnvEntry("--certs-dir", certs_dir or "", at.line, at.column, at.column, at.end_column, at.text)
+        entry = _word_entry(at, certs_dir)
         setting = f"--certs-dir of {env.label}"
+    elif unit is not None:
+        found = _unit_certs_dir(unit, env)
+        if found is None:
+            return None
+        certs_dir, source, entry, setting = found
     elif opts is not None:
         certs_dir, entry, setting = certs_dir_option(minio_opts(env)), opts, f"--certs-dir in {OPTS}"
     else:
@@ -306,8 +319,39 @@ def _certs_cas(deployment: Deployment, env: EnvFile) -> Reference | None:
     if certs_dir is None:
         return None
     text = certs_dir.rstrip("/") + "/CAs"
-    return Reference(Role.MINIO_CERTS_CAS, text, deployment.resolve(text, env.source), env.source, setting, env=env,
-                     entry=entry, mounted=deployment.mounted_value(text, env.source, directory=True))
+    return Reference(Role.MINIO_CERTS_CAS, text, deployment.resolve(text, source), source, setting, env=env,
+                     entry=entry, mounted=deployment.mounted_value(text, source, directory=True))
+
+
+def _word_entry(word, value: str | None) -> EnvEntry:
+    """A command-line word as the entry a reference stands at."""
+    return EnvEntry("--certs-dir", value or "", word.line, word.column, word.column, word.end_column, word.text)
+
+
+def _unit_certs_dir(unit, env: EnvFile) -> tuple[str, SourceFile, EnvEntry, str] | None:
+    """The certs directory of the `minio server` command line of MinIO's unit: its own words, with `$MINIO_OPTS`
+    standing for the words of MINIO_OPTS (systemd splits the value there, and passes `${MINIO_OPTS}` as one word);
+    the last `--certs-dir` (`-S`) wins. (the directory, the file and entry that set it, the setting for messages),
+    or None."""
+    opts = (minio_opts(env) or "") if env.get(OPTS) is not None else ""
+    words: list[str] = []
+    origins: list = []
+    for word in unit.arguments:
+        if word.text in (f"${OPTS}", f"${{{OPTS}}}"):
+            split = opts.split() if word.text == f"${OPTS}" else [opts]
+            words += split
+            origins += [None] * len(split)
+        else:
+            words.append(word.text)
+            origins.append(word)
+    found = _option_value(words, ("certs-dir", "S"))
+    if found is None:
+        return None
+    index, certs_dir = found
+    word = origins[index]
+    if word is None:
+        return certs_dir, env.source, env.get(OPTS), f"--certs-dir in {OPTS}"
+    return certs_dir, unit.source, _word_entry(word, certs_dir), f"--certs-dir of {unit.label}"
 
 
 _KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")

@@ -11,7 +11,7 @@ from .load.envfile import EnvFile
 from .load.kesconfig import KesConfig, same_release
 from .load.kescommand import KesLauncher
 from .load.source import SourceFile, path_named
-from .load.systemd import KesUnit
+from .load.systemd import KesUnit, MinioUnit
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ class Deployment:
     """The systemd unit that starts KES (its `kes server` command line), when one is among the inputs."""
     containers: list[KesContainer] = field(default_factory=list)
     """The Compose services and Kubernetes containers among the inputs that start this KES."""
+    minio_units: list[MinioUnit] = field(default_factory=list)
+    """The systemd units among the inputs that start the MinIO of the deployment's env files."""
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     """Per-deployment memo for derived data (loaded PEM files, identities) shared by rules."""
     absent_files: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -82,6 +84,7 @@ class Deployment:
     def sources(self) -> list[SourceFile]:
         found = [self.kes.source] if self.kes else []
         found += [env.source for env in self.envs] + [launcher.source for launcher in self.launchers]
+        found += [unit.source for unit in self.minio_units]
         found += [env.declared_in for env in self.envs if env.declared_in is not None]
         return list({id(source): source for source in found}.values())
 

@@ -269,6 +269,36 @@ def test_an_empty_capath_leaves_the_certs_dir_out(tmp_path):
     assert material_of(lint([root])).minio[0].certs_cas is None
 
 
+_MINIO_UNIT = "[Service]\nEnvironmentFile=-/etc/default/minio\nExecStart=/usr/local/bin/minio server {}\n"
+
+
+@pytest.mark.parametrize("command, opts, certs_dir", [
+    ("--certs-dir {root}/certs /data", "", "{root}/certs"),  # written in the unit
+    ("$MINIO_OPTS /data", "--certs-dir {root}/certs", "{root}/certs"),  # through MINIO_OPTS, as the stock unit
+    ("--certs-dir /elsewhere $MINIO_OPTS", "--certs-dir {root}/certs", "{root}/certs"),  # the last one wins
+    ("${{MINIO_OPTS}} -S {root}/certs /data", "--certs-dir=/elsewhere", "{root}/certs"),
+    ("${{MINIO_OPTS}} /data", "--certs-dir={root}/certs", "{root}/certs"),  # braced: one word
+    ("${{MINIO_OPTS}} /data", "--certs-dir {root}/certs", None),  # one word `--certs-dir /...`: no such flag
+    ("/data", "--certs-dir {root}/certs", None),  # MINIO_OPTS set, but the unit never passes it
+])
+def test_certs_dir_from_minio_s_unit(tmp_path, command, opts, certs_dir):
+    """MinIO's command line is its unit's `ExecStart=`: MINIO_OPTS reaches MinIO only where the unit writes it."""
+    root, layout = build(tmp_path, capath="none", extra_env=f'MINIO_OPTS="{opts.format(root=tmp_path / "deployment")}"\n'
+                         if opts else "")
+    (root / "minio.service").write_text(_MINIO_UNIT.format(command.format(root=root)))
+    found = material_of(lint([root])).minio[0].certs_cas
+    assert (str(found.path) if found else None) == (certs_dir.format(root=root) + "/CAs" if certs_dir else None)
+
+
+def test_the_unit_s_certs_dir_is_named_in_findings(tmp_path):
+    root, layout = build(tmp_path, capath="none")
+    (root / "minio.service").write_text(_MINIO_UNIT.format(f"--certs-dir {root}/certs /data"))
+    assert not [f for f in mine(lint([root])) if f.code in ("CRT024", "CRT025")]
+    (root / "certs" / "CAs" / "private-ca.crt").write_bytes(issue("Another CA", ca=True).cert_pem())
+    [note] = [f for f in mine(lint([root])) if f.code == "CRT025"]
+    assert f"'{root}/certs/CAs' (--certs-dir of MinIO's unit)" in note.message
+
+
 def material_of(result):
     from kescheck.material import material
 

@@ -103,7 +103,10 @@ UNIT_LINES = ["[Unit]", "[Service]", "[Install]", "ExecStart=", "ExecStart=/usr/
               "ExecStart=-@/usr/bin/kes kes server --config=kes.yaml", "  --auth off --mlock \\", "  --root disabled",
               "  --config kes.yaml", "--config", "--config=", "--addr :7373", "---auth", "--", "\"unterminated", "'x y'",
               "%i", "$KES_CONFIG", "# a comment \\", "; another", f"Environment=VAULT_TOKEN={UNIT_SECRET}",
-              "EnvironmentFile=-/etc/default/kes", "ExecStart=/usr/local/bin/minio server /data", "\t", ""]
+              "EnvironmentFile=-/etc/default/kes", "ExecStart=/usr/local/bin/minio server /data", "\t", "",
+              "ExecStart=/usr/local/bin/minio server $MINIO_OPTS --certs-dir /c ${MINIO_OPTS}", "EnvironmentFile=minio.env",
+              f"Environment=MINIO_KMS_KES_API_KEY={UNIT_SECRET} MINIO_CONFIG_ENV_FILE=/etc/minio/%i.env",
+              "Environment=MINIO_CONFIG_ENV_FILE=/nonexistent-kescheck/config.env", "EnvironmentFile="]
 KES_FOR_UNITS = "admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: 'on'}\nkeystore: {fs: {path: /var/kes}}\n"
 
 
@@ -115,6 +118,7 @@ def test_kes_units_survive_anything(tmp_path_factory, lines, newline, named, kes
     unit = directory / "kes.service"
     unit.write_bytes(newline.join(lines).encode("utf-8", "surrogatepass"))
     (directory / "kes.yaml").write_text(KES_FOR_UNITS)
+    (directory / "minio.env").write_text("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k\n")
     options = Options(kes_version=kes_version)
     result = lint([unit if named else directory], options)
     assert_sane(result, [unit])

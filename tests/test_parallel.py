@@ -279,8 +279,27 @@ def _env_file_of_another_shard(root):
     (root / "d159" / "compose.yaml").write_text(_MINIO_SERVICE.format(env_file="../d000/minio.env"))
 
 
+_MINIO_UNIT = "[Service]\n{extra}ExecStart=/usr/local/bin/minio server $MINIO_OPTS $MINIO_VOLUMES\n"
+
+
+def _minio_unit_loading_an_env_file_of_another_shard(root):
+    _deployments(root, 160)
+    (root / "d159" / "minio.service").write_text(_MINIO_UNIT.format(extra=f"EnvironmentFile={root / 'd000' / 'minio.env'}\n"))
+
+
+def _minio_unit_and_the_only_env_file(root):
+    """Two KES configs and one env file in other directories than the MinIO unit: one process joins the unit to the
+    only env file of the run, which a shard cannot know is the only one."""
+    _deployments(root, 320)
+    for env in sorted(root.glob("d*/minio.env"))[1:]:
+        env.unlink()
+    (root / "units").mkdir()
+    (root / "units" / "minio.service").write_text(_MINIO_UNIT.format(extra=""))
+
+
 @pytest.mark.parametrize("make", [_only_config_in_the_run, _unit_naming_a_config_of_another_shard,
-                                  _file_linked_into_another_shard, _env_file_of_another_shard])
+                                  _file_linked_into_another_shard, _env_file_of_another_shard,
+                                  _minio_unit_loading_an_env_file_of_another_shard, _minio_unit_and_the_only_env_file])
 def test_shards_that_are_not_independent_are_checked_in_one_process(tmp_path, make):
     make(tmp_path)
     parent_loads, files = _lint_counting_parent_loads([tmp_path])
@@ -323,6 +342,32 @@ def test_compose_files_that_read_their_own_env_files_are_sharded(tmp_path):
     forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
     assert "which Compose reads from this env file" not in serial.stdout  # notes are for the text report
     assert forked.stdout == serial.stdout and serial.stdout.count("minio.env") > 120
+
+
+def test_minio_units_beside_their_env_files_are_sharded(tmp_path):
+    _deployments(tmp_path, 120)
+    for directory in tmp_path.iterdir():
+        (directory / "minio.service").write_text(_MINIO_UNIT.format(extra=""))
+    parent_loads, files = _lint_counting_parent_loads([tmp_path])
+    assert files == 360 and parent_loads < files / 2
+    serial = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "1")
+    forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
+    assert forked.stdout == serial.stdout and serial.stdout.count('"code": "SYS015"') == 120
+
+
+def test_a_shard_with_one_env_file_does_not_take_it_for_the_only_one(tmp_path):
+    """The last shard holds one env file of the run's hundred and a MinIO unit in a directory of its own: the unit
+    joins that env file only when it is the only one of the run, which it is not."""
+    _deployments(tmp_path, 320)
+    for env in sorted(tmp_path.glob("d*/minio.env"))[100:-1]:
+        env.unlink()
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "minio.service").write_text(_MINIO_UNIT.format(extra=""))
+    parent_loads, files = _lint_counting_parent_loads([tmp_path])
+    assert parent_loads < files / 2
+    serial = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "1")
+    forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
+    assert forked.stdout == serial.stdout and '"SYS015"' not in serial.stdout
 
 
 def test_files_named_one_by_one_are_never_sharded(tmp_path):

@@ -10,7 +10,7 @@ from conftest import FIXTURES
 from example_files import materialize
 from kescheck.engine import lint
 from kescheck.load.source import SourceFile
-from kescheck.load.systemd import looks_like_unit, read_unit
+from kescheck.load.systemd import looks_like_unit, read_minio_unit, read_unit
 from kescheck.model import Options
 from kescheck.rules import find_rule
 
@@ -104,28 +104,33 @@ def test_recognition_by_content():
 def test_random_input_never_raises():
     rng = random.Random(7)
     alphabet = ["[Service]\n", "ExecStart=", "kes", " server", " --auth", "=", "\"", "'", "\\", "\n", " ", "-", "@",
-                "--config", "x", "#", ";", "EnvironmentFile=", "\r\n", "\\\n"]
+                "--config", "x", "#", ";", "EnvironmentFile=", "\r\n", "\\\n", "minio", "/", "Environment=",
+                "MINIO_CONFIG_ENV_FILE", "%i", " $MINIO_OPTS"]
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         read_unit(SourceFile(Path("u.service"), text))
+        minio = read_minio_unit(SourceFile(Path("u.service"), text))
+        if minio is not None:
+            assert minio.executable.text.endswith("minio") and all(path.startswith("/") for _, path in minio.env_files())
         looks_like_unit(text)
 
 
 # --- discovery and pairing -------------------------------------------------------------------------
 
-def test_walk_reads_the_kes_unit_and_skips_the_minio_unit():
+def test_walk_reads_the_kes_unit_beside_minio_s():
     result = lint([FIXTURES / "systemd" / "docs-copy"])
     kinds = {f.path.name: f.kind for f in result.files}
-    assert kinds == {"kes.service": "unit", "kes-config.yaml": "kes"}
+    assert kinds == {"kes.service": "unit", "kes-config.yaml": "kes", "minio.service": "unit"}
     assert not result.input_errors
     [deployment] = result.deployments
     assert deployment.unit is not None and deployment.kes is not None
+    assert deployment.unit.source.path.name == "kes.service" and len(deployment.minio_units) == 1
 
 
-def test_a_named_unit_that_does_not_start_kes_is_refused_clearly():
-    result = lint([FIXTURES / "systemd" / "docs-copy" / "minio.service"])
+def test_a_named_unit_that_starts_neither_server_is_refused_clearly(write):
+    result = lint([write("backup.service", "[Service]\nExecStart=/usr/local/bin/mc mirror /data s3/backup\n")])
     [error] = result.input_errors
-    assert "does not run `kes server`" in error.reason and result.exit_status(None) == 2
+    assert "runs neither `kes server` nor `minio server`" in error.reason and result.exit_status(None) == 2
 
 
 def test_the_unit_pairs_with_the_config_its_config_flag_names(write, tmp_path):

@@ -1,4 +1,5 @@
-"""systemd unit files that start KES: the `kes server` command line and the files the unit names.
+"""systemd unit files that start KES or MinIO: the `kes server` command line, and the environment each unit gives
+the server it starts (`Environment=`, `EnvironmentFile=`).
 
 A unit is read as systemd reads it (systemd.syntax(7), systemd.service(5)), as far as KES's command line
 needs: `[Section]` headers; `Key=Value` assignments; whole-line comments starting with `#` or `;`; a line
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from ..minio_names import CONFIG_ENV_FILE
 from .envfile import is_secret_variable, is_valid_variable_name
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
@@ -56,10 +58,9 @@ class EnvironmentFileRef:
 
 
 @dataclass
-class KesUnit(KesLauncher):
-    """A systemd unit that starts KES (`command`: its `ExecStart=`)."""
+class ServiceSettings:
+    """What a unit's `[Service]` section gives the process it starts, beyond its command line."""
 
-    label: str = "the unit"
     environment_files: list[EnvironmentFileRef] = field(default_factory=list)
     environment: list[tuple[str, Word]] = field(default_factory=list)
     """`Environment=` assignments in order, as (name, the whole `NAME=value` word); systemd skips words without `=`."""
@@ -72,8 +73,50 @@ class KesUnit(KesLauncher):
         found = [value.strip() for k, value in self.settings if k == key]
         return found[-1] if found else ""
 
+    def assigned(self, name: str) -> Word | None:
+        """The last `Environment=` word that sets `name` (a later assignment wins)."""
+        found = [word for variable, word in self.environment if variable == name]
+        return found[-1] if found else None
+
+
+@dataclass
+class KesUnit(ServiceSettings, KesLauncher):
+    """A systemd unit that starts KES (`command`: its `ExecStart=`)."""
+
+    label: str = "the unit"
+
     def describe(self) -> str:
         return f"the unit {self.source.path}"
+
+
+@dataclass
+class MinioUnit(ServiceSettings):
+    """A systemd unit that starts MinIO (`minio server`): where MinIO's environment, and so its KMS settings, come
+    from."""
+
+    source: SourceFile = field(kw_only=True)
+    executable: Word | None = None
+    """The `minio` word of the `ExecStart=` that runs `minio server`."""
+    arguments: list[Word] = field(default_factory=list)
+    """The words after `minio server` (`$MINIO_OPTS $MINIO_VOLUMES`, or flags written out such as `--certs-dir`)."""
+    label = "MinIO's unit"
+
+    def env_files(self) -> list[tuple[Word, str]]:
+        """(the word that names it, its path) for each file that makes MinIO's environment, in the order they are read:
+        every `EnvironmentFile=` that systemd reads and that names one file, then the file `MINIO_CONFIG_ENV_FILE` (an
+        `Environment=` assignment) names, which MinIO reads itself, when that is an absolute path without a `%`
+        specifier (systemd replaces those; MinIO opens a relative path from a working directory the unit may not
+        say)."""
+        found = [(ref.path, ref.path.text) for ref in self.environment_files if ref.resolvable]
+        assignment = self.assigned(CONFIG_ENV_FILE)
+        value = assignment.text.partition("=")[2] if assignment is not None else ""
+        if value.startswith("/") and "%" not in value:
+            found.append((assignment, value))
+        return found
+
+    def sets_kms(self) -> bool:
+        """Whether `Environment=` gives MinIO a KMS setting itself."""
+        return any(name.startswith("MINIO_KMS_") for name, _ in self.environment)
 
 
 @dataclass
@@ -144,6 +187,11 @@ def _words(logical: _Logical, problems: list[CommandProblem]) -> list[Word]:
 
 def _runs_kes_server(words: list[Word]) -> tuple[Word, int] | None:
     """(the executable, index of the first word after `server`) when the command is `kes server`."""
+    return _runs_server(words, is_kes_executable)
+
+
+def _runs_server(words: list[Word], is_executable) -> tuple[Word, int] | None:
+    """(the executable, index of the first word after `server`) when the command is `<executable> server`."""
     if not words:
         return None
     first = words[0]
@@ -153,7 +201,7 @@ def _runs_kes_server(words: list[Word]) -> tuple[Word, int] | None:
     rest = 1
     if "@" in first.text[:prefix]:
         rest = 2  # `@/usr/bin/kes kes server ...`: the second word is argv[0]
-    if not is_kes_executable(executable.text):
+    if not is_executable(executable.text):
         return None
     if len(words) <= rest or words[rest].text != "server":
         return None
@@ -168,11 +216,13 @@ def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
             source.mark_secret_region(word.line, word.column, word.end_line, word.end_column, value)
 
 
-def read_unit(source: SourceFile) -> KesUnit:
-    """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
-    `EnvironmentFile=` paths."""
-    unit = KesUnit(source)
-    exec_starts: list[tuple[_Logical, list[Word], list[CommandProblem]]] = []
+_ExecStart = tuple[_Logical, list[Word], list[CommandProblem]]
+
+
+def _read_service(source: SourceFile, unit: ServiceSettings) -> list[_ExecStart]:
+    """Fills `unit` from the `[Service]` section; its `ExecStart=` command lines, each with its words and the problems
+    of splitting it (an empty `ExecStart=` resets the list)."""
+    exec_starts: list[_ExecStart] = []
     for section, logical in _logical_lines(source):
         if section != "Service":
             continue
@@ -202,7 +252,14 @@ def read_unit(source: SourceFile) -> KesUnit:
             (line, column), (end_line, end_column) = logical.positions[start], logical.positions[len(text) - 1]
             unit.environment_files.append(EnvironmentFileRef(
                 Word(text[int(optional):], line, column, end_line, end_column + 1), optional))
-    for logical, words, problems in reversed(exec_starts):
+    return exec_starts
+
+
+def read_unit(source: SourceFile) -> KesUnit:
+    """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
+    `EnvironmentFile=` paths."""
+    unit = KesUnit(source)
+    for logical, words, problems in reversed(_read_service(source, unit)):
         if problems:
             if "kes" in logical.value and "server" in logical.value:
                 unit.problems.extend(problems)
@@ -219,6 +276,23 @@ def read_unit(source: SourceFile) -> KesUnit:
         unit.command = ServerCommand(logical.key_line, logical.key_column, executable, flags, arguments)
         break
     return unit
+
+
+def is_minio_executable(text: str) -> bool:
+    """`minio`, `/usr/local/bin/minio`, or the image's `/usr/bin/minio`."""
+    return PurePosixPath(text).name == "minio"
+
+
+def read_minio_unit(source: SourceFile) -> MinioUnit | None:
+    """The unit when its last `ExecStart=` that systemd can split runs `minio server`; None otherwise."""
+    unit = MinioUnit(source=source)
+    for _, words, _ in reversed(_read_service(source, unit)):
+        found = _runs_server(words, is_minio_executable)  # a line systemd refuses has no words
+        if found is not None:
+            unit.executable, first = found
+            unit.arguments = words[first:]
+            return unit
+    return None
 
 
 _SPECIFIER = re.compile(r"%[a-zA-Z]")

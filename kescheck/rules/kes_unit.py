@@ -1,5 +1,5 @@
 """SYS001-SYS099: the `kes server` command line of what starts KES (a systemd unit, a Compose service, a Kubernetes
-container), and the files a unit names.
+container), the files a unit names, and the env files MinIO's unit loads.
 
 The flags of `kes server` changed over the releases (field-failures E2, FM-05, FM-19, FM-36): `--root` went
 before v0.17, `--mlock` in v0.21.0 (both then refused as undefined flags), and `--auth`, `--key` and `--cert`
@@ -9,12 +9,15 @@ the config's generation, else kescheck assumes the current KES and says so.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 
 from ..findings import Finding, Location, Severity
+from ..minio_names import CONFIG_ENV_FILE
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
 from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
+from ..load.systemd import MinioUnit
 from ..material import in_pods, kes_value, material
 from ..routes import ROUTES
 from .base import Example, at_node, rule
@@ -67,7 +70,7 @@ def _kubernetes(args: str, fails: bool, note: str = "", options=(), config: str 
     return _launched("kes-deployment.yaml", workload, fails, note, options, config)
 
 
-def _at_word(launcher: KesLauncher, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
+def _at_word(launcher: KesLauncher | MinioUnit, word: Word, message: str, *, end: Word | None = None, fix: str | None = None,
              anchor: str = "", related: tuple[Location, ...] = ()) -> Finding:
     last = end or word
     end_column = last.end_column if last.end_line == word.line else None
@@ -545,6 +548,95 @@ def operator_identity_overridden(deployment):
                            anchor="spec.kes.env:MINIO_KES_IDENTITY")
 
 
+_MINIO_ENV = ("MINIO_VOLUMES=/mnt/data\nMINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+              "MINIO_KMS_KES_CERT_FILE=/etc/minio/certs/kes-client.crt\nMINIO_KMS_KES_KEY_FILE=/etc/minio/certs/kes-client.key\n"
+              "MINIO_KMS_KES_KEY_NAME=minio-key\n")
+
+
+def _minio_unit(extra: str, fails: bool, note: str = "") -> Example:
+    """MinIO's unit (`extra`: more lines of its [Service] section) beside an env file with KMS settings."""
+    unit = f"[Service]\nUser=minio-user\n{extra}ExecStart=/usr/local/bin/minio server $MINIO_OPTS $MINIO_VOLUMES\n"
+    return Example((("minio.service", unit), ("minio.env", _MINIO_ENV)), fails, note)
+
+
+def _sets_kms(env) -> bool:
+    return any(name.startswith("MINIO_KMS_") for name in env.names())
+
+
+@rule("SYS015", "minio-env-not-loaded", Severity.ERROR,
+      "MinIO's unit does not load the env file that holds its KMS settings",
+      rationale="""MinIO takes its KMS settings from its environment. Under systemd that is what the unit gives it:
+      its `Environment=` lines and the files its `EnvironmentFile=` lines name (or a file `MINIO_CONFIG_ENV_FILE`
+      names, which MinIO reads itself). An env file no line loads is not read at all: MinIO starts without KES, so
+      it cannot encrypt (`Server side encryption specified but KMS is not configured`) and cannot decrypt what was
+      encrypted before. Nothing fails at start-up, and variables exported in a shell do not reach the service
+      (field-failures FM-07; minio/minio#19781, a unit that did not read `/etc/default/minio`). Reported when the
+      unit loads no file at all, or when every file it loads is here and none of them is the env file with the KMS
+      settings; a file that is not here may be that env file where it is installed, and is not judged.""",
+      fix="Load the env file in the unit's [Service] section (`EnvironmentFile=-/etc/default/minio`, with the path "
+          "where it is installed), or move the settings into a file the unit loads; then run `systemctl "
+          "daemon-reload` and restart MinIO.",
+      examples=(_minio_unit("", True, "no `EnvironmentFile=`"),
+                _minio_unit("EnvironmentFile=-/etc/default/minio\n", False,
+                            "the stock unit: the file it loads is where the env file is installed"),
+                _minio_unit("Environment=MINIO_CONFIG_ENV_FILE=/etc/minio/config.env\n", False,
+                            "MinIO reads the file itself")))
+def minio_env_not_loaded(deployment):
+    with_kms = [env for env in deployment.envs if env.systemd_may_read and _sets_kms(env)]
+    if not with_kms:
+        return
+    settings = with_kms[0]
+    for unit in deployment.minio_units:
+        if _environment_unknown(unit):
+            continue
+        loads = unit.env_files()
+        related = (Location(settings.source.path, *_first_kms_line(settings)),)
+        if not loads:
+            if any(ref.ignored for ref in unit.environment_files):
+                continue  # SYS008 says why each line is ignored
+            yield _at_word(unit, unit.executable, f"{unit.label} loads no env file (no `EnvironmentFile=`, no "
+                                                  f"`MINIO_CONFIG_ENV_FILE`), so MinIO starts without the KMS "
+                                                  f"settings of {settings.source.path}: it runs without KES",
+                           anchor="unit:EnvironmentFile", related=related)
+            continue
+        paths = [deployment.resolve(text, unit.source) for _, text in loads]
+        if not all(path.is_file() for path in paths) or any(_same_file(path, env.source.path) for path in paths
+                                                            for env in with_kms):
+            continue
+        yield _at_word(unit, loads[0][0], f"{unit.label} loads {', '.join(map(str, paths))}, not "
+                                          f"{settings.source.path}, which holds MinIO's KMS settings: MinIO starts "
+                                          "without them and runs without KES",
+                       anchor="unit:EnvironmentFile", related=related)
+
+
+def _environment_unknown(unit) -> bool:
+    """Whether MinIO may get its KMS settings from where kescheck does not look: the unit's own `Environment=`, a
+    path systemd or MinIO expands (`$VAR`, `%i`, a glob, a relative `MINIO_CONFIG_ENV_FILE`), the manager's
+    environment (`PassEnvironment=`), PAM (`PAMName=`) or drop-ins."""
+    config_file = unit.assigned(CONFIG_ENV_FILE)
+    return (unit.sets_kms() or any(not ref.ignored and not ref.resolvable for ref in unit.environment_files)
+            or (config_file is not None and all(word is not config_file for word, _ in unit.env_files()))
+            or bool(unit.setting("PAMName") or unit.setting("PassEnvironment")) or _has_drop_ins(unit))
+
+
+def _first_kms_line(env) -> tuple[int, int]:
+    entry = next(entry for entry in env.entries if entry.name.startswith("MINIO_KMS_"))
+    return entry.line, entry.name_column
+
+
+def _has_drop_ins(unit) -> bool:
+    """A drop-in directory beside the unit (`minio.service.d/`) may load further files."""
+    path = unit.source.path
+    return path.with_name(f"{path.name}.d").is_dir()
+
+
+def _same_file(path, other) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except (OSError, ValueError):
+        return False
+
+
 def _missing_files(deployment):
     """(launcher, the word naming the file, its path here, what it is) for a container's `--config` that a mount
     brings from this host, the unit's `--config` and each `EnvironmentFile=` written without `-`, when the file does
@@ -555,20 +647,29 @@ def _missing_files(deployment):
         if mounted is not None and not mounted.exists():
             yield container, container.config, mounted, "mounted config"
     unit = deployment.unit
-    if unit is None:
-        return
-    config = unit.config
+    config = unit.config if unit is not None else None
     if config is not None and config.names_known_path:
         path = deployment.resolve(config.text, unit.source)
         if not path.exists():
             yield unit, config, path, "config"
-    for ref in unit.environment_files:
-        if ref.optional or not ref.resolvable:
-            continue
-        word = ref.path
-        path = deployment.resolve(word.text, unit.source)
-        if not path.exists():
-            yield unit, word, path, "env"
+    for service in _units(deployment):
+        for ref in service.environment_files:
+            if ref.optional or not ref.resolvable:
+                continue
+            word = ref.path
+            path = deployment.resolve(word.text, service.source)
+            if not path.exists():
+                yield service, word, path, "env"
+
+
+def _units(deployment):
+    """The systemd units of the deployment: the one that starts KES, then MinIO's."""
+    return ([deployment.unit] if deployment.unit is not None else []) + deployment.minio_units
+
+
+def _server(unit) -> str:
+    """What the unit starts, for messages."""
+    return "MinIO" if isinstance(unit, MinioUnit) else "KES"
 
 
 @rule("SYS008", "environment-file-ignored", Severity.WARNING,
@@ -578,26 +679,26 @@ def _missing_files(deployment):
       `"/etc/default/kes"` in quotes) is ignored when the unit is loaded (`EnvironmentFile= path is not absolute,
       ignoring`, in the journal only), so KES starts without those variables: it refuses to start on a `${VAR}` of
       its config that is then unset (KES100), or runs with an empty setting on KES up to 0.21. kescheck leaves such
-      a file out of the environment it gives KES, as systemd does.""",
+      a file out of the environment it gives KES, as systemd does. MinIO's unit likewise starts MinIO without the
+      KMS settings of such a file (SYS015).""",
       fix="Write the absolute path without quotes (`EnvironmentFile=/etc/default/kes`, or `EnvironmentFile=-/etc/"
           "default/kes` for a file that may be absent); one `EnvironmentFile=` line per file.",
       examples=(_example("--config config.yaml", True, "the path in quotes",
                          unit_extra='EnvironmentFile="/etc/default/kes-kescheck-example"\n'),
                 _example("--config config.yaml", True, "a relative path", unit_extra="EnvironmentFile=-kes.env\n"),
+                _minio_unit('EnvironmentFile="/etc/default/minio"\n', True, "MinIO's unit"),
                 _example("--config config.yaml", False, unit_extra="EnvironmentFile=-/etc/default/kes-kescheck-example\n")))
 def environment_file_ignored(deployment):
-    unit = deployment.unit
-    if unit is None:
-        return
-    for ref in unit.environment_files:
-        if not ref.ignored:
-            continue
-        written = ("-" if ref.optional else "") + ref.path.text
-        why = ("empty" if not ref.path.text else
-               "in quotes, which systemd keeps as part of the path" if ref.path.text[0] in "\"'" else "relative")
-        yield _at_word(unit, ref.path, f"`EnvironmentFile={written}` is not an absolute path ({why}): systemd ignores "
-                                       "this line and starts KES without the variables of that file",
-                       anchor=f"unit:EnvironmentFile={ref.path.text}")
+    for unit in _units(deployment):
+        for ref in unit.environment_files:
+            if not ref.ignored:
+                continue
+            written = ("-" if ref.optional else "") + ref.path.text
+            why = ("empty" if not ref.path.text else
+                   "in quotes, which systemd keeps as part of the path" if ref.path.text[0] in "\"'" else "relative")
+            yield _at_word(unit, ref.path, f"`EnvironmentFile={written}` is not an absolute path ({why}): systemd "
+                                           f"ignores this line and starts {_server(unit)} without the variables of "
+                                           "that file", anchor=f"unit:EnvironmentFile={ref.path.text}")
 
 
 @rule("SYS009", "config-path-relative", Severity.WARNING,
@@ -661,7 +762,8 @@ def _unknown_environment(deployment) -> str:
       will be installed (`/etc/kes/config.yaml`, `/etc/default/kes`), not where they are kept, so lint mode only
       notes that kescheck could not read them there: the one KES config among the inputs is checked with the unit
       instead, and what an environment file that is not here would set stays unknown (KES213 notes the variables
-      only it can set). A file
+      only it can set). MinIO's unit likewise names where MinIO's env file will be installed (`/etc/default/minio`):
+      the env file among the inputs is checked as MinIO's settings instead. A file
       named with a leading `-` is optional: systemd skips it when it does not exist, and so does kescheck. A
       Compose service's `--config` is a path in the container: kescheck looks for it where a bind mount, config or
       secret of the service brings it from. On the host (or with --require-files) a missing file is an error
@@ -691,6 +793,12 @@ def config_file_not_found(deployment):
             yield _at_word(unit, word, f"`--config` names {_config_path(word, path, kind)}, which does not exist "
                                        f"here, so kescheck could not check the config {unit.label} starts{checked}",
                            anchor="kes-server:--config")
+        elif isinstance(unit, MinioUnit):
+            beside = [str(env.source.path) for env in deployment.envs]
+            checked = f"; kescheck checked {', '.join(beside)} as MinIO's settings instead" if beside else ""
+            yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist here, so kescheck could "
+                                       f"not check the settings this unit starts MinIO with{checked}",
+                           anchor=f"unit:EnvironmentFile={word.text}")
         else:
             yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist here, so kescheck does "
                                        f"not know what it adds to the environment this unit starts KES with"
@@ -726,5 +834,5 @@ def config_file_missing(deployment):
                                        f"{unit.label} has no config to start KES with", anchor="kes-server:--config")
         else:
             yield _at_word(unit, word, f"`EnvironmentFile=` names {path}, which does not exist: systemd does not start "
-                                       f"KES (`Failed to load environment files: No such file or directory`)",
-                           anchor=f"unit:EnvironmentFile={word.text}")
+                                       f"{_server(unit)} (`Failed to load environment files: No such file or "
+                                       "directory`)", anchor=f"unit:EnvironmentFile={word.text}")

@@ -18,8 +18,8 @@ def _directives(deployment):
         yield from scan(deployment.kes.source, "kes")
     for env in deployment.envs:
         yield from scan(env.source, env.source_kind)
-    if deployment.unit is not None:
-        yield from scan(deployment.unit.source, "unit")
+    for unit in ([deployment.unit] if deployment.unit is not None else []) + deployment.minio_units:
+        yield from scan(unit.source, "unit")
     for source in {id(c.source): c.source for c in deployment.containers}.values():
         yield from scan(source, "containers")
 

@@ -1,0 +1,201 @@
+"""MinIO's systemd unit: what it runs, the env files it gives MinIO, how it joins a deployment, and SYS015."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from kescheck.engine import lint
+from kescheck.load.source import SourceFile
+from kescheck.load.systemd import read_minio_unit, read_unit
+from kescheck.model import Options
+
+KMS_ENV = """\
+    MINIO_VOLUMES=/mnt/data
+    MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373
+    MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs
+    MINIO_KMS_KES_KEY_NAME=minio-key
+    """
+START = "ExecStart=/usr/local/bin/minio server $MINIO_OPTS $MINIO_VOLUMES\n"
+
+
+def minio_unit(text: str):
+    return read_minio_unit(SourceFile(Path("minio.service"), text))
+
+
+def unit_text(*lines: str) -> str:
+    return "[Unit]\nDescription=MinIO\n\n[Service]\nUser=minio-user\n" + "".join(f"{line}\n" for line in lines) + START
+
+
+def found(result, code: str):
+    return [f for f in result.findings if f.code == code]
+
+
+# --- reading the unit ----------------------------------------------------------------------------
+
+def test_the_stock_unit_runs_minio_server_and_loads_its_env_file():
+    read = minio_unit((FIXTURES / "systemd" / "docs-copy" / "minio.service").read_text())
+    assert read.executable.text == "/usr/local/bin/minio" and (read.executable.line, read.executable.column) == (11, 11)
+    assert [word.text for word in read.arguments] == ["$MINIO_OPTS", "$MINIO_VOLUMES"]
+    assert [(word.text, path) for word, path in read.env_files()] == [("/etc/default/minio", "/etc/default/minio")]
+    assert read.setting("User") == "minio-user" and not read.sets_kms()
+
+
+def test_what_runs_minio_and_what_does_not():
+    assert minio_unit("[Service]\nExecStart=+@/opt/minio/minio minio server /data\n").executable.text == "/opt/minio/minio"
+    assert minio_unit("[Service]\nExecStart=/usr/local/bin/minio gateway nas /data\n") is None
+    assert minio_unit("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n") is None
+    assert minio_unit("[Service]\nExecStart=/usr/local/bin/minio server /data\nExecStart=\n") is None
+    assert minio_unit('[Service]\nExecStart=/usr/local/bin/minio server "/data\n') is None  # systemd refuses the line
+    assert read_unit(SourceFile(Path("minio.service"), unit_text())).command is None
+
+
+def test_env_files_in_the_order_they_are_read_and_what_is_left_out():
+    read = minio_unit(unit_text("EnvironmentFile=-/etc/default/minio", "EnvironmentFile=minio.env",
+                                "EnvironmentFile=/etc/minio/%i.env", "EnvironmentFile=/etc/minio/extra.env",
+                                'Environment="MINIO_CONFIG_ENV_FILE=/etc/minio/config.env" MINIO_KMS_KES_KEY_NAME=k'))
+    assert [path for _, path in read.env_files()] == ["/etc/default/minio", "/etc/minio/extra.env",
+                                                      "/etc/minio/config.env"]
+    assert read.sets_kms()
+    relative = minio_unit(unit_text("Environment=MINIO_CONFIG_ENV_FILE=config.env"))
+    assert relative.env_files() == [] and relative.assigned("MINIO_CONFIG_ENV_FILE").text == "MINIO_CONFIG_ENV_FILE=config.env"
+    assert minio_unit(unit_text("Environment=MINIO_CONFIG_ENV_FILE=/etc/minio/%i.env")).env_files() == []
+    literal = minio_unit(unit_text("Environment=MINIO_CONFIG_ENV_FILE=/etc/minio/${TENANT}.env"))  # not expanded
+    assert [path for _, path in literal.env_files()] == ["/etc/minio/${TENANT}.env"]
+
+
+# --- discovery and pairing -------------------------------------------------------------------------
+
+def test_a_walk_reads_minio_units_and_a_named_one_is_no_longer_refused():
+    result = lint([FIXTURES / "systemd" / "docs-copy" / "minio.service"])
+    assert not result.input_errors
+    kinds = {f.path.name: f.kind for f in result.files}
+    assert kinds == {"minio.service": "unit", "kes.service": "unit", "kes-config.yaml": "kes"}  # its deployment
+    [deployment] = result.deployments
+    assert deployment.unit is not None and [u.source.path.name for u in deployment.minio_units] == ["minio.service"]
+    [minio] = [f for f in result.files if f.path.name == "minio.service"]
+    assert result.file_notes()[minio.source.path] == ["systemd unit that runs `minio server`"]
+
+
+def test_the_unit_joins_the_env_file_beside_it(write, tmp_path):
+    write("minio.env", KMS_ENV)
+    write("minio.service", unit_text())
+    [deployment] = lint([tmp_path]).deployments
+    assert [env.source.path.name for env in deployment.envs] == ["minio.env"]
+    assert [unit.source.path.name for unit in deployment.minio_units] == ["minio.service"]
+
+
+def test_the_env_file_the_unit_loads_is_loaded_and_joined_wherever_it_is(write, tmp_path):
+    env = write("etc/default/minio", KMS_ENV)
+    write("etc/default/other.env", KMS_ENV)
+    unit = write("systemd/minio.service", unit_text(f"EnvironmentFile={env}"))
+    result = lint([unit])  # named alone, as pre-commit names it
+    [deployment] = [d for d in result.deployments if d.minio_units]
+    assert [e.source.path.name for e in deployment.envs] == ["minio"]
+    assert not found(result, "SYS015")
+    assert any(f.location.path.name == "minio" for f in result.findings)  # the env file is checked with the unit
+    result = lint([tmp_path / "etc" / "default" / "other.env", unit])  # two env files: the one it loads
+    [deployment] = [d for d in result.deployments if d.minio_units]
+    assert [e.source.path.name for e in deployment.envs] == ["minio"]
+
+
+def test_a_unit_joins_the_only_env_file_among_the_inputs(write, tmp_path):
+    env = write("etc/minio/kms.env", KMS_ENV)
+    unit = write("etc/systemd/system/minio.service", unit_text())
+    [deployment] = lint([unit, env]).deployments
+    assert [e.source.path for e in deployment.envs] == [env] and len(deployment.minio_units) == 1
+    other = write("etc/minio/second.env", KMS_ENV)
+    deployments = lint([unit, env, other]).deployments  # which of two would be a guess
+    assert [d for d in deployments if d.minio_units] == [d for d in deployments if not d.envs]
+
+
+# --- SYS015 ------------------------------------------------------------------------------------------
+
+def test_a_unit_that_loads_no_env_file(write, tmp_path):
+    write("minio.env", KMS_ENV)
+    write("minio.service", unit_text())
+    [missing] = found(lint([tmp_path]), "SYS015")
+    assert missing.severity.label == "error"
+    assert (missing.location.path.name, missing.location.line, missing.location.column) == ("minio.service", 6, 11)
+    assert "loads no env file (no `EnvironmentFile=`, no `MINIO_CONFIG_ENV_FILE`)" in missing.message
+    assert "minio.env" in missing.message and "runs without KES" in missing.message
+    assert [(r.path.name, r.line, r.column) for r in missing.related] == [("minio.env", 2, 1)]
+
+
+@pytest.mark.parametrize("lines", [
+    ("EnvironmentFile=-/etc/default/minio",),  # not here: it may be this env file where it is installed
+    ("EnvironmentFile=/etc/default/minio",),
+    ("Environment=MINIO_CONFIG_ENV_FILE=/etc/minio/config.env",),
+    ("Environment=MINIO_CONFIG_ENV_FILE=config.env",),  # relative: opened from a working directory not known here
+    ("Environment=MINIO_KMS_KES_ENDPOINT=https://kes:7373 MINIO_KMS_KES_KEY_NAME=k",),  # the unit's own settings
+    ("EnvironmentFile=/etc/minio/${TENANT}.env",),
+    ("EnvironmentFile=/etc/minio/%i.env",),
+    ("PassEnvironment=MINIO_KMS_KES_ENDPOINT",),
+    ("PAMName=login",),
+])
+def test_a_unit_whose_environment_may_hold_the_settings_is_not_judged(write, tmp_path, lines):
+    write("minio.env", KMS_ENV)
+    write("minio.service", unit_text(*lines))
+    assert not found(lint([tmp_path]), "SYS015")
+
+
+def test_drop_ins_beside_the_unit_may_load_the_file(write, tmp_path):
+    write("minio.env", KMS_ENV)
+    write("minio.service", unit_text())
+    assert found(lint([tmp_path]), "SYS015")
+    write("minio.service.d/override.conf", "[Service]\nEnvironmentFile=/etc/default/minio\n")
+    assert not found(lint([tmp_path]), "SYS015")
+
+
+def test_an_env_file_without_kms_settings_needs_no_loading(write, tmp_path):
+    write("minio.env", "MINIO_VOLUMES=/mnt/data\nMINIO_ROOT_USER=admin\n")
+    write("minio.service", unit_text())
+    assert not found(lint([tmp_path]), "SYS015")
+
+
+def test_an_ignored_path_is_sys008_alone(write, tmp_path):
+    write("minio.env", KMS_ENV)
+    write("minio.service", unit_text('EnvironmentFile="/etc/default/minio"'))
+    result = lint([tmp_path])
+    [ignored] = found(result, "SYS008")
+    assert "starts MinIO without the variables of that file" in ignored.message
+    assert not found(result, "SYS015")
+
+
+def test_a_unit_that_loads_other_files_that_are_here(write, tmp_path):
+    other = write("etc/default/minio", "MINIO_VOLUMES=/mnt/data\n")
+    settings = write("etc/minio/kms.env", KMS_ENV)
+    write("etc/kes/config.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /v}}\n")
+    unit = write("etc/systemd/system/minio.service", unit_text(f"EnvironmentFile=-{other}"))
+    result = lint([unit, settings, tmp_path / "etc" / "kes" / "config.yaml"])
+    [wrong] = found(result, "SYS015")
+    assert f"MinIO's unit loads {other}, not {settings}, which holds MinIO's KMS settings" in wrong.message
+    assert [(r.path, r.line) for r in wrong.related] == [(settings, 2)]
+    assert (wrong.location.line, wrong.location.column) == (6, len("EnvironmentFile=-") + 1)
+    write("etc/systemd/system/minio.service", unit_text(f"EnvironmentFile=-{other}", f"EnvironmentFile={settings}"))
+    assert not found(lint([unit, settings, tmp_path / "etc" / "kes" / "config.yaml"]), "SYS015")
+    write("etc/systemd/system/minio.service", unit_text(f"EnvironmentFile=-{other}",
+                                                        f"Environment=MINIO_CONFIG_ENV_FILE={settings}"))
+    assert not found(lint([unit, settings, tmp_path / "etc" / "kes" / "config.yaml"]), "SYS015")
+
+
+def test_a_suppression_comment_in_the_unit(write, tmp_path):
+    write("minio.env", KMS_ENV)
+    write("minio.service", "[Service]\n# kescheck: ignore[SYS015] -- the settings come from a drop-in elsewhere\n"
+                           + START)
+    result = lint([tmp_path])
+    assert [f.suppressed_by for f in found(result, "SYS015")] == ["inline: the settings come from a drop-in elsewhere"]
+    assert not [f for f in result.findings if f.code == "KSC001"]
+
+
+# --- the files the unit names ------------------------------------------------------------------------
+
+def test_a_missing_env_file_the_unit_requires(write, tmp_path):
+    write("minio.env", KMS_ENV)
+    write("minio.service", unit_text("EnvironmentFile=/nonexistent-kescheck/minio"))
+    [note] = found(lint([tmp_path]), "SYS006")
+    assert "so kescheck could not check the settings this unit starts MinIO with" in note.message
+    assert note.message.endswith(f"kescheck checked {tmp_path / 'minio.env'} as MinIO's settings instead")
+    [error] = found(lint([tmp_path], Options(require_files=True)), "SYS007")
+    assert "systemd does not start MinIO" in error.message
