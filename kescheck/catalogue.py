@@ -130,7 +130,8 @@ EXAMPLE_NOTATION = (
 
 DOCTOR_NOTATION = (
     "The doctor's rules (DOC) have scenarios instead: a run of `kescheck doctor` with `minio.env` as --minio-env "
-    "and/or `kes-config.yaml` as --kes-config, where `${port}` is the port of the server the scenario describes in "
+    "and/or `kes-config.yaml` as --kes-config (and `minio.service` as --minio-unit), where `${dir}` is the "
+    "scenario's directory and `${port}` is the port of the server the scenario describes in "
     "these words (options are `kescheck doctor` settings such as `insecure` and `timeout`). The test suite performs every scenario against a KES stand-in on "
     "loopback, except the few marked as not performed, which say why:"
 )

@@ -26,6 +26,16 @@ def run_cli(*args: str, stdin: str | None = None) -> CliRun:
     return CliRun(result.exit_code, result.stdout, result.stderr)
 
 
+@pytest.fixture(autouse=True)
+def no_host_units(monkeypatch):
+    """The doctor reads MinIO's systemd unit from the host's unit directories: a test host's own units must not count
+    (tests that want units give their own directories)."""
+    from kescheck.doctor import minio
+
+    monkeypatch.setattr(minio, "SYSTEM_UNIT_DIRECTORIES", ())
+    monkeypatch.setenv("SYSTEMD_UNIT_PATH", "/nonexistent-kescheck-units")
+
+
 @pytest.fixture
 def cli():
     return run_cli

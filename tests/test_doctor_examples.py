@@ -25,7 +25,7 @@ SCENARIOS = [(rule, index, scenario) for rule in all_rules() if rule.doctor
              for index, scenario in enumerate(rule.examples)]
 RUNNABLE = [case for case in SCENARIOS if not case[2].not_runnable]
 PORT = "${port}"
-TEXT_FILES = ("minio.env", "kes-config.yaml")
+TEXT_FILES = ("minio.env", "kes-config.yaml", "minio.service")
 
 
 def test_the_scenarios_that_cannot_run_are_the_listed_ones():
@@ -99,12 +99,13 @@ def test_doctor_scenario(rule, index, scenario, tmp_path, monkeypatch, stopper):
     port = start_server(words, directory, stopper)
     for name in TEXT_FILES:
         if name in written:
-            written[name].write_text(written[name].read_text().replace(PORT, str(port)))
+            written[name].write_text(written[name].read_text().replace(PORT, str(port)).replace("${dir}", str(directory)))
     install_kes_binary(words.get("kes-binary"), tmp_path, monkeypatch)
     monkeypatch.chdir(directory)
     options = {"timeout": 3.0, **dict(scenario.options)}
     report = run_doctor(DoctorOptions(minio_env=written.get("minio.env"), kes_config=written.get("kes-config.yaml"),
-                                      environ={}, **options))
+                                      minio_unit=written.get("minio.service"), environ={},
+                                      **options))
     fired = [f.message for f in report.result.findings if f.code == rule.code]
     if scenario.fails:
         assert fired, f"{rule.code} did not fire on its failing scenario {index}: " + "; ".join(

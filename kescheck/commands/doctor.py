@@ -28,7 +28,10 @@ class DoctorFailOn(str, Enum):
 @app.command()
 def doctor(
     minio_env: Optional[Path] = typer.Option(None, "--minio-env", help="MinIO env file (default: the process "
-                                             "environment, else /etc/default/minio)."),
+                                             "environment, else the file MinIO's systemd unit loads, else "
+                                             "/etc/default/minio)."),
+    minio_unit: Optional[Path] = typer.Option(None, "--minio-unit", help="MinIO's systemd unit (default: "
+                                              "minio.service in the system unit directories)."),
     kes_config: Optional[Path] = typer.Option(None, "--kes-config", help="On a KES host: KES's config file."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.1, max=300, help="Seconds each probe may take."),
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip the generate + decrypt round trip."),
@@ -46,7 +49,7 @@ def doctor(
     from ..doctor.run import DoctorOptions, DoctorUsageError, run_doctor
     from ..report import redact
 
-    options = DoctorOptions(minio_env, kes_config, timeout, not no_probe, insecure, expiry_warning,
+    options = DoctorOptions(minio_env, kes_config, minio_unit, timeout, not no_probe, insecure, expiry_warning,
                             at=parse_timestamp(at) if at else None)
     if insecure:
         typer.echo("kescheck: WARNING: --insecure: the KES server certificate is not verified", err=True)

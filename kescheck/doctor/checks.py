@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ..findings import Location
 from ..rules.base import Rule
 
 
@@ -38,6 +39,8 @@ class Check:
     """Where in the inputs the checked thing is defined (an env variable or a config path)."""
     details: list[str] = field(default_factory=list)
     children: list["Check"] = field(default_factory=list)
+    at: Location | None = None
+    """Where the checked thing stands when it is in no line of MinIO's settings or KES's config (MinIO's unit)."""
 
     def add(self, child: "Check") -> "Check":
         self.children.append(child)

@@ -1,4 +1,5 @@
-"""MinIO's KES settings as the doctor sees them: from a file, the process environment or /etc/default/minio."""
+"""MinIO's KES settings as the doctor sees them: from a file, the process environment, the env file MinIO's systemd
+unit loads or /etc/default/minio; and MinIO's systemd unit itself."""
 from __future__ import annotations
 
 import os
@@ -8,13 +9,93 @@ from typing import Mapping
 
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
-from ..load.source import SourceFile, read_source
+from ..load.source import InputError, SourceFile, read_source
+from ..load.systemd import MinioUnit, read_minio_unit
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
 DEFAULT_ENV_FILE = Path("/etc/default/minio")
 ENVIRONMENT = Path("<environment>")
 """The pseudo file that findings about process-environment variables point at."""
+MINIO_SERVICE = "minio.service"
+"""The name MinIO's packages and documentation give its unit."""
+SYSTEM_UNIT_DIRECTORIES = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+                           "/usr/lib/systemd/system", "/lib/systemd/system")
+"""Where the system service manager looks for units, the first taking precedence (systemd.unit(5))."""
+
+
+def unit_directories(environ: Mapping[str, str]) -> list[Path]:
+    """The system unit search path: `SYSTEMD_UNIT_PATH` when set (colon-separated; an empty last component appends
+    the usual directories, as systemd does), else the usual directories."""
+    given = environ.get("SYSTEMD_UNIT_PATH")
+    if given is None:
+        return [Path(d) for d in SYSTEM_UNIT_DIRECTORIES]
+    parts = given.split(":")
+    found = [Path(p) for p in parts if p]
+    return found + ([Path(d) for d in SYSTEM_UNIT_DIRECTORIES] if parts[-1] == "" else [])
+
+
+@dataclass
+class MinioService:
+    """MinIO's systemd unit on this host, with its drop-ins merged in the order systemd applies them."""
+
+    unit: MinioUnit
+    files: list[Path]
+    """The unit file, then its drop-ins (`minio.service.d/*.conf`)."""
+
+    @property
+    def name(self) -> str:
+        return self.files[0].name
+
+    def loads(self) -> list[Path]:
+        """The files that make MinIO's environment, in the order they are read (`MinioUnit.env_files`)."""
+        return [Path(path) for _, path in self.unit.env_files()]
+
+    def unknown(self) -> str | None:
+        """Why MinIO's environment may hold settings the unit's files do not show, or None."""
+        if self.unit.assigned("MINIO_CONFIG_ENV_FILE") is not None and \
+                all(word is not self.unit.assigned("MINIO_CONFIG_ENV_FILE") for word, _ in self.unit.env_files()):
+            return "its MINIO_CONFIG_ENV_FILE is a path the doctor does not resolve"
+        for ref in self.unit.environment_files:
+            if not ref.ignored and not ref.resolvable:
+                return f"its EnvironmentFile={ref.path.text} is a path systemd expands"
+        for setting in ("PassEnvironment", "PAMName"):
+            if self.unit.setting(setting):
+                return f"it sets {setting}="
+        return None
+
+    def ignored(self) -> list[str]:
+        """`EnvironmentFile=` paths systemd ignores (not absolute)."""
+        return [ref.path.text for ref in self.unit.environment_files if ref.ignored]
+
+
+def find_service(named: Path | None, environ: Mapping[str, str]) -> MinioService | None:
+    """The unit `named` (an InputError when it cannot be read or does not run `minio server`), else minio.service in
+    the system unit directories, with the drop-ins of every `minio.service.d/` there (sorted by file name, the first
+    directory's winning for a name); None when there is none."""
+    if named is not None:
+        unit = read_minio_unit(read_source(named))
+        if unit is None:
+            raise InputError(named, "a systemd unit that does not run `minio server`")
+        return MinioService(unit, [named])
+    directories = unit_directories(environ)
+    main = next((d / MINIO_SERVICE for d in directories if (d / MINIO_SERVICE).is_file()), None)
+    if main is None:
+        return None
+    drop_ins: dict[str, Path] = {}
+    for directory in directories:
+        try:
+            for path in sorted((directory / f"{MINIO_SERVICE}.d").glob("*.conf")):
+                drop_ins.setdefault(path.name, path)
+        except OSError:
+            continue
+    files = [main] + [drop_ins[name] for name in sorted(drop_ins)]
+    try:
+        sources = [read_source(path) for path in files]
+    except InputError:
+        return None
+    unit = read_minio_unit(sources[0], tuple(sources[1:]))
+    return MinioService(unit, files) if unit is not None else None
 
 
 
@@ -58,13 +139,28 @@ def file_settings(path: Path) -> MinioSettings:
     return MinioSettings(parse_env(source), str(source.path), path)
 
 
-def find_settings(env_file: Path | None, environ: Mapping[str, str] | None = None) -> MinioSettings | None:
-    """--minio-env FILE, else the process environment, else /etc/default/minio when readable."""
+def sets_kes(path: Path) -> bool:
+    """Whether the env file at `path` can be read and sets a MinIO KES variable."""
+    try:
+        return any(name.startswith("MINIO_KMS_KES_") for name in file_settings(path).env.names())
+    except InputError:
+        return False
+
+
+def find_settings(env_file: Path | None, environ: Mapping[str, str] | None = None,
+                  service: MinioService | None = None) -> MinioSettings | None:
+    """--minio-env FILE, else the process environment, else the last file MinIO's unit loads that sets MinIO KES
+    variables, else /etc/default/minio when readable."""
     if env_file is not None:
         return file_settings(env_file)
     found = environment_settings(os.environ if environ is None else environ)
     if found is not None:
         return found
+    with_settings = [path for path in (service.loads() if service is not None else []) if sets_kes(path)]
+    if with_settings:
+        settings = file_settings(with_settings[-1])
+        settings.origin = f"{settings.origin}, which {service.name} loads"
+        return settings
     if DEFAULT_ENV_FILE.is_file() and os.access(DEFAULT_ENV_FILE, os.R_OK):
         return file_settings(DEFAULT_ENV_FILE)
     return None

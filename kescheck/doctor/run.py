@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -21,7 +22,7 @@ from .checks import Check, Status
 from .endpoint import Progress, ProbePlan, probe_endpoint
 from .host import kes_host_checks
 from ..minio_names import ENDPOINT, KEY_NAME
-from .minio import MinioSettings, find_settings
+from .minio import MinioService, MinioSettings, find_service, find_settings, sets_kes
 from .tls import client_tls
 
 MAX_PARALLEL = 32
@@ -40,6 +41,8 @@ class DoctorUsageError(Exception):
 class DoctorOptions:
     minio_env: Path | None = None
     kes_config: Path | None = None
+    minio_unit: Path | None = None
+    """MinIO's systemd unit; None: minio.service in the system unit directories, if there is one."""
     timeout: float = 5.0
     round_trip: bool = True
     insecure: bool = False
@@ -104,6 +107,53 @@ def _settings_checks(settings: MinioSettings, node: Check) -> tuple[list, str]:
     return endpoints, key
 
 
+def _service_check(service: MinioService | None, settings: MinioSettings, check: Check) -> None:
+    """Whether MinIO's systemd unit gives MinIO the settings the doctor checks: variables exported in a shell, or an
+    env file no `EnvironmentFile=` loads, never reach the service (field-failures FM-07)."""
+    if service is None:
+        check.skip("no minio.service in the system unit directories (--minio-unit names another unit)")
+        return
+    unit = service.unit
+    check.title = f"MinIO's systemd unit ({service.files[0]})"
+    check.at = Location(unit.executable_in.path, unit.executable.line, unit.executable.column)
+    loads = service.loads()
+    if settings.path is not None and any(_same_file(settings.path, path) for path in loads):
+        check.ok(f"{service.name} loads {settings.path}")
+        return
+    why = service.unknown() or ("its Environment= sets MINIO_KMS_ variables" if unit.sets_kms() else None)
+    if why:
+        check.skip(f"{service.name} may give MinIO settings the doctor does not read: {why}")
+        return
+    with_settings = [path for path in loads if sets_kes(path)]
+    loaded = f"it loads {', '.join(map(str, loads))}" if loads else "it loads no env file"
+    ignored = "".join(f"; systemd ignores EnvironmentFile={text} (not an absolute path)" for text in service.ignored())
+    advice = (f"Load the file with MinIO's settings in {service.name} (`EnvironmentFile=-/etc/default/minio`, or "
+              "`systemctl edit minio` for a drop-in), then `systemctl daemon-reload` and restart MinIO.")
+    if settings.path is None:
+        if with_settings:
+            check.skip(f"the doctor checked the variables of its own environment; {service.name} gives MinIO those "
+                       f"of {with_settings[-1]} (check them with --minio-env {with_settings[-1]})")
+        else:
+            check.fail(doc.SERVICE_WITHOUT_SETTINGS, f"MINIO_KMS_KES_* are set in the doctor's environment, but "
+                                                     f"{service.name} gives MinIO none ({loaded}{ignored}): variables "
+                                                     "exported in a shell do not reach the service, so MinIO runs "
+                                                     "without KES", advice)
+    elif with_settings:
+        check.warn(doc.SERVICE_WITHOUT_SETTINGS, f"{service.name} does not load {settings.path} but "
+                                                 f"{with_settings[-1]}: the doctor checked settings MinIO does not use",
+                   f"Run the doctor with --minio-env {with_settings[-1]}, or load {settings.path} in {service.name}.")
+    else:
+        check.fail(doc.SERVICE_WITHOUT_SETTINGS, f"{service.name} does not load {settings.path} ({loaded}{ignored}): "
+                                                 "MinIO starts without these KMS settings and runs without KES", advice)
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except (OSError, ValueError):
+        return False
+
+
 def _probe_all(endpoints, plan: ProbePlan, node: Check, progress: Progress | None) -> None:
     if not endpoints:
         node.skip("no endpoint to probe")
@@ -163,7 +213,9 @@ def doctor_findings(root: Check, settings: MinioSettings | None, kes: KesConfig 
     found: list[Finding] = []
 
     def locate(check: Check, message: str, anchor_suffix: str) -> Finding:
-        if check.anchor.startswith("MINIO_") and settings is not None:
+        if check.at is not None:
+            located = Finding(check.at, message, fix=check.advice)
+        elif check.anchor.startswith("MINIO_") and settings is not None:
             entry = settings.entry(check.anchor)
             if entry is not None:
                 located = at_entry(settings.env, entry, message, fix=check.advice)
@@ -196,14 +248,20 @@ def doctor_findings(root: Check, settings: MinioSettings | None, kes: KesConfig 
 
 
 def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> DoctorReport:
+    environ = os.environ if options.environ is None else options.environ
     try:
-        settings = find_settings(options.minio_env, options.environ)
+        service = find_service(options.minio_unit, environ)
+    except InputError as err:
+        raise DoctorUsageError(f"--minio-unit {err}") from None
+    try:
+        settings = find_settings(options.minio_env, environ, service)
     except InputError as err:
         raise DoctorUsageError(f"--minio-env {err}") from None
     kes = _load_kes(options.kes_config) if options.kes_config else None
     if settings is None and kes is None:
-        raise DoctorUsageError("no MinIO KES settings found: MINIO_KMS_KES_* is not in the environment and "
-                               "/etc/default/minio is not readable; give --minio-env FILE and/or --kes-config FILE")
+        raise DoctorUsageError("no MinIO KES settings found: MINIO_KMS_KES_* is not in the environment, MinIO's "
+                               "systemd unit loads no file that sets them and /etc/default/minio is not readable; "
+                               "give --minio-env FILE and/or --kes-config FILE")
     now = options.at or dt.datetime.now(dt.timezone.utc)
     root = Check("kescheck doctor")
     inputs = []
@@ -211,6 +269,7 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         inputs.append(f"MinIO settings from {settings.origin}")
         minio = root.add(Check(f"MinIO settings ({settings.origin})"))
         endpoints, key = _settings_checks(settings, minio)
+        _service_check(service, settings, minio.add(Check("MinIO's systemd unit")))
         credentials = minio.add(Check("client credentials"))
         trust = minio.add(Check("trusted CAs for KES"))
         tls = client_tls(settings, options.insecure, credentials, trust)

@@ -97,6 +97,8 @@ class MinioUnit(ServiceSettings):
     source: SourceFile = field(kw_only=True)
     executable: Word | None = None
     """The `minio` word of the `ExecStart=` that runs `minio server`."""
+    executable_in: SourceFile | None = None
+    """The file that `ExecStart=` stands in: the unit's, or a drop-in's."""
     arguments: list[Word] = field(default_factory=list)
     """The words after `minio server` (`$MINIO_OPTS $MINIO_VOLUMES`, or flags written out such as `--certs-dir`)."""
     label = "MinIO's unit"
@@ -216,23 +218,25 @@ def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
             source.mark_secret_region(word.line, word.column, word.end_line, word.end_column, value)
 
 
-_ExecStart = tuple[_Logical, list[Word], list[CommandProblem]]
+_ExecStart = tuple[_Logical, list[Word], list[CommandProblem], SourceFile]
 
 
-def _read_service(source: SourceFile, unit: ServiceSettings) -> list[_ExecStart]:
-    """Fills `unit` from the `[Service]` section; its `ExecStart=` command lines, each with its words and the problems
-    of splitting it (an empty `ExecStart=` resets the list)."""
-    exec_starts: list[_ExecStart] = []
+def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_ExecStart] | None = None
+                  ) -> list[_ExecStart]:
+    """Fills `unit` from the `[Service]` section; its `ExecStart=` command lines (added to `exec_starts`, as a drop-in
+    adds to its unit's), each with its words, the problems of splitting it and its file (an empty `ExecStart=` resets
+    the list)."""
+    exec_starts = [] if exec_starts is None else exec_starts
     for section, logical in _logical_lines(source):
         if section != "Service":
             continue
         unit.settings.append((logical.key, logical.value))
         if logical.key == "ExecStart":
             if not logical.value.strip():
-                exec_starts = []  # an empty assignment resets the list (drop-ins do this)
+                exec_starts.clear()  # an empty assignment resets the list (drop-ins do this)
                 continue
             problems: list[CommandProblem] = []
-            exec_starts.append((logical, _words(logical, problems), problems))
+            exec_starts.append((logical, _words(logical, problems), problems, source))
         elif logical.key == "Environment":
             if not logical.value.strip():
                 unit.environment = []  # an empty assignment resets the list
@@ -259,7 +263,7 @@ def read_unit(source: SourceFile) -> KesUnit:
     """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
     `EnvironmentFile=` paths."""
     unit = KesUnit(source)
-    for logical, words, problems in reversed(_read_service(source, unit)):
+    for logical, words, problems, _ in reversed(_read_service(source, unit)):
         if problems:
             if "kes" in logical.value and "server" in logical.value:
                 unit.problems.extend(problems)
@@ -283,13 +287,17 @@ def is_minio_executable(text: str) -> bool:
     return PurePosixPath(text).name == "minio"
 
 
-def read_minio_unit(source: SourceFile) -> MinioUnit | None:
-    """The unit when its last `ExecStart=` that systemd can split runs `minio server`; None otherwise."""
+def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] = ()) -> MinioUnit | None:
+    """The unit when its last `ExecStart=` that systemd can split runs `minio server`; None otherwise. `drop_ins` are
+    read after it, as systemd applies them (their words' positions are in their own files)."""
     unit = MinioUnit(source=source)
-    for _, words, _ in reversed(_read_service(source, unit)):
+    exec_starts: list[_ExecStart] = []
+    for read in (source, *drop_ins):
+        _read_service(read, unit, exec_starts)
+    for _, words, _, read in reversed(exec_starts):
         found = _runs_server(words, is_minio_executable)  # a line systemd refuses has no words
         if found is not None:
-            unit.executable, first = found
+            (unit.executable, first), unit.executable_in = found, read
             unit.arguments = words[first:]
             return unit
     return None

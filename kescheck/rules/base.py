@@ -42,8 +42,9 @@ class DoctorScenario(Example):
     """A documented `kescheck doctor` run that the test suite performs against a KES stand-in on loopback.
 
     `files` holds MinIO's env file (`minio.env`, given as --minio-env) and/or a KES config
-    (`kes-config.yaml`, given as --kes-config), plus the certificates they name; `${port}` in them is the
-    port the scenario's server listens on. `server` says, in words of DOCTOR_SERVER_WORDS, what listens
+    (`kes-config.yaml`, given as --kes-config), MinIO's systemd unit (`minio.service`, given as --minio-unit), plus
+    the certificates they name; `${port}` in them is the port the scenario's server listens on, `${dir}` the
+    scenario's directory. `server` says, in words of DOCTOR_SERVER_WORDS, what listens
     there and how it behaves. `options` are `DoctorOptions` fields (e.g. `insecure`, `timeout`).
     """
 

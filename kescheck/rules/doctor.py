@@ -95,6 +95,22 @@ CAPATH_EMPTY = declare(
     examples=(_scenario(True, "the CA file holds no PEM block", env=_env(MINIO_KMS_KES_CAPATH="ca-bundle.pem"),
                       files={"ca-bundle.pem": "paste the KES CA here\n"}),
             _passes()))
+_MINIO_UNIT = "[Service]\nUser=minio-user\n{}ExecStart=/usr/local/bin/minio server $MINIO_OPTS $MINIO_VOLUMES\n"
+SERVICE_WITHOUT_SETTINGS = declare(
+    "DOC006", "minio-service-without-settings", E, "MinIO's systemd unit does not give MinIO the KMS settings",
+    rationale="""Under systemd, MinIO's environment is what its unit gives it: `Environment=` lines and the files
+    `EnvironmentFile=` names (or `MINIO_CONFIG_ENV_FILE`, which MinIO reads itself). Settings in an env file no line
+    loads, or exported in the shell the doctor runs in, never reach the service: MinIO runs without KES, cannot encrypt
+    (`Server side encryption specified but KMS is not configured`) and cannot decrypt what was encrypted before
+    (field-failures FM-07; minio/minio#19781, minio/mc#4525). The doctor reads `minio.service` (or the unit
+    --minio-unit names) with its drop-ins from the system unit directories (`SYSTEMD_UNIT_PATH` when set). It warns
+    when the unit loads another file with KMS settings than the one the doctor checked.""",
+    fix="""Load the env file in MinIO's unit (`EnvironmentFile=-/etc/default/minio`, or a drop-in made with
+    `systemctl edit minio`), run `systemctl daemon-reload` and restart MinIO; or point the doctor at the file the unit
+    loads with --minio-env.""",
+    examples=(_scenario(True, "the unit loads no env file", files={"minio.service": _MINIO_UNIT.format("")}),
+              _passes("the unit loads the env file",
+                      files={"minio.service": _MINIO_UNIT.format("EnvironmentFile=-${dir}/minio.env\n")})))
 
 # network
 NOT_RESOLVABLE = declare(
