@@ -18,7 +18,8 @@ from .load.containers import (KUSTOMIZATION_FILES, KesContainer, MinioEnvironmen
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
-from .load.systemd import KesUnit, MinioUnit, looks_like_unit, read_minio_unit, read_unit, unit_environment
+from .load.systemd import (KesUnit, MinioUnit, looks_like_unit, minio_unit_environment, read_minio_unit, read_unit,
+                           unit_environment)
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -573,6 +574,9 @@ def _with_minio_units(deployments: list[Deployment], env_files: list[LoadedFile]
             home = Deployment(str(loaded.source.path), None, [], None, options)
             deployments.append(home)
         home.minio_units.append(loaded.minio_unit)
+        environment = minio_unit_environment(loaded.minio_unit, partial(home.resolve, origin=loaded.source))
+        if environment is not None:
+            home.envs.append(environment)
     return deployments
 
 

@@ -199,3 +199,73 @@ def test_a_missing_env_file_the_unit_requires(write, tmp_path):
     assert note.message.endswith(f"kescheck checked {tmp_path / 'minio.env'} as MinIO's settings instead")
     [error] = found(lint([tmp_path], Options(require_files=True)), "SYS007")
     assert "systemd does not start MinIO" in error.message
+
+
+# --- KMS settings in the unit's Environment= ----------------------------------------------------------------
+
+API_KEY = "kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs"
+
+
+def test_kms_settings_in_environment_lines_are_minio_s_environment(write, tmp_path, cli):
+    write("minio.service", unit_text('Environment="MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373" '
+                                     "MINIO_KMS_KES_KEY_NAME=minio-key",
+                                     f"Environment=MINIO_KMS_KES_API_KEY={API_KEY} MINIO_KMS_KES_CAPATH=/nonexistent-ca"))
+    result = lint([tmp_path])
+    [deployment] = result.deployments
+    [environment] = deployment.envs
+    assert environment.label == "MinIO's unit" and environment.source.path.name == "minio.service"
+    endpoint = environment.get("MINIO_KMS_KES_ENDPOINT")
+    assert (endpoint.value, endpoint.line, endpoint.name_column, endpoint.value_column) == \
+        ("https://kes.example.net:7373", 6, 14, 37)
+    capath = environment.get("MINIO_KMS_KES_CAPATH")
+    line = f"Environment=MINIO_KMS_KES_API_KEY={API_KEY} MINIO_KMS_KES_CAPATH="
+    assert (capath.line, capath.value_column, capath.value_end_column) == (7, len(line) + 1, len(line) + 1 + 15)
+    [absent] = [f for f in result.findings if f.code == "CRT001"]
+    assert (absent.location.path.name, absent.location.line, absent.location.column) == ("minio.service", 7, len(line) + 1)
+    assert not found(result, "SYS015")
+    for fmt in ("json", "sarif", "plain"):
+        run = cli("lint", str(tmp_path), "--format", fmt)
+        assert API_KEY not in run.stdout and "AGaV6VXHasF0" not in run.stdout
+
+
+def test_the_unit_s_settings_are_judged_like_an_env_file_s(write, tmp_path):
+    write("minio.service", unit_text("Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373"))
+    [incomplete] = [f for f in lint([tmp_path]).findings if f.code == "ENV051"]
+    assert incomplete.location.path.name == "minio.service" and "MINIO_KMS_KES_KEY_NAME" in incomplete.message
+    write("minio.service", unit_text("# kescheck: ignore[ENV051] -- the key name comes from a drop-in on the host",
+                                     "Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373"))
+    assert [f.suppressed_by for f in lint([tmp_path]).findings if f.code == "ENV051"] == \
+        ["inline: the key name comes from a drop-in on the host"]
+
+
+def test_a_file_the_unit_loads_may_set_the_rest(write, tmp_path):
+    missing = "Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373"
+    write("minio.service", unit_text(missing, "EnvironmentFile=/nonexistent-kescheck/minio"))
+    assert not [f for f in lint([tmp_path]).findings if f.code == "ENV051"]  # that file may set the key name
+    extra = write("extra.env", "MINIO_VOLUMES=/mnt/data\nMINIO_OPTS=--quiet\n")
+    write("minio.service", unit_text(missing, f"EnvironmentFile={extra}"))
+    assert [f for f in lint([tmp_path]).findings if f.code == "ENV051"]  # read here: it does not
+    settings = write("settings.env", KMS_ENV)
+    write("minio.service", unit_text(missing, f"EnvironmentFile={settings}"))
+    [deployment] = [d for d in lint([tmp_path]).deployments if d.minio_units]
+    assert [e.source.path.name for e in deployment.envs] == ["settings.env"]  # the file's settings win
+
+
+def test_what_the_unit_s_files_set_counts_as_set(write, tmp_path):
+    kms = ("Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373 MINIO_KMS_KES_KEY_NAME=minio-key "
+           f"MINIO_KMS_KES_API_KEY={API_KEY}")
+    credentials = write("etc/credentials.env", "MINIO_ROOT_USER=admin\nMINIO_ROOT_PASSWORD=from-a-vault-kescheck\n")
+    unit = write("systemd/minio.service", unit_text(kms))
+    assert [f for f in lint([unit]).findings if f.code == "ENV111"]
+    write("systemd/minio.service", unit_text(kms, f"EnvironmentFile={credentials}"))
+    assert not [f for f in lint([unit]).findings if f.code == "ENV111"]
+    write("systemd/minio.service", unit_text(kms, "PassEnvironment=MINIO_ROOT_USER MINIO_ROOT_PASSWORD"))
+    assert not [f for f in lint([unit]).findings if f.code == "ENV111"]
+
+
+def test_a_comment_after_a_value_is_part_of_it_in_a_unit(write, tmp_path):
+    write("minio.service", unit_text("Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373 "
+                                     "# kescheck: ignore[ENV051]"))  # no reason: not even a bad directive
+    result = lint([tmp_path])
+    assert [f.suppressed_by for f in result.findings if f.code == "ENV051"] == [None]
+    assert not [f for f in result.findings if f.code.startswith("KSC")]

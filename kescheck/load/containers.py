@@ -312,7 +312,7 @@ class MinioEnvironment(EnvFile):
                  assignments: list[tuple[EnvEntry, bool]], mounts: list[Mount], compose_list: bool = False,
                  declared_in: SourceFile | None = None, open_ended: str | None = None,
                  mounted_values: list[MountedValue] | None = None, identity_variable: str | None = None,
-                 command_words: list[Word] | None = None) -> None:
+                 command_words: list[Word] | None = None, source_kind: str | None = None) -> None:
         self.source = source
         self.command_words = command_words or []
         """The words of the container's command line as its Compose file or manifest writes it (`server --certs-dir
@@ -329,7 +329,8 @@ class MinioEnvironment(EnvFile):
         missing."""
         self.declared_in = declared_in
         """The Compose file of the service, when `source` is an env file Compose reads for it."""
-        self.source_kind = "containers" if position is not None else "env"  # None: the lines of an env file
+        # None: the lines of an env file; `unit` for MinIO's systemd unit, whose comments are read as systemd does
+        self.source_kind = source_kind or ("containers" if position is not None else "env")
         self.compose_list = compose_list
         """Written as Compose's `- NAME=value` items, whose value is everything after the `=`, quotes included."""
         self.systemd_may_read = False

@@ -474,3 +474,47 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     open_ended = f"{name}'s EnvironmentFile{'s' if len(unread) > 1 else ''} {', '.join(unread)}, which kescheck " \
                  "cannot read here" if unread else None
     return UnitEnvironment(values, origin, why_unset, open_ended)
+
+
+def minio_unit_environment(unit: MinioUnit, resolve) -> "MinioEnvironment | None":
+    """The KMS settings the unit's `Environment=` lines give MinIO, as MinIO's environment (`resolve(text)`: the path
+    an `EnvironmentFile=` word names, as kescheck opens it). None when the unit sets no `MINIO_KMS_` variable, or when
+    a file it loads that is here sets one: the files' assignments win over `Environment=`, and such a file is checked
+    as an env file of its own. What the unit's files set counts as set, to values not judged; an environment kescheck
+    cannot know (`unit_environment`: drop-ins, `PAMName=`, specifiers, files that are not here) may set any
+    variable."""
+    from .containers import MinioEnvironment
+    from .envfile import EnvEntry, parse_env
+    from .source import InputError, decode, read_bytes
+
+    if not unit.sets_kms():
+        return None
+    for _, text in unit.env_files():
+        try:
+            if any(name.startswith("MINIO_KMS_") for name in parse_env(decode(resolve(text), read_bytes(resolve(text)))).names()):
+                return None
+        except InputError:
+            continue
+    own = dict(unit.environment)
+    composed = unit_environment(unit, resolve)
+    first = unit.environment[0][1]
+    assignments = [(_entry(unit.source, word), not _SPECIFIER.search(word.text.replace("%%", "")))
+                   for _, word in unit.environment]
+    others = [name for name in (composed.values or {}) if name.startswith("MINIO_") and name not in own]
+    assignments += [(EnvEntry(name, "", first.line, first.column, first.column, first.column, ""), False)
+                    for name in others]
+    open_ended = composed.open_ended or (composed.origin if composed.values is None else None)
+    return MinioEnvironment(unit.source, unit.label, (first.line, first.column), assignments, [],
+                            open_ended=open_ended, source_kind="unit")
+
+
+def _entry(source: SourceFile, word: Word) -> "EnvEntry":
+    """An `Environment=` word `NAME=value` as the entry of MinIO's environment it makes, at its place in the unit."""
+    from .envfile import EnvEntry
+
+    name, _, value = word.text.partition("=")
+    raw = source.lines[word.line - 1] if word.line <= len(source.lines) else ""
+    name_column = word.column + (1 if raw[word.column - 1:word.column] in ("\"", "'") and not word.text[:1] in "\"'" else 0)
+    equals = raw.find("=", name_column - 1)
+    value_column = equals + 2 if equals >= 0 and word.end_line == word.line else name_column + len(name) + 1
+    return EnvEntry(name, value, word.line, name_column, value_column, value_column + len(value), word.text)
