@@ -170,3 +170,21 @@ def test_the_cli_names_the_unit_and_reports_doc006_in_json(kes_pki, kes_server, 
     assert run.status == 1
     [finding] = [f for f in json.loads(run.stdout)["findings"] if f["code"] == "DOC006"]
     assert finding["path"].endswith("minio-tenant.service") and finding["line"] == 6
+
+
+def test_the_unit_s_certs_dir_holds_the_ca_that_verifies_kes(kes_pki, kes_server, units, tmp_path):
+    certs = tmp_path / "minio-certs"
+    (certs / "CAs").mkdir(parents=True)
+    (certs / "CAs" / "ca.crt").write_bytes(kes_pki.ca_file.read_bytes())
+    environ = process_environment(kes_pki, kes_server)
+    del environ["MINIO_KMS_KES_CAPATH"]
+    (units / "minio.service").write_text("[Service]\nEnvironment=MINIO_KMS_KES_KEY_NAME=x\n"
+                                         f"ExecStart=/usr/local/bin/minio server --certs-dir {certs} /data\n")
+    report = doctor(units, environ)
+    trust = next(c for c in report.root.walk() if c.title == "trusted CAs for KES")
+    assert trust.summary == (f"MINIO_KMS_KES_CAPATH is not set: the system roots and 1 CA certificate(s) from "
+                             f"{certs}/CAs (--certs-dir of MinIO's unit) verify KES")
+    assert not [c for c in report.root.walk() if c.status is Status.FAIL]
+    (units / "minio.service").write_text("[Service]\nExecStart=/usr/local/bin/minio server /data\n")
+    trust = next(c for c in doctor(units, environ).root.walk() if c.title == "trusted CAs for KES")
+    assert "which kescheck does not know: neither MINIO_OPTS nor MinIO's unit names a --certs-dir)" in trust.summary

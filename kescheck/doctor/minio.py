@@ -106,10 +106,12 @@ class MinioSettings:
     """Where the settings came from, for the report."""
     path: Path | None
     """The env file, when they came from one (lint runs on it)."""
+    unit: MinioUnit | None = None
+    """MinIO's systemd unit on this host: its command line may name MinIO's certs directory."""
 
     @property
     def deployment(self) -> Deployment:
-        return Deployment(self.origin, None, [self.env])
+        return Deployment(self.origin, None, [self.env], minio_units=[self.unit] if self.unit is not None else [])
 
     def entry(self, name: str) -> EnvEntry | None:
         return self.env.get(name)

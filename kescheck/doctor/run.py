@@ -257,6 +257,8 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         settings = find_settings(options.minio_env, environ, service)
     except InputError as err:
         raise DoctorUsageError(f"--minio-env {err}") from None
+    if settings is not None and service is not None:
+        settings.unit = service.unit  # the MinIO that runs here is started by it: its command line counts
     kes = _load_kes(options.kes_config) if options.kes_config else None
     if settings is None and kes is None:
         raise DoctorUsageError("no MinIO KES settings found: MINIO_KMS_KES_* is not in the environment, MinIO's "

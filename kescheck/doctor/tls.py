@@ -191,8 +191,10 @@ def _certs_dir_roots(settings: MinioSettings, context: ssl.SSLContext, check: Ch
         check.ok("MINIO_KMS_KES_CAPATH is set but empty: MinIO verifies KES against the system roots alone")
         return ""
     if cas is None:
+        unnamed = ("neither MINIO_OPTS nor MinIO's unit names a --certs-dir" if settings.unit is not None else
+                   "MINIO_OPTS names no --certs-dir")
         check.ok("MINIO_KMS_KES_CAPATH is not set: the system roots verify KES (MinIO adds its certs/CAs "
-                 "directory, which kescheck does not know: MINIO_OPTS names no --certs-dir)")
+                 f"directory, which kescheck does not know: {unnamed})")
         return ""
     if not cas.path.is_dir() or not os.access(cas.path, os.R_OK | os.X_OK):
         check.ok(f"MINIO_KMS_KES_CAPATH is not set and {cas.path} cannot be read here: the system roots verify KES")
@@ -207,7 +209,7 @@ def _certs_dir_roots(settings: MinioSettings, context: ssl.SSLContext, check: Ch
             continue
     note = f"; {unreadable} unreadable file(s) skipped, as MinIO does" if unreadable else ""
     check.ok(f"MINIO_KMS_KES_CAPATH is not set: the system roots and {count} CA certificate(s) from {cas.path} "
-             f"(--certs-dir in MINIO_OPTS) verify KES{note}")
+             f"({cas.setting}) verify KES{note}")
     return f"the system roots and {cas.path} (MINIO_KMS_KES_CAPATH is not set)"
 
 

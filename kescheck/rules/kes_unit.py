@@ -582,6 +582,8 @@ def _sets_kms(env) -> bool:
                 _minio_unit("Environment=MINIO_CONFIG_ENV_FILE=/etc/minio/config.env\n", False,
                             "MinIO reads the file itself")))
 def minio_env_not_loaded(deployment):
+    if not deployment.minio_units:
+        return
     with_kms = [env for env in deployment.envs if env.systemd_may_read and _sets_kms(env)]
     if not with_kms:
         return
