@@ -92,6 +92,25 @@ def read_env_mapping(path: Path) -> dict[str, str]:
     return {entry.name.strip(): entry.value for entry in env.entries}
 
 
+def _split(values: List[str]) -> list[str]:
+    """`--select KES001,KES002` as ruff takes it: each value may list several selectors."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _check_selectors(settings, select: List[str], ignore: List[str]) -> None:
+    """A selector that names no rule is a usage error: `--select CRT01` (a typo) would check nothing and pass."""
+    from .rules import all_rules
+    from .settings import names_a_rule
+
+    rules = all_rules()
+    unknown = [f"--{option} '{selector}'" for option, values in (("select", select), ("ignore", ignore))
+               for selector in _split(values) if not names_a_rule(selector, rules)]
+    unknown += settings.unknown_selectors(rules)
+    if unknown:
+        fail(f"{', '.join(unknown)} names no rule: give rule codes (KES001), code prefixes (KES, CRT02) or rule "
+             "names (unknown-key); `kescheck rules` lists them")
+
+
 def load_project_settings(config: Optional[Path]):
     from .settings import SettingsError, find_settings_file, load_settings
 
@@ -200,10 +219,11 @@ def lint(
     from .parallel import frozen_objects, usable_cpus
 
     settings = load_project_settings(config)
+    _check_selectors(settings, select, ignore)
     if select:
-        settings.select = tuple(select)
+        settings.select = tuple(_split(select))
     if ignore:
-        settings.ignore = settings.ignore + tuple(ignore)
+        settings.ignore = settings.ignore + tuple(_split(ignore))
     version = kes_version or settings.kes_version
     if version:
         try:

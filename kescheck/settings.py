@@ -35,6 +35,15 @@ class SuppressionSpec:
     origin: str = ""
 
 
+def selects(selector: str, code: str, name: str) -> bool:
+    """A rule code, a prefix of one (`KES`, `CRT02`), or a rule name selects the rule."""
+    return code.upper().startswith(selector.upper()) or name == selector.lower()
+
+
+def names_a_rule(selector: str, rules) -> bool:
+    return bool(selector) and any(selects(selector, rule.code, rule.name) for rule in rules)
+
+
 @dataclass
 class Settings:
     path: Path | None = None
@@ -52,20 +61,28 @@ class Settings:
     """Where each effective setting came from, for `kescheck settings`."""
 
     def rule_enabled(self, code: str, name: str) -> bool:
-        def hit(selectors):
-            return any(code.upper().startswith(s.upper()) or name == s.lower() for s in selectors)
-
-        if self.select and not hit(self.select):
+        if self.select and not any(selects(s, code, name) for s in self.select):
             return False
-        return not hit(self.ignore)
+        return not any(selects(s, code, name) for s in self.ignore)
 
     def ignored_for_path(self, code: str, name: str, path: Path) -> bool:
         text = path.as_posix()
         for pattern, selectors in self.per_path_ignores.items():
             if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, f"*/{pattern}"):
-                if any(code.upper().startswith(s.upper()) or name == s.lower() for s in selectors):
+                if any(selects(s, code, name) for s in selectors):
                     return True
         return False
+
+    def unknown_selectors(self, rules) -> list[str]:
+        """The rule selectors of the settings that name no rule of `rules` (a typo, say), each with the setting and file
+        that hold it: such a `select` silently checks nothing, such an `ignore` or severity silently does nothing."""
+        named = [("select", s) for s in self.select] + [("ignore", s) for s in self.ignore]
+        named += [(f"per-path-ignores.{pattern}", s) for pattern, found in self.per_path_ignores.items() for s in found]
+        found = [f"{setting} '{selector}'" + (f" in {self.origins[setting]}" if setting in self.origins else "")
+                 for setting, selector in named if not names_a_rule(selector, rules)]
+        return found + [f"severity '{key}' in {self.origins.get(f'severity.{key}', 'the settings')}"
+                        for key in self.severity
+                        if not any(key.upper() == rule.code or key.lower() == rule.name for rule in rules)]
 
     def severity_for(self, code: str, name: str, default: Severity) -> Severity:
         for key, value in self.severity.items():

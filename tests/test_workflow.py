@@ -218,3 +218,36 @@ def test_by_content_skips_named_files_that_are_no_kes_config_or_minio_env(cli, w
     hook = cli("lint", "--by-content", *named, "--format", "json")
     assert hook.status == 1
     assert ".github/workflows/ci.yml" not in hook.stdout and "deploy/config.yml" in hook.stdout
+
+
+# --- rule selectors ----------------------------------------------------------------------------------
+
+def test_selectors_may_be_listed_with_commas_as_in_ruff(cli, write, tmp_path):
+    config = write("kes-config.yaml", "address: 0.0.0.0:7373\naddress: 0.0.0.0:7374\n"
+                                      "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n")
+    listed = json.loads(cli("lint", config, "--format", "json", "--select", "KES001,KES013").stdout)
+    repeated = json.loads(cli("lint", config, "--format", "json", "--select", "KES001", "--select", "KES013").stdout)
+    assert listed["findings"] == repeated["findings"] and {f["code"] for f in listed["findings"]} == {"KES001", "KES013"}
+    ignored = json.loads(cli("lint", config, "--format", "json", "--select", "KES", "--ignore", "KES001, KES013").stdout)
+    assert {f["code"] for f in ignored["findings"]} == {"KES212", "KES224"}
+
+
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_a_selector_that_names_no_rule_is_a_usage_error(cli, write, option):
+    config = write("kes-config.yaml", "address: 0.0.0.0:7373\n")
+    run = cli("lint", config, option, "KES001,CRT0O1")  # a letter O for a zero: it would check nothing and pass
+    assert run.status == 2 and f"{option} 'CRT0O1' names no rule" in run.stderr and "KES001'" not in run.stderr
+    assert cli("lint", config, option, "unknown-key").status in (0, 1)  # a rule's name selects it too
+
+
+def test_settings_selectors_that_name_no_rule_are_a_usage_error(cli, write, tmp_path, monkeypatch):
+    write(".kescheck.toml", '[tool.kescheck]\nselect = ["KES"]\nignore = ["KES2O1"]\n\n'
+                            '[tool.kescheck.severity]\nKSC01 = "error"\n\n[tool.kescheck.per-path-ignores]\n'
+                            '"lab/*" = ["POL999"]\n')
+    config = write("kes-config.yaml", "address: 0.0.0.0:7373\n")
+    monkeypatch.chdir(tmp_path)
+    run = cli("lint", config)
+    origin = f"{tmp_path / '.kescheck.toml'} [tool.kescheck]"
+    assert run.status == 2
+    assert f"ignore 'KES2O1' in {origin}, per-path-ignores.lab/* 'POL999' in {origin}, severity 'KSC01' in " \
+           f"{origin} names no rule" in run.stderr
