@@ -51,19 +51,6 @@ class MinioService:
         """The files that make MinIO's environment, in the order they are read (`MinioUnit.env_files`)."""
         return [Path(path) for _, path in self.unit.env_files()]
 
-    def unknown(self) -> str | None:
-        """Why MinIO's environment may hold settings the unit's files do not show, or None."""
-        if self.unit.assigned("MINIO_CONFIG_ENV_FILE") is not None and \
-                all(word is not self.unit.assigned("MINIO_CONFIG_ENV_FILE") for word, _ in self.unit.env_files()):
-            return "its MINIO_CONFIG_ENV_FILE is a path the doctor does not resolve"
-        for ref in self.unit.environment_files:
-            if not ref.ignored and not ref.resolvable:
-                return f"its EnvironmentFile={ref.path.text} is a path systemd expands"
-        for setting in ("PassEnvironment", "PAMName"):
-            if self.unit.setting(setting):
-                return f"it sets {setting}="
-        return None
-
     def ignored(self) -> list[str]:
         """`EnvironmentFile=` paths systemd ignores (not absolute)."""
         return [ref.path.text for ref in self.unit.environment_files if ref.ignored]
@@ -144,7 +131,7 @@ def file_settings(path: Path) -> MinioSettings:
 def sets_kes(path: Path) -> bool:
     """Whether the env file at `path` can be read and sets a MinIO KES variable."""
     try:
-        return any(name.startswith("MINIO_KMS_KES_") for name in file_settings(path).env.names())
+        return file_settings(path).env.sets_any("MINIO_KMS_KES_")
     except InputError:
         return False
 

@@ -120,7 +120,7 @@ def _service_check(service: MinioService | None, settings: MinioSettings, check:
     if settings.path is not None and any(_same_file(settings.path, path) for path in loads):
         check.ok(f"{service.name} loads {settings.path}")
         return
-    why = service.unknown() or ("its Environment= sets MINIO_KMS_ variables" if unit.sets_kms() else None)
+    why = unit.unknown_environment() or ("its Environment= sets MINIO_KMS_ variables" if unit.sets_kms() else None)
     if why:
         check.skip(f"{service.name} may give MinIO settings the doctor does not read: {why}")
         return

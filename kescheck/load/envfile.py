@@ -231,6 +231,10 @@ class EnvFile:
     def names(self) -> list[str]:
         return list(dict.fromkeys(entry.name for entry in self.entries))
 
+    def sets_any(self, prefix: str) -> bool:
+        """Whether a variable whose name starts with `prefix` is assigned (`MINIO_KMS_`: MinIO's KMS settings)."""
+        return any(entry.name.startswith(prefix) for entry in self.entries)
+
     def kes_key_name(self) -> EnvEntry | None:
         """MinIO's default key (`MINIO_KMS_KES_KEY_NAME`): the key MinIO creates, describes and uses."""
         return self.get("MINIO_KMS_KES_KEY_NAME")

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ..minio_names import CONFIG_ENV_FILE
-from .envfile import is_secret_variable, is_valid_variable_name
+from .containers import MinioEnvironment
+from .envfile import EnvEntry, is_secret_variable, is_valid_variable_name, parse_env
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
-from .source import SourceFile
+from .source import InputError, SourceFile, decode, read_bytes
 
 _SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
 _UNIT_SECTIONS = ("Unit", "Service", "Install", "Socket", "Timer", "Mount", "Path", "Slice", "Scope", "Automount",
@@ -119,6 +120,21 @@ class MinioUnit(ServiceSettings):
     def sets_kms(self) -> bool:
         """Whether `Environment=` gives MinIO a KMS setting itself."""
         return any(name.startswith("MINIO_KMS_") for name, _ in self.environment)
+
+    def unknown_environment(self) -> str | None:
+        """Why MinIO's environment may hold variables that neither the unit's lines nor the files it loads show, or
+        None: a path systemd or MinIO expands (`$VAR`, a `%` specifier, a glob, a relative `MINIO_CONFIG_ENV_FILE`),
+        the service manager's environment (`PassEnvironment=`) or PAM (`PAMName=`)."""
+        config_file = self.assigned(CONFIG_ENV_FILE)
+        if config_file is not None and all(word is not config_file for word, _ in self.env_files()):
+            return f"its {CONFIG_ENV_FILE} is a path kescheck does not resolve"
+        for ref in self.environment_files:
+            if not ref.ignored and not ref.resolvable:
+                return f"its EnvironmentFile={ref.path.text} is a path systemd expands"
+        for setting in ("PassEnvironment", "PAMName"):
+            if self.setting(setting):
+                return f"it sets {setting}="
+        return None
 
 
 @dataclass
@@ -410,7 +426,7 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
     return found
 
 
-def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
+def unit_environment(unit: KesUnit | MinioUnit, resolve) -> UnitEnvironment:
     """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it.
 
     A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
@@ -418,8 +434,6 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     set any variable); or when an `Environment=`, `PassEnvironment=` or `UnsetEnvironment=` value holds a `%`
     specifier (systemd replaces them; `$VAR` it leaves as written). A missing file named with `-` is skipped, as
     systemd skips it. The files' secret values join the unit's, so every report masks them."""
-    from .envfile import parse_env
-    from .source import InputError, decode, read_bytes
 
     name = unit.source.path.name  # short: the message names the file it reads the environment from
     here = unit.source.path
@@ -476,22 +490,19 @@ def unit_environment(unit: KesUnit, resolve) -> UnitEnvironment:
     return UnitEnvironment(values, origin, why_unset, open_ended)
 
 
-def minio_unit_environment(unit: MinioUnit, resolve) -> "MinioEnvironment | None":
+def minio_unit_environment(unit: MinioUnit, resolve) -> MinioEnvironment | None:
     """The KMS settings the unit's `Environment=` lines give MinIO, as MinIO's environment (`resolve(text)`: the path
     an `EnvironmentFile=` word names, as kescheck opens it). None when the unit sets no `MINIO_KMS_` variable, or when
     a file it loads that is here sets one: the files' assignments win over `Environment=`, and such a file is checked
     as an env file of its own. What the unit's files set counts as set, to values not judged; an environment kescheck
     cannot know (`unit_environment`: drop-ins, `PAMName=`, specifiers, files that are not here) may set any
     variable."""
-    from .containers import MinioEnvironment
-    from .envfile import EnvEntry, parse_env
-    from .source import InputError, decode, read_bytes
-
     if not unit.sets_kms():
         return None
     for _, text in unit.env_files():
+        path = resolve(text)
         try:
-            if any(name.startswith("MINIO_KMS_") for name in parse_env(decode(resolve(text), read_bytes(resolve(text)))).names()):
+            if parse_env(decode(path, read_bytes(path))).sets_any("MINIO_KMS_"):
                 return None
         except InputError:
             continue
@@ -508,13 +519,12 @@ def minio_unit_environment(unit: MinioUnit, resolve) -> "MinioEnvironment | None
                             open_ended=open_ended, source_kind="unit")
 
 
-def _entry(source: SourceFile, word: Word) -> "EnvEntry":
+def _entry(source: SourceFile, word: Word) -> EnvEntry:
     """An `Environment=` word `NAME=value` as the entry of MinIO's environment it makes, at its place in the unit."""
-    from .envfile import EnvEntry
-
     name, _, value = word.text.partition("=")
     raw = source.lines[word.line - 1] if word.line <= len(source.lines) else ""
-    name_column = word.column + (1 if raw[word.column - 1:word.column] in ("\"", "'") and not word.text[:1] in "\"'" else 0)
+    opened_by_quote = raw[word.column - 1:word.column] in ("\"", "'") and word.text[:1] not in "\"'"
+    name_column = word.column + int(opened_by_quote)
     equals = raw.find("=", name_column - 1)
     value_column = equals + 2 if equals >= 0 and word.end_line == word.line else name_column + len(name) + 1
     return EnvEntry(name, value, word.line, name_column, value_column, value_column + len(value), word.text)

@@ -13,7 +13,6 @@ import os
 import posixpath
 
 from ..findings import Finding, Location, Severity
-from ..minio_names import CONFIG_ENV_FILE
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
 from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
@@ -559,10 +558,6 @@ def _minio_unit(extra: str, fails: bool, note: str = "") -> Example:
     return Example((("minio.service", unit), ("minio.env", _MINIO_ENV)), fails, note)
 
 
-def _sets_kms(env) -> bool:
-    return any(name.startswith("MINIO_KMS_") for name in env.names())
-
-
 @rule("SYS015", "minio-env-not-loaded", Severity.ERROR,
       "MinIO's unit does not load the env file that holds its KMS settings",
       rationale="""MinIO takes its KMS settings from its environment. Under systemd that is what the unit gives it:
@@ -584,7 +579,7 @@ def _sets_kms(env) -> bool:
 def minio_env_not_loaded(deployment):
     if not deployment.minio_units:
         return
-    with_kms = [env for env in deployment.envs if env.systemd_may_read and _sets_kms(env)]
+    with_kms = [env for env in deployment.envs if env.systemd_may_read and env.sets_any("MINIO_KMS_")]
     if not with_kms:
         return
     settings = with_kms[0]
@@ -612,13 +607,9 @@ def minio_env_not_loaded(deployment):
 
 
 def _environment_unknown(unit) -> bool:
-    """Whether MinIO may get its KMS settings from where kescheck does not look: the unit's own `Environment=`, a
-    path systemd or MinIO expands (`$VAR`, `%i`, a glob, a relative `MINIO_CONFIG_ENV_FILE`), the manager's
-    environment (`PassEnvironment=`), PAM (`PAMName=`) or drop-ins."""
-    config_file = unit.assigned(CONFIG_ENV_FILE)
-    return (unit.sets_kms() or any(not ref.ignored and not ref.resolvable for ref in unit.environment_files)
-            or (config_file is not None and all(word is not config_file for word, _ in unit.env_files()))
-            or bool(unit.setting("PAMName") or unit.setting("PassEnvironment")) or _has_drop_ins(unit))
+    """Whether MinIO may get its KMS settings from elsewhere than the env files kescheck judges: the unit's own
+    `Environment=` (judged as MinIO's environment), what `MinioUnit.unknown_environment` names, or drop-ins."""
+    return unit.sets_kms() or unit.unknown_environment() is not None or _has_drop_ins(unit)
 
 
 def _first_kms_line(env) -> tuple[int, int]:
