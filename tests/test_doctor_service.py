@@ -188,3 +188,14 @@ def test_the_unit_s_certs_dir_holds_the_ca_that_verifies_kes(kes_pki, kes_server
     (units / "minio.service").write_text("[Service]\nExecStart=/usr/local/bin/minio server /data\n")
     trust = next(c for c in doctor(units, environ).root.walk() if c.title == "trusted CAs for KES")
     assert "which kescheck does not know: neither MINIO_OPTS nor MinIO's unit names a --certs-dir)" in trust.summary
+
+
+def test_the_static_checks_take_the_unit_that_loads_the_settings(kes_pki, kes_server, units):
+    settings = kes_pki.env(kes_server.url())
+    (units / "minio.service").write_text(unit(f"EnvironmentFile={settings}", "EnvironmentFile=relative.env"))
+    report = doctor(units)
+    assert [(f.code, f.location.path.name) for f in report.result.findings if f.code.startswith("SYS")] == \
+        [("SYS008", "minio.service")]
+    (units / "minio.service.d").mkdir()
+    (units / "minio.service.d" / "user.conf").write_text("[Service]\nUser=minio\n")
+    assert not [f for f in doctor(units).result.findings if f.code.startswith("SYS")]  # lint would not merge it

@@ -132,13 +132,14 @@ def at_line(source: SourceFile, line: int, column: int, message: str, *, fix: st
                    message, fix=fix, anchor=anchor)
 
 
-def at_entry(env: EnvFile, entry: EnvEntry, message: str, *, fix: str | None = None, on_value: bool = True) -> Finding:
+def at_entry(env: EnvFile, entry: EnvEntry, message: str, *, fix: str | None = None, on_value: bool = True,
+             related: tuple[Location, ...] = ()) -> Finding:
     if on_value:
         column, end = entry.value_column, entry.value_end_column
     else:
         column, end = entry.name_column, entry.name_column + len(entry.name)
     return Finding(Location(env.source.path, entry.line, column, entry.line, max(end, column + 1)),
-                   message, fix=fix, anchor=entry.name.strip())
+                   message, fix=fix, anchor=entry.name.strip(), related=related)
 
 
 def at_file(source: SourceFile, message: str, *, fix: str | None = None, anchor: str = "") -> Finding:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..findings import Finding, Severity
+from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation
 from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile, plain_file_state
 from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of,
@@ -17,10 +17,11 @@ from .base import Example, at_entry, at_file, at_node, rule
 KES_KEY_BLOCKS = ("CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
 
 
-def at_reference(ref: Reference, message: str, *, fix: str | None = None) -> Finding:
+def at_reference(ref: Reference, message: str, *, fix: str | None = None,
+                 related: tuple[Location, ...] = ()) -> Finding:
     if ref.entry is not None:
-        return at_entry(ref.env, ref.entry, message, fix=fix)
-    return at_node(ref.source, ref.node, message, fix=fix)
+        return at_entry(ref.env, ref.entry, message, fix=fix, related=related)
+    return at_node(ref.source, ref.node, message, fix=fix, related=related)
 
 
 def loaded_references(deployment, want=lambda ref: True):

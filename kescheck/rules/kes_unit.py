@@ -17,9 +17,10 @@ from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
 from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
 from ..load.systemd import MinioUnit
-from ..material import in_pods, kes_value, material
+from ..material import Role, in_pods, kes_value, material
 from ..routes import ROUTES
 from .base import Example, at_node, rule
+from .certificates import at_reference
 from .deployment import address_said, kes_listen_address, related_to
 from .kes_risks import api_routes, skip_auth_set
 
@@ -610,6 +611,62 @@ def _environment_unknown(unit) -> bool:
     """Whether MinIO may get its KMS settings from elsewhere than the env files kescheck judges: the unit's own
     `Environment=` (judged as MinIO's environment), what `MinioUnit.unknown_environment` names, or drop-ins."""
     return unit.sets_kms() or unit.unknown_environment() is not None or _has_drop_ins(unit)
+
+
+def _user_line(unit) -> tuple[Location, ...]:
+    """Where the unit says which user it runs as: its `User=` line."""
+    number = next((n for n, line in enumerate(unit.source.lines, start=1) if line.strip().startswith("User=")), 1)
+    return (Location(unit.source.path, number, 1),)
+
+
+def _readable_unit(user: str, fails: bool, note: str) -> Example:
+    """KES's unit, running as `user` (none: root), whose config names a key of mode 0600 beside it."""
+    config = "admin: {identity: disabled}\ntls: {key: kes.key, cert: kes.crt}\nkeystore: {fs: {path: /var/kes}}\n"
+    unit = (f"[Service]\n{user}WorkingDirectory=/etc/kes\n"
+            "ExecStart=/usr/local/bin/kes server --config config.yaml\n")
+    return Example((("kes.service", unit), ("config.yaml", config), ("kes.crt", "!cert cn=kes dns=kes.example.net"),
+                    ("kes.key", "!key of=kes.crt")), fails, note)
+
+
+_CANNOT_READ = {"KES": "KES refuses to start", "MinIO": "MinIO cannot load it and refuses to start"}
+
+
+@rule("SYS016", "service-user-cannot-read", Severity.ERROR,
+      "The user a unit runs KES or MinIO as cannot read a file the server opens",
+      rationale="""systemd starts the server as the unit's `User=` (with its `Group=`, the user's groups and
+      `SupplementaryGroups=`), not as the administrator who installed the files. A certificate, private key or CA
+      file that user cannot read, or that lies in a directory it cannot enter, stops the server at start: KES
+      refuses to start, and MinIO cannot load its KES client certificate or key; an unreadable
+      MINIO_KMS_KES_CAPATH MinIO ignores without a word, and then trusts the system roots alone. A key made
+      `chmod 600` by root while the service runs as `kes` or `minio-user` is the usual cause. kescheck checks the
+      permission bits on the host it runs on, for a user this host's user database knows (so in a repository it says
+      nothing); a file or directory with an ACL is not judged.""",
+      fix="""Give the files to the service's user (`chown kes:kes /etc/kes/kes.key`, mode 0600 for keys) or to a
+      group it is in (mode 0640), and let it enter every directory above them.""",
+      examples=(_readable_unit("User=nobody\n", True, "the files belong to the user who wrote them, in a directory "
+                                                      "only that user may enter"),
+                _readable_unit("", False, "no `User=`: the service runs as root")))
+def service_user_cannot_read(deployment):
+    from ..service_user import service_user, unreadable
+
+    units = {"KES": deployment.unit, "MinIO": deployment.minio_units[0] if deployment.minio_units else None}
+    if units["KES"] is None and units["MinIO"] is None:
+        return
+    users = {consumer: service_user(unit) if unit is not None else None for consumer, unit in units.items()}
+    for ref in material(deployment).references:
+        user = users.get(ref.consumer)
+        if user is None or ref.mounted is not None or ref.role is Role.VAULT_JWT:
+            continue
+        why = unreadable(ref.path, user)
+        if why:
+            unit = units[ref.consumer]
+            consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else _CANNOT_READ[ref.consumer]
+            yield at_reference(ref, f"{ref.setting} names {ref.path}, but {unit.source.path.name} runs {ref.consumer} "
+                                    f"as user '{user.name}', who cannot read it: {why}; {consequence}",
+                               related=_user_line(unit))
+
+
+_CAPATH_IGNORED = "MinIO ignores a CAPATH it cannot read and verifies KES against the system roots alone"
 
 
 def _first_kms_line(env) -> tuple[int, int]:

@@ -1,0 +1,142 @@
+"""SYS016: the user a unit runs KES or MinIO as must be able to read the files the server opens (permission bits of
+the file and of the directories above it, on the host kescheck runs on)."""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from certgen import issue
+from kescheck.engine import lint
+from kescheck.service_user import ServiceUser, unreadable
+
+try:
+    NOBODY = pwd.getpwnam("nobody")
+except KeyError:
+    NOBODY = None
+pytestmark = pytest.mark.skipif(NOBODY is None or os.geteuid() == NOBODY.pw_uid, reason="needs a user 'nobody'")
+ROOT = os.geteuid() == 0
+
+
+@pytest.fixture
+def open_dir():
+    """A directory every user may enter (pytest's own temporary directories are the running user's alone)."""
+    directory = Path(tempfile.mkdtemp(prefix="kescheck-sys016-", dir="/tmp"))
+    directory.chmod(0o755)
+    yield directory
+    shutil.rmtree(directory)
+
+
+def kes_deployment(root: Path, unit_lines: str = "User=nobody\n") -> Path:
+    server = issue("kes", dns=("kes.example.net",))
+    cert, key = server.write(root, "kes")
+    for path in (cert, key):
+        path.chmod(0o644)
+    (root / "config.yaml").write_text(f"admin: {{identity: disabled}}\ntls: {{key: {key}, cert: {cert}}}\n"
+                                      "keystore: {fs: {path: /var/kes}}\n")
+    (root / "kes.service").write_text(f"[Service]\n{unit_lines}ExecStart=/usr/local/bin/kes server --config "
+                                      f"{root / 'config.yaml'}\n")
+    return key
+
+
+def sys016(root: Path):
+    return [f for f in lint([root]).findings if f.code == "SYS016"]
+
+
+def test_a_key_only_its_owner_may_read(open_dir):
+    key = kes_deployment(open_dir)
+    assert sys016(open_dir) == []
+    key.chmod(0o600)
+    [finding] = sys016(open_dir)
+    owner = pwd.getpwuid(os.geteuid()).pw_name
+    assert finding.message.startswith(f"tls.key names {key}, but kes.service runs KES as user 'nobody', who cannot "
+                                      f"read it: {key} is -rw------- ({owner}:")
+    assert finding.message.endswith("and other users' permissions do not let nobody read it; KES refuses to start")
+    assert (finding.location.path.name, finding.location.line) == ("config.yaml", 2)
+    assert [(r.path.name, r.line) for r in finding.related] == [("kes.service", 2)]
+
+
+def test_a_directory_the_user_may_not_enter(open_dir):
+    kes_deployment(open_dir)
+    private = open_dir / "private"
+    private.mkdir(mode=0o700)
+    (private / "kes.crt").write_bytes((open_dir / "kes.crt").read_bytes())
+    (open_dir / "config.yaml").write_text((open_dir / "config.yaml").read_text().replace(
+        f"cert: {open_dir / 'kes.crt'}", f"cert: {private / 'kes.crt'}"))
+    [finding] = sys016(open_dir)
+    assert f"{private} is drwx------" in finding.message and "do not let nobody enter it" in finding.message
+
+
+@pytest.mark.skipif(not ROOT, reason="giving a file to another user needs root")
+def test_owner_and_group_permissions_count(open_dir):
+    key = kes_deployment(open_dir)
+    key.chmod(0o600)
+    os.chown(key, NOBODY.pw_uid, -1)
+    assert sys016(open_dir) == []
+    os.chown(key, 0, NOBODY.pw_gid)
+    key.chmod(0o640)
+    assert sys016(open_dir) == []  # the user's primary group
+    key.chmod(0o604)
+    [finding] = sys016(open_dir)  # the group's bits apply, not the other users' ones
+    assert "its group's permissions do not let nobody read it" in finding.message
+
+
+@pytest.mark.parametrize("unit_lines", ["", "User=root\n", "User=kescheck-no-such-user\n",
+                                        "User=nobody\nDynamicUser=yes\n", "User=%i\n"])
+def test_users_not_judged(open_dir, unit_lines):
+    kes_deployment(open_dir, unit_lines).chmod(0o000)  # root reads it all the same
+    assert sys016(open_dir) == []
+
+
+def _acl_granting_read(uid: int) -> bytes:
+    """A POSIX access ACL in the kernel's xattr form: owner rw, user `uid` r, group none, mask r, others none."""
+    import struct
+
+    entries = [(0x01, 6, 0xFFFFFFFF), (0x02, 4, uid), (0x04, 0, 0xFFFFFFFF), (0x10, 4, 0xFFFFFFFF),
+               (0x20, 0, 0xFFFFFFFF)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *entry) for entry in entries)
+
+
+def test_a_file_with_an_acl_is_not_judged(open_dir):
+    key = kes_deployment(open_dir)
+    key.chmod(0o600)
+    try:
+        os.setxattr(key, "system.posix_acl_access", _acl_granting_read(NOBODY.pw_uid))
+    except OSError:
+        pytest.skip("this file system takes no POSIX ACLs")
+    assert sys016(open_dir) == []
+
+
+def test_minio_s_unit_and_its_client_key(open_dir):
+    client = issue("minio")
+    cert, key = client.write(open_dir, "client")
+    cert.chmod(0o644)
+    key.chmod(0o600)
+    capath = open_dir / "cas"
+    capath.mkdir()
+    capath.chmod(0o704)  # others may list it but not open what is in it
+    (open_dir / "minio.env").write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+                                        f"MINIO_KMS_KES_KEY_NAME=minio-key\nMINIO_KMS_KES_CERT_FILE={cert}\n"
+                                        f"MINIO_KMS_KES_KEY_FILE={key}\nMINIO_KMS_KES_CAPATH={capath}\n")
+    (open_dir / "minio.service").write_text(f"[Service]\nUser=nobody\nEnvironmentFile={open_dir / 'minio.env'}\n"
+                                            "ExecStart=/usr/local/bin/minio server /data\n")
+    findings = {f.message.split(" names ")[0]: f for f in sys016(open_dir)}
+    assert sorted(findings) == ["MINIO_KMS_KES_CAPATH", "MINIO_KMS_KES_KEY_FILE"]
+    assert findings["MINIO_KMS_KES_KEY_FILE"].message.endswith("MinIO cannot load it and refuses to start")
+    assert findings["MINIO_KMS_KES_CAPATH"].message.endswith("verifies KES against the system roots alone")
+    assert (findings["MINIO_KMS_KES_KEY_FILE"].location.path.name, findings["MINIO_KMS_KES_KEY_FILE"].location.line) \
+        == ("minio.env", 4)
+
+
+def test_unreadable_answers_nothing_it_cannot_know(open_dir):
+    user = ServiceUser("nobody", NOBODY.pw_uid, frozenset({NOBODY.pw_gid}))
+    assert unreadable(open_dir / "absent", user) is None
+    (open_dir / "file").write_text("x")
+    (open_dir / "file").chmod(0o644)
+    assert unreadable(open_dir / "file", user) is None
+    (open_dir / "file").chmod(0o600)
+    assert unreadable(open_dir / "file", user).startswith(f"{open_dir / 'file'} is -rw-------")
