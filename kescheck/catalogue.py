@@ -123,8 +123,8 @@ EXAMPLE_NOTATION = (
     "deployment directory. Certificates, keys and API keys in it are made when the example runs, so none "
     "expires: a file shown as `!cert cn=NAME dns=... days=N [issuer=FILE] [ca]` is such a certificate (its key "
     "is written beside it as `.key`), `!key of=FILE [password=...]` a key for it, `!apikey` a new KES API key; "
-    "`${identity:FILE}` stands for the KES identity of that certificate or API key, and `${apikey:FILE}` for the "
-    "API key itself."
+    "`${identity:FILE}` stands for the KES identity of that certificate or API key, `${apikey:FILE}` for the "
+    "API key itself, and `${dir}` for the example's directory."
 )
 
 

@@ -12,6 +12,7 @@ lists that key file itself. Directive words:
     !apikey                         (a new KES API key; `${apikey:FILE}` in another file is replaced by it)
     !copy of=OTHER.crt              (the same bytes as that generated certificate)
 
+`${dir}` in a file's text is replaced by the directory the example is written to.
 `${identity:FILE}` anywhere in another file's text is replaced by the identity of that
 certificate or API key file, so policies can name the generated identities;
 `${fingerprint:FILE}` by the SHA-256 of that certificate's DER in `openssl x509 -fingerprint
@@ -113,6 +114,7 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
                 digest = hashlib.sha256(issued[match[1]].certificate.public_bytes(serialization.Encoding.DER))
                 return ":".join(f"{b:02X}" for b in digest.digest())
 
+            text = text.replace("${dir}", str(directory))
             text = re.sub(r"\$\{identity:([^}]+)\}", identity, text)
             text = re.sub(r"\$\{fingerprint:([^}]+)\}", fingerprint, text)
             text = re.sub(r"\$\{apikey:([^}]+)\}", lambda m: api_keys[m[1]], text)

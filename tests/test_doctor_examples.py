@@ -99,7 +99,7 @@ def test_doctor_scenario(rule, index, scenario, tmp_path, monkeypatch, stopper):
     port = start_server(words, directory, stopper)
     for name in TEXT_FILES:
         if name in written:
-            written[name].write_text(written[name].read_text().replace(PORT, str(port)).replace("${dir}", str(directory)))
+            written[name].write_text(written[name].read_text().replace(PORT, str(port)))
     install_kes_binary(words.get("kes-binary"), tmp_path, monkeypatch)
     monkeypatch.chdir(directory)
     options = {"timeout": 3.0, **dict(scenario.options)}

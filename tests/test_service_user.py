@@ -140,3 +140,35 @@ def test_unreadable_answers_nothing_it_cannot_know(open_dir):
     assert unreadable(open_dir / "file", user) is None
     (open_dir / "file").chmod(0o600)
     assert unreadable(open_dir / "file", user).startswith(f"{open_dir / 'file'} is -rw-------")
+
+
+def test_only_files_where_the_server_opens_them_are_judged(open_dir):
+    key = kes_deployment(open_dir)
+    key.chmod(0o600)
+    config = open_dir / "config.yaml"
+    config.write_text(config.read_text().replace(str(key), "kes.key"))  # relative: opened from KES's working directory
+    assert sys016(open_dir) == []
+    config.write_text(config.read_text().replace("kes.key", str(key)))
+    unit = open_dir / "kes.service"
+    unit.write_text(unit.read_text().replace(str(config), "/etc/kes/config.yaml"))  # a unit kept in a repository
+    assert sys016(open_dir) == []
+    (open_dir / "minio.env").write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+                                        f"MINIO_KMS_KES_KEY_NAME=k\nMINIO_KMS_KES_CERT_FILE={open_dir / 'kes.crt'}\n"
+                                        f"MINIO_KMS_KES_KEY_FILE={key}\n")
+    (open_dir / "minio.service").write_text("[Service]\nUser=nobody\nEnvironmentFile=/etc/default/minio\n"
+                                            "ExecStart=/usr/local/bin/minio server /data\n")
+    assert sys016(open_dir) == []
+
+
+def test_settings_written_in_minio_s_unit(open_dir):
+    client = issue("minio")
+    cert, key = client.write(open_dir, "client")
+    key.chmod(0o600)
+    (open_dir / "minio.service").write_text(
+        "[Service]\nUser=nobody\nEnvironment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373 "
+        f"MINIO_KMS_KES_KEY_NAME=k\nEnvironment=MINIO_KMS_KES_CERT_FILE={cert} MINIO_KMS_KES_KEY_FILE={key}\n"
+        "ExecStart=/usr/local/bin/minio server /data\n")
+    [finding] = sys016(open_dir)
+    assert finding.message.startswith(f"MINIO_KMS_KES_KEY_FILE names {key}, but minio.service runs MinIO as user "
+                                      "'nobody', who cannot read it")
+    assert (finding.location.path.name, finding.location.line) == ("minio.service", 4)

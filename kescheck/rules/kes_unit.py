@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from pathlib import Path
 
 from ..findings import Finding, Location, Severity
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
@@ -613,17 +614,30 @@ def _environment_unknown(unit) -> bool:
     return unit.sets_kms() or unit.unknown_environment() is not None or _has_drop_ins(unit)
 
 
+def _runs_here(deployment, unit) -> bool:
+    """Whether the unit and the files it names are where the server runs, so that the files' permissions are the ones
+    it meets: KES's unit names this KES config by its absolute path, MinIO's loads this env file (or gives the
+    settings itself). In a repository the unit names where the files will be installed, and nothing is judged."""
+    if isinstance(unit, MinioUnit):
+        loads = [Path(path) for _, path in unit.env_files()]
+        return any(env.source is unit.source or any(_same_file(path, env.source.path) for path in loads)
+                   for env in deployment.envs)
+    config = unit.config
+    return (config is not None and config.text.startswith("/") and deployment.kes is not None
+            and _same_file(Path(config.text), deployment.kes.source.path))
+
+
 def _user_line(unit) -> tuple[Location, ...]:
     """Where the unit says which user it runs as: its `User=` line."""
     number = next((n for n, line in enumerate(unit.source.lines, start=1) if line.strip().startswith("User=")), 1)
     return (Location(unit.source.path, number, 1),)
 
 
-def _readable_unit(user: str, fails: bool, note: str) -> Example:
+def _readable_unit(user: str, fails: bool, note: str, config_path: str = "${dir}/config.yaml") -> Example:
     """KES's unit, running as `user` (none: root), whose config names a key of mode 0600 beside it."""
-    config = "admin: {identity: disabled}\ntls: {key: kes.key, cert: kes.crt}\nkeystore: {fs: {path: /var/kes}}\n"
-    unit = (f"[Service]\n{user}WorkingDirectory=/etc/kes\n"
-            "ExecStart=/usr/local/bin/kes server --config config.yaml\n")
+    config = ("admin: {identity: disabled}\ntls: {key: ${dir}/kes.key, cert: ${dir}/kes.crt}\n"
+              "keystore: {fs: {path: /var/kes}}\n")
+    unit = f"[Service]\n{user}ExecStart=/usr/local/bin/kes server --config {config_path}\n"
     return Example((("kes.service", unit), ("config.yaml", config), ("kes.crt", "!cert cn=kes dns=kes.example.net"),
                     ("kes.key", "!key of=kes.crt")), fails, note)
 
@@ -639,23 +653,28 @@ _CANNOT_READ = {"KES": "KES refuses to start", "MinIO": "MinIO cannot load it an
       refuses to start, and MinIO cannot load its KES client certificate or key; an unreadable
       MINIO_KMS_KES_CAPATH MinIO ignores without a word, and then trusts the system roots alone. A key made
       `chmod 600` by root while the service runs as `kes` or `minio-user` is the usual cause. kescheck checks the
-      permission bits on the host it runs on, for a user this host's user database knows (so in a repository it says
-      nothing); a file or directory with an ACL is not judged.""",
+      permission bits on the host it runs on, for a user this host's user database knows, and only where the server
+      runs: KES's unit names this config by its absolute path, MinIO's unit loads this env file (or sets the
+      variables itself), and the file is named by its absolute path. In a repository, where a unit names the paths
+      the files will be installed at, it says nothing; a file or directory with an ACL is not judged either.""",
       fix="""Give the files to the service's user (`chown kes:kes /etc/kes/kes.key`, mode 0600 for keys) or to a
       group it is in (mode 0640), and let it enter every directory above them.""",
       examples=(_readable_unit("User=nobody\n", True, "the files belong to the user who wrote them, in a directory "
                                                       "only that user may enter"),
-                _readable_unit("", False, "no `User=`: the service runs as root")))
+                _readable_unit("", False, "no `User=`: the service runs as root"),
+                _readable_unit("User=nobody\n", False, "in a repository: the unit names the config where it will be "
+                                                       "installed", "/etc/kes/config.yaml")))
 def service_user_cannot_read(deployment):
     from ..service_user import service_user, unreadable
 
     units = {"KES": deployment.unit, "MinIO": deployment.minio_units[0] if deployment.minio_units else None}
     if units["KES"] is None and units["MinIO"] is None:
         return
-    users = {consumer: service_user(unit) if unit is not None else None for consumer, unit in units.items()}
+    users = {consumer: service_user(unit) if unit is not None and _runs_here(deployment, unit) else None
+             for consumer, unit in units.items()}
     for ref in material(deployment).references:
         user = users.get(ref.consumer)
-        if user is None or ref.mounted is not None or ref.role is Role.VAULT_JWT:
+        if user is None or ref.mounted is not None or ref.role is Role.VAULT_JWT or not ref.text.startswith("/"):
             continue
         why = unreadable(ref.path, user)
         if why:
