@@ -27,8 +27,8 @@ def units(tmp_path):
 
 
 def doctor(units: Path, environ: dict | None = None, **options):
-    return run_doctor(DoctorOptions(timeout=3.0, environ={"SYSTEMD_UNIT_PATH": str(units), **(environ or {})},
-                                    **options))
+    options.setdefault("timeout", 3.0)
+    return run_doctor(DoctorOptions(environ={"SYSTEMD_UNIT_PATH": str(units), **(environ or {})}, **options))
 
 
 def service_check(report):
@@ -199,3 +199,17 @@ def test_the_static_checks_take_the_unit_that_loads_the_settings(kes_pki, kes_se
     (units / "minio.service.d").mkdir()
     (units / "minio.service.d" / "user.conf").write_text("[Service]\nUser=minio\n")
     assert not [f for f in doctor(units).result.findings if f.code.startswith("SYS")]  # lint would not merge it
+
+
+def test_on_the_kes_host_the_static_checks_take_kes_s_unit(write, units, tmp_path):
+    config = write("etc/kes/config.yaml", "address: 127.0.0.1:1\nadmin: {identity: disabled}\n"
+                                          "tls: {key: /etc/kes-kescheck/k, cert: /etc/kes-kescheck/c}\n"
+                                          "keystore: {fs: {path: /var/kes}}\n")
+    (units / "kes.service").write_text(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config} --mlock\n")
+    codes = {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}
+    assert "SYS002" in codes  # --mlock, which current KES refuses
+    (units / "kes.service").write_text("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/other.yaml --mlock\n")
+    assert "SYS002" not in {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}
+    (units / "kes.service").write_text(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config} --mlock\n")
+    (units / "kes.service.d").mkdir()
+    assert "SYS002" not in {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}

@@ -10,7 +10,7 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import InputError, SourceFile, read_source
-from ..load.systemd import MinioUnit, read_minio_unit
+from ..load.systemd import MinioUnit, read_minio_unit, read_unit
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
@@ -54,6 +54,24 @@ class MinioService:
     def ignored(self) -> list[str]:
         """`EnvironmentFile=` paths systemd ignores (not absolute)."""
         return [ref.path.text for ref in self.unit.environment_files if ref.ignored]
+
+
+KES_SERVICE = "kes.service"
+
+
+def kes_unit_for(config: Path, environ: Mapping[str, str]) -> Path | None:
+    """kes.service in the system unit directories when it runs `kes server --config` with `config` (by its absolute
+    path) and has no drop-ins, which lint would not merge with it; None otherwise."""
+    directories = unit_directories(environ)
+    main = next((d / KES_SERVICE for d in directories if (d / KES_SERVICE).is_file()), None)
+    if main is None or any((d / f"{KES_SERVICE}.d").is_dir() for d in directories):
+        return None
+    try:
+        named = read_unit(read_source(main)).config
+        same = named is not None and named.text.startswith("/") and os.path.samefile(named.text, config)
+    except (InputError, OSError):
+        return None
+    return main if same else None
 
 
 def find_service(named: Path | None, environ: Mapping[str, str]) -> MinioService | None:

@@ -22,7 +22,7 @@ from .checks import Check, Status
 from .endpoint import Progress, ProbePlan, probe_endpoint
 from .host import kes_host_checks
 from ..minio_names import ENDPOINT, KEY_NAME
-from .minio import MinioService, MinioSettings, find_service, find_settings, sets_kes
+from .minio import MinioService, MinioSettings, find_service, find_settings, kes_unit_for, sets_kes
 from .tls import client_tls
 
 MAX_PARALLEL = 32
@@ -185,12 +185,12 @@ def _load_kes(path: Path) -> KesConfig:
 
 
 def _static(settings: MinioSettings | None, kes_path: Path | None, options: Options,
-            service: MinioService | None = None) -> LintResult:
+            service: MinioService | None = None, kes_unit: Path | None = None) -> LintResult:
     """The lint findings of MinIO's env file and KES's config, and of MinIO's unit when it loads that env file and has
-    no drop-ins (which lint would not merge with it)."""
+    no drop-ins (which lint would not merge with it), and of KES's unit `kes_unit`."""
     unit = service.files[0] if service is not None and len(service.files) == 1 and settings is not None \
         and settings.path is not None and any(_same_file(settings.path, path) for path in service.loads()) else None
-    paths = [p for p in ((settings.path if settings else None), kes_path, unit) if p is not None]
+    paths = [p for p in ((settings.path if settings else None), kes_path, unit, kes_unit) if p is not None]
     result = lint(paths, options) if paths else LintResult([], [], [], [r for r in all_rules() if not r.doctor])
     if settings is not None and settings.path is None:
         deployment = Deployment(settings.origin, None, [settings.env], None, options)
@@ -287,7 +287,8 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         deployment = Deployment(str(kes.source.path), kes, [])
         root.add(kes_host_checks(kes, deployment, options.timeout))
     lint_options = Options(expiry_warning_days=options.expiry_warning_days, at=options.at, require_files=True)
-    static = _static(settings, options.kes_config, lint_options, service)
+    kes_unit = kes_unit_for(options.kes_config, environ) if options.kes_config else None
+    static = _static(settings, options.kes_config, lint_options, service, kes_unit)
     _static_node(static, root.add(Check(STATIC_TITLE)))
     probed = doctor_findings(root, settings, kes)
     secrets = set(static.secrets)
