@@ -180,6 +180,16 @@ def test_a_unit_that_loads_other_files_that_are_here(write, tmp_path):
     assert not found(lint([unit, settings, tmp_path / "etc" / "kes" / "config.yaml"]), "SYS015")
 
 
+def test_a_changed_unit_named_as_pre_commit_names_it(write, tmp_path):
+    from kescheck.model import Options
+
+    write("minio.env", KMS_ENV)
+    unit = write("minio.service", unit_text())
+    write("backup.service", "[Service]\nExecStart=/usr/local/bin/mc mirror /data s3/backup\n")
+    result = lint([unit, tmp_path / "backup.service"], Options(by_content=True))
+    assert not result.input_errors and [f.code for f in result.findings if f.code.startswith("SYS")] == ["SYS015"]
+
+
 def test_a_suppression_comment_in_the_unit(write, tmp_path):
     write("minio.env", KMS_ENV)
     write("minio.service", "[Service]\n# kescheck: ignore[SYS015] -- the settings come from a drop-in elsewhere\n"

@@ -112,7 +112,7 @@ def test_hook_manifest_is_what_pre_commit_expects():
     ("kescheck-kes-config", ["kes-config.yaml", "deploy/kes.yml", "KES-server.yaml", "deploy/config.yml"],
      ["minio.env", "kes.json", "README.md"]),
     ("kescheck", ["kes-config.yaml", "deploy/config.yml", "deploy/minio.env", "etc/default/minio", "minio.conf",
-                  "deploy/kes.service"],
+                  "deploy/kes.service", "deploy/minio.service"],
      ["README.md", "environment.py", "kes.json"]),
 ])
 def test_files_patterns(hook, matches, skips):
