@@ -188,3 +188,37 @@ def test_a_pyproject_whose_tool_is_not_a_table_is_not_a_settings_file(tmp_path, 
     (tmp_path / "pyproject.toml").write_text('tool = "kescheck"\n')
     (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
     assert cli("lint", "kes.yaml").status in (0, 1)
+
+
+MARKER = "kescheck-leak-marker-2718"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="no /proc")
+@pytest.mark.parametrize("files", [
+    {"minio.service": "[Service]\nEnvironmentFile=/proc/self/environ\nExecStart=/usr/local/bin/minio server /data\n"},
+    {"kes.service": "[Service]\nExecStart=/usr/local/bin/kes server --config /proc/self/environ\n"},
+    {"kes-config.yaml": "admin: {identity: disabled}\ntls: {key: /proc/self/environ, cert: /proc/self/environ}\n"
+                        "keystore: {fs: {path: /k}}\n",
+     "minio.env": "MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                  "MINIO_KMS_KES_CERT_FILE=/proc/self/environ\nMINIO_KMS_KES_KEY_FILE=/proc/self/environ\n"
+                  "MINIO_KMS_KES_CAPATH=/proc/self\n"},
+    {"environ.env": None},  # a link into /proc
+], ids=["minio-unit", "kes-unit", "certificates", "link"])
+def test_a_repository_cannot_make_kescheck_print_the_environment_it_runs_in(tmp_path, files):
+    """Files of /proc and /sys are never read: a unit or config naming /proc/self/environ would otherwise put the
+    environment of the CI job (its tokens) into the report."""
+    for name, text in files.items():
+        if text is None:
+            (tmp_path / name).symlink_to("/proc/self/environ")
+        else:
+            (tmp_path / name).write_text(text)
+    env = dict(os.environ, PYTHONPATH=str(REPO), MINIO_KMS_KES_ENDPOINT=f"https://{MARKER}:7373",
+               KESCHECK_CI_TOKEN=MARKER)
+    for fmt in ("plain", "json", "sarif"):
+        result = subprocess.run([sys.executable, "-m", "kescheck", "lint", str(tmp_path), "--format", fmt], cwd=REPO,
+                                capture_output=True, text=True, timeout=60, env=env)
+        assert MARKER not in result.stdout and MARKER not in result.stderr
+        assert "Traceback" not in result.stderr
+    named = subprocess.run([sys.executable, "-m", "kescheck", "lint", "/proc/self/environ"], cwd=REPO,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert named.returncode == 2 and "a file of the kernel's /proc or /sys" in named.stderr and MARKER not in named.stdout

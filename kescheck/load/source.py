@@ -159,6 +159,19 @@ def display_path(path: Path) -> Path:
     return Path(rest) if text.startswith(below) and not rest.startswith("/") else absolute  # `//x` has its own root
 
 
+@functools.cache
+def _kernel_file_systems() -> frozenset[int]:
+    """The devices of /proc and /sys: their files describe processes and the kernel (a process's environment among
+    them), whatever path or link leads to them."""
+    found = set()
+    for mount in ("/proc", "/sys"):
+        try:
+            found.add(os.stat(mount).st_dev)
+        except OSError:
+            continue
+    return frozenset(found)
+
+
 def check_readable_file(path: Path) -> os.stat_result:
     """Refuse what is not a regular file before opening it: a FIFO would block forever."""
     try:
@@ -173,6 +186,9 @@ def check_readable_file(path: Path) -> os.stat_result:
         raise InputError(path, "is a directory")
     if not stat.S_ISREG(info.st_mode):
         raise InputError(path, "not a regular file (a FIFO, socket or device is never read)")
+    if info.st_dev in _kernel_file_systems():
+        # `EnvironmentFile=/proc/self/environ` in a unit of a repository would print the environment of the CI job.
+        raise InputError(path, "a file of the kernel's /proc or /sys, never a configuration file (it is not read)")
     if info.st_size > MAX_FILE_BYTES:
         raise InputError(
             path, f"{info.st_size} bytes is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a configuration file"
