@@ -9,7 +9,7 @@ from typing import Mapping
 
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
-from ..load.source import InputError, SourceFile, read_source
+from ..load.source import InputError, SourceFile, read_source, same_file
 from ..load.systemd import MinioUnit, read_minio_unit, read_unit
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
@@ -68,10 +68,9 @@ def kes_unit_for(config: Path, environ: Mapping[str, str]) -> Path | None:
         return None
     try:
         named = read_unit(read_source(main)).config
-        same = named is not None and named.text.startswith("/") and os.path.samefile(named.text, config)
-    except (InputError, OSError):
+    except InputError:
         return None
-    return main if same else None
+    return main if named is not None and named.text.startswith("/") and same_file(named.text, config) else None
 
 
 def find_service(named: Path | None, environ: Mapping[str, str]) -> MinioService | None:

@@ -12,7 +12,7 @@ from typing import Mapping
 from ..engine import LintResult, lint, run_rules
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import KesConfig, load_kes_config
-from ..load.source import InputError, read_source
+from ..load.source import InputError, read_source, same_file
 from ..model import Deployment, Options
 from ..rules import all_rules
 from ..rules import doctor as doc
@@ -117,7 +117,7 @@ def _service_check(service: MinioService | None, settings: MinioSettings, check:
     check.title = f"MinIO's systemd unit ({service.files[0]})"
     check.at = Location(unit.executable_in.path, unit.executable.line, unit.executable.column)
     loads = service.loads()
-    if settings.path is not None and any(_same_file(settings.path, path) for path in loads):
+    if settings.path is not None and any(same_file(settings.path, path) for path in loads):
         check.ok(f"{service.name} loads {settings.path}")
         return
     why = unit.unknown_environment() or ("its Environment= sets MINIO_KMS_ variables" if unit.sets_kms() else None)
@@ -146,12 +146,6 @@ def _service_check(service: MinioService | None, settings: MinioSettings, check:
         check.fail(doc.SERVICE_WITHOUT_SETTINGS, f"{service.name} does not load {settings.path} ({loaded}{ignored}): "
                                                  "MinIO starts without these KMS settings and runs without KES", advice)
 
-
-def _same_file(path: Path, other: Path) -> bool:
-    try:
-        return os.path.samefile(path, other)
-    except (OSError, ValueError):
-        return False
 
 
 def _probe_all(endpoints, plan: ProbePlan, node: Check, progress: Progress | None) -> None:
@@ -189,7 +183,7 @@ def _static(settings: MinioSettings | None, kes_path: Path | None, options: Opti
     """The lint findings of MinIO's env file and KES's config, and of MinIO's unit when it loads that env file and has
     no drop-ins (which lint would not merge with it), and of KES's unit `kes_unit`."""
     unit = service.files[0] if service is not None and len(service.files) == 1 and settings is not None \
-        and settings.path is not None and any(_same_file(settings.path, path) for path in service.loads()) else None
+        and settings.path is not None and any(same_file(settings.path, path) for path in service.loads()) else None
     paths = [p for p in ((settings.path if settings else None), kes_path, unit, kes_unit) if p is not None]
     result = lint(paths, options) if paths else LintResult([], [], [], [r for r in all_rules() if not r.doctor])
     if settings is not None and settings.path is None:

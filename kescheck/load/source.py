@@ -172,6 +172,14 @@ def _kernel_file_systems() -> frozenset[int]:
     return frozenset(found)
 
 
+def same_file(path: Path | str, other: Path | str) -> bool:
+    """Whether both name one existing file (links and `..` followed); False when either cannot be looked at."""
+    try:
+        return os.path.samefile(path, other)
+    except (OSError, ValueError):
+        return False
+
+
 def check_readable_file(path: Path) -> os.stat_result:
     """Refuse what is not a regular file before opening it: a FIFO would block forever."""
     try:

@@ -9,7 +9,6 @@ the config's generation, else kescheck assumes the current KES and says so.
 """
 from __future__ import annotations
 
-import os
 import posixpath
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ..findings import Finding, Location, Severity
 from ..load.containers import SERVICE_ACCOUNT_DIRECTORY
 from ..load.kesconfig import Generation, as_released, predates, release_date, same_release, target_release
 from ..load.kescommand import KesLauncher, ServerFlag, Word
+from ..load.source import same_file
 from ..load.systemd import MinioUnit
 from ..material import Role, in_pods, kes_value, material
 from ..routes import ROUTES
@@ -599,7 +599,7 @@ def minio_env_not_loaded(deployment):
                            anchor="unit:EnvironmentFile", related=related)
             continue
         paths = [deployment.resolve(text, unit.source) for _, text in loads]
-        if not all(path.is_file() for path in paths) or any(_same_file(path, env.source.path) for path in paths
+        if not all(path.is_file() for path in paths) or any(same_file(path, env.source.path) for path in paths
                                                             for env in with_kms):
             continue
         yield _at_word(unit, loads[0][0], f"{unit.label} loads {', '.join(map(str, paths))}, not "
@@ -620,11 +620,11 @@ def _runs_here(deployment, unit) -> bool:
     settings itself). In a repository the unit names where the files will be installed, and nothing is judged."""
     if isinstance(unit, MinioUnit):
         loads = [Path(path) for _, path in unit.env_files()]
-        return any(env.source is unit.source or any(_same_file(path, env.source.path) for path in loads)
+        return any(env.source is unit.source or any(same_file(path, env.source.path) for path in loads)
                    for env in deployment.envs)
     config = unit.config
     return (config is not None and config.text.startswith("/") and deployment.kes is not None
-            and _same_file(Path(config.text), deployment.kes.source.path))
+            and same_file(Path(config.text), deployment.kes.source.path))
 
 
 def _user_line(unit) -> tuple[Location, ...]:
@@ -698,12 +698,6 @@ def _has_drop_ins(unit) -> bool:
     path = unit.source.path
     return path.with_name(f"{path.name}.d").is_dir()
 
-
-def _same_file(path, other) -> bool:
-    try:
-        return os.path.samefile(path, other)
-    except (OSError, ValueError):
-        return False
 
 
 def _missing_files(deployment):
