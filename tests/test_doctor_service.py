@@ -213,3 +213,14 @@ def test_on_the_kes_host_the_static_checks_take_kes_s_unit(write, units, tmp_pat
     (units / "kes.service").write_text(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config} --mlock\n")
     (units / "kes.service.d").mkdir()
     assert "SYS002" not in {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}
+
+
+def test_a_named_unit_takes_its_drop_ins(kes_pki, kes_server, units, tmp_path):
+    settings = kes_pki.env(kes_server.url())
+    named = tmp_path / "minio-tenant1.service"
+    named.write_text(unit())
+    (units / "minio-tenant1.service.d").mkdir()
+    (units / "minio-tenant1.service.d" / "env.conf").write_text(f"[Service]\nEnvironmentFile={settings}\n")
+    report = doctor(units, minio_unit=named)
+    assert report.inputs == [f"MinIO settings from {settings}, which minio-tenant1.service loads"]
+    assert service_check(report).status is Status.OK

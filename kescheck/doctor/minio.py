@@ -75,31 +75,35 @@ def kes_unit_for(config: Path, environ: Mapping[str, str]) -> Path | None:
 
 def find_service(named: Path | None, environ: Mapping[str, str]) -> MinioService | None:
     """The unit `named` (an InputError when it cannot be read or does not run `minio server`), else minio.service in
-    the system unit directories, with the drop-ins of every `minio.service.d/` there (sorted by file name, the first
-    directory's winning for a name); None when there is none."""
-    if named is not None:
-        unit = read_minio_unit(read_source(named))
-        if unit is None:
-            raise InputError(named, "a systemd unit that does not run `minio server`")
-        return MinioService(unit, [named])
+    the system unit directories when it runs `minio server`; with the drop-ins of every `<name>.d/` in those
+    directories and beside the unit (sorted by file name, the first directory's winning for a name). None when there
+    is none."""
     directories = unit_directories(environ)
-    main = next((d / MINIO_SERVICE for d in directories if (d / MINIO_SERVICE).is_file()), None)
-    if main is None:
+    found = named or next((d / MINIO_SERVICE for d in directories if (d / MINIO_SERVICE).is_file()), None)
+    if found is None:
         return None
+    try:
+        return _service(found, directories)
+    except InputError:
+        if named is not None:
+            raise
+        return None
+
+
+def _service(path: Path, directories: list[Path]) -> MinioService:
     drop_ins: dict[str, Path] = {}
-    for directory in directories:
+    for directory in [*directories, path.parent]:
         try:
-            for path in sorted((directory / f"{MINIO_SERVICE}.d").glob("*.conf")):
-                drop_ins.setdefault(path.name, path)
+            for drop_in in sorted((directory / f"{path.name}.d").glob("*.conf")):
+                drop_ins.setdefault(drop_in.name, drop_in)
         except OSError:
             continue
-    files = [main] + [drop_ins[name] for name in sorted(drop_ins)]
-    try:
-        sources = [read_source(path) for path in files]
-    except InputError:
-        return None
+    files = [path] + [drop_ins[name] for name in sorted(drop_ins)]
+    sources = [read_source(file) for file in files]
     unit = read_minio_unit(sources[0], tuple(sources[1:]))
-    return MinioService(unit, files) if unit is not None else None
+    if unit is None:
+        raise InputError(path, "a systemd unit that does not run `minio server`")
+    return MinioService(unit, files)
 
 
 
