@@ -279,3 +279,14 @@ def test_a_comment_after_a_value_is_part_of_it_in_a_unit(write, tmp_path):
     result = lint([tmp_path])
     assert [f.suppressed_by for f in result.findings if f.code == "ENV051"] == [None]
     assert not [f for f in result.findings if f.code.startswith("KSC")]
+
+
+def test_the_installed_env_file_may_hold_the_rest_of_the_settings(write, tmp_path):
+    """`EnvironmentFile=-/etc/default/minio` is skipped by systemd when absent, but in a repository it is the file
+    that will be installed there: the settings the unit's Environment= lacks may be in it."""
+    endpoint = "Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373"
+    write("minio.service", unit_text(endpoint, "EnvironmentFile=-/nonexistent-kescheck/minio"))
+    result = lint([tmp_path])
+    assert not [f for f in result.findings if f.code == "ENV051"]
+    [environment] = result.deployments[0].envs
+    assert environment.open_ended == "minio.service's EnvironmentFile /nonexistent-kescheck/minio, which is not here"

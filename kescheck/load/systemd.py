@@ -495,8 +495,8 @@ def minio_unit_environment(unit: MinioUnit, resolve) -> MinioEnvironment | None:
     an `EnvironmentFile=` word names, as kescheck opens it). None when the unit sets no `MINIO_KMS_` variable, or when
     a file it loads that is here sets one: the files' assignments win over `Environment=`, and such a file is checked
     as an env file of its own. What the unit's files set counts as set, to values not judged; an environment kescheck
-    cannot know (`unit_environment`: drop-ins, `PAMName=`, specifiers, files that are not here) may set any
-    variable."""
+    cannot know (`unit_environment`: drop-ins, `PAMName=`, specifiers, files that are not here, optional ones too)
+    may set any variable."""
     if not unit.sets_kms():
         return None
     for _, text in unit.env_files():
@@ -514,7 +514,12 @@ def minio_unit_environment(unit: MinioUnit, resolve) -> MinioEnvironment | None:
     others = [name for name in (composed.values or {}) if name.startswith("MINIO_") and name not in own]
     assignments += [(EnvEntry(name, "", first.line, first.column, first.column, first.column, ""), False)
                     for name in others]
-    open_ended = composed.open_ended or (composed.origin if composed.values is None else None)
+    # An optional file that is not here is skipped by systemd, but in a repository it is usually the env file where it
+    # will be installed (`EnvironmentFile=-/etc/default/minio`): it may set the rest of MinIO's settings.
+    absent = [ref.path.text for ref in unit.environment_files
+              if ref.optional and ref.resolvable and not resolve(ref.path.text).exists()]
+    open_ended = composed.open_ended or (composed.origin if composed.values is None else None) or \
+        (f"{unit.source.path.name}'s EnvironmentFile {', '.join(absent)}, which is not here" if absent else None)
     return MinioEnvironment(unit.source, unit.label, (first.line, first.column), assignments, [],
                             open_ended=open_ended, source_kind="unit")
 
