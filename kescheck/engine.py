@@ -130,6 +130,13 @@ class LintResult:
                 if environment.open_ended:
                     notes[loaded.source.path].append(f"{environment.label} may take further variables from "
                                                      f"{environment.open_ended}: none is reported missing")
+        # The KMS settings in MinIO's units are an environment of their deployment, made when files were paired.
+        units = {id(env): env for d in self.deployments for env in d.envs
+                 if isinstance(env, MinioEnvironment) and env.source_kind == "unit" and env.open_ended}
+        for environment in units.values():
+            notes.setdefault(environment.source.path, []).append(
+                f"{environment.label} may take further variables from {environment.open_ended}: none is reported "
+                "missing")
         return notes
 
 

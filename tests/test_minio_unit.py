@@ -290,3 +290,6 @@ def test_the_installed_env_file_may_hold_the_rest_of_the_settings(write, tmp_pat
     assert not [f for f in result.findings if f.code == "ENV051"]
     [environment] = result.deployments[0].envs
     assert environment.open_ended == "minio.service's EnvironmentFile /nonexistent-kescheck/minio, which is not here"
+    assert result.file_notes()[tmp_path / "minio.service"] == [
+        "systemd unit that runs `minio server`", "MinIO's unit may take further variables from minio.service's "
+        "EnvironmentFile /nonexistent-kescheck/minio, which is not here: none is reported missing"]
