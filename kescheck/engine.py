@@ -461,7 +461,7 @@ def minio_unit_env_files(loaded: LoadedFile) -> list[Path]:
     """The files a MinIO unit makes MinIO's environment (`MinioUnit.env_files`)."""
     if loaded.minio_unit is None or loaded.path == Path("<stdin>"):
         return []
-    return [Path(path) for _, path in loaded.minio_unit.env_files()]
+    return loaded.minio_unit.env_file_paths()
 
 
 def _launched_configs(loaded: LoadedFile) -> list[Path]:
@@ -570,10 +570,10 @@ def _with_minio_units(deployments: list[Deployment], env_files: list[LoadedFile]
     in its directory, else of the only env file among the inputs, else of the only KES config; else it is a
     deployment of its own. `shard`: `env_files` are one shard's, so none is the only one (`_independent`)."""
     by_key = {_key_of(f): f for f in env_files}
+    lone = env_files if len(env_files) == 1 and not shard else []
     for loaded in units:
         loads = [by_key[_key(path)] for path in minio_unit_env_files(loaded) if _key(path) in by_key]
         beside = [f for f in env_files if f.path.parent == loaded.path.parent]
-        lone = env_files if len(env_files) == 1 and not shard else []
         home = next((d for f in loads + beside + lone for d in deployments if any(e is f.env for e in d.envs)), None)
         if home is None:
             home = _deployment_of(deployments, only)

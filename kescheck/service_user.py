@@ -26,7 +26,7 @@ def service_user(unit) -> ServiceUser | None:
     import pwd
 
     name = unit.setting("User")
-    if not name or "%" in name or unit.setting("DynamicUser").lower() in ("1", "yes", "y", "true", "t", "on"):
+    if not name or "%" in name or unit.enabled("DynamicUser"):
         return None
     try:
         entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)

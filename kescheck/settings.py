@@ -40,6 +40,11 @@ def selects(selector: str, code: str, name: str) -> bool:
     return code.upper().startswith(selector.upper()) or name == selector.lower()
 
 
+def _names(key: str, code: str, name: str) -> bool:
+    """A severity key names exactly one rule, by its code or its name."""
+    return key.upper() == code.upper() or key.lower() == name
+
+
 def names_a_rule(selector: str, rules) -> bool:
     return bool(selector) and any(selects(selector, rule.code, rule.name) for rule in rules)
 
@@ -81,12 +86,11 @@ class Settings:
         found = [f"{setting} '{selector}'" + (f" in {self.origins[setting]}" if setting in self.origins else "")
                  for setting, selector in named if not names_a_rule(selector, rules)]
         return found + [f"severity '{key}' in {self.origins.get(f'severity.{key}', 'the settings')}"
-                        for key in self.severity
-                        if not any(key.upper() == rule.code or key.lower() == rule.name for rule in rules)]
+                        for key in self.severity if not any(_names(key, rule.code, rule.name) for rule in rules)]
 
     def severity_for(self, code: str, name: str, default: Severity) -> Severity:
         for key, value in self.severity.items():
-            if key.upper() == code.upper() or key.lower() == name:
+            if _names(key, code, name):
                 return value
         return default
 

@@ -66,7 +66,7 @@ def test_the_unit_and_its_drop_ins_in_the_order_systemd_applies_them(tmp_path):
     service = find_service(None, {"SYSTEMD_UNIT_PATH": f"{first}:{second}"})
     assert service.files == [second / "minio.service", first / "minio.service.d" / "10-env.conf",
                              second / "minio.service.d" / "20-more.conf"]
-    assert service.loads() == [Path("/etc/a.env"), Path("/etc/b.env")]  # 10-env.conf reset the list
+    assert service.unit.env_file_paths() == [Path("/etc/a.env"), Path("/etc/b.env")]  # 10-env.conf reset the list
     assert service.unit.executable_in.path == second / "minio.service"
     (first / "minio.service.d" / "30-start.conf").write_text("[Service]\nExecStart=\nExecStart=/opt/minio server /d\n")
     service = find_service(None, {"SYSTEMD_UNIT_PATH": f"{first}:{second}"})

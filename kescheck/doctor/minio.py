@@ -47,10 +47,6 @@ class MinioService:
     def name(self) -> str:
         return self.files[0].name
 
-    def loads(self) -> list[Path]:
-        """The files that make MinIO's environment, in the order they are read (`MinioUnit.env_files`)."""
-        return [Path(path) for _, path in self.unit.env_files()]
-
     def ignored(self) -> list[str]:
         """`EnvironmentFile=` paths systemd ignores (not absolute)."""
         return [ref.path.text for ref in self.unit.environment_files if ref.ignored]
@@ -59,11 +55,16 @@ class MinioService:
 KES_SERVICE = "kes.service"
 
 
+def _first_unit(name: str, directories: list[Path]) -> Path | None:
+    """The unit file `name` of the first directory that has one: it hides those of the later directories."""
+    return next((d / name for d in directories if (d / name).is_file()), None)
+
+
 def kes_unit_for(config: Path, environ: Mapping[str, str]) -> Path | None:
     """kes.service in the system unit directories when it runs `kes server --config` with `config` (by its absolute
     path) and has no drop-ins, which lint would not merge with it; None otherwise."""
     directories = unit_directories(environ)
-    main = next((d / KES_SERVICE for d in directories if (d / KES_SERVICE).is_file()), None)
+    main = _first_unit(KES_SERVICE, directories)
     if main is None or any((d / f"{KES_SERVICE}.d").is_dir() for d in directories):
         return None
     try:
@@ -79,7 +80,7 @@ def find_service(named: Path | None, environ: Mapping[str, str]) -> MinioService
     directories and beside the unit (sorted by file name, the first directory's winning for a name). None when there
     is none."""
     directories = unit_directories(environ)
-    found = named or next((d / MINIO_SERVICE for d in directories if (d / MINIO_SERVICE).is_file()), None)
+    found = named or _first_unit(MINIO_SERVICE, directories)
     if found is None:
         return None
     try:
@@ -166,7 +167,7 @@ def find_settings(env_file: Path | None, environ: Mapping[str, str] | None = Non
     found = environment_settings(os.environ if environ is None else environ)
     if found is not None:
         return found
-    with_settings = [path for path in (service.loads() if service is not None else []) if sets_kes(path)]
+    with_settings = [path for path in (service.unit.env_file_paths() if service is not None else []) if sets_kes(path)]
     if with_settings:
         settings = file_settings(with_settings[-1])
         settings.origin = f"{settings.origin}, which {service.name} loads"

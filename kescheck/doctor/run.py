@@ -107,17 +107,18 @@ def _settings_checks(settings: MinioSettings, node: Check) -> tuple[list, str]:
     return endpoints, key
 
 
-def _service_check(service: MinioService | None, settings: MinioSettings, check: Check) -> None:
-    """Whether MinIO's systemd unit gives MinIO the settings the doctor checks: variables exported in a shell, or an
-    env file no `EnvironmentFile=` loads, never reach the service (field-failures FM-07)."""
+def _service_check(service: MinioService | None, settings: MinioSettings, loads_settings: bool, check: Check) -> None:
+    """Whether MinIO's systemd unit gives MinIO the settings the doctor checks (`loads_settings`: it loads their env
+    file): variables exported in a shell, or an env file no `EnvironmentFile=` loads, never reach the service
+    (field-failures FM-07)."""
     if service is None:
         check.skip("no minio.service in the system unit directories (--minio-unit names another unit)")
         return
     unit = service.unit
     check.title = f"MinIO's systemd unit ({service.files[0]})"
     check.at = Location(unit.executable_in.path, unit.executable.line, unit.executable.column)
-    loads = service.loads()
-    if settings.path is not None and any(same_file(settings.path, path) for path in loads):
+    loads = unit.env_file_paths()
+    if loads_settings:
         check.ok(f"{service.name} loads {settings.path}")
         return
     why = unit.unknown_environment() or ("its Environment= sets MINIO_KMS_ variables" if unit.sets_kms() else None)
@@ -178,13 +179,9 @@ def _load_kes(path: Path) -> KesConfig:
         raise DoctorUsageError(f"--kes-config {err}") from None
 
 
-def _static(settings: MinioSettings | None, kes_path: Path | None, options: Options,
-            service: MinioService | None = None, kes_unit: Path | None = None) -> LintResult:
-    """The lint findings of MinIO's env file and KES's config, and of MinIO's unit when it loads that env file and has
-    no drop-ins (which lint would not merge with it), and of KES's unit `kes_unit`."""
-    unit = service.files[0] if service is not None and len(service.files) == 1 and settings is not None \
-        and settings.path is not None and any(same_file(settings.path, path) for path in service.loads()) else None
-    paths = [p for p in ((settings.path if settings else None), kes_path, unit, kes_unit) if p is not None]
+def _static(settings: MinioSettings | None, kes_path: Path | None, options: Options, units: list[Path]) -> LintResult:
+    """The lint findings of MinIO's env file and KES's config, with the systemd `units` that start them."""
+    paths = [p for p in ((settings.path if settings else None), kes_path) if p is not None] + units
     result = lint(paths, options) if paths else LintResult([], [], [], [r for r in all_rules() if not r.doctor])
     if settings is not None and settings.path is None:
         deployment = Deployment(settings.origin, None, [settings.env], None, options)
@@ -258,6 +255,8 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         raise DoctorUsageError(f"--minio-env {err}") from None
     if settings is not None and service is not None:
         settings.unit = service.unit  # the MinIO that runs here is started by it: its command line counts
+    loads_settings = service is not None and settings is not None and settings.path is not None and \
+        any(same_file(settings.path, path) for path in service.unit.env_file_paths())
     kes = _load_kes(options.kes_config) if options.kes_config else None
     if settings is None and kes is None:
         raise DoctorUsageError("no MinIO KES settings found: MINIO_KMS_KES_* is not in the environment, MinIO's "
@@ -270,7 +269,7 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         inputs.append(f"MinIO settings from {settings.origin}")
         minio = root.add(Check(f"MinIO settings ({settings.origin})"))
         endpoints, key = _settings_checks(settings, minio)
-        _service_check(service, settings, minio.add(Check("MinIO's systemd unit")))
+        _service_check(service, settings, loads_settings, minio.add(Check("MinIO's systemd unit")))
         credentials = minio.add(Check("client credentials"))
         trust = minio.add(Check("trusted CAs for KES"))
         tls = client_tls(settings, options.insecure, credentials, trust)
@@ -281,8 +280,10 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         deployment = Deployment(str(kes.source.path), kes, [])
         root.add(kes_host_checks(kes, deployment, options.timeout))
     lint_options = Options(expiry_warning_days=options.expiry_warning_days, at=options.at, require_files=True)
+    # Lint reads a unit without its drop-ins, so only a unit that has none is linted with the files it starts.
+    units = [service.files[0]] if loads_settings and len(service.files) == 1 else []
     kes_unit = kes_unit_for(options.kes_config, environ) if options.kes_config else None
-    static = _static(settings, options.kes_config, lint_options, service, kes_unit)
+    static = _static(settings, options.kes_config, lint_options, units + ([kes_unit] if kes_unit else []))
     _static_node(static, root.add(Check(STATIC_TITLE)))
     probed = doctor_findings(root, settings, kes)
     secrets = set(static.secrets)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ..minio_names import CONFIG_ENV_FILE
 from .containers import MinioEnvironment
@@ -74,6 +74,10 @@ class ServiceSettings:
         found = [value.strip() for k, value in self.settings if k == key]
         return found[-1] if found else ""
 
+    def enabled(self, key: str) -> bool:
+        """A boolean setting (`DynamicUser=yes`) as systemd reads it: its last assignment is a true value."""
+        return _is_true(self.setting(key))
+
     def assigned(self, name: str) -> Word | None:
         """The last `Environment=` word that sets `name` (a later assignment wins)."""
         found = [word for variable, word in self.environment if variable == name]
@@ -103,6 +107,10 @@ class MinioUnit(ServiceSettings):
     arguments: list[Word] = field(default_factory=list)
     """The words after `minio server` (`$MINIO_OPTS $MINIO_VOLUMES`, or flags written out such as `--certs-dir`)."""
     label = "MinIO's unit"
+
+    def env_file_paths(self) -> list[Path]:
+        """The paths of `env_files`, in the order they are read."""
+        return [Path(path) for _, path in self.env_files()]
 
     def env_files(self) -> list[tuple[Word, str]]:
         """(the word that names it, its path) for each file that makes MinIO's environment, in the order they are read:
@@ -396,7 +404,7 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
     set (`DefaultEnvironment=` and `systemctl set-environment` can add more; kescheck cannot see them)."""
     settings = unit.settings
     found: dict[str, str | None] = dict.fromkeys(("PATH", "LANG", "INVOCATION_ID", "SYSTEMD_EXEC_PID"))
-    user, dynamic = unit.setting("User"), _is_true(unit.setting("DynamicUser"))
+    user, dynamic = unit.setting("User"), unit.enabled("DynamicUser")
     if user or dynamic:
         name = user if user and not user.isdigit() and "%" not in user else None  # a UID: passwd names the user
         found.update(USER=name, LOGNAME=name, HOME=None, SHELL=None)

@@ -619,7 +619,7 @@ def _runs_here(deployment, unit) -> bool:
     it meets: KES's unit names this KES config by its absolute path, MinIO's loads this env file (or gives the
     settings itself). In a repository the unit names where the files will be installed, and nothing is judged."""
     if isinstance(unit, MinioUnit):
-        loads = [Path(path) for _, path in unit.env_files()]
+        loads = unit.env_file_paths()
         return any(env.source is unit.source or any(same_file(path, env.source.path) for path in loads)
                    for env in deployment.envs)
     config = unit.config
