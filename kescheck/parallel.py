@@ -59,6 +59,10 @@ def _cpu_quota(cgroup_root: str) -> float | None:
     return granted if granted > 0 else None
 
 
+BATCH_COLLECTION_THRESHOLD = 10_000
+"""Allocations between two collections of the youngest generation during a batch (Python's default: 700)."""
+
+
 @contextlib.contextmanager
 def frozen_objects():
     """Every object that exists now is left out of garbage collections until the outermost such block ends
@@ -67,8 +71,16 @@ def frozen_objects():
 
     The block gives a `settle()` to call whenever many more such objects have been made: it frees cyclic
     garbage (an aborted parse can leave some) and freezes the rest. Loading a batch settles every so many files,
-    so the collector's full passes never rescan the trees already loaded (they cost ~0.1 s per 1,000 configs)."""
+    so the collector's full passes never rescan the trees already loaded (they cost ~0.1 s per 1,000 configs).
+
+    Inside the outermost block the youngest generation is collected every `BATCH_COLLECTION_THRESHOLD`
+    allocations instead of every 700: a batch makes objects that either die at once (freed by their reference
+    counts, never seen by a collection) or live to the end, and the frequent young collections only rescanned
+    the latter (~2 % of a 1,000-deployment run's instructions)."""
     outermost = not gc.get_freeze_count()
+    thresholds = gc.get_threshold()
+    if outermost:
+        gc.set_threshold(BATCH_COLLECTION_THRESHOLD, *thresholds[1:])
     gc.freeze()
 
     def settle() -> None:
@@ -80,6 +92,7 @@ def frozen_objects():
     finally:
         if outermost:
             gc.unfreeze()
+            gc.set_threshold(*thresholds)
 
 
 def can_fork() -> bool:

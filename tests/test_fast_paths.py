@@ -265,19 +265,23 @@ def test_redaction_prefilter_on_a_report_larger_than_its_slices():
     assert not any(secret in redacted for secret in secrets)
 
 
-def test_lint_freezes_objects_only_while_the_rules_run(tmp_path, monkeypatch):
+def test_lint_freezes_objects_and_collects_less_often_only_while_the_rules_run(tmp_path, monkeypatch):
     import gc
 
     from kescheck import engine
+    from kescheck.parallel import BATCH_COLLECTION_THRESHOLD
 
     seen = []
     real = engine.run_rules
-    monkeypatch.setattr(engine, "run_rules", lambda *a, **k: seen.append(gc.get_freeze_count()) or real(*a, **k))
+    monkeypatch.setattr(engine, "run_rules",
+                        lambda *a, **k: seen.append((gc.get_freeze_count(), gc.get_threshold())) or real(*a, **k))
     (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\n")
-    assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0 and before[0] < BATCH_COLLECTION_THRESHOLD
     lint([tmp_path])
-    assert seen and seen[0] > 0
-    assert gc.get_freeze_count() == 0
+    (frozen, during), = seen
+    assert frozen > 0 and during == (BATCH_COLLECTION_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
 # --- the text prefilter a directory walk applies before parsing --------------------------------------------
