@@ -1,7 +1,7 @@
 """Whether the user a systemd unit runs its server as may read a file: the permission bits of the file and of every
 directory above it, for the unit's `User=`, `Group=`, the user's groups and `SupplementaryGroups=`, as the kernel
 checks them. Only on a host whose user database knows the user; an answer it cannot give (an ACL, a user unknown
-here, `DynamicUser=`) is None, never a guess."""
+here, `DynamicUser=`, an ambient capability that reads any file) is None, never a guess."""
 from __future__ import annotations
 
 import os
@@ -21,12 +21,13 @@ class ServiceUser:
 
 def service_user(unit) -> ServiceUser | None:
     """The user the unit's `User=` names, with its groups, when this host's user database knows it and it is not
-    root; None otherwise (no `User=` runs the service as root; `DynamicUser=` picks a user at start)."""
+    root; None otherwise (no `User=` runs the service as root; `DynamicUser=` picks a user at start; with
+    `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH` among its ambient capabilities the user reads any file)."""
     import grp
     import pwd
 
     name = unit.setting("User")
-    if not name or "%" in name or unit.enabled("DynamicUser"):
+    if not name or "%" in name or unit.enabled("DynamicUser") or _may_read_any_file(unit):
         return None
     try:
         entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
@@ -40,6 +41,28 @@ def service_user(unit) -> ServiceUser | None:
     if entry.pw_uid == 0:
         return None
     return ServiceUser(entry.pw_name, entry.pw_uid, frozenset({primary} | members | extra))
+
+
+_READ_ANY_FILE = frozenset({"CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"})
+"""Capabilities with which the kernel skips the read and search permission checks of files and directories."""
+
+
+def _may_read_any_file(unit) -> bool:
+    """`AmbientCapabilities=` may give the service a capability that reads any file: a line naming one, or a `~` line
+    (every capability but those listed) that leaves one out, after the last empty assignment (which resets the
+    set). A `CapabilityBoundingSet=` that removes it again is not looked at: the answer errs toward not judging."""
+    may = False
+    for key, value in unit.settings:
+        if key != "AmbientCapabilities":
+            continue
+        words = value.split()
+        if not words:
+            may = False
+        elif words[0].startswith("~"):
+            may = may or not _READ_ANY_FILE <= {words[0][1:], *words[1:]}
+        else:
+            may = may or bool(_READ_ANY_FILE & set(words))
+    return may
 
 
 def unreadable(path: Path, user: ServiceUser) -> str | None:

@@ -201,6 +201,15 @@ def test_the_static_checks_take_the_unit_that_loads_the_settings(kes_pki, kes_se
     assert not [f for f in doctor(units).result.findings if f.code.startswith("SYS")]  # lint would not merge it
 
 
+def test_the_static_checks_see_what_the_unit_s_sandbox_hides(kes_pki, kes_server, units):
+    settings = kes_pki.env(kes_server.url())
+    hidden = kes_pki.minio_key.parent
+    (units / "minio.service").write_text(unit(f"EnvironmentFile={settings}", f"InaccessiblePaths={hidden}"))
+    found = [f for f in doctor(units).result.findings if f.code == "SYS017"]
+    assert {f.message.split(" names ")[0] for f in found} >= {"MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE"}
+    assert all(f.related[0].path.name == "minio.service" for f in found)
+
+
 def test_on_the_kes_host_the_static_checks_take_kes_s_unit(write, units, tmp_path):
     config = write("etc/kes/config.yaml", "address: 127.0.0.1:1\nadmin: {identity: disabled}\n"
                                           "tls: {key: /etc/kes-kescheck/k, cert: /etc/kes-kescheck/c}\n"

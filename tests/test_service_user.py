@@ -92,6 +92,19 @@ def test_users_not_judged(open_dir, unit_lines):
     assert sys016(open_dir) == []
 
 
+@pytest.mark.parametrize("capabilities, judged", [
+    ("AmbientCapabilities=CAP_IPC_LOCK\n", True),  # what KES's units grant: no file access
+    ("AmbientCapabilities=CAP_IPC_LOCK CAP_DAC_READ_SEARCH\n", False),
+    ("AmbientCapabilities=CAP_IPC_LOCK\nAmbientCapabilities=CAP_DAC_OVERRIDE\n", False),  # lines add up
+    ("AmbientCapabilities=CAP_DAC_OVERRIDE\nAmbientCapabilities=\n", True),  # an empty one resets the set
+    ("AmbientCapabilities=~CAP_DAC_OVERRIDE\n", False),  # every capability but that one: CAP_DAC_READ_SEARCH too
+    ("AmbientCapabilities=~CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH\n", True),
+])
+def test_a_capability_that_reads_any_file_is_not_judged(open_dir, capabilities, judged):
+    kes_deployment(open_dir, f"User=nobody\n{capabilities}").chmod(0o600)
+    assert len(sys016(open_dir)) == (1 if judged else 0)
+
+
 def _acl_granting_read(uid: int) -> bytes:
     """A POSIX access ACL in the kernel's xattr form: owner rw, user `uid` r, group none, mask r, others none."""
     import struct

@@ -15,6 +15,7 @@ position, which a rule reports.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -82,6 +83,48 @@ class ServiceSettings:
         """The last `Environment=` word that sets `name` (a later assignment wins)."""
         found = [word for variable, word in self.environment if variable == name]
         return found[-1] if found else None
+
+    def hidden_by_sandbox(self, path: str) -> tuple[str, str] | None:
+        """(the setting, why) when the unit's file-system sandbox (systemd.exec(5)) keeps the server from the file
+        at the absolute `path` that the host holds: a private, empty /tmp and /var/tmp (`PrivateTmp=`, which
+        `DynamicUser=` implies), inaccessible /home, /root and /run/user (`ProtectHome=yes` or `tmpfs`;
+        `read-only` still lets it read), an `InaccessiblePaths=` or `TemporaryFileSystem=` path. None when nothing
+        hides it or that cannot be known here: `RootDirectory=` and `RootImage=` change the root, a path setting
+        that may make the file visible again (`ReadOnlyPaths=`, `BindPaths=`, ...) names it or a directory above it
+        inside the hidden one, or a path holds a `%` specifier systemd replaces."""
+        if self.setting("RootDirectory") or self.setting("RootImage") or "%" in path:
+            return None
+        target = posixpath.normpath(path)
+        exposing = [_mount_target(word) for word in _listed(self.settings, *_EXPOSING)]
+        if any("%" in word for word in exposing):
+            return None
+        for key, directory, why in self._hiding():
+            if "%" in directory:
+                return None
+            if _within(target, directory) and not any(_within(target, e) and _within(e, directory) for e in exposing):
+                return key, why
+        return None
+
+    def _hiding(self):
+        """(setting, directory, what it does) for each directory the sandbox hides, in systemd's words."""
+        private_tmp = self.setting("PrivateTmp").lower()
+        if _is_true(private_tmp) or private_tmp == "disconnected" or (not private_tmp and self.enabled("DynamicUser")):
+            key = "PrivateTmp" if private_tmp else "DynamicUser"
+            said = f"`PrivateTmp={private_tmp}`" if private_tmp else \
+                f"`DynamicUser={self.setting('DynamicUser')}` implies `PrivateTmp=yes`, which"
+            for directory in _TEMPORARY_DIRECTORIES:
+                yield key, directory, f"{said} gives the service a private, empty {directory}"
+        protect_home = self.setting("ProtectHome").lower()
+        if _is_true(protect_home) or protect_home == "tmpfs":
+            what = "inaccessible" if protect_home != "tmpfs" else "empty (a read-only tmpfs)"
+            for directory in _HOME_DIRECTORIES:
+                yield "ProtectHome", directory, f"`ProtectHome={protect_home}` makes {directory} {what} to the service"
+        for word in _listed(self.settings, "InaccessiblePaths"):
+            directory = posixpath.normpath(word.lstrip("-+"))
+            yield "InaccessiblePaths", directory, f"`InaccessiblePaths=` makes {directory} inaccessible to the service"
+        for word in _listed(self.settings, "TemporaryFileSystem"):
+            directory = posixpath.normpath(word.partition(":")[0])
+            yield "TemporaryFileSystem", directory, f"`TemporaryFileSystem=` mounts an empty file system on {directory}"
 
 
 @dataclass
@@ -387,6 +430,24 @@ def _listed(settings: list[tuple[str, str]], *keys: str) -> list[str]:
             logical = _Logical(key, 0, 0, value, [(0, i) for i in range(len(value))])
             words.extend(word.text for word in _words(logical, []))
     return words
+
+
+_TEMPORARY_DIRECTORIES = ("/tmp", "/var/tmp")
+_HOME_DIRECTORIES = ("/home", "/root", "/run/user")
+_EXPOSING = ("ReadWritePaths", "ReadOnlyPaths", "ExecPaths", "NoExecPaths", "BindPaths", "BindReadOnlyPaths")
+"""Settings that mount a path of the host inside the sandbox: below a hidden directory, they may show it again."""
+
+
+def _mount_target(word: str) -> str:
+    """The path inside the sandbox that a word of an `_EXPOSING` setting names (`-`/`+` prefixes dropped; `BindPaths=`'
+    `SOURCE:DESTINATION:OPTIONS` names its destination, else its source)."""
+    source, _, rest = word.lstrip("-+").partition(":")
+    return posixpath.normpath(rest.partition(":")[0] or source)
+
+
+def _within(path: str, directory: str) -> bool:
+    """`path` is `directory` or lies below it (both normalized absolute paths)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def _is_true(text: str) -> bool:

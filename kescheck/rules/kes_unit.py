@@ -627,10 +627,11 @@ def _runs_here(deployment, unit) -> bool:
             and same_file(Path(config.text), deployment.kes.source.path))
 
 
-def _user_line(unit) -> tuple[Location, ...]:
-    """Where the unit says which user it runs as: its `User=` line."""
-    number = next((n for n, line in enumerate(unit.source.lines, start=1) if line.strip().startswith("User=")), 1)
-    return (Location(unit.source.path, number, 1),)
+def _setting_line(unit, key: str) -> tuple[Location, ...]:
+    """Where the unit last assigns `key` (its `User=` line, say), as a finding's related location (`settings` keep
+    no positions); its first line when no line does."""
+    lines = [n for n, line in enumerate(unit.source.lines, start=1) if line.strip().startswith(f"{key}=")]
+    return (Location(unit.source.path, lines[-1] if lines else 1, 1),)
 
 
 def _readable_unit(user: str, fails: bool, note: str, config_path: str = "${dir}/config.yaml") -> Example:
@@ -656,7 +657,9 @@ _CANNOT_READ = {"KES": "KES refuses to start", "MinIO": "MinIO cannot load it an
       permission bits on the host it runs on, for a user this host's user database knows, and only where the server
       runs: KES's unit names this config by its absolute path, MinIO's unit loads this env file (or sets the
       variables itself), and the file is named by its absolute path. In a repository, where a unit names the paths
-      the files will be installed at, it says nothing; a file or directory with an ACL is not judged either.""",
+      the files will be installed at, it says nothing; a file or directory with an ACL is not judged either, nor a
+      unit whose `AmbientCapabilities=` may give the user `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH` (with
+      either, the kernel lets it read any file).""",
       fix="""Give the files to the service's user (`chown kes:kes /etc/kes/kes.key`, mode 0600 for keys) or to a
       group it is in (mode 0640), and let it enter every directory above them.""",
       examples=(_readable_unit("User=nobody\n", True, "the files belong to the user who wrote them, in a directory "
@@ -682,10 +685,69 @@ def service_user_cannot_read(deployment):
             consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else _CANNOT_READ[ref.consumer]
             yield at_reference(ref, f"{ref.setting} names {ref.path}, but {unit.source.path.name} runs {ref.consumer} "
                                     f"as user '{user.name}', who cannot read it: {why}; {consequence}",
-                               related=_user_line(unit))
+                               related=_setting_line(unit, "User"))
 
 
 _CAPATH_IGNORED = "MinIO ignores a CAPATH it cannot read and verifies KES against the system roots alone"
+
+
+def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "") -> Example:
+    """KES's unit with the `sandbox` lines, whose config names its files in /etc/kes/certs; `config_path` is the
+    path `--config` names."""
+    config = ("admin: {identity: disabled}\ntls: {key: /etc/kes/certs/kes.key, cert: /etc/kes/certs/kes.crt}\n"
+              "keystore: {fs: {path: /var/lib/kes}}\n")
+    unit = f"[Service]\nUser=kes\n{sandbox}ExecStart=/usr/local/bin/kes server --config {config_path}\n"
+    return Example((("kes.service", unit), ("config.yaml", config)), fails, note)
+
+
+@rule("SYS017", "unit-sandbox-hides-file", Severity.ERROR,
+      "The sandbox of KES's or MinIO's unit hides a file the server opens",
+      rationale="""systemd can start a service in a file-system sandbox (systemd.exec(5)): `PrivateTmp=yes` gives
+      it a private, empty /tmp and /var/tmp (`DynamicUser=yes` implies it), `ProtectHome=yes` or `tmpfs` makes
+      /home, /root and /run/user inaccessible or empty, and `InaccessiblePaths=` and `TemporaryFileSystem=` hide the
+      paths they name. The server then does not see a file that is there on the host, whatever its permissions: KES
+      refuses to start when it cannot read its config, certificate or key, and MinIO cannot load its KES client
+      certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone). `ls`
+      as root shows the file, so the cause is easy to miss. Judged from the unit's text and the absolute paths the
+      files are named by, so in a repository too; not when `RootDirectory=` or `RootImage=` changes the root, when a
+      `ReadOnlyPaths=`, `ReadWritePaths=`, `BindPaths=` or similar setting mounts the file or a directory above it
+      inside the hidden one, when a path holds a `%` specifier, or when drop-ins beside the unit may change its
+      settings.""",
+      fix="""Keep the server's files where the sandbox leaves them visible (`/etc/kes/`, `/etc/minio/certs/`), or
+      mount them into it (`BindReadOnlyPaths=/root/certs`), or relax the setting (`ProtectHome=read-only`).""",
+      examples=(_sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes/certs\n", True,
+                                "the certificate and key are in a directory the unit hides"),
+                _sandboxed_unit("/root/kes/config.yaml", "ProtectHome=yes\n", True, "KES's own config in /root"),
+                _sandboxed_unit("/etc/kes/config.yaml", "PrivateTmp=yes\nProtectHome=yes\n", False,
+                                "the files are outside /tmp and the home directories"),
+                _sandboxed_unit("/root/kes/config.yaml", "ProtectHome=read-only\n", False, "read-only still reads"),
+                _sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes\nReadOnlyPaths=/etc/kes/certs "
+                                "/etc/kes/config.yaml\n", False, "mounted into the sandbox again")))
+def unit_sandbox_hides_file(deployment):
+    units = {"KES": deployment.unit, "MinIO": deployment.minio_units[0] if deployment.minio_units else None}
+    units = {consumer: unit for consumer, unit in units.items() if unit is not None and not _has_drop_ins(unit)}
+    if not units:
+        return
+    kes_unit = units.get("KES")
+    config = kes_unit.config if kes_unit is not None else None
+    if config is not None and config.names_known_path and config.text.startswith("/"):
+        hidden = kes_unit.hidden_by_sandbox(config.text)
+        if hidden:
+            key, why = hidden
+            yield _at_word(kes_unit, config, f"`--config {config.text}`: {why}, so KES cannot read its config and "
+                                             "refuses to start", anchor="kes-server:--config",
+                           related=_setting_line(kes_unit, key))
+    for ref in material(deployment).references:
+        unit = units.get(ref.consumer)
+        if unit is None or ref.mounted is not None or not ref.text.startswith("/"):
+            continue
+        hidden = unit.hidden_by_sandbox(ref.text)
+        if hidden:
+            key, why = hidden
+            consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else _CANNOT_READ[ref.consumer]
+            yield at_reference(ref, f"{ref.setting} names {ref.text}, but {unit.source.path.name} starts "
+                                    f"{ref.consumer} in a sandbox that hides it: {why}; {consequence}",
+                               related=_setting_line(unit, key))
 
 
 def _first_kms_line(env) -> tuple[int, int]:
