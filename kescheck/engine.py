@@ -18,8 +18,8 @@ from .load.containers import (KUSTOMIZATION_FILES, KesContainer, MinioEnvironmen
 from .load.envfile import EnvFile, looks_like_minio_env, mostly_assignments
 from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, may_be_kes_config, same_release
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
-from .load.systemd import (KesUnit, MinioUnit, looks_like_unit, minio_unit_environment, read_minio_unit, read_unit,
-                           unit_environment)
+from .load.systemd import (KesUnit, MinioUnit, looks_like_unit, minio_unit_environment, read_drop_ins, read_minio_unit,
+                           read_unit, unit_environment, unit_of_drop_in)
 from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
                           looks_like_pem, read_bytes)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
@@ -76,8 +76,14 @@ class LoadedFile:
     findings, suppression comments and secrets are the manifest's."""
 
     def sources(self) -> list[SourceFile]:
-        """What the file is read from: its source, and the whole manifest its value stands in."""
-        return [self.source] + ([self.manifest] if self.manifest is not None else [])
+        """What the file is read from: its source, the whole manifest its value stands in, a unit's drop-ins."""
+        return [self.source] + ([self.manifest] if self.manifest is not None else []) + list(self.drop_ins)
+
+    @property
+    def drop_ins(self) -> tuple[SourceFile, ...]:
+        """The drop-ins read with a unit, whose lines findings and suppression comments may stand on."""
+        settings = self.unit or self.minio_unit
+        return (settings.drop_ins or ()) if settings is not None else ()
 
     @property
     def shown(self) -> SourceFile:
@@ -223,10 +229,11 @@ def _load(path: Path, shown: Path, data: bytes, explicit: bool, options: Options
     as a config that is a Kubernetes manifest: linted, its keys would all be findings, none of them true."""
     source = decode(shown, data)
     if looks_like_unit(source.text):
-        unit = read_unit(source)
+        drop_ins = read_drop_ins(path, shown)
+        unit = read_unit(source, drop_ins)
         if unit.command is not None:
             return LoadedFile(path, source, "unit", unit=unit)
-        minio_unit = read_minio_unit(source)
+        minio_unit = read_minio_unit(source, drop_ins)
         if minio_unit is not None:
             return LoadedFile(path, source, "unit", minio_unit=minio_unit)
         if explicit:
@@ -323,7 +330,11 @@ class _Collector:
         return found
 
     def add(self, path: Path, named: bool, explicit: bool = False) -> LoadedFile | None:
-        """`named`: in the scope the user asked for; `explicit`: given by name, so it must be a config."""
+        """`named`: in the scope the user asked for; `explicit`: given by name, so it must be a config. A drop-in of a
+        unit beside it brings the unit, which is read with its drop-ins (when it starts KES or MinIO)."""
+        unit = unit_of_drop_in(path)
+        if unit is not None:
+            return self.add(unit, named)
         key = self.key(path)
         if key in self.files:
             if named:
@@ -827,7 +838,8 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
             named = _add_named(paths, collector, options, stdin)
             checked = _checked(collector, named, settings, rules, jobs)
     scanned = [(f.source, f.kind) for f in checked.files] + [(f.manifest, "containers") for f in checked.files
-                                                              if f.manifest is not None]
+                                                              if f.manifest is not None] + \
+        [(drop_in, "unit") for f in checked.files for drop_in in f.drop_ins]
     findings = apply_suppressions(checked.findings, scanned, rules, settings, options)
     errors = sorted(checked.errors, key=lambda e: str(e.path))
     return LintResult(findings, checked.files, checked.deployments, rules, errors, checked.secrets)

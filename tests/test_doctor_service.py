@@ -67,10 +67,10 @@ def test_the_unit_and_its_drop_ins_in_the_order_systemd_applies_them(tmp_path):
     assert service.files == [second / "minio.service", first / "minio.service.d" / "10-env.conf",
                              second / "minio.service.d" / "20-more.conf"]
     assert service.unit.env_file_paths() == [Path("/etc/a.env"), Path("/etc/b.env")]  # 10-env.conf reset the list
-    assert service.unit.executable_in.path == second / "minio.service"
+    assert service.unit.executable.source is None  # the unit's own file
     (first / "minio.service.d" / "30-start.conf").write_text("[Service]\nExecStart=\nExecStart=/opt/minio server /d\n")
     service = find_service(None, {"SYSTEMD_UNIT_PATH": f"{first}:{second}"})
-    assert service.unit.executable_in.path == first / "minio.service.d" / "30-start.conf"
+    assert service.unit.executable.source.path == first / "minio.service.d" / "30-start.conf"
     assert (service.unit.executable.text, service.unit.executable.line) == ("/opt/minio", 3)
 
 
@@ -197,8 +197,14 @@ def test_the_static_checks_take_the_unit_that_loads_the_settings(kes_pki, kes_se
     assert [(f.code, f.location.path.name) for f in report.result.findings if f.code.startswith("SYS")] == \
         [("SYS008", "minio.service")]
     (units / "minio.service.d").mkdir()
-    (units / "minio.service.d" / "user.conf").write_text("[Service]\nUser=minio\n")
-    assert not [f for f in doctor(units).result.findings if f.code.startswith("SYS")]  # lint would not merge it
+    (units / "minio.service.d" / "user.conf").write_text("[Service]\nEnvironmentFile=also-relative.env\n")
+    assert [(f.code, f.location.path.name) for f in doctor(units).result.findings if f.code.startswith("SYS")] == \
+        [("SYS008", "minio.service"), ("SYS008", "user.conf")]  # lint reads the drop-ins beside the unit too
+    other = units.parent / "other-units"
+    (other / "minio.service.d").mkdir(parents=True)
+    (other / "minio.service.d" / "user.conf").write_text("[Service]\nUser=minio\n")  # hides the one beside the unit
+    report = doctor(units, {"SYSTEMD_UNIT_PATH": f"{other}:{units}"})
+    assert not [f for f in report.result.findings if f.code.startswith("SYS")]  # lint would not merge it
 
 
 def test_the_static_checks_see_what_the_unit_s_sandbox_hides(kes_pki, kes_server, units):
@@ -220,8 +226,22 @@ def test_on_the_kes_host_the_static_checks_take_kes_s_unit(write, units, tmp_pat
     (units / "kes.service").write_text("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/other.yaml --mlock\n")
     assert "SYS002" not in {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}
     (units / "kes.service").write_text(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config} --mlock\n")
-    (units / "kes.service.d").mkdir()
+    other = tmp_path / "other-units"
+    (other / "kes.service.d").mkdir(parents=True)  # drop-ins lint would not merge: the unit is not linted
+    environ = {"SYSTEMD_UNIT_PATH": f"{other}:{units}"}
+    assert "SYS002" not in {f.code for f in doctor(units, environ, kes_config=config, timeout=0.5).result.findings}
+    (units / "kes.service.d").mkdir()  # drop-ins beside it are read with it
+    (units / "kes.service").write_text("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/other.yaml\n")
+    (units / "kes.service.d" / "start.conf").write_text(f"[Service]\nExecStart=\nExecStart=/usr/local/bin/kes "
+                                                        f"server --config {config} --mlock\n")
+    assert "SYS002" in {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}
+    (units / "kes.service.d" / "start.conf").write_text(f"[Service]\nExecStart=\nExecStart=/usr/local/bin/kes "
+                                                        f"server --config {config} --addr :7373\n")
     assert "SYS002" not in {f.code for f in doctor(units, kes_config=config, timeout=0.5).result.findings}
+    (units / "kes.service.d" / "start.conf").write_text(f"[Service]\nExecStart=\nExecStart=/usr/local/bin/kes "
+                                                        f"server --config {config} --mlock\n")
+    found = [f for f in doctor(units, kes_config=config, timeout=0.5).result.findings if f.code == "SYS002"]
+    assert [f.location.path.name for f in found] == ["start.conf"]
 
 
 def test_a_named_unit_takes_its_drop_ins(kes_pki, kes_server, units, tmp_path):

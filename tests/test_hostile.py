@@ -203,11 +203,14 @@ MARKER = "kescheck-leak-marker-2718"
                   "MINIO_KMS_KES_CERT_FILE=/proc/self/environ\nMINIO_KMS_KES_KEY_FILE=/proc/self/environ\n"
                   "MINIO_KMS_KES_CAPATH=/proc/self\n"},
     {"environ.env": None},  # a link into /proc
-], ids=["minio-unit", "kes-unit", "certificates", "link"])
+    {"kes.service": "[Service]\nExecStart=/usr/local/bin/kes server --config /nonexistent/config.yaml\n",
+     "kes.service.d/environ.conf": None},  # a drop-in that is a link into /proc
+], ids=["minio-unit", "kes-unit", "certificates", "link", "drop-in-link"])
 def test_a_repository_cannot_make_kescheck_print_the_environment_it_runs_in(tmp_path, files):
     """Files of /proc and /sys are never read: a unit or config naming /proc/self/environ would otherwise put the
     environment of the CI job (its tokens) into the report."""
     for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         if text is None:
             (tmp_path / name).symlink_to("/proc/self/environ")
         else:

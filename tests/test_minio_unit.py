@@ -148,6 +148,33 @@ def test_drop_ins_beside_the_unit_may_load_the_file(write, tmp_path):
     assert not found(lint([tmp_path]), "SYS015")
 
 
+def test_a_drop_in_that_loads_the_env_file(write, tmp_path):
+    env = write("config/minio.env", KMS_ENV)
+    write("minio.service", unit_text())
+    write("minio.service.d/env.conf", f"[Service]\nEnvironmentFile={env}\n")
+    result = lint([tmp_path / "minio.service"])
+    assert not found(result, "SYS015")
+    assert [e.source.path for d in result.deployments for e in d.envs] == [env]  # loaded with the unit, and joined
+    write("minio.service.d/env.conf", f"[Service]\nEnvironmentFile={env}\nEnvironmentFile=\n")  # then reset
+    [finding] = found(lint([tmp_path / "minio.service", env]), "SYS015")
+    assert finding.location.path.name == "minio.service"
+
+
+def test_kms_settings_of_a_drop_in_count_as_set(write, tmp_path):
+    write("minio.service", unit_text("Environment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373 "
+                                     f"MINIO_KMS_KES_API_KEY={API_KEY}"))
+    assert [f.message for f in lint([tmp_path]).findings if f.code == "ENV051"]  # no key name
+    write("minio.service.d/key.conf", "[Service]\nEnvironment=MINIO_KMS_KES_KEY_NAME=minio-key\n")
+    result = lint([tmp_path])
+    [environment] = result.deployments[0].envs
+    assert environment.source.path.name == "minio.service" and environment.defined("MINIO_KMS_KES_KEY_NAME")
+    assert not found(result, "ENV051")
+    write("minio.service", unit_text())
+    write("minio.service.d/key.conf", "[Service]\nEnvironment=MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373 "
+                                      "MINIO_KMS_KES_KEY_NAME=minio-key\n")
+    assert lint([tmp_path]).deployments[0].envs == []  # every assignment in a drop-in: not judged here
+
+
 def test_an_env_file_without_kms_settings_needs_no_loading(write, tmp_path):
     write("minio.env", "MINIO_VOLUMES=/mnt/data\nMINIO_ROOT_USER=admin\n")
     write("minio.service", unit_text())

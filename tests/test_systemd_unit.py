@@ -1,6 +1,7 @@
 """The systemd unit that starts KES: its command line, how it joins a deployment, and the SYS rules."""
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -449,13 +450,99 @@ def test_secrets_of_the_environment_file_are_never_shown(write, tmp_path, cli, f
     assert secret not in output and api_key not in output and "AGaV6VXHasF0" not in output
 
 
-def test_a_unit_with_drop_ins_leaves_the_environment_unknown(write, tmp_path):
-    # `kes.service.d/env.conf` may add `EnvironmentFile=` lines: kescheck does not read them with the unit.
+def test_drop_ins_beside_the_unit_are_read_with_it_in_the_order_of_their_names(write, tmp_path):
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled VAULT_ROLE_ID=from-the-unit\n")
+    write("kes.service.d/20-secret.conf", "[Service]\nEnvironment=VAULT_SECRET_ID=s3cr3t-in-a-drop-in-never-shown "
+                                          "VAULT_ROLE_ID=from-the-drop-in\n")
+    write("kes.service.d/10-role.conf", "[Service]\nEnvironment=VAULT_ROLE_ID=from-the-first-drop-in\n")
+    write("kes.service.d/notes.txt", "[Service]\nEnvironment=\n")  # not a drop-in: systemd reads *.conf only
+    result = lint([tmp_path / "kes.service"])
+    env = result.deployments[0].options.kes_env
+    assert (env["KES_ADMIN"], env["VAULT_ROLE_ID"]) == ("disabled", "from-the-drop-in")
+    assert env["VAULT_SECRET_ID"] == "s3cr3t-in-a-drop-in-never-shown"
+    assert "KES100" not in codes(result, "KES") and "KES213" not in codes(result, "KES")
+    assert "s3cr3t-in-a-drop-in-never-shown" in result.secrets
+
+
+def test_a_drop_in_may_reset_what_the_unit_sets(write, tmp_path):
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled VAULT_ROLE_ID=r VAULT_SECRET_ID=s\n")
+    write("kes.service.d/override.conf", "[Service]\nEnvironment=\nEnvironment=VAULT_ROLE_ID=r VAULT_SECRET_ID=s\n")
+    result = lint([tmp_path])
+    assert [m for m in _unset(result)] and all("KES_ADMIN" in m for m in _unset(result))
+
+
+def test_a_drop_in_that_loads_a_file_not_here_leaves_the_environment_open(write, tmp_path):
     _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n")
-    write("kes.service.d/env.conf", "[Service]\nEnvironmentFile=/etc/default/kes\n")
+    write("kes.service.d/env.conf", "[Service]\nEnvironmentFile=/nonexistent-kescheck/default/kes\n")
+    result = lint([tmp_path / "kes.service"])
+    assert result.deployments[0].options.kes_env is not None
+    assert "KES100" not in codes(result, "KES") and "KES213" in codes(result, "KES")
+
+
+def test_drop_ins_that_cannot_all_be_read_leave_the_environment_unknown(write, tmp_path, monkeypatch):
+    from kescheck.load import systemd
+
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n")
+    for number in range(3):
+        write(f"kes.service.d/{number}.conf", "[Service]\nEnvironment=VAULT_ROLE_ID=r\n")
+    monkeypatch.setattr(systemd, "MAX_DROP_INS", 2)
     result = lint([tmp_path / "kes.service"])
     assert result.deployments[0].options.kes_env is None
     assert "KES100" not in codes(result, "KES") and "KES213" in codes(result, "KES")
+
+
+def test_findings_in_a_drop_in_point_into_it(write, tmp_path, cli):
+    write("kes-config.yaml", G2_CONFIG)
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml\n"
+                         "WorkingDirectory=/etc/kes\n")
+    write("kes.service.d/override.conf", "[Service]\nEnvironment=VAULT_TOKEN=hvs.drop-in-token-never-shown\n"
+                                         "ExecStart=\nExecStart=/usr/local/bin/kes server \\\n"
+                                         "    --config kes-config.yaml --mlock\n"
+                                         "EnvironmentFile=kes.env\n")
+    result = lint([tmp_path])
+    found = {f.code: f for f in result.findings if f.code.startswith("SYS")}
+    assert sorted(found) == ["SYS002", "SYS008"]
+    assert (found["SYS002"].location.path.name, found["SYS002"].location.line) == ("override.conf", 5)
+    assert (found["SYS008"].location.path.name, found["SYS008"].location.line) == ("override.conf", 6)
+    run = cli("lint", tmp_path, "--format", "plain")
+    assert "kes.service.d/override.conf" in run.stdout and "> 5 |     --config kes-config.yaml --mlock" in run.stdout
+    assert "hvs.drop-in-token-never-shown" not in run.stdout + run.stderr
+
+
+def test_command_line_problems_of_a_drop_in_point_into_it(write, tmp_path):
+    write("kes-config.yaml", G2_CONFIG)
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/kes-config.yaml\n")
+    write("kes.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server "
+                                         "--config=kes-config.yaml --addr\n")
+    found = {f.code: f.location for f in lint([tmp_path]).findings if f.code in ("SYS001", "SYS009")}
+    line = "ExecStart=/usr/local/bin/kes server --config="
+    assert (found["SYS009"].path.name, found["SYS009"].line, found["SYS009"].column) == \
+        ("override.conf", 3, len(line) + 1)  # the value of `--config=...`
+    assert (found["SYS001"].path.name, found["SYS001"].line) == ("override.conf", 3)  # `--addr` without its value
+
+
+def test_a_suppression_in_a_drop_in(write, tmp_path):
+    write("kes-config.yaml", G2_CONFIG)
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml\n"
+                         "WorkingDirectory=/etc/kes\n")
+    write("kes.service.d/override.conf", "[Service]\nExecStart=\n"
+                                         "# kescheck: ignore[SYS002] -- KES 0.20 on this host until the upgrade\n"
+                                         "ExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock\n")
+    result = lint([tmp_path])
+    assert [f.suppressed_by is not None for f in result.findings if f.code == "SYS002"] == [True]
+    assert "KSC001" not in codes(result, "")
+
+
+def test_a_changed_drop_in_checks_its_unit(write, tmp_path, cli):
+    write("kes-config.yaml", G2_CONFIG)
+    write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml\n"
+                         "WorkingDirectory=/etc/kes\n")
+    drop_in = write("kes.service.d/override.conf", "[Service]\nExecStart=\n"
+                                                   "ExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock\n")
+    run = cli("lint", "--by-content", drop_in, "--format", "json")  # as the pre-commit hook names a changed file
+    findings = json.loads(run.stdout)["findings"]
+    assert run.status == 1 and [(f["code"], Path(f["path"]).name) for f in findings if f["code"] == "SYS002"] == \
+        [("SYS002", "override.conf")]
 
 
 # --- the variables systemd sets itself (systemd.exec(5), "Environment Variables in Spawned Processes") ----------

@@ -110,11 +110,26 @@ def test_minio_s_client_files_and_its_capath(tmp_path):
                                                                                "MINIO_KMS_KES_KEY_FILE"]
 
 
-def test_drop_ins_and_relative_paths_are_not_judged(tmp_path):
+def test_drop_ins_are_part_of_the_sandbox(tmp_path, monkeypatch):
+    from kescheck.load import systemd
+
     deployment(tmp_path, "InaccessiblePaths=/etc/kes/certs\n")
     assert len(sys017(tmp_path)) == 2
-    (tmp_path / "kes.service.d").mkdir()  # a drop-in may mount the directory again, or reset the setting
+    drop_ins = tmp_path / "kes.service.d"
+    drop_ins.mkdir()
+    (drop_ins / "10-bind.conf").write_text("[Service]\nBindReadOnlyPaths=/srv/kes-certs:/etc/kes/certs\n")
+    assert sys017(tmp_path) == []  # mounted into the sandbox again
+    (drop_ins / "10-bind.conf").write_text("[Service]\nInaccessiblePaths=\nProtectHome=yes\n")
+    assert sys017(tmp_path) == []  # the list reset
+    (drop_ins / "20-private.conf").write_text("[Service]\nPrivateTmp=yes\nTemporaryFileSystem=/etc/kes\n")
+    found = sys017(tmp_path)  # the config, its certificate and its key
+    assert len(found) == 3 and all("`TemporaryFileSystem=` mounts an empty file system on /etc/kes" in f.message
+                                   for f in found)
+    assert {(r.path.name, r.line) for f in found for r in f.related} == {("20-private.conf", 3)}
+    monkeypatch.setattr(systemd, "MAX_DROP_INS", 1)  # drop-ins kescheck cannot all read: not judged
     assert sys017(tmp_path) == []
-    (tmp_path / "kes.service.d").rmdir()
-    (tmp_path / "config.yaml").write_text(CONFIG.replace("/etc/kes/certs/", ""))  # relative to KES's working directory
-    assert sys017(tmp_path) == []
+
+
+def test_relative_paths_are_not_judged(tmp_path):
+    deployment(tmp_path, "InaccessiblePaths=/etc/kes/certs\n", CONFIG.replace("/etc/kes/certs/", ""))
+    assert sys017(tmp_path) == []  # KES opens them from its working directory

@@ -10,7 +10,7 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import InputError, SourceFile, read_source, same_file
-from ..load.systemd import MinioUnit, read_minio_unit, read_unit
+from ..load.systemd import MinioUnit, read_drop_ins, read_minio_unit, read_unit
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
@@ -47,6 +47,12 @@ class MinioService:
     def name(self) -> str:
         return self.files[0].name
 
+    def drop_ins_beside(self) -> bool:
+        """Whether every drop-in merged here stands beside the unit (`minio.service.d/` of its directory): lint reads
+        those with the unit, and no others."""
+        beside = self.files[0].with_name(f"{self.name}.d")
+        return all(path.parent == beside for path in self.files[1:])
+
     def ignored(self) -> list[str]:
         """`EnvironmentFile=` paths systemd ignores (not absolute)."""
         return [ref.path.text for ref in self.unit.environment_files if ref.ignored]
@@ -62,13 +68,13 @@ def _first_unit(name: str, directories: list[Path]) -> Path | None:
 
 def kes_unit_for(config: Path, environ: Mapping[str, str]) -> Path | None:
     """kes.service in the system unit directories when it runs `kes server --config` with `config` (by its absolute
-    path) and has no drop-ins, which lint would not merge with it; None otherwise."""
+    path) and has no drop-ins but those beside it (lint merges those, and no others); None otherwise."""
     directories = unit_directories(environ)
     main = _first_unit(KES_SERVICE, directories)
-    if main is None or any((d / f"{KES_SERVICE}.d").is_dir() for d in directories):
+    if main is None or any((d / f"{KES_SERVICE}.d").is_dir() for d in directories if d != main.parent):
         return None
     try:
-        named = read_unit(read_source(main)).config
+        named = read_unit(read_source(main), read_drop_ins(main)).config
     except InputError:
         return None
     return main if named is not None and named.text.startswith("/") and same_file(named.text, config) else None

@@ -116,7 +116,7 @@ def _service_check(service: MinioService | None, settings: MinioSettings, loads_
         return
     unit = service.unit
     check.title = f"MinIO's systemd unit ({service.files[0]})"
-    check.at = Location(unit.executable_in.path, unit.executable.line, unit.executable.column)
+    check.at = Location((unit.executable.source or unit.source).path, unit.executable.line, unit.executable.column)
     loads = unit.env_file_paths()
     if loads_settings:
         check.ok(f"{service.name} loads {settings.path}")
@@ -280,8 +280,8 @@ def run_doctor(options: DoctorOptions, progress: Progress | None = None) -> Doct
         deployment = Deployment(str(kes.source.path), kes, [])
         root.add(kes_host_checks(kes, deployment, options.timeout))
     lint_options = Options(expiry_warning_days=options.expiry_warning_days, at=options.at, require_files=True)
-    # Lint reads a unit without its drop-ins, so only a unit that has none is linted with the files it starts.
-    units = [service.files[0]] if loads_settings and len(service.files) == 1 else []
+    # Lint reads a unit with the drop-ins beside it only, so a unit with others is not linted with the files it starts.
+    units = [service.files[0]] if loads_settings and service.drop_ins_beside() else []
     kes_unit = kes_unit_for(options.kes_config, environ) if options.kes_config else None
     static = _static(settings, options.kes_config, lint_options, units + ([kes_unit] if kes_unit else []))
     _static_node(static, root.add(Check(STATIC_TITLE)))

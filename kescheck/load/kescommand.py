@@ -36,6 +36,8 @@ class Word:
     end_column: int
     """Just past its last character."""
     quoted: bool = False
+    source: SourceFile | None = field(default=None, compare=False, repr=False)
+    """The file the word stands in when that is not its launcher's own: a drop-in of a systemd unit."""
 
     @property
     def unexpanded(self) -> bool:
@@ -70,6 +72,8 @@ class CommandProblem:
     column: int
     message: str
     end_column: int | None = None
+    source: SourceFile | None = field(default=None, compare=False, repr=False)
+    """The file the problem stands in when that is not its launcher's own (a unit's drop-in)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class ServerCommand:
     flags: tuple[ServerFlag, ...]
     arguments: tuple[Word, ...]
     """Words that are no flags (current `kes server` refuses them: `too many arguments`)."""
+    source: SourceFile | None = field(default=None, compare=False, repr=False)
+    """The file the command stands in when that is not its launcher's own (a unit's drop-in)."""
 
 
 @dataclass
@@ -205,7 +211,7 @@ def server_flags(words: list[Word], problems: list[CommandProblem]) -> tuple[tup
         if equals:
             offset = len(text) - len(value_text)
             value = Word(value_text, word.end_line, word.column + offset if word.line == word.end_line else word.column,
-                         word.end_line, word.end_column, word.quoted)
+                         word.end_line, word.end_column, word.quoted, word.source)
         elif name in VALUE_FLAGS:
             if i + 1 >= len(words):
                 problems.append(CommandProblem(word.line, word.column, f"`{text}` needs a value and none follows "

@@ -15,9 +15,10 @@ position, which a rule reports.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from ..minio_names import CONFIG_ENV_FILE
@@ -69,6 +70,20 @@ class ServiceSettings:
     settings: list[tuple[str, str]] = field(default_factory=list)
     """Every `[Service]` assignment in order, as (key, value joined over continuation lines): the settings that make
     systemd set variables of its own (`User=`, `LoadCredential=`, `StateDirectory=`, ...)."""
+    drop_ins: tuple[SourceFile, ...] | None = None
+    """The drop-ins read with the unit (`<name>.d/*.conf`), in the order systemd applies them; None when they were not
+    looked for, or one of them could not be read."""
+
+    def unread_drop_ins(self) -> bool:
+        """Whether drop-ins beside the unit (a `<name>.d/` directory) may change it without having been read with it."""
+        path = self.source.path
+        return self.drop_ins is None and path.with_name(f"{path.name}.d").is_dir()
+
+    def lines_of(self, key: str) -> list[tuple[SourceFile, int]]:
+        """(file, line number) of each `[Service]` line that assigns `key`, in the order systemd reads them (the unit,
+        then its drop-ins); `settings` keep no positions."""
+        return [(source, number) for source in (self.source, *(self.drop_ins or ()))
+                for number, line in enumerate(source.lines, start=1) if line.strip().startswith(f"{key}=")]
 
     def setting(self, key: str) -> str:
         """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none."""
@@ -145,8 +160,6 @@ class MinioUnit(ServiceSettings):
     source: SourceFile = field(kw_only=True)
     executable: Word | None = None
     """The `minio` word of the `ExecStart=` that runs `minio server`."""
-    executable_in: SourceFile | None = None
-    """The file that `ExecStart=` stands in: the unit's, or a drop-in's."""
     arguments: list[Word] = field(default_factory=list)
     """The words after `minio server` (`$MINIO_OPTS $MINIO_VOLUMES`, or flags written out such as `--certs-dir`)."""
     label = "MinIO's unit"
@@ -266,7 +279,7 @@ def _runs_server(words: list[Word], is_executable) -> tuple[Word, int] | None:
     first = words[0]
     prefix = len(first.text) - len(first.text.lstrip(_PREFIX_CHARS))
     executable = Word(first.text[prefix:], first.line, first.column + prefix, first.end_line, first.end_column,
-                      first.quoted)
+                      first.quoted, first.source)
     rest = 1
     if "@" in first.text[:prefix]:
         rest = 2  # `@/usr/bin/kes kes server ...`: the second word is argv[0]
@@ -290,10 +303,12 @@ _ExecStart = tuple[_Logical, list[Word], list[CommandProblem], SourceFile]
 
 def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_ExecStart] | None = None
                   ) -> list[_ExecStart]:
-    """Fills `unit` from the `[Service]` section; its `ExecStart=` command lines (added to `exec_starts`, as a drop-in
+    """Fills `unit` from the `[Service]` section of `source` (the unit's file, or one of its drop-ins, whose words
+    and problems then name it as their `source`); its `ExecStart=` command lines (added to `exec_starts`, as a drop-in
     adds to its unit's), each with its words, the problems of splitting it and its file (an empty `ExecStart=` resets
     the list)."""
     exec_starts = [] if exec_starts is None else exec_starts
+    own = source is unit.source
     for section, logical in _logical_lines(source):
         if section != "Service":
             continue
@@ -303,12 +318,15 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
                 exec_starts.clear()  # an empty assignment resets the list (drop-ins do this)
                 continue
             problems: list[CommandProblem] = []
-            exec_starts.append((logical, _words(logical, problems), problems, source))
+            words = _words(logical, problems)
+            if not own:
+                words, problems = _in_file(words, source), _in_file(problems, source)
+            exec_starts.append((logical, words, problems, source))
         elif logical.key == "Environment":
             if not logical.value.strip():
                 unit.environment = []  # an empty assignment resets the list
                 continue
-            words = _words(logical, [])
+            words = _words(logical, []) if own else _in_file(_words(logical, []), source)
             _mark_secrets(source, words)
             unit.environment.extend((word.text.partition("=")[0], word) for word in words
                                     if "=" in word.text and is_valid_variable_name(word.text.partition("=")[0]))
@@ -322,31 +340,82 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
             start = min(int(optional), len(text) - 1)
             (line, column), (end_line, end_column) = logical.positions[start], logical.positions[len(text) - 1]
             unit.environment_files.append(EnvironmentFileRef(
-                Word(text[int(optional):], line, column, end_line, end_column + 1), optional))
+                Word(text[int(optional):], line, column, end_line, end_column + 1, source=None if own else source),
+                optional))
     return exec_starts
 
 
-def read_unit(source: SourceFile) -> KesUnit:
+def _in_file(items: list, source: SourceFile) -> list:
+    """Words or problems of a drop-in, marked as standing in it."""
+    return [replace(item, source=source) for item in items]
+
+
+def read_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None = None) -> KesUnit:
     """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
-    `EnvironmentFile=` paths."""
-    unit = KesUnit(source)
-    for logical, words, problems, _ in reversed(_read_service(source, unit)):
+    `EnvironmentFile=` paths. `drop_ins` are read after it, as systemd applies them (None: not looked for)."""
+    unit = KesUnit(source, drop_ins=drop_ins)
+    exec_starts: list[_ExecStart] = []
+    for read in (source, *(drop_ins or ())):
+        _read_service(read, unit, exec_starts)
+    for logical, words, problems, read in reversed(exec_starts):
+        where = None if read is source else read
         if problems:
             if "kes" in logical.value and "server" in logical.value:
                 unit.problems.extend(problems)
                 unit.command = ServerCommand(logical.key_line, logical.key_column,
                                              Word("kes", logical.key_line, logical.key_column, logical.key_line,
-                                                  logical.key_column + len("ExecStart")), (), ())
+                                                  logical.key_column + len("ExecStart"), source=where), (), (),
+                                             source=where)
                 break
             continue
         found = _runs_kes_server(words)
         if found is None:
             continue
         executable, first = found
-        flags, arguments = server_flags(words[first:], unit.problems)
-        unit.command = ServerCommand(logical.key_line, logical.key_column, executable, flags, arguments)
+        flag_problems: list[CommandProblem] = []
+        flags, arguments = server_flags(words[first:], flag_problems)
+        unit.problems.extend(flag_problems if where is None else _in_file(flag_problems, where))
+        unit.command = ServerCommand(logical.key_line, logical.key_column, executable, flags, arguments, source=where)
         break
     return unit
+
+
+MAX_DROP_INS = 64
+"""Drop-ins read with one unit; a unit with more is read as one whose drop-ins are not known."""
+
+
+def read_drop_ins(path: Path, shown: Path | None = None) -> tuple[SourceFile, ...] | None:
+    """The drop-ins of the unit at `path` (`<name>.d/*.conf` beside it, applied in the order of their names, as systemd
+    applies them), each shown under the directory of `shown` (default: `path`); None when one cannot be read (or there
+    are too many): the unit's settings are then not all known. The drop-ins of the system unit directories are the
+    doctor's to read."""
+    shown = shown or path
+    directory = path.with_name(f"{path.name}.d")
+    if not directory.is_dir():
+        return ()
+    try:
+        names = sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".conf"))
+    except OSError:
+        return None
+    if len(names) > MAX_DROP_INS:
+        return None
+    found = []
+    for name in names:
+        try:
+            found.append(decode(shown.with_name(directory.name) / name, read_bytes(directory / name)))
+        except InputError:
+            return None
+    return tuple(found)
+
+
+def unit_of_drop_in(path: Path) -> Path | None:
+    """The unit whose drop-in `path` is (`kes.service.d/override.conf` of `kes.service`), when that unit is beside
+    the drop-in's directory: the unit is read with it."""
+    directory = path.parent
+    if path.suffix != ".conf" or not directory.name.endswith(".d"):
+        return None
+    unit = directory.with_name(directory.name[:-2])
+    return unit if unit.suffix == ".service" and unit.is_file() else None
 
 
 def is_minio_executable(text: str) -> bool:
@@ -354,17 +423,17 @@ def is_minio_executable(text: str) -> bool:
     return PurePosixPath(text).name == "minio"
 
 
-def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] = ()) -> MinioUnit | None:
+def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None = None) -> MinioUnit | None:
     """The unit when its last `ExecStart=` that systemd can split runs `minio server`; None otherwise. `drop_ins` are
-    read after it, as systemd applies them (their words' positions are in their own files)."""
-    unit = MinioUnit(source=source)
+    read after it, as systemd applies them (None: not looked for)."""
+    unit = MinioUnit(source=source, drop_ins=drop_ins)
     exec_starts: list[_ExecStart] = []
-    for read in (source, *drop_ins):
+    for read in (source, *(drop_ins or ())):
         _read_service(read, unit, exec_starts)
     for _, words, _, read in reversed(exec_starts):
         found = _runs_server(words, is_minio_executable)  # a line systemd refuses has no words
         if found is not None:
-            (unit.executable, first), unit.executable_in = found, read
+            unit.executable, first = found
             unit.arguments = words[first:]
             return unit
     return None
@@ -499,15 +568,17 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve) -> UnitEnvironment:
     """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it.
 
     A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
-    before it another value (`open_ended`). Unknown when a path holds a `$VAR`, `%` specifier or glob; for a drop-in, or a unit with drop-ins (`kes.service.d/`) beside it; with `PAMName=` (PAM modules may
+    before it another value (`open_ended`). Unknown when a path holds a `$VAR`, `%` specifier or glob; for a drop-in
+    read on its own, or a unit with drop-ins (`kes.service.d/`) beside it that were not read with it (drop-ins read
+    with the unit are part of its settings); with `PAMName=` (PAM modules may
     set any variable); or when an `Environment=`, `PassEnvironment=` or `UnsetEnvironment=` value holds a `%`
     specifier (systemd replaces them; `$VAR` it leaves as written). A missing file named with `-` is skipped, as
     systemd skips it. The files' secret values join the unit's, so every report masks them."""
 
     name = unit.source.path.name  # short: the message names the file it reads the environment from
     here = unit.source.path
-    if here.parent.name.endswith(".d") or resolve(f"{here.name}.d").is_dir():
-        # A drop-in, or a unit with drop-ins: the other files may add variables kescheck does not read with it.
+    if here.parent.name.endswith(".d") or (unit.drop_ins is None and resolve(f"{here.name}.d").is_dir()):
+        # A drop-in, or a unit with drop-ins not read with it: the other files may add variables kescheck does not see.
         return UnitEnvironment(None, f"{name} and its drop-ins")
     if unit.setting("PAMName"):
         return UnitEnvironment(None, f"{name}'s PAMName=")
@@ -563,9 +634,9 @@ def minio_unit_environment(unit: MinioUnit, resolve) -> MinioEnvironment | None:
     """The KMS settings the unit's `Environment=` lines give MinIO, as MinIO's environment (`resolve(text)`: the path
     an `EnvironmentFile=` word names, as kescheck opens it). None when the unit sets no `MINIO_KMS_` variable, or when
     a file it loads that is here sets one: the files' assignments win over `Environment=`, and such a file is checked
-    as an env file of its own. What the unit's files set counts as set, to values not judged; an environment kescheck
-    cannot know (`unit_environment`: drop-ins, `PAMName=`, specifiers, files that are not here, optional ones too)
-    may set any variable."""
+    as an env file of its own, or when every `Environment=` line stands in a drop-in. What the unit's files and
+    drop-ins set counts as set, to values not judged; an environment kescheck cannot know (`unit_environment`: drop-ins
+    not read, `PAMName=`, specifiers, files that are not here, optional ones too) may set any variable."""
     if not unit.sets_kms():
         return None
     for _, text in unit.env_files():
@@ -575,11 +646,15 @@ def minio_unit_environment(unit: MinioUnit, resolve) -> MinioEnvironment | None:
                 return None
         except InputError:
             continue
-    own = dict(unit.environment)
+    # Assignments of drop-ins count as set, to values not judged: an entry stands in one file, the unit's.
+    written = [(name, word) for name, word in unit.environment if word.source is None]
+    if not written:
+        return None
+    own = dict(written)
     composed = unit_environment(unit, resolve)
-    first = unit.environment[0][1]
+    first = written[0][1]
     assignments = [(_entry(unit.source, word), not _SPECIFIER.search(word.text.replace("%%", "")))
-                   for _, word in unit.environment]
+                   for _, word in written]
     others = [name for name in (composed.values or {}) if name.startswith("MINIO_") and name not in own]
     assignments += [(EnvEntry(name, "", first.line, first.column, first.column, first.column, ""), False)
                     for name in others]

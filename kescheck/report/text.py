@@ -41,7 +41,7 @@ def _frame(finding: Finding, sources) -> list[Segment]:
 
 
 def segments(result: LintResult, context: ReportContext) -> list[Segment]:
-    sources = {f.source.path: f.shown for f in result.files}
+    sources = {f.source.path: f.shown for f in result.files} | {d.path: d for f in result.files for d in f.drop_ins}
     by_code = {r.code: r for r in result.rules}
     notes = result.file_notes()
     shown = shown_findings(result, context.show_suppressed)

@@ -288,7 +288,8 @@ def defective_release(deployment):
             yield at_file(config.source, message, anchor="release")
         else:  # a unit or container alone: the command line it runs is what fails
             launcher = deployment.launchers[0]
-            yield at_line(launcher.source, launcher.command.line, launcher.command.column, message, anchor="release")
+            yield at_line(launcher.command.source or launcher.source, launcher.command.line, launcher.command.column,
+                          message, anchor="release")
         return
     if config is None:
         return

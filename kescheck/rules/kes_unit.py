@@ -75,8 +75,9 @@ def _at_word(launcher: KesLauncher | MinioUnit, word: Word, message: str, *, end
              anchor: str = "", related: tuple[Location, ...] = ()) -> Finding:
     last = end or word
     end_column = last.end_column if last.end_line == word.line else None
-    return Finding(Location(launcher.source.path, word.line, word.column, word.line if end_column else None,
-                            end_column), message, fix=fix, anchor=anchor, related=related)
+    return Finding(Location((word.source or launcher.source).path, word.line, word.column,
+                            word.line if end_column else None, end_column), message, fix=fix, anchor=anchor,
+                   related=related)
 
 
 def _started_by(container) -> tuple[Location, ...]:
@@ -141,7 +142,7 @@ def unit_command_invalid(deployment):
         and release_date(deployment.options.kes_version) != _BROKEN_CLI_RELEASE
     for launcher in deployment.launchers:
         for problem in launcher.problems:
-            yield Finding(Location(launcher.source.path, problem.line, problem.column,
+            yield Finding(Location((problem.source or launcher.source).path, problem.line, problem.column,
                                    problem.line if problem.end_column else None, problem.end_column), problem.message)
         arguments = launcher.command.arguments if launcher.command else ()
         if arguments and refuses_arguments:
@@ -611,7 +612,7 @@ def minio_env_not_loaded(deployment):
 def _environment_unknown(unit) -> bool:
     """Whether MinIO may get its KMS settings from elsewhere than the env files kescheck judges: the unit's own
     `Environment=` (judged as MinIO's environment), what `MinioUnit.unknown_environment` names, or drop-ins."""
-    return unit.sets_kms() or unit.unknown_environment() is not None or _has_drop_ins(unit)
+    return unit.sets_kms() or unit.unknown_environment() is not None or unit.unread_drop_ins()
 
 
 def _runs_here(deployment, unit) -> bool:
@@ -628,10 +629,10 @@ def _runs_here(deployment, unit) -> bool:
 
 
 def _setting_line(unit, key: str) -> tuple[Location, ...]:
-    """Where the unit last assigns `key` (its `User=` line, say), as a finding's related location (`settings` keep
-    no positions); its first line when no line does."""
-    lines = [n for n, line in enumerate(unit.source.lines, start=1) if line.strip().startswith(f"{key}=")]
-    return (Location(unit.source.path, lines[-1] if lines else 1, 1),)
+    """Where the unit (or the last of its drop-ins to do so) last assigns `key` (its `User=` line, say), as a
+    finding's related location; the unit's first line when no line does."""
+    source, number = (unit.lines_of(key) or [(unit.source, 1)])[-1]
+    return (Location(source.path, number, 1),)
 
 
 def _readable_unit(user: str, fails: bool, note: str, config_path: str = "${dir}/config.yaml") -> Example:
@@ -711,8 +712,8 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
       as root shows the file, so the cause is easy to miss. Judged from the unit's text and the absolute paths the
       files are named by, so in a repository too; not when `RootDirectory=` or `RootImage=` changes the root, when a
       `ReadOnlyPaths=`, `ReadWritePaths=`, `BindPaths=` or similar setting mounts the file or a directory above it
-      inside the hidden one, when a path holds a `%` specifier, or when drop-ins beside the unit may change its
-      settings.""",
+      inside the hidden one, when a path holds a `%` specifier, or when drop-ins beside the unit could not all be
+      read (those that could are part of its settings).""",
       fix="""Keep the server's files where the sandbox leaves them visible (`/etc/kes/`, `/etc/minio/certs/`), or
       mount them into it (`BindReadOnlyPaths=/root/certs`), or relax the setting (`ProtectHome=read-only`).""",
       examples=(_sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes/certs\n", True,
@@ -725,7 +726,7 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
                                 "/etc/kes/config.yaml\n", False, "mounted into the sandbox again")))
 def unit_sandbox_hides_file(deployment):
     units = {"KES": deployment.unit, "MinIO": deployment.minio_units[0] if deployment.minio_units else None}
-    units = {consumer: unit for consumer, unit in units.items() if unit is not None and not _has_drop_ins(unit)}
+    units = {consumer: unit for consumer, unit in units.items() if unit is not None and not unit.unread_drop_ins()}
     if not units:
         return
     kes_unit = units.get("KES")
@@ -755,10 +756,6 @@ def _first_kms_line(env) -> tuple[int, int]:
     return entry.line, entry.name_column
 
 
-def _has_drop_ins(unit) -> bool:
-    """A drop-in directory beside the unit (`minio.service.d/`) may load further files."""
-    path = unit.source.path
-    return path.with_name(f"{path.name}.d").is_dir()
 
 
 
