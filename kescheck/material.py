@@ -351,7 +351,7 @@ def _unit_certs_dir(unit, env: EnvFile) -> tuple[str, SourceFile, EnvEntry, str]
     word = origins[index]
     if word is None:
         return certs_dir, env.source, env.get(OPTS), f"--certs-dir in {OPTS}"
-    return certs_dir, unit.source, _word_entry(word, certs_dir), f"--certs-dir of {unit.label}"
+    return certs_dir, word.source or unit.source, _word_entry(word, certs_dir), f"--certs-dir of {unit.label}"
 
 
 _KEYSTORE_TLS = re.compile(r"^(keystore|keys)\.(.+)\.tls\.(key|cert|ca)$")

@@ -133,3 +133,23 @@ def test_drop_ins_are_part_of_the_sandbox(tmp_path, monkeypatch):
 def test_relative_paths_are_not_judged(tmp_path):
     deployment(tmp_path, "InaccessiblePaths=/etc/kes/certs\n", CONFIG.replace("/etc/kes/certs/", ""))
     assert sys017(tmp_path) == []  # KES opens them from its working directory
+
+
+def test_minio_s_certs_directory(tmp_path):
+    (tmp_path / "minio.env").write_text("MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                                        "MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n")
+    start = "ExecStart=/usr/local/bin/minio server --certs-dir /root/.minio/certs /data\n"
+    (tmp_path / "minio.service").write_text(f"[Service]\nUser=minio-user\nProtectHome=yes\n"
+                                            f"EnvironmentFile=-/etc/default/minio\n{start}")
+    [finding] = sys017(tmp_path)  # without MINIO_KMS_KES_CAPATH, MinIO trusts <certs-dir>/CAs
+    assert finding.message.startswith("--certs-dir of MinIO's unit names /root/.minio/certs/CAs, but minio.service")
+    assert finding.message.endswith("MinIO cannot read the CAs there, which it verifies KES against without "
+                                    "MINIO_KMS_KES_CAPATH")
+    assert (finding.location.path.name, finding.location.line, finding.location.column) == \
+        ("minio.service", 5, len("ExecStart=/usr/local/bin/minio server --certs-dir ") + 1)
+    (tmp_path / "minio.service").write_text("[Service]\nUser=minio-user\nProtectHome=yes\n"
+                                            "EnvironmentFile=-/etc/default/minio\nExecStart=/usr/local/bin/minio server /d\n")
+    (tmp_path / "minio.service.d").mkdir()
+    (tmp_path / "minio.service.d" / "start.conf").write_text(f"[Service]\nExecStart=\n{start}")
+    [finding] = sys017(tmp_path)
+    assert (finding.location.path.name, finding.location.line) == ("start.conf", 3)

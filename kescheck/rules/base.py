@@ -133,12 +133,13 @@ def at_line(source: SourceFile, line: int, column: int, message: str, *, fix: st
 
 
 def at_entry(env: EnvFile, entry: EnvEntry, message: str, *, fix: str | None = None, on_value: bool = True,
-             related: tuple[Location, ...] = ()) -> Finding:
+             related: tuple[Location, ...] = (), source: SourceFile | None = None) -> Finding:
+    """`source`: the file the entry stands in when it is not the env file's own (a word of MinIO's unit)."""
     if on_value:
         column, end = entry.value_column, entry.value_end_column
     else:
         column, end = entry.name_column, entry.name_column + len(entry.name)
-    return Finding(Location(env.source.path, entry.line, column, entry.line, max(end, column + 1)),
+    return Finding(Location((source or env.source).path, entry.line, column, entry.line, max(end, column + 1)),
                    message, fix=fix, anchor=entry.name.strip(), related=related)
 
 

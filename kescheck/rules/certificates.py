@@ -20,7 +20,7 @@ KES_KEY_BLOCKS = ("CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE K
 def at_reference(ref: Reference, message: str, *, fix: str | None = None,
                  related: tuple[Location, ...] = ()) -> Finding:
     if ref.entry is not None:
-        return at_entry(ref.env, ref.entry, message, fix=fix, related=related)
+        return at_entry(ref.env, ref.entry, message, fix=fix, related=related, source=ref.source)
     return at_node(ref.source, ref.node, message, fix=fix, related=related)
 
 

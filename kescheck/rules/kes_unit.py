@@ -690,6 +690,7 @@ def service_user_cannot_read(deployment):
 
 
 _CAPATH_IGNORED = "MinIO ignores a CAPATH it cannot read and verifies KES against the system roots alone"
+_CERTS_CAS_HIDDEN = "MinIO cannot read the CAs there, which it verifies KES against without MINIO_KMS_KES_CAPATH"
 
 
 def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "") -> Example:
@@ -708,7 +709,8 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
       /home, /root and /run/user inaccessible or empty, and `InaccessiblePaths=` and `TemporaryFileSystem=` hide the
       paths they name. The server then does not see a file that is there on the host, whatever its permissions: KES
       refuses to start when it cannot read its config, certificate or key, and MinIO cannot load its KES client
-      certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone). `ls`
+      certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone; nor
+      can it read the CAs of its certs directory, `--certs-dir` `/CAs`, which it trusts without CAPATH). `ls`
       as root shows the file, so the cause is easy to miss. Judged from the unit's text and the absolute paths the
       files are named by, so in a repository too; not when `RootDirectory=` or `RootImage=` changes the root, when a
       `ReadOnlyPaths=`, `ReadWritePaths=`, `BindPaths=` or similar setting mounts the file or a directory above it
@@ -738,14 +740,16 @@ def unit_sandbox_hides_file(deployment):
             yield _at_word(kes_unit, config, f"`--config {config.text}`: {why}, so KES cannot read its config and "
                                              "refuses to start", anchor="kes-server:--config",
                            related=_setting_line(kes_unit, key))
-    for ref in material(deployment).references:
+    found = material(deployment)
+    for ref in found.references + [side.certs_cas for side in found.minio if side.certs_cas is not None]:
         unit = units.get(ref.consumer)
         if unit is None or ref.mounted is not None or not ref.text.startswith("/"):
             continue
         hidden = unit.hidden_by_sandbox(ref.text)
         if hidden:
             key, why = hidden
-            consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else _CANNOT_READ[ref.consumer]
+            consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else \
+                _CERTS_CAS_HIDDEN if ref.role is Role.MINIO_CERTS_CAS else _CANNOT_READ[ref.consumer]
             yield at_reference(ref, f"{ref.setting} names {ref.text}, but {unit.source.path.name} starts "
                                     f"{ref.consumer} in a sandbox that hides it: {why}; {consequence}",
                                related=_setting_line(unit, key))
