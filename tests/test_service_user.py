@@ -185,3 +185,23 @@ def test_settings_written_in_minio_s_unit(open_dir):
     assert finding.message.startswith(f"MINIO_KMS_KES_KEY_FILE names {key}, but minio.service runs MinIO as user "
                                       "'nobody', who cannot read it")
     assert (finding.location.path.name, finding.location.line) == ("minio.service", 4)
+
+
+def test_minio_s_certs_directory(open_dir):
+    cas = open_dir / "certs" / "CAs"
+    cas.mkdir(parents=True)
+    (open_dir / "certs").chmod(0o755)
+    cas.chmod(0o700)
+    env = open_dir / "minio.env"
+    env.write_text("MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                   "MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n")
+    (open_dir / "minio.service").write_text(f"[Service]\nUser=nobody\nEnvironmentFile={env}\n"
+                                            f"ExecStart=/usr/local/bin/minio server --certs-dir {open_dir / 'certs'} /d\n")
+    [finding] = sys016(open_dir)
+    assert finding.message.startswith(f"--certs-dir of MinIO's unit names {cas}, but minio.service runs MinIO as user "
+                                      f"'nobody', who cannot read it: {cas} is drwx------")
+    assert finding.message.endswith("MinIO cannot read the CAs there, which it verifies KES against without "
+                                    "MINIO_KMS_KES_CAPATH")
+    assert (finding.location.path.name, finding.location.line) == ("minio.service", 4)
+    cas.chmod(0o755)
+    assert sys016(open_dir) == []

@@ -653,7 +653,8 @@ _CANNOT_READ = {"KES": "KES refuses to start", "MinIO": "MinIO cannot load it an
       `SupplementaryGroups=`), not as the administrator who installed the files. A certificate, private key or CA
       file that user cannot read, or that lies in a directory it cannot enter, stops the server at start: KES
       refuses to start, and MinIO cannot load its KES client certificate or key; an unreadable
-      MINIO_KMS_KES_CAPATH MinIO ignores without a word, and then trusts the system roots alone. A key made
+      MINIO_KMS_KES_CAPATH MinIO ignores without a word, and then trusts the system roots alone (nor can it read
+      the CAs of its certs directory, `--certs-dir` `/CAs`, which it trusts without CAPATH). A key made
       `chmod 600` by root while the service runs as `kes` or `minio-user` is the usual cause. kescheck checks the
       permission bits on the host it runs on, for a user this host's user database knows, and only where the server
       runs: KES's unit names this config by its absolute path, MinIO's unit loads this env file (or sets the
@@ -676,21 +677,36 @@ def service_user_cannot_read(deployment):
         return
     users = {consumer: service_user(unit) if unit is not None and _runs_here(deployment, unit) else None
              for consumer, unit in units.items()}
-    for ref in material(deployment).references:
+    for ref in _opened_files(deployment):
         user = users.get(ref.consumer)
-        if user is None or ref.mounted is not None or ref.role is Role.VAULT_JWT or not ref.text.startswith("/"):
+        if user is None or ref.role is Role.VAULT_JWT:
             continue
         why = unreadable(ref.path, user)
         if why:
             unit = units[ref.consumer]
-            consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else _CANNOT_READ[ref.consumer]
             yield at_reference(ref, f"{ref.setting} names {ref.path}, but {unit.source.path.name} runs {ref.consumer} "
-                                    f"as user '{user.name}', who cannot read it: {why}; {consequence}",
+                                    f"as user '{user.name}', who cannot read it: {why}; {_unread(ref)}",
                                related=_setting_line(unit, "User"))
 
 
-_CAPATH_IGNORED = "MinIO ignores a CAPATH it cannot read and verifies KES against the system roots alone"
-_CERTS_CAS_HIDDEN = "MinIO cannot read the CAs there, which it verifies KES against without MINIO_KMS_KES_CAPATH"
+def _opened_files(deployment):
+    """The files of this host the deployment's servers open, named by absolute paths: what the config and the env
+    files name, and MinIO's `<certs-dir>/CAs` (not mounted into a container)."""
+    found = material(deployment)
+    for ref in found.references + [side.certs_cas for side in found.minio if side.certs_cas is not None]:
+        if ref.mounted is None and ref.text.startswith("/"):
+            yield ref
+
+
+def _unread(ref) -> str:
+    """What follows when the server cannot read the file `ref` names."""
+    if ref.role is Role.MINIO_CAPATH:
+        return "MinIO ignores a CAPATH it cannot read and verifies KES against the system roots alone"
+    if ref.role is Role.MINIO_CERTS_CAS:
+        return "MinIO cannot read the CAs there, which it verifies KES against without MINIO_KMS_KES_CAPATH"
+    return _CANNOT_READ[ref.consumer]
+
+
 
 
 def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "") -> Example:
@@ -740,18 +756,13 @@ def unit_sandbox_hides_file(deployment):
             yield _at_word(kes_unit, config, f"`--config {config.text}`: {why}, so KES cannot read its config and "
                                              "refuses to start", anchor="kes-server:--config",
                            related=_setting_line(kes_unit, key))
-    found = material(deployment)
-    for ref in found.references + [side.certs_cas for side in found.minio if side.certs_cas is not None]:
+    for ref in _opened_files(deployment):
         unit = units.get(ref.consumer)
-        if unit is None or ref.mounted is not None or not ref.text.startswith("/"):
-            continue
-        hidden = unit.hidden_by_sandbox(ref.text)
+        hidden = unit.hidden_by_sandbox(ref.text) if unit is not None else None
         if hidden:
             key, why = hidden
-            consequence = _CAPATH_IGNORED if ref.role is Role.MINIO_CAPATH else \
-                _CERTS_CAS_HIDDEN if ref.role is Role.MINIO_CERTS_CAS else _CANNOT_READ[ref.consumer]
             yield at_reference(ref, f"{ref.setting} names {ref.text}, but {unit.source.path.name} starts "
-                                    f"{ref.consumer} in a sandbox that hides it: {why}; {consequence}",
+                                    f"{ref.consumer} in a sandbox that hides it: {why}; {_unread(ref)}",
                                related=_setting_line(unit, key))
 
 
