@@ -430,7 +430,7 @@ def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None 
     exec_starts: list[_ExecStart] = []
     for read in (source, *(drop_ins or ())):
         _read_service(read, unit, exec_starts)
-    for _, words, _, read in reversed(exec_starts):
+    for _, words, _, _ in reversed(exec_starts):
         found = _runs_server(words, is_minio_executable)  # a line systemd refuses has no words
         if found is not None:
             unit.executable, first = found

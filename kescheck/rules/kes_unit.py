@@ -654,7 +654,7 @@ _CANNOT_READ = {"KES": "KES refuses to start", "MinIO": "MinIO cannot load it an
       file that user cannot read, or that lies in a directory it cannot enter, stops the server at start: KES
       refuses to start, and MinIO cannot load its KES client certificate or key; an unreadable
       MINIO_KMS_KES_CAPATH MinIO ignores without a word, and then trusts the system roots alone (nor can it read
-      the CAs of its certs directory, `--certs-dir` `/CAs`, which it trusts without CAPATH). A key made
+      the CAs of its certs directory, `<certs-dir>/CAs`, which it trusts without CAPATH). A key made
       `chmod 600` by root while the service runs as `kes` or `minio-user` is the usual cause. kescheck checks the
       permission bits on the host it runs on, for a user this host's user database knows, and only where the server
       runs: KES's unit names this config by its absolute path, MinIO's unit loads this env file (or sets the
@@ -707,8 +707,6 @@ def _unread(ref) -> str:
     return _CANNOT_READ[ref.consumer]
 
 
-
-
 def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "") -> Example:
     """KES's unit with the `sandbox` lines, whose config names its files in /etc/kes/certs; `config_path` is the
     path `--config` names."""
@@ -726,7 +724,7 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
       paths they name. The server then does not see a file that is there on the host, whatever its permissions: KES
       refuses to start when it cannot read its config, certificate or key, and MinIO cannot load its KES client
       certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone; nor
-      can it read the CAs of its certs directory, `--certs-dir` `/CAs`, which it trusts without CAPATH). `ls`
+      can it read the CAs of its certs directory, `<certs-dir>/CAs`, which it trusts without CAPATH). `ls`
       as root shows the file, so the cause is easy to miss. Judged from the unit's text and the absolute paths the
       files are named by, so in a repository too; not when `RootDirectory=` or `RootImage=` changes the root, when a
       `ReadOnlyPaths=`, `ReadWritePaths=`, `BindPaths=` or similar setting mounts the file or a directory above it
