@@ -205,3 +205,17 @@ def test_minio_s_certs_directory(open_dir):
     assert (finding.location.path.name, finding.location.line) == ("minio.service", 4)
     cas.chmod(0o755)
     assert sys016(open_dir) == []
+
+
+def test_kes_s_own_config(open_dir):
+    kes_deployment(open_dir)
+    config = open_dir / "config.yaml"
+    config.chmod(0o644)
+    assert sys016(open_dir) == []
+    config.chmod(0o600)  # a config holding a keystore secret, made private by the administrator
+    [finding] = sys016(open_dir)
+    assert finding.message.startswith(f"`--config {config}`: kes.service runs KES as user 'nobody', who cannot read it: "
+                                      f"{config} is -rw-------")
+    assert finding.message.endswith("KES refuses to start")
+    assert (finding.location.path.name, finding.location.line) == ("kes.service", 3)
+    assert [(r.path.name, r.line) for r in finding.related] == [("kes.service", 2)]

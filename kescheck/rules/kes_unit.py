@@ -652,7 +652,8 @@ _CANNOT_READ = {"KES": "KES refuses to start", "MinIO": "MinIO cannot load it an
       rationale="""systemd starts the server as the unit's `User=` (with its `Group=`, the user's groups and
       `SupplementaryGroups=`), not as the administrator who installed the files. A certificate, private key or CA
       file that user cannot read, or that lies in a directory it cannot enter, stops the server at start: KES
-      refuses to start, and MinIO cannot load its KES client certificate or key; an unreadable
+      refuses to start (as it does when it cannot read its config), and MinIO cannot load its KES client certificate
+      or key; an unreadable
       MINIO_KMS_KES_CAPATH MinIO ignores without a word, and then trusts the system roots alone (nor can it read
       the CAs of its certs directory, `<certs-dir>/CAs`, which it trusts without CAPATH). A key made
       `chmod 600` by root while the service runs as `kes` or `minio-user` is the usual cause. kescheck checks the
@@ -677,6 +678,13 @@ def service_user_cannot_read(deployment):
         return
     users = {consumer: service_user(unit) if unit is not None and _runs_here(deployment, unit) else None
              for consumer, unit in units.items()}
+    kes_user, kes_unit = users["KES"], units["KES"]
+    why = unreadable(deployment.kes.source.path, kes_user) if kes_user is not None else None
+    if why:  # where the unit runs KES, its --config names this config (`_runs_here`)
+        yield _at_word(kes_unit, kes_unit.config, f"`--config {kes_unit.config.text}`: {kes_unit.source.path.name} "
+                                                  f"runs KES as user '{kes_user.name}', who cannot read it: {why}; "
+                                                  "KES refuses to start", anchor="kes-server:--config",
+                       related=_setting_line(kes_unit, "User"))
     for ref in _opened_files(deployment):
         user = users.get(ref.consumer)
         if user is None or ref.role is Role.VAULT_JWT:
