@@ -107,10 +107,15 @@ def test_random_input_never_raises():
     alphabet = ["[Service]\n", "ExecStart=", "kes", " server", " --auth", "=", "\"", "'", "\\", "\n", " ", "-", "@",
                 "--config", "x", "#", ";", "EnvironmentFile=", "\r\n", "\\\n", "minio", "/", "Environment=",
                 "MINIO_CONFIG_ENV_FILE", "%i", " $MINIO_OPTS"]
+    alphabet += ["PrivateTmp=yes\n", "ProtectHome=", "tmpfs", "InaccessiblePaths=", "BindPaths=", ":", "/tmp",
+                 "/root", "RootDirectory="]
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
-        read_unit(SourceFile(Path("u.service"), text))
-        minio = read_minio_unit(SourceFile(Path("u.service"), text))
+        drop_in = SourceFile(Path("u.service.d/x.conf"), "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))))
+        unit = read_unit(SourceFile(Path("u.service"), text), (drop_in,))
+        unit.hidden_by_sandbox(rng.choice(["/tmp/k.key", "/root/x/k.key", "/etc/kes/k", "/"]))
+        assert all(word.source in (None, drop_in) for _, word in unit.environment)
+        minio = read_minio_unit(SourceFile(Path("u.service"), text), (drop_in,))
         if minio is not None:
             assert minio.executable.text.endswith("minio") and all(path.startswith("/") for _, path in minio.env_files())
         looks_like_unit(text)
