@@ -26,6 +26,13 @@ def run_cli(*args: str, stdin: str | None = None) -> CliRun:
     return CliRun(result.exit_code, result.stdout, result.stderr)
 
 
+def findings_of(root: Path, code: str) -> list:
+    """The findings of rule `code` when `kescheck lint` checks `root`."""
+    from kescheck.engine import lint
+
+    return [f for f in lint([root]).findings if f.code == code]
+
+
 @pytest.fixture(autouse=True)
 def no_host_units(monkeypatch):
     """The doctor reads MinIO's systemd unit from the host's unit directories: a test host's own units must not count

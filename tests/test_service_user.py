@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from certgen import issue
-from kescheck.engine import lint
+from conftest import findings_of
 from kescheck.service_user import ServiceUser, unreadable
 
 try:
@@ -44,7 +44,7 @@ def kes_deployment(root: Path, unit_lines: str = "User=nobody\n") -> Path:
 
 
 def sys016(root: Path):
-    return [f for f in lint([root]).findings if f.code == "SYS016"]
+    return findings_of(root, "SYS016")
 
 
 def test_a_key_only_its_owner_may_read(open_dir):

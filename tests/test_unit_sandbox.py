@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kescheck.engine import lint
+from conftest import findings_of
 from kescheck.load.source import SourceFile
 from kescheck.load.systemd import read_unit
 
@@ -69,7 +69,7 @@ def deployment(root: Path, kes_unit: str, config: str = CONFIG, config_path: str
 
 
 def sys017(root: Path):
-    return [f for f in lint([root]).findings if f.code == "SYS017"]
+    return findings_of(root, "SYS017")
 
 
 def test_a_key_in_a_private_tmp(tmp_path):
