@@ -334,7 +334,12 @@ class _Collector:
         unit beside it brings the unit, which is read with its drop-ins (when it starts KES or MinIO)."""
         unit = unit_of_drop_in(path)
         if unit is not None:
-            return self.add(unit, named)
+            loaded = self.add(unit, named)
+            if loaded is None and explicit:
+                self.errors.append(InputError(path, f"a drop-in of {unit}, which is no systemd unit that runs `kes "
+                                                    "server` or `minio server`: kescheck reads the units that start "
+                                                    "KES or MinIO, with their drop-ins"))
+            return loaded
         key = self.key(path)
         if key in self.files:
             if named:

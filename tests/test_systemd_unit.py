@@ -538,6 +538,15 @@ def test_a_suppression_in_a_drop_in(write, tmp_path):
     assert "KSC001" not in codes(result, "")
 
 
+def test_a_named_drop_in_of_another_service_is_refused_clearly(write, tmp_path, cli):
+    write("nginx.service", "[Service]\nExecStart=/usr/sbin/nginx\n")
+    drop_in = write("nginx.service.d/override.conf", "[Service]\nLimitNOFILE=65536\n")
+    run = cli("lint", drop_in)
+    assert run.status == 2 and f"{drop_in}: a drop-in of {tmp_path / 'nginx.service'}, which is no systemd unit" \
+        in run.stderr
+    assert cli("lint", "--by-content", drop_in).status == 0  # a hook passes it by
+
+
 def test_a_changed_drop_in_checks_its_unit(write, tmp_path, cli):
     write("kes-config.yaml", G2_CONFIG)
     write("kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config kes-config.yaml\n"
