@@ -489,11 +489,24 @@ def _launched_configs(loaded: LoadedFile) -> list[Path]:
 
 def _launcher_configs(collector: _Collector) -> None:
     """The KES config each unit names, each container's mounted one and the env files of MinIO's unit are loaded like
-    partners (not named) when they exist and are not yet in."""
+    partners (not named) when they exist and are not yet in: as configs when they are in the launcher's tree, by
+    their content when not (`in_tree_of`)."""
     for loaded in list(collector.files.values()):
         for path in _launched_configs(loaded):
             if path.is_file() and collector.count < MAX_FILES:
-                collector.add(path, named=False, explicit=True)
+                collector.add(path, named=False, explicit=in_tree_of(path, loaded.path))
+
+
+def in_tree_of(path: Path, anchor: Path) -> bool:
+    """Whether `path` lies in the tree `anchor` comes from: its git work tree, else its directory (symbolic links
+    resolved). A file there is the inputs' own and is read as the config it is named as. Any other file a launcher
+    or a settings file names (`--config /etc/shadow` in a unit of an untrusted pull request, a Compose bind mount of
+    `~/.aws/credentials`) is read only when its content shows a KES config or MinIO env file, so that no other file of
+    the machine running kescheck reaches a report."""
+    if anchor == Path("<stdin>"):
+        return False
+    top = _work_tree(anchor.absolute()) or anchor.absolute().parent
+    return _key(path).is_relative_to(_key(top))
 
 
 def _not_a_link(path: Path) -> bool:
@@ -521,7 +534,8 @@ def _declared(files: dict[Path, LoadedFile], settings: Settings, options: Option
         if not any(_key(p) in files and files[_key(p)].named for p in spec.files()):
             continue
         if collector is not None:
-            members = [collector.add(p, named=False, explicit=True) for p in spec.files()]
+            anchor = next(p for p in spec.files() if _key(p) in files and files[_key(p)].named)
+            members = [collector.add(p, named=False, explicit=in_tree_of(p, anchor)) for p in spec.files()]
         else:
             members = [files.get(_key(p)) for p in spec.files()]
         kes = next((m.kes for m in members if m is not None and m.kes is not None), None)
@@ -809,7 +823,14 @@ def _add_named(paths: Iterable[str | Path], collector: _Collector, options: Opti
                     break
             collector.errors.extend(errors)
             continue
-        loaded = collector.add(path, named=True, explicit=not options.by_content)
+        # A symbolic link out of its own tree (`kes.yaml -> /etc/shadow` in a pull request) is read by its content.
+        linked_out = not options.by_content and not in_tree_of(path, path) and path.is_file()
+        errors_before = len(collector.errors)
+        loaded = collector.add(path, named=True, explicit=not options.by_content and not linked_out)
+        if loaded is None and linked_out and len(collector.errors) == errors_before:
+            collector.errors.append(InputError(path, f"a symbolic link to {_key(path)}, outside the tree it stands in, "
+                                                     "which is no KES config or MinIO env file by its content (kescheck "
+                                                     "reads such a file only when its content shows one)"))
         if loaded is not None:
             named.append(loaded)
         elif options.by_content and path.is_file() and (path.suffix.lower() not in (".yaml", ".yml")

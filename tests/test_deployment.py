@@ -128,6 +128,22 @@ def test_settings_declare_a_deployment_across_directories(tmp_path, monkeypatch)
     assert alone.deployments[0].kes is None and "DEP001" not in {f.code for f in alone.findings}
 
 
+def test_a_declared_file_outside_the_tree_is_read_only_as_what_its_content_shows(tmp_path):
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    root = deployment_dir(tmp_path / "repo" / "kes", port=7000)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "credentials").write_text("[default]\naws_secret_access_key = kescheck-secret-key/EXAMPLE\n")
+    (tmp_path / "repo" / ".kescheck.toml").write_text(textwrap.dedent(f"""\
+        [deployments.prod]
+        kes = "{outside / 'credentials'}"
+        env = ["kes/server.env"]
+        """))
+    result = lint([root / "server.env"], settings=load_settings(tmp_path / "repo" / ".kescheck.toml"))
+    assert [(d.name, d.kes) for d in result.deployments] == [("prod", None)]
+    assert all(f.location.path.parent == root for f in result.findings)
+
+
 def test_pyproject_deployments_are_used_by_the_cli(tmp_path, cli, monkeypatch):
     deployment_dir(tmp_path / "a", port=7000)
     deployment_dir(tmp_path / "b")

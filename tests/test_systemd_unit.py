@@ -140,7 +140,7 @@ def test_a_named_unit_that_starts_neither_server_is_refused_clearly(write):
 
 
 def test_the_unit_pairs_with_the_config_its_config_flag_names(write, tmp_path):
-    write("etc/kes/config.yaml", G2_CONFIG + "policy:\n  p: {allow: [/v1/key/*/x], identities: []}\n")
+    write("etc/kes/config.yaml", G2_CONFIG.rstrip(" ") + "    policy:\n      p: {allow: [/v1/key/*/x], identities: []}\n")
     write("etc/kes/other.yaml", G2_CONFIG)
     unit_path = write("systemd/kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config ../etc/kes/config.yaml\n")
     result = lint([unit_path])  # the config is not among the inputs: loaded as a partner
@@ -151,6 +151,40 @@ def test_the_unit_pairs_with_the_config_its_config_flag_names(write, tmp_path):
     [deployment] = [d for d in result.deployments if d.unit is not None]
     assert deployment.kes.source.path.name == "config.yaml"
     assert "SYS006" not in codes(result)
+
+
+def test_a_file_outside_the_tree_is_read_only_when_its_content_shows_a_config(write, tmp_path, cli):
+    outside = tmp_path / "outside"
+    write("outside/shadow", "root:$6$kescheck-secret-hash$xyz:19000:0:99999:7:::\n")
+    write("outside/credentials", "[default]\naws_secret_access_key = kescheck-secret-key/EXAMPLE\n")
+    write("outside/kes.yaml", G2_CONFIG.rstrip(" ") + "    policy:\n      p: {allow: [/v1/key/*/x], identities: []}\n")
+    for target in ("shadow", "credentials"):
+        write("repo/kes.service", f"[Service]\nExecStart=/usr/local/bin/kes server --config {outside / target}\n")
+        write("repo/compose.yaml", "services:\n  kes:\n    image: minio/kes\n    command: server --config /c/k.yaml\n"
+                                   f"    volumes: ['{outside / target}:/c/k.yaml']\n")
+        for fmt in ("plain", "json", "sarif"):
+            run = cli("lint", tmp_path / "repo", "--format", fmt)
+            assert "kescheck-secret" not in run.stdout + run.stderr
+        notes = [f for f in lint([tmp_path / "repo"]).findings if f.code == "SYS006"]
+        assert len(notes) == 2 and all("which is no KES config by its content, so kescheck did not read it" in f.message
+                                       for f in notes)
+    (tmp_path / "repo" / "compose.yaml").unlink()
+    write("repo/kes.service", f"[Service]\nExecStart=/usr/local/bin/kes server --config {outside / 'kes.yaml'}\n")
+    result = lint([tmp_path / "repo" / "kes.service"])  # a KES config by its content: read, as on a host
+    assert [f.location.path.name for f in result.findings if f.code == "POL003"] == ["kes.yaml"]
+    (tmp_path / "repo" / "config.yaml").symlink_to(outside / "shadow")  # a link out of the repository
+    run = cli("lint", tmp_path / "repo" / "config.yaml")
+    assert run.status == 2 and "a symbolic link to" in run.stderr and "kescheck-secret" not in run.stdout + run.stderr
+
+
+def test_a_file_of_the_work_tree_is_read_as_the_config_it_is_named_as(write, tmp_path):
+    (tmp_path / ".git").mkdir()
+    write("etc/kes/config.yaml", "admin: {identity: disabled\n")  # broken, and no KES config by its content
+    unit_path = write("systemd/kes.service", "[Service]\nExecStart=/usr/local/bin/kes server --config "
+                                             "../etc/kes/config.yaml\n")
+    assert [f.code for f in lint([unit_path]).findings if f.code in ("KES001", "SYS006")] == ["KES001"]
+    (tmp_path / ".git").rmdir()  # outside the unit's directory, in no work tree: read by its content
+    assert [f.code for f in lint([unit_path]).findings if f.code in ("KES001", "SYS006")] == ["SYS006"]
 
 
 def test_a_unit_naming_an_absent_config_pairs_with_the_only_config(write, tmp_path):

@@ -887,6 +887,24 @@ def _pod_config_not_found(deployment):
                            anchor="kes-server:--config")
 
 
+def _config_not_read(deployment):
+    """The unit's or a container's `--config` names a file that is here, but no KES config was read from it: outside
+    the tree of the launcher, kescheck reads only a file whose content shows a KES config (`engine.in_tree_of`)."""
+    if deployment.kes is not None:
+        return
+    unit = deployment.unit
+    config = unit.config if unit is not None else None
+    launched = [(unit, config, deployment.resolve(config.text, unit.source), "config")] \
+        if config is not None and config.names_known_path else []
+    launched += [(c, c.config, c.config_on_host, "mounted config") for c in deployment.containers
+                 if c.config is not None and c.config_on_host is not None]
+    for launcher, word, path, kind in launched:
+        if path.is_file():
+            yield _at_word(launcher, word, f"`--config` names {_config_path(word, path, kind)}, which is no KES config "
+                                           "by its content, so kescheck did not read it (outside the tree it checks, "
+                                           "it reads only files that show what they are)", anchor="kes-server:--config")
+
+
 def _config_path(word: Word, path, kind: str) -> str:
     """The config's path for messages, with where a container's mount brings it from."""
     return f"{word.text}, mounted from {path}" if kind == "mounted config" else str(path)
@@ -912,7 +930,10 @@ def _unknown_environment(deployment) -> str:
       secret of the service brings it from. On the host (or with --require-files) a missing file is an error
       (SYS007). A Kubernetes container's `--config` (and the `kesSecret` of a MinIO Operator Tenant) names a file of
       the pod, which a ConfigMap or Secret brings: when none among the inputs holds a KES config for it, the
-      container is checked without one, and this note says so.""",
+      container is checked without one, and this note says so. A file that is here but lies outside the tree of
+      the unit or Compose file (its git work tree, else its directory) is read only when its content shows a KES
+      config: `--config /etc/shadow` in a unit of an untrusted pull request must not put that file into a CI log;
+      this note says when such a file was not read.""",
       fix="Run kescheck where the files are, name the KES config with the unit (for Kubernetes: the manifest of the "
           "ConfigMap or Secret that holds it), give the environment with --kes-env FILE, and use --require-files on "
           "hosts that hold the files.",
@@ -928,6 +949,7 @@ def _unknown_environment(deployment) -> str:
                 _example("--config config.yaml", False)))
 def config_file_not_found(deployment):
     yield from _pod_config_not_found(deployment)
+    yield from _config_not_read(deployment)
     if deployment.options.require_files:
         return
     for unit, word, path, kind in _missing_files(deployment):
