@@ -531,10 +531,10 @@ def _declared(files: dict[Path, LoadedFile], settings: Settings, options: Option
     deployments: list[Deployment] = []
     claimed: set[Path] = set()
     for spec in settings.deployments:
-        if not any(_key(p) in files and files[_key(p)].named for p in spec.files()):
+        anchor = next((p for p in spec.files() if _key(p) in files and files[_key(p)].named), None)
+        if anchor is None:
             continue
         if collector is not None:
-            anchor = next(p for p in spec.files() if _key(p) in files and files[_key(p)].named)
             members = [collector.add(p, named=False, explicit=in_tree_of(p, anchor)) for p in spec.files()]
         else:
             members = [files.get(_key(p)) for p in spec.files()]
