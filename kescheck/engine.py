@@ -671,7 +671,8 @@ def _with_unit_environment(deployment: Deployment) -> None:
     unit = deployment.unit
     if unit is None or deployment.options.kes_env is not None:
         return
-    found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source))
+    found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source),
+                             foreign=lambda path: not in_tree_of(path, unit.source.path))
     if found.values is None:
         return
     values, uncertain = found.values, {}

@@ -489,6 +489,24 @@ def test_secrets_of_the_environment_file_are_never_shown(write, tmp_path, cli, f
     assert secret not in output and api_key not in output and "AGaV6VXHasF0" not in output
 
 
+def test_values_of_an_environment_file_outside_the_tree_are_masked(write, tmp_path):
+    # The file might be any file of the machine kescheck runs on: a CI runner's proxy settings, say. Every report
+    # masks what `LintResult.secrets` holds.
+    write("outside/runner.env", "http_proxy=http://ci:kescheck-proxy-password@proxy.internal:3128\n"
+                                "KES_CERT=/etc/kes/certs/kes.crt\n")
+    write("repo/kes.service", f"[Service]\nEnvironmentFile={tmp_path / 'outside' / 'runner.env'}\n"
+                              "ExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")
+    write("repo/kes-config.yaml", G2_CONFIG.replace("cert: /etc/kes/server.crt", "cert: ${KES_CERT}"))
+    result = lint([tmp_path / "repo"])
+    assert result.deployments[0].options.kes_env["KES_CERT"] == "/etc/kes/certs/kes.crt"
+    assert "http://ci:kescheck-proxy-password@proxy.internal:3128" in result.secrets
+    assert "/etc/kes/certs/kes.crt" not in result.secrets  # a path stays readable in messages
+    (tmp_path / "repo" / "runner.env").write_text((tmp_path / "outside" / "runner.env").read_text())
+    write("repo/kes.service", f"[Service]\nEnvironmentFile={tmp_path / 'repo' / 'runner.env'}\n"
+                              "ExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")
+    assert "http://ci:kescheck-proxy-password@proxy.internal:3128" not in lint([tmp_path / "repo"]).secrets
+
+
 def test_drop_ins_beside_the_unit_are_read_with_it_in_the_order_of_their_names(write, tmp_path):
     _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled VAULT_ROLE_ID=from-the-unit\n")
     write("kes.service.d/20-secret.conf", "[Service]\nEnvironment=VAULT_SECRET_ID=s3cr3t-in-a-drop-in-never-shown "

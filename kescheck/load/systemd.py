@@ -564,8 +564,10 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
     return found
 
 
-def unit_environment(unit: KesUnit | MinioUnit, resolve) -> UnitEnvironment:
-    """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it.
+def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: False) -> UnitEnvironment:
+    """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it. `foreign(path)`: the file is
+    not one of the inputs' own (outside their tree): every value it gives but an absolute path is masked in reports
+    like a secret, since the file may be any file of the machine kescheck runs on (a CI runner's proxy settings).
 
     A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
     before it another value (`open_ended`). Unknown when a path holds a `$VAR`, `%` specifier or glob; for a drop-in
@@ -611,6 +613,9 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve) -> UnitEnvironment:
         source = decode(path, data)
         reading = parse_env(source).systemd  # parsing marks the file's secret values
         unit.source.secret_values.update(source.secret_values)
+        if foreign(path):  # paths stay readable: messages name the files a value points at, and they are no secret
+            unit.source.secret_values.update(a.value for a in reading.assignments
+                                             if len(a.value) >= 8 and not a.value.startswith("/"))
         values.update((a.name, a.value) for a in reading.assignments if a.valid)
         read.append(ref.path.text)
     why_unset = {variable: f"systemd sets {variable} only {when}" for variable, when in _SET_ONLY.items()
