@@ -493,7 +493,7 @@ def test_values_of_an_environment_file_outside_the_tree_are_masked(write, tmp_pa
     # The file might be any file of the machine kescheck runs on: a CI runner's proxy settings, say. Every report
     # masks what `LintResult.secrets` holds.
     write("outside/runner.env", "http_proxy=http://ci:kescheck-proxy-password@proxy.internal:3128\n"
-                                "KES_CERT=/etc/kes/certs/kes.crt\n")
+                                "KES_CERT=/etc/kes/certs/kes.crt\nKES_AUDIT=disabled\n")
     write("repo/kes.service", f"[Service]\nEnvironmentFile={tmp_path / 'outside' / 'runner.env'}\n"
                               "ExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")
     write("repo/kes-config.yaml", G2_CONFIG.replace("cert: /etc/kes/server.crt", "cert: ${KES_CERT}"))
@@ -501,6 +501,7 @@ def test_values_of_an_environment_file_outside_the_tree_are_masked(write, tmp_pa
     assert result.deployments[0].options.kes_env["KES_CERT"] == "/etc/kes/certs/kes.crt"
     assert "http://ci:kescheck-proxy-password@proxy.internal:3128" in result.secrets
     assert "/etc/kes/certs/kes.crt" not in result.secrets  # a path stays readable in messages
+    assert "disabled" not in result.secrets  # masked, a plain word would garble every report
     (tmp_path / "repo" / "runner.env").write_text((tmp_path / "outside" / "runner.env").read_text())
     write("repo/kes.service", f"[Service]\nEnvironmentFile={tmp_path / 'repo' / 'runner.env'}\n"
                               "ExecStart=/usr/local/bin/kes server --config /nonexistent-kescheck/config.yaml\n")

@@ -519,6 +519,16 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
+def _may_be_credential(value: str) -> bool:
+    """A value masked when it comes from a file that is not the inputs' own: neither short, nor an absolute path (the
+    messages name the files a value points at), nor a plain lower-case word (`disabled` masked everywhere would
+    garble every report)."""
+    return len(value) >= 8 and not value.startswith("/") and not _PLAIN_WORD.fullmatch(value)
+
+
+_PLAIN_WORD = re.compile(r"[a-z_-]+")
+
+
 def _is_true(text: str) -> bool:
     return text.lower() in ("1", "yes", "y", "true", "t", "on")
 
@@ -566,8 +576,9 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
 
 def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: False) -> UnitEnvironment:
     """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it. `foreign(path)`: the file is
-    not one of the inputs' own (outside their tree): every value it gives but an absolute path is masked in reports
-    like a secret, since the file may be any file of the machine kescheck runs on (a CI runner's proxy settings).
+    not one of the inputs' own (outside their tree): the values it gives are masked in reports like secrets
+    (`_may_be_credential`), since the file may be any file of the machine kescheck runs on (a CI runner's proxy
+    settings, say).
 
     A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
     before it another value (`open_ended`). Unknown when a path holds a `$VAR`, `%` specifier or glob; for a drop-in
@@ -613,9 +624,8 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: Fa
         source = decode(path, data)
         reading = parse_env(source).systemd  # parsing marks the file's secret values
         unit.source.secret_values.update(source.secret_values)
-        if foreign(path):  # paths stay readable: messages name the files a value points at, and they are no secret
-            unit.source.secret_values.update(a.value for a in reading.assignments
-                                             if len(a.value) >= 8 and not a.value.startswith("/"))
+        if foreign(path):
+            unit.source.secret_values.update(a.value for a in reading.assignments if _may_be_credential(a.value))
         values.update((a.name, a.value) for a in reading.assignments if a.valid)
         read.append(ref.path.text)
     why_unset = {variable: f"systemd sets {variable} only {when}" for variable, when in _SET_ONLY.items()
