@@ -33,6 +33,8 @@ def unit(lines: str, config: str = "/etc/kes/config.yaml"):
     ("TemporaryFileSystem=/etc/kes:ro\n", "/etc/kes/kes.key", "TemporaryFileSystem"),
     ("ProtectHome=yes\nReadOnlyPaths=/\n", "/root/kes.key", "ProtectHome"),  # above the hidden directory: no help
     ("ProtectHome=yes\n", "/root/../root/kes.key", "ProtectHome"),
+    ("ProtectHome=yes\nExecStartPre=/bin/true\n", "/root/kes.key", "ProtectHome"),  # nothing fills an inaccessible one
+    ("PrivateTmp=yes\nExecStartPre=/bin/true\nExecStartPre=\n", "/tmp/kes.key", "PrivateTmp"),  # the list reset
 ])
 def test_what_hides_a_file(lines, path, setting):
     found = unit(lines).hidden_by_sandbox(path)
@@ -56,6 +58,8 @@ def test_what_hides_a_file(lines, path, setting):
     ("InaccessiblePaths=%h/private\n", "/root/private/kes.key"),
     ("ProtectHome=yes\nBindPaths=%h/certs\n", "/root/certs/kes.key"),
     ("PrivateTmp=yes\n", "/tmp/%i.key"),
+    ("PrivateTmp=yes\nExecStartPre=/bin/cp /etc/kes/kes.key /tmp/kes.key\n", "/tmp/kes.key"),  # filled at start
+    ("TemporaryFileSystem=/etc/kes\nExecStartPre=/usr/local/bin/fetch-certs /etc/kes\n", "/etc/kes/kes.key"),
 ])
 def test_what_does_not_hide_it_or_cannot_be_known(lines, path):
     assert unit(lines).hidden_by_sandbox(path) is None

@@ -121,9 +121,13 @@ class ServiceSettings:
         return None
 
     def _hiding(self):
-        """(setting, directory, what it does) for each directory the sandbox hides, in systemd's words."""
+        """(setting, directory, what it does) for each directory the sandbox hides, in systemd's words. A private /tmp
+        and a `TemporaryFileSystem=` start empty but writable: an `ExecStartPre=` command, which runs in the same
+        sandbox, may put the file there, so with one they are not counted."""
+        stays_empty = not self.setting("ExecStartPre")  # the last assignment: an empty one resets the list
         private_tmp = self.setting("PrivateTmp").lower()
-        if _is_true(private_tmp) or private_tmp == "disconnected" or (not private_tmp and self.enabled("DynamicUser")):
+        if stays_empty and (_is_true(private_tmp) or private_tmp == "disconnected"
+                            or (not private_tmp and self.enabled("DynamicUser"))):
             key = "PrivateTmp" if private_tmp else "DynamicUser"
             said = f"`PrivateTmp={private_tmp}`" if private_tmp else \
                 f"`DynamicUser={self.setting('DynamicUser')}` implies `PrivateTmp=yes`, which"
@@ -137,7 +141,7 @@ class ServiceSettings:
         for word in _listed(self.settings, "InaccessiblePaths"):
             directory = posixpath.normpath(word.lstrip("-+"))
             yield "InaccessiblePaths", directory, f"`InaccessiblePaths=` makes {directory} inaccessible to the service"
-        for word in _listed(self.settings, "TemporaryFileSystem"):
+        for word in _listed(self.settings, "TemporaryFileSystem") if stays_empty else ():
             directory = posixpath.normpath(word.partition(":")[0])
             yield "TemporaryFileSystem", directory, f"`TemporaryFileSystem=` mounts an empty file system on {directory}"
 

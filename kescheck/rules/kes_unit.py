@@ -737,7 +737,9 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
       files are named by, so in a repository too; not when `RootDirectory=` or `RootImage=` changes the root, when a
       `ReadOnlyPaths=`, `ReadWritePaths=`, `BindPaths=` or similar setting mounts the file or a directory above it
       inside the hidden one, when a path holds a `%` specifier, or when drop-ins beside the unit could not all be
-      read (those that could are part of its settings).""",
+      read (those that could are part of its settings). A private /tmp and a `TemporaryFileSystem=` start empty but
+      writable, so with an `ExecStartPre=` command, which runs in the same sandbox and may put the file there, they
+      are not judged.""",
       fix="""Keep the server's files where the sandbox leaves them visible (`/etc/kes/`, `/etc/minio/certs/`), or
       mount them into it (`BindReadOnlyPaths=/root/certs`), or relax the setting (`ProtectHome=read-only`).""",
       examples=(_sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes/certs\n", True,
