@@ -348,6 +348,22 @@ def test_launchers_beside_their_env_files_are_sharded(tmp_path, name, text, need
     assert forked.stdout == serial.stdout and serial.stdout.count(needle) >= count
 
 
+def test_units_with_drop_ins_give_what_one_process_gives(tmp_path):
+    """A unit's drop-ins stand in a directory of their own, which a shard boundary may separate from the unit."""
+    _deployments(tmp_path, 160)
+    for directory in tmp_path.iterdir():
+        (directory / "kes.service").write_text("[Service]\nWorkingDirectory=/etc/kes\n"
+                                               "ExecStart=/usr/local/bin/kes server --config kes-config.yaml\n")
+        (directory / "kes.service.d").mkdir()
+        (directory / "kes.service.d" / "override.conf").write_text(
+            "[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server --config kes-config.yaml --mlock\n")
+    serial = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "1")
+    forked = _kescheck("lint", str(tmp_path), "--format", "json", "--jobs", "3")
+    assert forked.stdout == serial.stdout
+    flagged = [f for f in json.loads(serial.stdout)["findings"] if f["code"] == "SYS002"]
+    assert len(flagged) == 160 and all(f["path"].endswith("kes.service.d/override.conf") for f in flagged)
+
+
 def test_a_shard_with_one_env_file_does_not_take_it_for_the_only_one(tmp_path):
     """The last shard holds one env file of the run's hundred and a MinIO unit in a directory of its own: the unit
     joins that env file only when it is the only one of the run, which it is not."""
