@@ -20,8 +20,8 @@ from .load.kesconfig import KesConfig, load_kes_config, looks_like_kes_config, m
 from .load.kubernetes import EmbeddedFile, kubernetes_manifest, may_hold_a_config
 from .load.systemd import (KesUnit, MinioUnit, looks_like_unit, minio_unit_environment, read_drop_ins, read_minio_unit,
                            read_unit, unit_environment, unit_of_drop_in)
-from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, looks_binary,
-                          looks_like_pem, read_bytes)
+from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, display_path, in_tree_of, looks_binary,
+                          looks_like_pem, read_bytes, work_tree)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
 from .model import Deployment, Options
 from .parallel import MINIMUM_SHARE, can_fork, frozen_objects, split_in_two_phases, split_map, worker_count
@@ -428,20 +428,12 @@ def _compose_files_above(named: list[LoadedFile], collector: _Collector) -> None
     named_env_files = [f.path for f in named if f.kind == "env" and f.path != Path("<stdin>")]
     for path in [path for path in named_env_files + collector.skipped_named if path.parent not in with_kes]:
         above = path.absolute().parent.parents
-        top = _work_tree(path.absolute())
+        top = work_tree(path.absolute())
         directories = above[:above.index(top) + 1] if top in above else above[:_LEVELS_ABOVE_WITHOUT_WORK_TREE]
         for directory in directories:
             for name in COMPOSE_FILE_NAMES:
                 if (directory / name).is_file():
                     collector.add(directory / name, named=False)
-
-
-def _work_tree(path: Path) -> Path | None:
-    """The git work tree holding `path` (pre-commit runs hooks at its top), or None."""
-    for directory in (path.parent, *path.parent.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
 
 
 def _repository_partners(named: list[LoadedFile], collector: _Collector) -> None:
@@ -455,7 +447,7 @@ def _repository_partners(named: list[LoadedFile], collector: _Collector) -> None
     for loaded in named:
         partner = "env" if loaded.kind == "kes" else "kes"
         if loaded.path != Path("<stdin>") and partner not in kinds_by_dir.get(loaded.path.parent, set()):
-            roots.add(_work_tree(loaded.path))
+            roots.add(work_tree(loaded.path))
     for root in sorted(r for r in roots if r is not None):
         for path in _walk(root, []):
             if collector.count >= MAX_FILES:
@@ -495,18 +487,6 @@ def _launcher_configs(collector: _Collector) -> None:
         for path in _launched_configs(loaded):
             if path.is_file() and collector.count < MAX_FILES:
                 collector.add(path, named=False, explicit=in_tree_of(path, loaded.path))
-
-
-def in_tree_of(path: Path, anchor: Path) -> bool:
-    """Whether `path` lies in the tree `anchor` comes from: its git work tree, else its directory (symbolic links
-    resolved). A file there is the inputs' own and is read as the config it is named as. Any other file a launcher
-    or a settings file names (`--config /etc/shadow` in a unit of an untrusted pull request, a Compose bind mount of
-    `~/.aws/credentials`) is read only when its content shows a KES config or MinIO env file, so that no other file of
-    the machine running kescheck reaches a report."""
-    if anchor == Path("<stdin>"):
-        return False
-    top = _work_tree(anchor.absolute()) or anchor.absolute().parent
-    return _key(path).is_relative_to(_key(top))
 
 
 def _not_a_link(path: Path) -> bool:

@@ -64,6 +64,17 @@ def test_env_file_then_environment_is_what_kes_starts_with(write, tmp_path):
     assert not [f for f in result.findings if f.code == "KES213"]  # the environment is known: no mere note
 
 
+def test_values_of_an_env_file_outside_the_tree_are_masked(write, tmp_path):
+    # The file might be any file of the machine kescheck runs on: a CI runner's proxy settings, say.
+    proxy = "http://ci:kescheck-proxy-password@proxy.internal:3128"
+    write("runner/runner.env", f"http_proxy={proxy}\nKES_ADMIN=disabled\n")
+    result = deploy(write, tmp_path, f"    env_file: [{tmp_path / 'runner' / 'runner.env'}]\n")
+    assert result.deployments[0].options.kes_env["http_proxy"] == proxy
+    assert proxy in result.secrets and "disabled" not in result.secrets
+    write("deploy/runner.env", f"http_proxy={proxy}\n")  # the repository's own file: only secret names are masked
+    assert proxy not in deploy(write, tmp_path, "    env_file: [runner.env]\n").secrets
+
+
 def test_a_service_without_environment_sets_only_what_docker_sets(write, tmp_path):
     result = deploy(write, tmp_path)
     assert unset_variables(result) == ["KES_ADMIN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"]

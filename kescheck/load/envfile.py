@@ -287,6 +287,16 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
 _EMBEDDED_ASSIGNMENT = re.compile(r"""(?<![^\s"'=])([A-Za-z_][A-Za-z0-9_]*)=(?=\S)""")
 
 
+def may_be_credential(value: str) -> bool:
+    """Whether a value of a file that is not the inputs' own (`source.in_tree_of`) is masked in reports: one that is
+    neither short, nor an absolute path (messages name the files a value points at), nor a plain lower-case word
+    (`disabled` masked everywhere would garble every report)."""
+    return len(value) >= 8 and not value.startswith("/") and not _PLAIN_WORD.fullmatch(value)
+
+
+_PLAIN_WORD = re.compile(r"[a-z_-]+")
+
+
 def embedded_secret(text: str) -> int | None:
     """Where the value of a secret's `NAME=value` inside `text` starts (`Environment=VAULT_TOKEN=...`, a line
     systemd appends to the one before, a unit read as something else); None when there is none."""

@@ -180,6 +180,33 @@ def same_file(path: Path | str, other: Path | str) -> bool:
         return False
 
 
+def work_tree(path: Path) -> Path | None:
+    """The git work tree holding `path` (pre-commit runs hooks at its top), or None."""
+    for directory in (path.parent, *path.parent.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def in_tree_of(path: Path, anchor: Path) -> bool:
+    """Whether `path` lies in the tree `anchor` comes from: its git work tree, else its directory (symbolic links
+    resolved). A file there is the inputs' own. Any other file that a unit, Compose file, manifest or settings file
+    names (`--config /etc/shadow` in a unit of an untrusted pull request, a Compose bind mount of `~/.aws/credentials`)
+    may be any file of the machine running kescheck: it is read only when its content shows a KES config or MinIO env
+    file, and the values it gives are masked (`envfile.may_be_credential`)."""
+    if anchor == Path("<stdin>"):
+        return False
+    top = work_tree(anchor.absolute()) or anchor.absolute().parent
+    return _resolved(path).is_relative_to(_resolved(top))
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 def check_readable_file(path: Path) -> os.stat_result:
     """Refuse what is not a regular file before opening it: a FIFO would block forever."""
     try:

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from ..minio_names import CONFIG_ENV_FILE
 from .containers import MinioEnvironment
-from .envfile import EnvEntry, is_secret_variable, is_valid_variable_name, parse_env
+from .envfile import EnvEntry, is_secret_variable, is_valid_variable_name, may_be_credential, parse_env
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
 from .source import InputError, SourceFile, decode, read_bytes
@@ -523,16 +523,6 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
-def _may_be_credential(value: str) -> bool:
-    """A value masked when it comes from a file that is not the inputs' own: neither short, nor an absolute path (the
-    messages name the files a value points at), nor a plain lower-case word (`disabled` masked everywhere would
-    garble every report)."""
-    return len(value) >= 8 and not value.startswith("/") and not _PLAIN_WORD.fullmatch(value)
-
-
-_PLAIN_WORD = re.compile(r"[a-z_-]+")
-
-
 def _is_true(text: str) -> bool:
     return text.lower() in ("1", "yes", "y", "true", "t", "on")
 
@@ -581,7 +571,7 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
 def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: False) -> UnitEnvironment:
     """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it. `foreign(path)`: the file is
     not one of the inputs' own (outside their tree): the values it gives are masked in reports like secrets
-    (`_may_be_credential`), since the file may be any file of the machine kescheck runs on (a CI runner's proxy
+    (`may_be_credential`), since the file may be any file of the machine kescheck runs on (a CI runner's proxy
     settings, say).
 
     A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
@@ -629,7 +619,7 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: Fa
         reading = parse_env(source).systemd  # parsing marks the file's secret values
         unit.source.secret_values.update(source.secret_values)
         if foreign(path):
-            unit.source.secret_values.update(a.value for a in reading.assignments if _may_be_credential(a.value))
+            unit.source.secret_values.update(a.value for a in reading.assignments if may_be_credential(a.value))
         values.update((a.name, a.value) for a in reading.assignments if a.valid)
         read.append(ref.path.text)
     why_unset = {variable: f"systemd sets {variable} only {when}" for variable, when in _SET_ONLY.items()
