@@ -134,16 +134,17 @@ class LintResult:
                 notes.setdefault(loaded.source.path, []).append(f"MinIO's KMS settings in {labels}")
             for environment in loaded.minio_envs:
                 if environment.open_ended:
-                    notes[loaded.source.path].append(f"{environment.label} may take further variables from "
-                                                     f"{environment.open_ended}: none is reported missing")
+                    notes[loaded.source.path].append(_open_ended_note(environment))
         # The KMS settings in MinIO's units are an environment of their deployment, made when files were paired.
         units = {id(env): env for d in self.deployments for env in d.envs
                  if isinstance(env, MinioEnvironment) and env.source_kind == "unit" and env.open_ended}
         for environment in units.values():
-            notes.setdefault(environment.source.path, []).append(
-                f"{environment.label} may take further variables from {environment.open_ended}: none is reported "
-                "missing")
+            notes.setdefault(environment.source.path, []).append(_open_ended_note(environment))
         return notes
+
+
+def _open_ended_note(environment: MinioEnvironment) -> str:
+    return f"{environment.label} may take further variables from {environment.open_ended}: none is reported missing"
 
 
 _BACKUP_SUFFIXES = {".bak", ".orig", ".rej", ".swp", ".swo", ".old"}
@@ -651,8 +652,7 @@ def _with_unit_environment(deployment: Deployment) -> None:
     unit = deployment.unit
     if unit is None or deployment.options.kes_env is not None:
         return
-    found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source),
-                             foreign=lambda path: not in_tree_of(path, unit.source.path))
+    found = unit_environment(unit, lambda text: deployment.resolve(text, unit.source), mask_foreign=True)
     if found.values is None:
         return
     values, uncertain = found.values, {}

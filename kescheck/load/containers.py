@@ -874,8 +874,8 @@ class ContainerReader:
         """An env file Compose reads (`env_file:`, `.env`), and its variables as Compose reads them; None when it
         cannot be read here, or not as Compose reads it. Its secret values join this file's, so that every report
         masks them wherever they are filled in."""
-        from .envfile import may_be_credential
-        from .source import InputError, decode, in_tree_of, read_bytes
+        from .envfile import foreign_credentials
+        from .source import InputError, decode, read_bytes
 
         try:
             source = decode(path, read_bytes(path))
@@ -885,8 +885,7 @@ class ContainerReader:
         if read is None:
             return None
         self.source.secret_values.update(source.secret_values)
-        if not in_tree_of(path, self.source.path):  # any file of this machine: its values are masked too
-            self.source.secret_values.update(entry.value for entry, _ in read if may_be_credential(entry.value))
+        self.source.secret_values.update(foreign_credentials(path, self.source.path, (entry.value for entry, _ in read)))
         return source, read
 
     def kubernetes_kes_environment(self, container: dict, pod_spec: dict, label: str,

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
-from .source import MINIO_LINE_BREAK, SourceFile
+from .source import MINIO_LINE_BREAK, SourceFile, in_tree_of
 
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE_KEY|API_?KEY|ACCESS_KEY|MASTER_KEY")
 """Anywhere in the name: a misspelt or retired variable (`MINIO_KMS_SECRET_KEYS`, `MINIO_KMS_MASTER_KEY`) still
@@ -287,11 +288,16 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
 _EMBEDDED_ASSIGNMENT = re.compile(r"""(?<![^\s"'=])([A-Za-z_][A-Za-z0-9_]*)=(?=\S)""")
 
 
-def may_be_credential(value: str) -> bool:
-    """Whether a value of a file that is not the inputs' own (`source.in_tree_of`) is masked in reports: one that is
-    neither short, nor an absolute path (messages name the files a value points at), nor a plain lower-case word
-    (`disabled` masked everywhere would garble every report)."""
-    return len(value) >= 8 and not value.startswith("/") and not _PLAIN_WORD.fullmatch(value)
+def foreign_credentials(path: Path, anchor: Path, values: Iterable[str]) -> list[str]:
+    """The values that the env file at `path`, named by the file `anchor`, gives and that reports must mask because
+    the file is not the inputs' own (`source.in_tree_of`: it may be any file of the machine kescheck runs on, a CI
+    runner's proxy settings, say): each one that is neither short, nor an absolute path (messages name the files a
+    value points at), nor a plain lower-case word (`disabled` masked everywhere would garble every report). None when
+    the file is the inputs' own, whose secrets are masked by their names."""
+    if in_tree_of(path, anchor):
+        return []
+    return [value for value in values
+            if len(value) >= 8 and not value.startswith("/") and not _PLAIN_WORD.fullmatch(value)]
 
 
 _PLAIN_WORD = re.compile(r"[a-z_-]+")

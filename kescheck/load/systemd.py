@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from ..minio_names import CONFIG_ENV_FILE
 from .containers import MinioEnvironment
-from .envfile import EnvEntry, is_secret_variable, is_valid_variable_name, may_be_credential, parse_env
+from .envfile import EnvEntry, foreign_credentials, is_secret_variable, is_valid_variable_name, parse_env
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
 from .source import InputError, SourceFile, decode, read_bytes
@@ -568,11 +568,10 @@ def _systemd_variables(unit: KesUnit, resolve) -> dict[str, str | None]:
     return found
 
 
-def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: False) -> UnitEnvironment:
-    """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it. `foreign(path)`: the file is
-    not one of the inputs' own (outside their tree): the values it gives are masked in reports like secrets
-    (`may_be_credential`), since the file may be any file of the machine kescheck runs on (a CI runner's proxy
-    settings, say).
+def unit_environment(unit: KesUnit | MinioUnit, resolve, mask_foreign: bool = False) -> UnitEnvironment:
+    """`resolve(text)`: the path an `EnvironmentFile=` word names, as kescheck opens it. `mask_foreign`: the values a
+    file outside the unit's tree gives are masked in reports (`envfile.foreign_credentials`), for an environment whose
+    values messages may show (KES's; MinIO's unit only counts the names, and its files are env files of their own).
 
     A file without `-` that does not exist here or cannot be read may set any variable, and give any variable set
     before it another value (`open_ended`). Unknown when a path holds a `$VAR`, `%` specifier or glob; for a drop-in
@@ -618,8 +617,9 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve, foreign=lambda path: Fa
         source = decode(path, data)
         reading = parse_env(source).systemd  # parsing marks the file's secret values
         unit.source.secret_values.update(source.secret_values)
-        if foreign(path):
-            unit.source.secret_values.update(a.value for a in reading.assignments if may_be_credential(a.value))
+        if mask_foreign:
+            unit.source.secret_values.update(foreign_credentials(path, unit.source.path,
+                                                                 (a.value for a in reading.assignments)))
         values.update((a.name, a.value) for a in reading.assignments if a.valid)
         read.append(ref.path.text)
     why_unset = {variable: f"systemd sets {variable} only {when}" for variable, when in _SET_ONLY.items()

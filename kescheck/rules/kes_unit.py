@@ -787,16 +787,9 @@ def _missing_files(deployment):
     brings from this host, the unit's `--config` and each `EnvironmentFile=` written without `-`, when the file does
     not exist here. A path holding `$VAR`, a `%` specifier or a glob is not resolved; a missing file named with `-`
     is skipped, as systemd skips it."""
-    for container in deployment.containers:
-        mounted = container.config_on_host
-        if mounted is not None and not mounted.exists():
-            yield container, container.config, mounted, "mounted config"
-    unit = deployment.unit
-    config = unit.config if unit is not None else None
-    if config is not None and config.names_known_path:
-        path = deployment.resolve(config.text, unit.source)
+    for launcher, word, path, kind in _named_configs(deployment):
         if not path.exists():
-            yield unit, config, path, "config"
+            yield launcher, word, path, kind
     for service in _units(deployment):
         for ref in service.environment_files:
             if ref.optional or not ref.resolvable:
@@ -889,18 +882,24 @@ def _pod_config_not_found(deployment):
                            anchor="kes-server:--config")
 
 
-def _config_not_read(deployment):
-    """The unit's or a container's `--config` names a file that is here, but no KES config was read from it: outside
-    the tree of the launcher, kescheck reads only a file whose content shows a KES config (`engine.in_tree_of`)."""
-    if deployment.kes is not None:
-        return
+def _named_configs(deployment):
+    """(launcher, its `--config` word, the file's path here, what it is) for each container's `--config` that a mount
+    brings from this host, then the unit's `--config`. A path holding `$VAR` or a `%` specifier is not resolved."""
+    for container in deployment.containers:
+        if container.config_on_host is not None:
+            yield container, container.config, container.config_on_host, "mounted config"
     unit = deployment.unit
     config = unit.config if unit is not None else None
-    launched = [(unit, config, deployment.resolve(config.text, unit.source), "config")] \
-        if config is not None and config.names_known_path else []
-    launched += [(c, c.config, c.config_on_host, "mounted config") for c in deployment.containers
-                 if c.config is not None and c.config_on_host is not None]
-    for launcher, word, path, kind in launched:
+    if config is not None and config.names_known_path:
+        yield unit, config, deployment.resolve(config.text, unit.source), "config"
+
+
+def _config_not_read(deployment):
+    """The unit's or a container's `--config` names a file that is here, but no KES config was read from it: outside
+    the tree of the launcher, kescheck reads only a file whose content shows a KES config (`source.in_tree_of`)."""
+    if deployment.kes is not None:
+        return
+    for launcher, word, path, kind in _named_configs(deployment):
         if path.is_file():
             yield _at_word(launcher, word, f"`--config` names {_config_path(word, path, kind)}, which is no KES config "
                                            "by its content, so kescheck did not read it (outside the tree it checks, "
