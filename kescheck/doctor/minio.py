@@ -113,7 +113,6 @@ def _service(path: Path, directories: list[Path]) -> MinioService:
     return MinioService(unit, files)
 
 
-
 @dataclass
 class MinioSettings:
     env: EnvFile

@@ -148,7 +148,6 @@ def _service_check(service: MinioService | None, settings: MinioSettings, loads_
                                                  "MinIO starts without these KMS settings and runs without KES", advice)
 
 
-
 def _probe_all(endpoints, plan: ProbePlan, node: Check, progress: Progress | None) -> None:
     if not endpoints:
         node.skip("no endpoint to probe")

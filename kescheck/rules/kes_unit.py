@@ -779,9 +779,6 @@ def _first_kms_line(env) -> tuple[int, int]:
     return entry.line, entry.name_column
 
 
-
-
-
 def _missing_files(deployment):
     """(launcher, the word naming the file, its path here, what it is) for a container's `--config` that a mount
     brings from this host, the unit's `--config` and each `EnvironmentFile=` written without `-`, when the file does
