@@ -23,6 +23,7 @@ def unit(lines: str, config: str = "/etc/kes/config.yaml"):
     ("PrivateTmp=true\n", "/var/tmp/kes.key", "PrivateTmp"),
     ("PrivateTmp=disconnected\n", "/tmp/kes.key", "PrivateTmp"),
     ("DynamicUser=yes\n", "/tmp/kes.key", "DynamicUser"),  # implies PrivateTmp=yes
+    ("DynamicUser=yes\nPrivateTmp=no\n", "/var/tmp/kes.key", "DynamicUser"),  # which `no` does not turn off
     ("ProtectHome=yes\n", "/root/certs/kes.key", "ProtectHome"),
     ("ProtectHome=true\n", "/run/user/1000/kes.key", "ProtectHome"),
     ("ProtectHome=tmpfs\n", "/home/kes/kes.key", "ProtectHome"),
@@ -45,7 +46,7 @@ def test_what_hides_a_file(lines, path, setting):
     ("", "/tmp/kes.key"),
     ("PrivateTmp=yes\n", "/tmpfiles/kes.key"),
     ("PrivateTmp=no\n", "/tmp/kes.key"),
-    ("DynamicUser=yes\nPrivateTmp=no\n", "/tmp/kes.key"),
+    ("DynamicUser=no\nPrivateTmp=no\n", "/tmp/kes.key"),
     ("ProtectHome=read-only\n", "/root/kes.key"),
     ("DynamicUser=yes\n", "/home/kes/kes.key"),  # implies ProtectHome=read-only
     ("ProtectHome=yes\n", "/homes/kes.key"),
@@ -85,6 +86,14 @@ def test_a_key_in_a_private_tmp(tmp_path):
     assert (finding.location.path.name, finding.location.line, finding.location.column) == ("config.yaml", 2, 12)
     assert [(r.path.name, r.line) for r in finding.related] == [("kes.service", 4)]
     assert finding.severity.label == "error"
+
+
+def test_a_dynamic_user_keeps_its_private_tmp_whatever_private_tmp_says(tmp_path):
+    deployment(tmp_path, "DynamicUser=yes\nPrivateTmp=no\n", CONFIG.replace("/etc/kes/certs/kes.key", "/tmp/kes.key"))
+    [finding] = sys017(tmp_path)
+    assert ("`DynamicUser=yes` implies `PrivateTmp=yes` (`PrivateTmp=no` does not turn it off), which gives the "
+            "service a private, empty /tmp") in finding.message
+    assert [(r.path.name, r.line) for r in finding.related] == [("kes.service", 3)]
 
 
 def test_the_config_itself_in_a_hidden_home(tmp_path):

@@ -126,11 +126,13 @@ class ServiceSettings:
         sandbox, may put the file there, so with one they are not counted."""
         stays_empty = not self.setting("ExecStartPre")  # the last assignment: an empty one resets the list
         private_tmp = self.setting("PrivateTmp").lower()
-        if stays_empty and (_is_true(private_tmp) or private_tmp == "disconnected"
-                            or (not private_tmp and self.enabled("DynamicUser"))):
-            key = "PrivateTmp" if private_tmp else "DynamicUser"
-            said = f"`PrivateTmp={private_tmp}`" if private_tmp else \
-                f"`DynamicUser={self.setting('DynamicUser')}` implies `PrivateTmp=yes`, which"
+        set_private = _is_true(private_tmp) or private_tmp == "disconnected"
+        # systemd forces a private /tmp on a dynamic user, whose files must not outlive it: `PrivateTmp=no` is overridden.
+        if stays_empty and (set_private or self.enabled("DynamicUser")):
+            key = "PrivateTmp" if set_private else "DynamicUser"
+            overridden = f" (`PrivateTmp={self.setting('PrivateTmp')}` does not turn it off)" if private_tmp else ""
+            said = f"`PrivateTmp={private_tmp}`" if set_private else \
+                f"`DynamicUser={self.setting('DynamicUser')}` implies `PrivateTmp=yes`{overridden}, which"
             for directory in _TEMPORARY_DIRECTORIES:
                 yield key, directory, f"{said} gives the service a private, empty {directory}"
         protect_home = self.setting("ProtectHome").lower()

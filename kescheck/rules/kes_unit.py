@@ -727,9 +727,9 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
 @rule("SYS017", "unit-sandbox-hides-file", Severity.ERROR,
       "The sandbox of KES's or MinIO's unit hides a file the server opens",
       rationale="""systemd can start a service in a file-system sandbox (systemd.exec(5)): `PrivateTmp=yes` gives
-      it a private, empty /tmp and /var/tmp (`DynamicUser=yes` implies it), `ProtectHome=yes` or `tmpfs` makes
-      /home, /root and /run/user inaccessible or empty, and `InaccessiblePaths=` and `TemporaryFileSystem=` hide the
-      paths they name. The server then does not see a file that is there on the host, whatever its permissions: KES
+      it a private, empty /tmp and /var/tmp (`DynamicUser=yes` implies it, even with `PrivateTmp=no`),
+      `ProtectHome=yes` or `tmpfs` makes /home, /root and /run/user inaccessible or empty, and `InaccessiblePaths=`
+      and `TemporaryFileSystem=` hide the paths they name. The server then does not see a file that is there on the host, whatever its permissions: KES
       refuses to start when it cannot read its config, certificate or key, and MinIO cannot load its KES client
       certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone; nor
       can it read the CAs of its certs directory, `<certs-dir>/CAs`, which it trusts without CAPATH). `ls`
