@@ -8,6 +8,8 @@ import pytest
 
 from kescheck.doctor.checks import Status
 from kescheck.doctor.minio import find_service, unit_directories
+from kescheck.load.source import InputError
+from kescheck.load.systemd import MAX_DROP_INS
 from kescheck.doctor.run import DoctorOptions, DoctorUsageError, run_doctor
 from tests.kes_fixtures import DEFAULT_KEY, kes_pki, kes_server, kes_server_factory, stopper  # noqa: F401
 
@@ -72,6 +74,18 @@ def test_the_unit_and_its_drop_ins_in_the_order_systemd_applies_them(tmp_path):
     service = find_service(None, {"SYSTEMD_UNIT_PATH": f"{first}:{second}"})
     assert service.unit.executable.source.path == first / "minio.service.d" / "30-start.conf"
     assert (service.unit.executable.text, service.unit.executable.line) == ("/opt/minio", 3)
+
+
+def test_a_unit_with_more_drop_ins_than_are_read(tmp_path):
+    (tmp_path / "minio.service.d").mkdir()
+    (tmp_path / "minio.service").write_text(unit("EnvironmentFile=-/etc/default/minio"))
+    for number in range(MAX_DROP_INS):
+        (tmp_path / "minio.service.d" / f"{number:03d}.conf").write_text("[Service]\n")
+    assert len(find_service(tmp_path / "minio.service", {}).files) == MAX_DROP_INS + 1
+    (tmp_path / "minio.service.d" / "999.conf").write_text("[Service]\n")
+    with pytest.raises(InputError, match=f"65 drop-ins .*more than the {MAX_DROP_INS} kescheck reads"):
+        find_service(tmp_path / "minio.service", {})
+    assert find_service(None, {"SYSTEMD_UNIT_PATH": str(tmp_path)}) is None
 
 
 def test_no_unit_and_a_unit_that_does_not_run_minio(units):

@@ -10,7 +10,7 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import InputError, SourceFile, read_source, same_file
-from ..load.systemd import MinioUnit, read_drop_ins, read_minio_unit, read_unit
+from ..load.systemd import MAX_DROP_INS, MinioUnit, read_drop_ins, read_minio_unit, read_unit
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
@@ -105,6 +105,9 @@ def _service(path: Path, directories: list[Path]) -> MinioService:
                 drop_ins.setdefault(drop_in.name, drop_in)
         except OSError:
             continue
+    if len(drop_ins) > MAX_DROP_INS:
+        raise InputError(path, f"a unit with {len(drop_ins)} drop-ins (`{path.name}.d/*.conf`), more than the "
+                               f"{MAX_DROP_INS} kescheck reads with one unit")
     files = [path] + [drop_ins[name] for name in sorted(drop_ins)]
     sources = [read_source(file) for file in files]
     unit = read_minio_unit(sources[0], tuple(sources[1:]))
