@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, findings_of
 from example_files import materialize
 from kescheck.engine import lint
 from kescheck.load.source import SourceFile
@@ -796,3 +796,70 @@ def test_a_policy_identity_passed_from_the_manager_leaves_the_policy_unchecked(t
     [skipped] = [f for f in result.findings if f.code == "POL025"]
     assert "policy identities are given as ${VAR} whose values kescheck does not know" in skipped.message
     assert "KES100" not in codes(result, "KES")
+
+
+# --- SYS018: more than one ExecStart= ------------------------------------------------------------------------------
+
+def _unit_with_drop_in(root: Path, drop_in: str, unit_extra: str = "") -> Path:
+    (root / "config.yaml").write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+                                      "keystore: {fs: {path: /var/kes}}\n")
+    (root / "kes.service").write_text(f"[Service]\nUser=kes\n{unit_extra}"
+                                      "ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n")
+    (root / "kes.service.d").mkdir()
+    (root / "kes.service.d" / "override.conf").write_text(drop_in)
+    return root
+
+
+def test_a_drop_in_that_adds_a_command_line_instead_of_replacing_it(tmp_path):
+    _unit_with_drop_in(tmp_path, "[Service]\n# adds a flag\nExecStart=/usr/local/bin/kes server --config "
+                                 "/etc/kes/config.yaml --auth off\n")
+    [finding] = findings_of(tmp_path, "SYS018")
+    assert finding.message == ("a second `ExecStart=` in the drop-in, after the one at kes.service:3: systemd refuses "
+                               "a unit with more than one unless it is `Type=oneshot` (a drop-in replaces the command "
+                               "only when an empty `ExecStart=` comes first), so KES never starts")
+    assert (finding.location.path, finding.location.line, finding.location.column) == \
+        (tmp_path / "kes.service.d" / "override.conf", 3, 1)
+    assert [(r.path.name, r.line) for r in finding.related] == [("kes.service", 3)]
+    assert finding.severity.label == "error"
+
+
+@pytest.mark.parametrize("drop_in, unit_extra", [
+    ("[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml --auth off\n", ""),
+    ("[Service]\nEnvironment=KES_X=1\n", ""),
+    ("[Service]\nExecStartPre=/bin/true\n", ""),
+    ("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n", "Type=oneshot\n"),
+    ("[Unit]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n", ""),  # not [Service]
+])
+def test_one_command_line_or_a_oneshot_service(tmp_path, drop_in, unit_extra):
+    _unit_with_drop_in(tmp_path, drop_in, unit_extra)
+    assert findings_of(tmp_path, "SYS018") == []
+
+
+def test_two_command_lines_in_minio_s_own_unit(tmp_path):
+    (tmp_path / "minio.env").write_text("MINIO_VOLUMES=/mnt/data\nMINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n"
+                                        "MINIO_KMS_KES_KEY_NAME=minio-key\n")
+    (tmp_path / "minio.service").write_text("[Service]\nEnvironmentFile=/etc/default/minio\n"
+                                            "ExecStart=/usr/local/bin/minio server /mnt/data\n"
+                                            "ExecStart=/usr/local/bin/minio server $MINIO_VOLUMES\n")
+    [finding] = findings_of(tmp_path, "SYS018")
+    assert finding.message.startswith("a second `ExecStart=` in the unit, after the one at minio.service:3: ")
+    assert finding.message.endswith("unless it is `Type=oneshot`, so MinIO never starts")
+    assert (finding.location.path.name, finding.location.line) == ("minio.service", 4)
+
+
+def test_the_list_a_unit_ends_up_with():
+    unit = read_unit(SourceFile(Path("kes.service"), "[Service]\nExecStart=/bin/a\nExecStart=\n"
+                                                     "ExecStart=/usr/local/bin/kes server --config /c.yaml\n"),
+                     (SourceFile(Path("kes.service.d/x.conf"), "[Service]\nExecStart=/bin/b\n"),))
+    assert [(key.line, key.source.path.name if key.source else None) for key in unit.exec_start_keys] == \
+        [(4, None), (2, "x.conf")]
+    assert unit.refused_exec_starts() == unit.exec_start_keys[1:]
+
+
+def test_not_judged_when_the_drop_ins_are_not_all_read(tmp_path):
+    from kescheck.load.systemd import MAX_DROP_INS
+
+    _unit_with_drop_in(tmp_path, "[Service]\nExecStart=\n", unit_extra="ExecStart=/usr/local/bin/kes version\n")
+    for number in range(MAX_DROP_INS):  # one more than are read: one of them may empty the list, as this one does
+        (tmp_path / "kes.service.d" / f"{number:03d}.conf").write_text("[Service]\n")
+    assert findings_of(tmp_path, "SYS018") == []

@@ -73,6 +73,8 @@ class ServiceSettings:
     drop_ins: tuple[SourceFile, ...] | None = None
     """The drop-ins read with the unit (`<name>.d/*.conf`), in the order systemd applies them; None when they were not
     looked for, or one of them could not be read."""
+    exec_start_keys: list[Word] = field(default_factory=list)
+    """The `ExecStart` key of each command line the unit ends up with (an empty `ExecStart=` resets the list)."""
 
     def unread_drop_ins(self) -> bool:
         """Whether drop-ins beside the unit (a `<name>.d/` directory) may change it without having been read with it."""
@@ -98,6 +100,11 @@ class ServiceSettings:
         """The last `Environment=` word that sets `name` (a later assignment wins)."""
         found = [word for variable, word in self.environment if variable == name]
         return found[-1] if found else None
+
+    def refused_exec_starts(self) -> list[Word]:
+        """The `ExecStart=` lines after the first when systemd refuses the unit for them: only a `Type=oneshot` service
+        may have several (a drop-in that means to replace the command must first empty the list)."""
+        return [] if self.setting("Type") == "oneshot" else self.exec_start_keys[1:]
 
     def hidden_by_sandbox(self, path: str) -> tuple[str, str] | None:
         """(the setting, why) when the unit's file-system sandbox (systemd.exec(5)) keeps the server from the file
@@ -351,6 +358,17 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
     return exec_starts
 
 
+def _read_with_drop_ins(unit: ServiceSettings) -> list[_ExecStart]:
+    """Fills `unit` from its file, then its drop-ins in the order systemd applies them; returns its command lines."""
+    exec_starts: list[_ExecStart] = []
+    for read in (unit.source, *(unit.drop_ins or ())):
+        _read_service(read, unit, exec_starts)
+    unit.exec_start_keys = [Word("ExecStart", logical.key_line, logical.key_column, logical.key_line,
+                                 logical.key_column + len("ExecStart"), source=None if read is unit.source else read)
+                            for logical, _, _, read in exec_starts]
+    return exec_starts
+
+
 def _in_file(items: list, source: SourceFile) -> list:
     """Words or problems of a drop-in, marked as standing in it."""
     return [replace(item, source=source) for item in items]
@@ -360,10 +378,7 @@ def read_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None = None
     """The unit's KES command line (the last `ExecStart=` of `[Service]` that runs `kes server`) and its
     `EnvironmentFile=` paths. `drop_ins` are read after it, as systemd applies them (None: not looked for)."""
     unit = KesUnit(source, drop_ins=drop_ins)
-    exec_starts: list[_ExecStart] = []
-    for read in (source, *(drop_ins or ())):
-        _read_service(read, unit, exec_starts)
-    for logical, words, problems, read in reversed(exec_starts):
+    for logical, words, problems, read in reversed(_read_with_drop_ins(unit)):
         where = None if read is source else read
         if problems:
             if "kes" in logical.value and "server" in logical.value:
@@ -433,10 +448,7 @@ def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None 
     """The unit when its last `ExecStart=` that systemd can split runs `minio server`; None otherwise. `drop_ins` are
     read after it, as systemd applies them (None: not looked for)."""
     unit = MinioUnit(source=source, drop_ins=drop_ins)
-    exec_starts: list[_ExecStart] = []
-    for read in (source, *(drop_ins or ())):
-        _read_service(read, unit, exec_starts)
-    for _, words, _, _ in reversed(exec_starts):
+    for _, words, _, _ in reversed(_read_with_drop_ins(unit)):
         found = _runs_server(words, is_minio_executable)  # a line systemd refuses has no words
         if found is not None:
             unit.executable, first = found

@@ -774,6 +774,48 @@ def unit_sandbox_hides_file(deployment):
                                related=_setting_line(unit, key))
 
 
+def _with_drop_in(drop_in: str, fails: bool, note: str) -> Example:
+    """KES's unit with one drop-in (`kes.service.d/override.conf`, as `systemctl edit` writes it)."""
+    unit = _unit("--config /etc/kes/config.yaml", working_directory="")
+    return Example(((UNIT_EXAMPLE_FILE, unit), (f"{UNIT_EXAMPLE_FILE}.d/override.conf", drop_in),
+                    ("config.yaml", _CONFIG_G2)), fails, note)
+
+
+@rule("SYS018", "unit-exec-start-repeated", Severity.ERROR,
+      "KES's or MinIO's unit has more than one `ExecStart=`, which systemd refuses",
+      rationale="""Only a `Type=oneshot` service may have several `ExecStart=` lines; systemd refuses to load any
+      other unit that has them (`Service has more than one ExecStart= setting, which is only allowed for
+      Type=oneshot services. Refusing.`), so the server never starts, and `systemctl status` shows the unit as
+      `bad-setting`. A drop-in adds its `ExecStart=` to the unit's instead of replacing it, unless an empty
+      `ExecStart=` line empties the list first: the usual slip when `systemctl edit kes` is used to add a flag.""",
+      fix="""In the drop-in, put an empty `ExecStart=` line before the new command (`ExecStart=` then
+      `ExecStart=/usr/local/bin/kes server --config ...`); in a unit file, keep one `ExecStart=`.""",
+      examples=(_with_drop_in("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml "
+                              "--auth off\n", True, "the drop-in adds a second command line"),
+                _minio_unit("ExecStart=/usr/local/bin/minio server /mnt/data\n", True,
+                            "MinIO's unit with two command lines"),
+                _with_drop_in("[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server --config "
+                              "/etc/kes/config.yaml --auth off\n", False, "the drop-in empties the list first"),
+                _example("--config config.yaml", False, "a oneshot service may have several",
+                         unit_extra="Type=oneshot\nExecStart=/usr/local/bin/kes --version\n")))
+def unit_exec_start_repeated(deployment):
+    for unit in _units(deployment):
+        if unit.unread_drop_ins():
+            continue  # one of them may set Type=oneshot or empty the list
+        refused = unit.refused_exec_starts()
+        if not refused:
+            continue
+        first, extra = unit.exec_start_keys[0], refused[0]
+        first_file = first.source or unit.source
+        where = "in the drop-in" if extra.source is not None else "in the unit"
+        reset = (" (a drop-in replaces the command only when an empty `ExecStart=` comes first)"
+                 if extra.source is not None else "")
+        yield _at_word(unit, extra, f"a second `ExecStart=` {where}, after the one at {first_file.path.name}:"
+                                    f"{first.line}: systemd refuses a unit with more than one unless it is "
+                                    f"`Type=oneshot`{reset}, so {_server(unit)} never starts",
+                       related=(Location(first_file.path, first.line, first.column),))
+
+
 def _first_kms_line(env) -> tuple[int, int]:
     entry = next(entry for entry in env.entries if entry.name.startswith("MINIO_KMS_"))
     return entry.line, entry.name_column
