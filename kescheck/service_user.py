@@ -35,7 +35,7 @@ def service_user(unit) -> ServiceUser | None:
         primary = (grp.getgrgid(int(group)) if group.isdigit() else grp.getgrnam(group)).gr_gid if group \
             else entry.pw_gid
         members = {g.gr_gid for g in grp.getgrall() if entry.pw_name in g.gr_mem}
-        extra = {grp.getgrnam(g).gr_gid for g in unit.setting("SupplementaryGroups").split()}
+        extra = {grp.getgrnam(g).gr_gid for g in unit.listed("SupplementaryGroups")}
     except (KeyError, ValueError, OverflowError):
         return None
     if entry.pw_uid == 0:
@@ -55,7 +55,7 @@ def _may_read_any_file(unit) -> bool:
     for key, value in unit.settings:
         if key != "AmbientCapabilities":
             continue
-        words = value.split()
+        words = value.upper().split()  # systemd reads capability names in any case
         if not words:
             may = False
         elif words[0].startswith("~"):

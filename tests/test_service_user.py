@@ -99,10 +99,30 @@ def test_users_not_judged(open_dir, unit_lines):
     ("AmbientCapabilities=CAP_DAC_OVERRIDE\nAmbientCapabilities=\n", True),  # an empty one resets the set
     ("AmbientCapabilities=~CAP_DAC_OVERRIDE\n", False),  # every capability but that one: CAP_DAC_READ_SEARCH too
     ("AmbientCapabilities=~CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH\n", True),
+    ("AmbientCapabilities=cap_dac_read_search\n", False),  # systemd reads the names in any case
 ])
 def test_a_capability_that_reads_any_file_is_not_judged(open_dir, capabilities, judged):
     kes_deployment(open_dir, f"User=nobody\n{capabilities}").chmod(0o600)
     assert len(sys016(open_dir)) == (1 if judged else 0)
+
+
+def test_supplementary_groups_add_up_over_lines():
+    import grp
+
+    from kescheck.load.source import SourceFile
+    from kescheck.load.systemd import read_unit
+    from kescheck.service_user import service_user
+
+    first, second = [group for group in grp.getgrall() if NOBODY.pw_name not in group.gr_mem][1:3]
+
+    def gids(lines: str) -> frozenset[int]:
+        text = f"[Service]\nUser=nobody\n{lines}ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n"
+        return service_user(read_unit(SourceFile(Path("kes.service"), text))).gids
+
+    both = gids(f"SupplementaryGroups={first.gr_name}\nSupplementaryGroups={second.gr_name}\n")
+    assert {first.gr_gid, second.gr_gid} <= both
+    reset = gids(f"SupplementaryGroups={first.gr_name}\nSupplementaryGroups=\nSupplementaryGroups={second.gr_name}\n")
+    assert second.gr_gid in reset and (first.gr_gid not in reset or first.gr_gid == NOBODY.pw_gid)
 
 
 def _acl_granting_read(uid: int) -> bytes:

@@ -514,6 +514,7 @@ def test_drop_ins_beside_the_unit_are_read_with_it_in_the_order_of_their_names(w
                                           "VAULT_ROLE_ID=from-the-drop-in\n")
     write("kes.service.d/10-role.conf", "[Service]\nEnvironment=VAULT_ROLE_ID=from-the-first-drop-in\n")
     write("kes.service.d/notes.txt", "[Service]\nEnvironment=\n")  # not a drop-in: systemd reads *.conf only
+    write("kes.service.d/.old.conf", "[Service]\nEnvironment=\n")  # hidden: systemd skips it
     result = lint([tmp_path / "kes.service"])
     env = result.deployments[0].options.kes_env
     assert (env["KES_ADMIN"], env["VAULT_ROLE_ID"]) == ("disabled", "from-the-drop-in")

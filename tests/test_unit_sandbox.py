@@ -36,6 +36,11 @@ def unit(lines: str, config: str = "/etc/kes/config.yaml"):
     ("ProtectHome=yes\n", "/root/../root/kes.key", "ProtectHome"),
     ("ProtectHome=yes\nExecStartPre=/bin/true\n", "/root/kes.key", "ProtectHome"),  # nothing fills an inaccessible one
     ("PrivateTmp=yes\nExecStartPre=/bin/true\nExecStartPre=\n", "/tmp/kes.key", "PrivateTmp"),  # the list reset
+    ("PrivateTmp=YES\n", "/tmp/kes.key", "PrivateTmp"),  # booleans in any case
+    # systemd ignores a value it cannot parse and keeps the one before
+    ("PrivateTmp=yes\nPrivateTmp=maybe\n", "/tmp/kes.key", "PrivateTmp"),
+    ("ProtectHome=yes\nProtectHome=readonly\n", "/root/kes.key", "ProtectHome"),
+    ("DynamicUser=yes\nDynamicUser=sometimes\n", "/tmp/kes.key", "DynamicUser"),
 ])
 def test_what_hides_a_file(lines, path, setting):
     found = unit(lines).hidden_by_sandbox(path)
@@ -48,6 +53,9 @@ def test_what_hides_a_file(lines, path, setting):
     ("PrivateTmp=no\n", "/tmp/kes.key"),
     ("DynamicUser=no\nPrivateTmp=no\n", "/tmp/kes.key"),
     ("ProtectHome=read-only\n", "/root/kes.key"),
+    ("ProtectHome=TMPFS\n", "/home/kes/kes.key"),  # the words only as written: systemd ignores this line
+    ("PrivateTmp=Disconnected\n", "/tmp/kes.key"),
+    ("DynamicUser=sure\n", "/tmp/kes.key"),
     ("DynamicUser=yes\n", "/home/kes/kes.key"),  # implies ProtectHome=read-only
     ("ProtectHome=yes\n", "/homes/kes.key"),
     ("InaccessiblePaths=/etc/kes/certs\nInaccessiblePaths=\n", "/etc/kes/certs/kes.key"),  # reset

@@ -88,9 +88,16 @@ class ServiceSettings:
                 for number, line in enumerate(source.lines, start=1) if line.strip().startswith(f"{key}=")]
 
     def setting(self, key: str) -> str:
-        """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none."""
-        found = [value.strip() for k, value in self.settings if k == key]
+        """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none. A
+        value systemd cannot parse for a sandbox setting (`ProtectHome=readonly`) it ignores, keeping the one before."""
+        accepted = _ACCEPTED_VALUES.get(key)
+        found = [value.strip() for k, value in self.settings
+                 if k == key and (accepted is None or not value.strip() or accepted(value.strip()))]
         return found[-1] if found else ""
+
+    def listed(self, key: str) -> list[str]:
+        """The words of a list setting (`SupplementaryGroups=a b`), its lines adding up, an empty one resetting it."""
+        return _listed(self.settings, key)
 
     def enabled(self, key: str) -> bool:
         """A boolean setting (`DynamicUser=yes`) as systemd reads it: its last assignment is a true value."""
@@ -132,7 +139,7 @@ class ServiceSettings:
         and a `TemporaryFileSystem=` start empty but writable: an `ExecStartPre=` command, which runs in the same
         sandbox, may put the file there, so with one they are not counted."""
         stays_empty = not self.setting("ExecStartPre")  # the last assignment: an empty one resets the list
-        private_tmp = self.setting("PrivateTmp").lower()
+        private_tmp = self.setting("PrivateTmp")
         set_private = _is_true(private_tmp) or private_tmp == "disconnected"
         # systemd forces a private /tmp on a dynamic user, whose files must not outlive it: `PrivateTmp=no` is overridden.
         if stays_empty and (set_private or self.enabled("DynamicUser")):
@@ -142,7 +149,7 @@ class ServiceSettings:
                 f"`DynamicUser={self.setting('DynamicUser')}` implies `PrivateTmp=yes`{overridden}, which"
             for directory in _TEMPORARY_DIRECTORIES:
                 yield key, directory, f"{said} gives the service a private, empty {directory}"
-        protect_home = self.setting("ProtectHome").lower()
+        protect_home = self.setting("ProtectHome")
         if _is_true(protect_home) or protect_home == "tmpfs":
             what = "inaccessible" if protect_home != "tmpfs" else "empty (a read-only tmpfs)"
             for directory in _HOME_DIRECTORIES:
@@ -415,7 +422,9 @@ def read_drop_ins(path: Path, shown: Path | None = None) -> tuple[SourceFile, ..
     if not directory.is_dir():
         return ()
     try:
-        names = sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".conf"))
+        # systemd skips hidden files (an editor's `.override.conf.swp`, a `.override.conf` set aside)
+        names = sorted(entry.name for entry in os.scandir(directory)
+                       if entry.name.endswith(".conf") and not entry.name.startswith("."))
     except OSError:
         return None
     if len(names) > MAX_DROP_INS:
@@ -539,6 +548,19 @@ def _within(path: str, directory: str) -> bool:
 
 def _is_true(text: str) -> bool:
     return text.lower() in ("1", "yes", "y", "true", "t", "on")
+
+
+def _is_boolean(text: str) -> bool:
+    return _is_true(text) or text.lower() in ("0", "no", "n", "false", "f", "off")
+
+
+_ACCEPTED_VALUES = {
+    "DynamicUser": _is_boolean,
+    "PrivateTmp": lambda value: _is_boolean(value) or value == "disconnected",
+    "ProtectHome": lambda value: _is_boolean(value) or value in ("read-only", "tmpfs"),
+}
+"""What systemd accepts for the sandbox settings kescheck judges (booleans in any case, the other words as written);
+it ignores a line with anything else."""
 
 
 def _to_journal(output: str) -> bool:
