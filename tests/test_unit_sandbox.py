@@ -41,6 +41,16 @@ def unit(lines: str, config: str = "/etc/kes/config.yaml"):
     ("PrivateTmp=yes\nPrivateTmp=maybe\n", "/tmp/kes.key", "PrivateTmp"),
     ("ProtectHome=yes\nProtectHome=readonly\n", "/root/kes.key", "ProtectHome"),
     ("DynamicUser=yes\nDynamicUser=sometimes\n", "/tmp/kes.key", "DynamicUser"),
+    # nothing shows a file below an inaccessible directory again: systemd drops every mount below it
+    ("ProtectHome=yes\nBindReadOnlyPaths=/srv/certs:/root/certs\n", "/root/certs/kes.key", "ProtectHome"),
+    ("ProtectHome=yes\nBindReadOnlyPaths=-/root/certs\n", "/root/certs/kes.key", "ProtectHome"),
+    ("ProtectHome=yes\nBindPaths=%h/certs\n", "/root/certs/kes.key", "ProtectHome"),
+    ("InaccessiblePaths=/etc/kes\nBindReadOnlyPaths=/etc/kes/certs\n", "/etc/kes/certs/kes.key", "InaccessiblePaths"),
+    # in an emptied directory, only a bind mount brings the file back: the others remount what is there
+    ("InaccessiblePaths=/etc/kes\nReadOnlyPaths=/etc/kes/certs\n", "/etc/kes/certs/kes.key", "InaccessiblePaths"),
+    ("TemporaryFileSystem=/etc/kes\nReadOnlyPaths=/etc/kes/certs\n", "/etc/kes/certs/kes.key", "TemporaryFileSystem"),
+    ("PrivateTmp=yes\nReadWritePaths=-/tmp/kes\n", "/tmp/kes/kes.key", "PrivateTmp"),
+    ("ProtectHome=tmpfs\nBindReadOnlyPaths=/srv/certs:/home/kes/other\n", "/home/kes/certs/kes.key", "ProtectHome"),
 ])
 def test_what_hides_a_file(lines, path, setting):
     found = unit(lines).hidden_by_sandbox(path)
@@ -59,13 +69,15 @@ def test_what_hides_a_file(lines, path, setting):
     ("DynamicUser=yes\n", "/home/kes/kes.key"),  # implies ProtectHome=read-only
     ("ProtectHome=yes\n", "/homes/kes.key"),
     ("InaccessiblePaths=/etc/kes/certs\nInaccessiblePaths=\n", "/etc/kes/certs/kes.key"),  # reset
-    ("ProtectHome=yes\nBindReadOnlyPaths=/srv/certs:/root/certs\n", "/root/certs/kes.key"),
-    ("ProtectHome=yes\nBindReadOnlyPaths=-/root/certs\n", "/root/certs/kes.key"),
-    ("InaccessiblePaths=/etc/kes\nReadOnlyPaths=/etc/kes/certs\n", "/etc/kes/certs/kes.key"),
+    ("ProtectHome=tmpfs\nBindReadOnlyPaths=/srv/certs:/home/kes/certs\n", "/home/kes/certs/kes.key"),
+    ("ProtectHome=tmpfs\nBindReadOnlyPaths=-/home/kes\n", "/home/kes/certs/kes.key"),
+    ("TemporaryFileSystem=/etc/kes\nBindReadOnlyPaths=/etc/kes/certs\n", "/etc/kes/certs/kes.key"),
+    ("PrivateTmp=yes\nBindPaths=/srv/tmp-kes:/tmp/kes\n", "/tmp/kes/kes.key"),
+    ("ProtectHome=tmpfs\nBindPaths=%h/certs\n", "/root/certs/kes.key"),  # where it lands is not known
+    ("ProtectHome=yes\nBindPaths=/srv/home:/home\n", "/home/kes/kes.key"),  # on the hidden directory itself
     ("RootDirectory=/srv/kes-root\nProtectHome=yes\n", "/root/kes.key"),
     ("RootImage=/srv/kes.raw\nPrivateTmp=yes\n", "/tmp/kes.key"),
     ("InaccessiblePaths=%h/private\n", "/root/private/kes.key"),
-    ("ProtectHome=yes\nBindPaths=%h/certs\n", "/root/certs/kes.key"),
     ("PrivateTmp=yes\n", "/tmp/%i.key"),
     ("PrivateTmp=yes\nExecStartPre=/bin/cp /etc/kes/kes.key /tmp/kes.key\n", "/tmp/kes.key"),  # filled at start
     ("TemporaryFileSystem=/etc/kes\nExecStartPre=/usr/local/bin/fetch-certs /etc/kes\n", "/etc/kes/kes.key"),

@@ -116,26 +116,31 @@ class ServiceSettings:
     def hidden_by_sandbox(self, path: str) -> tuple[str, str] | None:
         """(the setting, why) when the unit's file-system sandbox (systemd.exec(5)) keeps the server from the file
         at the absolute `path` that the host holds: a private, empty /tmp and /var/tmp (`PrivateTmp=`, which
-        `DynamicUser=` implies), inaccessible /home, /root and /run/user (`ProtectHome=yes` or `tmpfs`;
-        `read-only` still lets it read), an `InaccessiblePaths=` or `TemporaryFileSystem=` path. None when nothing
-        hides it or that cannot be known here: `RootDirectory=` and `RootImage=` change the root, a path setting
-        that may make the file visible again (`ReadOnlyPaths=`, `BindPaths=`, ...) names it or a directory above it
-        inside the hidden one, or a path holds a `%` specifier systemd replaces."""
+        `DynamicUser=` implies), inaccessible /home, /root and /run/user (`ProtectHome=yes`; `tmpfs` empties them,
+        `read-only` still lets it read), an `InaccessiblePaths=` or `TemporaryFileSystem=` path. Below an inaccessible
+        directory nothing shows the file again (systemd drops every mount below one); in an emptied one a
+        `BindPaths=` or `BindReadOnlyPaths=` mount of the file or a directory above it does (`ReadOnlyPaths=` and the
+        like only change how a path that is there is mounted). None when nothing hides it or that cannot be known
+        here: `RootDirectory=` and `RootImage=` change the root, a mount lands on the hiding directory itself, or a
+        path holds a `%` specifier systemd replaces."""
         if self.setting("RootDirectory") or self.setting("RootImage") or "%" in path:
             return None
         target = posixpath.normpath(path)
-        exposing = [_mount_target(word) for word in _listed(self.settings, *_EXPOSING)]
-        if any("%" in word for word in exposing):
-            return None
-        for key, directory, why in self._hiding():
+        binds = [_mount_target(word) for word in _listed(self.settings, *_BINDS)]
+        for key, directory, why, inaccessible in self._hiding():
             if "%" in directory:
                 return None
-            if _within(target, directory) and not any(_within(target, e) and _within(e, directory) for e in exposing):
+            if not _within(target, directory):
+                continue
+            if directory in binds or not inaccessible and any("%" in bind for bind in binds):
+                return None
+            if inaccessible or not any(_within(target, bind) and _within(bind, directory) for bind in binds):
                 return key, why
         return None
 
     def _hiding(self):
-        """(setting, directory, what it does) for each directory the sandbox hides, in systemd's words. A private /tmp
+        """(setting, directory, what it does, whether it is inaccessible rather than empty) for each directory the
+        sandbox hides, in systemd's words. A private /tmp
         and a `TemporaryFileSystem=` start empty but writable: an `ExecStartPre=` command, which runs in the same
         sandbox, may put the file there, so with one they are not counted."""
         stays_empty = not self.setting("ExecStartPre")  # the last assignment: an empty one resets the list
@@ -148,18 +153,22 @@ class ServiceSettings:
             said = f"`PrivateTmp={private_tmp}`" if set_private else \
                 f"`DynamicUser={self.setting('DynamicUser')}` implies `PrivateTmp=yes`{overridden}, which"
             for directory in _TEMPORARY_DIRECTORIES:
-                yield key, directory, f"{said} gives the service a private, empty {directory}"
+                yield key, directory, f"{said} gives the service a private, empty {directory}", False
         protect_home = self.setting("ProtectHome")
         if _is_true(protect_home) or protect_home == "tmpfs":
-            what = "inaccessible" if protect_home != "tmpfs" else "empty (a read-only tmpfs)"
+            inaccessible = protect_home != "tmpfs"
+            what = "inaccessible" if inaccessible else "empty (a read-only tmpfs)"
             for directory in _HOME_DIRECTORIES:
-                yield "ProtectHome", directory, f"`ProtectHome={protect_home}` makes {directory} {what} to the service"
+                yield ("ProtectHome", directory, f"`ProtectHome={protect_home}` makes {directory} {what} to the service",
+                       inaccessible)
         for word in _listed(self.settings, "InaccessiblePaths"):
             directory = posixpath.normpath(word.lstrip("-+"))
-            yield "InaccessiblePaths", directory, f"`InaccessiblePaths=` makes {directory} inaccessible to the service"
+            yield ("InaccessiblePaths", directory, f"`InaccessiblePaths=` makes {directory} inaccessible to the service",
+                   True)
         for word in _listed(self.settings, "TemporaryFileSystem") if stays_empty else ():
             directory = posixpath.normpath(word.partition(":")[0])
-            yield "TemporaryFileSystem", directory, f"`TemporaryFileSystem=` mounts an empty file system on {directory}"
+            yield ("TemporaryFileSystem", directory,
+                   f"`TemporaryFileSystem=` mounts an empty file system on {directory}", False)
 
 
 @dataclass
@@ -530,12 +539,12 @@ def _listed(settings: list[tuple[str, str]], *keys: str) -> list[str]:
 
 _TEMPORARY_DIRECTORIES = ("/tmp", "/var/tmp")
 _HOME_DIRECTORIES = ("/home", "/root", "/run/user")
-_EXPOSING = ("ReadWritePaths", "ReadOnlyPaths", "ExecPaths", "NoExecPaths", "BindPaths", "BindReadOnlyPaths")
+_BINDS = ("BindPaths", "BindReadOnlyPaths")
 """Settings that mount a path of the host inside the sandbox: below a hidden directory, they may show it again."""
 
 
 def _mount_target(word: str) -> str:
-    """The path inside the sandbox that a word of an `_EXPOSING` setting names (`-`/`+` prefixes dropped; `BindPaths=`'
+    """The path inside the sandbox that a word of a `_BINDS` setting names (`-`/`+` prefixes dropped; `BindPaths=`'
     `SOURCE:DESTINATION:OPTIONS` names its destination, else its source)."""
     source, _, rest = word.lstrip("-+").partition(":")
     return posixpath.normpath(rest.partition(":")[0] or source)

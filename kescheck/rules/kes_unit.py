@@ -729,27 +729,33 @@ def _sandboxed_unit(config_path: str, sandbox: str, fails: bool, note: str = "")
       rationale="""systemd can start a service in a file-system sandbox (systemd.exec(5)): `PrivateTmp=yes` gives
       it a private, empty /tmp and /var/tmp (`DynamicUser=yes` implies it, even with `PrivateTmp=no`),
       `ProtectHome=yes` or `tmpfs` makes /home, /root and /run/user inaccessible or empty, and `InaccessiblePaths=`
-      and `TemporaryFileSystem=` hide the paths they name. The server then does not see a file that is there on the host, whatever its permissions: KES
-      refuses to start when it cannot read its config, certificate or key, and MinIO cannot load its KES client
-      certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone; nor
+      and `TemporaryFileSystem=` hide the paths they name. The server then does not see a file that is there on the
+      host, whatever its permissions: KES refuses to start when it cannot read its config, certificate or key, and
+      MinIO cannot load its KES client certificate or key (a MINIO_KMS_KES_CAPATH it cannot find it ignores, and trusts the system roots alone; nor
       can it read the CAs of its certs directory, `<certs-dir>/CAs`, which it trusts without CAPATH). `ls`
       as root shows the file, so the cause is easy to miss. Judged from the unit's text and the absolute paths the
-      files are named by, so in a repository too; not when `RootDirectory=` or `RootImage=` changes the root, when a
-      `ReadOnlyPaths=`, `ReadWritePaths=`, `BindPaths=` or similar setting mounts the file or a directory above it
-      inside the hidden one, when a path holds a `%` specifier, or when drop-ins beside the unit could not all be
-      read (those that could are part of its settings). A private /tmp and a `TemporaryFileSystem=` start empty but
-      writable, so with an `ExecStartPre=` command, which runs in the same sandbox and may put the file there, they
-      are not judged.""",
-      fix="""Keep the server's files where the sandbox leaves them visible (`/etc/kes/`, `/etc/minio/certs/`), or
-      mount them into it (`BindReadOnlyPaths=/root/certs`), or relax the setting (`ProtectHome=read-only`).""",
+      files are named by, so in a repository too. Below an inaccessible directory nothing shows a file again
+      (systemd drops every mount below one); in an emptied one (a private /tmp, `ProtectHome=tmpfs`,
+      `TemporaryFileSystem=`) a `BindPaths=` or `BindReadOnlyPaths=` mount of the file or a directory above it does,
+      while `ReadOnlyPaths=` and the like only remount what is there. Not judged when `RootDirectory=` or
+      `RootImage=` changes the root, when a mount lands on the hiding directory itself, when a path holds a `%`
+      specifier, or when drop-ins beside the unit could not all be read (those that could are part of its
+      settings). A private /tmp and a `TemporaryFileSystem=` start empty but writable, so with an `ExecStartPre=`
+      command, which runs in the same sandbox and may put the file there, they are not judged.""",
+      fix="""Keep the server's files where the sandbox leaves them visible (`/etc/kes/`, `/etc/minio/certs/`); or,
+      where the directory is emptied rather than made inaccessible (`ProtectHome=tmpfs`, `TemporaryFileSystem=`, a
+      private /tmp), mount them into it (`BindReadOnlyPaths=/root/certs`); or relax the setting
+      (`ProtectHome=read-only`).""",
       examples=(_sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes/certs\n", True,
                                 "the certificate and key are in a directory the unit hides"),
                 _sandboxed_unit("/root/kes/config.yaml", "ProtectHome=yes\n", True, "KES's own config in /root"),
                 _sandboxed_unit("/etc/kes/config.yaml", "PrivateTmp=yes\nProtectHome=yes\n", False,
                                 "the files are outside /tmp and the home directories"),
                 _sandboxed_unit("/root/kes/config.yaml", "ProtectHome=read-only\n", False, "read-only still reads"),
-                _sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes\nReadOnlyPaths=/etc/kes/certs "
-                                "/etc/kes/config.yaml\n", False, "mounted into the sandbox again")))
+                _sandboxed_unit("/etc/kes/config.yaml", "TemporaryFileSystem=/etc/kes\nBindReadOnlyPaths=/etc/kes/certs "
+                                "/etc/kes/config.yaml\n", False, "mounted into the emptied directory again"),
+                _sandboxed_unit("/etc/kes/config.yaml", "InaccessiblePaths=/etc/kes\nBindReadOnlyPaths=/etc/kes/certs "
+                                "/etc/kes/config.yaml\n", True, "nothing shows a file below an inaccessible one")))
 def unit_sandbox_hides_file(deployment):
     units = {"KES": deployment.unit, "MinIO": deployment.minio_units[0] if deployment.minio_units else None}
     units = {consumer: unit for consumer, unit in units.items() if unit is not None and not unit.unread_drop_ins()}
