@@ -864,3 +864,37 @@ def test_not_judged_when_the_drop_ins_are_not_all_read(tmp_path):
     for number in range(MAX_DROP_INS):  # one more than are read: one of them may empty the list, as this one does
         (tmp_path / "kes.service.d" / f"{number:03d}.conf").write_text("[Service]\n")
     assert findings_of(tmp_path, "SYS018") == []
+
+
+# --- SYS019: an Environment= line systemd ignores ------------------------------------------------------------------
+
+def test_a_percent_sign_that_starts_no_specifier_drops_the_whole_line(write, tmp_path, cli):
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n"
+                                     'Environment="VAULT_SECRET_ID=s3cr3t%2Fnever-shown" VAULT_ROLE_ID=role\n')
+    result = lint([tmp_path])
+    [finding] = [f for f in result.findings if f.code == "SYS019"]
+    assert finding.message == ("this `%` starts no specifier systemd knows, so systemd ignores the whole `Environment=` "
+                               "line and starts KES without VAULT_SECRET_ID, VAULT_ROLE_ID")
+    assert (finding.location.path.name, finding.location.line, finding.location.column) == ("kes.service", 5, 36)
+    assert any("VAULT_SECRET_ID" in message for message in _unset(result))  # as systemd leaves it: unset
+    assert any("VAULT_ROLE_ID" in message for message in _unset(result))
+    for output in ("plain", "json", "sarif"):
+        run = cli("lint", str(tmp_path), "--format", output)
+        assert "SYS019" in run.stdout and "never-shown" not in run.stdout and "s3cr3t" not in run.stdout
+
+
+@pytest.mark.parametrize("line", ['Environment="VAULT_SECRET_ID=s3cr3t%%2F" VAULT_ROLE_ID=%i\n',
+                                  "Environment=VAULT_SECRET_ID=s VAULT_ROLE_ID=r KES_HOME=%h\n"])
+def test_specifiers_and_doubled_percent_signs(write, tmp_path, line):
+    _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n" + line)
+    assert codes(lint([tmp_path]), "SYS019") == []
+
+
+def test_minio_s_unit_loses_the_kms_settings_of_such_a_line(tmp_path):
+    (tmp_path / "minio.service").write_text("[Service]\nEnvironment=MINIO_KMS_KES_ENDPOINT=https://kes:7373 "
+                                            "MINIO_KMS_KES_API_KEY=kes:v1:abc%\n"
+                                            "ExecStart=/usr/local/bin/minio server /mnt/data\n")
+    result = lint([tmp_path])
+    [finding] = [f for f in result.findings if f.code == "SYS019"]
+    assert finding.message.endswith("starts MinIO without MINIO_KMS_KES_ENDPOINT, MINIO_KMS_KES_API_KEY")
+    assert finding.location.column == 85

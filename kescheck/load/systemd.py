@@ -75,6 +75,8 @@ class ServiceSettings:
     looked for, or one of them could not be read."""
     exec_start_keys: list[Word] = field(default_factory=list)
     """The `ExecStart` key of each command line the unit ends up with (an empty `ExecStart=` resets the list)."""
+    ignored_environment: list[tuple[Word, list[str]]] = field(default_factory=list)
+    """`Environment=` lines systemd ignores, as (the `%` that starts no specifier, the names the line would set)."""
 
     def unread_drop_ins(self) -> bool:
         """Whether drop-ins beside the unit (a `<name>.d/` directory) may change it without having been read with it."""
@@ -357,6 +359,13 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
                 continue
             words = _words(logical, []) if own else _in_file(_words(logical, []), source)
             _mark_secrets(source, words)
+            unknown = _unknown_specifier(logical.value)
+            if unknown is not None:  # `Failed to resolve specifiers in ..., ignoring`: the whole line
+                line, column = logical.positions[unknown]
+                percent = Word("%", line, column, line, column + 1, source=None if own else source)
+                unit.ignored_environment.append((percent, [word.text.partition("=")[0] for word in words
+                                                           if "=" in word.text]))
+                continue
             unit.environment.extend((word.text.partition("=")[0], word) for word in words
                                     if "=" in word.text and is_valid_variable_name(word.text.partition("=")[0]))
         elif logical.key == "EnvironmentFile":
@@ -476,6 +485,18 @@ def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None 
 
 
 _SPECIFIER = re.compile(r"%[a-zA-Z]")
+_KNOWN_SPECIFIERS = frozenset("aAbBCdEfgGhHiIjJlLmMnNopPqsStTuUvVwWyY%")
+"""systemd.unit(5)'s specifiers (the newest release's set: an older one refuses those it lacks)."""
+
+
+def _unknown_specifier(value: str) -> int | None:
+    """Where a `%` of `value` starts no specifier systemd knows (`%2` in a URL-encoded password, a trailing `%`)."""
+    i = value.find("%")
+    while i >= 0:
+        if i + 1 >= len(value) or value[i + 1] not in _KNOWN_SPECIFIERS:
+            return i
+        i = value.find("%", i + 2)
+    return None
 
 _DIRECTORIES = (("RuntimeDirectory", "RUNTIME_DIRECTORY", "/run"), ("StateDirectory", "STATE_DIRECTORY", "/var/lib"),
                 ("CacheDirectory", "CACHE_DIRECTORY", "/var/cache"), ("LogsDirectory", "LOGS_DIRECTORY", "/var/log"),

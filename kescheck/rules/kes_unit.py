@@ -884,6 +884,32 @@ def environment_file_ignored(deployment):
                                            "that file", anchor=f"unit:EnvironmentFile={ref.path.text}")
 
 
+@rule("SYS019", "environment-line-ignored", Severity.WARNING,
+      "systemd ignores an `Environment=` line with a `%` that starts no specifier",
+      rationale="""systemd replaces specifiers (`%i`, `%h`, `%%` for a percent sign, systemd.unit(5)) in an
+      `Environment=` line before it reads the assignments, and a `%` followed by anything else makes it ignore the
+      whole line (`Failed to resolve specifiers in ..., ignoring`, in the journal only). A password or token with a
+      percent sign in it (URL-encoded, or generated) written there leaves the service without every variable of that
+      line: KES refuses to start on a `${VAR}` of its config that is then unset (KES100), and MinIO starts without
+      the KMS settings the line gives. kescheck leaves the line's variables out of the environment, as systemd does.
+      The set of specifiers is that of the newest systemd, so an older one may refuse more.""",
+      fix="""Write a literal percent sign as `%%` in `Environment=`, or move the assignment into an
+      `EnvironmentFile=`, whose values systemd does not search for specifiers.""",
+      examples=(_example("--config config.yaml", True, "a URL-encoded secret",
+                         unit_extra='Environment="VAULT_SECRET_ID=7d2b%21c4e" VAULT_ROLE_ID=kes\n'),
+                _example("--config config.yaml", True, "a trailing percent sign",
+                         unit_extra="Environment=KES_NOTE=100%\n"),
+                _example("--config config.yaml", False, "the percent sign doubled, and a specifier",
+                         unit_extra='Environment="VAULT_SECRET_ID=7d2b%%21c4e" KES_HOME=%h\n')))
+def environment_line_ignored(deployment):
+    for unit in _units(deployment):
+        for percent, names in unit.ignored_environment:
+            # The character after the `%` is not quoted: it may be part of a secret.
+            yield _at_word(unit, percent, f"this `%` starts no specifier systemd knows, so systemd ignores the whole "
+                                          f"`Environment=` line and starts {_server(unit)} without "
+                                          f"{', '.join(names) or 'its assignments'}")
+
+
 @rule("SYS009", "config-path-relative", Severity.WARNING,
       "The unit's `--config` is a relative path, which KES opens from `/`",
       rationale="""KES opens the file `kes server --config` names relative to its working directory, and systemd
