@@ -24,9 +24,10 @@ def how_to_suppress(rule: Rule) -> str:
 
 
 def _shown(text: str) -> str:
-    """Example text as it can be printed: bytes that are not UTF-8 appear as `\\xNN`, a carriage return as `\\r`."""
+    """Example text as it can be printed: bytes that are not UTF-8 appear as `\\xNN`, a carriage return as `\\r`, the
+    invisible byte order mark as `\\ufeff`."""
     shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: repr(m[0])[1:-1], shown)
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]", lambda m: repr(m[0])[1:-1], shown)
 
 
 def options_text(example: Example) -> str:

@@ -318,3 +318,16 @@ def test_root_access_other_than_exactly_off_does_not_derive(write):
 def test_root_credentials_note_never_prints_values(write):
     [found] = root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n")
     assert "kes:v1:" not in found.message and "kes:v1:" not in (found.fix or "")
+
+
+def test_a_byte_order_mark_hides_the_first_name(tmp_path):
+    (tmp_path / "minio.env").write_bytes(b"\xef\xbb\xbfMINIO_KMS_KES_KEY_NAME=minio-key\n"
+                                         b"MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\n")
+    (tmp_path / "kes.yaml").write_bytes(b"\xef\xbb\xbfadmin: {identity: disabled}\n")  # YAML parsers skip the mark
+    found = [f for f in lint([tmp_path]).findings if f.code == "ENV012"]
+    assert [(f.location.path.name, f.location.line, f.location.column, f.severity) for f in found] == \
+        [("minio.env", 1, 1, Severity.ERROR)]
+    assert found[0].message == ("this file starts with a UTF-8 byte order mark, which MinIO's reader and systemd keep "
+                                "as part of the first name: MINIO_KMS_KES_KEY_NAME is not set")
+    (tmp_path / "minio.env").write_bytes(b"MINIO_KMS_KES_KEY_NAME=minio-key\n\xef\xbb\xbf\n")  # not at the start
+    assert [f for f in lint([tmp_path]).findings if f.code == "ENV012"] == []

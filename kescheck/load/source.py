@@ -45,6 +45,8 @@ class SourceFile:
     """Byte offset of the first byte that is not UTF-8, when there is one."""
     undecodable_char: int | None = None
     """Where that byte's replacement character stands in `text`."""
+    byte_order_mark: bool = False
+    """The file began with a UTF-8 byte order mark, which `text` leaves out (YAML parsers skip it; env readers do not)."""
     secret_spans: list[tuple[int, int, int]] = field(default_factory=list)
     """(line, first column, column after the end), 1-based, of secret values in this file."""
     secret_values: set[str] = field(default_factory=set)
@@ -283,10 +285,12 @@ def decode(path: Path, data: bytes) -> SourceFile:
         text = data.decode("utf-8", errors="replace")
         bad = err.start
         bad_char = len(data[:bad].decode("utf-8"))  # everything before the first bad byte decodes
-    if text.startswith("\ufeff"):
+    byte_order_mark = text.startswith("\ufeff")
+    if byte_order_mark:
         text = text[1:]
         bad_char = None if bad_char is None else bad_char - 1
-    return SourceFile(path=path, text=text, undecodable_at=bad, undecodable_char=bad_char)
+    return SourceFile(path=path, text=text, undecodable_at=bad, undecodable_char=bad_char,
+                      byte_order_mark=byte_order_mark)
 
 
 def read_source(path: Path, shown_as: Path | None = None) -> SourceFile:

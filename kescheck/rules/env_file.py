@@ -315,6 +315,25 @@ def invalid_variable_name(deployment):
                            "nothing reads it under the name that was meant", on_value=False)
 
 
+@rule("ENV012", "byte-order-mark", Severity.ERROR, "The env file starts with a byte order mark",
+      rationale="""Some Windows editors save UTF-8 with a byte order mark (the bytes EF BB BF) at the start of the
+      file. Neither MinIO's reader nor systemd's `EnvironmentFile=` removes it: it becomes part of the first
+      variable's name, so that variable is not set under the name MinIO looks up (systemd ignores the invalid name),
+      and nothing shows it: the mark is invisible in editors and `cat`.""",
+      fix="Save the file as UTF-8 without a byte order mark (`sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`), or put a "
+          "comment line first.",
+      examples=(Example.env("\ufeffMINIO_KMS_KES_KEY_NAME=minio-key\n", True),
+                Example.env("\ufeff# MinIO's KMS settings\nMINIO_KMS_KES_KEY_NAME=minio-key\n", False,
+                            "the mark only hides a comment"),
+                Example.env("MINIO_KMS_KES_KEY_NAME=minio-key\n", False)))
+def byte_order_mark(deployment):
+    for env in _envs(deployment):
+        first = env.entries[0] if env.source.byte_order_mark and env.entries else None
+        if first is not None and first.line == 1:
+            yield at_line(env.source, 1, 1, f"this file starts with a UTF-8 byte order mark, which MinIO's reader and "
+                          f"systemd keep as part of the first name: {first.key} is not set", anchor="bom")
+
+
 def _compose_quoted(text: str) -> str:
     """`compose.yaml` with a MinIO service whose list-form environment sets the key name as `text` does."""
     return ("services:\n  minio:\n    image: minio/minio\n    environment:\n"
