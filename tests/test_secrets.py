@@ -91,6 +91,11 @@ MISSHAPEN = {
     "broken-colon": "      secret: CANARYCOLONx9: x\n",
     "broken-block": "      secret: |\n        CANARYBLOCKONEx9\n        CANARYBLOCKTWOx9\n\tbad: tab\n",
     "broken-flow": "      id: x\n    other: {endpoint: https://v, approle: {id: x, secret: CANARYFLOWx9}}\n",
+    # a quoted string continued on lines that are not more indented than its key
+    "broken-quote-continued": '      secret: "CANARYCONTONEx9\n      CANARYCONTTWOx9"\n\tbad: tab\n',
+    "broken-quote-column-one": "      secret: 'CANARYCOLONEx9 ''quoted''\nCANARYCOLTWOx9'\n\tbad: tab\n",
+    "broken-block-blank-line": "      secret: |\n        CANARYBLANKONEx9\n\n        CANARYBLANKTWOx9\n\tbad: tab\n",
+    "broken-explicit-key": "      ? secret\n      : CANARYEXPLICITx9\n\tbad: tab\n",
 }
 
 
@@ -224,3 +229,19 @@ def test_values_under_known_keys_that_are_no_secret_stay_shown(cli, write):
                                     "keystore: {fs: {path: /var/VISIBLE-keys}}\nbogus_key_path: /VISIBLE/x\n")
     run = cli("lint", str(path), "--format", "plain")
     assert "/etc/kes/VISIBLE.key" in run.stdout and "/VISIBLE/x" in run.stdout
+
+
+@pytest.mark.parametrize("shape", sorted(name for name in MISSHAPEN if name.startswith("broken-")))
+def test_every_line_of_a_secret_in_yaml_that_does_not_parse_is_masked(shape):
+    """The code frames of the syntax error may show any line: each one that holds part of the secret is masked."""
+    from kescheck.load.kesconfig import load_kes_config
+    from kescheck.load.source import SourceFile
+
+    text = "keystore:\n  vault:\n    approle:\n      id: x\n" + MISSHAPEN[shape] + "      secret: again\n"
+    source = SourceFile(Path("kes.yaml"), text)
+    config = load_kes_config(source)
+    assert config.doc.root is None or shape == "broken-flow", "the shape must not parse"
+    for number, line in enumerate(source.lines, start=1):
+        for canary in re.finditer(r"CANARY[A-Z]*x9", line):
+            assert any(span_line == number and first <= canary.start() + 1 and canary.end() < end
+                       for span_line, first, end in source.secret_spans), (number, line)

@@ -495,16 +495,34 @@ _SECRET_KEYS = "|".join(sorted({re.escape(path.rsplit(".", 1)[-1]) for path in S
 _SECRET_LINE = re.compile(rf"""(?:^|[\s{{,\[])(["']?)(?:{_SECRET_KEYS})\1[ \t]*:(?=[ \t]|$)[ \t]*""")
 
 
+_EXPLICIT_SECRET_KEY = re.compile(rf"""^[ \t]*\?[ \t]+(["']?)(?:{_SECRET_KEYS})\1[ \t]*$""")
+
+
 def _mark_secret_lines(source: SourceFile) -> None:
-    """YAML that does not parse has no paths: mask, by key name alone, every value that could be a secret,
-    and the more-indented lines after it (a block scalar, a multi-line string)."""
+    """YAML that does not parse has no paths: mask, by key name alone, every value that could be a secret, with
+    the lines it may go on over: the more-indented lines after it (a block scalar, blank lines inside it
+    included), a quoted string up to its closing quote, and the `: value` line of an explicit `? secret` key."""
     owner_indent: int | None = None
+    open_quote: str | None = None
+    explicit_key = False
     for number, line in enumerate(source.lines, start=1):
+        if open_quote is not None:
+            source.mark_secret(number, 1, 10**6, "")
+            if _closing_quote_at(line, open_quote) is not None:
+                open_quote = None
+            continue
         indent = len(line) - len(line.lstrip(" \t"))
-        if owner_indent is not None and line.strip() and indent > owner_indent:
+        if owner_indent is not None and (not line.strip() or indent > owner_indent):
             source.mark_secret(number, 1, 10**6, "")
             continue
         owner_indent = None
+        if explicit_key and line.lstrip().startswith(":"):
+            explicit_key = False
+            start = line.index(":") + 1
+            source.mark_secret(number, start + 1, 10**6, line[start:].strip())
+            owner_indent = indent
+            continue
+        explicit_key = _EXPLICIT_SECRET_KEY.match(line) is not None
         match = _SECRET_LINE.search(line)
         if match is None:
             embedded = embedded_secret(line)
@@ -514,6 +532,27 @@ def _mark_secret_lines(source: SourceFile) -> None:
         value = line[match.end():]
         source.mark_secret(number, match.end() + 1, 10**6, value.strip().strip("'\"{}[],").strip())
         owner_indent = indent
+        quote = value.lstrip()[:1]
+        if quote in ("'", '"') and _closing_quote_at(value.lstrip()[1:], quote) is None:
+            open_quote = quote
+
+
+def _closing_quote_at(text: str, quote: str) -> int | None:
+    """Where the quote that closes a YAML `quote`d string stands in `text` (the rest of the string), if it does:
+    `\\"` does not close a double-quoted string, nor `''` a single-quoted one."""
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote == '"' and char == "\\":
+            i += 2
+            continue
+        if char == quote:
+            if quote == "'" and text[i + 1:i + 2] == "'":
+                i += 2
+                continue
+            return i
+        i += 1
+    return None
 
 
 def load_kes_config(source: SourceFile, kes_version: str | None = None, doc: YamlDocument | None = None) -> KesConfig:
