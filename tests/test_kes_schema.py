@@ -167,3 +167,26 @@ def test_env_reference_passes_every_scalar_type(write):
             approle: {id: "${ID}", secret: "${SECRET}"}
         """)
     assert [f for f in findings(path) if f[0].startswith(("KES01", "KES1"))] == []
+
+
+@pytest.mark.parametrize("text, code, what", [
+    ("x\n", "KES011", "a single value"),
+    ("hvs.CAESIJkescheckTokenNeverShown\n", "KES011", "a single value"),
+    ("[]\n", "KES011", "a list"),
+    ("- admin: {identity: disabled}\n- keystore: {fs: {path: /var/kes}}\n", "KES011", "a list"),
+    ("~\n", "KES013", None),  # decoded as no settings at all, like `{}`
+    ("%YAML 1.2\n---\nnull\n", "KES013", None),
+])
+def test_a_file_whose_top_level_is_no_mapping_is_refused(tmp_path, cli, text, code, what):
+    path = tmp_path / "kes-config.yaml"
+    path.write_text(text)
+    result = lint([path])
+    found = [f for f in result.findings if f.code == code]
+    assert found and all(f.severity.label == "error" for f in found)
+    if what:
+        assert found[0].message == (f"the file holds {what} at its top level, but KES expects a mapping of settings "
+                                    "(`admin:`, `tls:`, `keystore:`, ...); KES refuses to start: it cannot decode the "
+                                    "file into its settings")
+        assert (found[0].location.line, found[0].location.column) == (1, 1)
+    run = cli("lint", str(path), "--format", "plain")
+    assert run.status == 1 and "CAESIJ" not in run.stdout

@@ -468,6 +468,12 @@ def _mark_secrets(doc: YamlDocument) -> None:
     if doc.root is None:
         _mark_secret_lines(doc.source)
         return
+    if not isinstance(doc.root, YMap):
+        # No config at all (KES011): a token or key file named as one by mistake shows none of its values.
+        for inner in walk(doc.root):
+            if isinstance(inner, YScalar) and not inner.is_null:
+                _mark_scalar(doc.source, inner)
+        return
     for node in doc.nodes():
         if getattr(node, "is_key", False) or not node.path:
             continue

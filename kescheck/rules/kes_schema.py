@@ -164,9 +164,18 @@ def _contained_key(name: str, known: set[str]) -> list[str]:
 
 def schema_problems(config: KesConfig, generation: str) -> list[SchemaProblem]:
     root = config.doc.root
-    if not isinstance(root, YMap):
-        return []
-    instance = instance_of(root)
+    if root is None:
+        return []  # nothing parsed: KES001 reports why
+    if isinstance(root, YScalar) and root.is_null:
+        instance = {}  # `~` or a document of directives alone: decoded as no settings at all, like `{}`
+    elif not isinstance(root, YMap):
+        # Pointed at the file, not the value: a file of one value may be a token named as a config by mistake.
+        what = "a list" if isinstance(root, YSeq) else "a single value"
+        return [SchemaProblem("type", None, "", f"the file holds {what} at its top level, but KES expects a mapping of "
+                                                "settings (`admin:`, `tls:`, `keystore:`, ...)",
+                              "it cannot decode the file into its settings")]
+    else:
+        instance = instance_of(root)
     quick = quick_check(generation)
     if quick is not None and quick(instance):
         return []  # most configs are valid: jsonschema is needed only to explain what is wrong
@@ -320,7 +329,8 @@ def unknown_key(deployment):
 @rule("KES011", "wrong-type", Severity.ERROR, "A value of the wrong kind",
       rationale="""KES decodes each key into a fixed type. A list where a single value belongs, a mapping
       where a list belongs, or a bare number where a duration belongs (`any: 300`) makes KES refuse to
-      start with a YAML unmarshal error.""",
+      start with a YAML unmarshal error; so does a file whose top level is a list or a single value instead of
+      the mapping of settings (its values are not shown: such a file may be a token named by mistake).""",
       fix=f"Write the value in the form the key takes: durations as Go durations (`5m0s`), lists with `- `. {SCHEMA_HINT}",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\ncache:\n  expiry:\n    any: 300\n"
                             "keystore: {fs: {path: /var/kes}}\n", True),
