@@ -15,9 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from .findings import Finding
+from .load.source import InputError, read_bytes
 
 BASELINE_FORMAT = "kescheck-baseline"
 BASELINE_VERSION = 1
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
+"""A baseline lists every accepted finding of a repository: far more than a configuration file, but bounded."""
 
 
 class BaselineError(ValueError):
@@ -57,9 +60,9 @@ def write_baseline(findings: list[Finding], path: Path) -> int:
 
 def load_baseline(path: Path) -> Counter:
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except OSError as err:
-        raise BaselineError(f"cannot read baseline {path}: {err.strerror or err}") from None
+        document = json.loads(read_bytes(path, MAX_BASELINE_BYTES).decode("utf-8"))
+    except InputError as err:
+        raise BaselineError(f"cannot read baseline {path}: {err.reason}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BaselineError(f"baseline {path} is not JSON: {err}") from None
     if not isinstance(document, dict) or document.get("format") != BASELINE_FORMAT:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .findings import Severity
+from .load.source import InputError, read_bytes
 
 SETTINGS_FILES = (".kescheck.toml", "pyproject.toml")
 
@@ -105,10 +106,10 @@ def find_settings_file(start: Path) -> Path | None:
                     import tomllib  # only when a settings file exists: ~4 ms of start-up otherwise
 
                     try:
-                        tool = tomllib.loads(candidate.read_text("utf-8")).get("tool")
+                        tool = tomllib.loads(read_bytes(candidate).decode("utf-8")).get("tool")
                         if not isinstance(tool, dict) or "kescheck" not in tool:
                             continue
-                    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                    except (InputError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                         continue
                 return candidate
     return None
@@ -137,9 +138,9 @@ def load_settings(path: Path | None) -> Settings:
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except OSError as err:
-        raise SettingsError(f"{path}: {err.strerror or err}") from None
+        data = tomllib.loads(read_bytes(path).decode("utf-8"))
+    except InputError as err:
+        raise SettingsError(f"{path}: {err.reason}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SettingsError(f"{path}: not valid TOML: {err}") from None
     # pyproject.toml (or any file given with --config that has one) keeps the settings in [tool.kescheck];

@@ -61,6 +61,25 @@ def test_fifo_is_refused_without_blocking(tmp_path):
     assert "kes.yaml" in result.stderr and "not a regular file" in result.stderr
 
 
+@pytest.mark.parametrize("option", ["--baseline", "--config"])
+def test_a_fifo_as_baseline_or_settings_file_is_refused_without_blocking(tmp_path, option):
+    (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    os.mkfifo(tmp_path / "pipe")
+    result = run("lint", tmp_path / "kes-config.yaml", option, tmp_path / "pipe", timeout=30)
+    assert result.returncode == 2
+    assert "pipe" in result.stderr and "not a regular file" in result.stderr
+
+
+def test_a_huge_settings_file_is_refused(tmp_path):
+    from kescheck.load.source import MAX_FILE_BYTES
+    from kescheck.settings import SettingsError, load_settings
+
+    settings = tmp_path / ".kescheck.toml"
+    settings.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1))
+    with pytest.raises(SettingsError, match="larger than the 4 MiB limit"):
+        load_settings(settings)
+
+
 def test_fifo_inside_a_directory_is_skipped(tmp_path):
     os.mkfifo(tmp_path / "kes.yaml")
     (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")

@@ -209,7 +209,7 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def check_readable_file(path: Path) -> os.stat_result:
+def check_readable_file(path: Path, limit: int = MAX_FILE_BYTES) -> os.stat_result:
     """Refuse what is not a regular file before opening it: a FIFO would block forever."""
     try:
         info = os.stat(path)
@@ -226,15 +226,19 @@ def check_readable_file(path: Path) -> os.stat_result:
     if info.st_dev in _kernel_file_systems():
         # `EnvironmentFile=/proc/self/environ` in a unit of a repository would print the environment of the CI job.
         raise InputError(path, "a file of the kernel's /proc or /sys, never a configuration file (it is not read)")
-    if info.st_size > MAX_FILE_BYTES:
-        raise InputError(
-            path, f"{info.st_size} bytes is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a configuration file"
-        )
+    if info.st_size > limit:
+        raise InputError(path, f"{info.st_size} bytes is larger than the {limit // (1024 * 1024)} MiB limit for "
+                               f"{_kind_of_file(limit)}")
     return info
 
 
-def read_bytes(path: Path) -> bytes:
-    check_readable_file(path)
+def _kind_of_file(limit: int) -> str:
+    return "a configuration file" if limit == MAX_FILE_BYTES else "this file"
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, at most `limit` of them (an InputError otherwise)."""
+    check_readable_file(path, limit)
     try:
         # O_NONBLOCK: should the file be swapped for a FIFO after the check, open() must not hang.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -252,9 +256,9 @@ def read_bytes(path: Path) -> bytes:
         # network or FUSE file system may read short before it): a buffered reader asked for the whole limit
         # allocated and released 4 MiB per file, and made three more system calls.
         chunks: list[bytes] = []
-        wanted = min(info.st_size, MAX_FILE_BYTES) + 1
+        wanted = min(info.st_size, limit) + 1
         total = 0
-        while total <= MAX_FILE_BYTES:
+        while total <= limit:
             chunk = os.read(fd, wanted if not chunks else 65536)
             if not chunk:
                 break
@@ -264,8 +268,8 @@ def read_bytes(path: Path) -> bytes:
         raise InputError(path, err.strerror or str(err)) from None
     finally:
         os.close(fd)
-    if total > MAX_FILE_BYTES:
-        raise InputError(path, f"larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a configuration file")
+    if total > limit:
+        raise InputError(path, f"larger than the {limit // (1024 * 1024)} MiB limit for {_kind_of_file(limit)}")
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
