@@ -224,6 +224,8 @@ def lint(
         settings.select = tuple(_split(select))
     if ignore:
         settings.ignore = settings.ignore + tuple(_split(ignore))
+    if any(not path for path in paths):  # pathlib reads "" as ".": a script's unset variable would lint the whole tree
+        fail("an empty path was given (an unset variable?): name a file or directory, `.` for the current one")
     version = kes_version or settings.kes_version
     if version:
         try:

@@ -244,3 +244,12 @@ def test_a_repository_cannot_make_kescheck_print_the_environment_it_runs_in(tmp_
     named = subprocess.run([sys.executable, "-m", "kescheck", "lint", "/proc/self/environ"], cwd=REPO,
                            capture_output=True, text=True, timeout=60, env=env)
     assert named.returncode == 2 and "a file of the kernel's /proc or /sys" in named.stderr and MARKER not in named.stdout
+
+
+def test_an_empty_path_is_a_usage_error_not_the_current_directory(tmp_path, monkeypatch, cli):
+    """`kescheck lint "$CHANGED_FILES"` with the variable unset must not lint the whole tree (pathlib reads "" as ".")."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    run = cli("lint", "")
+    assert run.status == 2 and "an empty path was given" in run.stderr and "kes-config.yaml" not in run.stdout
+    assert cli("lint", ".").status in (0, 1)
