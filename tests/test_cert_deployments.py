@@ -179,6 +179,18 @@ def test_expiry_is_judged_at_the_given_time(tmp_path):
                 if f.code == "CRT012" and "minio-client" in f.message]
 
 
+@pytest.mark.parametrize("options", [{"expiry_warning_days": 3_000_000}, {"expiry_warning_days": 10**12},
+                                     {"at": dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)}])
+def test_an_expiry_window_past_the_last_representable_date(tmp_path, options):
+    root, _ = build(tmp_path)
+    found = lint([root], Options(**options)).findings
+    assert not [f for f in found if "failed on this deployment" in f.message]
+    if "expiry_warning_days" in options:  # every certificate expires inside such a window
+        assert any(f.code == "CRT012" and "minio-client.crt" in f.message for f in found)
+    else:  # and at the end of time every one has expired
+        assert any(f.code == "CRT010" and "minio-client.crt" in f.message for f in found)
+
+
 def test_client_key_that_does_not_match(tmp_path):
     root, _ = build(tmp_path, client_key="fresh")
     finding = single_error(lint([root]), "CRT006")

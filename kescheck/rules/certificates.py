@@ -428,7 +428,10 @@ def certificate_expires_soon(deployment):
     from ..certs import valid_until
 
     now = deployment.options.now()
-    horizon = now + dt.timedelta(days=deployment.options.expiry_warning_days)
+    try:
+        horizon = now + dt.timedelta(days=deployment.options.expiry_warning_days)
+    except OverflowError:  # `--at 9999-12-31`, or a window of millions of days: every later date is inside it
+        horizon = dt.datetime.max.replace(tzinfo=now.tzinfo)
     for ref, pem, loaded in _all_certificates(deployment):
         until = valid_until(loaded.certificate)
         if now <= until < horizon:
