@@ -267,3 +267,15 @@ def test_a_named_unit_takes_its_drop_ins(kes_pki, kes_server, units, tmp_path):
     report = doctor(units, minio_unit=named)
     assert report.inputs == [f"MinIO settings from {settings}, which minio-tenant1.service loads"]
     assert service_check(report).status is Status.OK
+
+
+def test_a_drop_in_masked_with_dev_null_hides_the_one_of_a_later_directory(tmp_path):
+    first, second = tmp_path / "etc", tmp_path / "lib"
+    (first / "minio.service.d").mkdir(parents=True)
+    (second / "minio.service.d").mkdir(parents=True)
+    (second / "minio.service").write_text(unit("EnvironmentFile=-/etc/default/minio"))
+    (second / "minio.service.d" / "10-env.conf").write_text("[Service]\nEnvironmentFile=\nEnvironmentFile=/x.env\n")
+    (first / "minio.service.d" / "10-env.conf").symlink_to("/dev/null")
+    service = find_service(None, {"SYSTEMD_UNIT_PATH": f"{first}:{second}"})
+    assert service.files == [second / "minio.service"]
+    assert service.unit.env_file_paths() == [Path("/etc/default/minio")]

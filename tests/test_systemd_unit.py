@@ -898,3 +898,20 @@ def test_minio_s_unit_loses_the_kms_settings_of_such_a_line(tmp_path):
     [finding] = [f for f in result.findings if f.code == "SYS019"]
     assert finding.message.endswith("starts MinIO without MINIO_KMS_KES_ENDPOINT, MINIO_KMS_KES_API_KEY")
     assert finding.location.column == 85
+
+
+@pytest.mark.parametrize("entry", ["masked", "directory", "dangling"])
+def test_drop_in_entries_systemd_passes_over_leave_the_others_applied(tmp_path, entry):
+    """`ln -s /dev/null kes.service.d/vendor.conf` masks a drop-in; systemd skips it, a directory and a link to nothing,
+    and applies the rest."""
+    _unit_with_drop_in(tmp_path, "[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server --config "
+                                 "/etc/kes/config.yaml --mlock\n")
+    other = tmp_path / "kes.service.d" / "vendor.conf"
+    if entry == "masked":
+        other.symlink_to("/dev/null")
+    elif entry == "directory":
+        other.mkdir()
+    else:
+        other.symlink_to(tmp_path / "nowhere.conf")
+    [finding] = findings_of(tmp_path, "SYS002")
+    assert (finding.location.path.name, finding.location.line) == ("override.conf", 3)

@@ -10,7 +10,7 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import InputError, SourceFile, read_source, same_file
-from ..load.systemd import MAX_DROP_INS, MinioUnit, read_drop_ins, read_minio_unit, read_unit
+from ..load.systemd import MAX_DROP_INS, MinioUnit, ignored_drop_in, read_drop_ins, read_minio_unit, read_unit
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
@@ -102,9 +102,10 @@ def _service(path: Path, directories: list[Path]) -> MinioService:
     for directory in [*directories, path.parent]:
         try:
             for drop_in in sorted((directory / f"{path.name}.d").glob("*.conf")):
-                drop_ins.setdefault(drop_in.name, drop_in)
+                drop_ins.setdefault(drop_in.name, drop_in)  # a masked one (a link to /dev/null) masks the later ones
         except OSError:
             continue
+    drop_ins = {name: drop_in for name, drop_in in drop_ins.items() if not ignored_drop_in(drop_in)}
     if len(drop_ins) > MAX_DROP_INS:
         raise InputError(path, f"a unit with {len(drop_ins)} drop-ins (`{path.name}.d/*.conf`), more than the "
                                f"{MAX_DROP_INS} kescheck reads with one unit")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -449,11 +450,25 @@ def read_drop_ins(path: Path, shown: Path | None = None) -> tuple[SourceFile, ..
         return None
     found = []
     for name in names:
+        if ignored_drop_in(directory / name):
+            continue
         try:
             found.append(decode(shown.with_name(directory.name) / name, read_bytes(directory / name)))
         except InputError:
             return None
     return tuple(found)
+
+
+def ignored_drop_in(path: Path) -> bool:
+    """A drop-in entry systemd passes over: a link to /dev/null that masks it (or to another device), a link to
+    nothing, a directory. An unreadable file is not one of them: systemd, as root, may read it."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) or stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
 
 
 def unit_of_drop_in(path: Path) -> Path | None:
