@@ -5,6 +5,7 @@ import datetime as dt
 import importlib
 import os
 import sys
+import warnings
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -283,6 +284,8 @@ def main() -> NoReturn:
 
 def run_command_line() -> int:
     """Runs the command `sys.argv` names; its exit status."""
+    if not sys.warnoptions:  # a library's deprecation notice (DSA keys, say) is no finding: kescheck reports those
+        warnings.simplefilter("ignore")
     try:
         app()
         return 0
@@ -293,6 +296,9 @@ def run_command_line() -> int:
         return 1
     except SystemExit as done:
         return _status_of(done)
+    except OSError as err:  # a report that cannot be written (a full disk): say why, not "internal error"
+        sys.stderr.write(f"kescheck: cannot write the output: {err.strerror or type(err).__name__}\n")
+        return 2
     except Exception as err:  # never a traceback for the user: name the failure and ask for a report
         sys.stderr.write(f"kescheck: internal error ({type(err).__name__}); please report it with the command you ran\n")
         return 2
@@ -316,4 +322,7 @@ def _exit_without_teardown(status: int) -> NoReturn:
             stream.flush()
         except (BrokenPipeError, ValueError):  # a reader that went away (`| head`), or a stream already closed
             status = status or 1
+        except OSError as err:  # `> /dev/full`
+            os.write(2, f"kescheck: cannot write the output: {err.strerror or type(err).__name__}\n".encode())
+            status = 2
     os._exit(status)

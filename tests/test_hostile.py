@@ -253,3 +253,38 @@ def test_an_empty_path_is_a_usage_error_not_the_current_directory(tmp_path, monk
     run = cli("lint", "")
     assert run.status == 2 and "an empty path was given" in run.stderr and "kes-config.yaml" not in run.stdout
     assert cli("lint", ".").status in (0, 1)
+
+
+def test_a_full_disk_is_said_plainly(tmp_path):
+    (tmp_path / "kes-config.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "kescheck", "lint", str(tmp_path), "--format", "json"], cwd=REPO,
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+                                env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert result.returncode == 2
+    assert result.stderr == "kescheck: cannot write the output: No space left on device\n"
+
+
+def test_library_deprecation_notices_stay_off_stderr(tmp_path):
+    """A DSA key makes cryptography warn about the algorithm: kescheck's findings speak for it, not a Python warning."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa
+    from cryptography.x509.oid import NameOID
+
+    key = dsa.generate_private_key(2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kes")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("kes.example.net")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "kes.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    (tmp_path / "kes.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "kes-config.yaml").write_text(f"admin: {{identity: disabled}}\ntls: {{key: {tmp_path / 'kes.key'}, "
+                                              f"cert: {tmp_path / 'kes.crt'}}}\nkeystore: {{fs: {{path: /k}}}}\n")
+    result = run("lint", tmp_path / "kes-config.yaml", "--format", "plain")
+    assert result.returncode in (0, 1) and "Warning" not in result.stderr and "kescheck/" not in result.stderr
