@@ -762,3 +762,16 @@ def test_an_empty_policy_identity_is_named_as_such_whatever_dots_the_policy_name
     assert line == 12 and f"`policy.{policy_name}.identities[0]`" in message
     assert "an empty policy identity is refused" in message
     assert not [c for c, *_ in run(write, text, kes_env={"MINIO_ID": ""}) if c == "KES206"]
+
+
+@pytest.mark.parametrize("version", ["2023-13-45", "2023-02-30", "RELEASE.2023-00-10", "\u096f.\u0968\u0968", "0.x"])
+def test_a_kes_version_that_names_no_release_is_a_usage_error(cli, tmp_path, version):
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    run = cli("lint", str(tmp_path / "kes.yaml"), "--kes-version", version)
+    assert run.status == 2 and "unrecognised KES version" in run.stderr
+
+
+@pytest.mark.parametrize("version", ["0.22", "v0.23.0", "2024-02-29T00-00-00Z", "RELEASE.2023-11-09T17-35-47Z"])
+def test_kes_versions_that_name_a_release(cli, tmp_path, version):
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
+    assert cli("lint", str(tmp_path / "kes.yaml"), "--kes-version", version).status in (0, 1)

@@ -35,8 +35,8 @@ _GENERATION_LABELS = {0: "G0 (KES <= 0.17.1)", 1: "G1 (KES 0.17.2 - 0.22 and up 
                       2: "G2 (KES >= 2023-10-24, v0.23 onward)"}
 CURRENT = Generation.G2
 
-_SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
-_DATED = re.compile(r"^(?:RELEASE\.)?(\d{4})-(\d{2})-(\d{2})")
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$", re.ASCII)
+_DATED = re.compile(r"^(?:RELEASE\.)?(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
 def generation_of_version(text: str) -> Generation:
@@ -51,10 +51,20 @@ def generation_of_version(text: str) -> Generation:
             return Generation.G1
         return Generation.G2
     match = _DATED.match(text)
-    if match:
+    if match and _is_date(*map(int, match.groups())):
         # Date-named releases started after 0.22.3; the prefix matcher and G2 server arrived 2023-10-24.
         return Generation.G2 if (match[1], match[2], match[3]) >= ("2023", "10", "24") else Generation.G1
     raise ValueError(f"unrecognised KES version {text!r} (use X.Y such as 0.22 or 0.24, or a release date)")
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    import datetime as dt
+
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 EDGE_RELEASES = ("2023-04-03", "2023-10-27")
