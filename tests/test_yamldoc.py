@@ -97,3 +97,42 @@ def test_values_are_the_non_null_value_scalars_and_find_answers_the_same_when_as
     assert doc.find("keystore.vault.prefix").items[1].text == "b"
     doc.release()
     assert doc.root is None and doc.nodes() == [] and doc.values() == [] and doc.find("keystore.vault.endpoint") is None
+
+
+ALIASES = """\
+base: &base
+  key: &key /etc/kes/kes.key
+  list: &list [a, b]
+merged:
+  <<: *base
+tls:
+  key: *key
+  cert: *key
+copy: *base
+items:
+  - *list
+"""
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_an_alias_stands_where_it_is_written(monkeypatch, pure):
+    """Findings about `tls.key: *key` point at the alias (line 7), not at the anchored value (line 2), so that a
+    suppression above the alias applies; the nodes inside an aliased collection stay where the anchored ones are."""
+    if pure:
+        monkeypatch.setattr(yamldoc, "_compose", YAML(typ="safe", pure=True).compose)
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), ALIASES))
+    values = {node.path: node for node in walk(doc.root) if not getattr(node, "is_key", False)}
+    where = {path: (values[path].line, values[path].column) for path in
+             ("base.key", "tls.key", "tls.cert", "copy", "copy.key", "items[0]", "items[0][1]", "base.list")}
+    assert where == {"base.key": (2, 8), "tls.key": (7, 8), "tls.cert": (8, 9), "copy": (9, 7), "copy.key": (2, 8),
+                     "items[0]": (11, 5), "items[0][1]": (3, 19), "base.list": (3, 9)}
+    assert values["tls.key"].end_column == 12
+
+
+def test_a_suppression_above_an_alias_applies_to_it(tmp_path):
+    from kescheck.engine import lint
+
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: &p relative/keys}}\n"
+                                       "tls:\n  # kescheck: ignore[KES210] -- a test of aliases\n  key: *p\n  cert: *p\n")
+    relative = [(f.location.line, f.suppressed_by is not None) for f in lint([tmp_path]).findings if f.code == "KES210"]
+    assert sorted(relative) == [(5, True), (6, False)]

@@ -10,6 +10,7 @@ for that subset without ruamel, and declines anything else, which then goes thro
 from __future__ import annotations
 
 import bisect
+import collections
 import contextlib
 import re
 import sys
@@ -269,8 +270,32 @@ class _Positions:
         return number + 1, mark.index - self.starts[number] + 1
 
 
+def _anchor_events(text: str):
+    """The events of `text` that define an anchor or are an alias, in document order: composing shares the anchored
+    node and forgets where its aliases stand (and the C composer does not always keep the anchor's name)."""
+    from ruamel.yaml.events import AliasEvent, NodeEvent, StreamEndEvent
+
+    try:
+        from ruamel.yaml.clib._ruamel_yaml import CParser
+    except ImportError:
+        from ruamel.yaml import YAML
+
+        yield from (e for e in YAML(typ="safe", pure=True).parse(text) if isinstance(e, NodeEvent) and e.anchor)
+        return
+    parser = CParser(text)
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or isinstance(event, StreamEndEvent):
+                return
+            if isinstance(event, (AliasEvent, NodeEvent)) and event.anchor:
+                yield event
+    finally:
+        parser.dispose()
+
+
 class _Converter:
-    def __init__(self, positions: _Positions) -> None:
+    def __init__(self, positions: _Positions, text: str) -> None:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         self.mapping_node, self.scalar_node, self.sequence_node = MappingNode, ScalarNode, SequenceNode
@@ -278,8 +303,52 @@ class _Converter:
         self.remap = positions.starts is not None
         self.count = 0
         self.problems: list[YamlProblem] = []
+        self.text = text
+        self.seen: set[int] = set()
+        self.expanding = 0
+        self.aliases: dict[str, collections.deque] | None = None
+        self.anchors: dict[int, str] = {}
+        """The anchor defined at each text index, by the index where its node starts."""
 
     def convert(self, node, path: str, depth: int) -> YNode:
+        """The tree of `node`; a node met again outside an alias's expansion is an alias, whose tree stands where the
+        alias is written (its inner nodes where the anchored ones are): findings and suppressions follow the alias."""
+        if self.expanding or id(node) not in self.seen:
+            if not self.expanding:
+                self.seen.add(id(node))
+            return self._convert(node, path, depth)
+        self.expanding += 1
+        try:
+            converted = self._convert(node, path, depth)
+        finally:
+            self.expanding -= 1
+        position = self._alias_position(node)
+        if position is not None:
+            converted.line, converted.column, converted.end_line, converted.end_column = position
+        return converted
+
+    def _alias_position(self, node) -> tuple[int, int, int, int] | None:
+        """Where the next alias to `node`'s anchor stands (consumed), once the text's alias events are read."""
+        from ruamel.yaml.events import AliasEvent
+
+        if self.aliases is None:
+            self.aliases = collections.defaultdict(collections.deque)
+            for event in _anchor_events(self.text):
+                if isinstance(event, AliasEvent):
+                    where = (*self.position(event.start_mark), *self.position(event.end_mark))
+                    self.aliases[event.anchor].append(where)
+                else:
+                    self.anchors[event.start_mark.index] = event.anchor
+        found = self.aliases.get(self.anchors.get(node.start_mark.index))
+        return found.popleft() if found else None
+
+    def _skip_aliases(self, node) -> None:
+        """A value not converted (`<<: *base`, `<<: [*a, *b]`): its aliases are used up all the same."""
+        for item in node.value if isinstance(node, self.sequence_node) else [node]:
+            if id(item) in self.seen:
+                self._alias_position(item)
+
+    def _convert(self, node, path: str, depth: int) -> YNode:
         self.count += 1
         start, end = node.start_mark, node.end_mark
         if self.remap:
@@ -313,6 +382,8 @@ class _Converter:
                 if key == "<<":
                     self.problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder",
                                                      *self.position(key_node.start_mark)))
+                    if not self.expanding:
+                        self._skip_aliases(value_node)
                     continue
                 # Interned: a batch of configs repeats the same keys and paths thousands of times.
                 child_path = sys.intern(f"{path}.{key}") if path else key
@@ -601,7 +672,7 @@ def parse_yaml_with_ruamel(source: SourceFile) -> YamlDocument:
         return _unreadable(source, f"unreadable YAML: {err}")
     if node is None:
         return _unreadable(source, "the file is empty", "empty")
-    converter = _Converter(_Positions(text))
+    converter = _Converter(_Positions(text), text)
     try:
         root = converter.convert(node, "", 0)
     except _Budget as limit:
