@@ -866,37 +866,57 @@ def test_not_judged_when_the_drop_ins_are_not_all_read(tmp_path):
     assert findings_of(tmp_path, "SYS018") == []
 
 
-# --- SYS019: an Environment= line systemd ignores ------------------------------------------------------------------
+# --- SYS019: Environment= assignments systemd ignores -------------------------------------------------------------
 
-def test_a_percent_sign_that_starts_no_specifier_drops_the_whole_line(write, tmp_path, cli):
+def test_a_percent_sign_that_starts_no_specifier_drops_its_assignment(write, tmp_path, cli):
     _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n"
                                      'Environment="VAULT_SECRET_ID=s3cr3t%2Fnever-shown" VAULT_ROLE_ID=role\n')
     result = lint([tmp_path])
     [finding] = [f for f in result.findings if f.code == "SYS019"]
-    assert finding.message == ("this `%` starts no specifier systemd knows, so systemd ignores the whole `Environment=` "
-                               "line and starts KES without VAULT_SECRET_ID, VAULT_ROLE_ID")
+    assert finding.message == ("this `%` starts no specifier systemd knows, so systemd ignores this assignment and "
+                               "starts KES without VAULT_SECRET_ID")
     assert (finding.location.path.name, finding.location.line, finding.location.column) == ("kes.service", 5, 36)
     assert any("VAULT_SECRET_ID" in message for message in _unset(result))  # as systemd leaves it: unset
-    assert any("VAULT_ROLE_ID" in message for message in _unset(result))
+    assert not any("VAULT_ROLE_ID" in message for message in _unset(result))  # the next word is read
     for output in ("plain", "json", "sarif"):
         run = cli("lint", str(tmp_path), "--format", output)
         assert "SYS019" in run.stdout and "never-shown" not in run.stdout and "s3cr3t" not in run.stdout
 
 
+def test_a_backslash_that_starts_no_escape_ends_the_line_for_systemd(write, tmp_path):
+    """systemd 252: `Invalid syntax, ignoring`; the words before the bad one stay set, those from it on do not."""
+    _env_deployment(write, tmp_path, 'Environment=KES_ADMIN=disabled VAULT_ROLE_ID=r\\qx VAULT_SECRET_ID=s\n')
+    result = lint([tmp_path])
+    [finding] = [f for f in result.findings if f.code == "SYS019"]
+    assert finding.message == ("this backslash starts no escape systemd knows, so systemd stops reading this "
+                               "`Environment=` line here and starts KES without VAULT_ROLE_ID, VAULT_SECRET_ID")
+    assert (finding.location.line, finding.location.column) == (4, 47)
+    unset = _unset(result)
+    assert not any("KES_ADMIN" in m for m in unset) and any("VAULT_SECRET_ID" in m for m in unset)
+
+
 @pytest.mark.parametrize("line", ['Environment="VAULT_SECRET_ID=s3cr3t%%2F" VAULT_ROLE_ID=%i\n',
-                                  "Environment=VAULT_SECRET_ID=s VAULT_ROLE_ID=r KES_HOME=%h\n"])
-def test_specifiers_and_doubled_percent_signs(write, tmp_path, line):
+                                  "Environment=VAULT_SECRET_ID=s VAULT_ROLE_ID=r KES_HOME=%h KES_NOTE=100%\n",
+                                  'Environment="VAULT_SECRET_ID=a\\tb\\x41\\\\c\\101" VAULT_ROLE_ID=r\n'])
+def test_specifiers_escapes_and_a_trailing_percent_sign(write, tmp_path, line):
     _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n" + line)
-    assert codes(lint([tmp_path]), "SYS019") == []
+    result = lint([tmp_path])
+    assert codes(result, "SYS019") == [] and not _unset(result)
 
 
-def test_minio_s_unit_loses_the_kms_settings_of_such_a_line(tmp_path):
+def test_c_escapes_are_read_as_systemd_reads_them():
+    read = read_unit(SourceFile(Path("kes.service"), '[Service]\nEnvironment="A=C:\\temp" B=x\\x41\\101\\sy '
+                                                     "C='q\\\"q'\nExecStart=/usr/local/bin/kes server --config /c\n"))
+    assert {name: word.text for name, word in read.environment} == {"A": "A=C:\temp", "B": "B=xAA y", "C": 'C=q"q'}
+
+
+def test_minio_s_unit_loses_the_kms_settings_of_such_an_assignment(tmp_path):
     (tmp_path / "minio.service").write_text("[Service]\nEnvironment=MINIO_KMS_KES_ENDPOINT=https://kes:7373 "
-                                            "MINIO_KMS_KES_API_KEY=kes:v1:abc%\n"
+                                            "MINIO_KMS_KES_API_KEY=kes:v1:abc%zz\n"
                                             "ExecStart=/usr/local/bin/minio server /mnt/data\n")
     result = lint([tmp_path])
     [finding] = [f for f in result.findings if f.code == "SYS019"]
-    assert finding.message.endswith("starts MinIO without MINIO_KMS_KES_ENDPOINT, MINIO_KMS_KES_API_KEY")
+    assert finding.message.endswith("starts MinIO without MINIO_KMS_KES_API_KEY")
     assert finding.location.column == 85
 
 

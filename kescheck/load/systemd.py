@@ -61,6 +61,15 @@ class EnvironmentFileRef:
         return not self.ignored and self.path.names_known_path and _GLOB.search(self.path.text) is None
 
 
+@dataclass(frozen=True)
+class IgnoredAssignments:
+    at: Word
+    """The `%` or the backslash that makes systemd ignore them."""
+    names: tuple[str, ...]
+    escape: bool
+    """A backslash that starts no escape (systemd stops reading the line there), not a `%`."""
+
+
 @dataclass
 class ServiceSettings:
     """What a unit's `[Service]` section gives the process it starts, beyond its command line."""
@@ -76,8 +85,9 @@ class ServiceSettings:
     looked for, or one of them could not be read."""
     exec_start_keys: list[Word] = field(default_factory=list)
     """The `ExecStart` key of each command line the unit ends up with (an empty `ExecStart=` resets the list)."""
-    ignored_environment: list[tuple[Word, list[str]]] = field(default_factory=list)
-    """`Environment=` lines systemd ignores, as (the `%` that starts no specifier, the names the line would set)."""
+    ignored_environment: list[IgnoredAssignments] = field(default_factory=list)
+    """`Environment=` assignments systemd ignores: one with a `%` that starts no specifier, or the rest of a line
+    from a backslash that starts no escape on."""
 
     def unread_drop_ins(self) -> bool:
         """Whether drop-ins beside the unit (a `<name>.d/` directory) may change it without having been read with it."""
@@ -360,14 +370,9 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
                 continue
             words = _words(logical, []) if own else _in_file(_words(logical, []), source)
             _mark_secrets(source, words)
-            unknown = _unknown_specifier(logical.value)
-            if unknown is not None:  # `Failed to resolve specifiers in ..., ignoring`: the whole line
-                line, column = logical.positions[unknown]
-                percent = Word("%", line, column, line, column + 1, source=None if own else source)
-                unit.ignored_environment.append((percent, [word.text.partition("=")[0] for word in words
-                                                           if "=" in word.text]))
-                continue
-            unit.environment.extend((word.text.partition("=")[0], word) for word in words
+            assigned, ignored = _environment_assignments(logical, words)
+            unit.ignored_environment.extend(ignored)
+            unit.environment.extend((word.text.partition("=")[0], word) for word in assigned
                                     if "=" in word.text and is_valid_variable_name(word.text.partition("=")[0]))
         elif logical.key == "EnvironmentFile":
             text = logical.value.rstrip()
@@ -502,16 +507,82 @@ def read_minio_unit(source: SourceFile, drop_ins: tuple[SourceFile, ...] | None 
 _SPECIFIER = re.compile(r"%[a-zA-Z]")
 _KNOWN_SPECIFIERS = frozenset("aAbBCdEfgGhHiIjJlLmMnNopPqsStTuUvVwWyY%")
 """systemd.unit(5)'s specifiers (the newest release's set: an older one refuses those it lacks)."""
+_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"',
+              "'": "'", "s": " "}
+_NUMERIC_ESCAPE = re.compile(r"x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}")
+
+
+def _environment_assignments(logical: _Logical, words: list[Word]) -> tuple[list[Word], list[IgnoredAssignments]]:
+    """The words of an `Environment=` line as systemd takes them, C escapes (`\\t`, `\\x41`) read, and what it ignores:
+    a word holding a `%` that starts no specifier (`Failed to resolve specifiers in ..., ignoring`; a trailing `%`
+    stays), and everything from a backslash that starts no escape on (`Invalid syntax, ignoring`)."""
+    index_of = {position: i for i, position in enumerate(logical.positions)}
+    assigned: list[Word] = []
+    ignored: list[IgnoredAssignments] = []
+    for number, word in enumerate(words):
+        start = index_of.get((word.line, word.column))
+        end = index_of.get((word.end_line, word.end_column - 1))
+        if start is None or end is None:
+            assigned.append(word)
+            continue
+        text, bad = _c_unescaped(logical.value[start:end + 1])
+        if bad is not None:
+            names = tuple(later.text.partition("=")[0] for later in words[number:] if "=" in later.text)
+            ignored.append(IgnoredAssignments(_char_at(logical, start + bad, word), names, escape=True))
+            break
+        percent = _unknown_specifier(logical.value[start:end + 1])
+        if percent is not None:
+            name = text.partition("=")[0]
+            ignored.append(IgnoredAssignments(_char_at(logical, start + percent, word), (name,), escape=False))
+            continue
+        assigned.append(replace(word, text=text))
+    return assigned, ignored
+
+
+def _char_at(logical: _Logical, index: int, word: Word) -> Word:
+    line, column = logical.positions[index]
+    return Word(logical.value[index], line, column, line, column + 1, source=word.source)
+
+
+def _c_unescaped(raw: str) -> tuple[str, int | None]:
+    """`raw` with its quotes removed and its C escapes read, as systemd reads an `Environment=` word; with the index of
+    a backslash that starts no escape it knows, if one does."""
+    out: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(raw):
+        char = raw[i]
+        if char == "\\":
+            following = raw[i + 1:i + 2]
+            if following in _C_ESCAPES:
+                out.append(_C_ESCAPES[following])
+                i += 2
+                continue
+            numeric = _NUMERIC_ESCAPE.match(raw, i + 1)
+            if numeric is None:
+                return "".join(out), i
+            digits = numeric[0]
+            out.append(chr(int(digits, 8) if digits[0] in "01234567" else int(digits[1:], 16)))
+            i = numeric.end()
+            continue
+        if char in "\"'" and (not quote or char == quote):
+            quote = "" if quote else char
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out), None
 
 
 def _unknown_specifier(value: str) -> int | None:
-    """Where a `%` of `value` starts no specifier systemd knows (`%2` in a URL-encoded password, a trailing `%`)."""
+    """Where a `%` of `value` starts no specifier systemd knows (`%2` in a URL-encoded password; a trailing `%` is kept
+    as it is)."""
     i = value.find("%")
-    while i >= 0:
-        if i + 1 >= len(value) or value[i + 1] not in _KNOWN_SPECIFIERS:
+    while 0 <= i < len(value) - 1:
+        if value[i + 1] not in _KNOWN_SPECIFIERS:
             return i
         i = value.find("%", i + 2)
     return None
+
 
 _DIRECTORIES = (("RuntimeDirectory", "RUNTIME_DIRECTORY", "/run"), ("StateDirectory", "STATE_DIRECTORY", "/var/lib"),
                 ("CacheDirectory", "CACHE_DIRECTORY", "/var/cache"), ("LogsDirectory", "LOGS_DIRECTORY", "/var/log"),

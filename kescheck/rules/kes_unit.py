@@ -884,30 +884,37 @@ def environment_file_ignored(deployment):
                                            "that file", anchor=f"unit:EnvironmentFile={ref.path.text}")
 
 
-@rule("SYS019", "environment-line-ignored", Severity.WARNING,
-      "systemd ignores an `Environment=` line with a `%` that starts no specifier",
-      rationale="""systemd replaces specifiers (`%i`, `%h`, `%%` for a percent sign, systemd.unit(5)) in an
-      `Environment=` line before it reads the assignments, and a `%` followed by anything else makes it ignore the
-      whole line (`Failed to resolve specifiers in ..., ignoring`, in the journal only). A password or token with a
-      percent sign in it (URL-encoded, or generated) written there leaves the service without every variable of that
-      line: KES refuses to start on a `${VAR}` of its config that is then unset (KES100), and MinIO starts without
-      the KMS settings the line gives. kescheck leaves the line's variables out of the environment, as systemd does.
-      The set of specifiers is that of the newest systemd, so an older one may refuse more.""",
-      fix="""Write a literal percent sign as `%%` in `Environment=`, or move the assignment into an
-      `EnvironmentFile=`, whose values systemd does not search for specifiers.""",
+@rule("SYS019", "environment-assignment-ignored", Severity.WARNING,
+      "systemd ignores an `Environment=` assignment it cannot read",
+      rationale="""systemd reads an `Environment=` line word by word, with C escapes (`\\t`, `\\n`, `\\\\`, `\\"`,
+      `\\x41`), and then replaces specifiers (`%i`, `%h`, `%%` for a percent sign, systemd.unit(5)) in each word. It
+      ignores an assignment with a `%` followed by anything else (`Failed to resolve specifiers in ..., ignoring`),
+      and at a backslash that starts no escape it knows it stops reading the line (`Invalid syntax, ignoring`): the
+      assignments from there on are lost, those before it kept. Both are written to the journal only. A password or
+      token with a percent sign or a backslash in it (URL-encoded, or generated) leaves the service without it: KES
+      refuses to start on a `${VAR}` of its config that is then unset (KES100), and MinIO starts without the KMS
+      settings. kescheck leaves those variables out of the environment, as systemd does. The set of specifiers is
+      that of the newest systemd, so an older one may refuse more.""",
+      fix="""Write a literal percent sign as `%%` and a backslash as `\\\\` in `Environment=`, or move the assignment
+      into an `EnvironmentFile=`, whose values systemd does not search for specifiers.""",
       examples=(_example("--config config.yaml", True, "a URL-encoded secret",
                          unit_extra='Environment="VAULT_SECRET_ID=7d2b%21c4e" VAULT_ROLE_ID=kes\n'),
-                _example("--config config.yaml", True, "a trailing percent sign",
-                         unit_extra="Environment=KES_NOTE=100%\n"),
-                _example("--config config.yaml", False, "the percent sign doubled, and a specifier",
-                         unit_extra='Environment="VAULT_SECRET_ID=7d2b%%21c4e" KES_HOME=%h\n')))
-def environment_line_ignored(deployment):
+                _example("--config config.yaml", True, "a backslash that starts no escape",
+                         unit_extra="Environment=KES_PATH=C:\\kes\\quorum KES_NOTE=lost-too\n"),
+                _example("--config config.yaml", False, "the percent sign doubled, a specifier, an escape",
+                         unit_extra='Environment="VAULT_SECRET_ID=7d2b%%21c4e" KES_HOME=%h KES_TAB=a\\tb\n')))
+def environment_assignment_ignored(deployment):
     for unit in _units(deployment):
-        for percent, names in unit.ignored_environment:
-            # The character after the `%` is not quoted: it may be part of a secret.
-            yield _at_word(unit, percent, f"this `%` starts no specifier systemd knows, so systemd ignores the whole "
-                                          f"`Environment=` line and starts {_server(unit)} without "
-                                          f"{', '.join(names) or 'its assignments'}")
+        for ignored in unit.ignored_environment:
+            names = ", ".join(ignored.names) or "an assignment"
+            # The characters after the `%` or backslash are not quoted: they may be part of a secret.
+            if ignored.escape:
+                message = (f"this backslash starts no escape systemd knows, so systemd stops reading this "
+                           f"`Environment=` line here and starts {_server(unit)} without {names}")
+            else:
+                message = (f"this `%` starts no specifier systemd knows, so systemd ignores this assignment and starts "
+                           f"{_server(unit)} without {names}")
+            yield _at_word(unit, ignored.at, message)
 
 
 @rule("SYS009", "config-path-relative", Severity.WARNING,
