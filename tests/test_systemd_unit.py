@@ -365,6 +365,16 @@ def test_variables_come_from_the_units_environment_file(write, tmp_path):
     assert "s3cr3t-approle-value-never-shown" in result.secrets  # every report masks it
 
 
+def test_a_byte_order_mark_hides_the_first_variable_of_kes_s_environment_file(write, tmp_path):
+    _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env\n",
+                    {"kes.env": b"\xef\xbb\xbf" + _FULL_ENV.encode()})
+    result = lint([tmp_path])
+    [unset] = [f for f in result.findings if f.code == "KES100"]
+    assert "KES_ADMIN" in unset.message and "starts with a byte order mark, which systemd keeps" in unset.message
+    write("kes.env", b"\xef\xbb\xbf# KES's environment\n" + _FULL_ENV.encode())  # the mark only hides a comment
+    assert not [f for f in lint([tmp_path]).findings if f.code == "KES100"]
+
+
 def test_a_variable_the_environment_file_does_not_set_is_a_refusal(write, tmp_path):
     _env_deployment(write, tmp_path, "EnvironmentFile=@DIR@/kes.env\n",
                     {"kes.env": "KES_ADMIN=disabled\nVAULT_ROLE_ID=6f2c1a4e-role\n"})

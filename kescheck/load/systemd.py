@@ -752,6 +752,7 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve, mask_foreign: bool = Fa
         values[variable] = value.replace("%%", "%")
     read: list[str] = []
     unread: list[str] = []
+    hidden: dict[str, str] = {}
     for ref in unit.environment_files:
         if ref.ignored:
             continue  # systemd reads nothing from it (SYS008)
@@ -772,10 +773,17 @@ def unit_environment(unit: KesUnit | MinioUnit, resolve, mask_foreign: bool = Fa
         if mask_foreign:
             unit.source.secret_values.update(foreign_credentials(path, unit.source.path,
                                                                  (a.value for a in reading.assignments)))
-        values.update((a.name, a.value) for a in reading.assignments if a.valid)
+        # systemd keeps a byte order mark at the start of the file as part of the first name (ENV012).
+        marked = reading.assignments[0] if source.byte_order_mark and reading.assignments and \
+            reading.assignments[0].line == 1 else None
+        values.update((a.name, a.value) for a in reading.assignments if a.valid and a is not marked)
+        if marked is not None and marked.name not in values:
+            hidden[marked.name] = (f"{ref.path.text} starts with a byte order mark, which systemd keeps as part of "
+                                   "the first name")
         read.append(ref.path.text)
     why_unset = {variable: f"systemd sets {variable} only {when}" for variable, when in _SET_ONLY.items()
                if variable not in values}
+    why_unset.update((variable, why) for variable, why in hidden.items() if variable not in values)
     for word in unset:
         variable, equals, value = word.replace("%%", "%").partition("=")
         # `NAME=VALUE` removes NAME only while it has that value; a value kescheck cannot know may differ.
