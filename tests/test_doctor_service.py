@@ -56,11 +56,17 @@ def test_the_unit_search_path(monkeypatch):
                                                               Path("/lib/systemd/system")]
 
 
-def test_the_unit_and_its_drop_ins_in_the_order_systemd_applies_them(tmp_path):
+def two_unit_directories(tmp_path) -> tuple[Path, Path]:
+    """/etc/systemd/system and /lib/systemd/system of a test, each with `minio.service.d/`; the unit in the second."""
     first, second = tmp_path / "etc", tmp_path / "lib"
-    (second / "minio.service.d").mkdir(parents=True)
-    (first / "minio.service.d").mkdir(parents=True)
+    for directory in (first, second):
+        (directory / "minio.service.d").mkdir(parents=True)
     (second / "minio.service").write_text(unit("EnvironmentFile=-/etc/default/minio"))
+    return first, second
+
+
+def test_the_unit_and_its_drop_ins_in_the_order_systemd_applies_them(tmp_path):
+    first, second = two_unit_directories(tmp_path)
     (second / "minio.service.d" / "10-env.conf").write_text("[Service]\nEnvironmentFile=/lib/ignored.env\n")
     (first / "minio.service.d" / "10-env.conf").write_text("[Service]\nEnvironmentFile=\nEnvironmentFile=/etc/a.env\n")
     (second / "minio.service.d" / "20-more.conf").write_text("[Service]\nEnvironmentFile=/etc/b.env\n")
@@ -270,10 +276,7 @@ def test_a_named_unit_takes_its_drop_ins(kes_pki, kes_server, units, tmp_path):
 
 
 def test_a_drop_in_masked_with_dev_null_hides_the_one_of_a_later_directory(tmp_path):
-    first, second = tmp_path / "etc", tmp_path / "lib"
-    (first / "minio.service.d").mkdir(parents=True)
-    (second / "minio.service.d").mkdir(parents=True)
-    (second / "minio.service").write_text(unit("EnvironmentFile=-/etc/default/minio"))
+    first, second = two_unit_directories(tmp_path)
     (second / "minio.service.d" / "10-env.conf").write_text("[Service]\nEnvironmentFile=\nEnvironmentFile=/x.env\n")
     (first / "minio.service.d" / "10-env.conf").symlink_to("/dev/null")
     service = find_service(None, {"SYSTEMD_UNIT_PATH": f"{first}:{second}"})
