@@ -907,6 +907,7 @@ def test_a_backslash_that_starts_no_escape_ends_the_line_for_systemd(write, tmp_
 
 @pytest.mark.parametrize("line", ['Environment="VAULT_SECRET_ID=s3cr3t%%2F" VAULT_ROLE_ID=%i\n',
                                   "Environment=VAULT_SECRET_ID=s VAULT_ROLE_ID=r KES_HOME=%h KES_NOTE=100%\n",
+                                  'Environment=VAULT_SECRET_ID=s "VAULT_ROLE_ID=100%"\n',  # the quote is no specifier
                                   'Environment="VAULT_SECRET_ID=a\\tb\\x41\\\\c\\101" VAULT_ROLE_ID=r\n'])
 def test_specifiers_escapes_and_a_trailing_percent_sign(write, tmp_path, line):
     _env_deployment(write, tmp_path, "Environment=KES_ADMIN=disabled\n" + line)

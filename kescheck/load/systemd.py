@@ -153,9 +153,9 @@ class ServiceSettings:
 
     def _hiding(self):
         """(setting, directory, what it does, whether it is inaccessible rather than empty) for each directory the
-        sandbox hides, in systemd's words. A private /tmp
-        and a `TemporaryFileSystem=` start empty but writable: an `ExecStartPre=` command, which runs in the same
-        sandbox, may put the file there, so with one they are not counted."""
+        sandbox hides, in systemd's words. A private /tmp and a `TemporaryFileSystem=` start empty but writable: an
+        `ExecStartPre=` command, which runs in the same sandbox, may put the file there, so with one they are not
+        counted."""
         stays_empty = not self.setting("ExecStartPre")  # the last assignment: an empty one resets the list
         private_tmp = self.setting("PrivateTmp")
         set_private = _is_true(private_tmp) or private_tmp == "disconnected"
@@ -530,10 +530,11 @@ def _environment_assignments(logical: _Logical, words: list[Word]) -> tuple[list
             names = tuple(later.text.partition("=")[0] for later in words[number:] if "=" in later.text)
             ignored.append(IgnoredAssignments(_char_at(logical, start + bad, word), names, escape=True))
             break
-        percent = _unknown_specifier(logical.value[start:end + 1])
+        percent = _unknown_specifier(text)  # in the word as read: `"A=100%"` ends in a `%`, not in `%"`
         if percent is not None:
-            name = text.partition("=")[0]
-            ignored.append(IgnoredAssignments(_char_at(logical, start + percent, word), (name,), escape=False))
+            raw_percent = [i for i, char in enumerate(logical.value[start:end + 1]) if char == "%"]
+            at = start + raw_percent[min(text[:percent].count("%"), len(raw_percent) - 1)]
+            ignored.append(IgnoredAssignments(_char_at(logical, at, word), (text.partition("=")[0],), escape=False))
             continue
         assigned.append(replace(word, text=text))
     return assigned, ignored
