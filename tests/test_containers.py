@@ -346,6 +346,7 @@ def test_a_secret_value_under_a_repeated_key_is_marked_too():
     ("quay.io/minio/kes:2024-01-11T13-09-29Z@sha256:0123abcd", "2024-01-11T13-09-29Z"),
     ("minio/kes", None), ("minio/kes:latest", None), ("minio/kes:edge", None), ("minio/kes@sha256:0123abcd", None),
     ("minio/kes:${KES_TAG}", None), ("registry.example.net:5000/kes", None), ("bitnami/kes:2024.1.11-debian-12-r0", None),
+    ("bitnami/kes:2023.5.2", None), ("bitnami/kes:2023.9.28", None),
     ("minio/minio:RELEASE.2024-01-11T07-46-16Z", None), ("example.net/kes-tools:v0.22.3", None)])
 def test_the_release_an_image_tag_names(image, release):
     assert image_release(image) == release

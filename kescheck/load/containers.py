@@ -46,7 +46,8 @@ _OPERATOR_KMS_SETTINGS = ("MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "
 MINIO_KMS_KES_KEY_NAME (from `keyName`): values it computes, which the manifest does not show."""
 
 
-_RELEASE_TAG = re.compile(r"^(?:v?\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$")
+_RELEASE_TAG = re.compile(r"^(?:v?0\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$", re.ASCII)
+"""KES's release names: `v0.22.3` (every numbered release is 0.x) or a date; Bitnami's `2023.5.2` is neither."""
 """The tags under which KES's image is published for a release: `v0.22.3` (semver-named releases, with or without
 the `v`) and `2024-01-11T13-09-29Z` (date-named ones)."""
 
