@@ -187,6 +187,8 @@ TOKEN_CONFIG = ("admin: {{identity: disabled}}\ntls: {{key: /etc/kes/tls/tls.key
                 "keystore:\n  vault:\n    endpoint: https://vault:8200\n    kubernetes: {{role: kes, jwt: {jwt}}}\n")
 SERVICE_ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: kes}\nautomountServiceAccountToken: false\n---\n"
 DEFAULT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+TOKEN_SECRET = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault-jwt\n"
+                "  annotations: {kubernetes.io/service-account.name: kes}\ntype: kubernetes.io/service-account-token\n---\n")
 
 
 def token_findings(write, jwt: str, *, pod: str = "", container: str = "", extra: str = "", **options):
@@ -210,6 +212,11 @@ def token_findings(write, jwt: str, *, pod: str = "", container: str = "", extra
      "volumeMounts: [{name: t, mountPath: /etc/kes/vault}]", "", None),
     ("/etc/kes/vault/token", "volumes: [{name: t, secret: {secretName: vault-jwt, items: [{key: jwt, path: token}]}}]",
      "volumeMounts: [{name: t, mountPath: /etc/kes/vault}]", "", False),
+    # a Secret of the token type: Kubernetes fills in `token`, `ca.crt` and `namespace`
+    ("/etc/kes/vault/token", "volumes: [{name: t, secret: {secretName: vault-jwt}}]",
+     "volumeMounts: [{name: t, mountPath: /etc/kes/vault}]", TOKEN_SECRET, False),
+    ("/etc/kes/vault/jwt", "volumes: [{name: t, secret: {secretName: vault-jwt}}]",
+     "volumeMounts: [{name: t, mountPath: /etc/kes/vault}]", TOKEN_SECRET, True),
     ("/etc/kes/token", "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
      "volumeMounts: [{name: t, mountPath: /etc/kes/token, subPath: vault}]", "", False),
     ("/etc/kes/token", "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
@@ -221,7 +228,8 @@ def token_findings(write, jwt: str, *, pod: str = "", container: str = "", extra
                     "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: vault}}]}}]",
      "volumeMounts: [{name: t, mountPath: /var/run/secrets}]", "", False),
 ], ids=["turned-off", "service-account-turns-off", "pod-turns-on", "other-service-account", "pod-silent",
-        "not-the-token", "nothing-mounted", "secret-elsewhere", "secret-items", "sub-path", "sub-path-other",
+        "not-the-token", "nothing-mounted", "secret-elsewhere", "secret-items", "token-secret", "token-secret-other-key",
+        "sub-path", "sub-path-other",
         "own-volume-over-the-token", "own-volume-above-the-token"])
 def test_the_vault_token_in_kes_pod(write, jwt, pod, container, extra, fires):
     """fires: True (SYS011), False (the pod has it: no finding, not even CRT001's note), None (not known: CRT001)."""

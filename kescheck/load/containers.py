@@ -46,6 +46,9 @@ _OPERATOR_KMS_SETTINGS = ("MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "
 MINIO_KMS_KES_KEY_NAME (from `keyName`): values it computes, which the manifest does not show."""
 
 
+_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
+_TOKEN_SECRET_KEYS = ("token", "ca.crt", "namespace")
+"""The keys Kubernetes adds to a Secret of that type, which a manifest leaves out."""
 _RELEASE_TAG = re.compile(r"^(?:v?0\.\d+\.\d+|\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$", re.ASCII)
 """KES's release names: `v0.22.3` (every numbered release is 0.x) or a date; Bitnami's `2023.5.2` is neither."""
 """The tags under which KES's image is published for a release: `v0.22.3` (semver-named releases, with or without
@@ -1184,7 +1187,12 @@ class ContainerReader:
             items = self._items(spec.get("items", (None, None))[1])
             if len(candidates) != 1:  # not here (or ambiguous): `items:` still say which files the volume holds
                 return {posixpath.normpath(path): (None, "") for _, path in self._item_paths(items, "key")}, bool(items)
-            data, where = self._files_of(candidates[0][0]), candidates[0][1]
+            data: dict[str, bytes | None] = dict(self._files_of(candidates[0][0]))
+            where = candidates[0][1]
+            secret_type = candidates[0][0].get("type", (None, None))[1]
+            if kind == "Secret" and self._scalar_is(secret_type, _TOKEN_SECRET_TYPE):
+                for key in _TOKEN_SECRET_KEYS:  # Kubernetes' token controller fills them in: there, content unknown
+                    data.setdefault(key, None)
             pairs = self._item_paths(items, "key") if items else [(key, key) for key in data]
             return {posixpath.normpath(path): (data[key], f"key '{key}' of {kind} '{name.value}' in {where}")
                     for key, path in pairs if key in data}, True
