@@ -287,3 +287,54 @@ def test_no_secret_of_the_manifest_or_of_the_config_in_it_reaches_a_report(cli, 
     run = cli("lint", write("kes-secret.yaml", text), "--format", fmt, "--color", "always")
     assert "KES209" in run.stdout  # the secret written into the config is found, and not shown
     assert "canary" not in run.stdout and "canary" not in run.stderr
+
+
+LISTED = """\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Secret
+    metadata: {name: kes-config}
+    stringData:
+      config.yaml: |
+        admin: {identity: disabled}
+        tls: {key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}
+        keystore: {vault: {endpoint: 'https://vault:8200', token: hvs.CAESIListedCanary}}
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: kes}
+    spec:
+      template:
+        spec:
+          containers:
+            - name: kes
+              image: quay.io/minio/kes:2024-01-11T13-09-29Z
+              args: [server, --config=/etc/kes/config.yaml, --mlock]
+"""
+
+
+def test_the_items_of_a_kind_list_are_read_as_objects(write, cli):
+    """`kubectl get -o yaml` writes several objects as the items of one `kind: List`."""
+    path = write("kes.yaml", LISTED)
+    manifest = kubernetes_manifest(SourceFile(path, LISTED))
+    assert [(o.kind, o.name, o.line) for o in manifest.objects] == [("Secret", "kes-config", 5), ("Deployment", "kes", 13)]
+    mlock = [f for f in lint([path]).findings if f.code == "SYS002"]
+    assert [(f.location.path.name, f.location.line) for f in mlock] == [("kes.yaml", 21)]
+    assert "CAESIListedCanary" not in cli("lint", str(path), "--format", "json").stdout
+
+
+def test_a_secret_listed_in_another_file_of_the_directory_is_mounted(write, tmp_path):
+    config = ("admin: {identity: disabled}\ntls: {key: /etc/kes/tls/tls.key, cert: /etc/kes/tls/tls.crt}\n"
+              "keystore: {vault: {endpoint: 'https://vault:8200', kubernetes: {role: kes, jwt: /etc/kes/vault/jwt}}}\n")
+    write("kes.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kes-config}\ndata:\n  config.yaml: |\n"
+                      + "".join(f"    {line}\n" for line in config.splitlines())
+                      + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kes}\nspec:\n  template:\n"
+                        "    spec:\n      volumes: [{name: t, secret: {secretName: vault-jwt}}]\n      containers:\n"
+                        "        - name: kes\n          image: quay.io/minio/kes:2024-01-11T13-09-29Z\n"
+                        "          args: [server, --config=/etc/kes/config.yaml]\n"
+                        "          volumeMounts: [{name: t, mountPath: /etc/kes/vault}]\n")
+    write("secrets.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n"
+                          "  metadata: {name: vault-jwt}\n  stringData: {token: a-jwt}\n")
+    sys011 = [f for f in lint([tmp_path / "kes.yaml"]).findings if f.code == "SYS011"]
+    assert len(sys011) == 1 and "holds 'token', not 'jwt'" in sys011[0].message  # the listed Secret's keys are known

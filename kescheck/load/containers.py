@@ -942,6 +942,21 @@ class ContainerReader:
             found.append((item, {start + key: value for key, value in variables.items()}))
         return found
 
+    def objects_of(self, documents: list) -> list:
+        """The objects of a manifest's documents: the items of a `kind: List` (as `kubectl get -o yaml` writes several
+        objects into one document) stand in its place."""
+        found = []
+        for document in documents:
+            entries = self.entries(document)
+            kind = entries.get("kind", (None, None))[1]
+            items = entries.get("items", (None, None))[1]
+            if isinstance(kind, self.scalar_node) and str(kind.value) == "List" and "apiVersion" in entries \
+                    and isinstance(items, self.sequence_node):
+                found.extend(self.objects_of(self._items(items)))
+            else:
+                found.append(document)
+        return found
+
     def read_config_objects(self, documents: list) -> None:
         """The ConfigMaps, Secrets and ServiceAccounts among a manifest's `documents` (`config_objects`); their values
         are read only where a workload takes them, but a Secret's are marked as secrets at once."""
@@ -1011,7 +1026,7 @@ class ContainerReader:
             except (InputError, OSError, YAMLError, ValueError, TypeError, RecursionError):
                 continue
             reader = ContainerReader(source, _Positions(source.text))
-            reader.read_config_objects(documents)
+            reader.read_config_objects(reader.objects_of(documents))
             for key, objects in reader.config_objects.items():
                 found.setdefault(key, []).extend(objects)
             self.source.secret_values.update(source.secret_values)
@@ -1477,8 +1492,10 @@ class ContainerReader:
 
 _ENV_FROM_ELSEWHERE = "`envFrom:` sources that are not in this manifest"
 _CONFIG_OBJECT_KINDS = ("ConfigMap", "Secret", "ServiceAccount")
-_CONFIG_OBJECT_LINE = re.compile(r"^kind[ \t]*:[ \t]*['\"]?(?:ConfigMap|Secret|ServiceAccount)\b", re.MULTILINE)
-"""A top-level `kind:` of one of `_CONFIG_OBJECT_KINDS`: a file of the directory without one is not composed."""
+_CONFIG_OBJECT_LINE = re.compile(r"^(?:[ \t]*-?[ \t]*)kind[ \t]*:[ \t]*['\"]?(?:ConfigMap|Secret|ServiceAccount)\b",
+                                 re.MULTILINE)
+"""A `kind:` of one of `_CONFIG_OBJECT_KINDS` (top-level, or an item of a `kind: List`): a file of the directory
+without one is not composed."""
 _NEIGHBOURS_READ = 200
 """YAML files of a manifest's directory read for the objects it names (a directory of thousands is no deployment)."""
 _NEIGHBOUR_BYTES = 4 * 1024 * 1024

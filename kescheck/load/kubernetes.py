@@ -209,6 +209,7 @@ def kubernetes_manifest(source: SourceFile) -> Manifest | None:
     embedded: list[EmbeddedFile] = []
     containers = Containers()
     reader = ContainerReader(source, positions)
+    documents = reader.objects_of(documents)
     reader.read_config_objects(documents)
     for document in documents:
         entries = reader.entries(document)
