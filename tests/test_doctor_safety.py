@@ -278,3 +278,49 @@ def test_the_internal_error_handler_never_prints_the_exception_text(monkeypatch,
     assert "internal error (RuntimeError)" in captured.err
     assert "CANARY" not in captured.err + captured.out and "kes:v1" not in captured.err + captured.out
     assert "Traceback" not in captured.err
+
+
+# --- the client's own files -----------------------------------------------------------------------------------------
+
+def _credentials_check(report):
+    return next(c for c in report.root.walk() if c.title.startswith("client credentials"))
+
+
+@pytest.mark.parametrize("which", ["cert", "key"])
+def test_a_fifo_as_the_client_certificate_or_key_is_refused_without_blocking(kes_pki, tmp_path, closed_port,
+                                                                               which):
+    import os
+
+    fifo = tmp_path / "client.fifo"
+    os.mkfifo(fifo)
+    env = kes_pki.env(f"https://127.0.0.1:{closed_port}")
+    setting = {"cert": "MINIO_KMS_KES_CERT_FILE", "key": "MINIO_KMS_KES_KEY_FILE"}[which]
+    original = kes_pki.minio_cert if which == "cert" else kes_pki.minio_key
+    env.write_text(env.read_text().replace(f"{setting}={original}", f"{setting}={fifo}"))
+    started = time.monotonic()
+    check = _credentials_check(doctor(env))
+    assert time.monotonic() - started < 20
+    assert check.status is Status.FAIL
+    assert check.summary == f"{setting} {fifo}: not a regular file (a FIFO, socket or device is never read)"
+
+
+def test_a_missing_client_file_is_named_with_its_setting(kes_pki, tmp_path, closed_port):
+    env = kes_pki.env(f"https://127.0.0.1:{closed_port}")
+    env.write_text(env.read_text().replace(str(kes_pki.minio_cert), str(tmp_path / "gone.crt")))
+    check = _credentials_check(doctor(env))
+    assert check.summary == f"MINIO_KMS_KES_CERT_FILE {tmp_path / 'gone.crt'}: no such file or directory"
+
+
+def test_an_encrypted_key_without_its_password_is_said_so_and_nothing_asks_for_one(kes_pki, tmp_path, closed_port):
+    """OpenSSL asks on the terminal for a missing password (and waits for it) unless it is given a callback."""
+    import subprocess
+    import sys
+
+    _, key = kes_pki.minio.write(tmp_path, "encrypted", password=b"a-password-never-given", key_format="pkcs1")
+    env = kes_pki.env(f"https://127.0.0.1:{closed_port}")
+    env.write_text(env.read_text().replace(str(kes_pki.minio_key), str(key)))
+    run = subprocess.run([sys.executable, "-m", "kescheck", "doctor", "--minio-env", str(env), "--timeout", "1",
+                          "--format", "plain"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert "pass phrase" not in run.stderr.lower()
+    assert (f"client credentials: the private key {key} is encrypted and MINIO_KMS_KES_KEY_PASSWORD is not set"
+            in run.stdout)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..identity import ApiKeyError, api_key_private_key, identity_of_api_key
-from ..load.source import InputError, read_bytes
+from ..load.source import InputError, check_readable_file, read_bytes
 from ..material import material, minio_identities
 from ..rules import doctor as doc
 from .checks import Check
@@ -117,18 +117,25 @@ def _credentials(settings: MinioSettings, contexts: list[ssl.SSLContext], check:
         deployment = settings.deployment
         cert_path = deployment.resolve(cert_file, settings.env.source)
         key_path = deployment.resolve(key_file, settings.env.source)
-        password = settings.value(KEY_PASSWORD) or None
+        password = settings.value(KEY_PASSWORD)
+        for setting, path in ((CERT_FILE, cert_path), (KEY_FILE, key_path)):
+            try:
+                check_readable_file(path)  # before OpenSSL opens it: a FIFO would block the doctor for good
+            except InputError as err:
+                check.fail(doc.CREDENTIALS_UNUSABLE, f"{setting} {path}: {err.reason}")
+                return False, None, ""
         try:
             for context in contexts:
-                context.load_cert_chain(cert_path, key_path, password=password)
-        except FileNotFoundError as err:
-            check.fail(doc.CREDENTIALS_UNUSABLE, f"{err.filename}: no such file")
-            return False, None, ""
-        except PermissionError as err:
-            check.fail(doc.CREDENTIALS_UNUSABLE, f"{err.filename}: permission denied for the current user")
+                # A callable, never None: without a password OpenSSL would ask for one on the terminal and wait.
+                context.load_cert_chain(cert_path, key_path, password=lambda: password.encode())
+        except PermissionError:
+            check.fail(doc.CREDENTIALS_UNUSABLE, f"{KEY_FILE} {key_path} or {CERT_FILE} {cert_path}: permission "
+                                                 "denied for the current user")
             return False, None, ""
         except (ssl.SSLError, OSError, ValueError) as err:
+            encrypted = not password and _is_encrypted_key(key_path)
             check.fail(doc.CREDENTIALS_UNUSABLE,
+                       f"the private key {key_file} is encrypted and {KEY_PASSWORD} is not set" if encrypted else
                        f"cannot load the client certificate {cert_file} with key {key_file}: {_ssl_reason(err)}")
             return False, None, ""
         found = next((i for i in minio_identities(deployment) if i.origin == "certificate"), None)
@@ -138,6 +145,14 @@ def _credentials(settings: MinioSettings, contexts: list[ssl.SSLContext], check:
     check.fail(doc.SETTINGS_INCOMPLETE, "no authentication method: set MINIO_KMS_KES_API_KEY, or "
                                         "MINIO_KMS_KES_CERT_FILE and MINIO_KMS_KES_KEY_FILE")
     return False, None, ""
+
+
+def _is_encrypted_key(path: Path) -> bool:
+    try:
+        text = read_bytes(path).decode("utf-8", errors="replace")
+    except InputError:
+        return False
+    return "ENCRYPTED" in text
 
 
 def _trusted_pem(path: Path) -> tuple[str, int, int]:
