@@ -5,6 +5,7 @@ bounds are hang guards, generous multiples of --timeout, not performance checks.
 """
 from __future__ import annotations
 
+import json
 import re
 import socket
 import ssl
@@ -324,3 +325,56 @@ def test_an_encrypted_key_without_its_password_is_said_so_and_nothing_asks_for_o
     assert "pass phrase" not in run.stderr.lower()
     assert (f"client credentials: the private key {key} is encrypted and MINIO_KMS_KES_KEY_PASSWORD is not set"
             in run.stdout)
+
+
+# --- what a server says is text, not report lines ------------------------------------------------------------------
+
+def _json_answer(status: str, body: bytes) -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_a_server_cannot_write_lines_into_the_report(kes_pki, scripted):
+    forged = "\n        \u251c\u2500\u2500 [ ok ] FORGED\u2028OK: exit status 0 (all ok)\u202e"
+
+    def answer(conn, method, path):
+        if path == "/version":
+            conn.sendall(_json_answer("200 OK", json.dumps({"version": "v1" + forged}).encode()))
+        else:
+            conn.sendall(_json_answer("500 Oops", json.dumps({"message": "boom" + forged}).encode()))
+        return True
+
+    server = scripted(answer)
+    report = doctor(kes_pki.env(server.url))
+    checks = {c.title: c for c in endpoint_checks(report)}
+    assert checks["GET /version"].summary == "KES v1"
+    assert checks["GET /v1/status"].summary == "GET /v1/status answered 500 boom"
+    assert "FORGED" not in json.dumps([c.summary for c in report.root.walk()])
+
+
+@pytest.mark.parametrize("path, body, cause", [
+    ("/version", b"[" * 30000, "RecursionError"),
+    ("/v1/status", b'{"keystore_latency": 1' + b"0" * 400 + b"}", "OverflowError"),
+])
+def test_an_answer_no_step_foresaw_fails_that_step_and_keeps_the_others(kes_pki, scripted, path, body, cause):
+    def answer(conn, method, requested):
+        if requested == path:
+            conn.sendall(_json_answer("200 OK", body))
+        elif requested == "/version":
+            conn.sendall(_json_answer("200 OK", b'{"version": "v"}'))
+        else:
+            conn.sendall(_json_answer("404 Not Found", b'{"message": "not found"}'))
+        return True
+
+    server = scripted(answer)
+    checks = {c.title: c for c in endpoint_checks(doctor(kes_pki.env(server.url)))}
+    failed = checks[f"GET {path}"]
+    assert failed.status is Status.FAIL and failed.cause == "unexpected-kes-response"
+    assert failed.summary == f"GET {path} failed: kescheck cannot read what it got ({cause})"
+    assert checks["TLS handshake"].status is Status.OK
+
+
+def test_a_host_name_with_an_empty_label_is_no_host_name(kes_pki, capfd):
+    check = next(c for c in endpoint_checks(doctor(kes_pki.env("https://kes..example.net:7373"))) if c.title == "DNS")
+    assert check.status is Status.FAIL and check.cause == "endpoint-not-resolvable"
+    assert check.summary == "kes..example.net is no host name: a label of it is empty or longer than 63 characters"
+    assert "Traceback" not in capfd.readouterr().err

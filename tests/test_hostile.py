@@ -288,3 +288,11 @@ def test_library_deprecation_notices_stay_off_stderr(tmp_path):
                                               f"cert: {tmp_path / 'kes.crt'}}}\nkeystore: {{fs: {{path: /k}}}}\n")
     result = run("lint", tmp_path / "kes-config.yaml", "--format", "plain")
     assert result.returncode in (0, 1) and "Warning" not in result.stderr and "kescheck/" not in result.stderr
+
+
+def test_marks_that_turn_text_right_to_left_are_shown_not_obeyed(tmp_path, cli):
+    """A code frame must show a line as it is, not as a right-to-left override makes it read."""
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n"
+                                       "unknown\u202e: x\u2028y\n", encoding="utf-8")
+    run = cli("lint", str(tmp_path / "kes.yaml"), "--format", "plain")
+    assert "\u202e" not in run.stdout and "\u2028" not in run.stdout and "\\u202e" in run.stdout

@@ -15,10 +15,12 @@ import http.client
 import io
 import json
 import os
+import re
 import socket
 import ssl
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote
@@ -68,13 +70,34 @@ class Response:
     @property
     def message(self) -> str:
         text = self.body.get("message") if isinstance(self.body, dict) else None
-        text = text if isinstance(text, str) and text else self.text
+        text = text[:160] + ("..." if len(text) > 160 else "") if isinstance(text, str) and text else self.text
         return f"{self.status} {text}" if text else str(self.status)
 
 
 def _first_line(data: bytes) -> str:
-    line = data.decode("utf-8", errors="replace").strip().split("\n", 1)[0].strip()
+    line = _one_line(data.decode("utf-8", errors="replace").strip()).strip()
     return line[:160] + ("..." if len(line) > 160 else "")
+
+
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """What a server sent, as one line of the report: cut at its first line break (a second line could pass for a line
+    of the report, `[ ok ] ...`), and invisible format characters (a right-to-left override) shown as `\\uXXXX`."""
+    first = _LINE_BREAKS.split(text, 1)[0]
+    return "".join(f"\\u{ord(char):04x}" if unicodedata.category(char) == "Cf" else char for char in first)
+
+
+def _readable(value):
+    """A parsed JSON answer with every string made `_one_line`: the steps quote its values in the report."""
+    if isinstance(value, str):
+        return _one_line(value)
+    if isinstance(value, dict):
+        return {_readable(key): _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    return value
 
 
 _DROPPED_CONNECTION = (ConnectionError, http.client.RemoteDisconnected, ssl.SSLEOFError)
@@ -88,7 +111,7 @@ def _resolve(host: str, port: int, timeout: float) -> list[str]:
     def lookup():
         try:
             outcome["value"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as err:
+        except (OSError, UnicodeError) as err:  # UnicodeError: a label empty or longer than 63 characters
             outcome["error"] = err
 
     worker = threading.Thread(target=lookup, daemon=True)
@@ -153,7 +176,15 @@ class EndpointProbe:
                 self.progress(self.endpoint.url, check.title)
                 try:
                     with check.timed():
-                        step(check)
+                        try:
+                            step(check)
+                        except ProbeAbort:
+                            raise
+                        except Exception as err:
+                            # An answer no step foresaw (JSON nested too deep, a number too large for a float): the
+                            # step fails, and what the earlier steps learned stays in the report.
+                            self._fail(check, doc.UNEXPECTED_RESPONSE, f"{check.title} failed: kescheck cannot read "
+                                                                       f"what it got ({type(err).__name__})")
                 except ProbeAbort:
                     for later, _ in steps[position + 1:]:
                         if later.status is Status.SKIP and not later.summary:
@@ -192,6 +223,9 @@ class EndpointProbe:
             self._fail(check, doc.TIMED_OUT, f"DNS lookup of {endpoint.host} timed out: {err}")
         except OSError as err:
             self._fail(check, doc.NOT_RESOLVABLE, f"{endpoint.host} does not resolve: {err.strerror or err}")
+        except UnicodeError:
+            self._fail(check, doc.NOT_RESOLVABLE, f"{endpoint.host} is no host name: a label of it is empty or longer "
+                                                  "than 63 characters")
         check.ok(f"{endpoint.host} resolves to {', '.join(self.addresses)}")
 
     def _tcp(self, check: Check) -> None:
@@ -355,14 +389,15 @@ class EndpointProbe:
             if self.first_request and isinstance(err, ConnectionError):
                 self._closed_after_handshake(check)
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path}: the connection failed ({type(err).__name__}: "
-                                                      f"{err})")
+                                                      f"{_one_line(str(err))[:160]})")
         finally:
             self.first_request = False
         try:
-            parsed = json.loads(data) if data.strip() else None
+            parsed = _readable(json.loads(data)) if data.strip() else None
         except ValueError:
             parsed = None
-        response = Response(answer.status, parsed if isinstance(parsed, dict) else None, answer.getheader("Location") or "",
+        response = Response(answer.status, parsed if isinstance(parsed, dict) else None,
+                            _one_line(answer.getheader("Location") or "")[:160],
                             "" if isinstance(parsed, dict) else _first_line(data))
         if 300 <= response.status < 400:
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path} answered a redirect ({response.status} to "

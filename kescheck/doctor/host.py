@@ -58,10 +58,11 @@ def file_capabilities(path: str) -> FileCapabilities | None:
 
 
 def _split_address(text: str) -> tuple[str, int] | None:
+    """(host, port) of `address`, or None when it has no port KES could listen on (KES101 reports which)."""
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
-    if not port.isdigit():
-        return None
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        return None  # a port of 99999 would otherwise be connected to modulo 65536
     return host, int(port)
 
 
@@ -74,7 +75,7 @@ def _listening(config: KesConfig, check: Check, timeout: float) -> None:
         return
     split = _split_address(text)
     if split is None:
-        check.skip(f"`address: {text}` has no port (see the static checks)")
+        check.skip(f"`address: {text}` has no port KES can listen on (see the static checks)")
         return
     host, port = split
     target = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
@@ -87,6 +88,8 @@ def _listening(config: KesConfig, check: Check, timeout: float) -> None:
         check.fail(doc.NOT_LISTENING, f"no answer from {target} port {port} within {timeout:g} s (`address: {text}`)")
     except OSError as err:
         check.fail(doc.NOT_LISTENING, f"cannot connect to {target} port {port}: {err.strerror or err}")
+    except UnicodeError:  # a label empty or longer than 63 characters: KES101 says the address is no IP address
+        check.skip(f"`address: {text}` names no host kescheck can connect to (see the static checks)")
 
 
 def _tls_file(config: KesConfig, deployment: Deployment, dotted: str, private: bool, check: Check) -> None:

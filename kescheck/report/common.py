@@ -8,13 +8,15 @@ from ..engine import LintResult
 from ..findings import Finding, Severity
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
     """Control characters (from a hostile file or server) shown as `\\xNN`, never sent to a terminal or log
-    viewer that would obey them; newlines and tabs stay."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+    viewer that would obey them, and so are the Unicode line separators and the marks that turn text right to left
+    (a code frame could show a line that reads otherwise than it is); newlines and tabs stay."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}" if ord(match[0]) < 256 else f"\\u{ord(match[0]):04x}",
+                        text)
 
 
 def counts(findings: list[Finding]) -> Counter:
