@@ -1,6 +1,7 @@
 """End to end: real deployment directories (KES config + MinIO env + generated certificates)."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -527,3 +528,19 @@ def test_tls_auth_on_is_ignored_by_releases_before_it(tmp_path):
         assert errors(result) == []
         assert [f.location.line for f in result.findings if f.code == "KES220"] == [
             n for n, line in enumerate(config.read_text().splitlines(), 1) if line.strip().startswith("auth:")]
+
+
+JUNK_CERTIFICATE = (b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x01" + b"junk" * 10)
+                    + b"-----END CERTIFICATE-----\n")
+
+
+@pytest.mark.parametrize("junk_first", [True, False])
+def test_a_capath_block_that_does_not_parse_is_passed_over_as_minio_does(tmp_path, junk_first):
+    """Go's AppendCertsFromPEM adds the blocks that parse: the good CA still verifies KES."""
+    root, _ = build(tmp_path, capath="file")
+    ca = root / "certs" / "CAs" / "private-ca.crt"
+    ca.write_bytes(JUNK_CERTIFICATE + ca.read_bytes() if junk_first else ca.read_bytes() + JUNK_CERTIFICATE)
+    assert errors(lint([root])) == []
+    ca.write_bytes(JUNK_CERTIFICATE)
+    finding = single_error(lint([root]), "CRT004")
+    assert "1 CERTIFICATE block in it does not parse" in finding.message

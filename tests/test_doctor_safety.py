@@ -378,3 +378,20 @@ def test_a_host_name_with_an_empty_label_is_no_host_name(kes_pki, capfd):
     assert check.status is Status.FAIL and check.cause == "endpoint-not-resolvable"
     assert check.summary == "kes..example.net is no host name: a label of it is empty or longer than 63 characters"
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_capath_block_that_does_not_parse_costs_none_of_the_good_ones(kes_pki, kes_server, tmp_path):
+    import base64
+
+    junk = (b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x01" + b"junk" * 10)
+            + b"-----END CERTIFICATE-----\n")
+    capath = tmp_path / "mixed-ca.pem"
+    capath.write_bytes(junk + kes_pki.ca_file.read_bytes())
+    report = doctor(kes_pki.env(kes_server.url(), capath=capath))
+    trust = next(c for c in report.root.walk() if c.title.startswith("trusted CAs"))
+    assert trust.status is Status.OK and "1 block(s) that do not parse passed over, as MinIO does" in trust.summary
+    assert next(c for c in endpoint_checks(report) if c.title == "TLS handshake").status is Status.OK
+    capath.write_bytes(junk)
+    trust = next(c for c in doctor(kes_pki.env(kes_server.url(), capath=capath)).root.walk()
+                 if c.title.startswith("trusted CAs"))
+    assert trust.status is Status.FAIL and trust.summary.endswith("none of its 1 certificate block(s) parses")

@@ -186,15 +186,27 @@ def _trust(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> st
     if not pem:
         check.fail(doc.CAPATH_EMPTY, f"{capath} holds no PEM certificate: MinIO refuses to start")
         return where
-    try:
-        context.load_verify_locations(cadata=pem)
-    except ssl.SSLError as err:
-        check.fail(doc.CAPATH_EMPTY, f"{capath}: the certificates do not parse ({_ssl_reason(err)})")
+    count, skipped = _load_blocks(context, pem)
+    if not count:
+        check.fail(doc.CAPATH_EMPTY, f"{capath}: none of its {skipped} certificate block(s) parses")
         return where
-    count = pem.count("BEGIN CERTIFICATE")
     note = f"; {unreadable} unreadable file(s) skipped, as MinIO does" if unreadable else ""
+    note += f"; {skipped} block(s) that do not parse passed over, as MinIO does" if skipped else ""
     check.ok(f"{count} CA certificate(s) from {capath}{note}")
     return where
+
+
+def _load_blocks(context: ssl.SSLContext, pem: str) -> tuple[int, int]:
+    """(loaded, passed over): MinIO adds the CERTIFICATE blocks that parse, one by one, and passes over the others
+    (Go's AppendCertsFromPEM), so one bad block does not cost the good ones."""
+    loaded = skipped = 0
+    for block in _PEM_CERTIFICATE.findall(pem):
+        try:
+            context.load_verify_locations(cadata=block)
+            loaded += 1
+        except ssl.SSLError:
+            skipped += 1
+    return loaded, skipped
 
 
 def _certs_dir_roots(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> str:
@@ -215,13 +227,7 @@ def _certs_dir_roots(settings: MinioSettings, context: ssl.SSLContext, check: Ch
         check.ok(f"MINIO_KMS_KES_CAPATH is not set and {cas.path} cannot be read here: the system roots verify KES")
         return ""
     pem, _, unreadable = _trusted_pem(cas.path)
-    count = 0
-    for block in _PEM_CERTIFICATE.findall(pem):
-        try:
-            context.load_verify_locations(cadata=block)
-            count += 1
-        except ssl.SSLError:
-            continue
+    count, _ = _load_blocks(context, pem)
     note = f"; {unreadable} unreadable file(s) skipped, as MinIO does" if unreadable else ""
     check.ok(f"MINIO_KMS_KES_CAPATH is not set: the system roots and {count} CA certificate(s) from {cas.path} "
              f"({cas.setting}) verify KES{note}")

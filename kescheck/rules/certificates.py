@@ -211,10 +211,14 @@ def file_unreadable(deployment):
                                     f"{_MISSING_CONSEQUENCE.get(ref.role, '')}")
 
 
+_POOLS_THAT_PASS_OVER = (Role.MINIO_CAPATH, Role.MINIO_CERTS_CAS)
+"""MinIO adds the certificates of these that parse and passes over the others (Go's AppendCertsFromPEM)."""
+
+
 def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
     if pem.state is FileState.MALFORMED:
         return pem.problem
-    if pem.bad_certificates:
+    if pem.bad_certificates and not (ref.role in _POOLS_THAT_PASS_OVER and pem.certificates):
         count = pem.bad_certificates
         return f"{count} CERTIFICATE block{'s' if count > 1 else ''} in it {'do' if count > 1 else 'does'} not parse"
     labels = sorted(set(pem.labels))
@@ -242,7 +246,8 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
 @rule("CRT004", "pem-malformed", Severity.ERROR, "A certificate or key file is not the PEM that KES or MinIO needs",
       rationale="""KES and MinIO read PEM: a file without a PEM block, with broken base64, a certificate that
       does not parse, a certificate file without a certificate, a key file without a key or (for KES) a block
-      type it does not accept stops the service at start; a CAPATH without a certificate stops MinIO.""",
+      type it does not accept stops the service at start; a CAPATH without a certificate stops MinIO (a block of it
+      that does not parse beside others that do MinIO passes over, as Go's AppendCertsFromPEM does).""",
       fix="""Replace the file with the PEM the setting expects: certificates as CERTIFICATE blocks, the key as
       one PRIVATE KEY block (convert DER with `openssl x509 -inform der -in FILE -out FILE.pem`).""",
       examples=(deployment_example(True, files=(("client.crt", "this is not a certificate\n"),)),
