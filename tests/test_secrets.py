@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certgen import issue
+from kescheck.engine import lint
 from kescheck.load.kesconfig import SECRET_PATHS
 from kescheck.load.source import REDACTED, SourceFile
 from kescheck.report import FORMATS
@@ -245,3 +246,21 @@ def test_every_line_of_a_secret_in_yaml_that_does_not_parse_is_masked(shape):
         for canary in re.finditer(r"CANARY[A-Z]*x9", line):
             assert any(span_line == number and first <= canary.start() + 1 and canary.end() < end
                        for span_line, first, end in source.secret_spans), (number, line)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("minio.env", "MINIO_KMS_KES_ENDPOINT=https://minio:CANARYurlpass9x@kes.example.net:7373\n"
+                  "MINIO_KMS_KES_KEY_NAME=minio-key\n"),
+    ("kes.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+                 "keystore: {vault: {endpoint: 'https://kes:CANARYurlpass9x@vault.example.net:8200', "
+                 "approle: {id: a, secret: b}}}\n"),
+    ("kes.service", "[Service]\nEnvironment=HTTPS_PROXY=http://ci:CANARYurlpass9x@proxy:3128\n"
+                    "ExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n"),
+])
+@pytest.mark.parametrize("fmt", ["plain", "json", "sarif"])
+def test_the_password_of_a_url_is_never_shown(cli, tmp_path, name, text, fmt):
+    (tmp_path / name).write_text(text)
+    result = lint([tmp_path / name])
+    assert "CANARYurlpass9x" in result.secrets
+    run = cli("lint", str(tmp_path / name), "--format", fmt, "--fail-on", "never")
+    assert "CANARYurlpass9x" not in run.stdout + run.stderr

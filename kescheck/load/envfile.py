@@ -278,6 +278,7 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
     if (entry.is_secret or "kes:v1:" in unquoted) and env_value:  # a KES API key under any name
         _mark_secret_text(source, number, entry.value_column, entry.value_end_column, unquoted)
         return
+    source.secret_values.update(url_passwords(env_value))  # reports quote URLs: never with their password
     # `Environment=VAULT_TOKEN=...` (a unit's line) or a line systemd appends to the one before: an assignment of a
     # secret inside this value, which messages may quote as the value of some other name.
     embedded = embedded_secret(env_value)
@@ -301,6 +302,14 @@ def foreign_credentials(path: Path, anchor: Path, values: Iterable[str]) -> list
 
 
 _PLAIN_WORD = re.compile(r"[a-z_-]+")
+
+
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+
+
+def url_passwords(text: str) -> list[str]:
+    """The passwords of the URLs in `text` that carry one (`https://minio:PASSWORD@kes:7373`)."""
+    return [match[1] for match in _URL_PASSWORD.finditer(text)]
 
 
 def embedded_secret(text: str) -> int | None:

@@ -7,7 +7,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .envfile import embedded_secret, is_secret_variable
+from .envfile import embedded_secret, is_secret_variable, url_passwords
 from .source import SourceFile
 from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
 
@@ -487,6 +487,8 @@ def _mark_secrets(doc: YamlDocument) -> None:
     for node in doc.nodes():
         if getattr(node, "is_key", False) or not node.path:
             continue
+        if isinstance(node, YScalar) and "@" in node.text:  # a keystore endpoint `https://user:PASSWORD@vault`
+            doc.source.secret_values.update(url_passwords(node.text))
         if not is_secret_path(node.path):
             if isinstance(node, YScalar) and not node.is_null and _secret_elsewhere(node) and env_reference(node) is None:
                 _mark_scalar(doc.source, node)
