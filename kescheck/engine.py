@@ -640,7 +640,8 @@ def _with_image_release(deployment: Deployment) -> None:
     release = tagged[0].release
     if not all(same_release(container.release, release) for container in tagged):
         return
-    origin = f"the image {tagged[0].image.text} of {tagged[0].describe()}"
+    image = tagged[0].image
+    origin = f"the image {image.text} of {tagged[0].label} in {(image.source or tagged[0].source).path}"
     if deployment.kes is not None:
         deployment.kes.retarget(release, origin)
     deployment.options = replace(deployment.options, kes_version=release, kes_version_origin=origin)

@@ -660,3 +660,60 @@ def test_where_a_compose_service_keeps_the_fs_keystore(write, service, problem):
                  + "".join(f"    {line}\n" for line in service.splitlines()))
     found = [f.message for f in lint([path.parent]).findings if f.code == "SYS013"]
     assert [problem in message for message in found] == ([True] if problem else []), found
+
+
+# --- services Compose merges: compose.override.yaml and extends: -------------------------------------------------
+
+MERGED_CONFIG = ("admin: {identity: disabled}\ntls: {key: /certs/kes.key, cert: /certs/kes.crt}\n"
+                 "cache: {expiry: {any: 5m0s, unused: 30s, offline: 6h}}\nkeystore: {fs: {path: /data/keys}}\n")
+BASE_SERVICE = ("services:\n  kes:\n    image: minio/kes:2024-01-11T13-09-29Z\n"
+                "    command: server --config /etc/kes/config.yaml\n    volumes: [./kes:/etc/kes:ro, keys:/data]\n"
+                "volumes:\n  keys:\n")
+
+
+def _merged_deployment(tmp_path, files: dict[str, str]):
+    (tmp_path / "kes").mkdir()
+    (tmp_path / "kes" / "config.yaml").write_text(MERGED_CONFIG)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return lint([tmp_path])
+
+
+def test_an_override_file_replaces_the_command_and_image_of_the_base_service(tmp_path):
+    result = _merged_deployment(tmp_path, {"compose.yaml": BASE_SERVICE, "compose.override.yaml": (
+        "services:\n  kes:\n    image: minio/kes:v0.22.3\n    command: server --config /etc/kes/config.yaml --mlock\n")})
+    codes = [f.code for f in result.findings if f.severity.label in ("error", "warning")]
+    assert "SYS013" not in codes and "SYS010" not in codes  # the keys volume comes from the base file
+    assert [(f.location.path.name, f.location.line) for f in result.findings if f.code == "SYS002"] == \
+        [("compose.override.yaml", 4)]  # the override's command is the one that runs
+    [config] = [f for f in result.files if f.kes is not None]
+    assert config.kes.generation.name == "G1"  # v0.22.3, the override's image
+    # the base's command is not what runs: the override's service alone starts KES
+    assert [c.source.path.name for d in result.deployments for c in d.containers] == ["compose.override.yaml"]
+
+
+def test_an_override_file_that_sets_only_the_image(tmp_path):
+    result = _merged_deployment(tmp_path, {"docker-compose.yml": BASE_SERVICE,
+                                           "docker-compose.override.yml": "services:\n  kes:\n    image: minio/kes:v0.22.3\n"})
+    [config] = [f for f in result.files if f.kes is not None]
+    assert config.kes.generation.name == "G1" and "docker-compose.override.yml" in config.kes.generation_reason
+    assert not [f for f in result.findings if f.code in ("SYS010", "SYS013")]
+
+
+@pytest.mark.parametrize("files", [
+    {"compose.yaml": "services:\n  kes:\n    extends: {file: common.yaml, service: kes}\n"
+                     "    volumes: [./kes:/etc/kes:ro, keys:/data]\nvolumes:\n  keys:\n",
+     "common.yaml": "services:\n  kes:\n    image: minio/kes:2024-01-11T13-09-29Z\n"
+                    "    command: server --config /etc/kes/config.yaml\n"},
+    {"compose.yaml": "services:\n  kes-base:\n    image: minio/kes:2024-01-11T13-09-29Z\n"
+                     "    command: server --config /etc/kes/config.yaml\n"
+                     "  kes:\n    extends: kes-base\n    volumes: [./kes:/etc/kes:ro, keys:/data]\nvolumes:\n  keys:\n"},
+], ids=["another-file", "same-file"])
+def test_a_service_that_extends_or_is_extended_is_not_judged_by_what_it_keeps_elsewhere(tmp_path, files):
+    result = _merged_deployment(tmp_path, files)
+    assert not [f for f in result.findings if f.code == "SYS013"]
+
+
+def test_a_compose_file_without_a_partner_is_still_judged(tmp_path):
+    result = _merged_deployment(tmp_path, {"compose.yaml": BASE_SERVICE.replace(", keys:/data", "")})
+    assert [f.code for f in result.findings if f.code == "SYS013"] == ["SYS013"]

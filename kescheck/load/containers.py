@@ -228,6 +228,8 @@ class KesContainer(KesLauncher):
     """What turns the token off, for messages (`` `automountServiceAccountToken: false` at line 12``)."""
     probes: list[HttpProbe] = field(default_factory=list)
     """A Kubernetes container's `httpGet:` probes."""
+    compose_service: str = ""
+    """The name of the Compose service; empty for a Kubernetes container."""
     tenant: "OperatorKes | None" = None
     """What a MinIO Operator Tenant says of the KES the operator runs for it; None for any other container."""
     environment: ContainerEnvironment | None = None
@@ -1404,6 +1406,7 @@ class ContainerReader:
                 launcher = self.container(service, label, "entrypoint", "command", "environment", True)
                 mounts = self.compose_mounts(self.entries(service), top_level)
                 if launcher is not None:
+                    launcher.compose_service = str(key.value)
                     launcher.mounts = mounts
                     launcher.storage = self.compose_storage(self.entries(service))
                     if self._scalar_is(self.entries(service).get("read_only", (None, None))[1], "true"):
@@ -1579,4 +1582,135 @@ def compose_services(source: SourceFile) -> Containers | None:
     if "apiVersion" in top_level or top_level & (TOP_LEVEL_KEYS - {"version"}):
         return None
     kes = reader.compose(document)
-    return Containers(kes, reader.minio, reader.claimed_env_files) if kes is not None else None
+    if kes is None:
+        return None
+    kes = _merged_elsewhere(source, reader, document, kes)
+    return Containers(kes, reader.minio, reader.claimed_env_files)
+
+
+_COMPOSE_STEMS = ("compose", "docker-compose")
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _partner_file(path: Path) -> tuple[Path, bool] | None:
+    """The file Compose merges with `path` when run without `-f`: (the override beside a base file, False), or (the
+    base file beside an override, True)."""
+    name = path.name
+    for stem in _COMPOSE_STEMS:
+        for suffix in _YAML_SUFFIXES:
+            if name == f"{stem}{suffix}":
+                found = [path.with_name(f"{stem}.override{other}") for other in _YAML_SUFFIXES]
+                return next(((candidate, False) for candidate in found if candidate.is_file()), None)
+            if name == f"{stem}.override{suffix}":
+                found = [path.with_name(f"{stem}{other}") for other in _YAML_SUFFIXES]
+                return next(((candidate, True) for candidate in found if candidate.is_file()), None)
+    return None
+
+
+def _services_of(source: SourceFile, document) -> dict[str, dict]:
+    reader = ContainerReader(source, _positions_of(source))
+    services = reader.entries(document).get("services", (None, None))[1]
+    return {str(key.value): reader.entries(service) for key, service in getattr(services, "value", [])
+            if isinstance(key, reader.scalar_node)}
+
+
+def _positions_of(source: SourceFile):
+    from .yamldoc import _Positions
+
+    return _Positions(source.text)
+
+
+def _merged_elsewhere(source: SourceFile, reader: "ContainerReader", document, kes: list[KesContainer]
+                      ) -> list[KesContainer]:
+    """Compose merges a service with the same service of `compose.override.yaml` (or of the base file, for an
+    override), and one with `extends:` with the service it names; kescheck does not merge them, so what the merged
+    service keeps elsewhere is not judged: its storage and environment. A base service whose command an override
+    replaces is not what runs (the override's reading reports it); an image an override sets is the one that runs."""
+    own = _services_of(source, document)
+    extended = {str(item) for entries in own.values() for item in _extended_names(reader, entries)}
+    extended |= _extended_from_elsewhere(source)
+    partner = _partner_file(source.path) if source.path != Path("<stdin>") else None
+    other: dict[str, dict] = {}
+    other_source = None
+    if partner is not None:
+        other_source, other = _read_services(partner[0])
+    kept = []
+    for container in kes:
+        name = container.compose_service
+        entries = own.get(name, {})
+        merged = name in other or "extends" in entries or name in extended
+        if partner is not None and not partner[1] and name in other:  # this is the base; the override replaces
+            replaced = other[name]
+            if "command" in replaced or "entrypoint" in replaced:
+                continue
+            if "image" in replaced and other_source is not None:
+                image = ContainerReader(other_source, _positions_of(other_source))._image(replaced["image"][1])
+                container.image = replace(image, source=other_source) if image is not None else None
+        if merged:
+            container.storage = None
+            container.environment = None
+        kept.append(container)
+    return kept
+
+
+def _extended_names(reader: "ContainerReader", entries: dict) -> list[str]:
+    """The service a service's `extends:` names in the same file (`extends: base`, `extends: {service: base}`)."""
+    value = entries.get("extends", (None, None))[1]
+    if isinstance(value, reader.scalar_node):
+        return [str(value.value)]
+    spec = reader.entries(value)
+    if "file" in spec:
+        return []
+    service = spec.get("service", (None, None))[1]
+    return [str(service.value)] if isinstance(service, reader.scalar_node) else []
+
+
+_EXTENDS_FILE = re.compile(r"""^[ \t]*file[ \t]*:[ \t]*["']?([^"'\s#]+)""", re.MULTILINE)
+
+
+def _extended_from_elsewhere(source: SourceFile) -> set[str]:
+    """The services of this file that a Compose file beside it extends (`extends: {file: this, service: S}`)."""
+    if source.path == Path("<stdin>"):
+        return set()
+    found: set[str] = set()
+    try:
+        siblings = [p for p in source.path.parent.iterdir()
+                    if p.suffix in _YAML_SUFFIXES and p != source.path and p.is_file()][:_NEIGHBOURS_READ]
+    except OSError:
+        return found
+    for sibling in siblings:
+        other_source, services = _read_services(sibling)
+        if other_source is None or "extends" not in other_source.text:
+            continue
+        reader = ContainerReader(other_source, _positions_of(other_source))
+        for entries in services.values():
+            spec = reader.entries(entries.get("extends", (None, None))[1])
+            named, service = spec.get("file", (None, None))[1], spec.get("service", (None, None))[1]
+            if isinstance(named, reader.scalar_node) and isinstance(service, reader.scalar_node) and \
+                    posixpath.normpath(str(named.value)) == source.path.name:
+                found.add(str(service.value))
+    return found
+
+
+def _read_services(path: Path) -> tuple[SourceFile | None, dict[str, dict]]:
+    """A Compose file beside the one read, and its services' settings; (None, {}) when it cannot be read as one."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from .source import InputError, decode, read_bytes
+    from .yamldoc import without_anchor_warnings
+
+    try:
+        other = decode(path, read_bytes(path))
+        if not may_be_compose_file(other.text) or ("extends" not in other.text and not _partner_name(path)):
+            return None, {}
+        with without_anchor_warnings():
+            document = YAML(typ="safe", pure=True).compose(other.text)
+    except (InputError, YAMLError, ValueError, TypeError, RecursionError):
+        return None, {}
+    return other, _services_of(other, document)
+
+
+def _partner_name(path: Path) -> bool:
+    return any(path.name == f"{stem}{infix}{suffix}" for stem in _COMPOSE_STEMS for infix in ("", ".override")
+               for suffix in _YAML_SUFFIXES)

@@ -286,7 +286,9 @@ def _release_disagreements(deployment):
         return
     for container in tagged[1:]:
         if not same_release(container.release, tagged[0].release):
-            yield container, (f"{tagged[0].label} runs KES {tagged[0].release} (line {tagged[0].image.line}), so "
+            first = tagged[0].image
+            where = f"line {first.line}" if first.source is None else f"{first.source.path.name}:{first.line}"
+            yield container, (f"{tagged[0].label} runs KES {tagged[0].release} ({where}), so "
                               f"kescheck cannot tell which release reads the config and checks it for "
                               f"{_release(deployment)}")
 
@@ -312,10 +314,8 @@ def _release_disagreements(deployment):
                 _compose("server --config /etc/kes/config.yaml", False, "the release comes from the tag")))
 def image_release_disagrees(deployment):
     for container, other in _release_disagreements(deployment):
-        yield Finding(Location(container.source.path, container.image.line, container.image.column,
-                               container.image.end_line, container.image.end_column),
-                      f"{container.label} runs KES {container.release} ({container.image.text}), but {other}",
-                      anchor="image-release")
+        yield _at_word(container, container.image, f"{container.label} runs KES {container.release} "
+                                                   f"({container.image.text}), but {other}", anchor="image-release")
 
 
 def _vault_token_config(jwt: str) -> str:
