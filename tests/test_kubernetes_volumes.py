@@ -489,3 +489,24 @@ def test_a_containers_certs_dir_holds_the_cas_without_capath(write, args, ca_vol
     if found and "--certs-dir" in args:
         assert "'/tmp/certs/CAs' (key 'client.crt' of Secret 'minio-kes-client'" in found[0]
         assert "(--certs-dir of container 'minio' of StatefulSet 'minio')" in found[0]
+
+
+@pytest.mark.parametrize("kustomized, written, listed, fires", [
+    ("minio", "default", True, True),  # kustomize moves the workload to minio, beside the Secret it generates
+    ("minio", "", True, True),
+    ("minio", "default", False, False),  # not one of its resources: the workload stays in default
+])
+def test_a_kustomization_namespace_replaces_the_namespace_its_resources_write(write, tmp_path, kustomized, written,
+                                                                             listed, fires):
+    """kustomize sets its `namespace:` on every object of its `resources:`, so the Secret it generates is in the
+    same namespace as a workload whose file says `namespace: default`."""
+    write("kustomization.yaml", f"namespace: {kustomized}\nresources: [{'kes.yaml' if listed else 'other.yaml'}]\n"
+                                "secretGenerator:\n- name: vault-jwt\n  literals: [token=a-jwt]\n")
+    text = kes_pod(TOKEN_CONFIG.format(jwt="/etc/kes/vault/jwt"),
+                   pod="volumes: [{name: t, secret: {secretName: vault-jwt}}]",
+                   container="volumeMounts: [{name: t, mountPath: /etc/kes/vault}]")
+    if written:
+        text = text.replace("metadata: {name: kes}", f"metadata: {{name: kes, namespace: {written}}}")
+    write("kes.yaml", text)
+    found = [f for f in lint([tmp_path / "kes.yaml"]).findings if f.code == "SYS011"]
+    assert bool(found) is fires  # known: the generated Secret holds 'token', not 'jwt'

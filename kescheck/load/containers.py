@@ -513,6 +513,8 @@ class ContainerReader:
         (kind, name) -> [(namespace, the object's top-level entries, its file)]."""
         self._neighbour_objects: dict[tuple[str, str], list[tuple[str, dict, Path]]] | None = None
         """The same, of the other YAML files of the directory (read at the first name this file does not hold)."""
+        self._kustomized: str | None = None
+        """The namespace a kustomization beside the file gives its objects ("" for none), once looked up."""
         self.object_files: list[Path] = []
         """The other files of the directory whose objects a workload of this file takes: a change to one of them
         changes what this file's containers get."""
@@ -1275,8 +1277,13 @@ class ContainerReader:
                 f"its ServiceAccount '{name}' in {where} sets `automountServiceAccountToken: false`")
 
     def _namespace(self, entries: dict) -> str:
-        """An object's `metadata.namespace` (entries: its top level); empty when it names none (then it is created
-        in the namespace `kubectl` is given)."""
+        """An object's namespace (entries: its top level): the `namespace:` of a kustomization beside the file that
+        lists it among its `resources:` (kustomize sets it on every object, whatever the file says), else its
+        `metadata.namespace`; empty when neither names one (then it is created in the namespace `kubectl` is given)."""
+        if self._kustomized is None:
+            self._kustomized = _kustomization_namespace(self.source.path)
+        if self._kustomized:
+            return self._kustomized
         namespace = self.entries(entries.get("metadata", (None, None))[1]).get("namespace", (None, None))[1]
         return str(namespace.value) if isinstance(namespace, self.scalar_node) else ""
 
@@ -1520,6 +1527,31 @@ def _is_text(value: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _kustomization_namespace(path: Path) -> str:
+    """The `namespace:` of the kustomization beside `path` when its `resources:` list the file; "" otherwise."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from .source import InputError, decode, read_bytes
+
+    if path == Path("<stdin>"):
+        return ""
+    for name in KUSTOMIZATION_FILES:
+        candidate = path.with_name(name)
+        if candidate == path or not candidate.is_file():
+            continue
+        try:
+            data = YAML(typ="safe", pure=True).load(decode(candidate, read_bytes(candidate)).text)
+        except (InputError, YAMLError, ValueError, TypeError, RecursionError):
+            return ""
+        if not isinstance(data, dict) or not isinstance(data.get("namespace"), str):
+            return ""
+        resources = data.get("resources") if isinstance(data.get("resources"), list) else []
+        listed = any(isinstance(item, str) and posixpath.normpath(item) == path.name for item in resources)
+        return data["namespace"] if listed else ""
+    return ""
 
 
 def _in_namespace(objects: list[tuple[str, dict, Path]], namespace: str) -> list[tuple[dict, Path]]:
