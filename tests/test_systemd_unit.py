@@ -946,3 +946,16 @@ def test_drop_in_entries_systemd_passes_over_leave_the_others_applied(tmp_path, 
         other.symlink_to(tmp_path / "nowhere.conf")
     [finding] = findings_of(tmp_path, "SYS002")
     assert (finding.location.path.name, finding.location.line) == ("override.conf", 3)
+
+
+@pytest.mark.parametrize("config, column", [("/etc/kes/a%2b.yaml", 56), ('"/etc/kes/a%2b.yaml"', 57)])
+def test_an_exec_start_with_a_percent_that_starts_no_specifier_is_refused(config, column):
+    read = unit(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config}\n")
+    [problem] = read.problems
+    assert (problem.line, problem.column) == (2, column)
+    assert problem.message.startswith("`ExecStart=` holds a `%` that starts no specifier systemd knows")
+
+
+@pytest.mark.parametrize("config", ["/etc/kes/%i.yaml", "/etc/kes/100%", "/etc/kes/a%%2b.yaml"])
+def test_specifiers_in_exec_start(config):
+    assert unit(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config}\n").problems == []

@@ -363,6 +363,7 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
                 continue
             problems: list[CommandProblem] = []
             words = _words(logical, problems)
+            problems += _unresolvable_specifiers(words)
             if not own:
                 words, problems = _in_file(words, source), _in_file(problems, source)
             exec_starts.append((logical, words, problems, source))
@@ -540,6 +541,19 @@ def _environment_assignments(logical: _Logical, words: list[Word]) -> tuple[list
             continue
         assigned.append(replace(word, text=text))
     return assigned, ignored
+
+
+def _unresolvable_specifiers(words: list[Word]) -> list[CommandProblem]:
+    """A word of `ExecStart=` with a `%` that starts no specifier: systemd cannot resolve it and refuses the unit."""
+    for word in words:
+        percent = _unknown_specifier(word.text)
+        if percent is not None and word.line == word.end_line:
+            column = word.column + int(word.quoted) + percent  # after an opening quote; escapes could shift it
+            return [CommandProblem(word.line, column, "`ExecStart=` holds a `%` that starts no specifier systemd knows "
+                                                      "(`Failed to resolve unit specifiers`): systemd refuses the unit, "
+                                                      "so the server never starts; write a percent sign as `%%`",
+                                   column + 1)]
+    return []
 
 
 def _char_at(logical: _Logical, index: int, word: Word) -> Word:

@@ -120,7 +120,8 @@ def _flags(deployment, *names: str):
 
 @rule("SYS001", "unit-command-invalid", Severity.ERROR, "The `kes server` command line cannot run",
       rationale="""systemd refuses an `ExecStart=` line with a quote that is never closed, and the service then
-      has nothing to start; Compose refuses a service whose `command:` string has one. `kes server` parses its
+      has nothing to start, and a unit whose `ExecStart=` holds a `%` that starts no specifier (`Failed to resolve
+      unit specifiers`); Compose refuses a service whose `command:` string has an unclosed quote. `kes server` parses its
       flags with a Go flag parser: a flag that takes a value (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
       `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config. KES 2023-11-09 and
       later also refuse any word that is no flag (`too many arguments`), such as a config path without
