@@ -41,13 +41,13 @@ def identity_of_certificate(certificate) -> str:
 
 
 def api_key_seed(api_key: str) -> bytes:
+    """The Ed25519 seed of a KES API key: `kes:v1:` (which MinIO and KES take as optional) and base64 of 33 bytes."""
     text = api_key.strip()
-    if not text.startswith(API_KEY_PREFIX):
-        raise ApiKeyError("a KES API key starts with 'kes:v1:'")
+    text = text[len(API_KEY_PREFIX):] if text.startswith(API_KEY_PREFIX) else text
     try:
-        raw = base64.b64decode(text[len(API_KEY_PREFIX):], validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiKeyError("the part after 'kes:v1:' is not valid base64") from None
+        raise ApiKeyError("not valid base64 after the optional 'kes:v1:'") from None
     if len(raw) != 33:
         raise ApiKeyError(f"invalid length: the key decodes to {len(raw)} bytes, not 33")
     if raw[0] != 0:

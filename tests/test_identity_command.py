@@ -105,3 +105,19 @@ def test_private_key_file_gives_its_public_identity(tmp_path, cli):
     run = cli("identity", key)
     assert run.stdout.strip() == expected_identity(crt, cert.certificate)
     assert "PRIVATE" not in run.stdout + run.stderr
+
+
+def test_an_api_key_without_its_optional_prefix_has_the_same_identity(tmp_path):
+    """MinIO and KES take `kes:v1:` as optional: the identity a policy must list is the same."""
+    from kescheck.engine import lint
+    from kescheck.identity import identity_of_api_key
+
+    bare = REFERENCE_API_KEY.removeprefix("kes:v1:")
+    assert identity_of_api_key(bare) == identity_of_api_key(REFERENCE_API_KEY) == REFERENCE_IDENTITY
+    (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+                                       "policy: {minio: {allow: [/v1/key/generate/minio-*, /v1/key/decrypt/minio-*],"
+                                       f" identities: [{'ab' * 32}]}}}}\nkeystore: {{fs: {{path: /var/kes}}}}\n")
+    (tmp_path / "minio.env").write_text(f"MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_API_KEY={bare}\n"
+                                        "MINIO_KMS_KES_KEY_NAME=minio-key\n")
+    codes = {f.code for f in lint([tmp_path]).findings}
+    assert "DEP100" in codes and "ENV057" not in codes and "POL025" not in codes

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from ..endpoints import MAX_EXPANSION, EndpointError, expand_ellipsis, parse_url, split_endpoint_list
 from ..findings import Location, Severity
-from ..identity import API_KEY_PREFIX, ApiKeyError, api_key_seed, is_valid_name
+from ..identity import ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
 from ..material import minio_opts, server_option
 from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, CONFIG_ENV_FILE, ENCLAVE, ENDPOINT, KEY_FILE,
@@ -288,9 +288,8 @@ def static_key_conflict(deployment):
                 Example.env("MINIO_KMS_KES_API_KEY=kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs\n", False)))
 def api_key_invalid(deployment):
     for env, entry in _valued(deployment, API_KEY):
-        text = entry.value if entry.value.startswith(API_KEY_PREFIX) else API_KEY_PREFIX + entry.value
         try:
-            api_key_seed(text)
+            api_key_seed(entry.value)
         except ApiKeyError as err:
             yield at_entry(env, entry, f"{API_KEY} is not a valid KES API key ({err}): MinIO refuses to start with "
                            "`kes: invalid API key: ...`")
