@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .load.kesconfig import Generation, KesConfig, env_reference, reads_singular_identity
+from .load.kesconfig import Generation, KesConfig, env_reference, predates, reads_singular_identity
 from .load.yamldoc import YMap, YNode, YScalar, YSeq
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +232,8 @@ class Route:
     generations: frozenset[Generation] = ALL_ERAS
     history: str = ""
     """When it existed, for routes that are not in every generation."""
+    since: str = ""
+    """The release that added it within its generations (`2024-02-29`), when that is not the generation's first."""
 
     @property
     def takes_resource(self) -> bool:
@@ -260,6 +262,10 @@ class Route:
     def exists_in(self, generation: Generation) -> bool:
         return generation in self.generations
 
+    def exists_for(self, generation: Generation, kes_version: str | None) -> bool:
+        """Whether the release `kes_version` (of `generation`; None: the newest) has it."""
+        return self.exists_in(generation) and not (self.since and predates(kes_version, self.since))
+
 
 def _key(op: str, **kw) -> Route:
     return Route(f"/v1/key/{op}/", (Resource.PATTERN if op == "list" else Resource.KEY,), "key", op, **kw)
@@ -276,7 +282,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/api", area="server", operation="api"),
     _key("create"), _key("import"), _key("describe"), _key("delete"), _key("list"),
     _key("generate"), _key("encrypt"), _key("decrypt"),
-    _key("hmac", generations=PREFIX_ERA, history="exists from KES 2024-02-29"),
+    _key("hmac", generations=PREFIX_ERA, history="exists from KES 2024-02-29", since="2024-02-29"),
     Route("/v1/policy/describe/", (Resource.POLICY,), "policy", "describe"),
     Route("/v1/policy/read/", (Resource.POLICY,), "policy", "read"),
     Route("/v1/policy/list/", (Resource.PATTERN,), "policy", "list"),

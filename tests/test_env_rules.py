@@ -304,10 +304,16 @@ def test_root_access_off_but_hmac_denied_names_the_deny(write):
     assert "denies `/v1/key/hmac/minio-key`" in found.message and "`/v1/key/hmac/*`" in found.message
 
 
-def test_root_access_off_with_a_glob_era_kes_has_no_hmac_api(write):
+@pytest.mark.parametrize("version", ["0.22", "0.23.0", "2024-01-11T13-09-29Z"])
+def test_root_access_off_with_a_kes_before_2024_02_29_has_no_hmac_api(write, version):
     [found] = root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n", allow="      - /v1/key/hmac/minio-key\n",
-                              options=Options(kes_version="0.22"))
+                              options=Options(kes_version=version))
     assert "has no `/v1/key/hmac/` API" in found.message and "KES 2024-02-29" in found.message
+
+
+def test_root_access_off_with_kes_2024_02_29_derives_the_credentials(write):
+    assert root_deployment(write, "MINIO_API_ROOT_ACCESS=off\n", allow="      - /v1/key/hmac/minio-key\n",
+                           options=Options(kes_version="2024-02-29T08-12-28Z")) == []
 
 
 def test_root_access_other_than_exactly_off_does_not_derive(write):

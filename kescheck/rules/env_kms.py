@@ -588,7 +588,7 @@ def _hmac_refusal(deployment):
     route = key_route("hmac")
     for view in minio_views(deployment)[0]:
         path = route.path_for(view.key_name)
-        if not route.exists_in(view.generation):
+        if not route.exists_for(view.generation, deployment.options.kes_version):
             return view, (f"the KES this config is written for has no `{route.base}` API (it exists from KES "
                           "2024-02-29), so MinIO cannot derive them")
         decision = view.policy.evaluate(path, view.generation)
