@@ -63,6 +63,17 @@ def test_identity_conflicts_and_duplicates(write):
     assert ("KES103", 14) in found
 
 
+def test_identities_are_compared_as_kes_sees_them_after_substitution(write):
+    """KES replaces `${VAR}` before it compares identities: conflicts hidden behind variables still stop it."""
+    text = ("admin:\n  identity: ${KES_ADMIN_IDENTITY}\ntls:\n  key: /k\n  cert: /c\n"
+            f"policy:\n  a:\n    allow: [/v1/status]\n    identities: [{ID_A}]\n"
+            "  b:\n    allow: [/v1/status]\n    identities: ['${OTHER_IDENTITY}', '${PLAY}']\n" + FS)
+    env = {"KES_ADMIN_IDENTITY": ID_A, "OTHER_IDENTITY": ID_A, "PLAY": PLAY_IDENTITY}
+    found = [(c, line) for c, line, *_ in run(write, text, kes_env=env) if c in ("KES102", "KES103", "KES201")]
+    assert sorted(found) == [("KES102", 9), ("KES102", 12), ("KES103", 12), ("KES201", 12)]
+    assert [c for c, *_ in run(write, text) if c in ("KES102", "KES103", "KES201")] == []  # values not known
+
+
 def test_keystore_count_and_vault_auth(write):
     two = BASE + "keystore:\n  fs:\n    path: /x\n  vault:\n    endpoint: https://v.example.net:8200\n"
     found = [(c, line) for c, line, *_ in run(write, two)]

@@ -13,7 +13,7 @@ from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, Ke
                               shell_expansion, target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
-from ..material import kes_resolved, material, pods_decide
+from ..material import kes_resolved, kes_value, material, pods_decide
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
@@ -201,16 +201,18 @@ def identity_reused(deployment):
     config = deployment.kes
     if config is None:
         return
-    admin = admin_identity(config)
-    admin_text = admin.text.strip() if admin else None
-    proxies = {p.text.strip() for p in proxy_identities(config)}
+    # As KES sees them: a `${VAR}` is replaced before KES compares identities (unknown ones are not compared).
+    admin = kes_value(deployment, admin_identity(config))
+    proxies = {kes_value(deployment, p) for p in proxy_identities(config)} - {None}
     for proxy in proxy_identities(config):
-        if proxy.text.strip() == admin_text:
-            yield at_node(config.source, proxy, f"TLS proxy identity `{admin_text}` is also the admin identity: KES refuses "
+        if admin is not None and kes_value(deployment, proxy) == admin:
+            yield at_node(config.source, proxy, f"TLS proxy identity `{admin}` is also the admin identity: KES refuses "
                           "to start (`invalid tls proxy: identity ... is already admin`)")
     for policy, identity in policy_identities(config):
-        value = identity.text.strip()
-        if value == admin_text:
+        value = kes_value(deployment, identity)
+        if value is None:
+            continue
+        if value == admin:
             yield at_node(config.source, identity, f"policy `{policy}` lists the admin identity `{value}`: KES refuses to "
                           f"start (`invalid policy '{policy}': identity '{value}' is already admin`)")
         elif value in proxies:
@@ -234,7 +236,9 @@ def identity_in_several_policies(deployment):
         return
     first: dict[str, tuple[str, YScalar]] = {}
     for policy, identity in policy_identities(config):
-        value = identity.text.strip()
+        value = kes_value(deployment, identity)
+        if value is None:
+            continue
         if value in first:
             other, earlier = first[value]
             where = f"policy `{other}` (line {earlier.line})" if other != policy else f"line {earlier.line} of the same policy"

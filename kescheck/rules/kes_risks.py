@@ -83,7 +83,7 @@ def play_identity(deployment):
     if config is None:
         return
     for role, node in _identities(config):
-        if node.text.strip() == PLAY_IDENTITY:
+        if kes_value(deployment, node) == PLAY_IDENTITY:  # written out, or the value of its `${VAR}`
             yield at_node(config.source, node, f"{role} identity is the public KES Play identity, whose private key "
                           "anyone can download: anybody can act as this client")
 
