@@ -337,3 +337,16 @@ def test_a_byte_order_mark_hides_the_first_name(tmp_path):
                                 "as part of the first name: MINIO_KMS_KES_KEY_NAME is not set")
     (tmp_path / "minio.env").write_bytes(b"MINIO_KMS_KES_KEY_NAME=minio-key\n\xef\xbb\xbf\n")  # not at the start
     assert [f for f in lint([tmp_path]).findings if f.code == "ENV012"] == []
+
+
+@pytest.mark.parametrize("keystore, version, fires", [
+    ("vault: {endpoint: 'https://vault:8200', approle: {id: a, secret: b}}", "0.22", False),  # no name rule yet
+    ("fs: {path: /var/kes}", "0.22", True),  # the fs keystore always refused `.`
+    ("vault: {endpoint: 'https://vault:8200', approle: {id: a, secret: b}}", "2023-10-24T20-26-51Z", True),
+    ("vault: {endpoint: 'https://vault:8200', approle: {id: a, secret: b}}", None, True),
+])
+def test_key_names_are_checked_by_the_rule_of_the_release(write, keystore, version, fires):
+    write("kes.yaml", f"admin: {{identity: disabled}}\ntls: {{key: /k, cert: /c}}\nkeystore: {{{keystore}}}\n")
+    path = write("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=minio.default\n")
+    found = [f for f in lint([path.parent], Options(kes_version=version)).findings if f.code == "ENV105"]
+    assert bool(found) is fires

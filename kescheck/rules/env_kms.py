@@ -17,6 +17,7 @@ from ..endpoints import MAX_EXPANSION, EndpointError, expand_ellipsis, parse_url
 from ..findings import Location, Severity
 from ..identity import ApiKeyError, api_key_seed, is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
+from ..load.kesconfig import Generation, predates
 from ..material import minio_opts, server_option
 from ..minio_names import (API_KEY, AUTO_ENCRYPTION, CAPATH, CERT_FILE, CONFIG_ENV_FILE, ENCLAVE, ENDPOINT, KEY_FILE,
                            KEY_NAME, KEY_PASSWORD, ROOT_ACCESS, ROOT_CREDENTIALS, ROOT_PASSWORD, ROOT_USER,
@@ -432,15 +433,23 @@ def static_key_dev_only(deployment):
       rationale="""MinIO creates, describes and uses the default key under exactly the text after `=` (after
       removing one pair of surrounding quotes). KES key names are 1-80 characters of `0-9 A-Z a-z _ -`, no
       hyphen first or last; KES answers any other name with `key name '<name>' is empty, too long or contains
-      invalid characters`, so MinIO's start-up request for its default key fails.""",
+      invalid characters`, so MinIO's start-up request for its default key fails. KES checks names so from
+      2023-10-24 on; an older release accepts others (`minio.default`), except that its `fs` keystore refuses `/`,
+      `\\` and `.`.""",
       fix="Set MINIO_KMS_KES_KEY_NAME to a plain key name such as `minio-default-key`, with nothing after it.",
       examples=(Example.env("MINIO_KMS_KES_KEY_NAME=minio-key # default key\n", True),
                 Example.env("MINIO_KMS_KES_KEY_NAME=minio-key\n", False)))
 def invalid_key_name(deployment):
+    config = deployment.kes
+    older = config is not None and config.generation is not Generation.G2 \
+        or predates(deployment.options.kes_version, "2023-10-24")
+    fs_keystore = config is not None and config.find("keystore.fs") is not None
     for env in deployment.envs:
         entry = env.kes_key_name()
         if entry is None or is_valid_name(entry.value):
             continue
+        if older and entry.value and not (fs_keystore and any(char in entry.value for char in "/\\.")):
+            continue  # KES checks key names from 2023-10-24 on; before, only the fs keystore refused `/`, `\`, `.`
         if not entry.value:
             message = f"{KEY_NAME} is empty: KES has no key with an empty name, so MinIO's start-up request fails"
         else:
