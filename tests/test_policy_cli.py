@@ -102,3 +102,21 @@ def test_minimal_refuses_a_prefix_that_misses_the_key(cli):
     assert run.status == 2 and "does not cover" in run.stderr
     run = cli("policy", "minimal", "--key-name", "minio.key")
     assert run.status == 2 and "not a name KES accepts" in run.stderr
+
+
+def test_explain_on_a_release_whose_matcher_matches_no_pattern_ending_in_a_star(cli, write):
+    config = write("kes.yaml", CONFIG)  # minio-a is allowed by patterns ending in `*` alone
+    for release, status in (("2023-10-24T20-26-51Z", 1), ("RELEASE.2023-10-27T19-33-09Z", 1),
+                            ("2023-11-09T17-35-47Z", 0)):
+        run = cli("policy", "explain", config, "--identity", IDENTITY, "--path", "/v1/key/generate/minio-a",
+                  "--kes-version", release)
+        assert run.status == status, (release, run.stdout)
+        assert ("matches no pattern ending in `*` (POL013)" in run.stdout) is (status == 1)
+
+
+def test_explain_self_describe_needs_no_policy(cli, write):
+    config = write("kes.yaml", CONFIG)
+    for identity in (IDENTITY, "ab" * 32):
+        run = cli("policy", "explain", config, "--identity", identity, "--path", "/v1/identity/self/describe")
+        assert run.status == 0 and run.stdout.startswith("allow /v1/identity/self/describe")
+        assert "whatever its policy" in run.stdout

@@ -1,12 +1,16 @@
 """`kescheck policy explain` and `kescheck policy minimal`: KES policies, evaluated as KES does."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..cli import app, fail, read_env_mapping
+
+SELF_DESCRIBE = "/v1/identity/self/describe"
+"""The one request KES answers without asking the caller's policy."""
 
 policy_app = typer.Typer(name="policy", help="Explain KES policy decisions and print minimal MinIO policies.",
                          no_args_is_help=True, rich_markup_mode=None)
@@ -70,6 +74,7 @@ def explain(
     from ..load.kesconfig import env_reference, generation_of_version, load_kes_config
     from ..load.source import InputError, read_source
     from ..policy import authorize, load_policies
+    from ..rules.policy_patterns import BROKEN_MATCHER_RELEASES
 
     if kes_version:
         try:
@@ -89,12 +94,25 @@ def explain(
         fail(f"{source.path}: not a readable KES config" + (f" ({problem.message} at line {problem.line})" if problem else ""))
     env = read_env_mapping(kes_env) if kes_env else None
     found = load_policies(kes)
+    release = (kes_version or "").strip().removeprefix("RELEASE.")
+    broken = release.startswith(BROKEN_MATCHER_RELEASES)
+    if broken:  # those releases match no pattern ending in `*` (POL013)
+        found = [replace(policy, allow=[p for p in policy.allow if not p.text.endswith("*")],
+                         deny=[p for p in policy.deny if not p.text.endswith("*")]) for policy in found]
     decision = authorize(kes, found, who, path, kes.generation, env)
     matching = ("glob matching (Go path.Match)" if kes.generation.glob_policies
                 else "prefix matching (a final `*` is the only wildcard)")
     lines = [f"{'allow' if decision.allowed else 'deny'} {path}",
              f"  identity {who} ({how})",
              f"  KES generation: {kes.generation_reason}; {matching}"]
+    if broken:
+        lines.append(f"  note: KES {release[:10]} matches no pattern ending in `*` (POL013), so such patterns are left out")
+    if path == SELF_DESCRIBE and decision.reason != "admin":
+        lines[0] = f"allow {path}"
+        lines.append("  decided by: KES lets every client with a certificate ask about itself, whatever its policy "
+                     "(KES 0.23 and later answer 404 to all but the admin)")
+        typer.echo("\n".join(lines))
+        raise typer.Exit(0)
     if decision.reason == "admin":
         admin = kes.admin_node
         lines.append(f"  decided by: the identity is the KES admin ({source.path}:{admin.line}), which bypasses policies")
