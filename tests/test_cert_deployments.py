@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from certgen import Issued, issue, new_api_key, new_key
+from certgen import Issued, issue, new_api_key, new_key, with_sha1_signature
 from kescheck.engine import lint
 from kescheck.findings import Severity
 from kescheck.identity import identity_of_api_key, identity_of_certificate
@@ -544,3 +544,24 @@ def test_a_capath_block_that_does_not_parse_is_passed_over_as_minio_does(tmp_pat
     ca.write_bytes(JUNK_CERTIFICATE)
     finding = single_error(lint([root]), "CRT004")
     assert "1 CERTIFICATE block in it does not parse" in finding.message
+
+
+def test_an_expired_ca_that_no_chain_needs_fails_nothing(tmp_path):
+    """Go builds every chain it can and checks validity on the one it uses: an old root kept beside its successor
+    in MINIO_KMS_KES_CAPATH during a rotation is no error; the only root that verifies KES, expired, is."""
+    root, _ = build(tmp_path, capath="dir")
+    old = issue("Example Private CA", ca=True, days=10, not_before_days=-400)
+    (root / "certs" / "CAs" / "old-ca.crt").write_bytes(old.cert_pem())
+    assert errors(lint([root])) == []
+    kes = issue("kes", issuer=old, dns=("*.example.net",), eku=("server",))
+    kes.write(root / "certs", "kes-server")  # now issued by the expired root alone
+    expired = [f for f in errors(lint([root])) if f.code == "CRT010"]
+    assert [("old-ca.crt" in f.message) for f in expired] == [True]
+
+
+def test_a_sha1_signature_on_a_trusted_ca_is_not_checked(tmp_path):
+    root, layout = build(tmp_path, capath="dir")
+    anchor = issue("Signing Root", ca=True, key_kind="rsa2048")
+    intermediate = with_sha1_signature(issue("Example Intermediate", ca=True, issuer=anchor), anchor)
+    (root / "certs" / "CAs" / "intermediate.crt").write_bytes(intermediate.cert_pem())
+    assert [f for f in errors(lint([root])) if f.code == "CRT041"] == []

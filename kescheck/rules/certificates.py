@@ -385,7 +385,10 @@ def _day(moment) -> str:
 @rule("CRT010", "certificate-expired", Severity.ERROR, "A certificate has expired",
       rationale="""An expired certificate fails every TLS handshake it takes part in ('certificate has expired
       or is not yet valid'): MinIO cannot reach KES, or KES cannot reach its keystore. `kes identity new`
-      certificates expire after 30 days.""",
+      certificates expire after 30 days. Go builds every chain it can and checks validity only on the one it uses,
+      so an expired CA in MINIO_KMS_KES_CAPATH (an old root kept during a rotation) or an expired copy in the KES
+      certificate's chain is reported only when KES's certificate does not chain to MinIO's trusted CAs without
+      it.""",
       fix="""Re-issue the certificate. When the key changes, the identity changes too: update the KES policy
       (and MINIO_KMS_KES_CAPATH for a server certificate).""",
       examples=(deployment_example(True, client="!cert cn=minio days=10 not-before-days=-20"),
@@ -396,11 +399,41 @@ def certificate_expired(deployment):
     now = deployment.options.now()
     for ref, pem, loaded in _all_certificates(deployment):
         until = valid_until(loaded.certificate)
-        if until < now:
+        if until < now and not _needed_by_no_chain(deployment, ref, loaded, now):
             days = (now - until).days
             yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} expired on {_day(until)} "
                                     f"({days} day{'s' if days != 1 else ''} before {_day(now)}): every TLS handshake "
                                     "with it fails")
+
+
+_TRUST_OF_KES = (Role.MINIO_CAPATH, Role.MINIO_CERTS_CAS, Role.KES_SERVER_CERT)
+"""The files of the chain MinIO builds to verify KES: the server certificate's file and MinIO's trusted CAs."""
+
+
+def _needed_by_no_chain(deployment, ref: Reference, loaded, now) -> bool:
+    """An expired CA or chain certificate that MinIO's verification of KES does without: Go builds every chain it
+    can and checks validity only on the one it uses, so an old root kept beside its successor, or an expired
+    cross-signed copy in the served chain, fails nothing while the KES certificate chains to MinIO's trusted CAs
+    through valid certificates alone. The other trust relations (KES's `tls.ca`, the keystore's CA) keep the
+    plain verdict."""
+    from ..certs import chain_to, valid_until
+
+    found = server_leaf(deployment) if ref.role in _TRUST_OF_KES else None
+    if found is None or found[2] is loaded:
+        return False
+    _, server_pem, leaf = found
+
+    def valid(certificates) -> list:
+        return [c.certificate for c in certificates if c is not loaded and c is not leaf
+                and valid_until(c.certificate) >= now]
+
+    for side in material(deployment).minio:
+        pool_ref = side.capath or side.certs_cas
+        pool = pem_of(deployment, pool_ref) if pool_ref is not None else None
+        if pool is not None and pool.ok and pool.certificates and \
+                chain_to(leaf.certificate, valid(server_pem.certificates), valid(pool.certificates)).trusted:
+            return True
+    return False
 
 
 @rule("CRT011", "certificate-not-yet-valid", Severity.ERROR, "A certificate is not valid yet",
@@ -869,7 +902,8 @@ def weak_key(deployment):
 
 @rule("CRT041", "weak-signature", Severity.ERROR, "A certificate is signed with SHA-1 or MD5",
       rationale="""Go's certificate verification (MinIO, KES) refuses SHA-1 and MD5 signatures ('insecure
-      algorithm SHA1-RSA'), so a chain with one fails; the self-signature of a trust anchor is not checked.""",
+      algorithm SHA1-RSA'), so a chain with one fails; the signature of a trusted CA (a certificate of
+      MINIO_KMS_KES_CAPATH, `tls.ca` or a keystore CA file) is never checked, whoever signed it.""",
       fix="Re-issue the certificate with a SHA-256 (or stronger) signature.",
       examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
                                    server="!cert cn=kes dns=kes.example.net issuer=ca.crt sig=sha1",
@@ -882,7 +916,8 @@ def weak_signature(deployment):
 
     for ref, pem, loaded in _all_certificates(deployment):
         algorithm = weak_signature_hash(loaded.certificate)
-        if algorithm and loaded.certificate.subject != loaded.certificate.issuer:
+        # A trusted CA's own signature is never checked: Go trusts the certificates of its pool as they are.
+        if algorithm and loaded.certificate.subject != loaded.certificate.issuer and not ref.role.is_ca:
             yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is signed with "
                                     f"{algorithm}, which Go's certificate verification refuses")
 
