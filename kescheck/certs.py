@@ -72,14 +72,20 @@ def subject_names(certificate) -> SubjectNames:
 
 
 def _ip(text: str):
+    """The address, an IPv4-mapped IPv6 one (`::ffff:10.0.0.5`) as its IPv4 address: Go's net.IP.Equal takes the two
+    for one address when it matches an endpoint against IP SANs."""
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
 
 
 def _dns_matches(pattern: str, host: str) -> bool:
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    """Go's matching of a DNS SAN: case-insensitive, one leading `*` label; the host's trailing dot is dropped, the
+    pattern's is not (Go takes `kes.example.net.` in a certificate for an invalid name that no host matches)."""
+    pattern, host = pattern.lower(), host.lower().rstrip(".")
     if not pattern or not host:
         return False
     if pattern == host:

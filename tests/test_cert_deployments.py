@@ -565,3 +565,16 @@ def test_a_sha1_signature_on_a_trusted_ca_is_not_checked(tmp_path):
     intermediate = with_sha1_signature(issue("Example Intermediate", ca=True, issuer=anchor), anchor)
     (root / "certs" / "CAs" / "intermediate.crt").write_bytes(intermediate.cert_pem())
     assert [f for f in errors(lint([root])) if f.code == "CRT041"] == []
+
+
+@pytest.mark.parametrize("host, dns, ips, covered", [
+    ("::ffff:10.0.0.5", (), ("10.0.0.5",), True),  # Go's net.IP.Equal: one address in two forms
+    ("10.0.0.5", (), ("::ffff:10.0.0.5",), True),
+    ("kes.example.net", ("kes.example.net.",), (), False),  # a SAN with a trailing dot matches no host in Go
+    ("kes.example.net.", ("kes.example.net",), (), True),  # the host's trailing dot is dropped
+    ("KES.Example.net", ("kes.example.NET",), (), True),
+])
+def test_host_matching_as_go_does_it(host, dns, ips, covered):
+    from kescheck.certs import SubjectNames, host_covered
+
+    assert host_covered(host, SubjectNames(dns, ips)) is covered
