@@ -247,6 +247,25 @@ def key_weakness(public_key) -> str | None:
     return None
 
 
+_GO_CURVES = ("secp224r1", "secp256r1", "secp384r1", "secp521r1")
+
+
+def unsupported_by_go(public_key) -> str | None:
+    """The key of a certificate that Go's TLS stack (KES, MinIO) cannot load as a key pair, in words; None when it
+    can (RSA, ECDSA on the NIST curves, Ed25519)."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, x448, x25519
+
+    if _is_dsa(public_key, dsa):
+        return "a DSA key"
+    if isinstance(public_key, ed448.Ed448PublicKey):
+        return "an Ed448 key"
+    if isinstance(public_key, (x25519.X25519PublicKey, x448.X448PublicKey)):
+        return "a key-agreement key that cannot sign"
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name not in _GO_CURVES:
+        return f"an EC key on {public_key.curve.name} (Go knows P-224, P-256, P-384 and P-521)"
+    return None
+
+
 def _is_dsa(public_key, dsa) -> bool:
     """cryptography 51 warns on every use of its DSA types, and a report must not begin with that warning."""
     import warnings

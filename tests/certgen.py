@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
@@ -28,6 +28,10 @@ def new_key(kind: str = "ec256"):
         return ec.generate_private_key(ec.SECP384R1())
     if kind == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
+    if kind == "ed448":
+        return ed448.Ed448PrivateKey.generate()
+    if kind == "secp256k1":
+        return ec.generate_private_key(ec.SECP256K1())
     raise ValueError(kind)
 
 
@@ -59,7 +63,7 @@ class Issued:
 
 
 def _signing_hash(key):
-    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return None if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)) else hashes.SHA256()
 
 
 def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),

@@ -578,3 +578,14 @@ def test_host_matching_as_go_does_it(host, dns, ips, covered):
     from kescheck.certs import SubjectNames, host_covered
 
     assert host_covered(host, SubjectNames(dns, ips)) is covered
+
+
+@pytest.mark.parametrize("key_kind", ["ed448", "secp256k1"])
+def test_a_certificate_key_go_cannot_load_stops_the_server(tmp_path, key_kind):
+    """Go's tls.X509KeyPair loads RSA, ECDSA on the NIST curves and Ed25519 keys only: KES does not start."""
+    root, layout = build(tmp_path)
+    ca = issue("Example Private CA", ca=True, key_kind="rsa2048")
+    server = issue("kes", issuer=ca, dns=("*.example.net",), eku=("server",), key_kind=key_kind)
+    server.write(root / "certs", "kes-server")
+    finding = next(f for f in errors(lint([root])) if f.code == "CRT004")
+    assert "which Go's TLS stack cannot load" in finding.message and "kes-server.crt" in finding.message

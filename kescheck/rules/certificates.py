@@ -215,6 +215,15 @@ _POOLS_THAT_PASS_OVER = (Role.MINIO_CAPATH, Role.MINIO_CERTS_CAS)
 """MinIO adds the certificates of these that parse and passes over the others (Go's AppendCertsFromPEM)."""
 
 
+def _unsupported_leaf_key(pem: PemFile) -> str | None:
+    from ..certs import unsupported_by_go
+
+    try:
+        return unsupported_by_go(pem.certificates[0].certificate.public_key())
+    except ValueError:  # a key cryptography cannot read either: other rules say what is wrong with it
+        return None
+
+
 def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
     if pem.state is FileState.MALFORMED:
         return pem.problem
@@ -227,6 +236,10 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
     if ref.role.is_certificate:
         if not pem.certificates:
             return f"it holds no certificate (only {', '.join(labels)})"
+        unsupported = _unsupported_leaf_key(pem)
+        if unsupported:
+            return (f"its certificate has {unsupported}, which Go's TLS stack cannot load (`tls: failed to parse private "
+                    "key` or `x509: unsupported elliptic curve`)")
         if ref.role is Role.KES_SERVER_CERT and set(labels) != {"CERTIFICATE"}:
             others = ", ".join(label for label in labels if label != "CERTIFICATE")
             return f"KES accepts only CERTIFICATE blocks in tls.cert and refuses the {others} block"
@@ -245,8 +258,9 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
 
 @rule("CRT004", "pem-malformed", Severity.ERROR, "A certificate or key file is not the PEM that KES or MinIO needs",
       rationale="""KES and MinIO read PEM: a file without a PEM block, with broken base64, a certificate that
-      does not parse, a certificate file without a certificate, a key file without a key or (for KES) a block
-      type it does not accept stops the service at start; a CAPATH without a certificate stops MinIO (a block of it
+      does not parse, a certificate file without a certificate, a key file without a key, a certificate whose key
+      Go's TLS stack cannot load (DSA, Ed448, an EC curve other than NIST's) or (for KES) a block type it does not
+      accept stops the service at start; a CAPATH without a certificate stops MinIO (a block of it
       that does not parse beside others that do MinIO passes over, as Go's AppendCertsFromPEM does).""",
       fix="""Replace the file with the PEM the setting expects: certificates as CERTIFICATE blocks, the key as
       one PRIVATE KEY block (convert DER with `openssl x509 -inform der -in FILE -out FILE.pem`).""",
@@ -896,7 +910,7 @@ def weak_key(deployment):
             weakness = key_weakness(loaded.certificate.public_key())
         except ValueError:
             continue
-        if weakness:
+        if weakness and not (ref.role.is_certificate and loaded.index == 0 and _unsupported_leaf_key(pem)):  # CRT004
             yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} has {weakness}")
 
 
