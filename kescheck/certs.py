@@ -170,45 +170,52 @@ class ChainResult:
     """Why not, in one clause."""
 
 
+MAX_CHAIN_STEPS = 100
+"""Certificates the chain search steps through at most (Go gives up after 100 signature checks)."""
+
+
 def chain_to(leaf, intermediates: list, anchors: list) -> ChainResult:
-    """Whether `leaf` chains to one of `anchors`, through `intermediates` (the rest of its file)."""
+    """Whether `leaf` chains to one of `anchors`, through `intermediates` (the rest of its file). Every candidate
+    parent is tried, as Go's chain building tries them (a cross-signed copy of an intermediate whose root is not
+    trusted does not hide the copy the trusted root signed); the reason names the first place the search got stuck."""
     anchor_ders = {der_of(a) for a in anchors}
     if der_of(leaf) in anchor_ders:
         return ChainResult(True)
     candidates = list(anchors) + [c for c in intermediates if der_of(c) not in anchor_ders]
-    same_name_seen = False
-    cannot_sign = False
-    current, depth = leaf, 0
-    visited = {der_of(leaf)}
-    while depth < MAX_CHAIN_DEPTH:
-        depth += 1
-        parent = None
-        for candidate in candidates:
-            if candidate.subject != current.issuer:
-                continue
-            same_name_seen = True
-            if not signed_by(current, candidate):
-                continue
-            if not can_sign_certificates(candidate):
-                cannot_sign = True
-                continue
-            parent = candidate
-            break
-        if parent is None:
-            break
-        if der_of(parent) in anchor_ders:
-            return ChainResult(True)
-        if der_of(parent) in visited:
-            break
-        visited.add(der_of(parent))
-        current = parent
+    seen = {"same name": False, "cannot sign": False, "steps": 0}
+    stuck: list = []
+
+    def reaches_an_anchor(current, visited: frozenset, depth: int) -> bool:
+        seen["steps"] += 1  # cross-signed copies could make the paths countless: bounded, as Go bounds its search
+        if depth < MAX_CHAIN_DEPTH and seen["steps"] <= MAX_CHAIN_STEPS:
+            for candidate in candidates:
+                if candidate.subject != current.issuer:
+                    continue
+                seen["same name"] = True
+                if not signed_by(current, candidate):
+                    continue
+                if not can_sign_certificates(candidate):
+                    seen["cannot sign"] = True
+                    continue
+                der = der_of(candidate)
+                if der in anchor_ders:
+                    return True
+                if der not in visited and reaches_an_anchor(candidate, visited | {der}, depth + 1):
+                    return True
+        if not stuck:
+            stuck.append(current)
+        return False
+
+    if reaches_an_anchor(leaf, frozenset({der_of(leaf)}), 0):
+        return ChainResult(True)
+    current = stuck[0]
     weak = weak_signature_hash(current)
     if weak:
         return ChainResult(False, f"'{subject_text(current)}' is signed with {weak}, which Go refuses to verify")
-    if cannot_sign:
+    if seen["cannot sign"]:
         return ChainResult(False, f"the certificate named '{issuer_text(current)}' signed it but may not sign "
                                   "certificates (no CA:TRUE or no keyCertSign key usage)")
-    if same_name_seen:
+    if seen["same name"]:
         return ChainResult(False, f"a certificate named '{issuer_text(current)}' is there, but its key did not "
                                   "sign this certificate (a stale copy from before the certificate was re-issued?)")
     return ChainResult(False, f"no certificate there issued it (its issuer is '{issuer_text(current)}')")

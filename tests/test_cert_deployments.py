@@ -589,3 +589,32 @@ def test_a_certificate_key_go_cannot_load_stops_the_server(tmp_path, key_kind):
     server.write(root / "certs", "kes-server")
     finding = next(f for f in errors(lint([root])) if f.code == "CRT004")
     assert "which Go's TLS stack cannot load" in finding.message and "kes-server.crt" in finding.message
+
+
+def test_a_cross_signed_copy_of_the_intermediate_does_not_hide_the_trusted_one(tmp_path):
+    """Go tries every parent with the right name and key: the leaf's chain reaches the trusted root through the copy
+    of the intermediate that root signed, whatever comes first in the file."""
+    from kescheck.certs import chain_to
+
+    old_root, new_root = issue("Old Root", ca=True), issue("New Root", ca=True)
+    intermediate = issue("R3", ca=True, issuer=new_root)
+    cross = Issued(x509_reissued(intermediate, old_root), intermediate.key)
+    leaf = issue("kes", issuer=intermediate, dns=("kes.example.net",))
+    assert chain_to(leaf.certificate, [cross.certificate, intermediate.certificate], [new_root.certificate]).trusted
+    result = chain_to(leaf.certificate, [cross.certificate], [new_root.certificate])
+    assert not result.trusted and "Old Root" in result.reason
+
+
+def x509_reissued(issued, issuer):
+    """`issued`'s certificate (same subject and key) signed by `issuer` instead."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    now = dt.datetime.now(dt.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(issued.certificate.subject)
+            .issuer_name(issuer.certificate.subject).public_key(issued.key.public_key()).serial_number(7)
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(issuer.key, hashes.SHA256()))
