@@ -72,6 +72,8 @@ def test_identities_are_compared_as_kes_sees_them_after_substitution(write):
     found = [(c, line) for c, line, *_ in run(write, text, kes_env=env) if c in ("KES102", "KES103", "KES201")]
     assert sorted(found) == [("KES102", 9), ("KES102", 12), ("KES103", 12), ("KES201", 12)]
     assert [c for c, *_ in run(write, text) if c in ("KES102", "KES103", "KES201")] == []  # values not known
+    same = text.replace("'${OTHER_IDENTITY}'", "'${KES_ADMIN_IDENTITY}'")  # one reference is one value, whatever it is
+    assert [(c, line) for c, line, *_ in run(write, same) if c == "KES102"] == [("KES102", 12)]
 
 
 def test_keystore_count_and_vault_auth(write):

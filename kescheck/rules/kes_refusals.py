@@ -201,15 +201,14 @@ def identity_reused(deployment):
     config = deployment.kes
     if config is None:
         return
-    # As KES sees them: a `${VAR}` is replaced before KES compares identities (unknown ones are not compared).
-    admin = kes_value(deployment, admin_identity(config))
-    proxies = {kes_value(deployment, p) for p in proxy_identities(config)} - {None}
+    admin = _identity_as_kes_sees_it(deployment, admin_identity(config))
+    proxies = {_identity_as_kes_sees_it(deployment, p) for p in proxy_identities(config)} - {None}
     for proxy in proxy_identities(config):
-        if admin is not None and kes_value(deployment, proxy) == admin:
+        if admin is not None and _identity_as_kes_sees_it(deployment, proxy) == admin:
             yield at_node(config.source, proxy, f"TLS proxy identity `{admin}` is also the admin identity: KES refuses "
                           "to start (`invalid tls proxy: identity ... is already admin`)")
     for policy, identity in policy_identities(config):
-        value = kes_value(deployment, identity)
+        value = _identity_as_kes_sees_it(deployment, identity)
         if value is None:
             continue
         if value == admin:
@@ -218,6 +217,15 @@ def identity_reused(deployment):
         elif value in proxies:
             yield at_node(config.source, identity, f"policy `{policy}` lists the TLS proxy identity `{value}`: KES refuses "
                           f"to start (`invalid policy '{policy}': identity '{value}' is already a TLS proxy`)")
+
+
+def _identity_as_kes_sees_it(deployment, node) -> str | None:
+    """An identity as KES compares it: a `${VAR}` replaced from the KES environment, or, when its value is not known
+    here, the reference itself (two identical references are one value, whatever it is); None when not set."""
+    value = kes_value(deployment, node)
+    if value is None and isinstance(node, YScalar) and env_reference(node) is not None:
+        return node.text.strip()
+    return value
 
 
 @rule("KES103", "identity-in-several-policies", Severity.ERROR, "One identity is bound to more than one policy",
@@ -236,7 +244,7 @@ def identity_in_several_policies(deployment):
         return
     first: dict[str, tuple[str, YScalar]] = {}
     for policy, identity in policy_identities(config):
-        value = kes_value(deployment, identity)
+        value = _identity_as_kes_sees_it(deployment, identity)
         if value is None:
             continue
         if value in first:
