@@ -1599,25 +1599,38 @@ def compose_services(source: SourceFile) -> Containers | None:
     neither `apiVersion` nor the keys of a KES config)."""
     if not may_be_compose_file(source.text):
         return None
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    from .yamldoc import _Positions, without_anchor_warnings
-
-    try:
-        with without_anchor_warnings():
-            document = YAML(typ="safe", pure=True).compose(source.text)
-    except (YAMLError, ValueError, TypeError, RecursionError):
+    document = _composed(source.text)
+    if document is None:
         return None
-    reader = ContainerReader(source, _Positions(source.text))
+    reader = ContainerReader(source, _positions_of(source))
     top_level = set(reader.entries(document))
     if "apiVersion" in top_level or top_level & (TOP_LEVEL_KEYS - {"version"}):
         return None
     kes = reader.compose(document)
     if kes is None:
         return None
-    kes = _merged_elsewhere(source, reader, document, kes)
+    kes = _merged_elsewhere(reader, _services_of(reader, document), kes)
     return Containers(kes, reader.minio, reader.claimed_env_files)
+
+
+def _composed(text: str):
+    """The node tree of one YAML document, or None when the text is not one."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from .yamldoc import without_anchor_warnings
+
+    try:
+        with without_anchor_warnings():
+            return YAML(typ="safe", pure=True).compose(text)
+    except (YAMLError, ValueError, TypeError, RecursionError):
+        return None
+
+
+def _positions_of(source: SourceFile):
+    from .yamldoc import _Positions
+
+    return _Positions(source.text)
 
 
 _COMPOSE_STEMS = ("compose", "docker-compose")
@@ -1639,45 +1652,36 @@ def _partner_file(path: Path) -> tuple[Path, bool] | None:
     return None
 
 
-def _services_of(source: SourceFile, document) -> dict[str, dict]:
-    reader = ContainerReader(source, _positions_of(source))
+def _services_of(reader: "ContainerReader", document) -> dict[str, dict]:
+    """Each service of a Compose document by its name, as the entries of its settings."""
     services = reader.entries(document).get("services", (None, None))[1]
     return {str(key.value): reader.entries(service) for key, service in getattr(services, "value", [])
             if isinstance(key, reader.scalar_node)}
 
 
-def _positions_of(source: SourceFile):
-    from .yamldoc import _Positions
-
-    return _Positions(source.text)
-
-
-def _merged_elsewhere(source: SourceFile, reader: "ContainerReader", document, kes: list[KesContainer]
+def _merged_elsewhere(reader: "ContainerReader", own: dict[str, dict], kes: list[KesContainer]
                       ) -> list[KesContainer]:
     """Compose merges a service with the same service of `compose.override.yaml` (or of the base file, for an
     override), and one with `extends:` with the service it names; kescheck does not merge them, so what the merged
     service keeps elsewhere is not judged: its storage and environment. A base service whose command an override
     replaces is not what runs (the override's reading reports it); an image an override sets is the one that runs."""
-    own = _services_of(source, document)
-    extended = {str(item) for entries in own.values() for item in _extended_names(reader, entries)}
-    extended |= _extended_from_elsewhere(source)
-    partner = _partner_file(source.path) if source.path != Path("<stdin>") else None
-    other: dict[str, dict] = {}
-    other_source = None
-    if partner is not None:
-        other_source, other = _read_services(partner[0])
+    path = reader.source.path
+    extended = {name for entries in own.values() for name in _extended_names(reader, entries)}
+    extended |= _extended_from_elsewhere(path)
+    partner = _partner_file(path) if path != Path("<stdin>") else None
+    beside = _compose_beside(partner[0]) if partner is not None else None
+    other_reader, other = beside if beside is not None else (None, {})
     kept = []
     for container in kes:
         name = container.compose_service
-        entries = own.get(name, {})
-        merged = name in other or "extends" in entries or name in extended
-        if partner is not None and not partner[1] and name in other:  # this is the base; the override replaces
+        merged = name in other or "extends" in own.get(name, {}) or name in extended
+        if other_reader is not None and not partner[1] and name in other:  # this is the base; the override replaces
             replaced = other[name]
             if "command" in replaced or "entrypoint" in replaced:
                 continue
-            if "image" in replaced and other_source is not None:
-                image = ContainerReader(other_source, _positions_of(other_source))._image(replaced["image"][1])
-                container.image = replace(image, source=other_source) if image is not None else None
+            if "image" in replaced:
+                image = other_reader._image(replaced["image"][1])
+                container.image = replace(image, source=other_reader.source) if image is not None else None
         if merged:
             container.storage = None
             container.environment = None
@@ -1697,52 +1701,44 @@ def _extended_names(reader: "ContainerReader", entries: dict) -> list[str]:
     return [str(service.value)] if isinstance(service, reader.scalar_node) else []
 
 
-_EXTENDS_FILE = re.compile(r"""^[ \t]*file[ \t]*:[ \t]*["']?([^"'\s#]+)""", re.MULTILINE)
-
-
-def _extended_from_elsewhere(source: SourceFile) -> set[str]:
-    """The services of this file that a Compose file beside it extends (`extends: {file: this, service: S}`)."""
-    if source.path == Path("<stdin>"):
+def _extended_from_elsewhere(path: Path) -> set[str]:
+    """The services of the Compose file at `path` that a Compose file beside it extends (`extends: {file: this,
+    service: S}`)."""
+    if path == Path("<stdin>"):
         return set()
     found: set[str] = set()
     try:
-        siblings = [p for p in source.path.parent.iterdir()
-                    if p.suffix in _YAML_SUFFIXES and p != source.path and p.is_file()][:_NEIGHBOURS_READ]
+        siblings = [p for p in path.parent.iterdir()
+                    if p.suffix in _YAML_SUFFIXES and p != path and p.is_file()][:_NEIGHBOURS_READ]
     except OSError:
         return found
     for sibling in siblings:
-        other_source, services = _read_services(sibling)
-        if other_source is None or "extends" not in other_source.text:
+        beside = _compose_beside(sibling, holding="extends")
+        if beside is None:
             continue
-        reader = ContainerReader(other_source, _positions_of(other_source))
+        reader, services = beside
         for entries in services.values():
             spec = reader.entries(entries.get("extends", (None, None))[1])
             named, service = spec.get("file", (None, None))[1], spec.get("service", (None, None))[1]
             if isinstance(named, reader.scalar_node) and isinstance(service, reader.scalar_node) and \
-                    posixpath.normpath(str(named.value)) == source.path.name:
+                    posixpath.normpath(str(named.value)) == path.name:
                 found.add(str(service.value))
     return found
 
 
-def _read_services(path: Path) -> tuple[SourceFile | None, dict[str, dict]]:
-    """A Compose file beside the one read, and its services' settings; (None, {}) when it cannot be read as one."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
+def _compose_beside(path: Path, holding: str = "") -> tuple["ContainerReader", dict[str, dict]] | None:
+    """A Compose file beside the one read, with its services' settings, when its text holds `holding` (so a scan of
+    the directory composes no other YAML); None when it cannot be read as one."""
     from .source import InputError, decode, read_bytes
-    from .yamldoc import without_anchor_warnings
 
     try:
         other = decode(path, read_bytes(path))
-        if not may_be_compose_file(other.text) or ("extends" not in other.text and not _partner_name(path)):
-            return None, {}
-        with without_anchor_warnings():
-            document = YAML(typ="safe", pure=True).compose(other.text)
-    except (InputError, YAMLError, ValueError, TypeError, RecursionError):
-        return None, {}
-    return other, _services_of(other, document)
-
-
-def _partner_name(path: Path) -> bool:
-    return any(path.name == f"{stem}{infix}{suffix}" for stem in _COMPOSE_STEMS for infix in ("", ".override")
-               for suffix in _YAML_SUFFIXES)
+    except InputError:
+        return None
+    if holding not in other.text or not may_be_compose_file(other.text):
+        return None
+    document = _composed(other.text)
+    if document is None:
+        return None
+    reader = ContainerReader(other, _positions_of(other))
+    return reader, _services_of(reader, document)
