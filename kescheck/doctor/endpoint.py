@@ -70,13 +70,17 @@ class Response:
     @property
     def message(self) -> str:
         text = self.body.get("message") if isinstance(self.body, dict) else None
-        text = text[:160] + ("..." if len(text) > 160 else "") if isinstance(text, str) and text else self.text
+        text = _shortened(text) if isinstance(text, str) and text else self.text
         return f"{self.status} {text}" if text else str(self.status)
 
 
 def _first_line(data: bytes) -> str:
-    line = _one_line(data.decode("utf-8", errors="replace").strip()).strip()
-    return line[:160] + ("..." if len(line) > 160 else "")
+    return _shortened(_one_line(data.decode("utf-8", errors="replace").strip()).strip())
+
+
+def _shortened(text: str) -> str:
+    """Server text as a report quotes it: at most 160 characters."""
+    return text[:160] + ("..." if len(text) > 160 else "")
 
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -389,7 +393,7 @@ class EndpointProbe:
             if self.first_request and isinstance(err, ConnectionError):
                 self._closed_after_handshake(check)
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path}: the connection failed ({type(err).__name__}: "
-                                                      f"{_one_line(str(err))[:160]})")
+                                                      f"{_shortened(_one_line(str(err)))})")
         finally:
             self.first_request = False
         try:
@@ -397,7 +401,7 @@ class EndpointProbe:
         except ValueError:
             parsed = None
         response = Response(answer.status, parsed if isinstance(parsed, dict) else None,
-                            _one_line(answer.getheader("Location") or "")[:160],
+                            _shortened(_one_line(answer.getheader("Location") or "")),
                             "" if isinstance(parsed, dict) else _first_line(data))
         if 300 <= response.status < 400:
             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{method} {path} answered a redirect ({response.status} to "
