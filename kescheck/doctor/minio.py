@@ -10,7 +10,8 @@ from typing import Mapping
 from ..endpoints import Endpoint, EndpointError, parse_endpoints
 from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import InputError, SourceFile, read_source, same_file
-from ..load.systemd import MAX_DROP_INS, MinioUnit, ignored_drop_in, read_drop_ins, read_minio_unit, read_unit
+from ..load.systemd import (MAX_DROP_INS, MinioUnit, drop_in_names, ignored_drop_in, read_drop_ins, read_minio_unit,
+                            read_unit)
 from ..minio_names import ENDPOINT, OPTS
 from ..model import Deployment
 
@@ -100,9 +101,10 @@ def find_service(named: Path | None, environ: Mapping[str, str]) -> MinioService
 def _service(path: Path, directories: list[Path]) -> MinioService:
     drop_ins: dict[str, Path] = {}
     for directory in [*directories, path.parent]:
+        beside = directory / f"{path.name}.d"
         try:
-            for drop_in in sorted((directory / f"{path.name}.d").glob("*.conf")):
-                drop_ins.setdefault(drop_in.name, drop_in)  # a masked one (a link to /dev/null) masks the later ones
+            for name in drop_in_names(beside):
+                drop_ins.setdefault(name, beside / name)  # a masked one (a link to /dev/null) masks the later ones
         except OSError:
             continue
     drop_ins = {name: drop_in for name, drop_in in drop_ins.items() if not ignored_drop_in(drop_in)}

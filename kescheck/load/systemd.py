@@ -449,9 +449,7 @@ def read_drop_ins(path: Path, shown: Path | None = None) -> tuple[SourceFile, ..
     if not directory.is_dir():
         return ()
     try:
-        # systemd skips hidden files (an editor's `.override.conf.swp`, a `.override.conf` set aside)
-        names = sorted(entry.name for entry in os.scandir(directory)
-                       if entry.name.endswith(".conf") and not entry.name.startswith("."))
+        names = drop_in_names(directory)
     except OSError:
         return None
     if len(names) > MAX_DROP_INS:
@@ -465,6 +463,14 @@ def read_drop_ins(path: Path, shown: Path | None = None) -> tuple[SourceFile, ..
         except InputError:
             return None
     return tuple(found)
+
+
+def drop_in_names(directory: Path) -> list[str]:
+    """The names of the `*.conf` entries of a drop-in directory, in the order systemd applies them; systemd skips
+    hidden files (an editor's `.override.conf.swp`, a `.override.conf` set aside). An OSError when it cannot be
+    listed."""
+    return sorted(entry.name for entry in os.scandir(directory)
+                  if entry.name.endswith(".conf") and not entry.name.startswith("."))
 
 
 def ignored_drop_in(path: Path) -> bool:
