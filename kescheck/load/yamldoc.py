@@ -273,7 +273,7 @@ class _Positions:
 def _anchor_events(text: str):
     """The events of `text` that define an anchor or are an alias, in document order: composing shares the anchored
     node and forgets where its aliases stand (and the C composer does not always keep the anchor's name)."""
-    from ruamel.yaml.events import AliasEvent, NodeEvent, StreamEndEvent
+    from ruamel.yaml.events import NodeEvent, StreamEndEvent
 
     try:
         from ruamel.yaml.clib._ruamel_yaml import CParser
@@ -288,7 +288,7 @@ def _anchor_events(text: str):
             event = parser.get_event()
             if event is None or isinstance(event, StreamEndEvent):
                 return
-            if isinstance(event, (AliasEvent, NodeEvent)) and event.anchor:
+            if isinstance(event, NodeEvent) and event.anchor:  # an alias event is a node event too
                 yield event
     finally:
         parser.dispose()
