@@ -2,8 +2,9 @@
 
 Host names: SANs only (the CN is ignored), `*` only as the whole left-most label matching
 exactly one label, IP literals only against IP SANs. Chains: an issuer must carry CA:TRUE
-(or be a v1 certificate) and keyCertSign when it has a key usage; a certificate that is
-itself in the trust set is trusted as it is.
+(or be a trusted v1 certificate) and keyCertSign when it has a key usage, and hold to its path
+length and name constraints and, with its extended key usage, to the usage the chain is built
+for; a certificate that is itself in the trust set is trusted as it is.
 """
 from __future__ import annotations
 
@@ -142,16 +143,23 @@ def is_self_signed(certificate) -> bool:
     return signed_by(certificate, certificate)
 
 
-def can_sign_certificates(certificate) -> bool:
-    """Go's rule for a parent: CA:TRUE (or a v1 certificate), and keyCertSign when a key usage exists."""
+def _basic_constraints(certificate):
+    """The BasicConstraints extension's value; None when the certificate has none; ValueError when it cannot be read."""
     x509 = _x509()
     try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-        ca = constraints.ca
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
-        ca = certificate.version is x509.Version.v1
+        return None
+
+
+def can_sign_certificates(certificate) -> bool:
+    """Go's rule for a parent's signature: CA:TRUE (or a v1 certificate), and keyCertSign when a key usage exists."""
+    x509 = _x509()
+    try:
+        constraints = _basic_constraints(certificate)
     except ValueError:
         return False
+    ca = constraints.ca if constraints is not None else certificate.version is x509.Version.v1
     if not ca:
         return False
     try:
@@ -168,26 +176,39 @@ class ChainResult:
     trusted: bool
     reason: str = ""
     """Why not, in one clause."""
+    go_error: str = "certificate signed by unknown authority"
+    """What Go's verification says (after `x509: `)."""
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    reason: str
+    go_error: str
 
 
 MAX_CHAIN_STEPS = 100
 """Certificates the chain search steps through at most (Go gives up after 100 signature checks)."""
 
 
-def chain_to(leaf, intermediates: list, anchors: list) -> ChainResult:
-    """Whether `leaf` chains to one of `anchors`, through `intermediates` (the rest of its file). Every candidate
-    parent is tried, as Go's chain building tries them (a cross-signed copy of an intermediate whose root is not
-    trusted does not hide the copy the trusted root signed); the reason names the first place the search got stuck."""
+def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None) -> ChainResult:
+    """Whether `leaf` chains to one of `anchors`, through `intermediates` (the rest of its file), for the extended
+    key usage `usage` (`serverAuth`, `clientAuth`; the leaf's own is the caller's to judge). Every candidate parent
+    is tried, as Go's chain building tries them (a cross-signed copy of an intermediate whose root is not trusted
+    does not hide the copy the trusted root signed), and a parent is taken as Go takes it: an intermediate must say
+    CA:TRUE (a v1 certificate can only be a trusted one), a path length constraint counts the intermediates below,
+    name constraints bind the leaf's DNS and IP names, and every CA of the chain must allow `usage` when it limits
+    its extended key usage. The reason names the first place the search got stuck."""
     anchor_ders = {der_of(a) for a in anchors}
     if der_of(leaf) in anchor_ders:
         return ChainResult(True)
     candidates = list(anchors) + [c for c in intermediates if der_of(c) not in anchor_ders]
     seen = {"same name": False, "cannot sign": False, "steps": 0}
     stuck: list = []
+    refusals: list[_Refusal] = []
 
-    def reaches_an_anchor(current, visited: frozenset, depth: int) -> bool:
+    def reaches_an_anchor(current, path: tuple, visited: frozenset) -> bool:
         seen["steps"] += 1  # cross-signed copies could make the paths countless: bounded, as Go bounds its search
-        if depth < MAX_CHAIN_DEPTH and seen["steps"] <= MAX_CHAIN_STEPS:
+        if len(path) < MAX_CHAIN_DEPTH and seen["steps"] <= MAX_CHAIN_STEPS:
             for candidate in candidates:
                 if candidate.subject != current.issuer:
                     continue
@@ -198,20 +219,30 @@ def chain_to(leaf, intermediates: list, anchors: list) -> ChainResult:
                     seen["cannot sign"] = True
                     continue
                 der = der_of(candidate)
-                if der in anchor_ders:
-                    return True
-                if der not in visited and reaches_an_anchor(candidate, visited | {der}, depth + 1):
+                anchor = der in anchor_ders
+                refusal = _refusal_as_parent(candidate, anchor, len(path), leaf)
+                if refusal is None and anchor:
+                    refusal = _usage_refusal(path + (candidate,), usage)
+                    if refusal is None:
+                        return True
+                if refusal is not None:
+                    refusals.append(refusal)
+                    continue
+                if der not in visited and reaches_an_anchor(candidate, path + (candidate,), visited | {der}):
                     return True
         if not stuck:
             stuck.append(current)
         return False
 
-    if reaches_an_anchor(leaf, frozenset({der_of(leaf)}), 0):
+    if reaches_an_anchor(leaf, (), frozenset({der_of(leaf)})):
         return ChainResult(True)
     current = stuck[0]
     weak = weak_signature_hash(current)
     if weak:
         return ChainResult(False, f"'{subject_text(current)}' is signed with {weak}, which Go refuses to verify")
+    if refusals:
+        usage_refusal = next((r for r in refusals if r.go_error == _INCOMPATIBLE_USAGE), refusals[0])
+        return ChainResult(False, usage_refusal.reason, usage_refusal.go_error)
     if seen["cannot sign"]:
         return ChainResult(False, f"the certificate named '{issuer_text(current)}' signed it but may not sign "
                                   "certificates (no CA:TRUE or no keyCertSign key usage)")
@@ -219,6 +250,112 @@ def chain_to(leaf, intermediates: list, anchors: list) -> ChainResult:
         return ChainResult(False, f"a certificate named '{issuer_text(current)}' is there, but its key did not "
                                   "sign this certificate (a stale copy from before the certificate was re-issued?)")
     return ChainResult(False, f"no certificate there issued it (its issuer is '{issuer_text(current)}')")
+
+
+_INCOMPATIBLE_USAGE = "certificate specifies an incompatible key usage"
+
+
+def _refusal_as_parent(candidate, trusted: bool, intermediates_below: int, leaf) -> _Refusal | None:
+    """Why Go does not take `candidate`, whose signature it accepted, as the next certificate of a chain that holds
+    `intermediates_below` intermediates under it; None when it does. Go judges in this order, and names the first."""
+    named = _name_constraint_refusal(candidate, leaf)
+    if named is not None:
+        return named
+    constraints = _basic_constraints(candidate)
+    if not trusted and (constraints is None or not constraints.ca):
+        return _Refusal(f"'{subject_text(candidate)}' is a version 1 certificate, which Go accepts as a trusted CA "
+                        "but not as an intermediate", "certificate is not authorized to sign other certificates")
+    if constraints is not None and constraints.path_length is not None \
+            and intermediates_below > constraints.path_length:
+        return _Refusal(f"'{subject_text(candidate)}' allows {constraints.path_length} intermediate certificate(s) "
+                        f"below it (pathlen:{constraints.path_length}) and the chain has {intermediates_below}",
+                        "too many intermediates for path length constraint")
+    return None
+
+
+def _name_constraint_refusal(ca, leaf) -> _Refusal | None:
+    """Go holds the DNS and IP names of the leaf and of the CA itself to the CA's name constraints: an excluded
+    name, or a name outside the permitted names of its kind, refuses the CA. (Email and URI names and
+    constraints are not judged.)"""
+    x509 = _x509()
+    try:
+        constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    permitted = list(constraints.permitted_subtrees or ())
+    excluded = list(constraints.excluded_subtrees or ())
+    for holder in (leaf, ca):
+        try:
+            san = holder.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except (x509.ExtensionNotFound, ValueError):
+            continue
+        for kind, match in ((x509.DNSName, _within_domain), (x509.IPAddress, _within_network)):
+            for name in san.get_values_for_type(kind):
+                if kind is x509.DNSName and _reverse_labels(name) is None:
+                    return _Refusal(f"'{subject_text(ca)}' is name-constrained, and Go cannot read the DNS name "
+                                    f"'{name}' under name constraints (an empty label, a trailing dot)",
+                                    f'cannot parse dnsName "{name}"')
+                problem = _constraint_problem(name, [c.value for c in excluded if isinstance(c, kind)],
+                                              [c.value for c in permitted if isinstance(c, kind)], match)
+                if problem is not None:
+                    return _Refusal(f"'{subject_text(ca)}' is name-constrained and {problem}",
+                                    "a root or intermediate certificate is not authorized to sign for this name")
+    return None
+
+
+def _constraint_problem(name, excluded: list, permitted: list, match) -> str | None:
+    label = f"'{name}'"
+    try:
+        hit = next((constraint for constraint in excluded if match(name, constraint)), None)
+        if hit is not None:
+            return f"excludes {label} ({hit})"
+        if permitted and not any(match(name, constraint) for constraint in permitted):
+            return f"does not permit {label} (it permits {', '.join(str(c) for c in permitted)})"
+    except ValueError:
+        return f"Go cannot read its constraints for {label}"
+    return None
+
+
+def _reverse_labels(name: str) -> list[str] | None:
+    """A DNS name's labels, last first, as Go reads them for name constraints; None for a name Go refuses there
+    (an empty label, a trailing dot, a character outside printable ASCII)."""
+    if not name:
+        return []
+    labels = name.split(".")[::-1]
+    if any(not label or any(not 33 <= ord(c) <= 126 for c in label) for label in labels):
+        return None
+    return labels
+
+
+def _within_domain(name: str, constraint: str) -> bool:
+    """Go's DNS name constraint: the constraint's labels end the name (case-insensitively); a leading `.` asks for
+    at least one more label; an empty constraint matches every name."""
+    if not constraint:
+        return True
+    subdomains_only = constraint.startswith(".")
+    constraint_labels = _reverse_labels(constraint[1:] if subdomains_only else constraint)
+    if constraint_labels is None:
+        raise ValueError(constraint)
+    labels = _reverse_labels(name) or []
+    if len(labels) < len(constraint_labels) or (subdomains_only and len(labels) == len(constraint_labels)):
+        return False
+    return all(a.lower() == b.lower() for a, b in zip(constraint_labels, labels))
+
+
+def _within_network(address, network) -> bool:
+    return address.version == network.version and address in network
+
+
+def _usage_refusal(chain: tuple, usage: str | None) -> _Refusal | None:
+    """Go's check of the extended key usage along a chain: a CA that lists usages must list `usage` (or any)."""
+    if usage is None:
+        return None
+    for ca in chain:
+        if not allows_usage(ca, usage):
+            usages = ", ".join(sorted(extended_key_usages(ca) or ())) or "none Go can read"
+            return _Refusal(f"'{subject_text(ca)}' limits the extended key usage of what it issues to {usages}, "
+                            f"without {usage}", _INCOMPATIBLE_USAGE)
+    return None
 
 
 def extended_key_usages(certificate) -> set[str] | None:

@@ -68,8 +68,10 @@ def _signing_hash(key):
 
 def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
           ca: bool = False, key_kind: str = "ec256", days: float = 365, not_before_days: float = -1,
-          now: dt.datetime | None = None, eku: tuple[str, ...] | None = None, signature_hash=None) -> Issued:
-    """A certificate valid from now+not_before_days for `days` days; self-signed without `issuer`."""
+          now: dt.datetime | None = None, eku: tuple[str, ...] | None = None, signature_hash=None,
+          path_length: int | None = None, permitted: tuple[str, ...] = (), excluded: tuple[str, ...] = ()) -> Issued:
+    """A certificate valid from now+not_before_days for `days` days; self-signed without `issuer`. `permitted` and
+    `excluded`: name constraints, `DNS:name` or `IP:network`."""
     now = now or dt.datetime.now(dt.timezone.utc)
     key = new_key(key_kind)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -81,7 +83,7 @@ def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...
         .serial_number(x509.random_serial_number())
         .not_valid_before(now + dt.timedelta(days=not_before_days))
         .not_valid_after(now + dt.timedelta(days=not_before_days + days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
     )
     names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     if names:
@@ -91,12 +93,52 @@ def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...
             x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                           data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
                           encipher_only=False, decipher_only=False), critical=True)
+    if permitted or excluded:
+        builder = builder.add_extension(x509.NameConstraints([_general_name(n) for n in permitted] or None,
+                                                             [_general_name(n) for n in excluded] or None),
+                                        critical=True)
     if eku:
-        oids = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH}
+        oids = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH,
+                "any": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
         builder = builder.add_extension(x509.ExtendedKeyUsage([oids[e] for e in eku]), critical=False)
     signer = issuer.key if issuer else key
     algorithm = signature_hash if signature_hash is not None else _signing_hash(signer)
     return Issued(builder.sign(signer, algorithm), key)
+
+
+def _general_name(text: str):
+    kind, _, value = text.partition(":")
+    return x509.DNSName(value) if kind == "DNS" else x509.IPAddress(ipaddress.ip_network(value))
+
+
+def version_1(common_name: str, *, issuer: Issued | None = None) -> Issued:
+    """A version 1 certificate (no extensions at all, as `openssl x509 -req` without an extension file makes), with
+    an EC P-256 key: cryptography builds only version 3, so the version field is cut out of the signed part, which
+    is signed again."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    key = new_key()
+    signer = issuer.key if issuer else key
+    now = dt.datetime.now(dt.timezone.utc)
+    built = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.certificate.subject if issuer else subject)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+             .sign(signer, hashes.SHA256()))
+    tbs = built.tbs_certificate_bytes
+    header = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
+    assert tbs[header:header + 5] == bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2: version 3
+    tbs = _der(0x30, tbs[header + 5:])
+    algorithm = _der(0x30, bytes.fromhex("06082a8648ce3d040302"))  # ecdsa-with-SHA256
+    signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    certificate = x509.load_der_x509_certificate(_der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature)))
+    assert certificate.version is x509.Version.v1
+    return Issued(certificate, key)
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
+        (size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + content
 
 
 def new_api_key() -> str:

@@ -445,7 +445,8 @@ def _needed_by_no_chain(deployment, ref: Reference, loaded, now) -> bool:
         pool_ref = side.capath or side.certs_cas
         pool = pem_of(deployment, pool_ref) if pool_ref is not None else None
         if pool is not None and pool.ok and pool.certificates and \
-                chain_to(leaf.certificate, valid(server_pem.certificates), valid(pool.certificates)).trusted:
+                chain_to(leaf.certificate, valid(server_pem.certificates), valid(pool.certificates),
+                         "serverAuth").trusted:
             return True
     return False
 
@@ -568,7 +569,9 @@ def server_cert_without_server_auth(deployment):
       rationale="""MinIO verifies KES against the CA certificates in MINIO_KMS_KES_CAPATH. When none of them
       issued the KES certificate (or its chain), every connection fails with 'certificate signed by unknown
       authority'. A typical cause is a CAPATH still holding the old self-signed certificate after KES's was
-      regenerated.""",
+      regenerated. Go also refuses a chain through a CA that breaks its own constraints: an intermediate
+      without CA:TRUE (a version 1 certificate), more intermediates below a CA than its path length allows, a
+      host name outside a CA's name constraints, or a CA whose extended key usage lacks serverAuth.""",
       fix="""Put the CA that issued the KES certificate (or, for a self-signed one, the KES certificate itself)
       into the file or directory MINIO_KMS_KES_CAPATH names.""",
       examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=other-ca.crt\n",
@@ -591,11 +594,11 @@ def server_cert_not_trusted(deployment):
         if not capath.ok or not capath.certificates:
             continue
         result = chain_to(leaf.certificate, [c.certificate for c in pem.certificates[1:]],
-                          [c.certificate for c in capath.certificates])
+                          [c.certificate for c in capath.certificates], "serverAuth")
         if not result.trusted:
             yield at_reference(side.capath, f"the CA in MINIO_KMS_KES_CAPATH {side.capath.describe()} does not verify "
                                             f"the KES server certificate {ref.describe()}: {result.reason}; MinIO "
-                                            "fails with 'certificate signed by unknown authority'")
+                                            f"fails with 'x509: {result.go_error}'")
 
 
 def _certs_dir_verdict(deployment, side: MinioSide, found):
@@ -610,7 +613,7 @@ def _certs_dir_verdict(deployment, side: MinioSide, found):
         return None
     _, pem, leaf = found
     return chain_to(leaf.certificate, [c.certificate for c in pem.certificates if c is not leaf],
-                    [c.certificate for c in cas.certificates])
+                    [c.certificate for c in cas.certificates], "serverAuth")
 
 
 def _without_capath(deployment):
@@ -734,7 +737,9 @@ def _verification_fix(verification, fix: str) -> str | None:
       rationale="""When KES verifies client certificates it checks them against `tls.ca` (and the system roots)
       and ends the handshake for one it cannot verify ('failed to verify client certificate: certificate
       signed by unknown authority'). Current KES verifies with `tls.auth: on`; KES v0.22.0 to 2023-09-28
-      verify by default, unless started with `kes server --auth=off` (tell kescheck with --kes-auth off).""",
+      verify by default, unless started with `kes server --auth=off` (tell kescheck with --kes-auth off).
+      As for CRT023, a chain through a CA that breaks its path length or name constraints, or whose extended
+      key usage lacks clientAuth, does not verify either.""",
       fix="""Issue MinIO's client certificate from the CA in `tls.ca` (or add its issuer there), or set
       `tls.auth: off` and rely on identities alone.""",
       examples=(deployment_example(True, tls_extra=AUTH_ON, client="!cert cn=minio issuer=other-ca.crt",
@@ -755,11 +760,12 @@ def client_cert_not_trusted(deployment):
         if ca is None or not ca.ok or not ca.certificates:
             continue  # the system roots alone: kescheck cannot see them
         others = [c.certificate for c in pem.certificates if c is not leaf]
-        result = chain_to(leaf.certificate, others, [c.certificate for c in ca.certificates])
+        result = chain_to(leaf.certificate, others, [c.certificate for c in ca.certificates], "clientAuth")
         if not result.trusted:
             yield at_reference(ref, f"KES verifies client certificates ({verification.because}) and its tls.ca "
                                     f"{verification.ca.describe()} does not verify MinIO's client certificate "
-                                    f"{ref.describe()}: {result.reason}; KES ends the handshake",
+                                    f"{ref.describe()}: {result.reason}; KES ends the handshake "
+                                    f"('x509: {result.go_error}')",
                                fix=_verification_fix(verification, "Issue MinIO's client certificate from the CA in "
                                                                    "`tls.ca`, or add its issuer there."))
 
@@ -838,7 +844,7 @@ def client_verified_by_older_kes(deployment):
         leaf = client_leaf(deployment, chain[1].certificates) if chain is not None else None
         if leaf is None or not is_self_signed(leaf.certificate):
             continue
-        if anchors and chain_to(leaf.certificate, [], anchors).trusted:
+        if anchors and chain_to(leaf.certificate, [], anchors, "clientAuth").trusted:
             continue  # itself in tls.ca: a certificate of the trust set is trusted as it is
         yield at_reference(chain[0], f"MinIO's client certificate {chain[0].describe()} is self-signed, and {flag}: "
                                      "without that flag KES ends every handshake", fix=fix)

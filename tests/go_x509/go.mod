@@ -1,0 +1,3 @@
+module kescheck.test/x509verify
+
+go 1.19
