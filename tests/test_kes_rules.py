@@ -38,6 +38,37 @@ def test_kes_env_option_reads_an_env_file(write, cli):
     assert [f["line"] for f in json.loads(run_.stdout)["findings"]] == [2]
 
 
+SUBSTITUTED = ("version: v1\naddress: ${KES_ADDRESS}\nadmin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\n"
+               "  auth: ${KES_AUTH}\npolicy:\n  minio:\n    allow: [/v1/status]\n    identities: ['${MINIO_IDENTITY}']\n"
+               "api:\n  /v1/status:\n    skip_auth: ${SKIP}\ncache:\n  expiry:\n    any: ${CACHE_ANY}\n"
+               "log:\n  error: ${LOG_LEVEL}\nkeystore:\n  vault:\n    endpoint: https://vault:8200\n"
+               "    approle: {id: kes, secret: '${VAULT_SECRET}'}\n")
+GOOD_VALUES = {"KES_ADDRESS": "0.0.0.0:7373", "KES_AUTH": "on", "MINIO_IDENTITY": ID_A, "SKIP": "true",
+               "CACHE_ANY": "5m0s", "LOG_LEVEL": "INFO+2", "VAULT_SECRET": "0b1c-secret-value-9f"}
+
+
+def test_values_substituted_from_the_kes_environment_are_judged_as_kes_judges_them(write):
+    assert [c for c, *_ in run(write, SUBSTITUTED, kes_env=GOOD_VALUES) if c.startswith("KES01")] == []
+    bad = dict(GOOD_VALUES, KES_AUTH="verify", MINIO_IDENTITY="minio client", CACHE_ANY="300", LOG_LEVEL="loud")
+    found = [(c, line, m) for c, line, _, m in run(write, SUBSTITUTED, kes_env=bad) if c.startswith("KES01")]
+    assert [(c, line) for c, line, _ in found] == [("KES012", 8), ("KES012", 12), ("KES012", 18), ("KES012", 20)]
+    assert "`tls.auth` is `verify` once KES substitutes `${KES_AUTH}` from the KES environment, which KES does not " \
+           "accept; KES refuses to start" in found[0][2]
+    assert "`policy.minio.identities[0]` is `minio client` once KES substitutes `${MINIO_IDENTITY}`" in found[1][2]
+    assert "`cache.expiry.any` is `300`" in found[2][2] and "`log.error` is `loud`" in found[3][2]
+    assert not any(GOOD_VALUES["VAULT_SECRET"] in m for *_, m in run(write, SUBSTITUTED, kes_env=bad))
+
+
+def test_only_text_settings_and_known_non_empty_values_are_judged_after_substitution(write):
+    """`skip_auth` is a boolean KES decodes from the text; an empty value is KES108's; an unknown one is not judged;
+    a secret is not shown."""
+    odd = dict(GOOD_VALUES, SKIP="maybe", MINIO_IDENTITY="", KES_AUTH=None)
+    assert [c for c, *_ in run(write, SUBSTITUTED, kes_env=odd) if c in ("KES011", "KES012")] == []
+    text = SUBSTITUTED.replace("approle: {id: kes,", "approle: {id: '${APPROLE_ID}',")
+    found = [c for c, *_ in run(write, text, kes_env=dict(GOOD_VALUES, APPROLE_ID="")) if c in ("KES108", "KES012")]
+    assert found == ["KES108"]
+
+
 def test_partial_and_policy_references(write):
     text = "address: 0.0.0.0:${PORT}\n" + BASE + "policy:\n  p:\n    allow:\n      - /v1/key/generate/${KEY}\n" + FS
     found = run(write, text)

@@ -275,8 +275,73 @@ def _edge_keystore_problems(deployment: Deployment) -> list[SchemaProblem]:
 
 
 def release_problems(deployment: Deployment) -> list[SchemaProblem]:
-    """The schema problems of the config's generation, plus those the release named with --kes-version adds."""
-    return problems_for(deployment) + _edge_keystore_problems(deployment)
+    """The schema problems of the config's generation, plus those the release named with --kes-version adds and
+    those of the values `${VAR}` references take from the KES environment."""
+    return problems_for(deployment) + _edge_keystore_problems(deployment) + substituted_problems(deployment)
+
+
+def substituted_problems(deployment: Deployment) -> list[SchemaProblem]:
+    """The values `${VAR}` references take from the known KES environment that KES refuses once it has substituted
+    them (the file as written passes: a reference stands for any value there). Only values of text settings are
+    judged (KES decodes the substituted text into the setting's type); an empty value is KES108's."""
+    config = deployment.kes
+    if config is None or deployment.options.kes_env is None or not isinstance(config.doc.root, YMap):
+        return []
+    return deployment.memo(("kes-substituted", config.generation.name), lambda: _substituted_problems(deployment))
+
+
+def _substituted_problems(deployment: Deployment) -> list[SchemaProblem]:
+    from .kes_env import substituted_references
+
+    config = deployment.kes
+    generation = config.generation.name
+    values, substituted = {}, {}
+    for _, node in substituted_references(config):
+        value = kes_resolved(deployment, node)
+        if value and _takes_text(subschema_at(generation, _parts(node.path))):
+            values[id(node)], substituted[node.path] = value, node
+    if not values:
+        return []
+
+    def resolved(node):
+        if isinstance(node, YMap):
+            return {key.text: resolved(value) for key, value in node.entries}
+        if isinstance(node, YSeq):
+            return [resolved(item) for item in node.items]
+        return values.get(id(node), instance_of(node))
+
+    problems = []
+    for error in validator(generation).iter_errors(resolved(config.doc.root)):
+        _, detail = _classify(error)  # a text setting given text: a problem of its value, never of its type
+        path = dotted(detail.absolute_path)
+        node = substituted.get(path)
+        if node is None:
+            continue
+        shown = "a value kescheck does not show (a secret)" if is_secret_path(path) else f"`{detail.instance}`"
+        refusal = _refusal(generation, list(detail.absolute_path)) or _refusal(generation, list(error.absolute_path))
+        problems.append(SchemaProblem("value", node, path, f"`{path}` is {shown} once KES substitutes "
+                                      f"`${{{env_reference(node)}}}` from {deployment.options.kes_environment()}, "
+                                      "which KES does not accept", refusal))
+    return problems
+
+
+def _takes_text(schema: dict | None) -> bool:
+    """A setting KES reads as text (a duration, a level, a name, ...), not a boolean or number that the schema also
+    lets be written as a YAML 1.1 word."""
+    if not schema:
+        return False
+    branches = schema.get("anyOf", [schema])
+    kinds = [branch.get("type") for branch in branches]
+    return any(kind == "string" or isinstance(kind, list) and "string" in kind for kind in kinds) \
+        and not any(kind in ("boolean", "integer", "number") for kind in kinds)
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _parts(path: str) -> tuple:
+    """`policy.minio.identities[0]` as ("policy", "minio", "identities", 0)."""
+    return tuple(int(index) if index else key for key, index in _PART.findall(path))
 
 
 def _findings(deployment: Deployment, kind: str, skip: tuple[str, ...] = ()):
@@ -347,13 +412,19 @@ def wrong_type(deployment):
       without a `d` unit and must not be negative for the cache and API timeouts; the config `version`
       and vault's K/V `version`; policy names, policy identities and key names follow KES's name rule.
       KES refuses to start on any other value. Log levels came with KES 2023-11-09: a release named with
-      --kes-version before it (2023-10-24 and 2023-10-27 included) accepts only `on` or `off`.""",
+      --kes-version before it (2023-10-24 and 2023-10-27 included) accepts only `on` or `off`. A text setting
+      written as `${NAME}` is judged by the value KES substitutes when kescheck knows KES's environment
+      (`--kes-env FILE`, or the unit or container that starts KES): `tls.auth: ${KES_AUTH}` with KES_AUTH=verify
+      stops KES as surely as `tls.auth: verify` does.""",
       fix=f"Use one of the values the key accepts (quote `\"on\"`/`\"off\"` to keep them text). {SCHEMA_HINT}",
       examples=(Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: verify}\n"
                             "keystore: {fs: {path: /var/kes}}\n", True),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nlog: {error: INFO}\n"
                             "keystore: {fs: {path: /var/kes}}\n", True, "log levels arrived in KES 2023-11-09",
                             options=(("kes_version", "2023-10-24T20-26-51Z"),)),
+                Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: '${KES_AUTH}'}\n"
+                            "keystore: {fs: {path: /var/kes}}\n", True, "the value KES substitutes",
+                            options=(("kes_env", {"KES_AUTH": "verify"}),)),
                 Example.kes("admin: {identity: disabled}\ntls: {key: /k, cert: /c, auth: \"on\"}\n"
                             "keystore: {fs: {path: /var/kes}}\n", False)))
 def invalid_value(deployment):
