@@ -69,6 +69,22 @@ def test_only_text_settings_and_known_non_empty_values_are_judged_after_substitu
     assert found == ["KES108"]
 
 
+def test_address_key_names_and_endpoints_are_judged_by_their_substituted_values(write):
+    text = ("address: ${KES_ADDRESS}\n" + BASE + "keys:\n  - name: ${KEY_A}\n  - name: ${KEY_B}\nkeystore:\n  vault:\n"
+            "    endpoint: ${VAULT_ADDR}\n    approle: {id: kes, secret: '${S}'}\n")
+    good = {"KES_ADDRESS": "0.0.0.0:7373", "KEY_A": "minio-a", "KEY_B": "minio-b", "VAULT_ADDR": "https://vault:8200",
+            "S": "x"}
+    wanted = ("KES101", "KES104", "KES207")
+    assert [c for c, *_ in run(write, text, kes_env=good) if c in wanted] == []
+    bad = dict(good, KES_ADDRESS="localhost:7373", KEY_B="minio-a", VAULT_ADDR="http://vault:8200")
+    found = {c: (line, m) for c, line, _, m in run(write, text, kes_env=bad) if c in wanted}
+    assert found["KES101"][0] == 1 and "`address` (`localhost:7373` from `${KES_ADDRESS}`)" in found["KES101"][1]
+    assert found["KES104"] == (9, "key `minio-a` is already defined at line 8: KES refuses to start "
+                                  "(`key 'minio-a' is defined multiple times`)")
+    assert found["KES207"][0] == 12 and "(`http://vault:8200` from `${VAULT_ADDR}`)" in found["KES207"][1]
+    assert [c for c, *_ in run(write, text) if c in wanted] == []  # values unknown: nothing to judge
+
+
 def test_partial_and_policy_references(write):
     text = "address: 0.0.0.0:${PORT}\n" + BASE + "policy:\n  p:\n    allow:\n      - /v1/key/generate/${KEY}\n" + FS
     found = run(write, text)

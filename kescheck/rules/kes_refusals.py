@@ -170,7 +170,7 @@ def _address_problem(text: str) -> str | None:
 @rule("KES101", "address-not-ip-port", Severity.ERROR, "`address` is not an IP address with a port",
       rationale="""KES listens on `address`, which must be an IP literal or an empty host followed by a port
       (`0.0.0.0:7373`, `:7373`, `[::]:7373`). A host name (`localhost:7373`) or a missing port makes KES
-      refuse to start.""",
+      refuse to start. `address: ${VAR}` is judged by the value of VAR when kescheck knows KES's environment.""",
       fix="Write an IP address and port, e.g. `0.0.0.0:7373` for every interface or `127.0.0.1:7373` for loopback only.",
       examples=(Example.kes("address: kes.example.net:7373\n" + _BASE + _FS, True),
                 Example.kes("address: 0.0.0.0:7373\n" + _BASE + _FS, False)))
@@ -179,11 +179,15 @@ def address_not_ip_port(deployment):
     if config is None:
         return
     node = config.scalar("address")
-    if node is None or env_reference(node) is not None or "${" in node.text:
-        return
-    problem = _address_problem(node.text.strip())
+    if node is None or env_reference(node) is None and "${" in node.text:
+        return  # KES214: a reference inside a longer value
+    address = kes_value(deployment, node)
+    if address is None:
+        return  # not set, or a reference whose value is unknown (KES213) or empty (KES108)
+    problem = _address_problem(address)
     if problem:
-        yield at_node(config.source, node, f"`address` {problem}: KES refuses to start")
+        via = f" (`{address}` from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+        yield at_node(config.source, node, f"`address`{via} {problem}: KES refuses to start")
 
 
 @rule("KES102", "identity-reused-as-admin-or-proxy", Severity.ERROR,
@@ -201,14 +205,14 @@ def identity_reused(deployment):
     config = deployment.kes
     if config is None:
         return
-    admin = _identity_as_kes_sees_it(deployment, admin_identity(config))
-    proxies = {_identity_as_kes_sees_it(deployment, p) for p in proxy_identities(config)} - {None}
+    admin = as_kes_sees_it(deployment, admin_identity(config))
+    proxies = {as_kes_sees_it(deployment, p) for p in proxy_identities(config)} - {None}
     for proxy in proxy_identities(config):
-        if admin is not None and _identity_as_kes_sees_it(deployment, proxy) == admin:
+        if admin is not None and as_kes_sees_it(deployment, proxy) == admin:
             yield at_node(config.source, proxy, f"TLS proxy identity `{admin}` is also the admin identity: KES refuses "
                           "to start (`invalid tls proxy: identity ... is already admin`)")
     for policy, identity in policy_identities(config):
-        value = _identity_as_kes_sees_it(deployment, identity)
+        value = as_kes_sees_it(deployment, identity)
         if value is None:
             continue
         if value == admin:
@@ -219,9 +223,10 @@ def identity_reused(deployment):
                           f"to start (`invalid policy '{policy}': identity '{value}' is already a TLS proxy`)")
 
 
-def _identity_as_kes_sees_it(deployment, node) -> str | None:
-    """An identity as KES compares it: a `${VAR}` replaced from the KES environment, or, when its value is not known
-    here, the reference itself (two identical references are one value, whatever it is); None when not set."""
+def as_kes_sees_it(deployment, node) -> str | None:
+    """A value (an identity, a key name) as KES compares it with others: a `${VAR}` replaced from the KES environment,
+    or, when its value is not known here, the reference itself (two identical references are one value, whatever
+    it is); None when not set."""
     value = kes_value(deployment, node)
     if value is None and isinstance(node, YScalar) and env_reference(node) is not None:
         return node.text.strip()
@@ -244,7 +249,7 @@ def identity_in_several_policies(deployment):
         return
     first: dict[str, tuple[str, YScalar]] = {}
     for policy, identity in policy_identities(config):
-        value = _identity_as_kes_sees_it(deployment, identity)
+        value = as_kes_sees_it(deployment, identity)
         if value is None:
             continue
         if value in first:
@@ -268,13 +273,14 @@ def duplicate_key_name(deployment):
         return
     seen: dict[str, int] = {}
     for item in keys.items:
-        name = item.get("name") if isinstance(item, YMap) else None
-        if isinstance(name, YScalar) and not name.is_null:
-            if name.text in seen:
-                yield at_node(config.source, name, f"key `{name.text}` is already defined at line {seen[name.text]}: "
-                              f"KES refuses to start (`key '{name.text}' is defined multiple times`)")
+        node = item.get("name") if isinstance(item, YMap) else None
+        name = as_kes_sees_it(deployment, node)
+        if name is not None:
+            if name in seen:
+                yield at_node(config.source, node, f"key `{name}` is already defined at line {seen[name]}: "
+                              f"KES refuses to start (`key '{name}' is defined multiple times`)")
             else:
-                seen[name.text] = name.line
+                seen[name] = node.line
 
 
 # Where each G2 keystore lives under `keystore`; a keystore counts when its mapping is present.

@@ -259,8 +259,11 @@ def keystore_plain_http(deployment):
         if not node.path.startswith(("keystore.", "keys.")):
             continue
         last = _INDEX_SUFFIX.sub("", node.path).rsplit(".", 1)[-1]
-        if last in _ENDPOINT_KEYS and node.text.strip().lower().startswith("http://"):
-            yield at_node(config.source, node, f"`{node.path}` is a plain `http://` URL: keys and credentials travel unencrypted")
+        url = kes_value(deployment, node) if last in _ENDPOINT_KEYS else None
+        if url is not None and url.lower().startswith("http://"):
+            via = f" (`{url}` from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+            yield at_node(config.source, node, f"`{node.path}`{via} is a plain `http://` URL: keys and credentials "
+                                               "travel unencrypted")
 
 
 @rule("KES208", "fs-keystore", Severity.WARNING, "The `fs` keystore (development only)",
