@@ -85,6 +85,18 @@ def test_address_key_names_and_endpoints_are_judged_by_their_substituted_values(
     assert [c for c, *_ in run(write, text) if c in wanted] == []  # values unknown: nothing to judge
 
 
+def test_identities_and_tls_paths_are_judged_by_their_substituted_values(write):
+    text = ("admin:\n  identity: ${ADMIN}\ntls:\n  key: ${KES_KEY}\n  cert: /etc/kes/kes.crt\n"
+            "policy:\n  minio:\n    allow: [/v1/status]\n    identities: ['${MINIO_ID}']\n" + FS)
+    good = {"ADMIN": "disabled", "KES_KEY": "/etc/kes/kes.key", "MINIO_ID": ID_A}
+    assert [c for c, *_ in run(write, text, kes_env=good) if c in ("KES200", "KES210")] == []
+    bad = {"ADMIN": ID_A.upper(), "KES_KEY": "certs/kes.key", "MINIO_ID": "MINIO_IDENTITY"}
+    found = sorted((c, line, m) for c, line, _, m in run(write, text, kes_env=bad) if c in ("KES200", "KES210"))
+    assert [(c, line) for c, line, _ in found] == [("KES200", 2), ("KES200", 9), ("KES210", 4)]
+    assert f"admin identity `{ID_A.upper()}` (from `${{ADMIN}}`) is upper-case hex" in found[0][2]
+    assert "`tls.key` is the relative path `certs/kes.key` (from `${KES_KEY}`)" in found[2][2]
+
+
 def test_partial_and_policy_references(write):
     text = "address: 0.0.0.0:${PORT}\n" + BASE + "policy:\n  p:\n    allow:\n      - /v1/key/generate/${KEY}\n" + FS
     found = run(write, text)

@@ -54,9 +54,9 @@ def identity_not_a_hash(deployment):
     if config is None:
         return
     for role, node in _identities(config):
-        value = node.text.strip()
-        if env_reference(node) is not None or is_identity_hash(value) or (role == "admin" and value in ADMIN_OFF):
-            continue
+        value = kes_value(deployment, node)
+        if value is None or is_identity_hash(value) or (role == "admin" and value in ADMIN_OFF):
+            continue  # not set, or a reference whose value is unknown (KES213) or empty (KES108)
         if role.startswith("policy") and config.generation is Generation.G2 and not is_valid_name(value):
             continue  # KES012 reports it: KES refuses the name outright
         if re.fullmatch(r"[0-9a-fA-F]{64}", value):
@@ -68,7 +68,8 @@ def identity_not_a_hash(deployment):
                    "write `disabled`, the documented off switch, if that is the intent")
         else:
             why = "is not an identity (64 hex characters) but looks like a placeholder, so it matches no client"
-        yield at_node(config.source, node, f"{role} identity `{value}` {why}")
+        via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+        yield at_node(config.source, node, f"{role} identity `{value}`{via} {why}")
 
 
 @rule("KES201", "play-identity", Severity.WARNING, "The public KES Play identity is trusted",
@@ -332,12 +333,13 @@ def relative_tls_path(deployment):
         parts = node.path.split(".")
         if len(parts) < 2 or parts[-2] != "tls" or parts[-1] not in _TLS_FILE_KEYS:
             continue
-        text = node.text.strip()
-        if "-----BEGIN " in text:
+        text = kes_value(deployment, node)
+        if text is None or "-----BEGIN " in text:
             continue  # PEM pasted in place of a file name: CRT004 says so, and it is no path at all
-        if text and env_reference(node) is None and not posixpath.isabs(text) and not text.startswith("~"):
-            yield at_node(config.source, node, f"`{node.path}` is the relative path `{text}`: KES resolves it against its "
-                          "working directory, not the directory of this file")
+        if not posixpath.isabs(text) and not text.startswith("~"):
+            via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+            yield at_node(config.source, node, f"`{node.path}` is the relative path `{text}`{via}: KES resolves it "
+                          "against its working directory, not the directory of this file")
 
 
 @rule("KES211", "tls-ca-without-auth", Severity.WARNING, "`tls.ca` has no effect without `tls.auth: on`",
