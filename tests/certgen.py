@@ -123,15 +123,34 @@ def version_1(common_name: str, *, issuer: Issued | None = None) -> Issued:
              .public_key(key.public_key()).serial_number(x509.random_serial_number())
              .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
              .sign(signer, hashes.SHA256()))
-    tbs = built.tbs_certificate_bytes
-    header = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
-    assert tbs[header:header + 5] == bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2: version 3
-    tbs = _der(0x30, tbs[header + 5:])
-    algorithm = _der(0x30, bytes.fromhex("06082a8648ce3d040302"))  # ecdsa-with-SHA256
-    signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
-    certificate = x509.load_der_x509_certificate(_der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature)))
+    certificate = _signed_again(built, bytes.fromhex("a003020102"), b"", signer)  # [0] EXPLICIT INTEGER 2: version 3
     assert certificate.version is x509.Version.v1
     return Issued(certificate, key)
+
+
+def negative_serial(common_name: str) -> Issued:
+    """A self-signed certificate with the serial number -32477 (EC P-256), which cryptography will not build."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    key = new_key()
+    now = dt.datetime.now(dt.timezone.utc)
+    built = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+             .serial_number(0x8123).not_valid_before(now - dt.timedelta(days=1))
+             .not_valid_after(now + dt.timedelta(days=365)).sign(key, hashes.SHA256()))
+    # INTEGER 0x008123 (positive) becomes INTEGER 0x8123, whose high bit makes it negative.
+    certificate = _signed_again(built, bytes.fromhex("0203008123"), bytes.fromhex("02028123"), key)
+    return Issued(certificate, key)
+
+
+def _signed_again(built: x509.Certificate, old: bytes, new: bytes, signer) -> x509.Certificate:
+    """`built` with the first `old` bytes of its signed part replaced by `new`, signed again by `signer` (EC)."""
+    tbs = built.tbs_certificate_bytes
+    header = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
+    body = tbs[header:]
+    assert old in body
+    tbs = _der(0x30, body.replace(old, new, 1))
+    algorithm = _der(0x30, bytes.fromhex("06082a8648ce3d040302"))  # ecdsa-with-SHA256
+    signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    return x509.load_der_x509_certificate(_der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature)))
 
 
 def _der(tag: int, content: bytes) -> bytes:

@@ -259,3 +259,23 @@ def test_verdicts_and_errors_agree_with_gos_x509_verify(tmp_path):
                  or (not ours[name].trusted and f"x509: {ours[name].go_error}" not in gos[name])}
     assert differing == {}
     assert 20 < sum(result.trusted for result in ours.values()) < 100  # both verdicts were put to the test
+
+
+def test_a_certificate_with_a_negative_serial_number_does_not_parse_for_go(tmp_path, cli):
+    """Go 1.23 and later refuse it: KES cannot load its certificate; MinIO's CAPATH passes over such a CA."""
+    from certgen import negative_serial
+
+    root, layout = build(tmp_path)
+    (root / "certs" / "kes-server.crt").write_bytes(negative_serial("kes").cert_pem())
+    finding = single_error(lint([root]), "CRT004")
+    assert "tls.cert" in finding.message and "1 CERTIFICATE block in it does not parse (it has a negative serial " \
+        "number, which Go refuses since 1.23: `x509: negative serial number`" in finding.message
+    run = cli("lint", str(root), "--format", "json")
+    assert run.stderr == "" and "CRT004" in run.stdout  # cryptography's warning about the number stays quiet
+    _, layout = build(tmp_path / "second")
+    ca_directory = tmp_path / "second" / "deployment" / "certs" / "CAs"
+    (ca_directory / "old-ca.crt").write_bytes(negative_serial("Old CA").cert_pem())
+    assert errors(lint([tmp_path / "second" / "deployment"])) == []  # passed over beside the CA that verifies KES
+    (ca_directory / "private-ca.crt").unlink()
+    finding = single_error(lint([tmp_path / "second" / "deployment"]), "CRT004")
+    assert "MINIO_KMS_KES_CAPATH" in finding.message and "negative serial number" in finding.message

@@ -96,7 +96,9 @@ class PemFile:
     blocks: list[PemBlock] = field(default_factory=list)
     certificates: list[LoadedCertificate] = field(default_factory=list)
     bad_certificates: int = 0
-    """CERTIFICATE blocks that do not parse."""
+    """CERTIFICATE blocks that do not parse, as Go parses them."""
+    negative_serials: int = 0
+    """Of those, the certificates with a negative serial number, which Go refuses since 1.23."""
     trailing_data: bool = False
     """Non-blank text after the first PEM block (MinIO refuses this in its key file)."""
     mode: int | None = None
@@ -180,6 +182,10 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
     for block in pem.blocks:
         if block.label != "CERTIFICATE":
             continue
+        if block.der is not None and _negative_serial(block.der):
+            pem.bad_certificates += 1
+            pem.negative_serials += 1
+            continue
         try:
             if block.der is None:
                 raise ValueError
@@ -188,6 +194,23 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
             pem.bad_certificates += 1
             continue
         pem.certificates.append(LoadedCertificate(certificate, path, len(pem.certificates)))
+
+
+def _negative_serial(der: bytes) -> bool:
+    """Whether a certificate's serial number is negative, read from its DER (the certificate's SEQUENCE, its signed
+    part's SEQUENCE, an optional [0] version, then the serial's INTEGER): cryptography warns about such a number
+    on loading, and is to refuse it."""
+    def content_start(at: int) -> int:
+        size = der[at + 1]
+        return at + 2 + (size & 0x7F if size & 0x80 else 0)
+
+    try:
+        position = content_start(content_start(0))
+        if der[position] == 0xA0:
+            position = content_start(position) + der[position + 1]
+        return der[position] == 0x02 and der[position + 1] < 0x80 and bool(der[position + 2] & 0x80)
+    except IndexError:
+        return False
 
 
 def _looks_like_der_certificate(data: bytes) -> bool:
@@ -288,11 +311,14 @@ def load_ca_path(path: Path) -> PemFile:
             continue
         pem.blocks.extend(member.blocks)
         pem.bad_certificates += member.bad_certificates
+        pem.negative_serials += member.negative_serials
         for loaded in member.certificates:
             pem.certificates.append(loaded)
     if not pem.certificates:
         pem.state = FileState.MALFORMED
-        pem.problem = "the directory holds no readable PEM certificate"
+        pem.problem = "the directory holds no readable PEM certificate" + (
+            f" ({pem.negative_serials} with a negative serial number, which Go refuses since 1.23: `x509: negative "
+            "serial number`)" if pem.negative_serials else "")
     return pem
 
 

@@ -229,7 +229,9 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
         return pem.problem
     if pem.bad_certificates and not (ref.role in _POOLS_THAT_PASS_OVER and pem.certificates):
         count = pem.bad_certificates
-        return f"{count} CERTIFICATE block{'s' if count > 1 else ''} in it {'do' if count > 1 else 'does'} not parse"
+        why = (f" ({'one has' if count > 1 else 'it has'} a negative serial number, which Go refuses since 1.23: "
+               "`x509: negative serial number`; re-issue the certificate)" if pem.negative_serials else "")
+        return f"{count} CERTIFICATE block{'s' if count > 1 else ''} in it {'do' if count > 1 else 'does'} not parse{why}"
     labels = sorted(set(pem.labels))
     if ref.role.is_ca and not pem.certificates:
         return f"it holds no certificate (only {', '.join(labels)})"
@@ -261,7 +263,9 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
       does not parse, a certificate file without a certificate, a key file without a key, a certificate whose key
       Go's TLS stack cannot load (DSA, Ed448, an EC curve other than NIST's) or (for KES) a block type it does not
       accept stops the service at start; a CAPATH without a certificate stops MinIO (a block of it
-      that does not parse beside others that do MinIO passes over, as Go's AppendCertsFromPEM does).""",
+      that does not parse beside others that do MinIO passes over, as Go's AppendCertsFromPEM does). Go 1.23 and
+      later, which current KES and MinIO releases are built with, refuse to parse a certificate with a negative
+      serial number (RFC 5280 forbids it; some old tools made them).""",
       fix="""Replace the file with the PEM the setting expects: certificates as CERTIFICATE blocks, the key as
       one PRIVATE KEY block (convert DER with `openssl x509 -inform der -in FILE -out FILE.pem`).""",
       examples=(deployment_example(True, files=(("client.crt", "this is not a certificate\n"),)),
