@@ -959,3 +959,57 @@ def test_an_exec_start_with_a_percent_that_starts_no_specifier_is_refused(config
 @pytest.mark.parametrize("config", ["/etc/kes/%i.yaml", "/etc/kes/100%", "/etc/kes/a%%2b.yaml"])
 def test_specifiers_in_exec_start(config):
     assert unit(f"[Service]\nExecStart=/usr/local/bin/kes server --config {config}\n").problems == []
+
+
+# --- section headers as systemd reads them ----------------------------------------------------------
+
+@pytest.mark.parametrize("header, said", [
+    ("[service]", "systemd ignores the section `[service]` and every setting in it (`Unknown section`: section names "
+                  "are exact, `[Service]`), so the service has no command to start and systemd refuses the unit"),
+    ("[ Service ]", "systemd ignores the section `[ Service ]`"),
+    ("[Service] # KES", "`[Service] # KES` is no section header (a header line holds `[Service]` alone; a comment goes "
+                        "on a line of its own): systemd refuses to load the unit (`Invalid section header`)"),
+])
+def test_a_unit_files_section_header_systemd_does_not_take_is_sys020_and_the_rest_is_still_judged(
+        tmp_path, header, said):
+    (tmp_path / "kes.service").write_text(f"[Unit]\nDescription=KES\n\n{header}\nUser=kes\n"
+                                          "ExecStart=/usr/local/bin/kes server --config /etc/kes/missing.yaml\n")
+    found = {f.code: f for f in lint([tmp_path]).findings}
+    assert said in found["SYS020"].message
+    assert (found["SYS020"].location.line, found["SYS020"].location.column) == (4, 1)
+    assert found["SYS020"].location.end_column == 1 + len(header)
+    assert "SYS006" in found  # the command line is read as meant: its --config is judged too
+
+
+@pytest.mark.parametrize("header", ["[Service]", "[Unit]", "[Install]", "[X-Kescheck]", "  [Service]  "])
+def test_headers_systemd_takes(tmp_path, header):
+    (tmp_path / "kes.service").write_text(f"[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/a.yaml\n"
+                                          f"{header}\nUser=kes\n")
+    assert "SYS020" not in codes(lint([tmp_path]))
+
+
+def _with_override(tmp_path, override: str):
+    tmp_path.mkdir()
+    (tmp_path / "kes.service").write_text("[Service]\nUser=kes\n"
+                                          "ExecStart=/usr/local/bin/kes server --config config.yaml\n")
+    (tmp_path / "config.yaml").write_text(G2_CONFIG.replace("    ", ""))
+    (tmp_path / "kes.service.d").mkdir()
+    (tmp_path / "kes.service.d" / "override.conf").write_text(override)
+    return lint([tmp_path])
+
+
+def test_a_drop_in_is_read_as_systemd_reads_it(tmp_path):
+    """An unknown section of a drop-in is skipped and nothing after a broken header is read: the override does
+    not happen, so the unit keeps its one command line (no SYS018) and its relative `--config` (SYS009)."""
+    replaced = "ExecStart=\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n"
+    assert "SYS009" not in codes(_with_override(tmp_path / "a", "[Service]\n" + replaced))
+    result = _with_override(tmp_path / "b", "[Service] ; the absolute path\n" + replaced)
+    found = {f.code: f for f in result.findings}
+    assert "SYS009" in found and "SYS018" not in found
+    assert found["SYS020"].location.path.name == "override.conf" and found["SYS020"].location.line == 1
+    assert "systemd stops reading the drop-in here, so none of the settings below apply" in found["SYS020"].message
+    result = _with_override(tmp_path / "c", "[service]\n" + replaced)
+    found = {f.code: f for f in result.findings}
+    assert "SYS009" in found and "so the drop-in does not change the unit" in found["SYS020"].message
+    # Not even a proper header further down is read (systemd 252: the unit keeps its own command line).
+    assert "SYS009" in codes(_with_override(tmp_path / "d", "[Service] ; x\nUser=kes\n[Service]\n" + replaced))

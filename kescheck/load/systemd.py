@@ -33,13 +33,15 @@ from .source import InputError, SourceFile, decode, read_bytes
 _SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
 _UNIT_SECTIONS = ("Unit", "Service", "Install", "Socket", "Timer", "Mount", "Path", "Slice", "Scope", "Automount",
                   "Swap", "Target")
+_SECTION_NAMES = {name.lower(): name for name in _UNIT_SECTIONS}
 _PREFIX_CHARS = "-@:+!|"
 _GLOB = re.compile(r"[*?\[]")
 
 
 def looks_like_unit(text: str) -> bool:
-    """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header and a `Key=` line."""
-    return any(match[1].strip() in _UNIT_SECTIONS for match in _SECTION.finditer(text)) \
+    """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header (any case: SYS020 says what systemd
+    makes of `[service]`) and a `Key=` line."""
+    return any(match[1].strip().lower() in _SECTION_NAMES for match in _SECTION.finditer(text)) \
         and re.search(r"^[ \t]*[A-Za-z][A-Za-z0-9]*[ \t]*=", text, re.MULTILINE) is not None
 
 
@@ -89,6 +91,10 @@ class ServiceSettings:
     ignored_environment: list[IgnoredAssignments] = field(default_factory=list)
     """`Environment=` assignments systemd ignores: one with a `%` that starts no specifier, or the rest of a line
     from a backslash that starts no escape on."""
+    header_problems: list[CommandProblem] = field(default_factory=list)
+    """Section headers of the unit and its drop-ins that systemd refuses or does not know. In the unit's own file
+    kescheck reads the section the author meant (systemd refuses the unit anyway); in a drop-in it skips what
+    systemd skips."""
 
     def unread_drop_ins(self) -> bool:
         """Whether drop-ins beside the unit (a `<name>.d/` directory) may change it without having been read with it."""
@@ -255,8 +261,11 @@ class _Logical:
     positions: list[tuple[int, int]]
 
 
-def _logical_lines(source: SourceFile) -> list[tuple[str, _Logical]]:
-    """(section, assignment) for every assignment of the file."""
+def _logical_lines(source: SourceFile, header_problems: list[CommandProblem] | None = None,
+                   drop_in: bool = False) -> list[tuple[str, _Logical]]:
+    """(section, assignment) for every assignment of the file; the problems of its section headers are added to
+    `header_problems`. A unit file's sections are read as meant; a drop-in's as systemd reads them (see
+    `_section_of`): an unknown section's lines are skipped, and nothing after a line that is no header is read."""
     lines = source.lines
     found: list[tuple[str, _Logical]] = []
     section = ""
@@ -268,8 +277,13 @@ def _logical_lines(source: SourceFile) -> list[tuple[str, _Logical]]:
         stripped = raw.strip()
         if not stripped or stripped[0] in "#;":
             continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = stripped[1:-1].strip()
+        if stripped.startswith("["):
+            section, problem = _section_of(stripped, drop_in)
+            if problem is not None and header_problems is not None:
+                column = len(raw) - len(raw.lstrip()) + 1
+                header_problems.append(CommandProblem(number, column, problem, column + len(stripped)))
+            if section is None:
+                break
             continue
         key, sep, _ = raw.partition("=")
         if not sep:
@@ -302,6 +316,33 @@ def _logical_lines(source: SourceFile) -> list[tuple[str, _Logical]]:
         skip = len(value) - len(value.lstrip())
         found.append((section, _Logical(key.strip(), key_line, key_column, value[skip:], positions[skip:])))
     return found
+
+
+def _section_of(header: str, drop_in: bool) -> tuple[str | None, str | None]:
+    """The section a header line (stripped, starting with `[`) opens, and why systemd does not take it as written
+    (None when it does). systemd takes the name between the brackets exactly as written and ignores an unknown
+    section's settings; a line that does not end with the `]` is no header: systemd refuses a unit file with one,
+    and stops reading a drop-in there. For a unit file the section is the one the author meant (systemd refuses the
+    unit either way, and the other checks still judge what it says); for a drop-in, the one systemd reads (None:
+    read no further)."""
+    written = header[1:].partition("]")[0]
+    meant = _SECTION_NAMES.get(written.strip().lower(), written)
+    if not header.endswith("]"):
+        consequence = ("systemd stops reading the drop-in here, so none of the settings below apply"
+                       if drop_in else "systemd refuses to load the unit")
+        return (None if drop_in else meant), (f"`{header}` is no section header (a header line holds `[{meant}]` "
+                                               f"alone; a comment goes on a line of its own): {consequence} "
+                                               "(`Invalid section header`)")
+    if written == meant:
+        return meant, None
+    if drop_in:
+        consequence = ", so the drop-in does not change the unit"
+    elif meant == "Service":
+        consequence = ", so the service has no command to start and systemd refuses the unit (`Service has no ExecStart=`)"
+    else:
+        consequence = ""
+    return (written if drop_in else meant), (f"systemd ignores the section `[{written}]` and every setting in it "
+                                             f"(`Unknown section`: section names are exact, `[{meant}]`){consequence}")
 
 
 def _words(logical: _Logical, problems: list[CommandProblem]) -> list[Word]:
@@ -353,7 +394,10 @@ def _read_service(source: SourceFile, unit: ServiceSettings, exec_starts: list[_
     the list)."""
     exec_starts = [] if exec_starts is None else exec_starts
     own = source is unit.source
-    for section, logical in _logical_lines(source):
+    header_problems: list[CommandProblem] = []
+    lines = _logical_lines(source, header_problems, drop_in=not own)
+    unit.header_problems.extend(header_problems if own else _in_file(header_problems, source))
+    for section, logical in lines:
         if section != "Service":
             continue
         unit.settings.append((logical.key, logical.value))

@@ -918,6 +918,34 @@ def environment_assignment_ignored(deployment):
             yield _at_word(unit, ignored.at, message)
 
 
+@rule("SYS020", "unit-section-header", Severity.ERROR,
+      "A section header of KES's or MinIO's unit that systemd refuses or does not know",
+      rationale="""systemd takes a section name exactly as written between the brackets: `[service]` or
+      `[ Service ]` is an unknown section, whose settings it ignores (`Unknown section 'service'. Ignoring.`, in the
+      journal only); in the unit's own file the service then has no `ExecStart=` and systemd refuses it. A header
+      line must end with its `]`: `[Service] # KES` is no header, and systemd refuses to load a unit file with one
+      (`Invalid section header`), or stops reading a drop-in there, so the drop-in's settings below it do not apply
+      (the unit runs as if the override were not there). kescheck reads a unit file's sections as meant, to judge the
+      rest of it, and a drop-in as systemd does.""",
+      fix="Write the header exactly `[Service]` (or `[Unit]`, `[Install]`) on a line of its own; put a comment on the "
+          "line above it.",
+      examples=(Example(((UNIT_EXAMPLE_FILE, _unit("--config /etc/kes/config.yaml").replace("[Service]", "[service]")),
+                         ("config.yaml", _CONFIG_G2)), True, "the section name in lower case"),
+                _with_drop_in("[Service] # add the audit log\nExecStart=\nExecStart=/usr/local/bin/kes server "
+                              "--config /etc/kes/config.yaml --auth off\n", True,
+                              "a comment after a drop-in's header"),
+                Example((("minio.service", "[ Service ]\nUser=minio-user\nExecStart=/usr/local/bin/minio server "
+                                           "/mnt/data\n"), ("minio.env", _MINIO_ENV)), True, "MinIO's unit"),
+                _with_drop_in("# add the audit log\n[Service]\nExecStart=\nExecStart=/usr/local/bin/kes server "
+                              "--config /etc/kes/config.yaml --auth off\n", False, "the comment on a line of its own")))
+def unit_section_header(deployment):
+    for unit in _units(deployment):
+        for problem in unit.header_problems:
+            yield Finding(Location((problem.source or unit.source).path, problem.line, problem.column,
+                                   problem.line, problem.end_column), problem.message,
+                          anchor=f"unit-section:{problem.line}")
+
+
 @rule("SYS009", "config-path-relative", Severity.WARNING,
       "The unit's `--config` is a relative path, which KES opens from `/`",
       rationale="""KES opens the file `kes server --config` names relative to its working directory, and systemd
