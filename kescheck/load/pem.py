@@ -182,7 +182,7 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
     for block in pem.blocks:
         if block.label != "CERTIFICATE":
             continue
-        if block.der is not None and _negative_serial(block.der):
+        if block.der is not None and negative_serial(block.der):
             pem.bad_certificates += 1
             pem.negative_serials += 1
             continue
@@ -196,7 +196,7 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
         pem.certificates.append(LoadedCertificate(certificate, path, len(pem.certificates)))
 
 
-def _negative_serial(der: bytes) -> bool:
+def negative_serial(der: bytes) -> bool:
     """Whether a certificate's serial number is negative, read from its DER (the certificate's SEQUENCE, its signed
     part's SEQUENCE, an optional [0] version, then the serial's INTEGER): cryptography warns about such a number
     on loading, and is to refuse it."""
