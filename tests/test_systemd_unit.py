@@ -1013,3 +1013,11 @@ def test_a_drop_in_is_read_as_systemd_reads_it(tmp_path):
     assert "SYS009" in found and "so the drop-in does not change the unit" in found["SYS020"].message
     # Not even a proper header further down is read (systemd 252: the unit keeps its own command line).
     assert "SYS009" in codes(_with_override(tmp_path / "d", "[Service] ; x\nUser=kes\n[Service]\n" + replaced))
+
+
+def test_a_line_ending_in_an_escaped_backslash_is_not_continued():
+    """systemd 252 pairs the backslashes: `\\\\` at the end is one escaped backslash, `\\\\\\` continues the line."""
+    read = unit("[Service]\nEnvironment=KES_HOME=C:\\\\\nExecStart=/usr/local/bin/kes server --config /etc/kes/a.yaml\n")
+    assert read.config.text == "/etc/kes/a.yaml" and [name for name, _ in read.environment] == ["KES_HOME"]
+    read = unit("[Service]\nEnvironment=KES_HOME=C:\\\\\\\nExecStart=/usr/local/bin/kes server --config /etc/kes/a.yaml\n")
+    assert read.command is None  # the command line became part of the assignment

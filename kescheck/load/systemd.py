@@ -295,7 +295,8 @@ def _logical_lines(source: SourceFile, header_problems: list[CommandProblem] | N
         line_no, text = number, raw
         while True:
             body = text[start:]
-            continued = body.endswith("\\")
+            # An odd run of trailing backslashes continues the line, an even one is escaped ones (systemd 252).
+            continued = (len(body) - len(body.rstrip("\\"))) % 2 == 1
             if continued:
                 body = body[:-1]
             value_chars.extend(body)
