@@ -82,7 +82,8 @@ def use_color(choice: Color, stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def read_env_mapping(path: Path) -> dict[str, str]:
+def read_env_mapping(path: Path) -> tuple[dict[str, str], frozenset[str]]:
+    """The variables of the `--kes-env` file, and its secret values (which reports must mask)."""
     from .load.envfile import parse_env
     from .load.source import InputError, read_source
 
@@ -90,7 +91,7 @@ def read_env_mapping(path: Path) -> dict[str, str]:
         env = parse_env(read_source(path))
     except InputError as err:
         fail(f"--kes-env {err}")
-    return {entry.name.strip(): entry.value for entry in env.entries}
+    return {entry.name.strip(): entry.value for entry in env.entries}, frozenset(env.source.secret_values)
 
 
 def _split(values: List[str]) -> list[str]:
@@ -233,9 +234,11 @@ def lint(
             generation_of_version(version)
         except ValueError as err:
             fail(str(err))
+    kes_environment, kes_env_secrets = read_env_mapping(kes_env) if kes_env else (None, frozenset())
     options = Options(
         kes_version=version,
-        kes_env=read_env_mapping(kes_env) if kes_env else None,
+        kes_env=kes_environment,
+        kes_env_secrets=kes_env_secrets,
         kes_auth={None: None, "on": True, "off": False}[kes_auth.value if kes_auth else settings.kes_auth],
         expiry_warning_days=next(days for days in (expiry_warning, settings.expiry_warning_days, 30) if days is not None),
         at=parse_timestamp(at) if at else None,

@@ -850,7 +850,8 @@ def lint(paths: Iterable[str | Path], options: Options | None = None, settings: 
         [(drop_in, "unit") for f in checked.files for drop_in in f.drop_ins]
     findings = apply_suppressions(checked.findings, scanned, rules, settings, options)
     errors = sorted(checked.errors, key=lambda e: str(e.path))
-    return LintResult(findings, checked.files, checked.deployments, rules, errors, checked.secrets)
+    return LintResult(findings, checked.files, checked.deployments, rules, errors,
+                      checked.secrets | options.kes_env_secrets)
 
 
 @dataclass

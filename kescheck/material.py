@@ -15,7 +15,7 @@ from pathlib import Path
 from .endpoints import Endpoint, parse_endpoints
 from .identity import ApiKeyError, identity_of_api_key, identity_of_certificate
 from .load.containers import KesContainer, MountedValue
-from .load.envfile import EnvEntry, EnvFile
+from .load.envfile import EnvEntry, EnvFile, quotable_value
 from .load.kesconfig import (INTRODUCED, TLS_AUTH_SINCE, Generation, env_reference, is_edge_g1, predates,
                              target_release, unset_variable_is_empty)
 from .load.pem import (FileState, KeyState, LoadedCertificate, LoadedKey, PemFile, load_ca_path, load_pem_file,
@@ -193,6 +193,16 @@ def kes_value(deployment: Deployment, node) -> str | None:
         return value.strip() if value and value.strip() else None
     text = node.text.strip()
     return text or None
+
+
+HIDDEN = "a value kescheck does not show"
+
+
+def shown_value(node, value: str) -> str:
+    """`value`, what KES sees at `node`, quoted for a message; HIDDEN when it is a secret: a value a `${VAR}` takes
+    from a variable named like a secret, a token or API key by its form, or a URL with a password."""
+    name = env_reference(node) if isinstance(node, YScalar) else None
+    return f"`{value}`" if quotable_value(name or "", value) else HIDDEN
 
 
 def kes_resolved(deployment: Deployment, node) -> str | None:

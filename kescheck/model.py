@@ -27,6 +27,9 @@ class Options:
     it); None means unknown. A variable mapped to None is set, to a value kescheck cannot know (systemd's
     `INVOCATION_ID`, a unit's `PassEnvironment=`, a container's `valueFrom`): it counts as set, and no rule judges
     its value."""
+    kes_env_secrets: frozenset[str] = frozenset()
+    """Secret values of the `--kes-env` file (by their names or form, URL passwords), which reports mask as they
+    mask those of the inputs: rules may quote a value KES substitutes."""
     kes_env_origin: str | None = None
     """Where `kes_env` comes from when it is not `--kes-env` (`kes.service's EnvironmentFile /etc/default/kes`,
     `` `env:` of container 'kes' of Deployment 'kes' in kes.yaml``)."""

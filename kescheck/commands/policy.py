@@ -92,7 +92,7 @@ def explain(
     if kes.doc.root is None:
         problem = kes.doc.problems[0] if kes.doc.problems else None
         fail(f"{source.path}: not a readable KES config" + (f" ({problem.message} at line {problem.line})" if problem else ""))
-    env = read_env_mapping(kes_env) if kes_env else None
+    env = read_env_mapping(kes_env)[0] if kes_env else None
     found = load_policies(kes)
     release = (kes_version or "").strip().removeprefix("RELEASE.")
     broken = release.startswith(BROKEN_MATCHER_RELEASES)

@@ -37,6 +37,21 @@ def is_secret_variable(name: str) -> bool:
     return bool(_SECRET_NAME.search(upper)) and not upper.endswith(_NOT_SECRET_SUFFIX)
 
 
+SECRET_VALUE_PREFIXES = ("hvs.", "hvb.", "hvr.", "kes:v1:")
+"""Vault service, batch and recovery tokens, and KES API keys: secrets wherever they are written."""
+
+
+def is_secret_value(value: str) -> bool:
+    """A Vault token or a KES API key by its form, whatever the name it is assigned to."""
+    return value.strip().strip("\"'").startswith(SECRET_VALUE_PREFIXES) or "kes:v1:" in value
+
+
+def quotable_value(name: str, value: str) -> bool:
+    """Whether messages may quote `value`, which the variable `name` holds: not a secret by its name or form, and no
+    URL with a password."""
+    return not is_secret_variable(name) and not is_secret_value(value) and not url_passwords(value)
+
+
 def is_valid_variable_name(name: str) -> bool:
     """What systemd (and a POSIX shell) accepts as a variable name."""
     return bool(_VALID_NAME.match(name))
@@ -275,7 +290,7 @@ def _minio_line(env: EnvReading, source: SourceFile, number: int, raw: str) -> N
     env.last_by_name[entry.name] = entry
     if not is_valid_variable_name(entry.key) and _LOOKS_LIKE_CREDENTIAL.search(name):
         _mark_secret_text(source, number, entry.name_column, entry.name_column + len(name), name)
-    if (entry.is_secret or "kes:v1:" in unquoted) and env_value:  # a KES API key under any name
+    if (entry.is_secret or is_secret_value(unquoted)) and env_value:  # an API key or token under any name
         _mark_secret_text(source, number, entry.value_column, entry.value_end_column, unquoted)
         return
     source.secret_values.update(url_passwords(env_value))  # reports quote URLs: never with their password

@@ -7,7 +7,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .envfile import embedded_secret, is_secret_variable, url_passwords
+from .envfile import SECRET_VALUE_PREFIXES, embedded_secret, is_secret_variable, url_passwords
 from .source import SourceFile
 from .yamldoc import YamlDocument, YMap, YNode, YScalar, parse_yaml, walk
 
@@ -337,10 +337,6 @@ def is_secret_path(path: str) -> bool:
     return _SECRET_PATH.match(path) is not None
 
 
-_SECRET_VALUE_PREFIXES = ("hvs.", "hvb.", "hvr.", "kes:v1:")
-"""Vault service, batch and recovery tokens, and KES API keys: secrets wherever they are written."""
-
-
 _SECRET_KEY_NAMES = sorted({path.rsplit(".", 1)[-1] for path in SECRET_PATHS} - {"key"})
 """The names of KES's secret settings; `key` (Fortanix) is left out: it is `tls.key`'s name too, a path."""
 
@@ -360,7 +356,7 @@ def _named_like_a_secret(path: str) -> bool:
 def _secret_elsewhere(node: YScalar) -> bool:
     """A value that is no secret setting of KES but still a secret: under a key named like one, or a token or API
     key by its form."""
-    return _named_like_a_secret(node.path) or node.text.lstrip().startswith(_SECRET_VALUE_PREFIXES)
+    return _named_like_a_secret(node.path) or node.text.lstrip().startswith(SECRET_VALUE_PREFIXES)
 
 
 _POLICY_IDENTITY_PATH = re.compile(r"policy\..+\.identities\[\d+\]")

@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 
 from ..minio_names import CONFIG_ENV_FILE
 from .containers import MinioEnvironment
-from .envfile import (EnvEntry, foreign_credentials, is_secret_variable, is_valid_variable_name, parse_env,
-                      url_passwords)
+from .envfile import (EnvEntry, foreign_credentials, is_secret_value, is_secret_variable, is_valid_variable_name,
+                      parse_env, url_passwords)
 from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_kes_executable, server_flags,
                          split_words)
 from .source import InputError, SourceFile, decode, read_bytes
@@ -379,7 +379,7 @@ def _mark_secrets(source: SourceFile, words: list[Word]) -> None:
     """`Environment="VAULT_TOKEN=..."`: such values never appear in a report or a code frame."""
     for word in words:
         name, sep, value = word.text.partition("=")
-        if sep and value and is_secret_variable(name):
+        if sep and value and (is_secret_variable(name) or is_secret_value(value)):
             source.mark_secret_region(word.line, word.column, word.end_line, word.end_column, value)
         source.secret_values.update(url_passwords(value))
 

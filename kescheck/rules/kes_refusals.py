@@ -13,7 +13,7 @@ from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, Ke
                               shell_expansion, target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
-from ..material import kes_resolved, kes_value, material, pods_decide
+from ..material import HIDDEN, kes_resolved, kes_value, material, pods_decide, shown_value
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
@@ -186,7 +186,7 @@ def address_not_ip_port(deployment):
         return  # not set, or a reference whose value is unknown (KES213) or empty (KES108)
     problem = _address_problem(address)
     if problem:
-        via = f" (`{address}` from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+        via = f" ({shown_value(node, address)} from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
         yield at_node(config.source, node, f"`address`{via} {problem}: KES refuses to start")
 
 
@@ -209,18 +209,19 @@ def identity_reused(deployment):
     proxies = {as_kes_sees_it(deployment, p) for p in proxy_identities(config)} - {None}
     for proxy in proxy_identities(config):
         if admin is not None and as_kes_sees_it(deployment, proxy) == admin:
-            yield at_node(config.source, proxy, f"TLS proxy identity `{admin}` is also the admin identity: KES refuses "
-                          "to start (`invalid tls proxy: identity ... is already admin`)")
+            yield at_node(config.source, proxy, f"TLS proxy identity {shown_value(proxy, admin)} is also the admin "
+                          "identity: KES refuses to start (`invalid tls proxy: identity ... is already admin`)")
     for policy, identity in policy_identities(config):
         value = as_kes_sees_it(deployment, identity)
         if value is None:
             continue
+        shown = shown_value(identity, value)
         if value == admin:
-            yield at_node(config.source, identity, f"policy `{policy}` lists the admin identity `{value}`: KES refuses to "
-                          f"start (`invalid policy '{policy}': identity '{value}' is already admin`)")
+            yield at_node(config.source, identity, f"policy `{policy}` lists the admin identity {shown}: KES refuses to "
+                          f"start (`invalid policy '{policy}': identity '...' is already admin`)")
         elif value in proxies:
-            yield at_node(config.source, identity, f"policy `{policy}` lists the TLS proxy identity `{value}`: KES refuses "
-                          f"to start (`invalid policy '{policy}': identity '{value}' is already a TLS proxy`)")
+            yield at_node(config.source, identity, f"policy `{policy}` lists the TLS proxy identity {shown}: KES "
+                          f"refuses to start (`invalid policy '{policy}': identity '...' is already a TLS proxy`)")
 
 
 def as_kes_sees_it(deployment, node) -> str | None:
@@ -255,8 +256,8 @@ def identity_in_several_policies(deployment):
         if value in first:
             other, earlier = first[value]
             where = f"policy `{other}` (line {earlier.line})" if other != policy else f"line {earlier.line} of the same policy"
-            yield at_node(config.source, identity, f"identity `{value}` in policy `{policy}` is already bound by {where}: "
-                          "KES refuses to start (`identity already has a policy`)")
+            yield at_node(config.source, identity, f"identity {shown_value(identity, value)} in policy `{policy}` is "
+                          f"already bound by {where}: KES refuses to start (`identity already has a policy`)")
         else:
             first[value] = (policy, identity)
 
@@ -277,8 +278,9 @@ def duplicate_key_name(deployment):
         name = as_kes_sees_it(deployment, node)
         if name is not None:
             if name in seen:
-                yield at_node(config.source, node, f"key `{name}` is already defined at line {seen[name]}: "
-                              f"KES refuses to start (`key '{name}' is defined multiple times`)")
+                shown = shown_value(node, name)
+                yield at_node(config.source, node, f"key {shown} is already defined at line {seen[name]}: KES refuses to "
+                              f"start (`key '{name if shown != HIDDEN else '...'}' is defined multiple times`)")
             else:
                 seen[name] = node.line
 

@@ -10,7 +10,7 @@ from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import (GO_DURATION, Generation, KesConfig, env_reference, is_policy_identity_path, is_secret_path,
                               names_token_file, reads_key, release_date, predates, semantic_version, TLS_AUTH_SINCE)
 from ..load.yamldoc import YMap, YNode, YScalar
-from ..material import kes_value
+from ..material import HIDDEN, kes_value, shown_value
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
 from .base import Example, at_file, at_node, rule
@@ -69,7 +69,7 @@ def identity_not_a_hash(deployment):
         else:
             why = "is not an identity (64 hex characters) but looks like a placeholder, so it matches no client"
         via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
-        yield at_node(config.source, node, f"{role} identity `{value}`{via} {why}")
+        yield at_node(config.source, node, f"{role} identity {shown_value(node, value)}{via} {why}")
 
 
 @rule("KES201", "play-identity", Severity.WARNING, "The public KES Play identity is trusted",
@@ -262,7 +262,7 @@ def keystore_plain_http(deployment):
         last = _INDEX_SUFFIX.sub("", node.path).rsplit(".", 1)[-1]
         url = kes_value(deployment, node) if last in _ENDPOINT_KEYS else None
         if url is not None and url.lower().startswith("http://"):
-            via = f" (`{url}` from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+            via = f" ({shown_value(node, url)} from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
             yield at_node(config.source, node, f"`{node.path}`{via} is a plain `http://` URL: keys and credentials "
                                                "travel unencrypted")
 
@@ -338,8 +338,10 @@ def relative_tls_path(deployment):
             continue  # PEM pasted in place of a file name: CRT004 says so, and it is no path at all
         if not posixpath.isabs(text) and not text.startswith("~"):
             via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
-            yield at_node(config.source, node, f"`{node.path}` is the relative path `{text}`{via}: KES resolves it "
-                          "against its working directory, not the directory of this file")
+            shown = shown_value(node, text)
+            what = "a relative path" if shown == HIDDEN else f"the relative path {shown}"
+            yield at_node(config.source, node, f"`{node.path}` is {what}{via}: KES resolves it against its working "
+                                               "directory, not the directory of this file")
 
 
 @rule("KES211", "tls-ca-without-auth", Severity.WARNING, "`tls.ca` has no effect without `tls.auth: on`",

@@ -16,7 +16,7 @@ from ..load.kesconfig import (LOG_LEVELS_SINCE, Generation, KesConfig, as_releas
                               is_secret_path, predates, reads_key, reads_singular_identity)
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
-from ..material import kes_resolved
+from ..material import HIDDEN, kes_resolved, shown_value
 from ..schema import quick_check, subschema_at, validator
 from .base import Example, at_file, at_node, rule
 
@@ -317,7 +317,7 @@ def _substituted_problems(deployment: Deployment) -> list[SchemaProblem]:
         node = substituted.get(path)
         if node is None:
             continue
-        shown = "a value kescheck does not show (a secret)" if is_secret_path(path) else f"`{detail.instance}`"
+        shown = HIDDEN if is_secret_path(path) else shown_value(node, str(detail.instance))
         refusal = _refusal(generation, list(detail.absolute_path)) or _refusal(generation, list(error.absolute_path))
         problems.append(SchemaProblem("value", node, path, f"`{path}` is {shown} once KES substitutes "
                                       f"`${{{env_reference(node)}}}` from {deployment.options.kes_environment()}, "
