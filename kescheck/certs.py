@@ -196,11 +196,14 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
     is tried, as Go's chain building tries them (a cross-signed copy of an intermediate whose root is not trusted
     does not hide the copy the trusted root signed), and a parent is taken as Go takes it: an intermediate must say
     CA:TRUE (a v1 certificate can only be a trusted one), a path length constraint counts the intermediates below,
-    name constraints bind the leaf's DNS and IP names, and every CA of the chain must allow `usage` when it limits
-    its extended key usage. The reason names the first place the search got stuck."""
+    name constraints bind the leaf's names, every CA of the chain must allow `usage` when it limits its extended key
+    usage, and no certificate may carry a critical extension Go does not handle. The reason names the first place the search got stuck."""
     anchor_ders = {der_of(a) for a in anchors}
     if der_of(leaf) in anchor_ders:
         return ChainResult(True)
+    unhandled = _unhandled_critical(leaf)
+    if unhandled is not None:
+        return ChainResult(False, f"'{subject_text(leaf)}' has {unhandled}, which Go refuses", _UNHANDLED)
     candidates = list(anchors) + [c for c in intermediates if der_of(c) not in anchor_ders]
     seen = {"same name": False, "cannot sign": False, "steps": 0}
     stuck: list = []
@@ -253,11 +256,53 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
 
 
 _INCOMPATIBLE_USAGE = "certificate specifies an incompatible key usage"
+_UNHANDLED = "unhandled critical extension"
+
+_GO_HANDLED_EXTENSIONS = {
+    "2.5.29.14": "subject key identifier", "2.5.29.15": "key usage", "2.5.29.17": "subject alternative name",
+    "2.5.29.19": "basic constraints", "2.5.29.30": "name constraints", "2.5.29.31": "CRL distribution points",
+    "2.5.29.32": "certificate policies", "2.5.29.35": "authority key identifier", "2.5.29.37": "extended key usage",
+    "1.3.6.1.5.5.7.1.1": "authority information access",
+    # Policy mappings, policy constraints and inhibitAnyPolicy: newer Go handles them, Go 1.19 refused them when
+    # critical; which Go a release is built with is not known here, so they are not judged.
+    "2.5.29.33": "policy mappings", "2.5.29.36": "policy constraints", "2.5.29.54": "inhibit any policy",
+}
+
+
+def _unhandled_critical(certificate) -> str | None:
+    """A critical extension that Go's certificate parser does not handle, which makes Go refuse the certificate in
+    any chain (`x509: unhandled critical extension`): one it does not know, name constraints of a kind it does not
+    support (a directory name: CA/Browser Forum "technically constrained" CAs, some step-ca setups), or subject
+    alternative names of which it reads none."""
+    x509 = _x509()
+    try:
+        extensions = list(certificate.extensions)
+    except ValueError:
+        return None  # extensions cryptography cannot read: not judged
+    readable = (x509.DNSName, x509.IPAddress, x509.RFC822Name, x509.UniformResourceIdentifier)
+    for extension in extensions:
+        if not extension.critical:
+            continue
+        oid = extension.oid.dotted_string
+        if oid not in _GO_HANDLED_EXTENSIONS:
+            return f"the critical extension {oid}"
+        value = extension.value
+        if isinstance(value, x509.NameConstraints):
+            kinds = [type(name).__name__ for name in (*(value.permitted_subtrees or ()), *(value.excluded_subtrees or ()))
+                     if not isinstance(name, readable)]
+            if kinds:
+                return f"critical name constraints on a kind of name Go does not support ({kinds[0]})"
+        if isinstance(value, x509.SubjectAlternativeName) and not any(isinstance(name, readable) for name in value):
+            return "a critical subject alternative name extension without a DNS, IP, email or URI name"
+    return None
 
 
 def _refusal_as_parent(candidate, trusted: bool, intermediates_below: int, leaf) -> _Refusal | None:
     """Why Go does not take `candidate`, whose signature it accepted, as the next certificate of a chain that holds
     `intermediates_below` intermediates under it; None when it does. Go judges in this order, and names the first."""
+    unhandled = _unhandled_critical(candidate)
+    if unhandled is not None:
+        return _Refusal(f"'{subject_text(candidate)}' has {unhandled}, which Go refuses", _UNHANDLED)
     named = _name_constraint_refusal(candidate, leaf)
     if named is not None:
         return named
@@ -274,9 +319,9 @@ def _refusal_as_parent(candidate, trusted: bool, intermediates_below: int, leaf)
 
 
 def _name_constraint_refusal(ca, leaf) -> _Refusal | None:
-    """Go holds the DNS and IP names of the leaf and of the CA itself to the CA's name constraints: an excluded
-    name, or a name outside the permitted names of its kind, refuses the CA. (Email and URI names and
-    constraints are not judged.)"""
+    """Go holds the DNS, IP, email and URI names of the leaf and of the CA itself to the CA's name constraints: an
+    excluded name, or a name outside the permitted names of its kind, refuses the CA, and so does a name Go cannot
+    read there (a DNS name with an empty label, an email address without `@`, a URI without a host name)."""
     x509 = _x509()
     try:
         constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
@@ -289,12 +334,13 @@ def _name_constraint_refusal(ca, leaf) -> _Refusal | None:
             san = holder.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except (x509.ExtensionNotFound, ValueError):
             continue
-        for kind, match in ((x509.DNSName, _within_domain), (x509.IPAddress, _within_network)):
+        for kind, match in ((x509.DNSName, _within_domain), (x509.IPAddress, _within_network),
+                            (x509.RFC822Name, _within_mailbox), (x509.UniformResourceIdentifier, _within_uri)):
             for name in san.get_values_for_type(kind):
-                if kind is x509.DNSName and _reverse_labels(name) is None:
-                    return _Refusal(f"'{subject_text(ca)}' is name-constrained, and Go cannot read the DNS name "
-                                    f"'{name}' under name constraints (an empty label, a trailing dot)",
-                                    f'cannot parse dnsName "{name}"')
+                unreadable = _unreadable_name(kind, name)
+                if unreadable is not None:
+                    return _Refusal(f"'{subject_text(ca)}' is name-constrained, and Go cannot read {unreadable[0]} "
+                                    "under name constraints", unreadable[1])
                 problem = _constraint_problem(name, [c.value for c in excluded if isinstance(c, kind)],
                                               [c.value for c in permitted if isinstance(c, kind)], match)
                 if problem is not None:
@@ -312,7 +358,7 @@ def _constraint_problem(name, excluded: list, permitted: list, match) -> str | N
         if permitted and not any(match(name, constraint) for constraint in permitted):
             return f"does not permit {label} (it permits {', '.join(str(c) for c in permitted)})"
     except ValueError:
-        return f"Go cannot read its constraints for {label}"
+        return f"Go cannot match {label} against its constraints"
     return None
 
 
@@ -340,6 +386,39 @@ def _within_domain(name: str, constraint: str) -> bool:
     if len(labels) < len(constraint_labels) or (subdomains_only and len(labels) == len(constraint_labels)):
         return False
     return all(a.lower() == b.lower() for a, b in zip(constraint_labels, labels))
+
+
+def _unreadable_name(kind, name: str) -> tuple[str, str] | None:
+    """(the name described, Go's error) for a DNS name or email address Go cannot read under name constraints."""
+    x509 = _x509()
+    if kind is x509.DNSName and _reverse_labels(name) is None:
+        return f"the DNS name '{name}' (an empty label, a trailing dot)", f'cannot parse dnsName "{name}"'
+    if kind is x509.RFC822Name and not all(name.rpartition("@")[::2]):
+        return f"the email address '{name}'", "cannot parse rfc822Name"
+    return None
+
+
+def _within_mailbox(address: str, constraint: str) -> bool:
+    """Go's email constraint: with an `@` one mailbox (the domain in any case), else a domain constraint on the
+    address's domain."""
+    local, _, domain = address.rpartition("@")
+    if "@" in constraint:
+        constraint_local, _, constraint_domain = constraint.rpartition("@")
+        return local == constraint_local and domain.lower() == constraint_domain.lower()
+    return _within_domain(domain, constraint)
+
+
+def _within_uri(uri: str, constraint: str) -> bool:
+    """Go's URI constraint: a domain constraint on the URI's host name; a URI without one, or with an IP address for
+    a host, cannot be matched (ValueError)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(uri).netloc.rpartition("@")[2]
+    if ":" in host and not host.endswith("]"):
+        host = host.rpartition(":")[0]
+    if not host or host.startswith("[") or _ip(host) is not None:
+        raise ValueError(uri)
+    return _within_domain(host, constraint)
 
 
 def _within_network(address, network) -> bool:

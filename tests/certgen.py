@@ -69,9 +69,11 @@ def _signing_hash(key):
 def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
           ca: bool = False, key_kind: str = "ec256", days: float = 365, not_before_days: float = -1,
           now: dt.datetime | None = None, eku: tuple[str, ...] | None = None, signature_hash=None,
-          path_length: int | None = None, permitted: tuple[str, ...] = (), excluded: tuple[str, ...] = ()) -> Issued:
+          path_length: int | None = None, permitted: tuple[str, ...] = (), excluded: tuple[str, ...] = (),
+          other_names: tuple[str, ...] = (), critical_oid: str | None = None) -> Issued:
     """A certificate valid from now+not_before_days for `days` days; self-signed without `issuer`. `permitted` and
-    `excluded`: name constraints, `DNS:name` or `IP:network`."""
+    `excluded`: name constraints, `DNS:name`, `IP:network`, `email:domain`, `URI:domain` or `DirName:O=org`;
+    `other_names`: more SANs, `email:address` or `URI:uri`; `critical_oid`: a critical extension of that OID."""
     now = now or dt.datetime.now(dt.timezone.utc)
     key = new_key(key_kind)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -85,7 +87,8 @@ def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...
         .not_valid_after(now + dt.timedelta(days=not_before_days + days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
     )
-    names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+    names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips] + [
+        _general_name(n) for n in other_names]
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     if ca:
@@ -96,6 +99,9 @@ def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...
     if permitted or excluded:
         builder = builder.add_extension(x509.NameConstraints([_general_name(n) for n in permitted] or None,
                                                              [_general_name(n) for n in excluded] or None),
+                                        critical=True)
+    if critical_oid:
+        builder = builder.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(critical_oid), b"\x05\x00"),
                                         critical=True)
     if eku:
         oids = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH,
@@ -108,7 +114,12 @@ def issue(common_name: str, *, issuer: Issued | None = None, dns: tuple[str, ...
 
 def _general_name(text: str):
     kind, _, value = text.partition(":")
-    return x509.DNSName(value) if kind == "DNS" else x509.IPAddress(ipaddress.ip_network(value))
+    if kind == "IP":
+        return x509.IPAddress(ipaddress.ip_network(value))
+    if kind == "DirName":
+        attribute, _, organization = value.partition("=")
+        return x509.DirectoryName(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)]))
+    return {"DNS": x509.DNSName, "email": x509.RFC822Name, "URI": x509.UniformResourceIdentifier}[kind](value)
 
 
 def version_1(common_name: str, *, issuer: Issued | None = None) -> Issued:

@@ -575,7 +575,8 @@ def server_cert_without_server_auth(deployment):
       authority'. A typical cause is a CAPATH still holding the old self-signed certificate after KES's was
       regenerated. Go also refuses a chain through a CA that breaks its own constraints: an intermediate
       without CA:TRUE (a version 1 certificate), more intermediates below a CA than its path length allows, a
-      host name outside a CA's name constraints, or a CA whose extended key usage lacks serverAuth.""",
+      name outside a CA's name constraints, a CA whose extended key usage lacks serverAuth, or a critical
+      extension Go does not handle (such as name constraints on directory names).""",
       fix="""Put the CA that issued the KES certificate (or, for a self-signed one, the KES certificate itself)
       into the file or directory MINIO_KMS_KES_CAPATH names.""",
       examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=other-ca.crt\n",
