@@ -32,7 +32,12 @@ func load(path string) []*x509.Certificate {
 func main() {
 	dirs, _ := filepath.Glob(os.Args[1] + "/*")
 	for _, d := range dirs {
-		leaf := load(d + "/leaf.pem")[0]
+		leaves := load(d + "/leaf.pem")
+		if len(leaves) == 0 {
+			fmt.Printf("%s\tno leaf certificate Go can parse\n", filepath.Base(d))
+			continue
+		}
+		leaf := leaves[0]
 		inter := x509.NewCertPool()
 		for _, c := range load(d + "/inter.pem") {
 			inter.AddCert(c)
