@@ -140,28 +140,39 @@ def version_1(common_name: str, *, issuer: Issued | None = None) -> Issued:
 
 
 def negative_serial(common_name: str) -> Issued:
-    """A self-signed certificate with the serial number -32477 (EC P-256), which cryptography will not build."""
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    key = new_key()
-    now = dt.datetime.now(dt.timezone.utc)
-    built = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-             .serial_number(0x8123).not_valid_before(now - dt.timedelta(days=1))
-             .not_valid_after(now + dt.timedelta(days=365)).sign(key, hashes.SHA256()))
-    # INTEGER 0x008123 (positive) becomes INTEGER 0x8123, whose high bit makes it negative.
-    certificate = _signed_again(built, bytes.fromhex("0203008123"), bytes.fromhex("02028123"), key)
-    return Issued(certificate, key)
+    """A self-signed certificate with a negative serial number (EC P-256), which cryptography will not build."""
+    return with_negative_serial(issue(common_name))
+
+
+def with_negative_serial(issued: Issued, issuer: Issued | None = None) -> Issued:
+    """`issued` with the serial number -32477, signed again by `issuer` (itself when None)."""
+    serial = issued.certificate.serial_number
+    content = serial.to_bytes(serial.bit_length() // 8 + 1, "big")
+    old = bytes([0x02, len(content)]) + content
+    certificate = _signed_again(issued.certificate, old, bytes.fromhex("02028123"), (issuer or issued).key)
+    return Issued(certificate, issued.key)
 
 
 def _signed_again(built: x509.Certificate, old: bytes, new: bytes, signer) -> x509.Certificate:
-    """`built` with the first `old` bytes of its signed part replaced by `new`, signed again by `signer` (EC)."""
+    """`built` with the first `old` bytes of its signed part replaced by `new`, signed again by `signer` (EC or RSA)."""
     tbs = built.tbs_certificate_bytes
     header = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
     body = tbs[header:]
     assert old in body
     tbs = _der(0x30, body.replace(old, new, 1))
-    algorithm = _der(0x30, bytes.fromhex("06082a8648ce3d040302"))  # ecdsa-with-SHA256
-    signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
-    return x509.load_der_x509_certificate(_der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature)))
+    if isinstance(signer, rsa.RSAPrivateKey):
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        algorithm = _der(0x30, bytes.fromhex("06092a864886f70d01010b0500"))  # sha256WithRSAEncryption
+        signature = signer.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        algorithm = _der(0x30, bytes.fromhex("06082a8648ce3d040302"))  # ecdsa-with-SHA256
+        signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography's about a negative serial number
+        return x509.load_der_x509_certificate(_der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature)))
 
 
 def _der(tag: int, content: bytes) -> bytes:

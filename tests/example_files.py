@@ -6,7 +6,7 @@ lists that key file itself. Directive words:
 
     !cert cn=NAME [dns=a,b] [ip=1.2.3.4,::1] [days=N] [not-before-days=N] [ca]
           [issuer=OTHER.crt] [key-kind=ec256|ec384|rsa2048|rsa1024|ed25519] [eku=server,client]
-          [sig=sha1]  (re-signed by its RSA issuer with SHA-1)
+          [sig=sha1]  (re-signed by its RSA issuer with SHA-1)  [serial=negative]
     !key of=OTHER.crt [password=TEXT] [format=pkcs8|pkcs1|sec1] [mode=0644] [append=OTHER.crt]
     !key fresh                      (a key that matches no certificate)
     !apikey                         (a new KES API key; `${apikey:FILE}` in another file is replaced by it)
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from certgen import Issued, issue, new_api_key, new_key, with_sha1_signature
+from certgen import Issued, issue, new_api_key, new_key, with_negative_serial, with_sha1_signature
 
 from kescheck.identity import identity_of_api_key, identity_of_certificate
 
@@ -72,6 +72,8 @@ def materialize(files: tuple[tuple[str, str], ...], directory: Path) -> dict[str
                          eku=tuple(options["eku"].split(",")) if "eku" in options else None)
             if options.get("sig") == "sha1":
                 cert = with_sha1_signature(cert, issuer)
+            if options.get("serial") == "negative":
+                cert = with_negative_serial(cert, issuer)
             issued[name] = cert
             (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_bytes(cert.cert_pem())

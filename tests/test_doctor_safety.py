@@ -395,21 +395,3 @@ def test_a_capath_block_that_does_not_parse_costs_none_of_the_good_ones(kes_pki,
     trust = next(c for c in doctor(kes_pki.env(kes_server.url(), capath=capath)).root.walk()
                  if c.title.startswith("trusted CAs"))
     assert trust.status is Status.FAIL and trust.summary.endswith("none of its 1 certificate block(s) parses")
-
-
-def test_certificates_with_a_negative_serial_number_are_refused_as_go_refuses_them(kes_pki, kes_server, tmp_path):
-    """OpenSSL takes them, MinIO's Go (1.23 and later) does not: a CAPATH passes over such a CA, and a client
-    certificate with one cannot be loaded."""
-    from certgen import negative_serial
-
-    odd = negative_serial("Old CA")
-    capath = tmp_path / "cas.pem"
-    capath.write_bytes(odd.cert_pem() + kes_pki.ca_file.read_bytes())
-    report = doctor(kes_pki.env(kes_server.url(), capath=capath))
-    trust = next(c for c in report.root.walk() if c.title.startswith("trusted CAs"))
-    assert trust.status is Status.OK and "1 block(s) that do not parse passed over, as MinIO does" in trust.summary
-    cert, key = odd.write(tmp_path, "minio-odd")
-    env = kes_pki.env(kes_server.url(), extra=f"MINIO_KMS_KES_CERT_FILE={cert}\nMINIO_KMS_KES_KEY_FILE={key}\n")
-    check = _credentials_check(doctor(env))
-    assert check.status is Status.FAIL and check.cause == "client-credentials-unusable"
-    assert "has a negative serial number, which MinIO (Go 1.23 and later) refuses to parse" in check.summary

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..identity import ApiKeyError, api_key_private_key, identity_of_api_key
-from ..load.pem import negative_serial
 from ..load.source import InputError, check_readable_file, read_bytes
 from ..material import material, minio_identities
 from ..rules import doctor as doc
@@ -139,11 +138,6 @@ def _credentials(settings: MinioSettings, contexts: list[ssl.SSLContext], check:
                        f"the private key {key_file} is encrypted and {KEY_PASSWORD} is not set" if encrypted else
                        f"cannot load the client certificate {cert_file} with key {key_file}: {_ssl_reason(err)}")
             return False, None, ""
-        first = _PEM_CERTIFICATE.search(read_bytes(cert_path).decode("utf-8", errors="replace"))
-        if first is not None and _refused_by_go(first[0]):
-            check.fail(doc.CREDENTIALS_UNUSABLE, f"the client certificate {cert_file} has a negative serial number, "
-                                                 "which MinIO (Go 1.23 and later) refuses to parse: re-issue it")
-            return False, None, ""
         found = next((i for i in minio_identities(deployment) if i.origin == "certificate"), None)
         identity = found.identity if found else None
         check.ok(f"client certificate {cert_file}; identity {identity or 'unknown (no single leaf certificate)'}")
@@ -207,24 +201,12 @@ def _load_blocks(context: ssl.SSLContext, pem: str) -> tuple[int, int]:
     (Go's AppendCertsFromPEM), so one bad block does not cost the good ones."""
     loaded = skipped = 0
     for block in _PEM_CERTIFICATE.findall(pem):
-        if _refused_by_go(block):
-            skipped += 1  # OpenSSL would take it, but MinIO's Go does not parse it
-            continue
         try:
             context.load_verify_locations(cadata=block)
             loaded += 1
         except ssl.SSLError:
             skipped += 1
     return loaded, skipped
-
-
-def _refused_by_go(block: str) -> bool:
-    """A CERTIFICATE block that OpenSSL loads and Go (>= 1.23, as current MinIO is built) does not: a negative serial
-    number."""
-    try:
-        return negative_serial(ssl.PEM_cert_to_DER_cert(block))
-    except ValueError:
-        return False  # OpenSSL judges what does not decode
 
 
 def _certs_dir_roots(settings: MinioSettings, context: ssl.SSLContext, check: Check) -> str:

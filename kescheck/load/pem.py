@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import warnings
 import re
 import stat
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ class LoadedCertificate:
     path: Path
     index: int
     """Position among the certificates of its file (0 = first)."""
+    negative_serial: bool = False
+    """Its serial number is negative, which RFC 5280 forbids and newer Go refuses (CRT042)."""
 
     @property
     def is_ca(self) -> bool:
@@ -98,7 +101,7 @@ class PemFile:
     bad_certificates: int = 0
     """CERTIFICATE blocks that do not parse, as Go parses them."""
     negative_serials: int = 0
-    """Of those, the certificates with a negative serial number, which Go refuses since 1.23."""
+    """Of those, the certificates with a negative serial number (which cryptography is to refuse)."""
     trailing_data: bool = False
     """Non-blank text after the first PEM block (MinIO refuses this in its key file)."""
     mode: int | None = None
@@ -182,18 +185,18 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
     for block in pem.blocks:
         if block.label != "CERTIFICATE":
             continue
-        if block.der is not None and negative_serial(block.der):
-            pem.bad_certificates += 1
-            pem.negative_serials += 1
-            continue
+        negative = block.der is not None and negative_serial(block.der)
         try:
             if block.der is None:
                 raise ValueError
-            certificate = x509.load_der_x509_certificate(block.der)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # cryptography's about a negative serial number: CRT042 says it
+                certificate = x509.load_der_x509_certificate(block.der)
         except ValueError:
             pem.bad_certificates += 1
+            pem.negative_serials += negative  # a cryptography that refuses such a number, as it announces
             continue
-        pem.certificates.append(LoadedCertificate(certificate, path, len(pem.certificates)))
+        pem.certificates.append(LoadedCertificate(certificate, path, len(pem.certificates), negative))
 
 
 def negative_serial(der: bytes) -> bool:
@@ -317,8 +320,8 @@ def load_ca_path(path: Path) -> PemFile:
     if not pem.certificates:
         pem.state = FileState.MALFORMED
         pem.problem = "the directory holds no readable PEM certificate" + (
-            f" ({pem.negative_serials} with a negative serial number, which Go refuses since 1.23: `x509: negative "
-            "serial number`)" if pem.negative_serials else "")
+            f" ({pem.negative_serials} with a negative serial number, which RFC 5280 forbids)"
+            if pem.negative_serials else "")
     return pem
 
 

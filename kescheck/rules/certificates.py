@@ -229,8 +229,8 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
         return pem.problem
     if pem.bad_certificates and not (ref.role in _POOLS_THAT_PASS_OVER and pem.certificates):
         count = pem.bad_certificates
-        why = (f" ({'one has' if count > 1 else 'it has'} a negative serial number, which Go refuses since 1.23: "
-               "`x509: negative serial number`; re-issue the certificate)" if pem.negative_serials else "")
+        why = (f" ({'one has' if count > 1 else 'it has'} a negative serial number, which RFC 5280 forbids; "
+               "re-issue the certificate)" if pem.negative_serials else "")
         return f"{count} CERTIFICATE block{'s' if count > 1 else ''} in it {'do' if count > 1 else 'does'} not parse{why}"
     labels = sorted(set(pem.labels))
     if ref.role.is_ca and not pem.certificates:
@@ -263,9 +263,7 @@ def _malformed_reason(deployment, ref: Reference, pem: PemFile) -> str | None:
       does not parse, a certificate file without a certificate, a key file without a key, a certificate whose key
       Go's TLS stack cannot load (DSA, Ed448, an EC curve other than NIST's) or (for KES) a block type it does not
       accept stops the service at start; a CAPATH without a certificate stops MinIO (a block of it
-      that does not parse beside others that do MinIO passes over, as Go's AppendCertsFromPEM does). Go 1.23 and
-      later, which current KES and MinIO releases are built with, refuse to parse a certificate with a negative
-      serial number (RFC 5280 forbids it; some old tools made them).""",
+      that does not parse beside others that do MinIO passes over, as Go's AppendCertsFromPEM does).""",
       fix="""Replace the file with the PEM the setting expects: certificates as CERTIFICATE blocks, the key as
       one PRIVATE KEY block (convert DER with `openssl x509 -inform der -in FILE -out FILE.pem`).""",
       examples=(deployment_example(True, files=(("client.crt", "this is not a certificate\n"),)),
@@ -945,6 +943,28 @@ def weak_signature(deployment):
         if algorithm and loaded.certificate.subject != loaded.certificate.issuer and not ref.role.is_ca:
             yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is signed with "
                                     f"{algorithm}, which Go's certificate verification refuses")
+
+
+@rule("CRT042", "negative-serial", Severity.WARNING, "A certificate has a negative serial number",
+      rationale="""RFC 5280 requires a positive serial number; some old tools wrote negative ones. Go 1.23 and later
+      refuse to parse such a certificate (`x509: negative serial number`) in a program built for Go 1.23 or later
+      (the `go` line of its go.mod; GODEBUG x509negativeserial=1 lifts it): KES built so cannot load its
+      certificate, and MinIO built so cannot load its client certificate and passes over such a CA in
+      MINIO_KMS_KES_CAPATH. Whether a given release is built so is not known here, so this is a warning that a KES or
+      MinIO upgrade may turn into an outage.""",
+      fix="Re-issue the certificate with a positive serial number (any current CA or `openssl x509 -req` does).",
+      examples=(deployment_example(True, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt serial=negative",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca"),)),
+                deployment_example(False, env_extra="MINIO_KMS_KES_CAPATH=ca.crt\n",
+                                   server="!cert cn=kes dns=kes.example.net issuer=ca.crt",
+                                   files=(("ca.crt", "!cert cn=ExampleCA ca"),))))
+def negative_serial(deployment):
+    for ref, pem, loaded in _all_certificates(deployment):
+        if loaded.negative_serial:
+            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} has a negative serial "
+                                    "number, which Go 1.23 and later refuse to parse in a KES or MinIO built for them "
+                                    "(`x509: negative serial number`)")
 
 
 @rule("CRT050", "lab-certificate", Severity.WARNING, "A lab certificate is used in a deployment with real hosts",
