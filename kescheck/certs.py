@@ -197,7 +197,8 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
     does not hide the copy the trusted root signed), and a parent is taken as Go takes it: an intermediate must say
     CA:TRUE (a v1 certificate can only be a trusted one), a path length constraint counts the intermediates below,
     name constraints bind the leaf's names, every CA of the chain must allow `usage` when it limits its extended key
-    usage, and no certificate may carry a critical extension Go does not handle. The reason names the first place the search got stuck."""
+    usage, and no certificate may carry a critical extension Go does not handle. The reason names the first place
+    the search got stuck."""
     anchor_ders = {der_of(a) for a in anchors}
     if der_of(leaf) in anchor_ders:
         return ChainResult(True)
@@ -258,15 +259,14 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
 _INCOMPATIBLE_USAGE = "certificate specifies an incompatible key usage"
 _UNHANDLED = "unhandled critical extension"
 
-_GO_HANDLED_EXTENSIONS = {
-    "2.5.29.14": "subject key identifier", "2.5.29.15": "key usage", "2.5.29.17": "subject alternative name",
-    "2.5.29.19": "basic constraints", "2.5.29.30": "name constraints", "2.5.29.31": "CRL distribution points",
-    "2.5.29.32": "certificate policies", "2.5.29.35": "authority key identifier", "2.5.29.37": "extended key usage",
-    "1.3.6.1.5.5.7.1.1": "authority information access",
+_GO_HANDLED_EXTENSIONS = frozenset({
+    "2.5.29.14", "2.5.29.15", "2.5.29.17", "2.5.29.19",  # key id, key usage, alternative names, basic constraints
+    "2.5.29.30", "2.5.29.31", "2.5.29.32", "2.5.29.35",  # name constraints, CRL points, policies, authority key id
+    "2.5.29.37", "1.3.6.1.5.5.7.1.1",  # extended key usage, authority information access
     # Policy mappings, policy constraints and inhibitAnyPolicy: newer Go handles them, Go 1.19 refused them when
     # critical; which Go a release is built with is not known here, so they are not judged.
-    "2.5.29.33": "policy mappings", "2.5.29.36": "policy constraints", "2.5.29.54": "inhibit any policy",
-}
+    "2.5.29.33", "2.5.29.36", "2.5.29.54",
+})
 
 
 def _unhandled_critical(certificate) -> str | None:
@@ -288,8 +288,8 @@ def _unhandled_critical(certificate) -> str | None:
             return f"the critical extension {oid}"
         value = extension.value
         if isinstance(value, x509.NameConstraints):
-            kinds = [type(name).__name__ for name in (*(value.permitted_subtrees or ()), *(value.excluded_subtrees or ()))
-                     if not isinstance(name, readable)]
+            subtrees = (*(value.permitted_subtrees or ()), *(value.excluded_subtrees or ()))
+            kinds = [type(name).__name__ for name in subtrees if not isinstance(name, readable)]
             if kinds:
                 return f"critical name constraints on a kind of name Go does not support ({kinds[0]})"
         if isinstance(value, x509.SubjectAlternativeName) and not any(isinstance(name, readable) for name in value):

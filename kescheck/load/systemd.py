@@ -261,8 +261,8 @@ class _Logical:
     positions: list[tuple[int, int]]
 
 
-def _logical_lines(source: SourceFile, header_problems: list[CommandProblem] | None = None,
-                   drop_in: bool = False) -> list[tuple[str, _Logical]]:
+def _logical_lines(source: SourceFile, header_problems: list[CommandProblem], drop_in: bool
+                   ) -> list[tuple[str, _Logical]]:
     """(section, assignment) for every assignment of the file; the problems of its section headers are added to
     `header_problems`. A unit file's sections are read as meant; a drop-in's as systemd reads them (see
     `_section_of`): an unknown section's lines are skipped, and nothing after a line that is no header is read."""
@@ -279,7 +279,7 @@ def _logical_lines(source: SourceFile, header_problems: list[CommandProblem] | N
             continue
         if stripped.startswith("["):
             section, problem = _section_of(stripped, drop_in)
-            if problem is not None and header_problems is not None:
+            if problem is not None:
                 column = len(raw) - len(raw.lstrip()) + 1
                 header_problems.append(CommandProblem(number, column, problem, column + len(stripped)))
             if section is None:
