@@ -205,16 +205,23 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
     unhandled = _unhandled_critical(leaf)
     if unhandled is not None:
         return ChainResult(False, f"'{subject_text(leaf)}' has {unhandled}, which Go refuses", _UNHANDLED)
-    candidates = list(anchors) + [c for c in intermediates if der_of(c) not in anchor_ders]
+    # Go's two pools, each holding a certificate once; a served certificate that is trusted too is in both.
+    roots = list({der_of(a): a for a in anchors}.values())
+    others = list({der_of(c): c for c in intermediates}.values())
     seen = {"same name": False, "cannot sign": False, "steps": 0}
     stuck: list = []
-    refusals: list[_Refusal] = []
+    wrong_usage: list[_Refusal] = []
 
-    def reaches_an_anchor(current, path: tuple, visited: frozenset) -> bool:
+    def build(current, path: tuple, visited: frozenset) -> tuple[bool, bool, _Refusal | None]:
+        """Go's buildChains from `current`: (a chain of the right usage found, a chain of any usage built, the
+        refusal Go's search is left with here: that of the last parent it turned down, None for none)."""
         seen["steps"] += 1  # cross-signed copies could make the paths countless: bounded, as Go bounds its search
+        built, error = False, None
         if len(path) < MAX_CHAIN_DEPTH and seen["steps"] <= MAX_CHAIN_STEPS:
-            for candidate in candidates:
-                if candidate.subject != current.issuer:
+            for candidate, anchor in [(c, True) for c in _in_go_order(roots, current)] + \
+                    [(c, False) for c in _in_go_order(others, current)]:
+                der = der_of(candidate)
+                if der in visited:
                     continue
                 seen["same name"] = True
                 if not signed_by(current, candidate):
@@ -222,31 +229,36 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
                 if not can_sign_certificates(candidate):
                     seen["cannot sign"] = True
                     continue
-                der = der_of(candidate)
-                anchor = der in anchor_ders
                 refusal = _refusal_as_parent(candidate, anchor, len(path), leaf)
-                if refusal is None and anchor:
+                if refusal is not None:
+                    error = refusal
+                    continue
+                if anchor:
                     refusal = _usage_refusal(path + (candidate,), usage)
                     if refusal is None:
-                        return True
-                if refusal is not None:
-                    refusals.append(refusal)
+                        return True, True, None
+                    wrong_usage.append(refusal)  # Go builds the chain, and turns it down for its usage at the end
+                    built = True
                     continue
-                if der not in visited and reaches_an_anchor(candidate, path + (candidate,), visited | {der}):
-                    return True
+                trusted, built_below, error = build(candidate, path + (candidate,), visited | {der})
+                if trusted:
+                    return True, True, None
+                built = built or built_below
         if not stuck:
             stuck.append(current)
-        return False
+        return False, built, None if built else error
 
-    if reaches_an_anchor(leaf, (), frozenset({der_of(leaf)})):
+    trusted, _, error = build(leaf, (), frozenset({der_of(leaf)}))
+    if trusted:
         return ChainResult(True)
+    if wrong_usage:
+        return ChainResult(False, wrong_usage[0].reason, wrong_usage[0].go_error)
+    if error is not None:
+        return ChainResult(False, error.reason, error.go_error)
     current = stuck[0]
     weak = weak_signature_hash(current)
     if weak:
         return ChainResult(False, f"'{subject_text(current)}' is signed with {weak}, which Go refuses to verify")
-    if refusals:
-        usage_refusal = next((r for r in refusals if r.go_error == _INCOMPATIBLE_USAGE), refusals[0])
-        return ChainResult(False, usage_refusal.reason, usage_refusal.go_error)
     if seen["cannot sign"]:
         return ChainResult(False, f"the certificate named '{issuer_text(current)}' signed it but may not sign "
                                   "certificates (no CA:TRUE or no keyCertSign key usage)")
@@ -254,6 +266,27 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
         return ChainResult(False, f"a certificate named '{issuer_text(current)}' is there, but its key did not "
                                   "sign this certificate (a stale copy from before the certificate was re-issued?)")
     return ChainResult(False, f"no certificate there issued it (its issuer is '{issuer_text(current)}')")
+
+
+def _in_go_order(pool: list, child) -> list:
+    """The certificates of `pool` named as `child`'s issuer, in the order Go tries them: those whose subject key
+    identifier is the child's authority key identifier (both absent counts), then those where only one of the two is
+    there, then the others; in pool order within each."""
+    x509 = _x509()
+
+    def key_identifier(certificate, extension, attribute):
+        try:
+            return getattr(certificate.extensions.get_extension_for_class(extension).value, attribute)
+        except (x509.ExtensionNotFound, ValueError):
+            return None
+
+    wanted = key_identifier(child, x509.AuthorityKeyIdentifier, "key_identifier")
+
+    def plausibility(candidate) -> int:
+        own = key_identifier(candidate, x509.SubjectKeyIdentifier, "digest")
+        return 0 if own == wanted else 1 if (own is None) != (wanted is None) else 2
+
+    return sorted((c for c in pool if c.subject == child.issuer), key=plausibility)
 
 
 _INCOMPATIBLE_USAGE = "certificate specifies an incompatible key usage"

@@ -1,6 +1,6 @@
 """Chains as Go's crypto/x509 builds them: an intermediate must say CA:TRUE, path length and name constraints bind
 what a CA issues, and a CA that lists extended key usages must list the one the chain is built for. The rules and
-their order follow Go's x509.Verify, which the last test runs side by side with chain_to where Go is installed."""
+their order follow Go's x509.Verify, which a test below runs side by side with chain_to where Go is installed."""
 from __future__ import annotations
 
 import os
@@ -204,6 +204,20 @@ def test_a_built_chain_of_the_wrong_usage_is_what_go_reports_over_a_path_it_coul
     assert not result.trusted and result.go_error == "certificate specifies an incompatible key usage"
 
 
+def test_the_error_quoted_is_the_one_go_is_left_with_after_trying_every_path():
+    """Go tries the parents in order and keeps the error of the last one: here the copy of the intermediate that an
+    untrusted root signed comes last and leads nowhere, so Go reports an unknown authority, not the path length
+    that refused the first path."""
+    root, old_root = issue("Root", ca=True, path_length=0), issue("Old Root", ca=True)
+    intermediate = issue("Issuing CA", ca=True, issuer=root)
+    cross = Issued(x509_reissued(intermediate, old_root), intermediate.key)
+    leaf = issue("kes", issuer=intermediate)
+    result = chain_to(leaf.certificate, [intermediate.certificate, cross.certificate], [root.certificate])
+    assert not result.trusted and result.go_error == "certificate signed by unknown authority"
+    result = chain_to(leaf.certificate, [intermediate.certificate], [root.certificate])
+    assert result.go_error == "too many intermediates for path length constraint"
+
+
 def test_the_leafs_own_usage_is_left_to_the_usage_rules():
     """CRT022 and CRT032 name the leaf's missing usage; the chain verdict judges only the CAs above it."""
     root = issue("Root", ca=True)
@@ -268,8 +282,10 @@ CONSTRAINTS = ["DNS:example.net", "DNS:.example.net", "DNS:example.org", "DNS:ke
 
 
 def _random_chain(rng: random.Random):
-    """A root, 0-3 intermediates and a leaf with random path lengths, name constraints, usages and names; now and
-    then a version 1 CA."""
+    """Trusted roots, the intermediates served with the leaf, and the leaf: a root and 0-3 intermediates with random
+    path lengths, name constraints, usages and names, now and then a version 1 CA; often a copy of an intermediate
+    cross-signed by another root, trusted or not, an intermediate trusted as well, or the root served too, so that Go
+    has several paths to try."""
     def ca(name, issuer):
         if rng.random() < 0.1:
             return version_1(name, issuer=issuer)
@@ -293,7 +309,20 @@ def _random_chain(rng: random.Random):
                  ips=tuple(rng.sample(["10.1.2.3", "192.168.1.1", "::1"], rng.randint(0, 1))),
                  other_names=tuple(rng.sample(others, rng.choice([0, 0, 1]))),
                  eku=rng.choice([None, ("server", "client")]), critical_oid=rng.choice(["1.2.3.4"] + [None] * 29))
-    return leaf, chain, root
+    roots = [root]
+    crossable = [c for c in chain if c.certificate.version.name == "v3"]
+    if crossable and rng.random() < 0.4:
+        other = ca("Other Root", None)
+        if other.certificate.version.name == "v3":
+            copy = rng.choice(crossable)
+            chain.insert(rng.randint(0, len(chain)), Issued(x509_reissued(copy, other), copy.key))
+            if rng.random() < 0.5:
+                roots.insert(rng.randint(0, 1), other)
+    if chain and rng.random() < 0.2:
+        roots.append(rng.choice(chain))  # an intermediate trusted too (MinIO takes any CAPATH certificate as a root)
+    if rng.random() < 0.2:
+        chain.append(root)  # the served chain ends with the root
+    return leaf, chain, roots
 
 
 @pytest.mark.skipif(GO is None, reason="Go is not installed")
@@ -307,15 +336,16 @@ def test_verdicts_and_errors_agree_with_gos_x509_verify(tmp_path):
     ours = {}
     cases = tmp_path / "cases"
     for n in range(int(os.environ.get("KESCHECK_GO_CHAINS", "120"))):
-        leaf, chain, root = _random_chain(rng)
+        leaf, chain, roots = _random_chain(rng)
         usage = rng.choice(["serverAuth", "clientAuth"])
         case = cases / f"{n:04d}"
         case.mkdir(parents=True)
         (case / "leaf.pem").write_bytes(leaf.cert_pem())
         (case / "inter.pem").write_bytes(b"".join(c.cert_pem() for c in chain))
-        (case / "roots.pem").write_bytes(root.cert_pem())
+        (case / "roots.pem").write_bytes(b"".join(root.cert_pem() for root in roots))
         (case / "usage").write_text(usage)
-        ours[case.name] = chain_to(leaf.certificate, [c.certificate for c in chain], [root.certificate], usage)
+        ours[case.name] = chain_to(leaf.certificate, [c.certificate for c in chain], [r.certificate for r in roots],
+                                   usage)
     answers = subprocess.run([str(binary), str(cases)], capture_output=True, text=True, check=True, timeout=120)
     gos = dict(line.split("\t", 1) for line in answers.stdout.splitlines())
     assert sorted(gos) == sorted(ours)
