@@ -199,12 +199,12 @@ def chain_to(leaf, intermediates: list, anchors: list, usage: str | None = None)
     name constraints bind the leaf's names, every CA of the chain must allow `usage` when it limits its extended key
     usage, and no certificate may carry a critical extension Go does not handle. The reason names the first place
     the search got stuck."""
+    unhandled = _unhandled_critical(leaf)  # Go judges the leaf before it looks for a chain, pinned or not
+    if unhandled is not None:
+        return ChainResult(False, f"'{subject_text(leaf)}' has {unhandled}, which Go refuses", _UNHANDLED)
     anchor_ders = {der_of(a) for a in anchors}
     if der_of(leaf) in anchor_ders:
         return ChainResult(True)
-    unhandled = _unhandled_critical(leaf)
-    if unhandled is not None:
-        return ChainResult(False, f"'{subject_text(leaf)}' has {unhandled}, which Go refuses", _UNHANDLED)
     # Go's two pools, each holding a certificate once; a served certificate that is trusted too is in both.
     roots = list({der_of(a): a for a in anchors}.values())
     others = list({der_of(c): c for c in intermediates}.values())

@@ -153,6 +153,13 @@ def test_a_critical_extension_go_does_not_handle_refuses_the_chain(where):
     assert "has the critical extension 1.2.3.5, which Go refuses" in result.reason
 
 
+def test_a_pinned_certificate_with_a_critical_extension_go_does_not_handle_is_refused_too():
+    pinned = issue("kes", critical_oid="1.2.3.5")
+    result = chain_to(pinned.certificate, [], [pinned.certificate], "serverAuth")
+    assert not result.trusted and result.go_error == "unhandled critical extension"
+    assert chain_to(issue("kes").certificate, [], [], "serverAuth").trusted is False
+
+
 def test_critical_name_constraints_on_directory_names_are_unhandled_for_go():
     """CA/Browser Forum "technically constrained" CAs add a directoryName: Go refuses them (cabforum/servercert#267)."""
     root = issue("Root", ca=True)

@@ -269,7 +269,8 @@ def test_the_password_of_a_url_is_never_shown(cli, tmp_path, name, text, fmt):
 
 KES_ENV_LEAKS = {"API_KEY_AS_ADMIN": "kes:v1:AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs",
                  "MINIO_KMS_KES_API_KEY": "AGaV6VXHasF0FnaB60WdCOeTZ8eTIDikL4zlN16c8NAs",
-                 "VAULT_ADDR": "http://kes:Pa55w0rdXYZ@vault:8200", "DEFAULT_KEY": "hvs.CAESIJabcdefghijklmnop"}
+                 "VAULT_ADDR": "http://kes:Pa55w0rdXYZ@vault:8200", "DEFAULT_KEY": "hvs.CAESIJabcdefghijklmnop",
+                 "KES_ADDRESS_SECRET": "kes-admin:LEAKPW12345", "VAULT_ENGINE_TOKEN": "kv-v2/LEAKENG999/"}
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -277,20 +278,21 @@ def test_values_substituted_from_the_kes_environment_stay_hidden(cli, write, fmt
     """Rules quote what a `${VAR}` becomes (KES012, KES101-104, KES200, KES207, KES210); a secret by its variable's
     name, a token or API key by its form, or a URL's password never shows, and the `--kes-env` file's secrets are
     masked in every report like the inputs' own."""
-    config = write("config/kes.yml", "admin: {identity: '${API_KEY_AS_ADMIN}'}\ntls: {key: /k, cert: /c, proxy: {identities: "
+    config = write("config/kes.yml", "address: ${KES_ADDRESS_SECRET}\nadmin: {identity: '${API_KEY_AS_ADMIN}'}\ntls: {key: /k, cert: /c, proxy: {identities: "
                               "['${API_KEY_AS_ADMIN}']}}\npolicy: {minio: {allow: [/v1/status], identities: "
                               "['${MINIO_KMS_KES_API_KEY}', '${MINIO_KMS_KES_API_KEY}']}}\n"
                               "keys: [{name: '${DEFAULT_KEY}'}, {name: '${DEFAULT_KEY}'}]\n"
-                              "keystore: {vault: {endpoint: '${VAULT_ADDR}', approle: {id: a, secret: b}}}\n")
+                              "keystore: {vault: {endpoint: '${VAULT_ADDR}', engine: '${VAULT_ENGINE_TOKEN}', "
+                              "approle: {id: a, secret: b}}}\n")
     env = write("kes.env", "".join(f"{name}={value}\n" for name, value in KES_ENV_LEAKS.items()))
     run = cli("lint", config, "--kes-env", env, "--format", fmt)
     assert run.status == 1
     for value in KES_ENV_LEAKS.values():
-        assert value.split("@")[0].rsplit(":", 1)[-1] not in run.stdout + run.stderr
+        assert value.split("@")[0].rsplit(":", 1)[-1].strip("/").rsplit("/")[-1] not in run.stdout + run.stderr
     found = lint([config], Options(kes_env=dict(KES_ENV_LEAKS))).findings  # the messages themselves, unmasked
-    assert {"KES012", "KES102", "KES103", "KES104", "KES200", "KES207"} <= {f.code for f in found}
+    assert {"KES012", "KES101", "KES102", "KES103", "KES104", "KES200", "KES207", "KES219"} <= {f.code for f in found}
     for value in KES_ENV_LEAKS.values():
-        assert not any(value.split("@")[0].rsplit(":", 1)[-1] in f.message for f in found)
+        assert not any(value.split("@")[0].rsplit(":", 1)[-1].strip("/").rsplit("/")[-1] in f.message for f in found)
 
 
 def test_the_kes_env_files_secrets_are_masked_by_every_report(write):

@@ -186,7 +186,10 @@ def address_not_ip_port(deployment):
         return  # not set, or a reference whose value is unknown (KES213) or empty (KES108)
     problem = _address_problem(address)
     if problem:
-        via = f" ({shown_value(node, address)} from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+        shown = shown_value(node, address)
+        if shown == HIDDEN:
+            problem = "is not an IP address with a port"  # its parts may be parts of the secret
+        via = f" ({shown} from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
         yield at_node(config.source, node, f"`address`{via} {problem}: KES refuses to start")
 
 

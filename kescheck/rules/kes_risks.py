@@ -448,9 +448,9 @@ def _kv_version_signals(deployment, explicit_v1: bool):
     engine_node, engine = _vault_path(deployment, "keystore.vault.engine")
     prefix_node, prefix = _vault_path(deployment, "keystore.vault.prefix")
     if engine:
-        shown = "/".join(engine)
+        shown = shown_value(engine_node, "/".join(engine))
         if any(_KV_V2_NAME.search(segment) for segment in engine):
-            yield engine_node, (f"`keystore.vault.engine` is `{shown}`, a K/V v2 mount by its name (`vault secrets "
+            yield engine_node, (f"`keystore.vault.engine` is {shown}, a K/V v2 mount by its name (`vault secrets "
                                 "enable kv-v2` mounts one at `kv-v2/`)")
             return
         if explicit_v1:
@@ -460,9 +460,9 @@ def _kv_version_signals(deployment, explicit_v1: bool):
                                 "Vault servers mounted v1 there: only the mount can tell)")
             return
         if len(engine) > 1 and engine[-1] in _V2_API_SEGMENTS:
-            yield engine_node, (f"`keystore.vault.engine` `{shown}` ends in `{engine[-1]}`, a path segment of the K/V "
-                                f"v2 API (`<mount>/{engine[-1]}/...`): the mount looks like `{'/'.join(engine[:-1])}`, "
-                                "K/V v2")
+            mount = shown_value(engine_node, "/".join(engine[:-1]))
+            yield engine_node, (f"`keystore.vault.engine` {shown} ends in `{engine[-1]}`, a path segment of the K/V "
+                                f"v2 API (`<mount>/{engine[-1]}/...`): the mount looks like {mount}, K/V v2")
             return
     if prefix and not explicit_v1 and prefix[0] in _V2_API_SEGMENTS:
         yield prefix_node, (f"`keystore.vault.prefix` starts with `{prefix[0]}/`, a path segment of the K/V v2 API "
@@ -571,10 +571,10 @@ def offline_cache_disabled(deployment):
                 return  # unknown value (KES213 / KES100 speak about the variable)
             text = env[name]
         if _duration_is_zero(text):
-            shown = f"refers to `${{{name}}}`, which is `{text.strip()}`," if name else f"is `{text.strip()}`"
-            yield at_node(config.source, offline, f"`cache.expiry.offline` {shown}, which switches the offline cache "
-                          "off: when the keystore is unreachable, KES cannot serve keys once they leave the cache, "
-                          "and a MinIO that restarts meanwhile cannot start")
+            via = f" (from `${{{name}}}`)" if name else ""
+            yield at_node(config.source, offline, f"`cache.expiry.offline` is {shown_value(offline, text.strip())}{via}, "
+                          "which switches the offline cache off: when the keystore is unreachable, KES cannot serve "
+                          "keys once they leave the cache, and a MinIO that restarts meanwhile cannot start")
         return
     if offline is not None and not isinstance(offline, YScalar):
         return  # a list or mapping: KES011 reports the type
