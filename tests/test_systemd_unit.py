@@ -967,6 +967,9 @@ def test_specifiers_in_exec_start(config):
     ("[service]", "systemd ignores the section `[service]` and every setting in it (`Unknown section`: section names "
                   "are exact, `[Service]`), so the service has no command to start and systemd refuses the unit"),
     ("[ Service ]", "systemd ignores the section `[ Service ]`"),
+    ("[Service]]", "systemd ignores the section `[Service]]` and every setting in it"),
+    ("[Service\t]", "`[Service\\t]` has a character systemd refuses in a section name: systemd refuses to load the unit "
+                    "(`Bad characters in section header`)"),
     ("[Service] # KES", "`[Service] # KES` is no section header (a header line holds `[Service]` alone; a comment goes "
                         "on a line of its own): systemd refuses to load the unit (`Invalid section header`)"),
 ])
@@ -979,6 +982,18 @@ def test_a_unit_files_section_header_systemd_does_not_take_is_sys020_and_the_res
     assert (found["SYS020"].location.line, found["SYS020"].location.column) == (4, 1)
     assert found["SYS020"].location.end_column == 1 + len(header)
     assert "SYS006" in found  # the command line is read as meant: its --config is judged too
+
+
+def test_an_install_section_systemd_does_not_know(tmp_path):
+    (tmp_path / "kes.service").write_text("[Service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/a.yaml\n"
+                                          "[install]\nWantedBy=multi-user.target\n")
+    (finding,) = [f for f in lint([tmp_path]).findings if f.code == "SYS020"]
+    assert finding.location.line == 3 and "`systemctl enable` has nothing to do (its `WantedBy=`)" in finding.message
+
+
+def test_a_unit_whose_only_header_is_broken_is_still_a_unit(tmp_path):
+    (tmp_path / "kes.service").write_text("[Service] # KES\nExecStart=/usr/local/bin/kes server --config /etc/kes/a.yaml\n")
+    assert codes(lint([tmp_path / "kes.service"]), "") == ["SYS006", "SYS020"]
 
 
 @pytest.mark.parametrize("header", ["[Service]", "[Unit]", "[Install]", "[X-Kescheck]", "  [Service]  "])
@@ -1013,6 +1028,8 @@ def test_a_drop_in_is_read_as_systemd_reads_it(tmp_path):
     assert "SYS009" in found and "so the drop-in does not change the unit" in found["SYS020"].message
     # Not even a proper header further down is read (systemd 252: the unit keeps its own command line).
     assert "SYS009" in codes(_with_override(tmp_path / "d", "[Service] ; x\nUser=kes\n[Service]\n" + replaced))
+    assert "SYS009" in codes(_with_override(tmp_path / "e", "[Service\t]\nUser=kes\n[Service]\n" + replaced))
+    assert "SYS009" in codes(_with_override(tmp_path / "f", "[Service]]\n" + replaced))
 
 
 def test_a_line_ending_in_an_escaped_backslash_is_not_continued():

@@ -30,7 +30,9 @@ from .kescommand import (CommandProblem, KesLauncher, ServerCommand, Word, is_ke
                          split_words)
 from .source import InputError, SourceFile, decode, read_bytes
 
-_SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
+_SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\]", re.MULTILINE)
+"""A header line, or what its author meant as one (`[Service] # KES`, `[Service]]`: SYS020 says what systemd
+makes of those)."""
 _UNIT_SECTIONS = ("Unit", "Service", "Install", "Socket", "Timer", "Mount", "Path", "Slice", "Scope", "Automount",
                   "Swap", "Target")
 _SECTION_NAMES = {name.lower(): name for name in _UNIT_SECTIONS}
@@ -39,8 +41,8 @@ _GLOB = re.compile(r"[*?\[]")
 
 
 def looks_like_unit(text: str) -> bool:
-    """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header (any case: SYS020 says what systemd
-    makes of `[service]`) and a `Key=` line."""
+    """A systemd unit file (or drop-in): some `[Unit]`, `[Service]`, ... header, as its author meant it, and a
+    `Key=` line."""
     return any(match[1].strip().lower() in _SECTION_NAMES for match in _SECTION.finditer(text)) \
         and re.search(r"^[ \t]*[A-Za-z][A-Za-z0-9]*[ \t]*=", text, re.MULTILINE) is not None
 
@@ -321,27 +323,33 @@ def _logical_lines(source: SourceFile, header_problems: list[CommandProblem], dr
 
 def _section_of(header: str, drop_in: bool) -> tuple[str | None, str | None]:
     """The section a header line (stripped, starting with `[`) opens, and why systemd does not take it as written
-    (None when it does). systemd takes the name between the brackets exactly as written and ignores an unknown
-    section's settings; a line that does not end with the `]` is no header: systemd refuses a unit file with one,
-    and stops reading a drop-in there. For a unit file the section is the one the author meant (systemd refuses the
+    (None when it does). systemd takes the name between the `[` and the line's last character, which must be the
+    `]`, exactly as written, and ignores an unknown section's settings; a line that does not end with the `]`, or a
+    name with a quote, backslash or control character, is no header: systemd refuses a unit file with one, and
+    stops reading a drop-in there. For a unit file the section is the one the author meant (systemd refuses the
     unit either way, and the other checks still judge what it says); for a drop-in, the one systemd reads (None:
     read no further)."""
-    written = header[1:].partition("]")[0]
-    meant = _SECTION_NAMES.get(written.strip().lower(), written)
-    if not header.endswith("]"):
+    well_formed = header.endswith("]")
+    written = header[1:-1] if well_formed else header[1:].partition("]")[0]
+    meant = _SECTION_NAMES.get(written.strip(" \t[]").lower(), written)
+    unsafe = any(c < " " or c in "\"'\\\x7f" for c in written)
+    if not well_formed or unsafe:
+        why = (f"`{header}` is no section header (a header line holds `[{meant}]` alone; a comment goes on a line of "
+               "its own)" if not well_formed else
+               f"`{header.encode('unicode_escape').decode()}` has a character systemd refuses in a section name")
         consequence = ("systemd stops reading the drop-in here, so none of the settings below apply"
                        if drop_in else "systemd refuses to load the unit")
-        return (None if drop_in else meant), (f"`{header}` is no section header (a header line holds `[{meant}]` "
-                                               f"alone; a comment goes on a line of its own): {consequence} "
-                                               "(`Invalid section header`)")
+        error = "Invalid section header" if not well_formed else "Bad characters in section header"
+        return (None if drop_in else meant), f"{why}: {consequence} (`{error}`)"
     if written == meant:
         return meant, None
+    consequence = {"Service": ", so the service has no command to start and systemd refuses the unit (`Service has no "
+                              "ExecStart=`)",
+                   "Install": ", so `systemctl enable` has nothing to do (its `WantedBy=`) and the service does not "
+                              "start at boot",
+                   "Unit": ", so the service starts without what they say (`After=`, `Requires=`, ...)"}.get(meant, "")
     if drop_in:
         consequence = ", so the drop-in does not change the unit"
-    elif meant == "Service":
-        consequence = ", so the service has no command to start and systemd refuses the unit (`Service has no ExecStart=`)"
-    else:
-        consequence = ""
     return (written if drop_in else meant), (f"systemd ignores the section `[{written}]` and every setting in it "
                                              f"(`Unknown section`: section names are exact, `[{meant}]`){consequence}")
 
