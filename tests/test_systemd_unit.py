@@ -1038,3 +1038,12 @@ def test_a_line_ending_in_an_escaped_backslash_is_not_continued():
     assert read.config.text == "/etc/kes/a.yaml" and [name for name, _ in read.environment] == ["KES_HOME"]
     read = unit("[Service]\nEnvironment=KES_HOME=C:\\\\\\\nExecStart=/usr/local/bin/kes server --config /etc/kes/a.yaml\n")
     assert read.command is None  # the command line became part of the assignment
+
+
+def test_the_lines_of_a_setting_are_those_systemd_reads():
+    """Related locations point at the assignment that counts: not at one in a section a drop-in misnames, nor at one
+    in [Unit]; `Key = value` counts."""
+    drop_in = SourceFile(Path("kes.service.d/override.conf"), "[service]\nProtectHome=no\n")
+    read = read_unit(SourceFile(Path("kes.service"), "[Unit]\nProtectHome=no\n[Service]\nProtectHome = yes\n"
+                                "ExecStart=/usr/local/bin/kes server --config /root/kes/config.yaml\n"), (drop_in,))
+    assert [(source.path.name, line) for source, line in read.lines_of("ProtectHome")] == [("kes.service", 4)]

@@ -106,8 +106,9 @@ class ServiceSettings:
     def lines_of(self, key: str) -> list[tuple[SourceFile, int]]:
         """(file, line number) of each `[Service]` line that assigns `key`, in the order systemd reads them (the unit,
         then its drop-ins); `settings` keep no positions."""
-        return [(source, number) for source in (self.source, *(self.drop_ins or ()))
-                for number, line in enumerate(source.lines, start=1) if line.strip().startswith(f"{key}=")]
+        return [(source, logical.key_line) for source in (self.source, *(self.drop_ins or ()))
+                for section, logical in _logical_lines(source, [], drop_in=source is not self.source)
+                if section == "Service" and logical.key == key]
 
     def setting(self, key: str) -> str:
         """The last `[Service]` assignment of `key` (systemd uses the last one), stripped; empty when there is none. A
