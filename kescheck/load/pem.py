@@ -189,8 +189,11 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
         try:
             if block.der is None:
                 raise ValueError
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # cryptography's about a negative serial number: CRT042 says it
+            if negative:
+                with warnings.catch_warnings():  # process-wide state: only where needed (the doctor has threads)
+                    warnings.simplefilter("ignore")  # cryptography's about a negative serial number: CRT042 says it
+                    certificate = x509.load_der_x509_certificate(block.der)
+            else:
                 certificate = x509.load_der_x509_certificate(block.der)
         except ValueError:
             pem.bad_certificates += 1
