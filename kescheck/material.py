@@ -205,6 +205,15 @@ def shown_value(node, value: str) -> str:
     return f"`{value}`" if quotable_value(name or "", value) else HIDDEN
 
 
+def substitution_note(node, value: str | None = None) -> str:
+    """` (from `${NAME}`)` for a message about the value a `${NAME}` at `node` takes (with `value`, as `shown_value`
+    shows it, in front); empty for a value written in the file."""
+    name = env_reference(node) if isinstance(node, YScalar) else None
+    if name is None:
+        return ""
+    return f" ({shown_value(node, value)} from `${{{name}}}`)" if value is not None else f" (from `${{{name}}}`)"
+
+
 def kes_resolved(deployment: Deployment, node) -> str | None:
     """A KES scalar as the target release sees it, `""` included: the text, with a `${VAR}` resolved from
     --kes-env (`""` when the variable is empty, or unset on a release that substitutes unset variables as empty).

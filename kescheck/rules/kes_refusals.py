@@ -13,7 +13,7 @@ from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, Ke
                               shell_expansion, target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
-from ..material import HIDDEN, kes_resolved, kes_value, material, pods_decide, shown_value
+from ..material import HIDDEN, kes_resolved, kes_value, material, pods_decide, shown_value, substitution_note
 from ..schema import subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
@@ -189,8 +189,7 @@ def address_not_ip_port(deployment):
         shown = shown_value(node, address)
         if shown == HIDDEN:
             problem = "is not an IP address with a port"  # its parts may be parts of the secret
-        via = f" ({shown} from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
-        yield at_node(config.source, node, f"`address`{via} {problem}: KES refuses to start")
+        yield at_node(config.source, node, f"`address`{substitution_note(node, address)} {problem}: KES refuses to start")
 
 
 @rule("KES102", "identity-reused-as-admin-or-proxy", Severity.ERROR,

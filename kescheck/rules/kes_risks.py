@@ -10,7 +10,7 @@ from ..identity import PLAY_IDENTITY, is_identity_hash, is_valid_name
 from ..load.kesconfig import (GO_DURATION, Generation, KesConfig, env_reference, is_policy_identity_path, is_secret_path,
                               names_token_file, reads_key, release_date, predates, semantic_version, TLS_AUTH_SINCE)
 from ..load.yamldoc import YMap, YNode, YScalar
-from ..material import HIDDEN, kes_value, shown_value
+from ..material import HIDDEN, kes_value, shown_value, substitution_note
 from ..placeholders import EXAMPLE_PATH, PLACEHOLDER_WORDS, SUBSTITUTION
 from ..routes import READ_ONLY_ROUTES, ROUTES, is_sensitive
 from .base import Example, at_file, at_node, rule
@@ -68,8 +68,7 @@ def identity_not_a_hash(deployment):
                    "write `disabled`, the documented off switch, if that is the intent")
         else:
             why = "is not an identity (64 hex characters) but looks like a placeholder, so it matches no client"
-        via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
-        yield at_node(config.source, node, f"{role} identity {shown_value(node, value)}{via} {why}")
+        yield at_node(config.source, node, f"{role} identity {shown_value(node, value)}{substitution_note(node)} {why}")
 
 
 @rule("KES201", "play-identity", Severity.WARNING, "The public KES Play identity is trusted",
@@ -262,9 +261,8 @@ def keystore_plain_http(deployment):
         last = _INDEX_SUFFIX.sub("", node.path).rsplit(".", 1)[-1]
         url = kes_value(deployment, node) if last in _ENDPOINT_KEYS else None
         if url is not None and url.lower().startswith("http://"):
-            via = f" ({shown_value(node, url)} from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
-            yield at_node(config.source, node, f"`{node.path}`{via} is a plain `http://` URL: keys and credentials "
-                                               "travel unencrypted")
+            yield at_node(config.source, node, f"`{node.path}`{substitution_note(node, url)} is a plain `http://` URL: "
+                                               "keys and credentials travel unencrypted")
 
 
 @rule("KES208", "fs-keystore", Severity.WARNING, "The `fs` keystore (development only)",
@@ -337,11 +335,10 @@ def relative_tls_path(deployment):
         if text is None or "-----BEGIN " in text:
             continue  # PEM pasted in place of a file name: CRT004 says so, and it is no path at all
         if not posixpath.isabs(text) and not text.startswith("~"):
-            via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
             shown = shown_value(node, text)
             what = "a relative path" if shown == HIDDEN else f"the relative path {shown}"
-            yield at_node(config.source, node, f"`{node.path}` is {what}{via}: KES resolves it against its working "
-                                               "directory, not the directory of this file")
+            yield at_node(config.source, node, f"`{node.path}` is {what}{substitution_note(node)}: KES resolves it "
+                                               "against its working directory, not the directory of this file")
 
 
 @rule("KES211", "tls-ca-without-auth", Severity.WARNING, "`tls.ca` has no effect without `tls.auth: on`",
@@ -571,9 +568,8 @@ def offline_cache_disabled(deployment):
                 return  # unknown value (KES213 / KES100 speak about the variable)
             text = env[name]
         if _duration_is_zero(text):
-            via = f" (from `${{{name}}}`)" if name else ""
-            yield at_node(config.source, offline, f"`cache.expiry.offline` is {shown_value(offline, text.strip())}{via}, "
-                          "which switches the offline cache off: when the keystore is unreachable, KES cannot serve "
+            yield at_node(config.source, offline, f"`cache.expiry.offline` is {shown_value(offline, text.strip())}"
+                          f"{substitution_note(offline)}, which switches the offline cache off: when the keystore is unreachable, KES cannot serve "
                           "keys once they leave the cache, and a MinIO that restarts meanwhile cannot start")
         return
     if offline is not None and not isinstance(offline, YScalar):

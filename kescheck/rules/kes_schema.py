@@ -16,7 +16,7 @@ from ..load.kesconfig import (LOG_LEVELS_SINCE, Generation, KesConfig, as_releas
                               is_secret_path, predates, reads_key, reads_singular_identity)
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
-from ..material import HIDDEN, kes_resolved, shown_value
+from ..material import HIDDEN, kes_resolved, shown_value, substitution_note
 from ..schema import quick_check, subschema_at, validator
 from .base import Example, at_file, at_node, rule
 
@@ -464,10 +464,9 @@ def _log_values_before_levels(deployment: Deployment, version: str):
         if value is None or value.lower() in ("", "on", "off"):
             continue
         which = path.split(".")[1]
-        shown = "a value kescheck does not show" if is_secret_path(path) else f"`{value}`"
-        via = f" (from `${{{env_reference(node)}}}`)" if env_reference(node) is not None else ""
+        shown = HIDDEN if is_secret_path(path) else shown_value(node, value)
         yield at_node(config.source, node,
-                      f"`{path}` is {shown}{via}, but KES {version.strip()} accepts only `on` or `off` there (log levels "
+                      f"`{path}` is {shown}{substitution_note(node)}, but KES {version.strip()} accepts only `on` or `off` there (log levels "
                       f"came with KES {LOG_LEVELS_SINCE}): KES refuses to start (`{log_refusal(version, which, value)}`)",
                       fix=f"Write `on` or `off`; for a log level run KES {LOG_LEVELS_SINCE} or later.", anchor=path)
 
