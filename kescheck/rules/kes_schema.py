@@ -19,6 +19,7 @@ from ..model import Deployment
 from ..material import HIDDEN, kes_resolved, shown_value, substitution_note
 from ..schema import quick_check, subschema_at, validator
 from .base import Example, at_file, at_node, rule
+from .kes_env import substituted_references
 
 
 @dataclass(frozen=True)
@@ -291,8 +292,6 @@ def substituted_problems(deployment: Deployment) -> list[SchemaProblem]:
 
 
 def _substituted_problems(deployment: Deployment) -> list[SchemaProblem]:
-    from .kes_env import substituted_references
-
     config = deployment.kes
     generation = config.generation.name
     values, substituted = {}, {}
