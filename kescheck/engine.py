@@ -894,12 +894,13 @@ def _checked(collector: _Collector, named: list[LoadedFile], settings: Settings,
 
 
 SHARD_FILES = 2 * MINIMUM_SHARE
-"""Files per shard below which loading in one process is as fast (a deployment is about two files)."""
+"""Files per shard (a deployment is about two files): fewer per worker and loading in one process is as fast; a
+batch is cut into shards of about this size, so that a process done with its own takes over others' (`parallel`)."""
 
 
 def _in_shards(paths: list, options: Options, settings: Settings, rules: list[Rule], jobs: int,
                settle) -> _Checked | None:
-    """A walk over directories, loaded and checked in shards of whole directories, one per worker process; None
+    """A walk over directories, loaded and checked in shards of whole directories by worker processes; None
     when the run is not such a walk, or when its shards turn out not to be independent (the caller then lints
     in one process, with the same result).
 
@@ -915,11 +916,12 @@ def _in_shards(paths: list, options: Options, settings: Settings, rules: list[Ru
         found.extend(itertools.islice(_walk(Path(directory), walk_errors), MAX_FILES + 1 - len(found)))
         if len(found) > MAX_FILES:
             return None
-    shares = _directory_shares(found, worker_count(len(found), jobs, SHARD_FILES))
-    if len(shares) < 2:
+    processes = worker_count(len(found), jobs, SHARD_FILES)
+    shares = _directory_shares(found, max(processes, len(found) // SHARD_FILES))
+    if len(shares) < 2 or processes < 2:
         return None
     parts = split_in_two_phases(partial(_load_share, options=options, settle=settle), _independent,
-                                partial(_check_share, settings=settings, rules=rules), shares)
+                                partial(_check_share, settings=settings, rules=rules), shares, processes)
     if parts is None:
         return None
     files = sorted((f for part in parts for f in part.files), key=lambda f: str(f.source.path))

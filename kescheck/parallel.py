@@ -1,11 +1,12 @@
 """A batch split over forked worker processes, for CI runs over many deployments.
 
-Two ways, one worker protocol. `split_in_two_phases` forks workers that each load and check a shard of the
+Two ways, one worker protocol. `split_in_two_phases` forks workers that each load and check shards of the
 files: they report what they loaded, and go on only if the parent agrees that the shards are independent.
 `split_map` forks workers after every file is parsed, so they inherit the parsed trees instead of receiving them.
-Either way a worker keeps what it parsed and sends back only small summaries and its results, pickled through a
-pipe. Anything that goes wrong in a worker (it dies, its answer is cut short) makes the parent compute that share
-itself: parallelism may make a run faster, never different.
+Either way the work is cut into more shares than processes, and a process that is done with its own takes over
+shares the others have not started. A worker keeps what it parsed and sends back only small summaries and its
+results, pickled through a pipe. Anything that goes wrong in a worker (it dies, its answer is cut short) makes
+the parent compute that share itself: parallelism may make a run faster, never different.
 """
 from __future__ import annotations
 
@@ -108,18 +109,19 @@ def worker_count(items: int, jobs: int, minimum_share: int) -> int:
 
 def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], jobs: int,
               before_fork: Callable[[], None] | None = None) -> list[Result]:
-    """`work(items)`, with `items` cut into up to `jobs` contiguous shares computed in parallel.
+    """`work(items)`, with `items` cut into contiguous shares computed by up to `jobs` processes in parallel.
 
     `work` must return one result per item, in order, and its results must pickle. `before_fork` runs in
     this process just before workers are forked, and only then: for state the workers would compute in
     vain, since nothing they change reaches this process."""
-    jobs = worker_count(len(items), jobs, MINIMUM_SHARE)
-    if jobs < 2 or not can_fork():
+    processes = worker_count(len(items), jobs, MINIMUM_SHARE)
+    if processes < 2 or not can_fork():
         return work(items)
     if before_fork is not None:
         before_fork()
-    bounds = [len(items) * k // jobs for k in range(jobs + 1)]
-    shares = [items[bounds[k]:bounds[k + 1]] for k in range(jobs)]
+    count = max(processes, len(items) // MINIMUM_SHARE)
+    bounds = [len(items) * k // count for k in range(count + 1)]
+    shares = [items[bounds[k]:bounds[k + 1]] for k in range(count)]
 
     def checked_work(share):
         results = work(share)
@@ -127,51 +129,101 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
             raise ValueError("one result per item expected")
         return results
 
-    answers = split_in_two_phases(lambda share: (None, share), lambda summaries: True, checked_work, shares)
+    answers = split_in_two_phases(lambda share: (None, share), lambda summaries: True, checked_work, shares, processes)
     return [result for answer in answers for result in answer]
 
 
-def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree: Callable[[list[Summary]], bool],
-                        finish: Callable[[State], Result], shares: Sequence[Share]) -> list[Result] | None:
-    """`finish(prepare(share)[1])` for every share, the first in this process and each other in a forked worker,
-    all at once; None (and nothing finished) if `agree` turns down the summaries that `prepare` made of the shares.
+MAXIMUM_SHARES = 4096
+"""Shares one run may be cut into (each waits in a pipe as two bytes)."""
 
-    The shares are prepared in parallel, then their small summaries come to this process, which decides whether
-    the workers go on. A worker keeps its state (a share's parsed files, say), so only summaries and results cross
-    between processes, pickled through pipes. A share whose worker fails in either phase is prepared or finished
-    again here. Call it only when `can_fork()`."""
+
+def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree: Callable[[list[Summary]], bool],
+                        finish: Callable[[State], Result], shares: Sequence[Share],
+                        processes: int) -> list[Result] | None:
+    """`finish(prepare(share)[1])` for every share, by this process and `processes - 1` forked workers; None (and
+    nothing finished) if `agree` turns down the summaries that `prepare` made of the shares.
+
+    Phase one: each process prepares a contiguous block of the shares, and the small summaries come to this
+    process, which decides whether the workers go on. Phase two: each process finishes the shares it prepared, and
+    once it has none left it takes over those another process has not started, preparing each again itself. A
+    worker keeps its state (a share's parsed files, say), so only summaries and results cross between processes,
+    pickled through pipes; and a process that runs slower (a busy CPU, costlier shares) is helped, so all end
+    within about one share of each other. A share whose worker fails in either phase is prepared or finished here.
+    Call it only when `can_fork()`, with at most `MAXIMUM_SHARES` shares."""
+    processes = max(1, min(processes, len(shares)))
+    bounds = [len(shares) * k // processes for k in range(processes + 1)]
+    blocks = [range(bounds[k], bounds[k + 1]) for k in range(processes)]
+    queues = [_queue(block) for block in blocks]
     workers: list[_Worker] = []
     try:
         # Objects that exist before the fork stay out of the workers' garbage collections, which would
         # otherwise touch (and so copy) every page the parent holds.
         with frozen_objects():
-            for share in shares[1:]:
-                workers.append(_Worker.fork(prepare, finish, share, workers))
-        summary, state = prepare(shares[0])
-        summaries = [summary]
-        states = {0: state}  # the shares prepared in this process: its own, and those of failed workers
-        for index, (worker, share) in enumerate(zip(workers, shares[1:]), start=1):
+            for number in range(1, processes):
+                workers.append(_Worker.fork(_Claims(prepare, finish, shares, queues, number), blocks[number], workers))
+        claims = _Claims(prepare, finish, shares, queues, 0)
+        summaries = claims.prepare_block(blocks[0])
+        for worker, block in zip(workers, blocks[1:]):
             answer = worker.answer()
-            if answer is None:
-                summary, states[index] = prepare(share)
-                summaries.append(summary)
-            else:
-                summaries.append(answer.value)
+            summaries += claims.prepare_block(block) if answer is None else answer.value
         if not agree(summaries):
             return None
         for worker in workers:
             worker.go_on()
-        results = []
-        for index, share in enumerate(shares):
-            answer = workers[index - 1].answer() if index not in states else None
-            if answer is None:
-                results.append(finish(states.pop(index) if index in states else prepare(share)[1]))
-            else:
-                results.append(answer.value)
-        return results
+        results = claims.finish_all()
+        for worker in workers:
+            answer = worker.answer()
+            if answer is not None:
+                results.update(answer.value)
+        # What a failed worker took and never sent back.
+        return [results[index] if index in results else claims.finished(index) for index in range(len(shares))]
     finally:
         for worker in workers:
             worker.end()
+        for queue in queues:
+            os.close(queue)
+
+
+def _queue(block: range) -> int:
+    """A pipe holding the share numbers of `block`, each two bytes; the read end (the write end is closed, so a
+    read past the last number finds the end of the pipe). Each number is read by exactly one process."""
+    read, write = os.pipe()
+    try:
+        os.write(write, b"".join(index.to_bytes(2, "big") for index in block))
+    finally:
+        os.close(write)
+    return read
+
+
+class _Claims:
+    """One process's part of `split_in_two_phases`: the shares it prepares, and those it then claims and finishes."""
+
+    def __init__(self, prepare, finish, shares, queues: list[int], own: int):
+        self.prepare = prepare
+        self.finish = finish
+        self.shares = shares
+        self.queues = queues[own:] + queues[:own]  # its own first
+        self.states: dict[int, object] = {}
+
+    def prepare_block(self, block: range) -> list:
+        summaries = []
+        for index in block:
+            summary, self.states[index] = self.prepare(self.shares[index])
+            summaries.append(summary)
+        return summaries
+
+    def finished(self, index: int):
+        state = self.states.pop(index) if index in self.states else self.prepare(self.shares[index])[1]
+        return self.finish(state)
+
+    def finish_all(self) -> dict[int, object]:
+        """Finishes every share it can claim, its own first; by share number."""
+        results = {}
+        for queue in self.queues:
+            while len(taken := os.read(queue, 2)) == 2:
+                index = int.from_bytes(taken, "big")
+                results[index] = self.finished(index)
+        return results
 
 
 class _Answer:
@@ -192,7 +244,7 @@ class _Worker:
         self.ended = False
 
     @classmethod
-    def fork(cls, prepare, finish, share, siblings: list["_Worker"]) -> "_Worker":
+    def fork(cls, claims: _Claims, block: range, siblings: list["_Worker"]) -> "_Worker":
         import pickle  # here, not at the top: a run that never forks does not pay for the import
 
         results_read, results_write = os.pipe()
@@ -208,10 +260,9 @@ class _Worker:
                 os.close(results_read)
                 os.close(orders_write)
                 with os.fdopen(results_write, "wb") as out:
-                    summary, state = prepare(share)
-                    _send(out, pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
+                    _send(out, pickle.dumps(claims.prepare_block(block), protocol=pickle.HIGHEST_PROTOCOL))
                     if os.read(orders_read, 1) == _GO_ON:
-                        _send(out, pickle.dumps(finish(state), protocol=pickle.HIGHEST_PROTOCOL))
+                        _send(out, pickle.dumps(claims.finish_all(), protocol=pickle.HIGHEST_PROTOCOL))
                 status = 0
             finally:
                 os._exit(status)
