@@ -11,6 +11,7 @@ the parent compute that share itself: parallelism may make a run faster, never d
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import math
 import os
@@ -170,11 +171,12 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
             return None
         for worker in workers:
             worker.go_on()
-        results = claims.finish_all()
+        results: dict[int, Result] = {}
+        # Between its own shares this process takes in what the workers have sent, so their pipes never fill up
+        # and little is left to unpickle once the last share is done.
+        claims.finish_all(results.__setitem__, lambda: [worker.collect(results) for worker in workers])
         for worker in workers:
-            answer = worker.answer()
-            if answer is not None:
-                results.update(answer.value)
+            worker.collect(results, wait=True)
         # What a failed worker took and never sent back.
         return [results[index] if index in results else claims.finished(index) for index in range(len(shares))]
     finally:
@@ -216,14 +218,13 @@ class _Claims:
         state = self.states.pop(index) if index in self.states else self.prepare(self.shares[index])[1]
         return self.finish(state)
 
-    def finish_all(self) -> dict[int, object]:
-        """Finishes every share it can claim, its own first; by share number."""
-        results = {}
+    def finish_all(self, done: Callable[[int, object], None], between: Callable[[], object] = lambda: None) -> None:
+        """Finishes every share it can claim, its own first: `done(share number, result)` for each, then `between()`."""
         for queue in self.queues:
             while len(taken := os.read(queue, 2)) == 2:
                 index = int.from_bytes(taken, "big")
-                results[index] = self.finished(index)
-        return results
+                done(index, self.finished(index))
+                between()
 
 
 class _Answer:
@@ -233,15 +234,21 @@ class _Answer:
         self.value = value
 
 
+PIPE_BYTES = 1 << 20
+"""What a worker's pipe holds before the worker waits for this process to read (Linux lets a process ask for up to
+1 MiB): a few finished shares."""
+
+
 class _Worker:
-    """A forked process that prepares a share, sends its summary, waits to be told to go on, then finishes the
-    share and sends the result. Each message is a length and a pickle."""
+    """A forked process that prepares its shares, sends their summaries, waits to be told to go on, then finishes
+    shares and sends each result as it is done. Each message is a length and a pickle."""
 
     def __init__(self, pid: int, results: int, orders: int):
         self.pid = pid
-        self.results = os.fdopen(results, "rb")
+        self.results = results
         self.orders = orders
         self.ended = False
+        self.received = bytearray()
 
     @classmethod
     def fork(cls, claims: _Claims, block: range, siblings: list["_Worker"]) -> "_Worker":
@@ -249,20 +256,23 @@ class _Worker:
 
         results_read, results_write = os.pipe()
         orders_read, orders_write = os.pipe()
+        with contextlib.suppress(AttributeError, OSError):
+            fcntl.fcntl(results_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         pid = os.fork()
         if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes its buffers
             status = 1
             try:
                 # The siblings' pipe ends held here would keep them waiting for orders that never come.
                 for sibling in siblings:
-                    sibling.results.close()
+                    os.close(sibling.results)
                     os.close(sibling.orders)
                 os.close(results_read)
                 os.close(orders_write)
                 with os.fdopen(results_write, "wb") as out:
                     _send(out, pickle.dumps(claims.prepare_block(block), protocol=pickle.HIGHEST_PROTOCOL))
                     if os.read(orders_read, 1) == _GO_ON:
-                        _send(out, pickle.dumps(claims.finish_all(), protocol=pickle.HIGHEST_PROTOCOL))
+                        claims.finish_all(lambda index, result: _send(out, pickle.dumps(
+                            (index, result), protocol=pickle.HIGHEST_PROTOCOL)))
                 status = 0
             finally:
                 os._exit(status)
@@ -271,17 +281,55 @@ class _Worker:
         return cls(pid, results_read, orders_write)
 
     def answer(self) -> _Answer | None:
-        """The next message, or None if the worker failed (died, or sent something cut short or garbled)."""
+        """The next message, waiting for it; None if the worker failed (died, or sent something cut short or
+        garbled)."""
+        while not self.ended:
+            message = self._unpacked()
+            if message is not None:
+                return message
+            if not self.ended and not self._read(wait=True):
+                self.end()  # the end of the pipe before a whole message
+        return None
+
+    def collect(self, into: dict, wait: bool = False) -> None:
+        """The finished shares the worker has sent so far into `into` (by share number); with `wait`, every one it
+        sends until it ends. A message cut short or garbled ends the worker: what it sent before stays."""
+        while not self.ended:
+            message = self._unpacked()
+            if message is not None:
+                index, result = message.value
+                into[index] = result
+            elif not self.ended and not self._read(wait):
+                if wait:
+                    self.end()
+                return
+
+    def _read(self, wait: bool) -> bool:
+        """Adds what the pipe holds to `received` (waiting for something with `wait`); False at the pipe's end, or
+        when nothing is there and `wait` is not set."""
+        os.set_blocking(self.results, wait)
+        try:
+            data = os.read(self.results, PIPE_BYTES)
+        except BlockingIOError:
+            return False
+        except OSError:
+            self.end()
+            return False
+        self.received += data
+        return bool(data)
+
+    def _unpacked(self) -> _Answer | None:
+        """The first whole message received, taken out; None until one is whole. A garbled one ends the worker."""
         import pickle
 
-        if self.ended:
+        if len(self.received) < 8:
             return None
+        size = int.from_bytes(self.received[:8], "big")
+        if len(self.received) < 8 + size:
+            return None
+        payload = bytes(self.received[8:8 + size])
+        del self.received[:8 + size]
         try:
-            header = self.results.read(8)
-            size = int.from_bytes(header, "big") if len(header) == 8 else -1
-            payload = self.results.read(size) if size >= 0 else b""
-            if size < 0 or len(payload) != size:
-                raise ValueError("cut short")
             return _Answer(pickle.loads(payload))
         except Exception:
             self.end()
@@ -299,7 +347,7 @@ class _Worker:
         if self.ended:
             return
         self.ended = True
-        self.results.close()
+        os.close(self.results)
         os.close(self.orders)
         try:
             os.waitpid(self.pid, 0)

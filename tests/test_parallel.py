@@ -141,6 +141,21 @@ def test_a_failing_worker_share_is_computed_by_the_parent():
     assert results == [[item * 2, parent] for item in range(200)]
 
 
+def test_results_larger_than_a_pipe_holds_arrive_whole():
+    """Each share's result (~1.5 MB) is more than a worker's pipe holds, so it arrives in many reads, some while
+    this process still works on its own shares."""
+    result = _in_fresh_process("""
+        def work(share):
+            return [f"{item}:{os.getpid()}:" + "x" * 30_000 for item in share]
+
+        texts = split_map(work, list(range(400)), 2)
+        result = [[text.split(":")[0] for text in texts], len({text.split(":")[1] for text in texts}),
+                  sorted({len(text) - len(text.rstrip("x")) for text in texts})]
+    """)
+    items, processes, tails = result
+    assert items == [str(item) for item in range(400)] and processes == 2 and tails == [30_000]
+
+
 def test_a_garbled_worker_answer_is_computed_by_the_parent():
     result = _in_fresh_process("""
         parent = os.getpid()
@@ -276,8 +291,7 @@ def test_a_worker_failing_in_either_phase_has_its_share_done_by_the_parent(phase
 
         def finish(state):
             die_on_its_own("finish", state)
-            if os.getpid() == parent:
-                time.sleep(0.5)  # the workers start on their own shares meanwhile
+            time.sleep(0.5 if os.getpid() == parent else 0.3)  # each worker starts on its own share meanwhile
             return [state, os.getpid()]
 
         result = [split_in_two_phases(prepare, lambda summaries: summaries == [1, 2, 3], finish, [[1], [2], [3]], 3),
