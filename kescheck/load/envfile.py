@@ -166,6 +166,8 @@ class EnvReading:
     systemd: SystemdReading = field(default_factory=SystemdReading)
     crlf_lines: list[int] = field(default_factory=list)
     nul_lines: list[int] = field(default_factory=list)
+    derived: dict = field(default_factory=dict)
+    """What rules derive from the entries (`EnvFile.memo`)."""
 
 
 class EnvFile:
@@ -222,7 +224,17 @@ class EnvFile:
 
     def get(self, name: str) -> EnvEntry | None:
         """The entry MinIO uses: the last assignment wins."""
-        return self.reading.last_by_name.get(name)
+        return (self._reading or self.reading).last_by_name.get(name)
+
+    def memo(self, key, compute):
+        """`compute()`, once per reading of the file: for what rules derive from the entries (kept no longer than
+        the reading, see `release`)."""
+        derived = (self._reading or self.reading).derived
+        try:
+            return derived[key]
+        except KeyError:
+            value = derived[key] = compute()
+            return value
 
     def present(self, name: str) -> EnvEntry | None:
         """The entry of a variable that is set, whether or not kescheck knows its value (a container's environment

@@ -26,11 +26,14 @@ def at_reference(ref: Reference, message: str, *, fix: str | None = None,
 
 def loaded_references(deployment, want=lambda ref: True):
     """(reference, PEM file) for every reference `want` accepts whose file could be read."""
-    for ref in material(deployment).references:
+    for ref, pem in deployment.memo("loaded references", lambda: _loaded_references(deployment)):
         if want(ref):
-            pem = pem_of(deployment, ref)
-            if pem.ok:
-                yield ref, pem
+            yield ref, pem
+
+
+def _loaded_references(deployment) -> list[tuple[Reference, PemFile]]:
+    """Every reference whose file could be read, with it: twenty rules ask, and most batches hold no such file."""
+    return [(ref, pem) for ref in material(deployment).references if (pem := pem_of(deployment, ref)).ok]
 
 
 def certificate_label(ref: Reference, loaded: LoadedCertificate, pem: PemFile) -> str:

@@ -59,6 +59,10 @@ def static_key_present(env: EnvFile) -> list[EnvEntry]:
 
 def kms_sets(env: EnvFile) -> dict[str, list[EnvEntry]]:
     """The KMS configurations present in the file, each with its variables, in MinIO's naming."""
+    return env.memo("kms sets", lambda: _kms_sets(env))
+
+
+def _kms_sets(env: EnvFile) -> dict[str, list[EnvEntry]]:
     found = {"MinIO KMS": _set_present(env, MINIO_KMS_SET), "MinIO KES": _set_present(env, KES_SET),
              "static KMS key": static_key_present(env)}
     return {name: entries for name, entries in found.items() if entries}
