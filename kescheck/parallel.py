@@ -144,30 +144,35 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
     """`finish(prepare(share)[1])` for every share, by this process and `processes - 1` forked workers; None (and
     nothing finished) if `agree` turns down the summaries that `prepare` made of the shares.
 
-    Phase one: each process prepares a contiguous block of the shares, and the small summaries come to this
-    process, which decides whether the workers go on. Phase two: each process finishes the shares it prepared, and
-    once it has none left it takes over those another process has not started, preparing each again itself. A
-    worker keeps its state (a share's parsed files, say), so only summaries and results cross between processes,
-    pickled through pipes; and a process that runs slower (a busy CPU, costlier shares) is helped, so all end
-    within about one share of each other. A share whose worker fails in either phase is prepared or finished here.
-    Call it only when `can_fork()`, with at most `MAXIMUM_SHARES` shares."""
+    Phase one: each process prepares the next share nobody has taken, until none is left, and the small summaries
+    come to this process, which decides whether the workers go on. Phase two: each process finishes the shares it
+    prepared, and once it has none left it takes over those another process has not started, preparing each again
+    itself. A worker keeps its states (a share's parsed files, say), so only summaries and results cross between
+    processes, pickled through pipes; and a process that runs slower (a busy CPU, costlier shares) is helped, so all
+    end each phase within about one share of each other. A share whose worker fails in either phase is prepared or
+    finished here. Call it only when `can_fork()`, with at most `MAXIMUM_SHARES` shares."""
     processes = max(1, min(processes, len(shares)))
-    bounds = [len(shares) * k // processes for k in range(processes + 1)]
-    blocks = [range(bounds[k], bounds[k + 1]) for k in range(processes)]
-    queues = [_queue(block) for block in blocks]
+    unprepared = _queue(range(len(shares)))
+    prepared = [os.pipe() for _ in range(processes)]  # each process's prepared shares, waiting for phase two
     workers: list[_Worker] = []
+    claims = _Claims(prepare, finish, shares, unprepared, prepared, 0)
     try:
         # Objects that exist before the fork stay out of the workers' garbage collections, which would
         # otherwise touch (and so copy) every page the parent holds.
         with frozen_objects():
             for number in range(1, processes):
-                workers.append(_Worker.fork(_Claims(prepare, finish, shares, queues, number), blocks[number], workers))
-        claims = _Claims(prepare, finish, shares, queues, 0)
-        summaries = claims.prepare_block(blocks[0])
-        for worker, block in zip(workers, blocks[1:]):
-            answer = worker.answer()
-            summaries += claims.prepare_block(block) if answer is None else answer.value
-        if not agree(summaries):
+                workers.append(_Worker.fork(_Claims(prepare, finish, shares, unprepared, prepared, number), workers))
+        for _, write in prepared[1:]:
+            os.close(write)  # each worker's own: its queue ends when the worker closes it
+        summaries: dict[int, Summary] = {}
+        claims.prepare_all(summaries.__setitem__)
+        for worker in workers:
+            worker.collect(summaries, wait=True)
+        for index in range(len(shares)):
+            if index not in summaries:  # what a failed worker took and never sent back
+                summaries[index] = claims.prepared(index)
+        claims.end_of_queue()
+        if not agree([summaries[index] for index in range(len(shares))]):
             return None
         for worker in workers:
             worker.go_on()
@@ -182,8 +187,9 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
     finally:
         for worker in workers:
             worker.end()
-        for queue in queues:
-            os.close(queue)
+        claims.end_of_queue()
+        for fd in [unprepared] + [read for read, _ in prepared]:
+            os.close(fd)
 
 
 def _queue(block: range) -> int:
@@ -197,22 +203,41 @@ def _queue(block: range) -> int:
     return read
 
 
+def _taken(queue: int) -> int | None:
+    """The next share number of a queue, which no other process gets; None when the queue is at its end."""
+    taken = os.read(queue, 2)
+    return int.from_bytes(taken, "big") if len(taken) == 2 else None
+
+
 class _Claims:
     """One process's part of `split_in_two_phases`: the shares it prepares, and those it then claims and finishes."""
 
-    def __init__(self, prepare, finish, shares, queues: list[int], own: int):
+    def __init__(self, prepare, finish, shares, unprepared: int, prepared: list[tuple[int, int]], own: int):
         self.prepare = prepare
         self.finish = finish
         self.shares = shares
-        self.queues = queues[own:] + queues[:own]  # its own first
+        self.unprepared = unprepared
+        self.own_queue: int | None = prepared[own][1]
+        self.others_queues = [write for number, (_, write) in enumerate(prepared) if number != own]
+        self.queues = [read for read, _ in prepared[own:] + prepared[:own]]  # its own first
         self.states: dict[int, object] = {}
 
-    def prepare_block(self, block: range) -> list:
-        summaries = []
-        for index in block:
-            summary, self.states[index] = self.prepare(self.shares[index])
-            summaries.append(summary)
-        return summaries
+    def prepare_all(self, done: Callable[[int, object], None]) -> None:
+        """Prepares every share it can claim: `done(share number, summary)` for each."""
+        while (index := _taken(self.unprepared)) is not None:
+            done(index, self.prepared(index))
+
+    def prepared(self, index: int):
+        """Prepares a share here, keeps its state and puts the share in this process's queue; its summary."""
+        summary, self.states[index] = self.prepare(self.shares[index])
+        os.write(self.own_queue, index.to_bytes(2, "big"))
+        return summary
+
+    def end_of_queue(self) -> None:
+        """Nothing more goes into this process's queue: once the others take what it holds, it is at its end."""
+        if self.own_queue is not None:
+            os.close(self.own_queue)
+            self.own_queue = None
 
     def finished(self, index: int):
         state = self.states.pop(index) if index in self.states else self.prepare(self.shares[index])[1]
@@ -221,8 +246,7 @@ class _Claims:
     def finish_all(self, done: Callable[[int, object], None], between: Callable[[], object] = lambda: None) -> None:
         """Finishes every share it can claim, its own first: `done(share number, result)` for each, then `between()`."""
         for queue in self.queues:
-            while len(taken := os.read(queue, 2)) == 2:
-                index = int.from_bytes(taken, "big")
+            while (index := _taken(queue)) is not None:
                 done(index, self.finished(index))
                 between()
 
@@ -240,8 +264,9 @@ PIPE_BYTES = 1 << 20
 
 
 class _Worker:
-    """A forked process that prepares its shares, sends their summaries, waits to be told to go on, then finishes
-    shares and sends each result as it is done. Each message is a length and a pickle."""
+    """A forked process that prepares shares and sends each summary, says when phase one is over (a None), waits to
+    be told to go on, then finishes shares and sends each result as it is done. Each message is a length and a
+    pickle of (share number, summary or result)."""
 
     def __init__(self, pid: int, results: int, orders: int):
         self.pid = pid
@@ -251,7 +276,7 @@ class _Worker:
         self.received = bytearray()
 
     @classmethod
-    def fork(cls, claims: _Claims, block: range, siblings: list["_Worker"]) -> "_Worker":
+    def fork(cls, claims: _Claims, siblings: list["_Worker"]) -> "_Worker":
         import pickle  # here, not at the top: a run that never forks does not pay for the import
 
         results_read, results_write = os.pipe()
@@ -262,17 +287,24 @@ class _Worker:
         if pid == 0:  # the worker: never returns, never runs the parent's exit handlers or flushes its buffers
             status = 1
             try:
-                # The siblings' pipe ends held here would keep them waiting for orders that never come.
+                # The siblings' pipe ends held here would keep them waiting for orders that never come, and the
+                # write ends of the other processes' queues would keep those queues from ever ending.
                 for sibling in siblings:
                     os.close(sibling.results)
                     os.close(sibling.orders)
                 os.close(results_read)
                 os.close(orders_write)
+                for write in claims.others_queues:
+                    os.close(write)
                 with os.fdopen(results_write, "wb") as out:
-                    _send(out, pickle.dumps(claims.prepare_block(block), protocol=pickle.HIGHEST_PROTOCOL))
+                    def send(message) -> None:
+                        _send(out, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+                    claims.prepare_all(lambda index, summary: send((index, summary)))
+                    claims.end_of_queue()
+                    send(None)  # phase one is over
                     if os.read(orders_read, 1) == _GO_ON:
-                        claims.finish_all(lambda index, result: _send(out, pickle.dumps(
-                            (index, result), protocol=pickle.HIGHEST_PROTOCOL)))
+                        claims.finish_all(lambda index, result: send((index, result)))
                 status = 0
             finally:
                 os._exit(status)
@@ -280,25 +312,17 @@ class _Worker:
         os.close(orders_read)
         return cls(pid, results_read, orders_write)
 
-    def answer(self) -> _Answer | None:
-        """The next message, waiting for it; None if the worker failed (died, or sent something cut short or
-        garbled)."""
-        while not self.ended:
-            message = self._unpacked()
-            if message is not None:
-                return message
-            if not self.ended and not self._read(wait=True):
-                self.end()  # the end of the pipe before a whole message
-        return None
-
     def collect(self, into: dict, wait: bool = False) -> None:
-        """The finished shares the worker has sent so far into `into` (by share number); with `wait`, every one it
-        sends until it ends. A message cut short or garbled ends the worker: what it sent before stays."""
+        """What the worker has sent so far (summaries in phase one, results in phase two) into `into`, by share
+        number; with `wait`, everything it sends until it says its phase one is over, or ends. A message cut short
+        or garbled ends the worker: what it sent before stays."""
         while not self.ended:
             message = self._unpacked()
             if message is not None:
-                index, result = message.value
-                into[index] = result
+                if message.value is None:
+                    return
+                index, value = message.value
+                into[index] = value
             elif not self.ended and not self._read(wait):
                 if wait:
                     self.end()

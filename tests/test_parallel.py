@@ -40,14 +40,14 @@ def batch(tmp_path_factory):
 
 def _kescheck(*args: str) -> subprocess.CompletedProcess:
     """A fresh process: pytest's own process may hold threads from other tests, and is then never forked."""
-    return subprocess.run([sys.executable, "-m", "kescheck", *args], capture_output=True, text=True, cwd=REPO)
+    return subprocess.run([sys.executable, "-m", "kescheck", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
 def _in_fresh_process(code: str):
     """Run `code` (which binds `result`) in a new interpreter; its `result`, through JSON."""
     program = "import json, os\nfrom kescheck import parallel\nfrom kescheck.parallel import split_map\n" \
               + textwrap.dedent(code) + "\nprint(json.dumps(result))\n"
-    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO)
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -71,8 +71,7 @@ def test_secrets_read_by_workers_are_masked_by_the_parent(batch, fmt):
 
 
 def test_shares_run_in_separate_processes_and_come_back_in_order():
-    """Each process finishes the share it was given first (the work takes long enough that none is idle before
-    the others start)."""
+    """Four shares for four processes, each taking long enough that every process gets one."""
     result = _in_fresh_process("""
         import time
 
@@ -84,26 +83,24 @@ def test_shares_run_in_separate_processes_and_come_back_in_order():
     """)
     results, parent = result
     assert [item for item, _ in results] == list(range(200))
-    assert len({pid for _, pid in results}) == 4
-    assert results[0][1] == parent
+    pids = {pid for _, pid in results}
+    assert len(pids) == 4 and parent in pids
 
 
 def test_a_slow_process_is_helped_by_the_others():
-    """Eight shares of fifty for two processes: the worker's take long, so the parent, done with its own four,
-    finishes the worker's shares that it has not started."""
+    """Eight shares of fifty for two processes: the worker's take long, so the parent finishes all the others."""
     result = _in_fresh_process("""
         import time
         parent = os.getpid()
 
         def work(share):
-            time.sleep(1.5 if os.getpid() != parent else 0.2)  # the worker starts on its first share meanwhile
+            time.sleep(1.5 if os.getpid() != parent else 0.2)
             return [os.getpid() for _ in share]
 
         result = [split_map(work, list(range(400)), 2), parent]
     """)
     pids, parent = result
-    assert len(pids) == 400 and pids[:200] == [parent] * 200
-    assert pids.count(parent) >= 300 and len(set(pids)) == 2
+    assert len(pids) == 400 and pids.count(parent) >= 300 and len(set(pids)) == 2
 
 
 def test_small_batches_stay_in_one_process():
@@ -127,18 +124,23 @@ def test_a_process_with_other_threads_is_never_forked():
 
 
 def test_a_failing_worker_share_is_computed_by_the_parent():
+    """The worker dies on the first share of the second half it takes: that share and all it would have done next
+    are the parent's, and what it sent before stays."""
     result = _in_fresh_process("""
+        import time
         parent = os.getpid()
 
         def work(share):
             if os.getpid() != parent and share[0] >= 100:
                 os._exit(7)  # a worker that dies without answering
+            time.sleep(0.2)
             return [[item * 2, os.getpid()] for item in share]
 
         result = [split_map(work, list(range(200)), 2), parent]
     """)
     results, parent = result
-    assert results == [[item * 2, parent] for item in range(200)]
+    assert [doubled for doubled, _ in results] == [item * 2 for item in range(200)]
+    assert {pid for _, pid in results[100:]} == {parent} and len({pid for _, pid in results}) == 2
 
 
 def test_results_larger_than_a_pipe_holds_arrive_whole():
@@ -202,49 +204,60 @@ def test_worker_count_respects_a_container_cpu_quota(tmp_path, files, quota):
 # --- two phases: shards prepared in parallel, then finished once the parent agrees ---------------------
 
 def test_two_phases_prepare_in_workers_and_finish_in_order():
+    """Three shares for three processes, each step taking long enough that every process prepares one, and then
+    finishes the one it prepared."""
     result = _in_fresh_process("""
         import time
         from kescheck.parallel import split_in_two_phases
         seen = []
         shares = [list(range(k * 10, k * 10 + 10)) for k in range(3)]
 
+        def prepare(share):
+            time.sleep(0.3)
+            return (os.getpid(), sum(share)), [x * 2 for x in share]
+
         def finish(state):
-            time.sleep(0.3)  # long enough that each process starts on its own share
+            time.sleep(0.3)
             return [state, os.getpid()]
 
-        results = split_in_two_phases(lambda share: ((os.getpid(), sum(share)), [x * 2 for x in share]),
-                                      lambda summaries: seen.extend(summaries) or True, finish, shares, 3)
+        results = split_in_two_phases(prepare, lambda summaries: seen.extend(summaries) or True, finish, shares, 3)
         result = [results, seen, os.getpid()]
     """)
     results, summaries, parent = result
     assert [state for state, _ in results] == [[x * 2 for x in range(k * 10, k * 10 + 10)] for k in range(3)]
     assert [total for _, total in summaries] == [45, 145, 245]
-    assert summaries[0][0] == parent and len({pid for pid, _ in summaries}) == 3
+    assert len({pid for pid, _ in summaries}) == 3 and parent in {pid for pid, _ in summaries}
     assert [pid for _, pid in results] == [pid for pid, _ in summaries]  # each share finished where it was prepared
 
 
 def test_two_phases_a_share_taken_over_is_prepared_again_where_it_is_finished():
-    """Two processes, four shares: the worker prepares shares 2 and 3 and is slow to finish them, so the parent,
-    done with its own, takes over share 3 and prepares it itself (the worker's state of it is left unused)."""
+    """Two processes, four shares, two prepared by each: the worker is slow to finish its own, so the parent, done
+    with its two, takes over the worker's second and prepares it itself (the worker's state of it is left unused)."""
     result = _in_fresh_process("""
         import time
         from kescheck.parallel import split_in_two_phases
         parent = os.getpid()
 
+        def prepare(share):
+            time.sleep(0.2)
+            return os.getpid(), [share, os.getpid()]
+
         def finish(state):
-            time.sleep(1.0 if os.getpid() != parent else 0.3)  # the worker starts on share 2 while the parent works
+            time.sleep(1.0 if os.getpid() != parent else 0.3)
             return [state, os.getpid()]
 
         summaries = []
-        results = split_in_two_phases(lambda share: (os.getpid(), [share, os.getpid()]),
-                                      lambda seen: summaries.extend(seen) or True, finish, [0, 1, 2, 3], 2)
+        results = split_in_two_phases(prepare, lambda seen: summaries.extend(seen) or True, finish, [0, 1, 2, 3], 2)
         result = [results, summaries, parent]
     """)
     results, summaries, parent = result
-    assert summaries[:2] == [parent, parent] and summaries[2] == summaries[3] != parent
+    worker = ({*summaries} - {parent}).pop()
+    assert sorted(summaries) == sorted([parent, parent, worker, worker])
     assert [share for (share, _), _ in results] == [0, 1, 2, 3]
-    assert results[2] == [[2, summaries[2]], summaries[2]]  # the worker's own
-    assert results[3] == [[3, parent], parent]  # prepared again where it was finished
+    assert all(prepared_by == finished_by for (_, prepared_by), finished_by in results)  # its own state
+    finishers = [finished_by for _, finished_by in results]
+    taken_over = [share for share in range(4) if summaries[share] == worker and finishers[share] == parent]
+    assert finishers.count(parent) == 3 and len(taken_over) == 1
 
 
 def test_two_phases_finish_nothing_when_the_parent_disagrees(tmp_path):
@@ -271,36 +284,37 @@ def test_two_phases_finish_nothing_when_the_parent_disagrees(tmp_path):
 
 @pytest.mark.parametrize("phase", ["prepare", "finish"])
 def test_a_worker_failing_in_either_phase_has_its_share_done_by_the_parent(phase, tmp_path):
-    """The worker given share [2] dies on it; whichever process is free takes it over (or, when nobody got it
-    back because its worker died finishing it, the parent at the end)."""
+    """One worker dies on the first share it prepares (or finishes): another process does that share."""
     result = _in_fresh_process(f"""
         import time
         from kescheck.parallel import split_in_two_phases
         parent = os.getpid()
-        given = []  # the first share a process prepares is the one it was given
 
-        def die_on_its_own(when, share):
-            if {phase!r} == when and os.getpid() != parent and given == [[2]] and share == [2]:
-                open({str(tmp_path / "died")!r}, "x").close()
+        def die_once(when):
+            if {phase!r} == when and os.getpid() != parent:
+                try:
+                    open({str(tmp_path / "died")!r}, "x").close()
+                except FileExistsError:
+                    return  # another worker died already
                 os._exit(3)
 
         def prepare(share):
-            given.append(share) if not given else None
-            die_on_its_own("prepare", share)
+            time.sleep(0.2)  # every process takes a share
+            die_once("prepare")
             return share[0], share
 
         def finish(state):
-            die_on_its_own("finish", state)
-            time.sleep(0.5 if os.getpid() == parent else 0.3)  # each worker starts on its own share meanwhile
+            time.sleep(0.2)
+            die_once("finish")
             return [state, os.getpid()]
 
-        result = [split_in_two_phases(prepare, lambda summaries: summaries == [1, 2, 3], finish, [[1], [2], [3]], 3),
-                  parent]
+        result = [split_in_two_phases(prepare, lambda summaries: summaries == [1, 2, 3, 4], finish,
+                                      [[1], [2], [3], [4]], 3), parent]
     """)
     results, parent = result
     assert (tmp_path / "died").exists()
-    assert [state for state, _ in results] == [[1], [2], [3]]
-    assert results[2][1] != parent and results[1][1] in (parent, results[2][1])
+    assert [state for state, _ in results] == [[1], [2], [3], [4]]
+    assert len({pid for _, pid in results}) == 2  # the parent and the worker that lived
 
 
 # --- a walked batch checked in shards of whole directories -------------------------------------------
