@@ -120,7 +120,7 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
         return work(items)
     if before_fork is not None:
         before_fork()
-    count = max(processes, len(items) // MINIMUM_SHARE)
+    count = min(max(processes, len(items) // MINIMUM_SHARE), MAXIMUM_SHARES)
     bounds = [len(items) * k // count for k in range(count + 1)]
     shares = [items[bounds[k]:bounds[k + 1]] for k in range(count)]
 
@@ -135,7 +135,7 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
 
 
 MAXIMUM_SHARES = 4096
-"""Shares one run may be cut into (each waits in a pipe as two bytes)."""
+"""Shares one run may be cut into: their numbers, two bytes each, must fit in a pipe before any process reads it."""
 
 
 def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree: Callable[[list[Summary]], bool],
@@ -151,6 +151,8 @@ def split_in_two_phases(prepare: Callable[[Share], tuple[Summary, State]], agree
     processes, pickled through pipes; and a process that runs slower (a busy CPU, costlier shares) is helped, so all
     end each phase within about one share of each other. A share whose worker fails in either phase is prepared or
     finished here. Call it only when `can_fork()`, with at most `MAXIMUM_SHARES` shares."""
+    if len(shares) > MAXIMUM_SHARES:
+        raise ValueError(f"at most {MAXIMUM_SHARES} shares")
     processes = max(1, min(processes, len(shares)))
     unprepared = _queue(range(len(shares)))
     prepared = [os.pipe() for _ in range(processes)]  # each process's prepared shares, waiting for phase two

@@ -433,3 +433,20 @@ def test_display_path_is_relative_to_as_plain_paths_compute_it(cwd, parts):
         assert display_path(path) == expected
     finally:
         os.chdir(before)
+
+
+_PLACEHOLDER_PARTS = ["HOSTNAME", "REGION", "CHANGEME", "ROOTUSER", "|", "|kescertpath|", "/path/to/", "/path/", "<",
+                      ">", "<key-name>", "a", "-", "_", " ", "\n", "x.y", "HOSTNAMES", "9", "${", "}"]
+
+
+@given(st.lists(st.sampled_from(_PLACEHOLDER_PARTS), max_size=8).map("".join))
+def test_one_search_for_any_placeholder_finds_what_the_four_find(text):
+    """KES206's pre-check (one search over all four placeholder patterns) never skips a value one of them matches."""
+    from kescheck.rules import kes_risks
+
+    plain = next(((match, label) for pattern, label in kes_risks._PLACEHOLDERS if (match := pattern.search(text))),
+                 None)
+    found = kes_risks._placeholder(text)
+    assert (found is None) == (plain is None)
+    if found is not None:
+        assert (found[0].span(), found[1]) == (plain[0].span(), plain[1])

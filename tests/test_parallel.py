@@ -491,3 +491,10 @@ def test_directory_shares_never_split_a_directory(directories, count):
     assert [path for share in shares for path in share] == paths
     assert 1 <= len(shares) <= count and all(shares)
     assert all(a[-1].parent != b[0].parent for a, b in zip(shares, shares[1:]))
+
+
+def test_more_shares_than_a_queue_holds_are_refused_before_anything_forks():
+    with pytest.raises(ValueError, match="at most 4096 shares"):
+        parallel.split_in_two_phases(lambda share: (None, share), lambda summaries: True, lambda state: state,
+                                     list(range(parallel.MAXIMUM_SHARES + 1)), 2)
+    assert parallel.split_map(lambda share: list(share), list(range(10)), 1) == list(range(10))
