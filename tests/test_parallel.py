@@ -76,7 +76,7 @@ def test_shares_run_in_separate_processes_and_come_back_in_order():
         import time
 
         def work(share):
-            time.sleep(0.5)
+            time.sleep(1.0)
             return [(item, os.getpid()) for item in share]
 
         result = [split_map(work, list(range(200)), 4), os.getpid()]
@@ -94,7 +94,7 @@ def test_a_slow_process_is_helped_by_the_others():
         parent = os.getpid()
 
         def work(share):
-            time.sleep(1.5 if os.getpid() != parent else 0.2)
+            time.sleep(3.0 if os.getpid() != parent else 0.4)
             return [os.getpid() for _ in share]
 
         result = [split_map(work, list(range(400)), 2), parent]
@@ -133,7 +133,7 @@ def test_a_failing_worker_share_is_computed_by_the_parent():
         def work(share):
             if os.getpid() != parent and share[0] >= 100:
                 os._exit(7)  # a worker that dies without answering
-            time.sleep(0.2)
+            time.sleep(0.6)
             return [[item * 2, os.getpid()] for item in share]
 
         result = [split_map(work, list(range(200)), 2), parent]
@@ -213,11 +213,11 @@ def test_two_phases_prepare_in_workers_and_finish_in_order():
         shares = [list(range(k * 10, k * 10 + 10)) for k in range(3)]
 
         def prepare(share):
-            time.sleep(0.3)
+            time.sleep(0.8)
             return (os.getpid(), sum(share)), [x * 2 for x in share]
 
         def finish(state):
-            time.sleep(0.3)
+            time.sleep(0.8)
             return [state, os.getpid()]
 
         results = split_in_two_phases(prepare, lambda summaries: seen.extend(summaries) or True, finish, shares, 3)
@@ -239,11 +239,11 @@ def test_two_phases_a_share_taken_over_is_prepared_again_where_it_is_finished():
         parent = os.getpid()
 
         def prepare(share):
-            time.sleep(0.2)
+            time.sleep(0.6)
             return os.getpid(), [share, os.getpid()]
 
         def finish(state):
-            time.sleep(1.0 if os.getpid() != parent else 0.3)
+            time.sleep(2.5 if os.getpid() != parent else 0.8)
             return [state, os.getpid()]
 
         summaries = []
@@ -299,12 +299,12 @@ def test_a_worker_failing_in_either_phase_has_its_share_done_by_the_parent(phase
                 os._exit(3)
 
         def prepare(share):
-            time.sleep(0.2)  # every process takes a share
+            time.sleep(0.6)  # every process takes a share
             die_once("prepare")
             return share[0], share
 
         def finish(state):
-            time.sleep(0.2)
+            time.sleep(0.6)
             die_once("finish")
             return [state, os.getpid()]
 
