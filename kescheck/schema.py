@@ -37,6 +37,14 @@ def validator(generation: str):
     return Draft202012Validator(load_schema(generation))
 
 
+_PATH_PART = re.compile(r"\[\d+\]|[^.\[]+")
+
+
+def path_parts(path: str) -> tuple:
+    """A dotted path as `subschema_at` takes it: `policy.p.identities[0]` -> ("policy", "p", "identities", 0)."""
+    return tuple(int(part[1:-1]) if part.startswith("[") else part for part in _PATH_PART.findall(path))
+
+
 def subschema_at(generation: str, parts: tuple) -> dict | None:
     """The schema that applies to the value at `parts` (keys and list indexes), or None if the path is unknown.
 

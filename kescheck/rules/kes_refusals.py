@@ -5,7 +5,6 @@ Single values (types, allowed values, required keys, names) are the schema's (ke
 from __future__ import annotations
 
 import ipaddress
-import re
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
@@ -14,7 +13,7 @@ from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, Ke
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..material import HIDDEN, kes_resolved, kes_value, material, pods_decide, shown_value, substitution_note
-from ..schema import subschema_at
+from ..schema import path_parts, subschema_at
 from .base import KES_EXAMPLE_FILE, Example, at_node, rule
 from .kes_env import substituted_references
 from .kes_schema import edge_g1
@@ -92,14 +91,9 @@ def _not_found(config: KesConfig, kes_version: str | None, name: str) -> str:
     return f"referenced env. variable '{name}' ... not found"
 
 
-def _path_parts(path: str) -> tuple:
-    """`keystore.vault.approle.secret` / `policy.p.identities[0]` -> keys and list indexes."""
-    return tuple(int(part[1:-1]) if part.startswith("[") else part for part in re.findall(r"\[\d+\]|[^.\[]+", path))
-
-
 def _refused_when_empty(generation: str, path: str) -> str | None:
     """Why KES refuses an empty value at `path`: the schema marks such values `minLength` 1."""
-    schema = subschema_at(generation, _path_parts(path))
+    schema = subschema_at(generation, path_parts(path))
     if not schema or schema.get("minLength", 0) < 1:
         return None
     return schema.get("x-kes-refusal") or f"`{path}` must not be empty"

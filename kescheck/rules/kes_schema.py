@@ -17,7 +17,7 @@ from ..load.kesconfig import (LOG_LEVELS_SINCE, Generation, KesConfig, as_releas
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
 from ..material import HIDDEN, kes_resolved, shown_value, substitution_note
-from ..schema import quick_check, subschema_at, validator
+from ..schema import path_parts, quick_check, subschema_at, validator
 from .base import Example, at_file, at_node, rule
 from .kes_env import substituted_references
 
@@ -297,7 +297,7 @@ def _substituted_problems(deployment: Deployment) -> list[SchemaProblem]:
     values, substituted = {}, {}
     for _, node in substituted_references(config):
         value = kes_resolved(deployment, node)
-        if value and _takes_text(subschema_at(generation, _parts(node.path))):
+        if value and _takes_text(subschema_at(generation, path_parts(node.path))):
             values[id(node)], substituted[node.path] = value, node
     if not values:
         return []
@@ -333,14 +333,6 @@ def _takes_text(schema: dict | None) -> bool:
     kinds = [branch.get("type") for branch in branches]
     return any(kind == "string" or isinstance(kind, list) and "string" in kind for kind in kinds) \
         and not any(kind in ("boolean", "integer", "number") for kind in kinds)
-
-
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _parts(path: str) -> tuple:
-    """`policy.minio.identities[0]` as ("policy", "minio", "identities", 0)."""
-    return tuple(int(index) if index else key for key, index in _PART.findall(path))
 
 
 def _findings(deployment: Deployment, kind: str, skip: tuple[str, ...] = ()):
