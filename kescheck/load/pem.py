@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 import os
-import warnings
 import re
 import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
