@@ -15,12 +15,16 @@ P4  memory: peak RSS of the P2 kescheck run. Target: <= 80 MiB. kescheck forks w
 
 Runs alternate between the two commands so that machine noise hits both alike; medians are
 reported. Needs check-jsonschema for P1 (`pip install check-jsonschema`).
+
+--instructions adds P2's ratio in instructions executed (valgrind's callgrind, one process, PYTHONHASHSEED=0): on a
+shared VM the wall times of the same command vary by a third between runs, instruction counts by well under 1 %.
+It is not a target, only the steadier way to see whether a change made kescheck do less work (~5 minutes).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+import re
 import shutil
 import statistics
 import subprocess
@@ -155,6 +159,32 @@ def p2_p4(runs: int) -> list[bool]:
     return [ok2, ok4]
 
 
+def instruction_count(command: list[str]) -> int:
+    """Instructions `command` executes, by valgrind's callgrind (which counts the process it starts only)."""
+    environment = dict(os.environ, PYTHONHASHSEED="0")  # string hashes decide dict layouts, and so the count
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command], cwd=ROOT,
+                          env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    counted = re.search(r"Collected : (\d+)", done.stderr)
+    if counted is None:
+        raise SystemExit(f"valgrind counted nothing for {' '.join(command)}:\n{done.stderr[-2000:]}")
+    return int(counted[1])
+
+
+def p2_instructions() -> None:
+    if shutil.which("valgrind") is None:
+        print("P2 in instructions: skipped: valgrind is not installed (apt-get install valgrind)")
+        return
+    from generate import generate
+
+    with tempfile.TemporaryDirectory(prefix="kescheck-bench-") as tmp:
+        root = generate(Path(tmp) / "deployments", 1000)
+        ours = instruction_count(kescheck_command() + ["lint", str(root), "--format", "json", "--output", os.devnull,
+                                                       "--jobs", "1"])
+        floor = instruction_count([sys.executable, str(ROOT / "bench" / "floor_parse.py"), str(root)])
+    print(f"P2 in instructions (one process, not a target): {ours / floor:.2f} x, kescheck {ours / 1e9:.2f} G vs "
+          f"floor {floor / 1e9:.2f} G")
+
+
 def p3(runs: int) -> list[bool]:
     try:
         from doctor_bench import fan_out, healthy
@@ -174,6 +204,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--only", default="P1,P2,P3,P4")
+    parser.add_argument("--instructions", action="store_true", help="also count P2's instructions with valgrind")
     args = parser.parse_args()
     wanted = {w.strip().upper() for w in args.only.split(",")}
     results = []
@@ -184,6 +215,8 @@ def main() -> int:
         results.extend(p2_p4(max(3, args.runs // 3)))
     if "P3" in wanted:
         results.extend(p3(args.runs))
+    if args.instructions:
+        p2_instructions()
     return 0 if all(results) else 1
 
 
