@@ -34,11 +34,26 @@ def _relative(path: Path, base: Path) -> str:
         return path.absolute().as_posix()
 
 
-def finding_key(finding: Finding, base: Path) -> tuple[str, str, str]:
-    # Without an anchor, the message with its numbers blanked out is the next most stable address;
-    # hashed, because the baseline file is written outside the reporters' redaction.
-    anchor = finding.anchor or "message:" + hashlib.sha256(re.sub(r"\d+", "N", finding.message).encode()).hexdigest()[:16]
+def finding_key(finding: Finding, base: Path, secrets: frozenset[str] = frozenset()) -> tuple[str, str, str]:
+    """`secrets`: those that occur in anchors (`anchored_secrets`). The baseline file is written outside the reporters'
+    redaction, so an anchor holding one (an env file's line that is a pasted token, read as a variable's name) is
+    hashed; so is the message, the next most stable address without an anchor (its numbers blanked out)."""
+    anchor = finding.anchor
+    if not anchor:
+        anchor = "message:" + _digest(re.sub(r"\d+", "N", finding.message))
+    elif any(secret in anchor for secret in secrets):
+        anchor = "secret:" + _digest(anchor)
     return _relative(finding.location.path, base), finding.code, anchor
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def anchored_secrets(findings: list[Finding], secrets: set[str]) -> frozenset[str]:
+    """The secrets (of at least 4 characters, as the reports mask) that occur in the findings' anchors."""
+    anchors = "\n".join(finding.anchor for finding in findings)
+    return frozenset(secret for secret in secrets if len(secret) >= 4 and secret in anchors)
 
 
 def baselinable(finding: Finding) -> bool:
@@ -46,9 +61,10 @@ def baselinable(finding: Finding) -> bool:
     return finding.suppressed_by is None or finding.suppressed_by.startswith("baseline")
 
 
-def write_baseline(findings: list[Finding], path: Path) -> int:
+def write_baseline(findings: list[Finding], path: Path, secrets: set[str] = frozenset()) -> int:
     base = path.absolute().parent
-    keys = Counter(finding_key(f, base) for f in findings if baselinable(f))
+    hidden = anchored_secrets(findings, secrets)
+    keys = Counter(finding_key(f, base, hidden) for f in findings if baselinable(f))
     entries = [{"path": p, "code": c, "anchor": a, "count": n} for (p, c, a), n in sorted(keys.items())]
     document = {"format": BASELINE_FORMAT, "version": BASELINE_VERSION, "findings": entries}
     try:
@@ -82,13 +98,14 @@ def load_baseline(path: Path) -> Counter:
     return keys
 
 
-def apply_baseline(findings: list[Finding], keys: Counter, path: Path) -> list[Finding]:
+def apply_baseline(findings: list[Finding], keys: Counter, path: Path, secrets: set[str] = frozenset()) -> list[Finding]:
     """Mark as suppressed the findings the baseline already knew, up to its count per key."""
     base = path.absolute().parent
+    hidden = anchored_secrets(findings, secrets)
     remaining = Counter(keys)
     marked = []
     for finding in findings:
-        key = finding_key(finding, base)
+        key = finding_key(finding, base, hidden)
         if finding.suppressed_by is None and remaining[key] > 0:
             remaining[key] -= 1
             finding = replace(finding, suppressed_by=f"baseline ({path.as_posix()}): accepted when the baseline was written")

@@ -148,7 +148,8 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
             sys.stdout.flush()
         else:
             try:
-                target.write_text(text, encoding="utf-8")
+                # A file name that is not UTF-8 is written as standard output writes it.
+                target.write_text(text, encoding="utf-8", errors="surrogateescape")
             except OSError as err:
                 fail(f"cannot write {target}: {err.strerror or err}")
 
@@ -160,11 +161,11 @@ def apply_baselines(result, baseline: Optional[Path], write_baseline: Optional[P
     findings = result.findings
     try:
         if baseline:
-            findings = apply_baseline(findings, load_baseline(baseline), baseline)
+            findings = apply_baseline(findings, load_baseline(baseline), baseline, result.secrets)
         if write_baseline:
-            count = write(findings, write_baseline)
+            count = write(findings, write_baseline, result.secrets)
             typer.echo(f"kescheck: wrote {count} finding{'s' if count != 1 else ''} to baseline {write_baseline}", err=True)
-            findings = apply_baseline(findings, load_baseline(write_baseline), write_baseline)
+            findings = apply_baseline(findings, load_baseline(write_baseline), write_baseline, result.secrets)
     except BaselineError as err:
         fail(str(err))
     return with_findings(result, findings)

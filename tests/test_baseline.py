@@ -103,3 +103,20 @@ def test_unusable_baseline_is_a_usage_error(repo, cli, write, content, message):
     assert run.status == 2 and message in run.stderr
     missing = cli("lint", "deploy", *ONLY, "--baseline", "missing.json")
     assert missing.status == 2 and "cannot read baseline" in missing.stderr
+
+
+def test_an_anchor_holding_a_secret_is_hashed_in_the_baseline(tmp_path, monkeypatch, cli, write):
+    """ENV010 anchors a finding at the variable's name; a pasted token read as a name must not reach the baseline,
+    a file meant to be committed, and the hashed anchor still matches on the next run."""
+    monkeypatch.chdir(tmp_path)
+    token = "hvs.CAESILEAKTOKENabcdefgh"
+    write("deploy/minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                              f"{token}=1\nkes:v1:ACBqs7Kf+P5l4pLtOtQ55JX26LHRaYXkPRs9DHmPTLEAK==\n")
+    first = cli("lint", "deploy", "--write-baseline", "baseline.json", "--format", "json")
+    text = (tmp_path / "baseline.json").read_text()
+    assert "LEAK" not in text
+    anchors = [entry["anchor"] for entry in json.loads(text)["findings"]]
+    assert sum(anchor.startswith("secret:") for anchor in anchors) == 2
+    assert first.status == 0 and json.loads(first.stdout)["summary"]["suppressed"] == len(anchors)
+    again = cli("lint", "deploy", "--baseline", "baseline.json", "--format", "json")
+    assert again.status == 0 and json.loads(again.stdout)["summary"]["error"] == 0

@@ -78,5 +78,6 @@ def test_canaries_in_the_process_environment_stay_hidden(cli, kes_pki, kes_serve
     monkeypatch.setenv("MINIO_KMS_KES_CAPATH", str(kes_pki.ca_file))
     for fmt in FORMATS:
         run = cli("doctor", "--timeout", "1", "--format", fmt)
-        assert run.status == 1 and "<environment>" in run.stdout
+        # SARIF quotes the brackets: a URI reference cannot hold them.
+        assert run.status == 1 and ("%3Cenvironment%3E" if fmt == "sarif" else "<environment>") in run.stdout
         assert [c for c in api_key_canaries(api_key) + [PASSWORD] if c in run.stdout + run.stderr] == []

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +139,28 @@ def test_statistics_and_exit_zero(project, cli):
     run = cli("lint", "deploy", *ONLY, "--format", "plain", "--statistics", "--exit-zero")
     assert run.status == 0
     assert re.search(r"^\s+1\s+KES001\s+yaml-syntax$", run.stdout, re.M)
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "sarif", "gitlab", "junit", "github"])
+def test_a_file_name_that_is_not_utf8_is_reported_in_every_format(cli, tmp_path, fmt):
+    """os.walk hands such a name over with surrogate escapes; SARIF quotes its bytes in the URI, fingerprints hash
+    them, and a report written to a file keeps them as standard output does."""
+    example = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "g2" / "kes-config.yaml"
+    directory = tmp_path / "batch"
+    directory.mkdir()
+    (directory / os.fsdecode(b"k\xffes.yaml")).write_bytes(example.read_bytes())
+    run = cli("lint", str(directory), "--format", fmt, "--output", str(tmp_path / "report"), "--fail-on", "never")
+    assert run.status == 0, run.stderr
+    written = (tmp_path / "report").read_bytes()
+    assert b"k\xffes.yaml" in written or b"k%FFes.yaml" in written
+    if fmt == "sarif":
+        uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                for r in json.loads(written.decode("utf-8", "surrogateescape"))["runs"][0]["results"]]
+        assert uris and all(uri.endswith("k%FFes.yaml") for uri in uris)
+
+
+def test_standard_input_is_a_valid_uri_reference_in_sarif(cli):
+    run = cli("lint", "-", "--format", "sarif", "--fail-on", "never", stdin="admin: {identity: disabled}\n")
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(run.stdout)["runs"][0]["results"]}
+    assert uris == {"%3Cstdin%3E"}

@@ -1,6 +1,7 @@
 """Planted canaries in every secret-bearing field kescheck knows never reach any output."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -304,3 +305,37 @@ def test_the_kes_env_files_secrets_are_masked_by_every_report(write):
     assert {"Pa55w0rdXYZ", KES_ENV_LEAKS["API_KEY_AS_ADMIN"], KES_ENV_LEAKS["DEFAULT_KEY"]} <= secrets
     config = write("elsewhere/kes.yml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\nkeystore: {fs: {path: /k}}\n")
     assert secrets <= lint([config], Options(kes_env=values, kes_env_secrets=secrets)).secrets
+
+
+ENCODED_LEAKS = {  # each format encodes one of these characters, which hid the secret from a search of the output
+    "percent": ("MINIO_KMS_KES_ENDPOINT=http://minio:Pa%40ssLEAKa1@kes.example.net:7373", "Pa%40ssLEAKa1"),
+    "ampersand": ("MINIO_KMS_KES_ENDPOINT=https://minio:Pa&ssLEAKb2<@kes.example.net/x", "Pa&ssLEAKb2<"),
+    "backslash": ("MINIO_KMS_KES_CAPATH=https://u:LEAKc3\\pw@x.example.net/ca", "LEAKc3"),
+    "quote": ('MINIO_KMS_KES_CAPATH=https://u:LEAK"d4@x.example.net/ca', 'LEAK"d4'),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("case", sorted(ENCODED_LEAKS))
+def test_a_secret_a_format_escapes_is_masked_all_the_same(cli, write, fmt, case):
+    line, secret = ENCODED_LEAKS[case]
+    path = write("minio.env", f"{line}\nMINIO_KMS_KES_KEY_NAME=minio-key\n")
+    run = cli("lint", str(path), "--format", fmt, "--fail-on", "never")
+    assert run.status == 0 and "ENV" in run.stdout + run.stderr  # the line is reported on, its password masked
+    assert "LEAK" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "gitlab", "junit"])
+@pytest.mark.parametrize("password", ["null", "true", "false", "path", "testcase"])
+def test_a_secret_that_is_a_word_of_the_format_leaves_it_well_formed(cli, write, fmt, password):
+    example = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "g2"
+    write("deploy/kes-config.yaml", (example / "kes-config.yaml").read_text())
+    env = write("deploy/minio.env", (example / "minio.env").read_text() + f"MINIO_KMS_KES_KEY_PASSWORD={password}\n")
+    run = cli("lint", str(env.parent), "--format", fmt, "--fail-on", "never")
+    assert run.status == 0
+    if fmt == "junit":
+        import xml.etree.ElementTree as ET
+
+        assert ET.fromstring(run.stdout).tag == "testsuites"
+    else:
+        json.loads(run.stdout)  # the password was marked secret, yet `null`/`true` of the syntax stay as they are

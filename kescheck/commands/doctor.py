@@ -47,8 +47,6 @@ def doctor(
 ):
     """Probe the KES endpoints MinIO uses (and the KES host): exit 0 ok, 1 failures, 2 usage, 3 warnings only."""
     from ..doctor.run import DoctorOptions, DoctorUsageError, run_doctor
-    from ..report import redact
-
     options = DoctorOptions(minio_env, kes_config, minio_unit, timeout, not no_probe, insecure, expiry_warning,
                             at=parse_timestamp(at) if at else None)
     if insecure:
@@ -59,24 +57,26 @@ def doctor(
         report = _run_with_progress(options, run_doctor) if live else run_doctor(options)
     except DoctorUsageError as err:
         fail(str(err))
-    text = redact(_render(report, format, color, output, fail_on_warning), report.result.secrets)
+    text = _render(report, format, color, output, fail_on_warning)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
         try:
-            output.write_text(text, encoding="utf-8")
+            # A file name that is not UTF-8 is written as standard output writes it.
+            output.write_text(text, encoding="utf-8", errors="surrogateescape")
         except OSError as err:
             fail(f"cannot write {output}: {err.strerror or err}")
     raise typer.Exit(report.exit_status(fail_on_warning))
 
 
 def _render(report, format: DoctorFormat, color: Color, output: Optional[Path], fail_on_warning: bool) -> str:
-    from ..report import ReportContext, renderer
+    from ..report import ReportContext, redact, redacted, redacted_strings, renderer
 
     status = report.exit_status(fail_on_warning)
+    secrets = report.result.secrets
     if format is DoctorFormat.sarif:
-        return renderer("sarif")(report.result, ReportContext(format="sarif"))
+        return renderer("sarif")(redacted(report.result), ReportContext(format="sarif"))
     if format is DoctorFormat.json:
         from ..report.json_report import document
 
@@ -85,11 +85,11 @@ def _render(report, format: DoctorFormat, color: Color, output: Optional[Path], 
         record["doctor"] = {"status": report.status.label, "exit_status": status, "inputs": report.inputs,
                             "timeout_s": report.options.timeout, "insecure": report.options.insecure,
                             "checks": [c.to_dict() for c in report.root.children]}
-        return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(redacted_strings(record, secrets), indent=2, ensure_ascii=False) + "\n"
     from ..doctor.render import render_text
 
     colored = format is DoctorFormat.rich and output is None and use_color(color, sys.stdout)
-    return render_text(report, colored, fail_on_warning)
+    return redact(render_text(report, colored, fail_on_warning), secrets)
 
 
 def _run_with_progress(options, run_doctor):

@@ -521,6 +521,7 @@ def _read(source: SourceFile) -> EnvReading:
     env.systemd = read_systemd(source.text)
     lines = source.text.split("\n")
     for assignment in env.systemd.assignments:
+        source.secret_values.update(url_passwords(assignment.value))  # systemd's reading of a URL may differ from MinIO's
         if is_secret_variable(assignment.name) and assignment.value:
             for number in range(assignment.line, min(assignment.end_line, len(lines)) + 1):
                 text = lines[number - 1]

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ..engine import LintResult
 from ..findings import Severity
-from ..load.source import REDACTED
+from ..load.source import REDACTED, InputError
 
 # format name -> module in this package that defines `render(result, context) -> str`
 FORMATS = {
@@ -42,11 +42,57 @@ secret and megabyte here)."""
 
 
 def redact(text: str, secrets: set[str]) -> str:
-    """Last line of defence: no value a loader marked secret survives into any output."""
+    """Last line of defence for the text formats: no value a loader marked secret survives into their output."""
+    return _masked(text, _secrets_in(text, secrets))
+
+
+def redacted(result: LintResult) -> LintResult:
+    """The result with every secret masked in the texts its findings and input errors carry, before any format
+    encodes them: an encoded secret (`%25` in a GitHub annotation, `&amp;` in XML, `\\` in JSON) no longer matches
+    the secret in the finished text, and masking the finished text of a structured format could hit its syntax (a
+    password `null` would turn JSON's `null` into `********`)."""
+    texts = "\n".join([text for finding in result.findings for text in _finding_texts(finding) if text]
+                      + [error.reason for error in result.input_errors])
+    present = _secrets_in(texts, result.secrets)
+    if not present:
+        return result
+    findings = []
+    for finding in result.findings:
+        message, fix, anchor, suppressed_by = (_masked(text, present) if text else text
+                                               for text in _finding_texts(finding))
+        if (message, fix, anchor, suppressed_by) != _finding_texts(finding):
+            finding = replace(finding, message=message, fix=fix, anchor=anchor, suppressed_by=suppressed_by)
+        findings.append(finding)
+    errors = [InputError(error.path, _masked(error.reason, present)) for error in result.input_errors]
+    return replace(result, findings=findings, input_errors=errors)
+
+
+def redacted_strings(value, secrets: set[str]):
+    """A JSON-like value with every secret masked in each of its strings (keys too), before it is encoded."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redacted_strings(key, secrets): redacted_strings(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redacted_strings(item, secrets) for item in value]
+    return value
+
+
+def _finding_texts(finding) -> tuple:
+    return finding.message, finding.fix, finding.anchor, finding.suppressed_by
+
+
+def _secrets_in(text: str, secrets) -> list[str]:
+    """The secrets that occur in `text`, longest first (so a secret inside a longer one does not cut it up);
+    secrets under 4 characters are too short to tell from ordinary text."""
     candidates = [secret for secret in secrets if len(secret) >= 4]
     if len(candidates) > _SCAN_ONCE_ABOVE:
         candidates = _present(text, candidates)
-    for secret in sorted(candidates, key=len, reverse=True):
+    return sorted((secret for secret in candidates if secret in text), key=len, reverse=True)
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text
 
@@ -81,5 +127,12 @@ def renderer(name: str) -> Callable[[LintResult, ReportContext], str]:
     return module.render
 
 
+TEXT_FORMATS = frozenset({"rich", "plain"})
+"""Formats with no syntax that masking the finished text could break; it is masked once more as a whole (their code
+frames quote the files' lines)."""
+
+
 def render(result: LintResult, context: ReportContext) -> str:
-    return redact(renderer(context.format)(result, context), result.secrets)
+    result = redacted(result)
+    text = renderer(context.format)(result, context)
+    return redact(text, result.secrets) if context.format in TEXT_FORMATS else text

@@ -42,7 +42,7 @@ def issues(result: LintResult, context: ReportContext) -> list[dict]:
 def fingerprint_of_error(error) -> str:
     import hashlib
 
-    return hashlib.sha256(f"input\x1f{error.path.as_posix()}\x1f{error.reason}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"input\x1f{error.path.as_posix()}\x1f{error.reason}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def render(result: LintResult, context: ReportContext) -> str:

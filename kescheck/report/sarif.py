@@ -25,8 +25,8 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "
 def _artifact(path: Path) -> dict:
     if path.is_absolute():
         return {"uri": path.as_uri()}
-    # `#` and spaces break a URI; `<stdin>`/`<environment>` name no file and stay readable
-    return {"uri": quote(path.as_posix(), safe="/<>"), "uriBaseId": "%SRCROOT%"}
+    # `#`, spaces and the brackets of `<stdin>` break a URI; a file name's bytes that are not UTF-8 are quoted as bytes
+    return {"uri": quote(path.as_posix(), safe="/", errors="surrogateescape"), "uriBaseId": "%SRCROOT%"}
 
 
 def rule_descriptor(rule) -> dict:
@@ -57,7 +57,7 @@ def _region(loc) -> dict:
 def fingerprint(finding) -> str:
     material = "\x1f".join([finding.code, finding.location.path.as_posix(), finding.anchor or str(finding.location.line),
                             finding.message])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def document(result: LintResult, context: ReportContext) -> dict:
