@@ -123,7 +123,7 @@ def load_project_settings(config: Optional[Path]):
 
 
 def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show_suppressed: bool, statistics: bool,
-                  color: Color) -> None:
+                  color: Color, exit_zero: bool = False) -> None:
     from .report import FORMATS, ReportContext, render
 
     if len(outputs) > len(formats):
@@ -137,8 +137,8 @@ def write_reports(result, formats: list[str], outputs: list[Path], fail_on, show
         target = outputs[index] if index < len(outputs) else None
         stream = sys.stdout
         colored = name == "rich" and target is None and use_color(color, stream)
-        context = ReportContext(format=name, color=colored, fail_on=fail_on, show_suppressed=show_suppressed,
-                                statistics=statistics)
+        context = ReportContext(format=name, color=colored, fail_on=fail_on, exit_zero=exit_zero,
+                                show_suppressed=show_suppressed, statistics=statistics)
         text = render(result, context)
         if name == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
             append_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]),
@@ -227,6 +227,8 @@ def lint(
         settings.select = tuple(_split(select))
     if ignore:
         settings.ignore = settings.ignore + tuple(_split(ignore))
+    if paths.count("-") > 1:  # the second read would find standard input at its end: an empty file
+        fail("standard input (-) can be named only once")
     if any(not path for path in paths):  # pathlib reads "" as ".": a script's unset variable would lint the whole tree
         fail("an empty path was given (an unset variable?): name a file or directory, `.` for the current one")
     version = kes_version or settings.kes_version
@@ -260,9 +262,9 @@ def lint(
         if not result.files and not result.input_errors:
             typer.echo(printable(f"kescheck: no KES config or MinIO env file found in {', '.join(paths)}"), err=True)
         threshold = None if fail_on is FailOn.never else Severity.parse(fail_on.value)
-        write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color)
-    status = result.exit_status(threshold)
-    raise typer.Exit(0 if exit_zero and status == 1 else status)
+        write_reports(result, format or [default_format()], output, threshold, show_suppressed, statistics, color,
+                      exit_zero)
+    raise typer.Exit(result.exit_status(threshold, exit_zero))
 
 
 @app.command()

@@ -105,10 +105,11 @@ class LintResult:
     def active(self) -> list[Finding]:
         return [f for f in self.findings if f.suppressed_by is None]
 
-    def exit_status(self, fail_on: Severity | None) -> int:
+    def exit_status(self, fail_on: Severity | None, exit_zero: bool = False) -> int:
+        """`exit_zero` (`--exit-zero`): findings at `fail_on` or above do not fail the run."""
         if self.input_errors:
             return 2
-        if fail_on is not None and any(f.severity >= fail_on for f in self.active()):
+        if not exit_zero and fail_on is not None and any(f.severity >= fail_on for f in self.active()):
             return 1
         return 0
 

@@ -81,11 +81,14 @@ class Settings:
 
     def unknown_selectors(self, rules) -> list[str]:
         """The rule selectors of the settings that name no rule of `rules` (a typo, say), each with the setting and file
-        that hold it: such a `select` silently checks nothing, such an `ignore` or severity silently does nothing."""
+        that hold it: such a `select` silently checks nothing, such an `ignore`, severity or suppression silently does
+        nothing."""
         named = [("select", s) for s in self.select] + [("ignore", s) for s in self.ignore]
         named += [(f"per-path-ignores.{pattern}", s) for pattern, found in self.per_path_ignores.items() for s in found]
         found = [f"{setting} '{selector}'" + (f" in {self.origins[setting]}" if setting in self.origins else "")
                  for setting, selector in named if not names_a_rule(selector, rules)]
+        found += [f"rule '{spec.rule}' of {spec.origin or 'a settings suppression'}" for spec in self.suppressions
+                  if not names_a_rule(spec.rule, rules)]
         return found + [f"severity '{key}' in {self.origins.get(f'severity.{key}', 'the settings')}"
                         for key in self.severity if not any(_names(key, rule.code, rule.name) for rule in rules)]
 
@@ -180,7 +183,10 @@ def load_settings(path: Path | None) -> Settings:
         settings.expiry_warning_days = days
         settings.origins["expiry-warning-days"] = where
     if "kes-version" in table:
-        settings.kes_version = str(table["kes-version"])
+        if not isinstance(table["kes-version"], str):  # a TOML number: `0.20` would read as 0.2, another generation
+            raise SettingsError(f"{where} kes-version must be a string, quoted: kes-version = \"0.20\" (a TOML number "
+                                "drops trailing zeros, so 0.20 would mean KES 0.2)")
+        settings.kes_version = table["kes-version"]
         settings.origins["kes-version"] = where
     if "kes-auth" in table:
         auth = str(table["kes-auth"]).strip().lower()

@@ -251,3 +251,37 @@ def test_settings_selectors_that_name_no_rule_are_a_usage_error(cli, write, tmp_
     assert run.status == 2
     assert f"ignore 'KES2O1' in {origin}, per-path-ignores.lab/* 'POL999' in {origin}, severity 'KSC01' in " \
            f"{origin} names no rule" in run.stderr
+
+
+def test_a_settings_suppression_of_no_rule_is_a_usage_error(cli, write, tmp_path, monkeypatch):
+    write(".kescheck.toml", '[[suppressions]]\nrule = "POL25"\npath = "deploy/*"\nreason = "accepted"\n')
+    config = write("deploy/kes-config.yaml", "address: 0.0.0.0:7373\n")
+    monkeypatch.chdir(tmp_path)
+    run = cli("lint", config)
+    assert run.status == 2
+    assert f"rule 'POL25' of {tmp_path / '.kescheck.toml'} suppressions[0] names no rule" in run.stderr
+
+
+@pytest.mark.parametrize("written", ["0.20", "0.2", "0.30"])
+def test_a_kes_version_in_the_settings_must_be_quoted(cli, write, tmp_path, monkeypatch, written):
+    """TOML reads 0.20 as the number 0.2: KES 0.2 is another generation than KES 0.20."""
+    write(".kescheck.toml", f"kes-version = {written}\n")
+    config = write("kes-config.yaml", "address: 0.0.0.0:7373\n")
+    monkeypatch.chdir(tmp_path)
+    run = cli("lint", config)
+    assert run.status == 2 and "kes-version must be a string, quoted" in run.stderr
+    write(".kescheck.toml", f'kes-version = "{written}"\n')
+    assert cli("lint", config, "--format", "json").status in (0, 1)
+
+
+def test_the_json_summary_gives_the_exit_status_exit_zero_makes(cli):
+    example = REPO / "fixtures" / "examples" / "g2"
+    for extra, status in (((), 1), (("--exit-zero",), 0)):
+        run = cli("lint", example, "--fail-on", "note", "--format", "json", *extra)
+        assert run.status == status
+        assert json.loads(run.stdout)["summary"]["exit_status"] == status
+
+
+def test_standard_input_named_twice_is_a_usage_error(cli):
+    run = cli("lint", "-", "-", stdin="address: 0.0.0.0:7373\n")
+    assert run.status == 2 and "standard input (-) can be named only once" in run.stderr

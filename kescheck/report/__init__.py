@@ -27,6 +27,7 @@ class ReportContext:
     format: str = "plain"
     color: bool = False
     fail_on: Severity | None = Severity.ERROR
+    exit_zero: bool = False
     show_suppressed: bool = False
     statistics: bool = False
     width: int = 100

@@ -47,7 +47,7 @@ def document(result: LintResult, context: ReportContext) -> dict:
             "note": tally.get("note", 0),
             "suppressed": len(result.findings) - len(active),
             "files": len(result.files),
-            "exit_status": result.exit_status(context.fail_on),
+            "exit_status": result.exit_status(context.fail_on, context.exit_zero),
         },
     }
 
