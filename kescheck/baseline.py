@@ -98,7 +98,8 @@ def load_baseline(path: Path) -> Counter:
     return keys
 
 
-def apply_baseline(findings: list[Finding], keys: Counter, path: Path, secrets: set[str] = frozenset()) -> list[Finding]:
+def apply_baseline(findings: list[Finding], keys: Counter, path: Path,
+                   secrets: set[str] = frozenset()) -> list[Finding]:
     """Mark as suppressed the findings the baseline already knew, up to its count per key."""
     base = path.absolute().parent
     hidden = anchored_secrets(findings, secrets)

@@ -120,3 +120,22 @@ def test_an_anchor_holding_a_secret_is_hashed_in_the_baseline(tmp_path, monkeypa
     assert first.status == 0 and json.loads(first.stdout)["summary"]["suppressed"] == len(anchors)
     again = cli("lint", "deploy", "--baseline", "baseline.json", "--format", "json")
     assert again.status == 0 and json.loads(again.stdout)["summary"]["error"] == 0
+
+
+@pytest.mark.parametrize("name, text, code", [
+    ("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\nno equals here\n",
+     "ENV001"),
+    ("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\rX=1\n", "ENV008"),
+    ("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\x00\n", "ENV009"),
+    ("kes.service", "[service]\nExecStart=/usr/local/bin/kes server --config /etc/kes/config.yaml\n", "SYS020"),
+])
+def test_a_line_inserted_above_does_not_bring_a_baselined_finding_back(tmp_path, monkeypatch, cli, write, name, text,
+                                                                      code):
+    monkeypatch.chdir(tmp_path)
+    write(f"deploy/{name}", text)
+    cli("lint", "deploy", "--select", code, "--write-baseline", "baseline.json")
+    (anchor,) = [entry["anchor"] for entry in json.loads((tmp_path / "baseline.json").read_text())["findings"]]
+    assert not any(character.isdigit() for character in anchor.split(":")[-1]) or len(anchor.split(":")[-1]) == 12
+    write(f"deploy/{name}", "# a comment added above\n" + text)
+    run = cli("lint", "deploy", "--select", code, "--baseline", "baseline.json", "--format", "json")
+    assert run.status == 0 and json.loads(run.stdout)["summary"]["suppressed"] == 1

@@ -126,6 +126,14 @@ def at_node(source: SourceFile, node: YNode, message: str, *, fix: str | None = 
     )
 
 
+def text_anchor(kind: str, text: str) -> str:
+    """An anchor for a finding about a line that has no name to go by: a digest of the line's text, which moving or
+    inserting lines does not change (a baseline keys on anchors) and which shows nothing of a pasted secret."""
+    import hashlib
+
+    return f"{kind}:{hashlib.sha256(text.strip().encode('utf-8', 'surrogateescape')).hexdigest()[:12]}"
+
+
 def at_line(source: SourceFile, line: int, column: int, message: str, *, fix: str | None = None, anchor: str = "",
             end_column: int | None = None) -> Finding:
     return Finding(Location(source.path, max(1, line), max(1, column), max(1, line) if end_column else None, end_column),

@@ -12,7 +12,7 @@ import re
 from ..findings import Finding, Location, Severity
 from ..load.containers import MinioEnvironment
 from ..load.envfile import EnvEntry, EnvFile, go_trim, is_valid_variable_name
-from .base import Example, at_entry, at_line, rule
+from .base import Example, at_entry, at_line, rule, text_anchor
 
 _INLINE_COMMENT = re.compile(r"(?:^|[ \t])#")
 _QUOTES = "\"'"
@@ -88,7 +88,7 @@ def line_without_equals(deployment):
                 why = ("MinIO's env-file reader refuses to start on it (it expects every line to be of the form "
                        "'KEY=value'); systemd skips it silently")
             yield at_line(env.source, problem.line, problem.column, f"this line has no `=`: {why}",
-                          anchor=f"line-without-equals:{problem.line}")
+                          anchor=text_anchor("line-without-equals", problem.raw))
 
 
 @rule("ENV002", "inline-comment", Severity.ERROR, "A `#` comment after a value becomes part of the value",
@@ -269,7 +269,7 @@ def carriage_return(deployment):
             if "\r" in raw.rstrip("\r"):
                 yield at_line(env.source, number, raw.index("\r") + 1, "a carriage return inside this line ends the "
                               "line for systemd but not for MinIO's reader: the two read different assignments",
-                              anchor=f"cr:{number}")
+                              anchor=_line_anchor(env, "cr", number, raw))
 
 
 @rule("ENV009", "nul-byte", Severity.ERROR, "A NUL byte in the env file",
@@ -287,7 +287,7 @@ def nul_byte(deployment):
             what = f"{entry.key} cannot be set as written" if entry else "no reader can use this line"
             yield at_line(env.source, number, lines[number - 1].index("\x00") + 1,
                           f"NUL byte in this line: an environment variable cannot hold it, so {what}",
-                          anchor=f"nul:{number}")
+                          anchor=_line_anchor(env, "nul", number, lines[number - 1]))
 
 
 @rule("ENV010", "invalid-variable-name", Severity.WARNING, "An assignment with a name no program can use",
@@ -363,3 +363,9 @@ def compose_list_quotes(deployment):
                 shown = "its value" if entry.is_secret else f"`{text}`"
                 yield at_entry(env, entry, f"Compose gives {entry.key} {shown} with the quotes: MinIO reads them as "
                                            "part of the value")
+
+
+def _line_anchor(env, kind: str, number: int, raw: str) -> str:
+    """The variable a line assigns, else a digest of the line (see `text_anchor`)."""
+    entry = next((e for e in env.entries if e.line == number), None)
+    return f"{kind}:{entry.key}" if entry is not None else text_anchor(kind, raw)

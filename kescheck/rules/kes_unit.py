@@ -20,7 +20,7 @@ from ..load.source import same_file
 from ..load.systemd import MinioUnit
 from ..material import Role, in_pods, kes_value, material
 from ..routes import ROUTES
-from .base import Example, at_node, rule
+from .base import Example, at_node, rule, text_anchor
 from .certificates import at_reference
 from .deployment import address_said, kes_listen_address, related_to
 from .kes_risks import api_routes, skip_auth_set
@@ -943,7 +943,7 @@ def unit_section_header(deployment):
         for problem in unit.header_problems:
             yield Finding(Location((problem.source or unit.source).path, problem.line, problem.column,
                                    problem.line, problem.end_column), problem.message,
-                          anchor=f"unit-section:{problem.line}")
+                          anchor=text_anchor("unit-section", (problem.source or unit.source).lines[problem.line - 1]))
 
 
 @rule("SYS009", "config-path-relative", Severity.WARNING,
