@@ -72,12 +72,9 @@ class Settings:
         return not any(selects(s, code, name) for s in self.ignore)
 
     def ignored_for_path(self, code: str, name: str, path: Path) -> bool:
-        text = path.as_posix()
-        for pattern, selectors in self.per_path_ignores.items():
-            if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, f"*/{pattern}"):
-                if any(selects(s, code, name) for s in selectors):
-                    return True
-        return False
+        base = self.path.parent if self.path else None
+        return any(any(selects(s, code, name) for s in selectors) and path_matches(pattern, path, base)
+                   for pattern, selectors in self.per_path_ignores.items())
 
     def unknown_selectors(self, rules) -> list[str]:
         """The rule selectors of the settings that name no rule of `rules` (a typo, say), each with the setting and file
@@ -97,6 +94,18 @@ class Settings:
             if _names(key, code, name):
                 return value
         return default
+
+
+def path_matches(pattern: str, path: Path, base: Path | None) -> bool:
+    """Whether a settings glob matches `path` as shown (relative to the working directory), relative to `base` (the
+    settings file's directory: the same settings mean the same files wherever kescheck runs), or at its end."""
+    candidates = [path.as_posix()]
+    if base is not None:
+        try:
+            candidates.append(path.absolute().relative_to(base.absolute()).as_posix())
+        except ValueError:
+            pass
+    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, f"*/{pattern}") for text in candidates)
 
 
 def find_settings_file(start: Path) -> Path | None:

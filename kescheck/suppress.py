@@ -18,7 +18,6 @@ own-line form above the variable is the one to use.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Iterable
 
 from .findings import Finding, Location
 from .load.source import SourceFile, display_path
+from .settings import path_matches
 
 DIRECTIVE_MARK = re.compile(r"#\s*kescheck\s*:", re.IGNORECASE)
 _DIRECTIVE = re.compile(
@@ -234,16 +234,6 @@ def _selects(selector: str, code: str, name: str) -> bool:
     return selector.upper() == code.upper() or selector.lower() == name
 
 
-def _path_matches(pattern: str, path: Path, base: Path | None) -> bool:
-    candidates = [path.as_posix()]
-    if base is not None:
-        try:
-            candidates.append(path.absolute().relative_to(base.absolute()).as_posix())
-        except ValueError:
-            pass
-    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, f"*/{pattern}") for text in candidates)
-
-
 def _settings_line(settings_path: Path | None, index: int) -> int:
     """Best effort: the line of the index-th suppressions table in the settings file."""
     if settings_path is None:
@@ -317,7 +307,7 @@ def apply(findings: list[Finding], files: Iterable[tuple[SourceFile, str]], rule
                    f"so the findings it covered are reported again",
                    "Fix the findings, or renew the entry with a new `expires` date and a current reason.",
                    f"expired:{code}:{spec.path}")
-        elif ("settings", index, code) not in used and any(_path_matches(spec.path, p, base) for p in linted):
+        elif ("settings", index, code) not in used and any(path_matches(spec.path, p, base) for p in linted):
             report(UNUSED, location,
                    f"the settings suppression of {code} for `{spec.path}` silences nothing in the linted files",
                    "Remove the entry from `suppressions` in the settings file.", f"unused:{code}:{spec.path}")
@@ -336,7 +326,7 @@ def _suppress(finding: Finding, directives: list[Directive], settings, names, to
     for index, spec in enumerate(settings.suppressions):
         if spec.expires is not None and today > spec.expires:
             continue
-        if _selects(spec.rule, finding.code, name) and _path_matches(spec.path, finding.location.path, base):
+        if _selects(spec.rule, finding.code, name) and path_matches(spec.path, finding.location.path, base):
             used.add(("settings", index, finding.code))
             return replace(finding, suppressed_by=f"settings ({spec.origin}): {spec.reason}")
     return finding

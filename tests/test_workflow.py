@@ -285,3 +285,14 @@ def test_the_json_summary_gives_the_exit_status_exit_zero_makes(cli):
 def test_standard_input_named_twice_is_a_usage_error(cli):
     run = cli("lint", "-", "-", stdin="address: 0.0.0.0:7373\n")
     assert run.status == 2 and "standard input (-) can be named only once" in run.stderr
+
+
+def test_per_path_ignores_mean_the_same_files_from_any_working_directory(cli, write, tmp_path, monkeypatch):
+    example = REPO / "fixtures" / "examples" / "g2"
+    for name in ("kes-config.yaml", "minio.env"):
+        write(f"deploy/prod/{name}", (example / name).read_text())
+    write(".kescheck.toml", '[per-path-ignores]\n"deploy/prod/*" = ["CRT001"]\n')
+    for where, target in ((tmp_path, "deploy/prod"), (tmp_path / "deploy", "prod"), (tmp_path / "deploy" / "prod", ".")):
+        monkeypatch.chdir(where)
+        codes = [f["code"] for f in json.loads(cli("lint", target, "--format", "json").stdout)["findings"]]
+        assert codes and "CRT001" not in codes, where
