@@ -190,3 +190,21 @@ def test_a_file_whose_top_level_is_no_mapping_is_refused(tmp_path, cli, text, co
         assert (found[0].location.line, found[0].location.column) == (1, 1)
     run = cli("lint", str(path), "--format", "plain")
     assert run.status == 1 and "CAESIJ" not in run.stdout
+
+
+@pytest.mark.parametrize("version", [None, "0.22", "2023-04-03"])
+def test_a_policy_section_with_every_policy_commented_out_is_no_refusal(write, version):
+    """KES reads `policy:` with nothing under it as no policy at all, and starts."""
+    path = write("kes-config.yaml", """
+        address: 0.0.0.0:7373
+        admin:
+          identity: disabled
+        tls: {key: /k, cert: /c}
+        policy:
+        #  minio:
+        #    allow: [/v1/key/generate/minio-*]
+        keystore:
+          fs: {path: /var/lib/kes}
+        """)
+    codes = {f.code for f in lint([path], Options(kes_version=version)).findings}
+    assert not codes & {"KES010", "KES011", "KES013"}, codes

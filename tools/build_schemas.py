@@ -282,7 +282,8 @@ def policy(g: int) -> dict:
     }
     if g == 0:
         properties["paths"] = text_list("The pre-0.15 name of `allow`.", text("An API path glob."))
-    schema = {"type": "object", "description": "Policies by name: which API paths the bound identities may call.",
+    # `policy:` with every policy commented out is null, which KES reads as no policy at all.
+    schema = {"type": ["object", "null"], "description": "Policies by name: which API paths the bound identities may call.",
               "additionalProperties": obj("A policy.", properties)}
     if g == 2:
         schema["propertyNames"] = {"pattern": f"^{NAME}$"}
