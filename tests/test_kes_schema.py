@@ -208,3 +208,33 @@ def test_a_policy_section_with_every_policy_commented_out_is_no_refusal(write, v
         """)
     codes = {f.code for f in lint([path], Options(kes_version=version)).findings}
     assert not codes & {"KES010", "KES011", "KES013"}, codes
+
+
+V013_CONFIG = """
+    address: 0.0.0.0:7373
+    root: 9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b
+    tls: {key: /k, cert: /c}
+    policy:
+      minio:
+        paths: [/v1/key/generate/minio-*]
+        identites: [0c8a7e2b1f1e4d3c9b8a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a]
+    cache:
+      expiry: {any: 5m0s, unused: 30s, offline: 1h}
+    keys:
+      fs: {path: /var/kes}
+    """
+
+
+@pytest.mark.parametrize("version, refused", [("0.13", True), ("v0.13.5", True), ("0.12", True), ("0.14", False),
+                                              ("0.17", False)])
+def test_kes_up_to_0_13_refuses_every_key_it_does_not_know(write, version, refused):
+    """Releases up to 0.13 decode the config strictly (kes-minio.md §3): a typo and a key of a later generation
+    stop KES; later releases ignore both."""
+    findings = lint([write("kes-config.yaml", V013_CONFIG)], Options(kes_version=version)).findings
+    by_path = {(f.code, f.location.line): f.message for f in findings if f.code in ("KES010", "KES220")}
+    if refused:
+        assert set(by_path) == {("KES010", 7), ("KES010", 9)}
+        assert all(f"KES {version} refuses to start" in message for message in by_path.values())
+    else:
+        assert set(by_path) == {("KES010", 7), ("KES220", 9)}
+        assert not any("refuses" in message for message in by_path.values())

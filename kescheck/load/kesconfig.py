@@ -110,6 +110,13 @@ def reads_singular_identity(kes_version: str | None) -> bool:
     return release is not None and _SINGULAR_IDENTITY_RELEASES[0] <= release <= _SINGULAR_IDENTITY_RELEASES[1]
 
 
+def rejects_unknown_keys(kes_version: str | None) -> bool:
+    """KES up to 0.13 decoded its config strictly: a key it does not know stops it at start (kes-minio.md §3,
+    field-failures C5, E2); every later release ignores such a key (0.14 to 0.17.2 after a legacy-format retry)."""
+    release = semantic_version(kes_version)
+    return release is not None and release[:2] <= (0, 13)
+
+
 def release_date(version: str | None) -> str | None:
     """`YYYY-MM-DD` of a date-named KES release (`2023-05-01`, `RELEASE.2023-05-01T...`), else None."""
     match = _DATED.match(version.strip()) if version else None

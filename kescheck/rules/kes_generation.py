@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..findings import Severity
 from ..load.kesconfig import (CURRENT, G2_INTRODUCED, IN_MEMORY_ERA_KEYSTORES, INTRODUCED, REMOVED,
                               Generation, KeystoreEra, env_reference, generation_of_version, keystore_era, predates,
-                              reads_singular_identity, release_date, release_words)
+                              reads_singular_identity, rejects_unknown_keys, release_date, release_words)
 from ..load.yamldoc import YMap, YScalar
 from ..policy import policies
 from .base import Example, at_file, at_line, at_node, rule
@@ -96,12 +96,15 @@ def key_not_in_generation(deployment):
     if config is None:
         return
     reported = set()
+    strict = rejects_unknown_keys(deployment.options.kes_version)  # such a key stops KES: KES010 reports it
     for problem in problems_for(deployment):
         if problem.kind == "unknown-key" and problem.known_elsewhere:
+            reported.add(problem.path)
+            if strict:
+                continue
             why = _history(problem.key)
             message = (f"`{problem.path}` is not a key of {config.generation.label} configs, so KES ignores it"
                        + (f": {why}" if why else ""))
-            reported.add(problem.path)
             yield at_node(config.source, problem.node, message)
     version = deployment.options.kes_version
     for dotted, introduced in INTRODUCED.items():

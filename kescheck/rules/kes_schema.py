@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..findings import Severity
 from ..load.kesconfig import (LOG_LEVELS_SINCE, Generation, KesConfig, as_released, env_reference, is_edge_g1,
-                              is_secret_path, predates, reads_key, reads_singular_identity)
+                              is_secret_path, predates, reads_key, reads_singular_identity, rejects_unknown_keys)
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..model import Deployment
 from ..material import HIDDEN, kes_resolved, shown_value, substitution_note
@@ -357,9 +357,11 @@ _SINGULAR_IDENTITY_PATH = re.compile(r"policy\.[^.]+\.identity")
 
 
 @rule("KES010", "unknown-key", Severity.ERROR, "A key that KES does not know",
-      rationale="""KES (since 0.17.3) ignores keys it does not know without a word. A misspelt key such as
+      rationale="""KES (since 0.14) ignores keys it does not know without a word. A misspelt key such as
       `identites` or `alow` therefore silently drops the setting: a policy that binds nobody, a keystore
-      KES never sees. Keys that exist in another KES generation are reported by KES220 instead.""",
+      KES never sees. Keys that exist in another KES generation are reported by KES220 instead, except for a
+      release up to 0.13 (--kes-version), which decodes the config strictly and refuses to start on any key it
+      does not know.""",
       fix=f"Correct the spelling (kescheck suggests the closest known key) or remove the key. {SCHEMA_HINT}",
       examples=(Example.kes("admin:\n  identity: disabled\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n    allow: [/v1/status]\n"
                             "    identites: [9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b]\n"
@@ -371,12 +373,18 @@ def unknown_key(deployment):
     config = deployment.kes
     if config is None:
         return
-    singular = reads_singular_identity(deployment.options.kes_version)
+    version = deployment.options.kes_version
+    singular = reads_singular_identity(version)
+    strict = rejects_unknown_keys(version)
     for problem in problems_for(deployment):
         if singular and _SINGULAR_IDENTITY_PATH.fullmatch(problem.path):
             continue  # the key these releases read instead of `identities`
-        if problem.kind == "unknown-key" and not problem.known_elsewhere:
-            message = f"{problem.what}: KES ignores it silently, so the setting it was meant to make is not applied"
+        if problem.kind == "unknown-key" and (strict or not problem.known_elsewhere):
+            if strict:  # a key of another generation too: KES220 leaves it to this rule
+                message = (f"{problem.what}: KES {version.strip()} refuses to start on a key it does not know "
+                           "(releases up to 0.13 decode the config strictly)")
+            else:
+                message = f"{problem.what}: KES ignores it silently, so the setting it was meant to make is not applied"
             if problem.suggestion:
                 message += f" (did you mean `{problem.suggestion}`?)"
             yield at_node(config.source, problem.node, message, anchor=problem.path)
