@@ -238,3 +238,24 @@ def test_kes_up_to_0_13_refuses_every_key_it_does_not_know(write, version, refus
     else:
         assert set(by_path) == {("KES010", 7), ("KES220", 9)}
         assert not any("refuses" in message for message in by_path.values())
+
+
+@pytest.mark.parametrize("written, refused, relaxes_tls", [
+    ('"true"', True, False), ("'false'", True, False), ("t", True, False), ("1", True, False),
+    ("true", False, True), ("yes", False, True), ('"on"', False, True), ('"off"', False, False), ("false", False, False),
+])
+def test_skip_auth_takes_what_kes_decodes_into_a_boolean(write, written, refused, relaxes_tls):
+    """KES decodes `skip_auth` with yaml.v3: a YAML boolean, or text among YAML 1.1's words (y, yes, on, n, no, off in
+    their three cases); quoted `"true"`, `t` or a number it refuses to decode."""
+    path = write("kes-config.yaml", f"""
+        admin: {{identity: disabled}}
+        tls: {{key: /k, cert: /c}}
+        api:
+          /v1/metrics:
+            skip_auth: {written}
+        keystore:
+          fs: {{path: /var/lib/kes}}
+        """)
+    codes = [f.code for f in lint([path]).findings]
+    assert (("KES011" in codes) or ("KES012" in codes)) == refused, codes
+    assert ("KES204" in codes) == relaxes_tls, codes

@@ -354,7 +354,9 @@ def schema(g: int) -> dict:
         since = "" if g == 2 else " (KES >= 2023-04-03)"
         properties["api"] = {"type": ["object", "null"], "description": f"Per-route settings by KES route name (`/v1/status`, `/v1/key/decrypt/`, ...){since}.",
                              "additionalProperties": obj("Settings of one API route.", {
-                                 "skip_auth": {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": f"^(?:[yYnNtTfF01]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|{ENV})$"}, {"type": "null"}],
+                                 # Text KES's YAML decoder turns into a boolean (yaml.v3 keeps YAML 1.1's words for a
+                                 # typed boolean); quoted `"true"` is text it refuses to decode into one.
+                                 "skip_auth": {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": f"^(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|{ENV})$"}, {"type": "null"}],
                                                "description": "Serve this route without authentication. Any `true` also stops KES from requiring client certificates in the TLS handshake.",
                                                "x-kes-refusal": "`skip_auth` must be a boolean"},
                                  "timeout": duration("Time after which the route answers with a timeout error.", f"`{refuse}invalid timeout '<d>' for API '<path>'`" if g == 2 else None, non_negative=g == 2),

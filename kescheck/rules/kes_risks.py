@@ -104,9 +104,12 @@ def skip_auth_set(body) -> YScalar | None:
     if not isinstance(node, YScalar) or env_reference(node) is not None:
         return None
     value = instance_of(node)
-    if value is True or (isinstance(value, str) and value.strip().lower() in {"true", "yes", "on", "y", "1", "t"}):
-        return node
-    return None
+    return node if value is True or value in _TRUE_WORDS else None
+
+
+_TRUE_WORDS = frozenset({"y", "Y", "yes", "Yes", "YES", "on", "On", "ON"})
+"""Text KES's YAML decoder (yaml.v3) turns into `true` for a boolean setting: YAML 1.1's words, exactly as written.
+Other text, quoted `"true"` included, it refuses to decode (KES012 reports it)."""
 
 
 @rule("KES202", "skip-auth-sensitive-route", Severity.ERROR, "`skip_auth` on a key, policy, identity or log route",

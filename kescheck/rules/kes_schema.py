@@ -106,6 +106,8 @@ def _describe_value(node: YNode | None, path: str, instance) -> str:
         return f"the number {shown}"
     if isinstance(node, YScalar) and node.tag == "bool":
         return f"the YAML boolean {shown}"
+    if isinstance(node, YScalar) and node.quoted and shown.lower() in ("true", "false"):
+        return f"the quoted text `{shown}` (not a YAML boolean)"
     return f"`{shown}`"
 
 
