@@ -93,6 +93,8 @@ class Reference:
 
 class PasswordState(enum.Enum):
     NONE = "none"
+    EMPTY = "empty"
+    """The setting is there with no value: the key is loaded as with no password."""
     GIVEN = "given"
     UNRESOLVED = "unresolved"
 
@@ -430,6 +432,8 @@ def _minio_side(deployment: Deployment, env: EnvFile, found: Material) -> MinioS
         pair = KeyPair(cert, key, password_setting=KEY_PASSWORD)
         if password is not None and password.value:
             pair.password, pair.password_state = password.value.encode(), PasswordState.GIVEN
+        elif password is not None:
+            pair.password_state = PasswordState.EMPTY
     endpoint_entry = env.get(ENDPOINT)
     endpoints = parse_endpoints(endpoint_entry.value)[0] if endpoint_entry is not None else []
     api_key = env.get(API_KEY)

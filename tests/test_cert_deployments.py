@@ -202,7 +202,13 @@ def test_client_key_that_does_not_match(tmp_path):
 def test_encrypted_client_key_without_password(tmp_path):
     root, _ = build(tmp_path, client_key="encrypted")
     finding = single_error(lint([root]), "CRT007")
-    assert "minio-client.key" in finding.message and "MINIO_KMS_KES_KEY_PASSWORD" in finding.message
+    assert "minio-client.key" in finding.message and "no MINIO_KMS_KES_KEY_PASSWORD is set" in finding.message
+
+
+def test_encrypted_client_key_with_an_empty_password_says_it_is_empty(tmp_path):
+    root, _ = build(tmp_path, client_key="encrypted", client_password="")
+    finding = single_error(lint([root]), "CRT007")
+    assert "MINIO_KMS_KES_KEY_PASSWORD is set but empty" in finding.message
 
 
 def test_encrypted_client_key_with_wrong_password(tmp_path):

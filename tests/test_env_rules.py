@@ -350,3 +350,12 @@ def test_key_names_are_checked_by_the_rule_of_the_release(write, keystore, versi
     path = write("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=minio.default\n")
     found = [f for f in lint([path.parent], Options(kes_version=version)).findings if f.code == "ENV105"]
     assert bool(found) is fires
+
+
+def test_an_empty_api_key_beside_certificate_variables_is_explained_as_the_refusal_it_causes(write):
+    path = write("minio.env", "MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n"
+                              "MINIO_KMS_KES_CERT_FILE=/etc/minio/client.crt\nMINIO_KMS_KES_KEY_FILE=/etc/minio/client.key\n"
+                              "MINIO_KMS_KES_API_KEY=\n")
+    messages = {f.code: f.message for f in lint([path]).findings if f.code in ("ENV052", "ENV054")}
+    assert set(messages) == {"ENV052", "ENV054"}
+    assert "refuses to start (ENV052)" in messages["ENV054"] and "check passes" not in messages["ENV054"]

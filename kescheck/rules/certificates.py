@@ -10,7 +10,7 @@ from dataclasses import replace
 from ..findings import Finding, Location, Severity
 from ..load.kesconfig import Generation
 from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile, plain_file_state
-from ..material import (KeyPair, MinioSide, Reference, Role, client_leaf, key_of, leaves, material, pem_of,
+from ..material import (KeyPair, MinioSide, PasswordState, Reference, Role, client_leaf, key_of, leaves, material, pem_of,
                         pods_decide)
 from .base import Example, at_entry, at_file, at_node, rule
 
@@ -347,6 +347,8 @@ def key_cert_mismatch(deployment):
 def _password_hint(pair: KeyPair) -> str:
     if not pair.password_configurable:
         return "KES has no password setting for a keystore client key"
+    if pair.password_state is PasswordState.EMPTY:
+        return f"{pair.password_setting} is set but empty"
     return f"no {pair.password_setting} is set"
 
 

@@ -217,20 +217,33 @@ def kes_auth_missing(deployment):
 
 @rule("ENV054", "empty-kms-variable", Severity.ERROR, "A KMS variable is set to an empty value",
       rationale="""An empty value still counts as set. An empty `MINIO_KMS_KES_ENDPOINT` makes MinIO refuse to
-      start; an empty API key, certificate or key file passes MinIO's configuration check and then fails
-      when MinIO opens the file ''; an empty static key is treated as absent, so MinIO runs without the KMS
-      the author meant to configure.""",
+      start; an empty API key, certificate or key file passes MinIO's configuration check (unless the API key and
+      certificate variables are both set, which it refuses) and then fails when MinIO opens the file ''; an empty
+      `MINIO_KMS_KES_CAPATH` replaces the certs/CAs directory MinIO would otherwise use with a path it cannot open,
+      which it ignores, so only the system roots verify KES; an empty static key is treated as absent, so MinIO runs
+      without the KMS the author meant to configure.""",
       fix="Give the variable its value, or delete the line.",
       examples=(Example.env("MINIO_KMS_KES_ENDPOINT=\nMINIO_KMS_KES_KEY_NAME=minio-key\n", True),
+                Example.env("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=minio-key\n"
+                            "MINIO_KMS_KES_API_KEY=kes:v1:ACBqs7Kf+P5l4pLtOtQ55JX26LHRaYXkPRs9DHmPT9CK\n"
+                            "MINIO_KMS_KES_CAPATH=\n", True, "an empty CAPATH: not certs/CAs, only the system roots"),
                 Example.env("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=minio-key\n", False)))
 def empty_kms_variable(deployment):
     for env in deployment.envs:
-        for name in (ENDPOINT, API_KEY, CERT_FILE, KEY_FILE) + STATIC_SET + MINIO_KMS_SET:
+        both_ways = env.present(API_KEY) is not None and bool(_set_present(env, (CERT_FILE, KEY_FILE, KEY_PASSWORD)))
+        for name in (ENDPOINT, API_KEY, CERT_FILE, KEY_FILE, CAPATH) + STATIC_SET + MINIO_KMS_SET:
             entry = env.get(name)
             if entry is None or entry.value:
                 continue
             if name == ENDPOINT:
                 why = "MinIO refuses to start: `FATAL Failed to connect to KMS: kms: no KES server endpoint provided`"
+            elif name == CAPATH:
+                why = ("MinIO then looks for the CA at '' instead of its certs/CAs directory, ignores the file it "
+                       "cannot open without a word and verifies KES against the system roots alone: a KES certificate "
+                       "from a private CA fails (`x509: certificate signed by unknown authority`)")
+            elif both_ways and name in (API_KEY, CERT_FILE, KEY_FILE):
+                why = ("it counts as set, so MinIO finds both an API key and client certificate variables and refuses "
+                       "to start (ENV052)")
             elif name in STATIC_SET:
                 why = "MinIO treats an empty static key as absent and starts without it"
             elif name in MINIO_KMS_SET:
