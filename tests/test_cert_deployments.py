@@ -37,6 +37,8 @@ class Layout:
     capath: str = "dir"
     """dir (directory of CAs), file (the CA file) or none."""
     kes_paths_absolute: bool = False
+    tls_auth: str = "off"
+    """off, or on: KES verifies client certificates against the private CA (`tls.ca`)."""
     extra_env: str = ""
     made: dict = field(default_factory=dict)
 
@@ -71,7 +73,7 @@ class Layout:
             tls:
               key: {prefix}kes-server.key
               cert: {prefix}kes-server.crt
-              auth: "off"
+              auth: "{self.tls_auth}"{f"{chr(10)}              ca: {prefix}CAs/private-ca.crt" if self.tls_auth == "on" else ""}
             policy:
               minio:
                 allow:
@@ -162,22 +164,30 @@ def test_ip_endpoint_needs_an_ip_san(tmp_path):
 
 
 def test_expired_client_certificate(tmp_path):
-    root, _ = build(tmp_path, client_days=10, client_not_before=-40)
+    root, _ = build(tmp_path, client_days=10, client_not_before=-40, tls_auth="on")
     finding = single_error(lint([root]), "CRT010")
     assert "minio-client.crt" in finding.message and "expired" in finding.message
     assert finding.location.line == 3 and finding.anchor == "MINIO_KMS_KES_CERT_FILE"
 
 
+@pytest.mark.parametrize("days, not_before", [(10, -40), (365, 3)])
+def test_the_dates_of_a_client_certificate_kes_does_not_verify_fail_nothing(tmp_path, days, not_before):
+    """With `tls.auth` off KES takes any client certificate and reads only its identity: Go's handshake with an
+    expired or not yet valid one succeeds."""
+    root, _ = build(tmp_path, client_days=days, client_not_before=not_before)
+    assert not [f for f in lint([root]).findings if f.code in ("CRT010", "CRT011", "CRT012")]
+
+
 def test_expiry_is_judged_at_the_given_time(tmp_path):
     root, layout = build(tmp_path)
-    until = layout.made["client"].certificate.not_valid_after_utc
+    until = layout.made["server"].certificate.not_valid_after_utc
     later = lint([root], Options(at=until + dt.timedelta(days=1)))
     assert "CRT010" in {f.code for f in later.findings}
     before = lint([root], Options(at=until - dt.timedelta(days=3), expiry_warning_days=7))
     warned = [f for f in before.findings if f.code == "CRT012"]
-    assert any("minio-client.crt" in f.message for f in warned)
+    assert any("kes-server.crt" in f.message for f in warned)
     assert not [f for f in lint([root], Options(at=until - dt.timedelta(days=3), expiry_warning_days=2)).findings
-                if f.code == "CRT012" and "minio-client" in f.message]
+                if f.code == "CRT012" and "kes-server" in f.message]
 
 
 @pytest.mark.parametrize("options", [{"expiry_warning_days": 3_000_000}, {"expiry_warning_days": 10**12},
@@ -187,9 +197,9 @@ def test_an_expiry_window_past_the_last_representable_date(tmp_path, options):
     found = lint([root], Options(**options)).findings
     assert not [f for f in found if "failed on this deployment" in f.message]
     if "expiry_warning_days" in options:  # every certificate expires inside such a window
-        assert any(f.code == "CRT012" and "minio-client.crt" in f.message for f in found)
+        assert any(f.code == "CRT012" and "kes-server.crt" in f.message for f in found)
     else:  # and at the end of time every one has expired
-        assert any(f.code == "CRT010" and "minio-client.crt" in f.message for f in found)
+        assert any(f.code == "CRT010" and "kes-server.crt" in f.message for f in found)
 
 
 def test_client_key_that_does_not_match(tmp_path):

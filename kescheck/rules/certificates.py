@@ -107,6 +107,9 @@ MINIO_KMS_KES_CERT_FILE=client.crt
 MINIO_KMS_KES_KEY_FILE=client.key
 {env_extra}"""
 SERVER_CERT = "!cert cn=kes dns=kes.example.net"
+AUTH_ON = "\n  auth: on\n  ca: ca.crt"
+OLDER_KES = (("kes_version", "0.22.0"),)
+OLDER_KES_CA = "\n  ca: ca.crt"
 CLIENT_CERT = "!cert cn=minio"
 
 
@@ -399,26 +402,46 @@ def _all_certificates(deployment):
             yield ref, pem, loaded
 
 
+_VERIFIED_BY_KES_ONLY = (Role.MINIO_CLIENT_CERT, Role.KES_CLIENT_CA)
+
+
+def _dated_certificates(deployment):
+    """The certificates whose validity period decides a handshake: MinIO's client certificate and KES's `tls.ca`
+    count only when KES verifies client certificates (with `tls.auth` off it takes any certificate and reads only
+    its public key, the identity, so an expired one connects)."""
+    unverified = material(deployment).client_verification is None
+    for ref, pem, loaded in _all_certificates(deployment):
+        if not (unverified and ref.role in _VERIFIED_BY_KES_ONLY):
+            yield ref, pem, loaded
+
+
 def _day(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @rule("CRT010", "certificate-expired", Severity.ERROR, "A certificate has expired",
       rationale="""An expired certificate fails every TLS handshake it takes part in ('certificate has expired
-      or is not yet valid'): MinIO cannot reach KES, or KES cannot reach its keystore. `kes identity new`
-      certificates expire after 30 days. Go builds every chain it can and checks validity only on the one it uses,
+      or is not yet valid'): MinIO cannot reach KES, or KES cannot reach its keystore. MinIO's client certificate
+      and KES's `tls.ca` count only when KES verifies client certificates (`tls.auth: on`, or KES up to 2023-09-28
+      without `--auth=off`): otherwise KES reads only the identity. `kes identity new` certificates expire after 30
+      days. Go builds every chain it can and checks validity only on the one it uses,
       so an expired CA in MINIO_KMS_KES_CAPATH (an old root kept during a rotation) or an expired copy in the KES
       certificate's chain is reported only when KES's certificate does not chain to MinIO's trusted CAs without
       it.""",
       fix="""Re-issue the certificate. When the key changes, the identity changes too: update the KES policy
       (and MINIO_KMS_KES_CAPATH for a server certificate).""",
-      examples=(deployment_example(True, client="!cert cn=minio days=10 not-before-days=-20"),
+      examples=(deployment_example(True, server="!cert cn=kes dns=kes.example.net days=10 not-before-days=-20"),
+                deployment_example(True, tls_extra=AUTH_ON, client="!cert cn=minio issuer=ca.crt eku=client days=10 "
+                                                                   "not-before-days=-20",
+                                   files=(("ca.crt", "!cert cn=ClientCA ca"),), note="KES verifies MinIO's certificate"),
+                deployment_example(False, client="!cert cn=minio days=10 not-before-days=-20",
+                                   note="with `tls.auth` off KES does not check MinIO's certificate's dates"),
                 deployment_example(False)))
 def certificate_expired(deployment):
     from ..certs import valid_until
 
     now = deployment.options.now()
-    for ref, pem, loaded in _all_certificates(deployment):
+    for ref, pem, loaded in _dated_certificates(deployment):
         until = valid_until(loaded.certificate)
         if until < now and not _needed_by_no_chain(deployment, ref, loaded, now):
             days = (now - until).days
@@ -462,13 +485,15 @@ def _needed_by_no_chain(deployment, ref: Reference, loaded, now) -> bool:
       rationale="""A certificate whose validity starts in the future fails every handshake until then; it
       usually means a clock skew on the issuing host or a wrong --at time.""",
       fix="Re-issue the certificate with a start time in the past, or correct the clock of the issuing host.",
-      examples=(deployment_example(True, client="!cert cn=minio not-before-days=2"),
+      examples=(deployment_example(True, server="!cert cn=kes dns=kes.example.net not-before-days=2"),
+                deployment_example(False, client="!cert cn=minio not-before-days=2",
+                                   note="with `tls.auth` off KES does not check MinIO's certificate's dates"),
                 deployment_example(False)))
 def certificate_not_yet_valid(deployment):
     from ..certs import valid_from
 
     now = deployment.options.now()
-    for ref, pem, loaded in _all_certificates(deployment):
+    for ref, pem, loaded in _dated_certificates(deployment):
         start = valid_from(loaded.certificate)
         if start > now:
             yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is valid only from "
@@ -480,7 +505,7 @@ def certificate_not_yet_valid(deployment):
       needs the other side too (CAPATH, policy identity), so it needs notice. The window is
       --expiry-warning DAYS (default 30), judged at --at TIME when given.""",
       fix="Re-issue the certificate before it expires and plan the matching CAPATH/policy update.",
-      examples=(deployment_example(True, client="!cert cn=minio days=10"),
+      examples=(deployment_example(True, server="!cert cn=kes dns=kes.example.net days=10"),
                 deployment_example(False)))
 def certificate_expires_soon(deployment):
     import datetime as dt
@@ -492,7 +517,7 @@ def certificate_expires_soon(deployment):
         horizon = now + dt.timedelta(days=deployment.options.expiry_warning_days)
     except OverflowError:  # `--at 9999-12-31`, or a window of millions of days: every later date is inside it
         horizon = dt.datetime.max.replace(tzinfo=now.tzinfo)
-    for ref, pem, loaded in _all_certificates(deployment):
+    for ref, pem, loaded in _dated_certificates(deployment):
         until = valid_until(loaded.certificate)
         if now <= until < horizon:
             days = (until - now).days
@@ -707,9 +732,6 @@ def server_cert_needs_system_trust(deployment):
 
 # --- MinIO's client certificate seen from KES ------------------------------------------------------------
 
-AUTH_ON = "\n  auth: on\n  ca: ca.crt"
-OLDER_KES = (("kes_version", "0.22.0"),)
-OLDER_KES_CA = "\n  ca: ca.crt"
 """KES v0.22.0 to 2023-09-28 verify client certificates against `tls.ca` unless started with --auth=off."""
 
 
