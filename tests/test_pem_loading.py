@@ -102,3 +102,28 @@ def test_ca_directory_collects_certificates(tmp_path):
 ])
 def test_host_matching_follows_go(host, names, covered):
     assert host_covered(host, SubjectNames(*names)) is covered
+
+
+@pytest.mark.parametrize("oid_name, value", [("BASIC_CONSTRAINTS", b"\x01\x02"), ("EXTENDED_KEY_USAGE", b"\x04\x00"),
+                                             ("SUBJECT_ALTERNATIVE_NAME", b"\x30\x03\x82\x05ab")])
+def test_a_certificate_with_a_malformed_extension_does_not_parse(tmp_path, oid_name, value):
+    """Go's parser, which KES and MinIO load their certificates with, refuses a malformed standard extension
+    (`x509: invalid basic constraints`, `invalid extended key usages`, `invalid subject alternative name`);
+    cryptography reads extensions only when asked, so the loader asks."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "minio")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(7).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+                   .add_extension(x509.UnrecognizedExtension(getattr(ExtensionOID, oid_name), value), critical=False)
+                   .sign(key, hashes.SHA256()))
+    path = tmp_path / "client.crt"
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    pem = load_pem_file(path)
+    assert pem.certificates == [] and pem.bad_certificates == 1

@@ -149,7 +149,7 @@ def is_ca(certificate) -> bool:
         return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
-    except ValueError:  # a malformed extension: treat as not a CA, the parse problem shows elsewhere
+    except (ValueError, x509.DuplicateExtension):  # a malformed extension: such a file's certificate is not loaded
         return False
 
 
@@ -195,7 +195,8 @@ def _parse_certificates(pem: PemFile, path: Path) -> None:
                     certificate = x509.load_der_x509_certificate(block.der)
             else:
                 certificate = x509.load_der_x509_certificate(block.der)
-        except ValueError:
+            certificate.extensions  # parsed on first use: Go's parser refuses a malformed one as it reads the rest
+        except (ValueError, x509.DuplicateExtension):
             pem.bad_certificates += 1
             pem.negative_serials += negative  # a cryptography that refuses such a number, as it announces
             continue
