@@ -634,3 +634,13 @@ def x509_reissued(issued, issuer):
             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=90))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(issuer.key, hashes.SHA256()))
+
+
+def test_a_later_certificate_of_a_chain_is_named_by_its_place_in_the_file(tmp_path):
+    root, layout = build(tmp_path)
+    intermediate = issue("Example Intermediate", issuer=layout.made["ca"], ca=True, days=10)
+    server_file = root / "certs" / "kes-server.crt"
+    server_file.write_bytes(server_file.read_bytes() + intermediate.cert_pem())
+    (finding,) = [f for f in lint([root]).findings if f.code == "CRT012"]
+    assert finding.message.startswith("certificate 2 (CN=Example Intermediate) of the file of the KES server "
+                                      "certificate 'certs/kes-server.crt'"), finding.message

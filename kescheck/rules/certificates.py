@@ -37,13 +37,15 @@ def _loaded_references(deployment) -> list[tuple[Reference, PemFile]]:
 
 
 def certificate_label(ref: Reference, loaded: LoadedCertificate, pem: PemFile) -> str:
+    """How a message names one certificate of a reference: a chain's later certificates are not the role's own."""
     from ..certs import subject_text
 
     if pem.is_directory:
-        return f"'{loaded.path.name}' in {ref.describe()} ({subject_text(loaded.certificate)})"
+        return f"'{loaded.path.name}' ({subject_text(loaded.certificate)}) in {ref.role.value} {ref.describe()}"
     if len(pem.certificates) > 1:
-        return f"certificate {loaded.index + 1} of {ref.describe()} ({subject_text(loaded.certificate)})"
-    return ref.describe()
+        return (f"certificate {loaded.index + 1} ({subject_text(loaded.certificate)}) of the file of "
+                f"{ref.role.value} {ref.describe()}")
+    return f"{ref.role.value} {ref.describe()}"
 
 
 def server_leaf(deployment) -> tuple[Reference, PemFile, LoadedCertificate] | None:
@@ -445,7 +447,7 @@ def certificate_expired(deployment):
         until = valid_until(loaded.certificate)
         if until < now and not _needed_by_no_chain(deployment, ref, loaded, now):
             days = (now - until).days
-            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} expired on {_day(until)} "
+            yield at_reference(ref, f"{certificate_label(ref, loaded, pem)} expired on {_day(until)} "
                                     f"({days} day{'s' if days != 1 else ''} before {_day(now)}): every TLS handshake "
                                     "with it fails")
 
@@ -496,7 +498,7 @@ def certificate_not_yet_valid(deployment):
     for ref, pem, loaded in _dated_certificates(deployment):
         start = valid_from(loaded.certificate)
         if start > now:
-            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is valid only from "
+            yield at_reference(ref, f"{certificate_label(ref, loaded, pem)} is valid only from "
                                     f"{_day(start)} (judged at {_day(now)}): every TLS handshake with it fails until then")
 
 
@@ -521,7 +523,7 @@ def certificate_expires_soon(deployment):
         until = valid_until(loaded.certificate)
         if now <= until < horizon:
             days = (until - now).days
-            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} expires on {_day(until)}, "
+            yield at_reference(ref, f"{certificate_label(ref, loaded, pem)} expires on {_day(until)}, "
                                     f"in {days} day{'s' if days != 1 else ''}")
 
 
@@ -947,7 +949,7 @@ def weak_key(deployment):
         except ValueError:
             continue
         if weakness and not (ref.role.is_certificate and loaded.index == 0 and _unsupported_leaf_key(pem)):  # CRT004
-            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} has {weakness}")
+            yield at_reference(ref, f"{certificate_label(ref, loaded, pem)} has {weakness}")
 
 
 @rule("CRT041", "weak-signature", Severity.ERROR, "A certificate is signed with SHA-1 or MD5",
@@ -968,7 +970,7 @@ def weak_signature(deployment):
         algorithm = weak_signature_hash(loaded.certificate)
         # A trusted CA's own signature is never checked: Go trusts the certificates of its pool as they are.
         if algorithm and loaded.certificate.subject != loaded.certificate.issuer and not ref.role.is_ca:
-            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} is signed with "
+            yield at_reference(ref, f"{certificate_label(ref, loaded, pem)} is signed with "
                                     f"{algorithm}, which Go's certificate verification refuses")
 
 
@@ -989,7 +991,7 @@ def weak_signature(deployment):
 def negative_serial(deployment):
     for ref, pem, loaded in _all_certificates(deployment):
         if loaded.negative_serial:
-            yield at_reference(ref, f"{ref.role.value} {certificate_label(ref, loaded, pem)} has a negative serial "
+            yield at_reference(ref, f"{certificate_label(ref, loaded, pem)} has a negative serial "
                                     "number, which Go 1.23 and later refuse to parse in a KES or MinIO built for them "
                                     "(`x509: negative serial number`)")
 
