@@ -644,3 +644,12 @@ def test_a_later_certificate_of_a_chain_is_named_by_its_place_in_the_file(tmp_pa
     (finding,) = [f for f in lint([root]).findings if f.code == "CRT012"]
     assert finding.message.startswith("certificate 2 (CN=Example Intermediate) of the file of the KES server "
                                       "certificate 'certs/kes-server.crt'"), finding.message
+
+
+def test_a_host_the_certificate_does_not_cover_is_marked_in_its_own_list_entry(tmp_path):
+    endpoints = "https://kes1.example.net:7373,https://kes2.example.net:7373,https://kes3.example.net:7373"
+    root, _ = build(tmp_path, endpoint=endpoints, server_dns=("kes1.example.net", "kes2.example.net"))
+    (finding,) = [f for f in lint([root]).findings if f.code == "CRT021"]
+    start = len("MINIO_KMS_KES_ENDPOINT=") + endpoints.index("https://kes3") + 1
+    assert (finding.location.column, finding.location.end_column) == (start, start + len("https://kes3.example.net:7373"))
+    assert "kes3.example.net" in finding.message

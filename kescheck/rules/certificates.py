@@ -12,7 +12,9 @@ from ..load.kesconfig import Generation
 from ..load.pem import FileState, KeyState, LoadedCertificate, PemFile, plain_file_state
 from ..material import (KeyPair, MinioSide, PasswordState, Reference, Role, client_leaf, key_of, leaves, material, pem_of,
                         pods_decide)
-from .base import Example, at_entry, at_file, at_node, rule
+from ..minio_names import ENDPOINT
+from .base import Example, at_entry, at_file, at_line, at_node, rule
+from .env_kms import kes_endpoints
 
 KES_KEY_BLOCKS = ("CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
 
@@ -570,15 +572,19 @@ def endpoint_host_not_in_san(deployment):
     ref, pem, leaf = found
     names = subject_names(leaf.certificate)
     for side in material(deployment).minio:
+        if side.endpoint_entry is None:
+            continue
         reported = set()
-        for endpoint in side.endpoints:
-            if endpoint.host in reported or host_covered(endpoint.host, names):
-                continue
-            reported.add(endpoint.host)
-            yield at_entry(side.env, side.endpoint_entry,
-                           f"host '{endpoint.host}' of MINIO_KMS_KES_ENDPOINT is not covered by the KES server "
-                           f"certificate {ref.describe()} (it names {names.describe()}): MinIO refuses the TLS "
-                           f"connection ('certificate is valid for …, not {endpoint.host}')")
+        for column, part, urls, _ in kes_endpoints(side.endpoint_entry):  # marked in the entry the host came from
+            for endpoint in urls:
+                if endpoint.host in reported or host_covered(endpoint.host, names):
+                    continue
+                reported.add(endpoint.host)
+                yield at_line(side.env.source, side.endpoint_entry.line, column,
+                              f"host '{endpoint.host}' of MINIO_KMS_KES_ENDPOINT is not covered by the KES server "
+                              f"certificate {ref.describe()} (it names {names.describe()}): MinIO refuses the TLS "
+                              f"connection ('certificate is valid for …, not {endpoint.host}')",
+                              anchor=ENDPOINT, end_column=column + len(part))
 
 
 @rule("CRT022", "server-cert-without-server-auth", Severity.ERROR,
