@@ -122,7 +122,10 @@ def test_tls_auth_values(write, value, ok):
 
 
 @pytest.mark.parametrize("value,ok", [("INFO", True), ("info+2", True), ("INFO+-2", True), ("-4", True), ("on", True),
-                                      ("INFO-2", False), ("true", False), ("LOUD", False)])
+                                      ("INFO +2", True), ("+8", True), ("12", True),
+                                      ("INFO-2", False), ("true", False), ("LOUD", False), ("INFO+ 2", False),
+                                      ("0x10", False), ("1_000", False), ("1e3", False), ("0o17", False),
+                                      ('"0x10"', False)])
 def test_log_levels(write, value, ok):
     path = write("kes.yaml", f"admin:\n  identity: disabled\ntls:\n  key: /k\n  cert: /c\nlog:\n  error: {value}\n"
                              "keystore:\n  fs:\n    path: /x\n")

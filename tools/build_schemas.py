@@ -30,7 +30,8 @@ DURATION = rf"^(?:[-+]?{GO_DURATION}|{ENV})?$"
 NON_NEGATIVE_DURATION = rf"^(?:\+?{GO_DURATION}|-0|{ENV})?$"
 _LEVEL = r"(?:[dD][eE][bB][uU][gG]|[iI][nN][fF][oO]|[wW][aA][rR][nN]|[eE][rR][rR][oO][rR])"
 _ON_OFF = r"(?:[oO][nN]|[oO][fF][fF])"
-LOG_LEVEL = rf"^\s*(?:{_ON_OFF}|{_LEVEL}(?:\+[-+]?[0-9]+)?|[-+]?[0-9]+|{ENV})?\s*$"
+# KES trims the level's name before its `+` (`INFO +2`), but not the number after it.
+LOG_LEVEL = rf"^\s*(?:{_ON_OFF}|{_LEVEL}(?:\s*\+[-+]?[0-9]+)?|[-+]?[0-9]+|{ENV})?\s*$"
 LOG_ON_OFF = rf"^\s*(?:{_ON_OFF}|{ENV})?\s*$"
 
 SCALAR_TYPES = ["string", "number", "boolean", "null"]

@@ -436,9 +436,26 @@ def invalid_value(deployment):
     yield from _findings(deployment, "value", skip=_LOG_PATHS if on_off_only else ())
     if on_off_only:
         yield from _log_values_before_levels(deployment, version)
+    elif deployment.kes.generation is Generation.G2:
+        yield from _log_numbers_not_decimal(deployment)
 
 
 _LOG_PATHS = ("log.error", "log.audit")
+_DECIMAL = re.compile(r"\s*[-+]?[0-9]+\s*")
+
+
+def _log_numbers_not_decimal(deployment: Deployment):
+    """A log level KES reads as text and parses as a decimal integer (Go's `strconv.Atoi`): a YAML number written in
+    hex, octal, with underscores or an exponent passes the schema as a number, yet KES refuses its text."""
+    config = deployment.kes
+    for path in _LOG_PATHS:
+        node = config.find(path)
+        if isinstance(node, YScalar) and node.tag in ("int", "float") and not _DECIMAL.fullmatch(node.text):
+            yield at_node(config.source, node,
+                          f"`{path}` is `{node.text}`: KES reads a log level as text and takes a number in decimal "
+                          f"digits only, so KES refuses to start (`strconv.Atoi: parsing \"{node.text.strip()}\": "
+                          "invalid syntax`)", fix="Write the level as a name (`INFO`, `ERROR+4`) or a decimal number.",
+                          anchor=path)
 
 
 def log_refusal(kes_version: str, which: str, value: str) -> str:
