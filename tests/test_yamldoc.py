@@ -136,3 +136,19 @@ def test_a_suppression_above_an_alias_applies_to_it(tmp_path):
                                        "tls:\n  # kescheck: ignore[KES210] -- a test of aliases\n  key: *p\n  cert: *p\n")
     relative = [(f.location.line, f.suppressed_by is not None) for f in lint([tmp_path]).findings if f.code == "KES210"]
     assert sorted(relative) == [(5, True), (6, False)]
+
+
+@pytest.mark.parametrize("text", ["keystore: {vault: {endpoint: https://vault.example.net:8200, namespace: ns}}\n",
+                                  "a:\n  - [http://x:80, y]\n"])
+def test_a_url_in_a_flow_collection_is_read_as_kes_reads_it(text):
+    """libyaml refuses `x:x` in a flow collection; KES's YAML parser since 0.22 reads it as one value."""
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), text))
+    assert doc.root is not None
+    assert [problem.kind for problem in doc.problems] == ["flow-colon"]
+    assert any(isinstance(node, YScalar) and node.text in ("https://vault.example.net:8200", "http://x:80")
+               for node in walk(doc.root))
+
+
+def test_other_flow_errors_stay_syntax_errors():
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), "a: {b: [c, d}\n"))
+    assert doc.root is None and [problem.kind for problem in doc.problems] == ["syntax"]

@@ -659,8 +659,15 @@ def parse_yaml_with_ruamel(source: SourceFile) -> YamlDocument:
     text = source.text
     from ruamel.yaml.error import YAMLError
 
+    flow_colon: list[YamlProblem] = []
     try:
-        node = _composer()(text)
+        try:
+            node = _composer()(text)
+        except YAMLError as err:
+            if getattr(err, "problem", None) != FLOW_COLON or (node := _composed_without_flow_colon_check(text)) is None:
+                raise
+            flow_colon.append(YamlProblem("a `:` followed by more text inside an unquoted value of a flow collection "
+                                          "(`{endpoint: https://...}`)", *_mark_of(err, source), kind="flow-colon"))
     except YAMLError as err:
         line, column = _mark_of(err, source)
         kind = "documents" if "single document" in str(err) else "syntax"
@@ -679,7 +686,26 @@ def parse_yaml_with_ruamel(source: SourceFile) -> YamlDocument:
         return YamlDocument(source, None, converter.problems + [YamlProblem(limit.message, limit.line, limit.column, kind="limit")])
     except RecursionError:
         return _unreadable(source, "the YAML nests too deeply to read", "limit")
-    return YamlDocument(source, root, converter.problems)
+    return YamlDocument(source, root, converter.problems + flow_colon)
+
+
+FLOW_COLON = "found unexpected ':'"
+"""libyaml's refusal of a `:` followed by more text inside a plain scalar of a flow collection (`{url: https://x}`).
+KES's YAML parser since 0.22 (yaml.v3) reads such a scalar; the one before it (yaml.v2, KES <= 0.21) refuses it too.
+The problem kept for it (kind `flow-colon`) is a refusal only for those releases."""
+
+
+def _composed_without_flow_colon_check(text: str):
+    """The root node as a parser without libyaml's flow-context `:` check (ruamel's own) composes it; None when that
+    parser refuses the text too."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        with without_anchor_warnings():
+            return YAML(typ="safe", pure=True).compose(text)
+    except (YAMLError, RecursionError, ValueError, TypeError):
+        return None
 
 
 def walk(node: YNode | None) -> Iterator[YNode]:
