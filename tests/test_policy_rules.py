@@ -364,3 +364,14 @@ def test_optional_apis_under_glob_matching(deployment):
     kes, env = deployment("      - /v1/key/generate/minio-*\n      - /v1/key/decrypt/minio-*\n      - /v1/key/list/*\n"
                           "      - /v1/status\n      - /v1/key/describe/*\n", head="")
     assert optional(lint([kes, env], Options(kes_version="0.22"))) == []
+
+
+def test_a_policy_merged_from_another_with_a_merge_key_keeps_its_allow_list(tmp_path):
+    """`<<: *minio` gives the second site the first's patterns (KES's YAML decoder merges): no empty policy."""
+    config = tmp_path / "kes-config.yaml"
+    config.write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\npolicy:\n  minio-site1: &minio\n"
+                      "    allow: [/v1/key/generate/minio-*, /v1/key/decrypt/minio-*]\n"
+                      f"    identities: [{'0' * 64}]\n  minio-site2:\n    <<: *minio\n    identities: [{'1' * 64}]\n"
+                      "keystore: {fs: {path: /var/lib/kes}}\n")
+    codes = {f.code for f in lint([config]).findings}
+    assert not codes & {"KES001", "POL011"}, codes

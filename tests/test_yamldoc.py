@@ -152,3 +152,28 @@ def test_a_url_in_a_flow_collection_is_read_as_kes_reads_it(text):
 def test_other_flow_errors_stay_syntax_errors():
     doc = parse_yaml(SourceFile(Path("kes.yaml"), "a: {b: [c, d}\n"))
     assert doc.root is None and [problem.kind for problem in doc.problems] == ["syntax"]
+
+
+def _entries(node) -> dict:
+    return {key.text: value for key, value in node.entries}
+
+
+def test_merge_keys_merge_as_kes_decodes_them():
+    """KES's YAML decoder merges `<<`: the mapping's own keys win, then the earlier merged mapping's."""
+    text = ("base: &base {allow: [/v1/status], identities: [a]}\nmore: &more {allow: [/v1/metrics], deny: [/v1/x]}\n"
+            "policy:\n  site:\n    <<: [*base, *more]\n    identities: [b]\n  quoted:\n    '<<': 1\n")
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), text))
+    assert doc.problems == []
+    site = _entries(_entries(_entries(doc.root)["policy"])["site"])
+    assert sorted(site) == ["allow", "deny", "identities"]
+    assert [item.text for item in site["identities"].items] == ["b"]
+    assert [item.text for item in site["allow"].items] == ["/v1/status"]
+    assert site["allow"].path == "policy.site.allow" and site["allow"].line == 1  # where the merged entry is written
+    assert list(_entries(_entries(_entries(doc.root)["policy"])["quoted"])) == ["<<"]
+
+
+@pytest.mark.parametrize("value", ["1", "[a, b]", "[{a: 1}, x]"])
+def test_a_merge_key_needs_mappings(value):
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), f"a:\n  <<: {value}\n  b: 1\n"))
+    assert [problem.message for problem in doc.problems] == ["a merge key (<<) needs a mapping or a list of "
+                                                             "mappings as its value"]

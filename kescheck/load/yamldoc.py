@@ -373,17 +373,15 @@ class _Converter:
         if isinstance(node, self.mapping_node):
             mapping = YMap(line, column, end_line, end_column, path)
             seen: dict[str, int] = {}
+            merged: list[tuple[YScalar, YNode]] = []
             for key_node, value_node in node.value:
                 if not isinstance(key_node, self.scalar_node):
                     self.problems.append(YamlProblem("a mapping key must be a plain value, not a list or mapping",
                                                      *self.position(key_node.start_mark)))
                     continue
                 key = sys.intern(str(key_node.value))
-                if key == "<<":
-                    self.problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder",
-                                                     *self.position(key_node.start_mark)))
-                    if not self.expanding:
-                        self._skip_aliases(value_node)
+                if key == "<<" and key_node.style not in ("'", '"'):
+                    merged.extend(self._merged(key_node, value_node, path, depth))
                     continue
                 # Interned: a batch of configs repeats the same keys and paths thousands of times.
                 child_path = sys.intern(f"{path}.{key}") if path else key
@@ -396,8 +394,24 @@ class _Converter:
                 else:
                     seen[key] = key_scalar.line
                 mapping.entries.append((key_scalar, self.convert(value_node, child_path, depth + 1)))
+            for key_scalar, value in merged:  # a key of the mapping itself wins, then the earlier merged mapping
+                if key_scalar.text not in seen:
+                    seen[key_scalar.text] = key_scalar.line
+                    mapping.entries.append((key_scalar, value))
             return mapping
         raise _Budget("unsupported YAML node", line, column)
+
+    def _merged(self, key_node, value_node, path: str, depth: int) -> list[tuple[YScalar, YNode]]:
+        """The entries a merge key (`<<: *base`, `<<: [*a, *b]`) brings, as KES's YAML decoder merges them: those of the
+        mappings it names, in order; their positions stay where the merged entries are written."""
+        items = value_node.value if isinstance(value_node, self.sequence_node) else [value_node]
+        if not all(isinstance(item, self.mapping_node) for item in items):
+            self.problems.append(YamlProblem("a merge key (<<) needs a mapping or a list of mappings as its value",
+                                             *self.position(key_node.start_mark)))
+            if not self.expanding:
+                self._skip_aliases(value_node)
+            return []
+        return [entry for item in items for entry in self.convert(item, path, depth).entries]
 
 
 def _mark_of(err, source: SourceFile) -> tuple[int, int]:
@@ -560,17 +574,14 @@ class _BlockScanner:
             text, tag, quoted = known(raw_key) or _resolve(raw_key)
             key = sys.intern(text)
             child_path = sys.intern(f"{path}.{key}") if path else key
-            merge = key == "<<"
-            if merge:
-                problems.append(YamlProblem("merge keys (<<) are not supported by KES's YAML decoder", number, column + 1))
-                known_problems = len(problems)
+            if key == "<<" and not quoted:
+                raise _Unscannable  # a merge key: ruamel's route merges the mappings it names
+            key_scalar = YScalar(number, column + 1, number, column + 1 + len(raw_key), child_path, key, tag, quoted, True)
+            if key in seen:
+                problems.append(YamlProblem(f'mapping key "{key}" already defined at line {seen[key]}',
+                                            number, column + 1, kind="duplicate-key"))
             else:
-                key_scalar = YScalar(number, column + 1, number, column + 1 + len(raw_key), child_path, key, tag, quoted, True)
-                if key in seen:
-                    problems.append(YamlProblem(f'mapping key "{key}" already defined at line {seen[key]}',
-                                                number, column + 1, kind="duplicate-key"))
-                else:
-                    seen[key] = number
+                seen[key] = number
             index += 1
             if raw_value:
                 text, tag, quoted = known(raw_value) or _resolve(raw_value)
@@ -582,10 +593,7 @@ class _BlockScanner:
                 value, index = self.sequence(index, column, True, child_path, depth + 1)
             else:  # an empty value sits just after its colon
                 value = YScalar(number, colon + 2, number, colon + 2, child_path, "", "null", False)
-            if merge:
-                del problems[known_problems:]  # ruamel's route never looks inside a merged value
-            else:
-                entries.append((key_scalar, value))
+            entries.append((key_scalar, value))
             if index == count:
                 break
             number, indent, dash, raw_key, _, colon, raw_value, value_column = rows[index]
