@@ -262,3 +262,29 @@ def test_skip_auth_takes_what_kes_decodes_into_a_boolean(write, written, refused
     codes = [f.code for f in lint([path]).findings]
     assert (("KES011" in codes) or ("KES012" in codes)) == refused, codes
     assert ("KES204" in codes) == relaxes_tls, codes
+
+
+def test_quoted_refusals_name_the_value_route_and_policy(write):
+    path = write("kes-config.yaml", """
+        admin: {identity: disabled}
+        tls: {key: /k, cert: /c, auth: verify}
+        cache: {expiry: {any: 5m, unused: 1d, offline: -1s}}
+        api:
+          /v1/status: {timeout: -1s}
+        policy:
+          "bad name!": {allow: [/v1/status]}
+        keystore: {fs: {path: /x}}
+        """)
+    messages = [f.message for f in lint([path]).findings if f.code == "KES012"]
+    assert not [m for m in messages if "'<" in m], messages
+    joined = "\n".join(messages)
+    assert "invalid auth 'verify'" in joined and "invalid offline cache expiry '-1s'" in joined
+    assert "invalid timeout '-1s' for API '/v1/status'" in joined and "policy name 'bad name!'" in joined
+    assert "cannot unmarshal !!str `1d` into time.Duration" in joined  # not the refusal of a negative duration
+
+
+def test_a_release_of_package_keserv_words_its_refusal_so(write):
+    path = write("kes-config.yaml", "version: v2\nadmin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+                                    "keystore: {fs: {path: /x}}\n")
+    (message,) = [f.message for f in lint([path], Options(kes_version="0.22.3")).findings if f.code == "KES012"]
+    assert "`keserv: invalid server config version 'v2'`" in message

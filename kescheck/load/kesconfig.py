@@ -70,13 +70,19 @@ def _is_date(year: int, month: int, day: int) -> bool:
 EDGE_RELEASES = ("2023-04-03", "2023-10-27")
 """The releases whose config package `edge` words its refusals as current KES's `kesconf` does (field-failures C2),
 with the `edge:` prefix that `kesconf:` replaced on 2023-11-09: G1 up to 2023-09-28, then G2."""
+KESERV_RELEASES = ("2022-11-15", "2023-02-15")
+"""The releases of package `keserv`: v0.22.0 (2022-11-15) to 2023-02-15 (field-failures C3)."""
 
 
 def as_released(refusal: str, kes_version: str | None) -> str:
-    """A current-KES refusal text as the target release words it."""
+    """A refusal text of current KES (`kesconf:`) or of the 2023 releases (`edge:`) as the target release words it:
+    KES v0.22.0 to 2023-02-15 printed `keserv:` (field-failures C3)."""
     released = release_date(kes_version)
     if released and EDGE_RELEASES[0] <= released <= EDGE_RELEASES[1]:
         return refusal.replace("kesconf: ", "edge: ")
+    semver = semantic_version(kes_version)
+    if (semver is not None and semver[:2] == (0, 22)) or (released and KESERV_RELEASES[0] <= released <= KESERV_RELEASES[1]):
+        return refusal.replace("kesconf: ", "keserv: ").replace("edge: ", "keserv: ")
     return refusal
 
 

@@ -252,8 +252,30 @@ def problems_for(deployment: Deployment, generation: str | None = None) -> list[
 
 def _consequence(problem: SchemaProblem, deployment: Deployment) -> str:
     if problem.refusal:
-        return f"; KES refuses to start: {as_released(problem.refusal, deployment.options.kes_version)}"
+        return f"; KES refuses to start: {as_released(_filled(problem), deployment.options.kes_version)}"
     return "; KES cannot use the file as it is"
+
+
+_DURATION_REFUSAL = re.compile(r"`[^`]*'<d>'[^`]*`")
+
+
+def _filled(problem: SchemaProblem) -> str:
+    """The problem's refusal with what KES prints in place of its placeholders: the value (never a secret's), the API
+    route, the policy. A duration that is not Go syntax at all (`1d`, `300`) fails earlier, in KES's YAML decoder,
+    than the check the refusal quotes, which is about negative ones."""
+    refusal, node, parts = problem.refusal, problem.node, path_parts(problem.path)
+    value = node.text.strip() if isinstance(node, YScalar) and not is_secret_path(problem.path) else None
+    if value is not None and "'<d>'" in refusal and not value.startswith("-"):
+        tag = "str" if node.quoted or node.tag == "null" else node.tag
+        return _DURATION_REFUSAL.sub(f"KES's YAML decoder refuses it (cannot unmarshal !!{tag} `{value}` into "
+                                     "time.Duration)", refusal)
+    fills = {"<path>": parts[1] if len(parts) > 1 and parts[0] == "api" else None,
+             "<p>": parts[1] if len(parts) > 1 and parts[0] == "policy" else None,
+             "<d>": value, "<v>": value, "<id>": value}
+    for placeholder, text in fills.items():
+        if text is not None:
+            refusal = refusal.replace(f"'{placeholder}'", f"'{text}'")
+    return refusal
 
 
 def edge_g1(deployment: Deployment) -> bool:
