@@ -847,3 +847,15 @@ def test_a_kes_version_that_names_no_release_is_a_usage_error(cli, tmp_path, ver
 def test_kes_versions_that_name_a_release(cli, tmp_path, version):
     (tmp_path / "kes.yaml").write_text("admin: {identity: disabled}\nkeystore: {fs: {path: /k}}\n")
     assert cli("lint", str(tmp_path / "kes.yaml"), "--kes-version", version).status in (0, 1)
+
+
+@pytest.mark.parametrize("keystore, refused", [("fs: {path: /var/lib/kes/keys}", True),
+                                               ("vault: {endpoint: 'https://v:8200', approle: {id: a, secret: b}}", False)])
+def test_a_listed_key_the_fs_keystore_cannot_create_stops_kes(write, keystore, refused):
+    """KES up to 2023-09-28 accepts any key name, but creates the keys under `keys:` at start; the fs keystore has
+    always refused `/`, `\\` and `.` in a name, so KES exits."""
+    path = write("kes-config.yaml", "admin: {identity: disabled}\ntls: {key: /k, cert: /c}\n"
+                                    f"keys:\n  - name: minio.default\n  - name: minio-ok\nkeystore:\n  {keystore}\n")
+    found = [f for f in lint([path], Options(kes_version="0.22")).findings if f.code == "KES012"]
+    assert [(f.location.line, "fs: key name contains invalid character" in f.message) for f in found] == \
+        ([(4, True)] if refused else [])

@@ -460,10 +460,33 @@ def invalid_value(deployment):
         yield from _log_values_before_levels(deployment, version)
     elif deployment.kes.generation is Generation.G2:
         yield from _log_numbers_not_decimal(deployment)
+    if deployment.kes.generation is not Generation.G2:  # G2's name rule, in its schema, forbids these characters too
+        yield from _fs_key_names(deployment)
 
 
 _LOG_PATHS = ("log.error", "log.audit")
 _DECIMAL = re.compile(r"\s*[-+]?[0-9]+\s*")
+
+
+_FS_FORBIDDEN = ("/", "\\", ".")
+
+
+def _fs_key_names(deployment: Deployment):
+    """The keys listed under `keys:` that an fs keystore cannot create: KES creates them at start and exits when one
+    fails, and the fs keystore has always refused a name with `/`, `\\` or `.` (field-failures FM-25, FM-18)."""
+    config = deployment.kes
+    keys = config.find("keys")
+    if not isinstance(config.find("keystore.fs"), YMap) or not isinstance(keys, YSeq):
+        return
+    for index, item in enumerate(keys.items):
+        name = item.get("name") if isinstance(item, YMap) else None
+        if isinstance(name, YScalar) and any(char in name.text for char in _FS_FORBIDDEN):
+            yield at_node(config.source, name,
+                          f"`keys[{index}].name` is `{name.text}`, which the fs keystore cannot store (it refuses `/`, "
+                          "`\\` and `.` in key names), and KES creates the listed keys at start: KES refuses to start "
+                          f"(`failed to create key \"{name.text}\": fs: key name contains invalid character`)",
+                          fix="Rename the key without `/`, `\\` or `.` (`minio-default`), in MINIO_KMS_KES_KEY_NAME too.",
+                          anchor=f"keys[{index}].name")
 
 
 def _log_numbers_not_decimal(deployment: Deployment):
