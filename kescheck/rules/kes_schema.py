@@ -433,8 +433,9 @@ def wrong_type(deployment):
       rationale="""Some keys take only certain values: `tls.auth` is empty, `on` or `off`; log levels are
       `on`, `off`, DEBUG, INFO, WARN, ERROR (with an optional `+N`) or a number; durations use Go syntax
       without a `d` unit and must not be negative for the cache and API timeouts; the config `version`
-      and vault's K/V `version`; policy names, policy identities and key names follow KES's name rule.
-      KES refuses to start on any other value. Log levels came with KES 2023-11-09: a release named with
+      and vault's K/V `version`; policy names, policy identities and key names follow KES's name rule (before
+      2023-10-24 any key name, but the fs keystore cannot create a listed key with `/`, `\\` or `.`). KES refuses to
+      start on any other value. Log levels came with KES 2023-11-09: a release named with
       --kes-version before it (2023-10-24 and 2023-10-27 included) accepts only `on` or `off`. A text setting
       written as `${NAME}` is judged by the value KES substitutes when kescheck knows KES's environment
       (`--kes-env FILE`, or the unit or container that starts KES): `tls.auth: ${KES_AUTH}` with KES_AUTH=verify
