@@ -97,6 +97,18 @@ _TYPE_TESTS = {
 }
 
 
+_PLAIN_TYPES = {"object": dict, "array": list, "string": str, "null": type(None)}
+
+
+def _type_check(kinds: list[str]):
+    """One isinstance test when every kind is a plain Python type (`["object", "null"]`, most of the schemas' lists);
+    JSON's booleans and numbers need the tests above, as Python's bool is an int."""
+    if all(kind in _PLAIN_TYPES for kind in kinds):
+        types = tuple(_PLAIN_TYPES[kind] for kind in kinds)
+        return lambda value: isinstance(value, types)
+    return _any_of([_TYPE_TESTS[kind] for kind in kinds])
+
+
 class UnsupportedSchema(Exception):
     """The schema uses a keyword the compiled check does not implement; jsonschema alone decides."""
 
@@ -133,7 +145,7 @@ def _compile(schema, root: dict, refs: dict):
         checks.append(lambda value, reference=reference: refs[reference](value))
     if "type" in schema:
         kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        checks.append(_any_of([_TYPE_TESTS[kind] for kind in kinds]))
+        checks.append(_type_check(kinds))
     if "enum" in schema:
         allowed = schema["enum"]
         checks.append(lambda value: any(_same_json_value(value, choice) for choice in allowed))

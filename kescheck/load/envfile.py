@@ -336,7 +336,7 @@ _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
 
 def url_passwords(text: str) -> list[str]:
     """The passwords of the URLs in `text` that carry one (`https://minio:PASSWORD@kes:7373`)."""
-    return [match[1] for match in _URL_PASSWORD.finditer(text)]
+    return [match[1] for match in _URL_PASSWORD.finditer(text)] if "@" in text else []
 
 
 def embedded_secret(text: str) -> int | None:

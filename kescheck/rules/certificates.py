@@ -413,9 +413,8 @@ def _dated_certificates(deployment):
     """The certificates whose validity period decides a handshake: MinIO's client certificate and KES's `tls.ca`
     count only when KES verifies client certificates (with `tls.auth` off it takes any certificate and reads only
     its public key, the identity, so an expired one connects)."""
-    unverified = material(deployment).client_verification is None
     for ref, pem, loaded in _all_certificates(deployment):
-        if not (unverified and ref.role in _VERIFIED_BY_KES_ONLY):
+        if ref.role not in _VERIFIED_BY_KES_ONLY or material(deployment).client_verification is not None:
             yield ref, pem, loaded
 
 

@@ -494,8 +494,9 @@ def _log_numbers_not_decimal(deployment: Deployment):
     """A log level KES reads as text and parses as a decimal integer (Go's `strconv.Atoi`): a YAML number written in
     hex, octal, with underscores or an exponent passes the schema as a number, yet KES refuses its text."""
     config = deployment.kes
-    for path in _LOG_PATHS:
-        node = config.find(path)
+    log = config.find("log")
+    for path in _LOG_PATHS if isinstance(log, YMap) else ():
+        node = log.get(path.split(".")[1])
         if isinstance(node, YScalar) and node.tag in ("int", "float") and not _DECIMAL.fullmatch(node.text):
             yield at_node(config.source, node,
                           f"`{path}` is `{node.text}`: KES reads a log level as text and takes a number in decimal "
