@@ -81,3 +81,13 @@ def test_canaries_in_the_process_environment_stay_hidden(cli, kes_pki, kes_serve
         # SARIF quotes the brackets: a URI reference cannot hold them.
         assert run.status == 1 and ("%3Cenvironment%3E" if fmt == "sarif" else "<environment>") in run.stdout
         assert [c for c in api_key_canaries(api_key) + [PASSWORD] if c in run.stdout + run.stderr] == []
+
+
+def test_the_live_progress_never_shows_an_endpoint_password():
+    """The progress lines reach the terminal while the probes run, before the report's redaction."""
+    from kescheck.doctor.render import progress_text
+
+    text = progress_text({"https://svc:S3cretPassw0rd@127.0.0.1:7373": "TLS handshake",
+                          "https://kes2.example.net:7373": None})
+    assert "S3cretPassw0rd" not in text
+    assert "https://svc:********@127.0.0.1:7373: TLS handshake" in text and "kes2.example.net:7373: done" in text

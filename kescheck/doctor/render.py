@@ -58,8 +58,11 @@ def render_text(report: DoctorReport, color: bool, fail_on_warning: bool, width:
 
 
 def progress_text(state: dict[str, str | None]) -> str:
-    """One line per endpoint while the probes run: what each is doing now."""
+    """One line per endpoint while the probes run: what each is doing now (a URL's password masked: this goes to the
+    terminal before the report's redaction)."""
+    from ..load.envfile import without_url_passwords
+
     lines = []
     for url, step in state.items():
-        lines.append(f"  {'…' if step else '✓'} {url}: {step or 'done'}")
+        lines.append(f"  {'…' if step else '✓'} {without_url_passwords(url)}: {step or 'done'}")
     return "probing KES endpoints\n" + "\n".join(lines)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .source import MINIO_LINE_BREAK, SourceFile, in_tree_of
+from .source import MINIO_LINE_BREAK, REDACTED, SourceFile, in_tree_of
 
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE_KEY|API_?KEY|ACCESS_KEY|MASTER_KEY")
 """Anywhere in the name: a misspelt or retired variable (`MINIO_KMS_SECRET_KEYS`, `MINIO_KMS_MASTER_KEY`) still
@@ -332,6 +332,11 @@ _PLAIN_WORD = re.compile(r"[a-z_-]+")
 
 
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+
+
+def without_url_passwords(text: str) -> str:
+    """`text` with the password of each URL in it masked, for what is shown before the reports' redaction runs."""
+    return _URL_PASSWORD.sub(lambda match: match[0].replace(match[1], REDACTED), text) if "@" in text else text
 
 
 def url_passwords(text: str) -> list[str]:
