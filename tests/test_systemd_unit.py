@@ -331,6 +331,16 @@ def test_a_stray_argument_is_refused_by_current_kes(write, tmp_path, version, fi
         assert "too many arguments" in found[0].message and "write `--config`" in found[0].message
 
 
+@pytest.mark.parametrize("arguments, reported", [("$KES_OPTS", None), ("${KES_ARGS}", None),
+                                                 ("/etc/kes/config.yaml $KES_OPTS", "/etc/kes/config.yaml"),
+                                                 ("$KES_OPTS /etc/kes/config.yaml", "/etc/kes/config.yaml")])
+def test_a_word_systemd_replaces_is_no_argument_kescheck_can_judge(write, tmp_path, arguments, reported):
+    """`$KES_OPTS` becomes flags (or nothing) before KES sees it; only a word KES gets as written is surely an argument."""
+    write("kes.service", f"[Service]\nEnvironmentFile=-/etc/default/kes\nExecStart=/usr/local/bin/kes server {arguments}\n")
+    found = [f for f in lint([tmp_path]).findings if f.code == "SYS001"]
+    assert [f.message.split("`")[1] for f in found] == ([reported] if reported else [])
+
+
 # --- the environment the unit gives KES ----------------------------------------------------------
 
 _ENV_CONFIG = """\

@@ -145,7 +145,9 @@ def unit_command_invalid(deployment):
         for problem in launcher.problems:
             yield Finding(Location((problem.source or launcher.source).path, problem.line, problem.column,
                                    problem.line if problem.end_column else None, problem.end_column), problem.message)
-        arguments = launcher.command.arguments if launcher.command else ()
+        # A word holding a variable (`$KES_OPTS`, `${ARGS}`, `$(FLAGS)`) is replaced before KES sees it, by flags or by
+        # nothing as far as kescheck knows: only the words KES gets as written are arguments for certain.
+        arguments = [word for word in launcher.command.arguments if not word.unexpanded] if launcher.command else []
         if arguments and refuses_arguments:
             first = arguments[0]
             yield _at_word(launcher, first, f"`{first.text}` is no flag: {_release(deployment)} refuses to start "
