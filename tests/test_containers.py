@@ -717,3 +717,12 @@ def test_a_service_that_extends_or_is_extended_is_not_judged_by_what_it_keeps_el
 def test_a_compose_file_without_a_partner_is_still_judged(tmp_path):
     result = _merged_deployment(tmp_path, {"compose.yaml": BASE_SERVICE.replace(", keys:/data", "")})
     assert [f.code for f in result.findings if f.code == "SYS013"] == ["SYS013"]
+
+
+@pytest.mark.parametrize("style", [">", "|"])
+def test_a_compose_command_written_as_a_block_is_split_at_its_line_breaks(write, tmp_path, style):
+    """Compose splits a string command at line breaks too: `--mlock` on a line of its own is a flag."""
+    write("compose.yaml", f"services:\n  kes:\n    image: minio/kes:v0.22.3\n    command: {style}\n      server\n"
+                          "      --config /etc/kes/config.yaml\n      --mlock\n")
+    codes = [f.code for f in lint([tmp_path]).findings if f.code.startswith("SYS")]
+    assert "SYS002" in codes

@@ -135,6 +135,11 @@ def is_kes_executable(text: str) -> bool:
     return PurePosixPath(text).name == "kes"
 
 
+_BLANKS = " \t\r\n"
+"""What separates words: Compose splits a string command at line breaks too (a `command: >` block keeps its last one);
+a systemd command line has none left once its continued lines are joined."""
+
+
 def split_words(text: str, positions: list[tuple[int, int]], problems: list[CommandProblem], where: str,
                 consequence: str) -> list[Word]:
     """`text` split into words at blanks, with single or double quotes and backslash escapes, as systemd and
@@ -143,11 +148,11 @@ def split_words(text: str, positions: list[tuple[int, int]], problems: list[Comm
     words: list[Word] = []
     i = 0
     while i < len(text):
-        if text[i] in " \t":
+        if text[i] in _BLANKS:
             i += 1
             continue
         start, chars, quoted = i, [], False
-        while i < len(text) and text[i] not in " \t":
+        while i < len(text) and text[i] not in _BLANKS:
             char = text[i]
             if char == "\\" and i + 1 < len(text):
                 chars.append(text[i + 1])
