@@ -273,7 +273,7 @@ def test_root_credentials_from_any_source_minio_reads_are_enough(write, credenti
 def test_root_credentials_in_a_second_env_file_of_the_deployment_count(write):
     assert root_deployment(write, "", second_env="MINIO_ROOT_USER=admin\nMINIO_ROOT_PASSWORD=pw-from-vault\n") == []
     [found] = root_deployment(write, "", second_env="MINIO_BROWSER=off\n")
-    assert "no env file of this deployment" in found.message and "minio-secrets.env" in found.message
+    assert "no environment of this deployment" in found.message and "minio-secrets.env" in found.message
 
 
 def test_no_finding_without_kes(write):
@@ -359,3 +359,12 @@ def test_an_empty_api_key_beside_certificate_variables_is_explained_as_the_refus
     messages = {f.code: f.message for f in lint([path]).findings if f.code in ("ENV052", "ENV054")}
     assert set(messages) == {"ENV052", "ENV054"}
     assert "refuses to start (ENV052)" in messages["ENV054"] and "check passes" not in messages["ENV054"]
+
+
+def test_two_services_of_one_compose_file_without_root_credentials_are_each_named_once(write, tmp_path):
+    write("compose.yaml", "services:\n  minio:\n    image: minio/minio\n    environment:\n"
+                          "      MINIO_KMS_KES_ENDPOINT: https://kes:7373\n      MINIO_KMS_KES_KEY_NAME: k\n"
+                          "  minio2:\n    image: minio/minio\n    environment:\n"
+                          "      MINIO_KMS_KES_ENDPOINT: https://kes:7373\n      MINIO_KMS_KES_KEY_NAME: k\n")
+    messages = [f.message for f in lint([tmp_path]).findings if f.code == "ENV111"]
+    assert messages and all(m.count("'minio'") == 1 and m.count("'minio2'") == 1 for m in messages), messages
