@@ -650,9 +650,12 @@ def root_credentials_missing(deployment):
     kes_envs = [env for env in deployment.envs if "MinIO KES" in kms_sets(env)]
     if not kes_envs or _root_credentials_elsewhere(deployment):
         return
-    holders = list(dict.fromkeys(env.holder for env in deployment.envs))  # two services of one Compose file: each
-    where = f"no environment of this deployment ({'; '.join(holders)}) sets" if len(holders) > 1 \
-        else f"{holders[0]} does not set"
+    if len(deployment.envs) > 1:  # env files by their paths; two services of one Compose file by their names
+        named = dict.fromkeys(str(env.source.path) if env.holder == EnvFile.holder else env.holder
+                              for env in deployment.envs)
+        where = f"no environment of this deployment ({'; '.join(named)}) sets"
+    else:
+        where = f"{deployment.envs[0].holder} does not set"
     unset = f"{where} MinIO's root credentials ({ROOT_USER}/{ROOT_PASSWORD} or their variants)"
     access = [(env, env.get(ROOT_ACCESS)) for env in deployment.envs if env.get(ROOT_ACCESS) is not None]
     off = next(((env, entry) for env, entry in access if entry.value == "off"), None)
