@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .load.kesconfig import Generation, KesConfig, env_reference, predates, reads_singular_identity
+from .load.kesconfig import Generation, KesConfig, env_reference, identities_key, predates
 from .load.yamldoc import YMap, YNode, YScalar, YSeq
 
 # ---------------------------------------------------------------------------------------------
@@ -511,8 +511,8 @@ def load_policies(config: KesConfig) -> list[Policy]:
                     text = "" if node.is_null else node.text
                     target = policy.allow if effect is Effect.ALLOW else policy.deny
                     target.append(PolicyPattern(text, effect, key.text, node, config.source.path))
-            listed = "identity" if reads_singular_identity(config.target_version) else "identities"
-            policy.identities = [n for n in _pattern_nodes(body.get(listed)) if not n.is_null]
+            policy.identities = [n for n in _pattern_nodes(body.get(identities_key(config.target_version)))
+                                 if not n.is_null]
             policy.legacy_paths = body.get("paths")
             policy.singular_identity = body.key_node("identity")
         found.append(policy)

@@ -653,3 +653,13 @@ def test_a_host_the_certificate_does_not_cover_is_marked_in_its_own_list_entry(t
     start = len("MINIO_KMS_KES_ENDPOINT=") + endpoints.index("https://kes3") + 1
     assert (finding.location.column, finding.location.end_column) == (start, start + len("https://kes3.example.net:7373"))
     assert "kes3.example.net" in finding.message
+
+
+@pytest.mark.parametrize("version, bound", [("0.17.4", True), ("0.17.6", False)])
+def test_kes_0_17_3_to_0_17_5_bind_the_identities_listed_under_identity(tmp_path, version, bound):
+    """Those releases read a policy's identities from `identity` (kes#180): MinIO listed there is bound."""
+    root, _ = build(tmp_path)
+    config = root / "kes-config.yml"
+    config.write_text(config.read_text().replace("    identities:\n", "    identity:\n"))
+    codes = {f.code for f in lint([root], Options(kes_version=version)).findings}
+    assert ("DEP100" not in codes) == bound, codes

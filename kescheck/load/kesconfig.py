@@ -123,6 +123,11 @@ def rejects_unknown_keys(kes_version: str | None) -> bool:
     return release is not None and release[:2] <= (0, 13)
 
 
+def identities_key(kes_version: str | None) -> str:
+    """The key of a policy that lists its identities in the release checked for (see `reads_singular_identity`)."""
+    return "identity" if reads_singular_identity(kes_version) else "identities"
+
+
 def release_date(version: str | None) -> str | None:
     """`YYYY-MM-DD` of a date-named KES release (`2023-05-01`, `RELEASE.2023-05-01T...`), else None."""
     match = _DATED.match(version.strip()) if version else None

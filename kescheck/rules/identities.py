@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Severity
-from ..load.kesconfig import env_reference
+from ..load.kesconfig import env_reference, identities_key
 from ..load.yamldoc import YMap, YScalar, YSeq
 from ..material import MinioIdentity, Role, kes_admin_identity, kes_value, known_certificates, minio_identities
 from .base import at_entry, at_node, rule
@@ -34,7 +34,7 @@ def policy_identities(deployment) -> list[PolicyIdentity]:
     if not isinstance(policies, YMap):
         return found
     for name_node, body in policies.entries:
-        identities = body.get("identities") if isinstance(body, YMap) else None
+        identities = body.get(identities_key(kes.target_version)) if isinstance(body, YMap) else None
         items = identities.items if isinstance(identities, YSeq) else [identities]
         for item in items:
             if isinstance(item, YScalar) and not item.is_null:

@@ -8,8 +8,8 @@ import ipaddress
 
 from ..findings import Severity
 from ..load.kesconfig import (IN_MEMORY_ERA_KEYSTORES, Generation, KesConfig, KeystoreEra, as_released, env_reference,
-                              is_policy_identity_path, keystore_era, predates, reads_key, release_date, semantic_version,
-                              shell_expansion, target_release, unset_variable_is_empty)
+                              identities_key, is_policy_identity_path, keystore_era, predates, reads_key, release_date,
+                              semantic_version, shell_expansion, target_release, unset_variable_is_empty)
 from ..load.pem import FileState, plain_file_state
 from ..load.yamldoc import YMap, YNode, YScalar, YSeq
 from ..material import HIDDEN, kes_resolved, kes_value, material, pods_decide, shown_value, substitution_note
@@ -46,7 +46,8 @@ def policy_identities(config: KesConfig) -> list[tuple[str, YScalar]]:
     if isinstance(policies, YMap):
         for name, body in policies.entries:
             if isinstance(body, YMap):
-                found.extend((name.text, identity) for identity in _scalars(body.get("identities")))
+                found.extend((name.text, identity)
+                             for identity in _scalars(body.get(identities_key(config.target_version))))
     return found
 
 
