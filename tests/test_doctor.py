@@ -363,3 +363,18 @@ def test_capath_problems(kes_pki, kes_server, tmp_path, capath_kind):
     causes = {c.cause for c in report.root.walk() if c.status >= Status.WARN and c.rule is not None}
     expected = "capath-ignored" if capath_kind == "missing" else "capath-without-certificates"
     assert expected in causes
+
+
+def test_a_failed_check_with_details_below_it_is_counted():
+    """The summary line counts a failure that holds detail checks (a refused TLS handshake), not only leaves."""
+    from kescheck.doctor.checks import Check
+    from kescheck.doctor.run import DoctorReport
+    from kescheck.rules import doctor as doc
+
+    root = Check("kescheck doctor")
+    endpoint = root.add(Check("https://127.0.0.1:7373"))
+    endpoint.add(Check("DNS")).ok("127.0.0.1")
+    handshake = endpoint.add(Check("TLS handshake")).fail(doc.SETTINGS_INCOMPLETE, "KES rejected MinIO's certificate")
+    handshake.add(Check("server certificate")).ok("valid")
+    counts = DoctorReport(root, None, None).counts()
+    assert (counts["fail"], counts["ok"]) == (1, 2)

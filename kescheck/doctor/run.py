@@ -75,7 +75,8 @@ class DoctorReport:
     def counts(self) -> dict[str, int]:
         tally = {s.label: 0 for s in Status}
         for check in self.root.walk():
-            if not check.children:
+            # A group counts its own failure or warning (a TLS handshake that failed, with the probe's detail below).
+            if not check.children or check.status >= Status.WARN:
                 tally[check.status.label] += 1
         return tally
 
