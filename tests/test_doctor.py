@@ -378,3 +378,11 @@ def test_a_failed_check_with_details_below_it_is_counted():
     handshake.add(Check("server certificate")).ok("valid")
     counts = DoctorReport(root, None, None).counts()
     assert (counts["fail"], counts["ok"]) == (1, 2)
+
+
+def test_an_endpoint_verdict_says_what_a_run_did_not_check(kes_pki, kes_server):
+    """Only the generate/decrypt round trip with a verified server shows that MinIO can use an endpoint."""
+    url = kes_server.url()
+    assert endpoint_node(doctor(kes_pki.env(url)), url).summary == "MinIO can use this KES endpoint"
+    unproven = endpoint_node(doctor(kes_pki.env(url), round_trip=False), url).summary
+    assert "the generate/decrypt round trip was not run (--no-probe)" in unproven and "is not shown" in unproven

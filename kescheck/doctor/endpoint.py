@@ -203,9 +203,18 @@ class EndpointProbe:
             self.progress(self.endpoint.url, None)
         worst = self.node.rolled_up()
         self.node.status = Status.OK if worst is not Status.SKIP else Status.SKIP
-        self.node.summary = next((c.summary for c in self.node.children if c.status is worst and worst >= Status.WARN),
-                                 "MinIO can use this KES endpoint" if worst is Status.OK else "")
+        # The first check of the worst status, at any depth: a warning may stand under a step (the server certificate).
+        self.node.summary = next((c.summary for c in self.node.walk() if c is not self.node and c.status is worst
+                                  and worst >= Status.WARN), self._verdict() if worst is Status.OK else "")
         return self.node
+
+    def _verdict(self) -> str:
+        """What an endpoint whose probes all passed has shown; what was not checked is said."""
+        unproven = [why for why, missing in (
+            ("the server certificate was not verified (--insecure)", self.plan.tls.insecure),
+            ("the generate/decrypt round trip was not run (--no-probe)", not self.plan.round_trip)) if missing]
+        return "MinIO can use this KES endpoint" if not unproven else \
+            f"KES answers here, but {' and '.join(unproven)}: that MinIO can use it is not shown"
 
     def _fail(self, check: Check, rule, summary: str, advice: str = "") -> None:
         check.fail(rule, summary, advice)
