@@ -548,8 +548,9 @@ def policies_of_identity(found: list[Policy], identity: str, env: dict[str, str]
 
 def authorize(config: KesConfig, found: list[Policy], identity: str, path: str, generation: Generation,
               env: dict[str, str] | None = None) -> Decision:
-    """What KES answers `identity` for a request to `path`."""
-    if identity == admin_identity(config):
+    """What KES answers `identity` for a request to `path` (`env`: KES's environment, for `${VAR}` identities)."""
+    admin = config.scalar("root") if config.generation is Generation.G0 else config.scalar("admin.identity")
+    if identity == (resolve_identity(admin, env) if admin is not None else admin_identity(config)):
         return Decision(True, "admin")
     bound = policies_of_identity(found, identity, env)
     if not bound:

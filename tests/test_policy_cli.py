@@ -1,6 +1,9 @@
 """`kescheck policy explain` and `kescheck policy minimal` on real files."""
 from __future__ import annotations
 
+import textwrap
+
+import pytest
 from ruamel.yaml import YAML
 
 from certgen import issue, new_api_key
@@ -120,3 +123,23 @@ def test_explain_self_describe_needs_no_policy(cli, write):
         run = cli("policy", "explain", config, "--identity", identity, "--path", "/v1/identity/self/describe")
         assert run.status == 0 and run.stdout.startswith("allow /v1/identity/self/describe")
         assert "whatever its policy" in run.stdout
+
+
+def test_explain_resolves_a_variable_admin_identity_with_kes_env(cli, write):
+    config = write("kes.yaml", CONFIG.replace(f"identity: {ADMIN}", "identity: ${ADMIN_ID}"))
+    env = write("kes.env", f"ADMIN_ID={ADMIN}\n")
+    run = cli("policy", "explain", config, "--identity", ADMIN, "--path", "/v1/key/delete/x", "--kes-env", env)
+    assert run.status == 0 and "KES admin" in run.stdout
+
+
+@pytest.mark.parametrize("extra, answered", [("  other:\n    allow: [/v1/status]\n    identities: [{id}]\n", "`minio`"),
+                                              ("", "the admin")])
+def test_explain_says_when_kes_would_refuse_the_config(cli, write, extra, answered):
+    """An identity two policies claim, or the admin also listed in a policy: KES refuses to start (KES102/KES103)."""
+    identity = IDENTITY if extra else ADMIN
+    text = textwrap.dedent(CONFIG) + extra.format(id=IDENTITY)
+    if not extra:
+        text = text.replace(f"  - {IDENTITY}", f"  - {ADMIN}")
+    config = write("kes.yaml", text)
+    run = cli("policy", "explain", config, "--identity", identity, "--path", "/v1/status")
+    assert "KES refuses to start with this config" in run.stdout and f"the answer below is {answered}'s" in run.stdout

@@ -73,7 +73,7 @@ def explain(
     """Say whether KES allows IDENTITY to call PATH, and which pattern decided. Exit 0: allowed, 1: denied."""
     from ..load.kesconfig import env_reference, generation_of_version, load_kes_config
     from ..load.source import InputError, read_source
-    from ..policy import authorize, load_policies
+    from ..policy import authorize, load_policies, policies_of_identity
     from ..rules.policy_patterns import BROKEN_MATCHER_RELEASES
 
     if kes_version:
@@ -105,6 +105,12 @@ def explain(
     lines = [f"{'allow' if decision.allowed else 'deny'} {path}",
              f"  identity {who} ({how})",
              f"  KES generation: {kes.generation_reason}; {matching}"]
+    claimed = [policy.name for policy in policies_of_identity(found, who, env)]
+    if len(claimed) > 1 or (claimed and decision.reason == "admin"):
+        holders = ", ".join(f"`{name}`" for name in claimed) + (" and the admin" if decision.reason == "admin" else "")
+        answered = "the admin" if decision.reason == "admin" else f"`{claimed[0]}`"
+        lines.append(f"  note: KES refuses to start with this config: {holders} claim this identity (KES102/KES103); "
+                     f"the answer below is {answered}'s")
     if broken:
         lines.append(f"  note: KES {release[:10]} matches no pattern ending in `*` (POL013), so such patterns are left out")
     if path == SELF_DESCRIBE and decision.reason != "admin":
