@@ -375,3 +375,17 @@ def test_a_policy_merged_from_another_with_a_merge_key_keeps_its_allow_list(tmp_
                       "keystore: {fs: {path: /var/lib/kes}}\n")
     codes = {f.code for f in lint([config]).findings}
     assert not codes & {"KES001", "POL011"}, codes
+
+
+@pytest.mark.parametrize("version, noted", [("0.23", True), ("2024-01-11T13-09-29Z", True), ("2024-02-29T08-09-37Z", False),
+                                            (None, False)])
+def test_a_route_a_later_release_added_is_noted_for_an_earlier_one(tmp_path, version, noted):
+    """`/v1/key/hmac/` exists from KES 2024-02-29: for a release before it the pattern names no API it has."""
+    config = tmp_path / "kes-config.yaml"
+    config.write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n"
+                      f"    allow: [/v1/key/hmac/minio-default-key]\n    identities: [{'0' * 64}]\n"
+                      "keystore: {fs: {path: /var/lib/kes}}\n")
+    found = [f for f in lint([config], Options(kes_version=version)).findings if f.code == "POL006"]
+    assert bool(found) == noted
+    if noted:
+        assert f"KES {version}" in found[0].message and "exists from KES 2024-02-29" in found[0].message

@@ -58,11 +58,12 @@ class Diagnosis:
 
 
 @lru_cache(maxsize=4096)
-def diagnose(text: str, generation: Generation) -> Diagnosis | None:
-    """The one thing wrong with a pattern under `generation`, or None when it can match a request.
+def diagnose(text: str, generation: Generation, kes_version: str | None = None) -> Diagnosis | None:
+    """The one thing wrong with a pattern under `generation` (and the release `kes_version` names, whose routes may
+    not include one a later release of the generation added), or None when it can match a request.
 
     Cached per process: a batch of deployments repeats the same patterns, and the answer depends
-    on the text and the generation only.
+    on the text, the generation and the release only.
     """
     prefix = not generation.glob_policies
     if not text.startswith("/") and not (prefix and text == "*"):
@@ -76,10 +77,10 @@ def diagnose(text: str, generation: Generation) -> Diagnosis | None:
         return Diagnosis(Problem.LITERAL_GLOB)
     bare = [r for r in ROUTES if r.takes_resource and text in (r.base, r.base.rstrip("/"))]
     if bare:
-        current = [r for r in bare if r.exists_in(generation)]
+        current = [r for r in bare if r.exists_for(generation, kes_version)]
         return Diagnosis(Problem.NO_RESOURCE, tuple(current)) if current else Diagnosis(Problem.OTHER_VERSION, tuple(bare))
     matched = [r for r in ROUTES if can_match(tokens, r)]
-    if any(r.exists_in(generation) for r in matched):
+    if any(r.exists_for(generation, kes_version) for r in matched):
         return None
     if matched:
         return Diagnosis(Problem.OTHER_VERSION, tuple(matched))
@@ -93,7 +94,7 @@ def diagnoses(deployment) -> dict[int, Diagnosis]:
         found = {}
         for policy in policies(deployment):
             for pattern in policy.patterns:
-                diagnosis = diagnose(pattern.text, deployment.kes.generation)
+                diagnosis = diagnose(pattern.text, deployment.kes.generation, deployment.options.kes_version)
                 if diagnosis is not None:
                     found[id(pattern)] = diagnosis
         return found
@@ -300,8 +301,9 @@ def malformed_glob(deployment):
 def api_not_in_version(deployment):
     for _, pattern, diagnosis in _patterns_with(deployment, Problem.OTHER_VERSION):
         history = "; ".join(dict.fromkeys(f"`{r.display}` {r.history}" for r in diagnosis.routes))
-        yield _at(deployment, pattern, f"{_role(pattern)} only names APIs that the target KES version "
-                                       f"({deployment.kes.generation.label}) does not have: {history}")
+        version = deployment.options.kes_version
+        target = f"KES {version.strip()}" if version else f"the target KES version ({deployment.kes.generation.label})"
+        yield _at(deployment, pattern, f"{_role(pattern)} only names APIs that {target} does not have: {history}")
 
 
 @rule("POL007", "api-without-resource", Severity.ERROR, "A pattern names an API without its resource",
