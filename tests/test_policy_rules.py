@@ -389,3 +389,15 @@ def test_a_route_a_later_release_added_is_noted_for_an_earlier_one(tmp_path, ver
     assert bool(found) == noted
     if noted:
         assert f"KES {version}" in found[0].message and "exists from KES 2024-02-29" in found[0].message
+
+
+def test_a_pattern_that_matches_no_name_kes_accepts_grants_nothing(deployment):
+    """Under prefix matching `?` and `[` are literal, and KES accepts no key name holding them: such a pattern is dead
+    (POL004), not a grant of deletion (POL023) or of other keys (POL024), nor a prefix MinIO's key could be renamed to
+    match (POL021)."""
+    kes, env = deployment(DOCUMENTED + "      - /v1/key/delete/minio-?\n      - /v1/key/encrypt/[a-z]*\n", head="")
+    codes = [f.code for f in pol(lint([kes, env]))]
+    assert "POL004" in codes and not {"POL023", "POL024"} & set(codes), codes
+    kes, env = deployment("      - /v1/key/generate/minio-?\n      - /v1/key/decrypt/minio-[a-z]*\n", head="")
+    codes = [f.code for f in pol(lint([kes, env]))]
+    assert codes.count("POL020") == 2 and "POL021" not in codes, codes

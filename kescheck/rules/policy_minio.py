@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding, Location, Severity
+from ..identity import is_valid_name
 from ..load.envfile import EnvEntry, EnvFile
 from ..load.kesconfig import Generation, env_reference
 from ..load.yamldoc import YMap, YSeq
 from ..load.pem import FileState
 from ..material import MinioIdentity, env_value_unknown, kes_admin_identity, material, minio_identities, pem_of
-from ..policy import (MINIO_REQUIRED, ROUTES, Policy, PolicyPattern, Route, key_route,
+from ..policy import (MINIO_REQUIRED, ROUTES, Policy, PolicyPattern, Resource, Route, key_route,
                       minimal_minio_patterns, policies, policies_of_identity, tokens_for, witness)
 from .base import Example, at_entry, at_node, rule
 
@@ -193,13 +194,24 @@ def _candidate_paths(view: MinioView, route: Route, pattern: PolicyPattern) -> l
     if tokens is not None:
         example = witness(tokens, route)
         if example is not None:
-            found.append(example)
+            # Also with a character more: the shortest match of `minio-*` (`minio-`) is no name KES accepts.
+            found += [example, example + "x"] if route.takes_resource else [example]
     if route.takes_resource:
         names = (view.key_name, "kescheck-other-key", "x", "zz-9")
         found += [route.path_for(*([name] * len(route.resources))) for name in names]
     else:
         found.append(route.base)
-    return found
+    return [path for path in found if _accepted(route, path, view)]
+
+
+def _accepted(route: Route, path: str, view: MinioView) -> bool:
+    """A request KES answers: since 2023-10-24 (prefix matching) each key, policy or identity name in the path follows
+    KES's name rule, so a pattern that only matches other names (`/v1/key/delete/minio-?`, `?` taken literally)
+    grants nothing."""
+    if view.generation.glob_policies or not route.takes_resource:
+        return True
+    names = path[len(route.base):].split("/")
+    return all(kind is Resource.PATTERN or is_valid_name(name) for kind, name in zip(route.resources, names))
 
 
 def _minimal_text(view: MinioView) -> str:
