@@ -70,4 +70,12 @@ def identity_of_api_key(api_key: str) -> str:
 
 
 def looks_like_api_key(text: str) -> bool:
-    return text.strip().startswith(API_KEY_PREFIX)
+    """A KES API key: `kes:v1:` and its key, or the key alone (MinIO and KES take the prefix as optional)."""
+    text = text.strip()
+    if text.startswith(API_KEY_PREFIX):
+        return True
+    try:
+        api_key_seed(text)
+    except ApiKeyError:
+        return False
+    return True

@@ -121,3 +121,22 @@ def test_an_api_key_without_its_optional_prefix_has_the_same_identity(tmp_path):
                                         "MINIO_KMS_KES_KEY_NAME=minio-key\n")
     codes = {f.code for f in lint([tmp_path]).findings}
     assert "DEP100" in codes and "ENV057" not in codes and "POL025" not in codes
+
+
+def test_an_api_key_without_its_prefix_is_an_api_key(cli, tmp_path):
+    """MinIO and KES take `kes:v1:` as optional; so do `kescheck identity` and `policy explain --identity`."""
+    from kescheck.identity import identity_of_api_key
+
+    api_key = new_api_key()
+    bare = api_key.removeprefix("kes:v1:")
+    expected = identity_of_api_key(api_key)
+    run = cli("identity", bare)
+    assert run.status == 0 and run.stdout.split()[0] == expected and bare not in run.stdout + run.stderr
+    key_file = tmp_path / "minio.apikey"
+    key_file.write_text(bare + "\n")
+    assert cli("identity", key_file).stdout.split()[0] == expected
+    config = tmp_path / "kes.yaml"
+    config.write_text(f"admin: {{identity: disabled}}\npolicy:\n  minio:\n    allow: [/v1/status]\n    identities: [{expected}]\n"
+                      "keystore: {fs: {path: /x}}\n")
+    explained = cli("policy", "explain", config, "--identity", bare, "--path", "/v1/status")
+    assert explained.status == 0 and bare not in explained.stdout + explained.stderr

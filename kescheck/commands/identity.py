@@ -57,7 +57,7 @@ def identity_of_argument(argument: str, stdin_data: bytes | None = None) -> tupl
     from ..identity import ApiKeyError, identity_of_api_key, looks_like_api_key
     from ..load.source import InputError, read_bytes
 
-    if looks_like_api_key(argument):
+    if argument.strip().startswith("kes:") or (looks_like_api_key(argument) and not Path(argument).exists()):
         try:
             return redacted_api_key(argument), identity_of_api_key(argument), ""
         except ApiKeyError as err:
@@ -70,7 +70,7 @@ def identity_of_argument(argument: str, stdin_data: bytes | None = None) -> tupl
         except InputError as err:
             raise IdentityError(err.reason) from None
     text = data.strip()
-    if text.startswith(b"kes:v1:"):
+    if text.startswith(b"kes:") or looks_like_api_key(text.decode("ascii", "replace")):
         try:
             return label, identity_of_api_key(text.decode("ascii", "replace")), "the file holds an API key"
         except ApiKeyError as err:

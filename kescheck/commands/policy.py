@@ -18,48 +18,23 @@ app.add_typer(policy_app, name="policy")
 
 
 def identity_argument(text: str) -> tuple[str, str]:
-    """(identity, how it was obtained) from a 64-hex identity, a certificate file, an API key file or an API key."""
-    from ..identity import ApiKeyError, identity_of_api_key, identity_of_certificate, is_identity_hash, looks_like_api_key
+    """(identity, how it was obtained) from a 64-hex identity, a certificate file, an API key file or an API key, read
+    as `kescheck identity` reads them."""
+    from ..identity import is_identity_hash
+    from .identity import IdentityError, identity_of_argument, redacted_api_key
 
     value = text.strip()
     if is_identity_hash(value.lower()):
         return value.lower(), "as given"
-    if looks_like_api_key(value):
-        try:
-            return identity_of_api_key(value), "of the API key given"
-        except ApiKeyError as err:
-            fail(f"--identity: {err}")
     path = Path(value).expanduser()
-    if not path.is_file():
-        fail(f"--identity {value!r} is neither an identity (64 hex digits) nor a certificate or API key file")
-    from ..load.source import InputError, read_source
-
     try:
-        content = read_source(path).text
-    except InputError as err:
-        fail(f"--identity {err}")
-    if looks_like_api_key(content):
-        try:
-            return identity_of_api_key(content.strip()), f"of the API key in {path}"
-        except ApiKeyError as err:
-            fail(f"--identity {path}: {err}")
-    from cryptography import x509
-
-    try:
-        chain = x509.load_pem_x509_certificates(content.encode())
-    except ValueError:
-        fail(f"--identity {path} holds no PEM certificate or KES API key")
-
-    def is_ca(cert) -> bool:
-        try:
-            return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-        except x509.ExtensionNotFound:
-            return False
-
-    leaves = [cert for cert in chain if not is_ca(cert)]
-    if len(leaves) != 1:
-        fail(f"--identity {path}: KES needs exactly one non-CA certificate, the file has {len(leaves)}")
-    return identity_of_certificate(leaves[0]), f"of the certificate in {path}"
+        label, identity, remark = identity_of_argument(str(path) if path.exists() else value)
+    except IdentityError as err:
+        if not path.exists() and "API key" not in str(err):
+            fail(f"--identity {value!r} is neither an identity (64 hex digits) nor a certificate or API key file")
+        fail(f"--identity {redacted_api_key(value) if value.startswith('kes:') else value}: {err}")
+    how = "of the API key given" if label == redacted_api_key(value) else f"from {label}"
+    return identity, how + (f"; {remark}" if remark else "")
 
 
 @policy_app.command()
