@@ -386,3 +386,15 @@ def test_an_endpoint_verdict_says_what_a_run_did_not_check(kes_pki, kes_server):
     assert endpoint_node(doctor(kes_pki.env(url)), url).summary == "MinIO can use this KES endpoint"
     unproven = endpoint_node(doctor(kes_pki.env(url), round_trip=False), url).summary
     assert "the generate/decrypt round trip was not run (--no-probe)" in unproven and "is not shown" in unproven
+
+
+def test_the_process_environment_is_judged_as_an_environment_not_an_env_file(kes_pki, kes_server):
+    """Exported root credentials count (ENV111), and systemd's reading of a value (ENV005) does not apply: no systemd
+    reads the variables the doctor was started with."""
+    environ = {"MINIO_KMS_KES_ENDPOINT": kes_server.url(), "MINIO_KMS_KES_KEY_NAME": DEFAULT_KEY,
+               "MINIO_KMS_KES_CERT_FILE": str(kes_pki.minio_cert), "MINIO_KMS_KES_KEY_FILE": str(kes_pki.minio_key),
+               "MINIO_KMS_KES_CAPATH": str(kes_pki.ca_file), "MINIO_ROOT_USER": "admin",
+               "MINIO_ROOT_PASSWORD": 'Tr0ub4dor\\&"3x'}
+    report = run_doctor(DoctorOptions(timeout=3.0, environ=environ))
+    assert {f.code for f in report.result.findings} & {"ENV005", "ENV006", "ENV111"} == set()
+    assert report.exit_status() == 0

@@ -12,7 +12,7 @@ from ..load.envfile import EnvEntry, EnvFile, parse_env
 from ..load.source import InputError, SourceFile, read_source, same_file
 from ..load.systemd import (MAX_DROP_INS, MinioUnit, drop_in_names, ignored_drop_in, read_drop_ins, read_minio_unit,
                             read_unit)
-from ..minio_names import ENDPOINT, OPTS
+from ..minio_names import CONFIG_ENV_FILE, ENDPOINT, OPTS, ROOT_ACCESS, ROOT_CREDENTIALS
 from ..model import Deployment
 
 DEFAULT_ENV_FILE = Path("/etc/default/minio")
@@ -147,12 +147,17 @@ class MinioSettings:
 def environment_settings(environ: Mapping[str, str]) -> MinioSettings | None:
     """The MINIO_KMS_* variables (and MINIO_OPTS, for --certs-dir) of a process environment as a pseudo env file
     (secrets marked as usual)."""
+    # The root credentials too: ENV111 asks whether they are set. No systemd reads this pseudo file, and quoting
+    # here is only kescheck's: systemd's reading of it (ENV005, ENV006) does not apply.
+    wanted = (OPTS, CONFIG_ENV_FILE, ROOT_ACCESS) + ROOT_CREDENTIALS
     lines = [f'{name}="{value}"' for name, value in sorted(environ.items())
-             if (name.startswith("MINIO_KMS_") or name == OPTS) and "\n" not in value and "\r" not in value]
+             if (name.startswith("MINIO_KMS_") or name in wanted) and "\n" not in value and "\r" not in value]
     if not any(line.startswith("MINIO_KMS_KES_") for line in lines):
         return None
     source = SourceFile(ENVIRONMENT, "\n".join(lines) + "\n")
-    return MinioSettings(parse_env(source), "the process environment", None)
+    env = EnvFile(source, systemd_may_read=False)
+    env.reading  # read now: marks the secret values before anything can show them
+    return MinioSettings(env, "the process environment", None)
 
 
 def file_settings(path: Path) -> MinioSettings:
