@@ -398,3 +398,12 @@ def test_the_process_environment_is_judged_as_an_environment_not_an_env_file(kes
     report = run_doctor(DoctorOptions(timeout=3.0, environ=environ))
     assert {f.code for f in report.result.findings} & {"ENV005", "ENV006", "ENV111"} == set()
     assert report.exit_status() == 0
+
+
+def test_an_endpoint_with_a_path_is_probed_below_it_as_minio_calls_it(kes_pki, kes_server):
+    """MinIO puts the endpoint's path in front of every API path: a KES at the root answers those with errors."""
+    url = kes_server.url() + "/kes"
+    report = doctor(kes_pki.env(url))
+    assert report.exit_status() == 1
+    assert kes_server.requests and all(path.startswith("/kes/") for _, path in kes_server.requests)
+    assert endpoint_node(report, url).summary != "MinIO can use this KES endpoint"

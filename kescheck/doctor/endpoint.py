@@ -362,6 +362,7 @@ class EndpointProbe:
         if connection is None:
             check.skip("no TLS connection")
             raise ProbeAbort()
+        path = self.endpoint.path.rstrip("/") + path  # MinIO sends every API path below the endpoint's (ENV109)
         body = json.dumps(payload).encode() if payload is not None else None
         headers = {"Host": self.endpoint.authority, "Accept": "application/json", "User-Agent": f"kescheck/{__version__}"}
         if body is not None:
