@@ -354,7 +354,12 @@ def _unit_certs_dir(unit, env: EnvFile) -> tuple[str, SourceFile, EnvEntry, str]
     standing for the words of MINIO_OPTS (systemd splits the value there, and passes `${MINIO_OPTS}` as one word);
     the last `--certs-dir` (`-S`) wins. (the directory, the file and entry that set it, the setting for messages),
     or None."""
-    opts = (minio_opts(env) or "") if env.get(OPTS) is not None else ""
+    # An env file's assignment overrides the unit's own `Environment=` (systemd.exec(5)).
+    assigned = unit.assigned(OPTS) if env.get(OPTS) is None else None
+    if env.get(OPTS) is not None:
+        opts = minio_opts(env) or ""
+    else:
+        opts = assigned.text.partition("=")[2] if assigned is not None else ""
     words: list[str] = []
     origins: list = []
     for word in unit.arguments:
@@ -370,6 +375,9 @@ def _unit_certs_dir(unit, env: EnvFile) -> tuple[str, SourceFile, EnvEntry, str]
         return None
     index, certs_dir = found
     word = origins[index]
+    if word is None and assigned is not None:
+        return (certs_dir, assigned.source or unit.source, _word_entry(assigned, certs_dir),
+                f"--certs-dir in {OPTS} of {unit.label}'s Environment=")
     if word is None:
         return certs_dir, env.source, env.get(OPTS), f"--certs-dir in {OPTS}"
     return certs_dir, word.source or unit.source, _word_entry(word, certs_dir), f"--certs-dir of {unit.label}"

@@ -319,6 +319,17 @@ def test_certs_dir_from_minio_s_unit(tmp_path, command, opts, certs_dir):
     assert (str(found.path) if found else None) == (certs_dir.format(root=root) + "/CAs" if certs_dir else None)
 
 
+@pytest.mark.parametrize("file_opts, certs_dir", [("", "{root}/certs"), ("--certs-dir /elsewhere", "/elsewhere")])
+def test_minio_opts_from_the_unit_s_own_environment(tmp_path, file_opts, certs_dir):
+    """systemd fills `$MINIO_OPTS` from `Environment=` too; an env file's assignment overrides it."""
+    root, _ = build(tmp_path, capath="none", extra_env=f'MINIO_OPTS="{file_opts}"\n' if file_opts else "")
+    (root / "minio.service").write_text(f'[Service]\nEnvironment="MINIO_OPTS=--certs-dir {root}/certs"\n'
+                                        "EnvironmentFile=-/etc/default/minio\nExecStart=/usr/local/bin/minio server "
+                                        "$MINIO_OPTS /data\n")
+    found = material_of(lint([root])).minio[0].certs_cas
+    assert str(found.path) == certs_dir.format(root=root) + "/CAs"
+
+
 def test_the_unit_s_certs_dir_is_named_in_findings(tmp_path):
     root, layout = build(tmp_path, capath="none")
     (root / "minio.service").write_text(_MINIO_UNIT.format(f"--certs-dir {root}/certs /data"))
