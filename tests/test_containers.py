@@ -726,3 +726,15 @@ def test_a_compose_command_written_as_a_block_is_split_at_its_line_breaks(write,
                           "      --config /etc/kes/config.yaml\n      --mlock\n")
     codes = [f.code for f in lint([tmp_path]).findings if f.code.startswith("SYS")]
     assert "SYS002" in codes
+
+
+@pytest.mark.parametrize("base, override", [("compose.yaml", "docker-compose.override.yml"),
+                                            ("docker-compose.yml", "compose.override.yaml")])
+def test_compose_takes_the_first_override_file_whatever_the_base_file_is_called(write, tmp_path, base, override):
+    """Compose merges the first of compose.override.yml, compose.override.yaml, docker-compose.override.yml,
+    docker-compose.override.yaml with its base file: the override's image is the one that runs."""
+    write(base, "services:\n  kes:\n    image: minio/kes:v0.22.3\n    command: server --config /etc/kes/config.yaml "
+                "--mlock\n")
+    write(override, "services:\n  kes:\n    image: minio/kes:v0.20.0\n")
+    codes = [f.code for f in lint([tmp_path]).findings]
+    assert "SYS002" not in codes, codes  # KES v0.20 still has --mlock

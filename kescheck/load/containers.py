@@ -1633,22 +1633,24 @@ def _positions_of(source: SourceFile):
     return _Positions(source.text)
 
 
-_COMPOSE_STEMS = ("compose", "docker-compose")
 _YAML_SUFFIXES = (".yaml", ".yml")
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+COMPOSE_OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                          "docker-compose.override.yaml")
+"""The names Compose looks for when run without `-f`, in its order: the first base file found, then the first override
+file found, whatever the base file is called (compose-go's default file names)."""
 
 
 def _partner_file(path: Path) -> tuple[Path, bool] | None:
     """The file Compose merges with `path` when run without `-f`: (the override beside a base file, False), or (the
-    base file beside an override, True)."""
-    name = path.name
-    for stem in _COMPOSE_STEMS:
-        for suffix in _YAML_SUFFIXES:
-            if name == f"{stem}{suffix}":
-                found = [path.with_name(f"{stem}.override{other}") for other in _YAML_SUFFIXES]
-                return next(((candidate, False) for candidate in found if candidate.is_file()), None)
-            if name == f"{stem}.override{suffix}":
-                found = [path.with_name(f"{stem}{other}") for other in _YAML_SUFFIXES]
-                return next(((candidate, True) for candidate in found if candidate.is_file()), None)
+    base file beside an override, True). None when `path` is not the file of its kind Compose takes there."""
+    for own, other, is_override in ((COMPOSE_FILE_NAMES, COMPOSE_OVERRIDE_NAMES, False),
+                                    (COMPOSE_OVERRIDE_NAMES, COMPOSE_FILE_NAMES, True)):
+        if path.name in own:
+            if next((name for name in own if path.with_name(name).is_file()), None) != path.name:
+                return None  # another file of the same kind comes first: Compose takes that one
+            partner = next((path.with_name(name) for name in other if path.with_name(name).is_file()), None)
+            return (partner, is_override) if partner is not None else None
     return None
 
 
