@@ -738,3 +738,12 @@ def test_compose_takes_the_first_override_file_whatever_the_base_file_is_called(
     write(override, "services:\n  kes:\n    image: minio/kes:v0.20.0\n")
     codes = [f.code for f in lint([tmp_path]).findings]
     assert "SYS002" not in codes, codes  # KES v0.20 still has --mlock
+
+
+def test_an_override_that_sets_only_the_command_runs_the_base_file_s_image(write, tmp_path):
+    """Compose merges the override's `command:` into the base file's service: KES v0.22.3 refuses `--mlock`."""
+    write("compose.yaml", "services:\n  kes:\n    image: minio/kes:v0.22.3\n    command: server --config "
+                          "/etc/kes/config.yaml\n")
+    write("compose.override.yaml", "services:\n  kes:\n    command: server --config /etc/kes/config.yaml --mlock\n")
+    found = [f for f in lint([tmp_path]).findings if f.code == "SYS002"]
+    assert [f.location.path.name for f in found] == ["compose.override.yaml"]

@@ -508,6 +508,8 @@ class ContainerReader:
         """The env files Compose reads: the `env_file:` files of the services, and `.env` beside a Compose file."""
         self.variables: dict[str, str | None] = {}
         """What Compose fills in `${VAR}` of a Compose file with, as far as its `.env` file says."""
+        self.merged_images: dict[str, Word] = {}
+        """For an override file: the image of each service of the base file, which a service without `image:` runs."""
         self.config_objects: dict[tuple[str, str], list[tuple[str, dict, Path]]] = {}
         """The ConfigMaps, Secrets and ServiceAccounts of a manifest, which `envFrom:`, volumes and pod specs name:
         (kind, name) -> [(namespace, the object's top-level entries, its file)]."""
@@ -636,14 +638,15 @@ class ContainerReader:
         return [(line, column)] * len(text)
 
     def container(self, node, label: str, entrypoint_key: str, arguments_key: str, environment_key: str,
-                  splits: bool) -> KesContainer | None:
+                  splits: bool, merged_image: Word | None = None) -> KesContainer | None:
         """The container (or service) mapping `node` when it runs `kes server`; `entrypoint_key` names the setting
         that replaces the image's entrypoint (`command` in Kubernetes), `arguments_key` the image's arguments,
-        `environment_key` its environment."""
+        `environment_key` its environment; `merged_image`: the image it runs when it names none (an override's
+        service, merged with the base file's)."""
         entries = self.entries(node)
         self._mark_environment(entries.get(environment_key, (None, None))[1])
         image = entries.get("image", (None, None))[1]
-        image_word = self._image(image)
+        image_word = self._image(image) or merged_image
         if entrypoint_key in entries:
             words: list[Word] = []
         elif image_word is not None and is_kes_image(image_word.text):
@@ -1410,7 +1413,8 @@ class ContainerReader:
         for key, service in services.value:
             if isinstance(key, self.scalar_node):
                 label = f"the Compose service '{key.value}'"
-                launcher = self.container(service, label, "entrypoint", "command", "environment", True)
+                launcher = self.container(service, label, "entrypoint", "command", "environment", True,
+                                          self.merged_images.get(str(key.value)))
                 mounts = self.compose_mounts(self.entries(service), top_level)
                 if launcher is not None:
                     launcher.compose_service = str(key.value)
@@ -1606,11 +1610,23 @@ def compose_services(source: SourceFile) -> Containers | None:
     top_level = set(reader.entries(document))
     if "apiVersion" in top_level or top_level & (TOP_LEVEL_KEYS - {"version"}):
         return None
+    reader.merged_images = _base_images(source.path)
     kes = reader.compose(document)
     if kes is None:
         return None
     kes = _merged_elsewhere(reader, _services_of(reader, document), kes)
     return Containers(kes, reader.minio, reader.claimed_env_files)
+
+
+def _base_images(path: Path) -> dict[str, Word]:
+    """For an override file Compose merges with a base file: the image each service of the base file names."""
+    partner = _partner_file(path) if path != Path("<stdin>") else None
+    beside = _compose_beside(partner[0]) if partner is not None and partner[1] else None
+    if beside is None:
+        return {}
+    base_reader, services = beside
+    images = {name: base_reader._image(entries["image"][1]) for name, entries in services.items() if "image" in entries}
+    return {name: replace(image, source=base_reader.source) for name, image in images.items() if image is not None}
 
 
 def _composed(text: str):
