@@ -407,3 +407,25 @@ def test_an_endpoint_with_a_path_is_probed_below_it_as_minio_calls_it(kes_pki, k
     assert report.exit_status() == 1
     assert kes_server.requests and all(path.startswith("/kes/") for _, path in kes_server.requests)
     assert endpoint_node(report, url).summary != "MinIO can use this KES endpoint"
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_an_identity_kes_sees_that_is_not_minio_s_is_reported(kes_pki, stopper, admin):
+    """KES before 0.23, or a KES behind a proxy that ends TLS, answers self/describe with the identity it sees: when
+    that is not MinIO's, KES authorizes someone else (DOC044), and it is not MinIO that is the admin."""
+    from tests.kes_server import KesServer
+
+    proxy_identity = "ab" * 32
+
+    class SeesAProxy(KesServer):
+        def dispatch(self, method, path, body, identity):
+            if path == "/v1/identity/self/describe":
+                return 200, {"identity": proxy_identity, "admin": admin}
+            return super().dispatch(method, path, body, identity)
+
+    server = stopper(SeesAProxy(kes_pki.server_cert, kes_pki.server_key, admin=kes_pki.admin_identity,
+                                policies=kes_pki.minio_policy()).start())
+    report = doctor(kes_pki.env(server.url()))
+    causes = {check.cause for check in report.root.walk() if check.cause}
+    assert causes == {"kes-sees-another-identity"}
+    assert proxy_identity in next(c.summary for c in report.root.walk() if c.cause == "kes-sees-another-identity")

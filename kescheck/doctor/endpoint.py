@@ -483,7 +483,13 @@ class EndpointProbe:
     def _identity(self, check: Check) -> None:
         response = self.call(check, "GET", "/v1/identity/self/describe")
         body = response.body or {}
-        if response.status == 200 and body.get("admin") is True:
+        seen = str(body.get("identity") or "").strip().lower() if response.status == 200 else ""
+        minio = self.plan.tls.identity
+        if seen and minio and seen != minio.lower():
+            check.warn(doc.OTHER_IDENTITY, f"KES sees the identity {seen}, not MinIO's {minio} "
+                                           f"({self.plan.tls.identity_source}): something in front of KES that ends TLS "
+                                           "connects with its own certificate, or MinIO sends another certificate")
+        elif response.status == 200 and body.get("admin") is True:
             check.warn(doc.MINIO_IS_ADMIN, f"MinIO's identity {body.get('identity', '')} is the KES admin: it bypasses "
                                            "every policy")
         elif response.status == 200:

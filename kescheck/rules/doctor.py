@@ -58,6 +58,11 @@ _CORRUPT_SERVER = ("KES seals data keys with AES-256-GCM: it gives back the seal
                    "sets up, and the test stand-in is faithful to KES.")
 
 
+_PROXY_IN_FRONT = ("The identity KES sees differs from MinIO's only when something between them ends TLS and connects "
+                   "with its own certificate; the test stand-in is KES itself, so tests/test_doctor.py runs a stand-in "
+                   "that answers with another identity instead.")
+
+
 def _host_passes(note: str = "KES runs with this config", **changes) -> DoctorScenario:
     return _scenario(False, note, kes_config=_kes_config(), **changes)
 
@@ -222,6 +227,17 @@ MINIO_IS_ADMIN = declare(
     fix="Give MinIO its own identity in a policy that allows only generate, decrypt (and create) on its keys; keep the admin identity for operators.",
     security_severity=6.0,
     examples=(_scenario(True, server="kes policy=admin"), _passes()))
+OTHER_IDENTITY = declare(
+    "DOC044", "kes-sees-another-identity", W, "KES sees another identity than MinIO's",
+    rationale="""KES answers `/v1/identity/self/describe` with the identity it takes from the client certificate of the
+    connection (releases before 0.23 for every client, later ones for the admin). When that is not the identity of
+    MinIO's certificate or API key, KES authorizes someone else: a proxy or load balancer in front of KES that ends TLS
+    presents its own certificate (field-failures FM-15), or MinIO sends another certificate than the one configured
+    (FM-06). KES's policies for MinIO's identity then do not apply.""",
+    fix="Let the proxy pass TLS through to KES (no TLS termination), or bind the policy to the identity KES sees if that "
+        "is really the client; check which certificate MinIO's settings name.",
+    security_severity=5.0,
+    examples=(_scenario(True, "a proxy that ends TLS in front of KES", not_runnable=_PROXY_IN_FRONT), _passes()))
 KEY_MISSING = declare(
     "DOC033", "default-key-missing", E, "MINIO_KMS_KES_KEY_NAME does not exist on KES",
     rationale="""MinIO needs its default key for SSE and its encrypted configuration; if the key is missing and MinIO
