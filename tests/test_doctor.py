@@ -429,3 +429,36 @@ def test_an_identity_kes_sees_that_is_not_minio_s_is_reported(kes_pki, stopper, 
     causes = {check.cause for check in report.root.walk() if check.cause}
     assert causes == {"kes-sees-another-identity"}
     assert proxy_identity in next(c.summary for c in report.root.walk() if c.cause == "kes-sees-another-identity")
+
+
+def test_a_close_after_a_completed_tls_1_2_handshake_is_not_blamed_on_the_client_certificate(kes_pki):
+    """In TLS 1.2 a refused client certificate ends the handshake itself: a close after it is something else (a
+    proxy that ends TLS with no KES behind it), DOC025, not DOC023."""
+    import socket
+    import ssl
+    import threading
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(kes_pki.server_cert, kes_pki.server_key)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True):
+                    pass  # handshake done, then closed without an answer
+            except (ssl.SSLError, OSError):
+                raw.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        report = doctor(kes_pki.env(f"https://127.0.0.1:{listener.getsockname()[1]}"))
+    finally:
+        listener.close()
+    causes = {check.cause for check in report.root.walk() if check.cause}
+    assert "client-certificate-refused" not in causes and "tls-handshake-failed" in causes, causes

@@ -165,6 +165,8 @@ class EndpointProbe:
          self.round_trip) = [self.node.add(Check(title, anchor=ENDPOINT)) for title in titles]
         self.address: str | None = None
         self.socket: socket.socket | None = None
+        self.tls_version: str | None = None
+        """What the handshake negotiated (`TLSv1.3`), once it completed."""
         self.connection: http.client.HTTPConnection | None = None
         self.key_missing = False
         self.first_request = True
@@ -323,7 +325,7 @@ class EndpointProbe:
             if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plan.timeout):
                 self._plain_http(check)
             self._fail(check, doc.HANDSHAKE_FAILED, f"the connection broke during the TLS handshake: {self._os_error(err)}")
-        self.socket = sock
+        self.socket, self.tls_version = sock, sock.version()
         served = served_certificate(sock.getpeercert(binary_form=True))
         cipher = sock.cipher()
         check.ok(f"{sock.version()}, {cipher[0] if cipher else 'unknown cipher'}"
@@ -439,7 +441,15 @@ class EndpointProbe:
                                                    f"client certificate to know its identity{missing}")
 
     def _closed_after_handshake(self, check: Check) -> None:
-        """KES drops a TLS 1.3 connection whose client certificate it refuses; the alert may be lost in the reset."""
+        """KES drops a TLS 1.3 connection whose client certificate it refuses; the alert may be lost in the reset. In
+        TLS 1.2 the server decides on the client certificate inside the handshake, so a close after it is not that
+        refusal: something that ended TLS closed (a proxy or load balancer with no KES behind it, say)."""
+        version = self.tls_version
+        if version != "TLSv1.3":
+            self._fail(check, doc.HANDSHAKE_FAILED, f"the connection was closed right after a completed {version or 'TLS'} "
+                                                    "handshake, before any answer: what ended TLS here has no KES "
+                                                    "behind it, or KES stopped (in TLS 1.2 a refused client certificate "
+                                                    "ends the handshake itself)")
         if self.plan.tls.has_client_cert:
             summary = ("KES closed the connection right after the TLS handshake: it most likely rejected MinIO's "
                        "client certificate (client verification on: `tls.auth: on`)")
