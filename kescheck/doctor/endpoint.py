@@ -167,6 +167,7 @@ class EndpointProbe:
         self.socket: socket.socket | None = None
         self.tls_version: str | None = None
         """What the handshake negotiated (`TLSv1.3`), once it completed."""
+        self.tls_deadline = 0.0
         self.connection: http.client.HTTPConnection | None = None
         self.key_missing = False
         self.first_request = True
@@ -298,15 +299,26 @@ class EndpointProbe:
 
     def _served_der(self) -> bytes | None:
         try:
-            with self._open_tls(context=self.plan.tls.inspect_context) as probe:
+            with self._open_tls(context=self.plan.tls.inspect_context, timeout=self._left()) as probe:
                 return probe.getpeercert(binary_form=True)
         except (OSError, ssl.SSLError):
             return None
 
+    def _left(self) -> float:
+        """What is left of the TLS step's timeout, for the questions asked after a failed handshake (what the server
+        presents, whether it speaks plain HTTP): the step as a whole stays within --timeout."""
+        return max(0.05, self.tls_deadline - time.monotonic())
+
+    def _is_plain_http(self, budget: float | None = None) -> bool:
+        return _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority,
+                              min(budget or self._left(), self._left()))
+
     def _tls(self, check: Check) -> None:
         raw, self.socket = self.socket, None
+        self.tls_deadline = time.monotonic() + self.plan.timeout
+        handshake_budget = self.plan.timeout - self.plain_http_budget
         try:
-            sock = self._open_tls(raw, timeout=self.plan.timeout - self.plain_http_budget)
+            sock = self._open_tls(raw, timeout=handshake_budget)
             sock.settimeout(self.plan.timeout)
         except ssl.SSLCertVerificationError as err:
             served = served_certificate(self._served_der())
@@ -314,15 +326,15 @@ class EndpointProbe:
             self._fail(check, failure.rule, failure.summary, failure.advice)
         except TimeoutError:
             # Some HTTP servers wait for a newline that a ClientHello may not contain: ask in HTTP, briefly.
-            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plain_http_budget):
+            if self._is_plain_http(self.plain_http_budget):
                 self._plain_http(check)
             self._fail(check, doc.TIMED_OUT,
                        f"timed out: {self.address} port {self.endpoint.effective_port} accepts TCP connections but sent "
-                       f"no TLS answer within {self.plan.timeout:g} s (a hung KES, a firewall or a proxy)")
+                       f"no TLS answer within {handshake_budget:g} s (a hung KES, a firewall or a proxy)")
         except ssl.SSLError as err:
             self._handshake_error(check, err)
         except OSError as err:
-            if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plan.timeout):
+            if self._is_plain_http():
                 self._plain_http(check)
             self._fail(check, doc.HANDSHAKE_FAILED, f"the connection broke during the TLS handshake: {self._os_error(err)}")
         self.socket, self.tls_version = sock, sock.version()
@@ -353,7 +365,7 @@ class EndpointProbe:
         refusal = client_certificate_refusal(err, self.plan.tls)
         if refusal is not None:
             self._fail(check, refusal.rule, refusal.summary, refusal.advice)
-        if _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority, self.plan.timeout):
+        if self._is_plain_http():
             self._plain_http(check)
         reason = (err.reason or str(err)).replace("_", " ").lower()
         self._fail(check, doc.HANDSHAKE_FAILED, f"TLS handshake failed: {reason}")
