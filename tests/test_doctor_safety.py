@@ -396,3 +396,21 @@ def test_a_capath_block_that_does_not_parse_costs_none_of_the_good_ones(kes_pki,
     trust = next(c for c in doctor(kes_pki.env(kes_server.url(), capath=capath)).root.walk()
                  if c.title.startswith("trusted CAs"))
     assert trust.status is Status.FAIL and trust.summary.endswith("none of its 1 certificate block(s) parses")
+
+
+def test_what_is_asked_after_a_failed_handshake_shares_the_step_s_timeout(kes_pki, scripted, monkeypatch):
+    """After a broken handshake the doctor asks the port whether it speaks plain HTTP: within what is left of the TLS
+    step's --timeout, not a whole --timeout more."""
+    from kescheck.doctor import endpoint
+
+    budgets = []
+    real = endpoint._is_plain_http
+    monkeypatch.setattr(endpoint, "_is_plain_http", lambda *args: budgets.append(args[3]) or real(*args))
+
+    def answer(conn, method, path):
+        conn.recv(4096)  # the ClientHello
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")  # no TLS at all
+
+    server = scripted(answer, tls=False)
+    doctor(kes_pki.env(server.url), timeout=5.0)
+    assert budgets and all(budget < 5.0 for budget in budgets), budgets
