@@ -341,6 +341,21 @@ def test_a_word_systemd_replaces_is_no_argument_kescheck_can_judge(write, tmp_pa
     assert [f.message.split("`")[1] for f in found] == ([reported] if reported else [])
 
 
+@pytest.mark.parametrize("flags, version, unknown", [
+    ("--confg=/etc/kes/config.yaml", None, ["--confg"]),
+    ('"--config /etc/kes/config.yaml"', None, ["--config /etc/kes/config.yaml"]),  # flag and value in one word
+    ("--config /etc/kes/config.yaml --dev", "0.22", ["--dev"]),
+    ("--config /etc/kes/config.yaml --quiet", "0.17.4", []),
+    ("--config /etc/kes/config.yaml --quiet", None, ["--quiet"]),
+    ("--config /etc/kes/config.yaml --mlock --root=x --help", None, []),  # SYS002, SYS003; help is a flag
+])
+def test_a_flag_kes_server_does_not_know_is_refused(write, tmp_path, flags, version, unknown):
+    write("kes.service", f"[Service]\nExecStart=/usr/local/bin/kes server {flags}\n")
+    found = [f for f in lint([tmp_path], Options(kes_version=version)).findings
+             if f.code == "SYS001" and "is no flag of" in f.message]
+    assert [f.message.split("`")[1] for f in found] == unknown
+
+
 # --- the environment the unit gives KES ----------------------------------------------------------
 
 _ENV_CONFIG = """\

@@ -123,9 +123,11 @@ def _flags(deployment, *names: str):
       has nothing to start, and a unit whose `ExecStart=` holds a `%` that starts no specifier (`Failed to resolve
       unit specifiers`); Compose refuses a service whose `command:` string has an unclosed quote. `kes server` parses its
       flags with a Go flag parser: a flag that takes a value (`--config`, `--addr`, `--auth`) with nothing after it (`flag needs an argument: --config`) or a word such as
-      `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config. KES 2023-11-09 and
-      later also refuse any word that is no flag (`too many arguments`), such as a config path without
-      `--config` before it.""",
+      `---config` (`bad flag syntax`) makes KES refuse to start before it reads its config; so does a flag the
+      release does not define (`--confg`, or `--config /etc/kes/config.yaml` as one word of a Kubernetes `args:`
+      list). KES 2023-11-09 and later also refuse any word that is no flag (`too many arguments`), such as a config
+      path without `--config` before it; a word holding a variable (`$KES_OPTS`) is left alone, as it is replaced
+      before KES sees it.""",
       fix="Write the command as `kes server --config /etc/kes/config.yaml` (in a unit: `ExecStart=/usr/local/bin/kes "
           "server ...`; for KES's image: `command: server --config ...` in Compose, `args: [server, --config, ...]` in "
           "Kubernetes): close every quote, give every flag its value, and end a continued unit line with a single "
@@ -141,10 +143,16 @@ def _flags(deployment, *names: str):
 def unit_command_invalid(deployment):
     refuses_arguments = _runs_from(deployment, "2023-11-09", unknown_g1=False) \
         and release_date(deployment.options.kes_version) != _BROKEN_CLI_RELEASE
+    known = _known_flags(deployment)
     for launcher in deployment.launchers:
         for problem in launcher.problems:
             yield Finding(Location((problem.source or launcher.source).path, problem.line, problem.column,
                                    problem.line if problem.end_column else None, problem.end_column), problem.message)
+        for flag in launcher.flags:
+            if flag.word.text.startswith("--") and not flag.word.unexpanded and flag.name not in known | _JUDGED_ELSEWHERE:
+                yield _at_flag(launcher, flag, f"`{flag.word.text.partition('=')[0]}` is no flag of `kes server` "
+                                               f"({_release(deployment)} knows {', '.join(f'--{n}' for n in sorted(known))}"
+                                               f"): KES refuses to start ({unknown_flag(flag.name)})")
         # A word holding a variable (`$KES_OPTS`, `${ARGS}`, `$(FLAGS)`) is replaced before KES sees it, by flags or by
         # nothing as far as kescheck knows: only the words KES gets as written are arguments for certain.
         arguments = [word for word in launcher.command.arguments if not word.unexpanded] if launcher.command else []
@@ -155,6 +163,25 @@ def unit_command_invalid(deployment):
                                             + ("; write `--config` before the config's path" if first.text.endswith(
                                                 (".yml", ".yaml")) else ""), end=arguments[-1],
                            anchor="kes-server:arguments")
+
+
+_JUDGED_ELSEWHERE = frozenset({"help", "mlock", "root"})
+"""Flags this check leaves alone: `--help`, and the removed ones SYS002 and SYS003 report with their history."""
+
+
+def _known_flags(deployment) -> frozenset[str]:
+    """The flags of `kes server` in the release that runs (field-failures E2): `--mlock` before v0.21.0, `--quiet` in
+    v0.17.x, `--dev` since 2023-11-09. Without --kes-version the config's generation decides as for the other flags
+    (a G1 config spans releases with and without `--quiet`, so it counts as known)."""
+    known = {"addr", "config", "key", "cert", "auth"}
+    version = deployment.options.kes_version
+    if not _runs_from(deployment, (0, 21, 0), unknown_g1=False):
+        known.add("mlock")
+    if not _runs_from(deployment, (0, 18, 0), unknown_g1=False):
+        known.add("quiet")
+    if not version or not predates(version, "2023-11-09"):
+        known.add("dev")
+    return frozenset(known)
 
 
 @rule("SYS002", "mlock-flag-removed", Severity.ERROR, "KES is started with `--mlock`, which KES 0.21 and later refuse",
