@@ -320,3 +320,16 @@ def test_the_installed_env_file_may_hold_the_rest_of_the_settings(write, tmp_pat
     assert result.file_notes()[tmp_path / "minio.service"] == [
         "systemd unit that runs `minio server`", "MinIO's unit may take further variables from minio.service's "
         "EnvironmentFile /nonexistent-kescheck/minio, which is not here: none is reported missing"]
+
+
+@pytest.mark.parametrize("loads, judged", [("Environment=MINIO_CONFIG_ENV_FILE={env}\n", False),
+                                           ("EnvironmentFile={env}\n", True)])
+def test_an_env_file_only_minio_s_reader_reads_is_not_judged_as_systemd_reads_it(tmp_path, loads, judged):
+    """A unit that hands the file to MinIO (`MINIO_CONFIG_ENV_FILE`) and loads none with `EnvironmentFile=`: systemd
+    never reads it, so its `export` lines are no ENV006 warnings."""
+    env = tmp_path / "minio.env"
+    env.write_text("export MINIO_KMS_KES_ENDPOINT=https://kes.example.net:7373\nMINIO_KMS_KES_KEY_NAME=k\n")
+    (tmp_path / "minio.service").write_text("[Service]\n" + loads.format(env=env)
+                                            + "ExecStart=/usr/local/bin/minio server /data\n")
+    codes = {f.code for f in lint([tmp_path]).findings}
+    assert ("ENV006" in codes) == judged, codes

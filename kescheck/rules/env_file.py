@@ -12,6 +12,8 @@ import re
 from ..findings import Finding, Location, Severity
 from ..load.containers import MinioEnvironment
 from ..load.envfile import EnvEntry, EnvFile, go_trim, is_valid_variable_name
+from ..load.source import same_file
+from ..minio_names import CONFIG_ENV_FILE
 from .base import Example, at_entry, at_line, rule, text_anchor
 
 _INLINE_COMMENT = re.compile(r"(?:^|[ \t])#")
@@ -25,8 +27,24 @@ def _envs(deployment):
 
 
 def _envs_systemd_may_read(deployment):
-    """The env files whose systemd reading matters: a rule that only compares it with MinIO's skips the others."""
-    return [env for env in _envs(deployment) if env.systemd_may_read]
+    """The env files whose systemd reading matters: a rule that only compares it with MinIO's skips the others, and
+    so those that MinIO's unit hands to MinIO's own reader (`MINIO_CONFIG_ENV_FILE`) and loads with no
+    `EnvironmentFile=`."""
+    return [env for env in _envs(deployment) if env.systemd_may_read and not _read_by_minio_alone(deployment, env)]
+
+
+def _read_by_minio_alone(deployment, env: EnvFile) -> bool:
+    for unit in deployment.minio_units:
+        named = unit.assigned(CONFIG_ENV_FILE)
+        if named is None:
+            continue
+        systemd_reads = [ref.path.text for ref in unit.environment_files if not ref.ignored]
+        if not systemd_reads:
+            return True  # systemd reads no env file for MinIO: MinIO's reader is the only one
+        path = named.text.partition("=")[2]
+        if same_file(path, env.source.path) and not any(same_file(other, env.source.path) for other in systemd_reads):
+            return True
+    return False
 
 
 def _same_value(systemd_value: str, entry: EnvEntry) -> bool:
