@@ -462,3 +462,12 @@ def test_a_close_after_a_completed_tls_1_2_handshake_is_not_blamed_on_the_client
         listener.close()
     causes = {check.cause for check in report.root.walk() if check.cause}
     assert "client-certificate-refused" not in causes and "tls-handshake-failed" in causes, causes
+
+
+def test_an_expired_certificate_that_also_names_another_host_is_reported_as_expired_first(kes_pki, kes_server_factory):
+    """Go, and so MinIO, checks the dates before the host names: MinIO logs the expiry; the host is the second fix."""
+    cert, key = kes_pki.server_certificate("kes-expired", dns=("kes.elsewhere.example",), not_before_days=-40, days=30)
+    server = kes_server_factory(cert, key)
+    failed = only_failure(doctor(kes_pki.env(server.url())))
+    assert failed.cause == "kes-certificate-expired"
+    assert "expired on" in failed.summary and "not valid for host 127.0.0.1" in failed.summary

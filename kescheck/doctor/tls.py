@@ -310,6 +310,21 @@ def client_certificate_refusal(err: ssl.SSLError, tls: ClientTls) -> HandshakeFa
 
 def classify_verification(err: ssl.SSLCertVerificationError, host: str, tls: ClientTls,
                           served: ServedCertificate | None, now: dt.datetime) -> HandshakeFailure:
+    """Why MinIO's verification of the KES certificate fails, as Go words it first: Go checks the certificate's dates
+    before its host names and its chain, where OpenSSL names a host or issuer problem first."""
+    failure = _verification_failure(err, host, tls, served, now)
+    if served is not None and served.not_after < now and failure.rule in (doc.HOST_NOT_IN_SAN, doc.UNKNOWN_CA):
+        return HandshakeFailure(doc.CERT_EXPIRED,
+                                f"the KES server certificate expired on {served.not_after:%Y-%m-%d %H:%M} UTC (MinIO "
+                                f"reports that first: `x509: certificate has expired or is not yet valid`); it also "
+                                f"fails otherwise: {failure.summary}",
+                                "Issue a new KES certificate that fixes both" + (f": {failure.advice}" if failure.advice
+                                                                                 else ""))
+    return failure
+
+
+def _verification_failure(err: ssl.SSLCertVerificationError, host: str, tls: ClientTls,
+                          served: ServedCertificate | None, now: dt.datetime) -> HandshakeFailure:
     code = getattr(err, "verify_code", 0)
     seen = f" (KES presents {served.describe()})" if served else ""
     if code in _NAME_MISMATCH:
