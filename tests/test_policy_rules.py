@@ -262,8 +262,9 @@ def test_pattern_rules_in_a_glob_era_config(tmp_path):
               - 9d6f4e3ce6e5bbbcbd38b1b6bbb4cd7f5f4a8a2e2b1e7cf06e4f5e3a1e4f0a2b
         """))
     found = {f.code: f for f in pol(lint([kes]))}
-    assert set(found) == {"POL002", "POL005", "POL006"}
+    assert set(found) == {"POL002", "POL005", "POL006", "POL014"}
     assert "`/v1/key/*/*`" in found["POL002"].message  # `*` does not cross `/`
+    assert "`/v1/key/*`" in found["POL014"].message  # dead now, every key API as a prefix on current KES
     assert "2024-02-29" in found["POL006"].message
 
 
@@ -401,3 +402,16 @@ def test_a_pattern_that_matches_no_name_kes_accepts_grants_nothing(deployment):
     kes, env = deployment("      - /v1/key/generate/minio-?\n      - /v1/key/decrypt/minio-[a-z]*\n", head="")
     codes = [f.code for f in pol(lint([kes, env]))]
     assert codes.count("POL020") == 2 and "POL021" not in codes, codes
+
+
+@pytest.mark.parametrize("pattern, change", [
+    ("/v1/key/*", "matches no API here, but on current KES"),  # one segment under glob, every key API as a prefix
+    ("/v1/key/generate/minio\\\\-*", "is a plain character there"),  # a glob escape, a literal backslash later
+])
+def test_glob_patterns_whose_meaning_an_upgrade_changes_are_noted(tmp_path, pattern, change):
+    config = tmp_path / "kes-config.yaml"
+    config.write_text("admin: {identity: disabled}\ntls: {key: /k, cert: /c}\npolicy:\n  minio:\n"
+                      f"    allow: ['{pattern}']\n    identities: [{'0' * 64}]\n"
+                      "keystore: {fs: {path: /var/lib/kes}}\n")
+    found = [f for f in lint([config], Options(kes_version="0.22")).findings if f.code == "POL014"]
+    assert len(found) == 1 and change in found[0].message, [f.message for f in found]

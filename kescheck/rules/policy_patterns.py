@@ -513,11 +513,18 @@ def glob_changes_on_upgrade(deployment):
     found = diagnoses(deployment)
     for policy in policies(deployment):
         for pattern in policy.patterns:
-            if id(pattern) in found:
-                continue  # already wrong on the target KES: the other POL rules speak about it
-            before = _routes_matched(pattern.text, config.generation)
             after_problem = diagnose(pattern.text, Generation.G2)
             after = frozenset() if after_problem is not None else _routes_matched(pattern.text, Generation.G2)
+            if id(pattern) in found and not after:
+                continue  # wrong on the target KES and on current KES alike: the other POL rules speak about it
+            # A pattern that matches nothing now (POL001, POL002) but something on current KES widens too.
+            before = frozenset() if id(pattern) in found else _routes_matched(pattern.text, config.generation)
+            if "\\" in pattern.text and after_problem is None and after:
+                meant, fix = _g2_fix(pattern)
+                yield _at(deployment, pattern, f"{_role(pattern)} matches nothing on current KES (>= 0.23, prefix "
+                                               "matching): a `\\` is a plain character there, not an escape, and no "
+                                               f"name KES accepts holds one; {meant}", fix)
+                continue
             if after == before and after_problem is None:
                 continue
             meant, fix = _g2_fix(pattern)
@@ -525,6 +532,8 @@ def glob_changes_on_upgrade(deployment):
                 if after_problem is not None and after_problem.problem is Problem.OTHER_VERSION:
                     continue  # names only APIs current KES removed: KES221 / POL006 territory
                 change = "matches nothing on current KES (>= 0.23, prefix matching)"
+            elif not before:
+                change = f"matches no API here, but on current KES (>= 0.23, prefix matching) matches {_shown(after)}"
             elif after > before:
                 change = f"on current KES (>= 0.23, prefix matching) also matches {_shown(after - before)}"
             else:
