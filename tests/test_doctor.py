@@ -471,3 +471,11 @@ def test_an_expired_certificate_that_also_names_another_host_is_reported_as_expi
     failed = only_failure(doctor(kes_pki.env(server.url())))
     assert failed.cause == "kes-certificate-expired"
     assert "expired on" in failed.summary and "not valid for host 127.0.0.1" in failed.summary
+
+
+def test_an_http_endpoint_fails_at_the_tls_step_and_later_steps_name_it(kes_pki, kes_server):
+    url = kes_server.url().replace("https://", "http://")
+    node = endpoint_node(doctor(kes_pki.env(url)), url)
+    steps = {check.title: check for check in node.children}
+    assert steps["TLS handshake"].cause == "http-scheme-endpoint" and steps["DNS"].status is Status.SKIP
+    assert steps["GET /version"].summary == "not run: TLS handshake failed"

@@ -193,9 +193,12 @@ class EndpointProbe:
                             self._fail(check, doc.UNEXPECTED_RESPONSE, f"{check.title} failed: kescheck cannot read "
                                                                        f"what it got ({type(err).__name__})")
                 except ProbeAbort:
+                    # The step that failed: a refusal seen in a later step is often the TLS handshake's (KES ends a TLS
+                    # 1.3 connection whose client certificate it refuses only when the first request is sent).
+                    failed = next((step_check for step_check, _ in steps if step_check.status is Status.FAIL), check)
                     for later, _ in steps[position + 1:]:
                         if later.status is Status.SKIP and not later.summary:
-                            later.skip(f"not run: {check.title} failed")
+                            later.skip(f"not run: {failed.title} failed")
                     break
         finally:
             if self.connection is not None:
@@ -227,7 +230,8 @@ class EndpointProbe:
     def _dns(self, check: Check) -> None:
         endpoint = self.endpoint
         if endpoint.scheme != "https":
-            check.fail(doc.HTTP_SCHEME, f"the endpoint uses {endpoint.scheme}://; KES serves HTTPS only")
+            self.tls.fail(doc.HTTP_SCHEME, f"the endpoint uses {endpoint.scheme}://; KES serves HTTPS only")
+            check.skip(f"not run: MinIO cannot reach KES over {endpoint.scheme}://")
             raise ProbeAbort()
         if endpoint.is_ip:
             self.addresses = [endpoint.host]
