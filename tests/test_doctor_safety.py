@@ -414,3 +414,13 @@ def test_what_is_asked_after_a_failed_handshake_shares_the_step_s_timeout(kes_pk
     server = scripted(answer, tls=False)
     doctor(kes_pki.env(server.url), timeout=5.0)
     assert budgets and all(budget < 5.0 for budget in budgets), budgets
+
+
+def test_a_port_that_answers_without_tls_is_said_to_be_another_service(kes_pki, scripted):
+    def answer(conn, method, path):
+        conn.recv(4096)  # the ClientHello
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    server = scripted(answer, tls=False)
+    check = next(c for c in endpoint_checks(doctor(kes_pki.env(server.url), timeout=3.0)) if c.title == "TLS handshake")
+    assert check.cause == "tls-handshake-failed" and "not with TLS" in check.summary and "address" in check.advice

@@ -372,6 +372,10 @@ class EndpointProbe:
         if self._is_plain_http():
             self._plain_http(check)
         reason = (err.reason or str(err)).replace("_", " ").lower()
+        if reason == "wrong version number":  # what OpenSSL says when the answer is no TLS record at all
+            self._fail(check, doc.HANDSHAKE_FAILED, "the port answered, but not with TLS (`wrong version number`): "
+                                                    "another service listens there, not KES",
+                       f"Check that KES listens on {self.endpoint.authority} (its `address`) and nothing else does.")
         self._fail(check, doc.HANDSHAKE_FAILED, f"TLS handshake failed: {reason}")
 
     # -- HTTP ---------------------------------------------------------------------------
