@@ -177,3 +177,8 @@ def test_a_merge_key_needs_mappings(value):
     doc = parse_yaml(SourceFile(Path("kes.yaml"), f"a:\n  <<: {value}\n  b: 1\n"))
     assert [problem.message for problem in doc.problems] == ["a merge key (<<) needs a mapping or a list of "
                                                              "mappings as its value"]
+
+
+def test_a_second_merge_key_in_one_mapping_is_a_duplicate_key():
+    doc = parse_yaml(SourceFile(Path("kes.yaml"), "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n"))
+    assert [(problem.kind, problem.line) for problem in doc.problems] == [("duplicate-key", 5)]

@@ -381,6 +381,11 @@ class _Converter:
                     continue
                 key = sys.intern(str(key_node.value))
                 if key == "<<" and key_node.style not in ("'", '"'):
+                    line_of_key = self.position(key_node.start_mark)
+                    if "<<" in seen:  # KES's decoder refuses a second merge key as any key written twice
+                        self.problems.append(YamlProblem(f'mapping key "<<" already defined at line {seen["<<"]}',
+                                                         *line_of_key, kind="duplicate-key"))
+                    seen.setdefault("<<", line_of_key[0])
                     merged.extend(self._merged(key_node, value_node, path, depth))
                     continue
                 # Interned: a batch of configs repeats the same keys and paths thousands of times.
