@@ -24,7 +24,7 @@ from .load.source import (InputError, MAX_FILE_BYTES, SourceFile, decode, displa
                           looks_like_pem, read_bytes, work_tree)
 from .load.yamldoc import YamlDocument, YMap, parse_yaml
 from .model import Deployment, Options
-from .parallel import (MAXIMUM_SHARES, MINIMUM_SHARE, can_fork, frozen_objects, split_in_two_phases, split_map,
+from .parallel import (MINIMUM_SHARE, can_fork, frozen_objects, share_count, split_in_two_phases, split_map,
                        worker_count)
 from .rules import all_rules
 from .rules.base import Rule
@@ -919,7 +919,7 @@ def _in_shards(paths: list, options: Options, settings: Settings, rules: list[Ru
         if len(found) > MAX_FILES:
             return None
     processes = worker_count(len(found), jobs, SHARD_FILES)
-    shares = _directory_shares(found, min(max(processes, len(found) // SHARD_FILES), MAXIMUM_SHARES))
+    shares = _directory_shares(found, share_count(len(found), processes, SHARD_FILES))
     if len(shares) < 2 or processes < 2:
         return None
     parts = split_in_two_phases(partial(_load_share, options=options, settle=settle), _independent,

@@ -108,6 +108,12 @@ def worker_count(items: int, jobs: int, minimum_share: int) -> int:
     return max(1, min(jobs, MAXIMUM_JOBS, items // minimum_share))
 
 
+def share_count(items: int, processes: int, share_size: int) -> int:
+    """Shares to cut `items` into: about `share_size` each, at least one per process, at most `MAXIMUM_SHARES` (a
+    process done with its own shares takes over those the others have not started)."""
+    return min(max(processes, items // share_size), MAXIMUM_SHARES)
+
+
 def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], jobs: int,
               before_fork: Callable[[], None] | None = None) -> list[Result]:
     """`work(items)`, with `items` cut into contiguous shares computed by up to `jobs` processes in parallel.
@@ -120,7 +126,7 @@ def split_map(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[It
         return work(items)
     if before_fork is not None:
         before_fork()
-    count = min(max(processes, len(items) // MINIMUM_SHARE), MAXIMUM_SHARES)
+    count = share_count(len(items), processes, MINIMUM_SHARE)
     bounds = [len(items) * k // count for k in range(count + 1)]
     shares = [items[bounds[k]:bounds[k + 1]] for k in range(count)]
 
