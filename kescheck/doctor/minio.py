@@ -155,9 +155,7 @@ def environment_settings(environ: Mapping[str, str]) -> MinioSettings | None:
     if not any(line.startswith("MINIO_KMS_KES_") for line in lines):
         return None
     source = SourceFile(ENVIRONMENT, "\n".join(lines) + "\n")
-    env = EnvFile(source, systemd_may_read=False)
-    env.reading  # read now: marks the secret values before anything can show them
-    return MinioSettings(env, "the process environment", None)
+    return MinioSettings(parse_env(source, systemd_may_read=False), "the process environment", None)
 
 
 def file_settings(path: Path) -> MinioSettings:

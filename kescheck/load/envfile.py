@@ -508,8 +508,8 @@ def read_systemd(text: str, shortcut: bool = True) -> SystemdReading:
     return reading
 
 
-def parse_env(source: SourceFile) -> EnvFile:
-    env = EnvFile(source)
+def parse_env(source: SourceFile, systemd_may_read: bool = True) -> EnvFile:
+    env = EnvFile(source, systemd_may_read)
     env.reading  # read now: marks the file's secret values before anything can show its lines
     return env
 
