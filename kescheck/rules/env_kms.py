@@ -165,6 +165,14 @@ def kms_config_incomplete(deployment):
                     yield at_environment(env, message, anchor=name)
 
 
+def _auth_conflict(env: EnvFile) -> tuple[EnvEntry, list[EnvEntry]] | None:
+    """(the API key, the certificate variables beside it) when MinIO finds both ways to authenticate, which it
+    refuses (an empty value counts as present); None otherwise."""
+    api_key = env.present(API_KEY)
+    others = _set_present(env, (CERT_FILE, KEY_FILE, KEY_PASSWORD)) if api_key is not None else []
+    return (api_key, others) if others else None
+
+
 @rule("ENV052", "kes-auth-conflict", Severity.ERROR, "API key and client certificate are both configured",
       rationale="""MinIO authenticates to KES either with `MINIO_KMS_KES_API_KEY` or with a client certificate
       (`MINIO_KMS_KES_CERT_FILE` + `MINIO_KMS_KES_KEY_FILE`, optional `MINIO_KMS_KES_KEY_PASSWORD`), never
@@ -177,10 +185,10 @@ def kms_config_incomplete(deployment):
                             "MINIO_KMS_KES_KEY_FILE=/etc/minio/client.key\n", False)))
 def kes_auth_conflict(deployment):
     for env in deployment.envs:
-        api_key = env.present(API_KEY)
-        others = _set_present(env, (CERT_FILE, KEY_FILE, KEY_PASSWORD))
-        if api_key is None or not others:
+        conflict = _auth_conflict(env)
+        if conflict is None:
             continue
+        api_key, others = conflict
         empty = " (an empty value counts as present)" if api_key is env.get(API_KEY) and not api_key.value else ""
         listed = ", ".join(f"{e.key} at line {e.line}" for e in others)
         yield at_entry(env, api_key, _refusal(f"kms: invalid configuration for MinIO KES: '{API_KEY}' and client "
@@ -230,7 +238,7 @@ def kes_auth_missing(deployment):
                 Example.env("MINIO_KMS_KES_ENDPOINT=https://kes:7373\nMINIO_KMS_KES_KEY_NAME=minio-key\n", False)))
 def empty_kms_variable(deployment):
     for env in deployment.envs:
-        both_ways = env.present(API_KEY) is not None and bool(_set_present(env, (CERT_FILE, KEY_FILE, KEY_PASSWORD)))
+        both_ways = _auth_conflict(env) is not None
         for name in (ENDPOINT, API_KEY, CERT_FILE, KEY_FILE, CAPATH) + STATIC_SET + MINIO_KMS_SET:
             entry = env.get(name)
             if entry is None or entry.value:
