@@ -356,10 +356,7 @@ def _unit_certs_dir(unit, env: EnvFile) -> tuple[str, SourceFile, EnvEntry, str]
     or None."""
     # An env file's assignment overrides the unit's own `Environment=` (systemd.exec(5)).
     assigned = unit.assigned(OPTS) if env.get(OPTS) is None else None
-    if env.get(OPTS) is not None:
-        opts = minio_opts(env) or ""
-    else:
-        opts = assigned.text.partition("=")[2] if assigned is not None else ""
+    opts = (minio_opts(env) or "") if assigned is None else unit.assigned_value(OPTS)
     words: list[str] = []
     origins: list = []
     for word in unit.arguments:

@@ -131,6 +131,11 @@ class ServiceSettings:
         found = [word for variable, word in self.environment if variable == name]
         return found[-1] if found else None
 
+    def assigned_value(self, name: str) -> str | None:
+        """The value the last `Environment=` assignment of `name` gives it."""
+        word = self.assigned(name)
+        return word.text.partition("=")[2] if word is not None else None
+
     def refused_exec_starts(self) -> list[Word]:
         """The `ExecStart=` lines after the first when systemd refuses the unit for them: only a `Type=oneshot` service
         may have several (a drop-in that means to replace the command must first empty the list)."""
@@ -227,10 +232,9 @@ class MinioUnit(ServiceSettings):
         specifier (systemd replaces those; MinIO opens a relative path from a working directory the unit may not
         say)."""
         found = [(ref.path, ref.path.text) for ref in self.environment_files if ref.resolvable]
-        assignment = self.assigned(CONFIG_ENV_FILE)
-        value = assignment.text.partition("=")[2] if assignment is not None else ""
+        value = self.assigned_value(CONFIG_ENV_FILE) or ""
         if value.startswith("/") and "%" not in value:
-            found.append((assignment, value))
+            found.append((self.assigned(CONFIG_ENV_FILE), value))
         return found
 
     def sets_kms(self) -> bool:

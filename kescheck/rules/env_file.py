@@ -35,13 +35,12 @@ def _envs_systemd_may_read(deployment):
 
 def _read_by_minio_alone(deployment, env: EnvFile) -> bool:
     for unit in deployment.minio_units:
-        named = unit.assigned(CONFIG_ENV_FILE)
-        if named is None:
+        path = unit.assigned_value(CONFIG_ENV_FILE)
+        if path is None:
             continue
         systemd_reads = [ref.path.text for ref in unit.environment_files if not ref.ignored]
         if not systemd_reads:
             return True  # systemd reads no env file for MinIO: MinIO's reader is the only one
-        path = named.text.partition("=")[2]
         if same_file(path, env.source.path) and not any(same_file(other, env.source.path) for other in systemd_reads):
             return True
     return False
