@@ -526,11 +526,14 @@ def policies(deployment) -> list[Policy]:
     return deployment.memo("policies", lambda: load_policies(deployment.kes))
 
 
-def admin_identity(config: KesConfig) -> str | None:
+def admin_identity(config: KesConfig, env: dict[str, str] | None = None) -> str | None:
+    """The admin identity as written; with `env` (KES's environment), a `${VAR}` as KES resolves it."""
     node = config.scalar("root") if config.generation is Generation.G0 else config.scalar("admin.identity")
     if node is None:
         node = config.admin_node
-    return node.text.strip() if node is not None else None
+    if node is None:
+        return None
+    return resolve_identity(node, env) if env is not None else node.text.strip()
 
 
 def resolve_identity(node: YScalar, env: dict[str, str] | None) -> str | None:
@@ -549,8 +552,7 @@ def policies_of_identity(found: list[Policy], identity: str, env: dict[str, str]
 def authorize(config: KesConfig, found: list[Policy], identity: str, path: str, generation: Generation,
               env: dict[str, str] | None = None) -> Decision:
     """What KES answers `identity` for a request to `path` (`env`: KES's environment, for `${VAR}` identities)."""
-    admin = config.scalar("root") if config.generation is Generation.G0 else config.scalar("admin.identity")
-    if identity == (resolve_identity(admin, env) if admin is not None else admin_identity(config)):
+    if identity == admin_identity(config, env):
         return Decision(True, "admin")
     bound = policies_of_identity(found, identity, env)
     if not bound:
