@@ -14,6 +14,7 @@ import hmac
 import http.client
 import io
 import json
+import math
 import os
 import re
 import socket
@@ -313,9 +314,9 @@ class EndpointProbe:
         presents, whether it speaks plain HTTP): the step as a whole stays within --timeout."""
         return max(0.05, self.tls_deadline - time.monotonic())
 
-    def _is_plain_http(self, budget: float | None = None) -> bool:
+    def _is_plain_http(self, budget: float = math.inf) -> bool:
         return _is_plain_http(self.address, self.endpoint.effective_port, self.endpoint.authority,
-                              min(budget or self._left(), self._left()))
+                              min(budget, self._left()))
 
     def _tls(self, check: Check) -> None:
         raw, self.socket = self.socket, None
