@@ -51,9 +51,10 @@ def _digest(text: str) -> str:
 
 
 def anchored_secrets(findings: list[Finding], secrets: set[str]) -> frozenset[str]:
-    """The secrets (of at least 4 characters, as the reports mask) that occur in the findings' anchors."""
-    anchors = "\n".join(finding.anchor for finding in findings)
-    return frozenset(secret for secret in secrets if len(secret) >= 4 and secret in anchors)
+    """The secrets that occur in the findings' anchors, found as the reports find those they mask."""
+    from .report import secrets_in
+
+    return frozenset(secrets_in("\n".join(finding.anchor for finding in findings), secrets))
 
 
 def baselinable(finding: Finding) -> bool:

@@ -44,7 +44,7 @@ secret and megabyte here)."""
 
 def redact(text: str, secrets: set[str]) -> str:
     """Last line of defence for the text formats: no value a loader marked secret survives into their output."""
-    return _masked(text, _secrets_in(text, secrets))
+    return _masked(text, secrets_in(text, secrets))
 
 
 def redacted(result: LintResult) -> LintResult:
@@ -54,7 +54,7 @@ def redacted(result: LintResult) -> LintResult:
     password `null` would turn JSON's `null` into `********`)."""
     texts = "\n".join([text for finding in result.findings for text in _finding_texts(finding) if text]
                       + [error.reason for error in result.input_errors])
-    present = _secrets_in(texts, result.secrets)
+    present = secrets_in(texts, result.secrets)
     if not present:
         return result
     findings = []
@@ -83,7 +83,7 @@ def _finding_texts(finding) -> tuple:
     return finding.message, finding.fix, finding.anchor, finding.suppressed_by
 
 
-def _secrets_in(text: str, secrets) -> list[str]:
+def secrets_in(text: str, secrets) -> list[str]:
     """The secrets that occur in `text`, longest first (so a secret inside a longer one does not cut it up);
     secrets under 4 characters are too short to tell from ordinary text."""
     candidates = [secret for secret in secrets if len(secret) >= 4]
